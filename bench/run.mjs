@@ -1,0 +1,364 @@
+#!/usr/bin/env node
+// Side-by-side benchmark: graft's `seed` workflow against the same Model A -> Model B workflow in
+// Keras, PyTorch and hand-written TF.js (the peer scripts in ../shared/peers). Everything runs in
+// one sitting, repeats interleaved, so the ratios printed at the end are the numbers to quote.
+// Plain Node ESM, no dependencies. `node bench/run.mjs --help` for the options.
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const SYSTEMS = ['graft', 'keras', 'torch', 'tfjs'];
+const PEERS = ['keras', 'torch', 'tfjs'];
+const LABEL = { graft: 'graft', keras: 'Keras', torch: 'PyTorch (1 thread)', tfjs: 'TF.js wasm (by hand)' };
+const TIME_BIN = '/usr/bin/time';
+
+const HELP = `usage: node bench/run.mjs [options]
+
+  --repeats N       runs per system, interleaved round-robin (default 1)
+  --only LIST       comma-separated subset of ${SYSTEMS.join(',')} (default: all)
+  --python PATH     Python with tensorflow, keras, torch (default $PEERS_PYTHON or /tmp/peers/bin/python)
+  --tfjs-dir DIR    folder with @tensorflow/tfjs and -backend-wasm installed
+                    (default $TFJS_PEER_DIR or /tmp/tfjs-peer)
+  --peers-dir DIR   peer scripts (default $PEERS_DIR or <repo>/../shared/peers)
+  --graft-bin PATH  graft's CLI entry (default $GRAFT_BIN or <repo>/bin/graft.js)
+  --timeout S       per-run limit in seconds (default 1800)
+  --results DIR     where the JSON goes (default <repo>/bench/results)
+  --keep            keep graft's --out folders instead of deleting them
+  --help            this text`;
+
+function parseArgs(argv) {
+  const o = {
+    repeats: 1,
+    only: SYSTEMS,
+    python: process.env.PEERS_PYTHON || '/tmp/peers/bin/python',
+    tfjsDir: process.env.TFJS_PEER_DIR || '/tmp/tfjs-peer',
+    peersDir: process.env.PEERS_DIR || path.resolve(REPO, '../shared/peers'),
+    graftBin: process.env.GRAFT_BIN || path.join(REPO, 'bin/graft.js'),
+    timeout: 1800,
+    results: path.join(REPO, 'bench/results'),
+    keep: false,
+  };
+  const need = (i, flag) => {
+    if (i + 1 >= argv.length) die(`${flag} needs a value`);
+    return argv[i + 1];
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    let [flag, inline] = a.startsWith('--') && a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
+    const val = () => (inline !== undefined ? inline : need(i++, flag));
+    switch (flag) {
+      case '--repeats': o.repeats = Number(val()); break;
+      case '--only': o.only = val().split(',').map(s => s.trim().toLowerCase()).filter(Boolean); break;
+      case '--python': o.python = val(); break;
+      case '--tfjs-dir': o.tfjsDir = val(); break;
+      case '--peers-dir': o.peersDir = val(); break;
+      case '--graft-bin': o.graftBin = val(); break;
+      case '--timeout': o.timeout = Number(val()); break;
+      case '--results': o.results = val(); break;
+      case '--keep': o.keep = true; break;
+      case '-h': case '--help': console.log(HELP); process.exit(0);
+      default: die(`unknown argument: ${a}\n\n${HELP}`);
+    }
+  }
+  if (!Number.isInteger(o.repeats) || o.repeats < 1) die('--repeats must be a positive integer');
+  if (!(o.timeout > 0)) die('--timeout must be a positive number of seconds');
+  const bad = o.only.filter(s => !SYSTEMS.includes(s));
+  if (bad.length || !o.only.length) die(`--only takes a comma-separated subset of ${SYSTEMS.join(',')}; got "${o.only.join(',')}"`);
+  o.only = SYSTEMS.filter(s => o.only.includes(s)); // canonical order, no duplicates
+  return o;
+}
+
+function die(msg) {
+  console.error(`bench: ${msg}`);
+  process.exit(2);
+}
+
+const isExec = p => { try { fs.accessSync(p, fs.constants.X_OK); return fs.statSync(p).isFile(); } catch { return false; } };
+const isFile = p => { try { return fs.statSync(p).isFile(); } catch { return false; } };
+
+// ---- availability: each check returns null (ok) or the reason the system is skipped ----
+
+function pythonHas(python, modules) {
+  if (!isExec(python)) return `no Python at ${python} (make the venv, or pass --python / PEERS_PYTHON)`;
+  const code = `import importlib.util as u, sys\nm=[n for n in sys.argv[1:] if u.find_spec(n) is None]\nprint(",".join(m)); sys.exit(1 if m else 0)`;
+  const r = spawnSync(python, ['-c', code, ...modules], { encoding: 'utf8', timeout: 60_000 });
+  if (r.error) return `${python} failed to start: ${r.error.message}`;
+  if (r.status !== 0) return `${python} lacks module(s): ${(r.stdout || '').trim() || r.stderr.trim()}`;
+  return null;
+}
+
+function prepare(sys, o) {
+  const script = f => path.join(o.peersDir, f);
+  switch (sys) {
+    case 'graft': {
+      if (!isFile(o.graftBin)) return { why: `no graft CLI at ${o.graftBin}` };
+      if (o.graftBin === path.join(REPO, 'bin/graft.js') && !isFile(path.join(REPO, 'dist/cli/main.js')))
+        return { why: 'graft is not built (dist/cli/main.js missing): run `npm run build` first' };
+      return {
+        cmd: (outDir) => [process.execPath, o.graftBin, 'seed', '--json', '--out', outDir, '--force'],
+        cwd: REPO,
+        needsOut: true,
+      };
+    }
+    case 'keras': {
+      if (!isFile(script('seed_workflow_keras.py'))) return { why: `no ${script('seed_workflow_keras.py')} (set --peers-dir / PEERS_DIR)` };
+      const why = pythonHas(o.python, ['tensorflow', 'keras']);
+      if (why) return { why };
+      return { cmd: () => [o.python, script('seed_workflow_keras.py')], cwd: o.peersDir };
+    }
+    case 'torch': {
+      if (!isFile(script('seed_workflow_torch.py'))) return { why: `no ${script('seed_workflow_torch.py')} (set --peers-dir / PEERS_DIR)` };
+      const why = pythonHas(o.python, ['torch', 'numpy']);
+      if (why) return { why };
+      return { cmd: () => [o.python, script('seed_workflow_torch.py'), '1'], cwd: o.peersDir };
+    }
+    case 'tfjs': {
+      const src = script('seed_workflow_tfjs.js');
+      if (!isFile(src)) return { why: `no ${src} (set --peers-dir / PEERS_DIR)` };
+      for (const m of ['@tensorflow/tfjs', '@tensorflow/tfjs-backend-wasm'])
+        if (!isFile(path.join(o.tfjsDir, 'node_modules', m, 'package.json')))
+          return { why: `${m} not installed in ${o.tfjsDir} (see bench/README.md, or pass --tfjs-dir / TFJS_PEER_DIR)` };
+      // The peer script is CommonJS and require()s tfjs: run a fresh copy from inside the peer folder
+      // (.cjs, so the folder's package.json "type" cannot change how it loads).
+      const dst = path.join(o.tfjsDir, 'seed_workflow_tfjs.cjs');
+      try { fs.copyFileSync(src, dst); } catch (e) { return { why: `cannot copy the peer script into ${o.tfjsDir}: ${e.message}` }; }
+      return { cmd: () => [process.execPath, dst, 'wasm'], cwd: o.tfjsDir };
+    }
+  }
+}
+
+// ---- running one system once ----
+
+function runOnce(argv, cwd, timeoutS, useTime) {
+  return new Promise(resolve => {
+    const timeFile = useTime ? path.join(os.tmpdir(), `bench-time-${process.pid}-${Date.now()}.txt`) : null;
+    const full = useTime ? [TIME_BIN, '-v', '-o', timeFile, ...argv] : argv;
+    const env = { ...process.env, TF_CPP_MIN_LOG_LEVEL: process.env.TF_CPP_MIN_LOG_LEVEL ?? '3' };
+    const t0 = process.hrtime.bigint();
+    const child = spawn(full[0], full.slice(1), { cwd, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    current = child;
+    let stdout = '', stderr = '', timedOut = false;
+    child.stdout.on('data', d => { stdout += d; });
+    child.stderr.on('data', d => { stderr += d; if (stderr.length > 1e6) stderr = stderr.slice(-5e5); });
+    const timer = setTimeout(() => { timedOut = true; killGroup(child); }, timeoutS * 1000);
+    child.on('error', e => { stderr += `\nspawn error: ${e.message}`; });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      current = null;
+      const wallSeconds = Number(process.hrtime.bigint() - t0) / 1e9;
+      let peakRssMB = null;
+      if (timeFile) {
+        try {
+          const m = fs.readFileSync(timeFile, 'utf8').match(/Maximum resident set size \(kbytes\):\s*(\d+)/);
+          if (m) peakRssMB = Number(m[1]) / 1024;
+          fs.rmSync(timeFile, { force: true });
+        } catch { /* no report: leave null */ }
+      }
+      resolve({ code, signal, timedOut, wallSeconds, peakRssMB, stdout, stderr });
+    });
+  });
+}
+
+let current = null;
+function killGroup(child) {
+  try { process.kill(-child.pid, 'SIGKILL'); } catch { try { child.kill('SIGKILL'); } catch { /* gone */ } }
+}
+
+// The last stdout line that parses as a JSON object.
+function lastJson(stdout) {
+  const lines = stdout.split('\n').map(s => s.trim()).filter(s => s.startsWith('{'));
+  for (let i = lines.length - 1; i >= 0; i--) {
+    try { const v = JSON.parse(lines[i]); if (v && typeof v === 'object' && !Array.isArray(v)) return v; } catch { /* next */ }
+  }
+  return null;
+}
+
+const num = v => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+
+// Map each system's own JSON onto one shape.
+function normalise(sys, j) {
+  if (sys === 'graft') {
+    return {
+      aSeconds: num(j.modelA?.seconds), aAcc: num(j.modelA?.testAccuracy),
+      bSeconds: num(j.modelB?.seconds), bFrozenAcc: num(j.modelB?.frozenTestAccuracy), bAcc: num(j.modelB?.testAccuracy),
+      scratchSeconds: num(j.scratchB?.seconds), scratchAcc: num(j.scratchB?.testAccuracy),
+      version: j.backend ? `backend ${j.backend}` : undefined,
+    };
+  }
+  const version = sys === 'keras' ? `keras ${j.keras} / tf ${j.tf}` : sys === 'torch' ? `torch ${j.torch}, ${j.threads} thread(s)` : `tfjs ${j.backend}`;
+  return {
+    aSeconds: num(j.A_train_s), aAcc: num(j.A_test_acc),
+    bSeconds: num(j.B_train_s), bFrozenAcc: num(j.B_frozen_acc), bAcc: num(j.B_test_acc),
+    scratchSeconds: num(j.scratch_B_s), scratchAcc: num(j.scratch_B_test_acc),
+    version,
+  };
+}
+
+// ---- statistics and printing ----
+
+function median(xs) {
+  const v = xs.filter(x => typeof x === 'number' && Number.isFinite(x)).sort((a, b) => a - b);
+  if (!v.length) return null;
+  const m = v.length >> 1;
+  return v.length % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
+}
+
+const fmt = (v, d) => (v == null ? '—' : v.toFixed(d));
+
+function table(header, rows) {
+  const w = header.map((h, i) => Math.max(h.length, ...rows.map(r => r[i].length)));
+  const line = r => r.map((c, i) => (i === 0 ? c.padEnd(w[i]) : c.padStart(w[i]))).join('  ');
+  return [line(header), w.map(n => '-'.repeat(n)).join('  '), ...rows.map(line)].join('\n');
+}
+
+function summarise(systems, runs) {
+  const ok = s => runs.filter(r => r.system === s && r.ok);
+  const summary = {};
+  for (const s of systems) {
+    const rs = ok(s);
+    if (!rs.length) continue;
+    summary[s] = {
+      runs: rs.length,
+      aSeconds: median(rs.map(r => r.aSeconds)), bSeconds: median(rs.map(r => r.bSeconds)),
+      aAcc: median(rs.map(r => r.aAcc)), bAcc: median(rs.map(r => r.bAcc)), bFrozenAcc: median(rs.map(r => r.bFrozenAcc)),
+      peakRssMB: median(rs.map(r => r.peakRssMB)), wallSeconds: median(rs.map(r => r.wallSeconds)),
+    };
+  }
+  // graft / peer per phase: median over repeats of the ratio within each repeat (paired runs of the
+  // same sitting); falls back to the ratio of medians if no repeat has both.
+  const ratios = {};
+  if (summary.graft) {
+    for (const p of PEERS) {
+      if (!summary[p]) continue;
+      const ratio = key => {
+        const paired = [];
+        for (const g of ok('graft')) {
+          const q = ok(p).find(r => r.repeat === g.repeat);
+          if (q && g[key] != null && q[key]) paired.push(g[key] / q[key]);
+        }
+        if (paired.length) return median(paired);
+        return summary.graft[key] != null && summary[p][key] ? summary.graft[key] / summary[p][key] : null;
+      };
+      ratios[p] = { aSeconds: ratio('aSeconds'), bSeconds: ratio('bSeconds'), peakRssMB: ratio('peakRssMB') };
+    }
+  }
+  return { summary, ratios };
+}
+
+function report(systems, { summary, ratios }, skipped, repeats) {
+  const rows = systems.filter(s => summary[s]).map(s => {
+    const x = summary[s];
+    return [LABEL[s], fmt(x.aSeconds, 1), fmt(x.bSeconds, 1), fmt(x.aAcc, 4), fmt(x.bAcc, 4), fmt(x.peakRssMB, 0), `${x.runs}/${repeats}`];
+  });
+  console.log(`\nMedians over repeats (Model A: 10 epochs on 48k images; Model B: 4 frozen + 16 unfrozen epochs on 12k images)\n`);
+  if (rows.length) console.log(table(['system', 'A s', 'B s', 'A acc', 'B acc', 'peak RSS MB', 'runs ok'], rows));
+  else console.log('(no successful runs)');
+  for (const [s, why] of Object.entries(skipped)) console.log(`skipped ${s}: ${why}`);
+  console.log('');
+  if (!summary.graft) {
+    console.log('no graft results, so no ratios.');
+  } else if (!Object.keys(ratios).length) {
+    console.log('no peer results, so no ratios.');
+  } else {
+    console.log('graft / peer (below 1: graft is faster or smaller; median of per-repeat ratios)\n');
+    console.log(table(['ratio', 'Model A time', 'Model B time', 'peak RSS'],
+      Object.entries(ratios).map(([p, r]) => [`graft/${LABEL[p].split(' ')[0]}`, fmt(r.aSeconds, 2), fmt(r.bSeconds, 2), fmt(r.peakRssMB, 2)])));
+  }
+}
+
+// ---- main ----
+
+const o = parseArgs(process.argv.slice(2));
+const useTime = isExec(TIME_BIN);
+if (!useTime) console.log(`note: ${TIME_BIN} not found (apt-get install -y time): peak RSS will not be measured.`);
+
+const plan = {}, skipped = {};
+for (const s of o.only) {
+  const p = prepare(s, o);
+  if (p.why) { skipped[s] = p.why; console.log(`skipping ${s}: ${p.why}`); } else plan[s] = p;
+}
+const systems = Object.keys(plan);
+if (!systems.length) { console.log('nothing to run.'); process.exit(1); }
+
+const startedAt = new Date();
+const stamp = startedAt.toISOString().replace(/\.\d+Z$/, 'Z').replace(/:/g, '-');
+fs.mkdirSync(o.results, { recursive: true });
+const resultsFile = path.join(o.results, `${stamp}.json`);
+const runs = [];
+const meta = {
+  startedAt: startedAt.toISOString(),
+  host: { platform: `${os.platform()} ${os.release()}`, arch: os.arch(), cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memGB: +(os.totalmem() / 2 ** 30).toFixed(1), loadavgAtStart: os.loadavg() },
+  node: process.version,
+  options: { ...o, only: o.only },
+  peakRss: useTime ? `${TIME_BIN} -v (Maximum resident set size)` : null,
+  skipped,
+};
+const save = (extra = {}) => {
+  const body = { ...meta, finishedAt: new Date().toISOString(), runs, ...summarise(systems, runs), ...extra };
+  fs.writeFileSync(resultsFile, JSON.stringify(body, null, 2) + '\n');
+};
+
+let interrupted = false;
+process.on('SIGINT', () => {
+  if (interrupted) process.exit(130);
+  interrupted = true;
+  console.log('\ninterrupted: stopping the current run, keeping what finished.');
+  if (current) killGroup(current);
+});
+
+const total = systems.length * o.repeats;
+let n = 0;
+outer: for (let rep = 1; rep <= o.repeats; rep++) {
+  // Rotate the order each repeat so no system always runs first (or on a warmer machine).
+  const k = (rep - 1) % systems.length;
+  const order = [...systems.slice(k), ...systems.slice(0, k)];
+  for (const s of order) {
+    if (interrupted) break outer;
+    n++;
+    const p = plan[s];
+    const outDir = p.needsOut ? fs.mkdtempSync(path.join(os.tmpdir(), 'graft-bench-')) : null;
+    const argv = p.cmd(outDir);
+    process.stdout.write(`[${n}/${total}] repeat ${rep}: ${s} ... `);
+    const r = await runOnce(argv, p.cwd, o.timeout, useTime);
+    if (outDir && !o.keep) fs.rmSync(outDir, { recursive: true, force: true });
+    const json = lastJson(r.stdout);
+    const rec = {
+      system: s, repeat: rep, command: argv, cwd: p.cwd, exitCode: r.code, signal: r.signal, timedOut: r.timedOut,
+      wallSeconds: +r.wallSeconds.toFixed(3), peakRssMB: r.peakRssMB == null ? null : +r.peakRssMB.toFixed(1),
+      ...(outDir && o.keep ? { outDir } : {}),
+      raw: json,
+    };
+    let why = null;
+    if (r.timedOut) why = `timed out after ${o.timeout} s`;
+    else if (r.code !== 0) why = `exit ${r.code ?? r.signal}`;
+    else if (!json) why = 'no JSON line on stdout';
+    if (!why) {
+      Object.assign(rec, normalise(s, json));
+      if (rec.aSeconds == null || rec.bSeconds == null) why = 'JSON lacks the phase times';
+    }
+    rec.ok = !why;
+    if (why) {
+      rec.error = why;
+      rec.stderrTail = r.stderr.slice(-4000);
+      rec.stdoutTail = r.stdout.slice(-2000);
+      console.log(`FAILED (${why}, ${r.wallSeconds.toFixed(1)} s)`);
+      const tail = r.stderr.trim().split('\n').slice(-8).join('\n');
+      if (tail) console.log(tail.replace(/^/gm, '    '));
+    } else {
+      console.log(`A ${fmt(rec.aSeconds, 1)} s, B ${fmt(rec.bSeconds, 1)} s, acc ${fmt(rec.aAcc, 4)}/${fmt(rec.bAcc, 4)}, ` +
+        `RSS ${fmt(rec.peakRssMB, 0)} MB, wall ${r.wallSeconds.toFixed(1)} s`);
+    }
+    runs.push(rec);
+    save({ complete: false });
+  }
+}
+
+const stats = summarise(systems, runs);
+save({ complete: !interrupted });
+report(systems, stats, skipped, o.repeats);
+console.log(`\nraw results: ${path.relative(process.cwd(), resultsFile) || resultsFile}`);
+console.log('Quote ratios from one sitting only; absolute seconds move with the machine and its load.');
+process.exitCode = runs.some(r => r.ok) ? (interrupted ? 130 : 0) : 1;

@@ -1,0 +1,44 @@
+import { GraftError } from '../../errors.js';
+import type { Evaluation } from '../../evaluate/evaluate.js';
+import { evaluate } from '../../evaluate/evaluate.js';
+import { loadModel } from '../../io/run-dir.js';
+import { prepareTask } from '../../workflows/prepare.js';
+import { defineCommand } from '../command.js';
+import { BACKEND_OPTION, dataOptions, printJson, startBackend } from '../common.js';
+import { renderTable } from '../table.js';
+
+export const evaluateCommand = defineCommand({
+  name: 'evaluate',
+  summary: "Score a model on a task's test set: accuracy, loss, confusion matrix, per-class precision/recall/F1.",
+  usage: 'graft evaluate --model MODEL [--task SPEC] [--json]',
+  options: {
+    model: { type: 'string', value: 'MODEL', description: 'A graft run directory or a TF.js model.json' },
+    task: { type: 'string', value: 'SPEC', description: "Task spec (default: the run's own task)" },
+    'data-dir': { type: 'string', value: 'DIR', description: 'Folder with the dataset files' },
+    offline: { type: 'boolean', description: 'Never download data' },
+    json: { type: 'boolean', description: 'Print {"accuracy", "loss", "confusion", "perClass"} as JSON' },
+    ...BACKEND_OPTION,
+  },
+  async run({ values: v }) {
+    if (!v.model) throw new GraftError('BAD_ARGUMENT', 'graft evaluate needs --model MODEL (a run directory or model.json).');
+    await startBackend(v.backend, v.json);
+    const loaded = await loadModel(v.model);
+    const task = v.task ?? loaded.run?.task;
+    if (!task) throw new GraftError('BAD_ARGUMENT', `${v.model} has no run.json naming its task; pass --task SPEC.`);
+    const data = await prepareTask(task, dataOptions({ ...v, seed: '0' }, v.json));
+    const result = evaluate(loaded.model, data.test);
+    if (v.json) printJson({ accuracy: result.accuracy, loss: result.loss, confusion: result.confusion, perClass: result.perClass, count: result.count, task: data.task });
+    else {
+      process.stdout.write(`${v.model} on ${data.task} (test set, ${result.count} images)\n`);
+      printEvaluation(result, data.test.classNames);
+    }
+    return 0;
+  },
+});
+
+export function printEvaluation(e: Evaluation, classNames: readonly string[]): void {
+  process.stdout.write(`Test accuracy ${e.accuracy.toFixed(4)}, loss ${e.loss.toFixed(4)}\n`);
+  process.stdout.write(`${renderTable(['class', 'precision', 'recall', 'F1', 'support'], e.perClass.map((c) => [c.name, c.precision, c.recall, c.f1, c.support]))}\n`);
+  const names = classNames.map((n, i) => `${i}:${n}`);
+  process.stdout.write(`Confusion (rows true, columns predicted):\n${renderTable(['', ...names.map((_, i) => String(i))], e.confusion.map((row, i) => [names[i] ?? String(i), ...row]))}\n`);
+}

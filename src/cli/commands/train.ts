@@ -1,0 +1,51 @@
+import { GraftError } from '../../errors.js';
+import { ARCHITECTURES } from '../../models/architectures.js';
+import { defineCommand, numberOption } from '../command.js';
+import { BACKEND_OPTION, DATA_OPTIONS, FIT_OPTIONS, OUTPUT_OPTIONS, dataOptions, optimizerOption, printJson, startBackend, trainingCallbacks } from '../common.js';
+import { trainModel, TRAIN_DEFAULTS } from '../../workflows/train-model.js';
+import { printEvaluation } from './evaluate.js';
+
+export const trainCommand = defineCommand({
+  name: 'train',
+  summary: 'Train a model from scratch on a task and save it as a run directory.',
+  usage: 'graft train --task SPEC --out DIR [options]',
+  options: {
+    task: { type: 'string', value: 'SPEC', description: 'Task spec, e.g. fashion-mnist:exclude=sandal,shirt' },
+    out: { type: 'string', value: 'DIR', description: 'Run directory to write' },
+    arch: { type: 'string', value: 'NAME', default: TRAIN_DEFAULTS.architecture, description: `Architecture: ${ARCHITECTURES.join(', ')}` },
+    epochs: { type: 'string', value: 'N', default: String(TRAIN_DEFAULTS.epochs), description: 'Epochs' },
+    optimizer: { type: 'string', value: 'NAME', default: 'sgd', description: 'sgd or adam' },
+    lr: { type: 'string', value: 'RATE', default: '0.01', description: 'Learning rate' },
+    momentum: { type: 'string', value: 'M', description: 'SGD momentum (default 0)' },
+    ...FIT_OPTIONS,
+    ...DATA_OPTIONS,
+    ...OUTPUT_OPTIONS,
+    ...BACKEND_OPTION,
+  },
+  epilog: 'Example: graft train --task fashion-mnist:exclude=sandal,shirt --out runs/model-a',
+  async run({ values: v }) {
+    if (!v.task) throw new GraftError('BAD_ARGUMENT', 'graft train needs --task, e.g. --task fashion-mnist:exclude=sandal,shirt.');
+    if (!v.out) throw new GraftError('BAD_ARGUMENT', 'graft train needs --out DIR for the run directory.');
+    await startBackend(v.backend, v.json);
+    const patience = numberOption('early-stopping', v['early-stopping'], { integer: true, min: 1 });
+    const optimizer = optimizerOption(v.optimizer, v.lr, v.momentum);
+    const r = await trainModel({
+      ...dataOptions(v, v.json),
+      task: v.task,
+      out: v.out,
+      force: v.force,
+      architecture: v.arch,
+      epochs: numberOption('epochs', v.epochs, { integer: true, min: 0 })!,
+      batchSize: numberOption('batch-size', v['batch-size'], { integer: true, min: 1 })!,
+      ...(optimizer && { optimizer }),
+      ...(patience !== undefined && { earlyStopping: { patience } }),
+      callbacks: trainingCallbacks('train', v),
+    });
+    if (v.json) printJson({ out: v.out, seconds: r.seconds, testAccuracy: r.test.accuracy, testLoss: r.test.loss, stopReason: r.run.phases[0]?.stopReason });
+    else {
+      printEvaluation(r.test, r.run.classNames);
+      process.stdout.write(`Saved ${v.out} (${r.seconds.toFixed(1)} s of training)\n`);
+    }
+    return 0;
+  },
+});

@@ -1,0 +1,77 @@
+import { GraftError } from '../../errors.js';
+import { loadModel } from '../../io/run-dir.js';
+import { parseFreezePolicy, parseUnfreezePolicy } from '../../transfer/freeze.js';
+import { parseLayerRef } from '../../transfer/layer-ref.js';
+import { defineCommand, numberOption } from '../command.js';
+import { BACKEND_OPTION, DATA_OPTIONS, FIT_OPTIONS, OUTPUT_OPTIONS, dataOptions, optimizerOption, printJson, startBackend, trainingCallbacks } from '../common.js';
+import { transferModel, type TransferModelOptions } from '../../workflows/transfer-model.js';
+import { printEvaluation } from './evaluate.js';
+
+export const transferCommand = defineCommand({
+  name: 'transfer',
+  summary: "Reuse a trained model's layers for a new task: new head, frozen phase, then unfrozen fine-tuning at a lower rate.",
+  usage: 'graft transfer --from MODEL --task SPEC --out DIR [options]',
+  options: {
+    from: { type: 'string', value: 'MODEL', description: 'Source model: a graft run directory or a TF.js model.json (never modified)' },
+    task: { type: 'string', value: 'SPEC', description: 'Target task, e.g. fashion-mnist:binary=tshirt-top,sandal' },
+    out: { type: 'string', value: 'DIR', description: 'Run directory to write' },
+    cut: { type: 'string', value: 'LAYER', description: 'Last reused layer, by name or index (default: all but the output layer)' },
+    'head-hidden': { type: 'string', value: 'UNITS', description: 'Add a hidden Dense (relu) layer to the new head' },
+    'head-dropout': { type: 'string', value: 'RATE', description: 'Dropout before the new output layer' },
+    freeze: { type: 'string', value: 'POLICY', default: 'all', description: 'Reused layers frozen in phase 1: all, none, first:N, /regex/, or name,name' },
+    'frozen-epochs': { type: 'string', value: 'N', default: '4', description: 'Epochs of the frozen phase' },
+    'frozen-optimizer': { type: 'string', value: 'NAME', default: 'sgd', description: 'Optimizer of the frozen phase: sgd or adam' },
+    'frozen-lr': { type: 'string', value: 'RATE', default: '0.001', description: 'Learning rate of the frozen phase' },
+    unfreeze: { type: 'string', value: 'POLICY', default: 'all', description: 'Layers unfrozen in phase 2: all, last:N, from:LAYER' },
+    epochs: { type: 'string', value: 'N', default: '16', description: 'Epochs of the unfrozen phase (0 skips it)' },
+    optimizer: { type: 'string', value: 'NAME', description: 'Optimizer of the unfrozen phase (default: as the frozen phase)' },
+    lr: { type: 'string', value: 'RATE', description: 'Learning rate of the unfrozen phase (default: a tenth of --frozen-lr)' },
+    momentum: { type: 'string', value: 'M', description: 'SGD momentum for both phases (default 0)' },
+    ...FIT_OPTIONS,
+    ...DATA_OPTIONS,
+    ...OUTPUT_OPTIONS,
+    ...BACKEND_OPTION,
+  },
+  epilog: 'Example: graft transfer --from runs/seed/model-a --task fashion-mnist:binary=tshirt-top,sandal --out runs/model-b',
+  async run({ values: v }) {
+    if (!v.from) throw new GraftError('BAD_ARGUMENT', 'graft transfer needs --from MODEL (a run directory or model.json).');
+    if (!v.task) throw new GraftError('BAD_ARGUMENT', 'graft transfer needs --task, e.g. --task fashion-mnist:binary=tshirt-top,sandal.');
+    if (!v.out) throw new GraftError('BAD_ARGUMENT', 'graft transfer needs --out DIR for the run directory.');
+    const freeze = parseFreezePolicy(v.freeze);
+    const unfreeze = parseUnfreezePolicy(v.unfreeze);
+    await startBackend(v.backend, v.json);
+    const source = await loadModel(v.from);
+    const frozenOptimizer = optimizerOption(v['frozen-optimizer'], v['frozen-lr'], v.momentum, 'frozen-')!;
+    const unfrozenOptimizer = optimizerOption(v.optimizer ?? frozenOptimizer.name, v.lr ?? String(frozenOptimizer.learningRate! / 10), v.momentum)!;
+    const hidden = numberOption('head-hidden', v['head-hidden'], { integer: true, min: 1 });
+    const dropout = numberOption('head-dropout', v['head-dropout'], { min: 0, max: 0.99 });
+    const patience = numberOption('early-stopping', v['early-stopping'], { integer: true, min: 1 });
+    const opts: TransferModelOptions = {
+      ...dataOptions(v, v.json),
+      source: source.model,
+      sourcePath: v.from,
+      ...(source.run && { sourceTask: source.run.task }),
+      task: v.task,
+      out: v.out,
+      force: v.force,
+      freeze,
+      head: { ...(hidden !== undefined && { hidden }), ...(dropout !== undefined && { dropout }) },
+      frozen: { epochs: numberOption('frozen-epochs', v['frozen-epochs'], { integer: true, min: 0 })!, optimizer: frozenOptimizer },
+      unfrozen: { epochs: numberOption('epochs', v.epochs, { integer: true, min: 0 })!, optimizer: unfrozenOptimizer, unfreeze },
+      batchSize: numberOption('batch-size', v['batch-size'], { integer: true, min: 1 })!,
+      ...(patience !== undefined && { earlyStopping: { patience } }),
+      ...(v.cut !== undefined && { cut: parseLayerRef(v.cut) }),
+      callbacks: trainingCallbacks('transfer', v),
+    };
+    const r = await transferModel(opts);
+    if (v.json) {
+      printJson({ out: v.out, seconds: r.seconds, frozenTestAccuracy: r.frozenTest.accuracy, testAccuracy: r.test.accuracy, testLoss: r.test.loss, phases: r.phases.map((p) => ({ name: p.name, epochs: p.history.length, stopReason: p.stopReason, seconds: p.seconds })) });
+    } else {
+      process.stdout.write(`Reused ${r.run.transfer?.reused.join(', ')}; new head ${r.run.transfer?.head.join(', ')}; frozen in phase 1: ${r.run.transfer?.frozen.join(', ') || 'none'}\n`);
+      process.stdout.write(`Test accuracy after the frozen phase: ${r.frozenTest.accuracy.toFixed(4)}\n`);
+      printEvaluation(r.test, r.run.classNames);
+      process.stdout.write(`Saved ${v.out} (${r.seconds.toFixed(1)} s of training)\n`);
+    }
+    return 0;
+  },
+});

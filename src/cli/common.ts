@@ -1,0 +1,91 @@
+import { BACKEND_CHOICES, initBackend, type BackendChoice, type BackendInfo } from '../engine/backend.js';
+import { GraftError } from '../errors.js';
+import type { OptionDef } from './command.js';
+import { numberOption } from './command.js';
+import type { DataOptions } from '../workflows/prepare.js';
+import type { OptimizerSpec } from '../train/optimizer.js';
+import type { TrainCallbacks } from '../train/types.js';
+import { combineCallbacks, jsonlLogger } from '../train/jsonl-log.js';
+import { progressCallbacks } from './progress.js';
+
+/** Options every training command shares; each command spreads the groups it needs. */
+export const BACKEND_OPTION = {
+  backend: { type: 'string', value: 'NAME', default: 'auto', description: `Compute backend: ${BACKEND_CHOICES.join(', ')} (auto: tfjs-node if installed, else wasm, else cpu)` },
+} as const satisfies Record<string, OptionDef>;
+
+export const DATA_OPTIONS = {
+  'data-dir': { type: 'string', value: 'DIR', description: 'Folder with the dataset files (else GRAFT_DATA_DIR, the cache, Debian\'s package, or a download)' },
+  'per-class': { type: 'string', value: 'N', description: 'Keep N training images per class (seeded)' },
+  'val-split': { type: 'string', value: 'F', description: 'Hold out this fraction of the training set for validation' },
+  offline: { type: 'boolean', description: 'Never download data' },
+  seed: { type: 'string', value: 'N', default: '0', description: 'Seed for weights, shuffling, dropout and subsampling' },
+} as const satisfies Record<string, OptionDef>;
+
+export const OUTPUT_OPTIONS = {
+  json: { type: 'boolean', description: 'Print one JSON object on stdout and no progress' },
+  force: { type: 'boolean', description: 'Replace an existing output directory' },
+} as const satisfies Record<string, OptionDef>;
+
+export const FIT_OPTIONS = {
+  'batch-size': { type: 'string', value: 'N', default: '32', description: 'Samples per gradient step' },
+  'early-stopping': { type: 'string', value: 'PATIENCE', description: 'Stop when validation loss has not improved for PATIENCE epochs (needs --val-split)' },
+  log: { type: 'string', value: 'FILE', description: 'Append each epoch as a JSON line to FILE while training' },
+} as const satisfies Record<string, OptionDef>;
+
+export async function startBackend(choice: string, quiet: boolean): Promise<BackendInfo> {
+  if (!(BACKEND_CHOICES as readonly string[]).includes(choice)) {
+    throw new GraftError('BAD_ARGUMENT', `--backend received ${JSON.stringify(choice)}; choose one of ${BACKEND_CHOICES.join(', ')}.`);
+  }
+  const info = await initBackend(choice as BackendChoice);
+  if (!quiet) process.stderr.write(`graft: backend ${info.description}\n`);
+  return info;
+}
+
+type DataValues = { 'data-dir'?: string | undefined; 'per-class'?: string | undefined; 'val-split'?: string | undefined; offline?: boolean; seed: string };
+
+export function dataOptions(v: DataValues, quiet: boolean): DataOptions {
+  const o: DataOptions = { seed: numberOption('seed', v.seed, { integer: true, min: 0, max: 2 ** 31 - 1 })! };
+  if (v['data-dir'] !== undefined) o.dataDir = v['data-dir'];
+  const perClass = numberOption('per-class', v['per-class'], { integer: true, min: 1 });
+  if (perClass !== undefined) o.perClass = perClass;
+  const valSplit = numberOption('val-split', v['val-split'], { min: 0, max: 0.9 });
+  if (valSplit !== undefined) o.valSplit = valSplit;
+  if (v.offline) o.download = false;
+  if (!quiet) o.onDownloadProgress = downloadProgress();
+  return o;
+}
+
+function downloadProgress(): (received: number, total: number | undefined) => void {
+  let last = 0;
+  return (received, total) => {
+    const now = Date.now();
+    if (now - last < 200 && received !== total) return;
+    last = now;
+    const mb = (received / 1e6).toFixed(1);
+    const line = total ? `downloading ${mb}/${(total / 1e6).toFixed(1)} MB (${Math.round((100 * received) / total)}%)` : `downloading ${mb} MB`;
+    process.stderr.write(process.stderr.isTTY ? `\r\x1b[2K${line}` : `${line}\n`);
+    if (process.stderr.isTTY && received === total) process.stderr.write('\n');
+  };
+}
+
+export function optimizerOption(name: string | undefined, lr: string | undefined, momentum: string | undefined, prefix = ''): OptimizerSpec | undefined {
+  const spec: OptimizerSpec = {};
+  if (name !== undefined) {
+    if (name !== 'sgd' && name !== 'adam') throw new GraftError('BAD_ARGUMENT', `--${prefix}optimizer received ${JSON.stringify(name)}; choose sgd or adam.`);
+    spec.name = name;
+  }
+  const l = numberOption(`${prefix}lr`, lr, { min: Number.MIN_VALUE });
+  if (l !== undefined) spec.learningRate = l;
+  const m = numberOption(`${prefix}momentum`, momentum, { min: 0, max: 0.999999 });
+  if (m !== undefined) spec.momentum = m;
+  return Object.keys(spec).length > 0 ? spec : undefined;
+}
+
+export function printJson(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value)}\n`);
+}
+
+/** Progress on stderr (unless --json) plus the --log JSONL file when given. */
+export function trainingCallbacks(label: string, v: { json: boolean; log?: string | undefined }): TrainCallbacks {
+  return combineCallbacks(progressCallbacks({ label, silent: v.json }), v.log !== undefined ? jsonlLogger(v.log) : undefined);
+}

@@ -1,0 +1,29 @@
+import type * as tfl from '@tensorflow/tfjs-layers';
+import type { Dataset } from '../data/dataset.js';
+import { assertUnitRange } from '../data/normalize.js';
+import { predictProbabilities } from '../train/infer.js';
+import { checkLabels, describeOutput } from '../train/loss.js';
+import { argmaxRows, confusionMatrix, crossEntropyFromProbs, perClassMetrics, type ClassMetrics } from './metrics.js';
+
+export interface Evaluation {
+  accuracy: number;
+  loss: number;
+  /** confusion[true][predicted]. */
+  confusion: number[][];
+  perClass: ClassMetrics[];
+  count: number;
+}
+
+/** Scores a model on a labelled dataset (inference mode). */
+export function evaluate(model: tfl.LayersModel, data: Dataset): Evaluation {
+  assertUnitRange(data, 'evaluation data');
+  const head = describeOutput(model);
+  checkLabels(head, data.y, `Evaluation data ${data.source}`);
+  const probs = predictProbabilities(model, head, data.x, data.sampleShape, data.source);
+  const predicted = argmaxRows(probs, head.classes);
+  const loss = crossEntropyFromProbs(probs, head.classes, data.y);
+  const confusion = confusionMatrix(data.y, predicted, head.classes);
+  let correct = 0;
+  for (let i = 0; i < predicted.length; i++) if (predicted[i] === data.y[i]) correct++;
+  return { accuracy: correct / data.y.length, loss, confusion, perClass: perClassMetrics(confusion, data.classNames), count: data.y.length };
+}

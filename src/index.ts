@@ -1,0 +1,53 @@
+// graft's public API: named exports only. Anything not listed here is internal.
+
+export { GraftError, isGraftError, type GraftErrorCode } from './errors.js';
+
+// engine
+export { initBackend, activeBackend, BACKEND_CHOICES, type BackendChoice, type BackendInfo, type BackendName } from './engine/backend.js';
+export { Rng, deriveSeed } from './engine/rng.js';
+
+// data
+export { type Dataset, type PixelRange, sampleSize, take, classCounts, assertDataset } from './data/dataset.js';
+export { parseIdx } from './data/idx.js';
+export { fashionMnistFromIdx, FASHION_MNIST_CLASSES } from './data/fashion-mnist.js';
+export { parseTaskSpec, formatTaskSpec, applyTask, taskClassNames, type TaskSpec } from './data/task.js';
+export { perClassSubsample } from './data/subsample.js';
+export { validationSplit } from './data/split.js';
+export { normalizePixels, inferPixelRange, assertUnitRange } from './data/normalize.js';
+
+// models
+export { buildMlp, MLP_DEFAULTS, type MlpOptions } from './models/mlp.js';
+export { buildSmallCnn, SMALL_CNN_DEFAULTS, type SmallCnnOptions } from './models/small-cnn.js';
+export { buildArchitecture, ARCHITECTURES, type ArchitectureName } from './models/architectures.js';
+export type { OutputSpec, OutputActivation } from './models/output.js';
+
+// io
+export { loadFashionMnist, locateFashionMnist } from './io/dataset-files.js';
+export { loadModel, saveRun, readRunInfo, type LoadedModel, type RunInfo, type PhaseRecord } from './io/run-dir.js';
+export { toTfjsFiles, loadTfjsModel } from './io/tfjs-format.js';
+
+// transfer
+export { transfer, cloneModel, type TransferOptions, type TransferredModel, type HeadOptions } from './transfer/transfer.js';
+export { fineTune, FINE_TUNE_DEFAULTS, type FineTuneOptions, type PhaseOptions, type PhaseResult } from './transfer/fine-tune.js';
+export { applyFreeze, applyUnfreeze, parseFreezePolicy, parseUnfreezePolicy, type FreezePolicy, type UnfreezePolicy } from './transfer/freeze.js';
+export type { LayerRef } from './transfer/layer-ref.js';
+
+// train
+export { fit, FIT_DEFAULTS, type FitOptions } from './train/fit.js';
+export { OPTIMIZER_DEFAULTS, type OptimizerSpec, type OptimizerName } from './train/optimizer.js';
+export { EARLY_STOPPING_DEFAULTS, type EarlyStoppingOptions } from './train/early-stopping.js';
+export type { EpochRecord, FitResult, TrainCallbacks, BatchProgress } from './train/types.js';
+export { jsonlLogger } from './train/jsonl-log.js';
+
+// evaluate
+export { evaluate, type Evaluation } from './evaluate/evaluate.js';
+export { confusionMatrix, perClassMetrics, type ClassMetrics } from './evaluate/metrics.js';
+
+// workflows
+export { prepareTask, type DataOptions, type PreparedData } from './workflows/prepare.js';
+export { trainModel, TRAIN_DEFAULTS, type TrainModelOptions, type TrainedModel } from './workflows/train-model.js';
+export { transferModel, type TransferModelOptions, type TransferResult } from './workflows/transfer-model.js';
+export { runSeed, SEED_RECIPE, type SeedOptions, type SeedResult } from './workflows/seed.js';
+export { predictFiles, type Prediction } from './workflows/predict.js';
+
+export { GRAFT_VERSION } from './version.js';

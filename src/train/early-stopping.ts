@@ -1,0 +1,55 @@
+import type * as tfl from '@tensorflow/tfjs-layers';
+import { GraftError } from '../errors.js';
+import { WeightSnapshot } from './snapshot.js';
+
+export interface EarlyStoppingOptions {
+  /** Epochs without improvement before stopping. Default 3. */
+  patience?: number;
+  /** Smallest decrease of validation loss that counts as improvement. Default 0. */
+  minDelta?: number;
+  /** Put back the weights of the best epoch when stopping. Default true. */
+  restoreBest?: boolean;
+}
+
+export const EARLY_STOPPING_DEFAULTS = { patience: 3, minDelta: 0, restoreBest: true } as const;
+
+/** Watches validation loss; `update` returns true when training should stop. */
+export class EarlyStopping {
+  readonly patience: number;
+  readonly minDelta: number;
+  readonly restoreBest: boolean;
+  bestEpoch: number | undefined;
+  private best = Infinity;
+  private wait = 0;
+  private readonly snapshot = new WeightSnapshot();
+
+  constructor(options: EarlyStoppingOptions) {
+    const o = { ...EARLY_STOPPING_DEFAULTS, ...options };
+    if (!Number.isInteger(o.patience) || o.patience < 1) {
+      throw new GraftError('BAD_ARGUMENT', `Early-stopping patience must be a whole number ≥ 1; received ${o.patience}.`);
+    }
+    this.patience = o.patience;
+    this.minDelta = o.minDelta;
+    this.restoreBest = o.restoreBest;
+  }
+
+  update(model: tfl.LayersModel, epoch: number, valLoss: number): boolean {
+    if (valLoss < this.best - this.minDelta) {
+      this.best = valLoss;
+      this.bestEpoch = epoch;
+      this.wait = 0;
+      if (this.restoreBest) this.snapshot.take(model);
+      return false;
+    }
+    this.wait++;
+    return this.wait >= this.patience;
+  }
+
+  restore(model: tfl.LayersModel): void {
+    this.snapshot.restore(model);
+  }
+
+  dispose(): void {
+    this.snapshot.dispose();
+  }
+}

@@ -1,0 +1,170 @@
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+import { GraftError } from '../errors.js';
+import { Rng, deriveSeed } from '../engine/rng.js';
+import { type Dataset, sampleSize } from '../data/dataset.js';
+import { gatherBatch, gatherLabels } from '../data/batch.js';
+import { assertUnitRange } from '../data/normalize.js';
+import { flatLayers, forward } from './forward.js';
+import { lossAndAccuracy } from './infer.js';
+import { modelSampleShape } from './input-shape.js';
+import { checkFromLogits, checkLabels, correctCount, crossEntropy, describeOutput } from './loss.js';
+import { makeOptimizer, resolveOptimizer, describeOptimizer, type OptimizerSpec } from './optimizer.js';
+import type { EpochRecord, FitResult, TrainCallbacks } from './types.js';
+import { EarlyStopping, type EarlyStoppingOptions } from './early-stopping.js';
+import { WeightSnapshot } from './snapshot.js';
+
+export interface FitOptions {
+  /** Passes over the training data. Required. */
+  epochs: number;
+  /** Samples per gradient step. Default 32. */
+  batchSize?: number;
+  /** Default sgd, learning rate 0.01, no momentum. */
+  optimizer?: OptimizerSpec;
+  /** Seeds shuffling and dropout masks. Default 0. */
+  seed?: number;
+  /** Scored after every epoch (inference mode). Carve it from the training set, never the test set. */
+  validation?: Dataset;
+  /** Stop when validation loss stops improving. Off by default; needs `validation`. */
+  earlyStopping?: EarlyStoppingOptions | false;
+  /** Leave unset: graft picks the loss from the output layer. Set only to assert what you expect. */
+  fromLogits?: boolean;
+  /** Label for the history, e.g. "frozen" or "fine-tune". Default "train". */
+  phase?: string;
+  callbacks?: TrainCallbacks;
+}
+
+export const FIT_DEFAULTS = { batchSize: 32, seed: 0, phase: 'train' } as const;
+
+/** How often (ms) the running loss is read back for progress and the non-finite check. */
+const PROGRESS_INTERVAL_MS = 250;
+
+/**
+ * Trains the model's trainable weights on `data`. Trainability is read when `fit` starts, so
+ * freezing or unfreezing layers between calls always takes effect: there is nothing to recompile.
+ * A non-finite loss stops training and restores the weights from the start of that epoch.
+ */
+export async function fit(model: tfl.LayersModel, data: Dataset, options: FitOptions): Promise<FitResult> {
+  const o = {
+    ...options,
+    batchSize: options.batchSize ?? FIT_DEFAULTS.batchSize,
+    seed: options.seed ?? FIT_DEFAULTS.seed,
+    phase: options.phase ?? FIT_DEFAULTS.phase,
+  };
+  if (!Number.isInteger(o.epochs) || o.epochs < 0) throw new GraftError('BAD_ARGUMENT', `epochs must be a whole number ≥ 0; received ${o.epochs}.`);
+  if (!Number.isInteger(o.batchSize) || o.batchSize < 1) throw new GraftError('BAD_ARGUMENT', `batchSize must be a whole number ≥ 1; received ${o.batchSize}.`);
+  if (data.y.length === 0) throw new GraftError('BAD_ARGUMENT', `Training data ${data.source} is empty; check the task spec and --per-class.`);
+  assertUnitRange(data, 'training data');
+  if (o.validation) assertUnitRange(o.validation, 'validation data');
+  const head = describeOutput(model);
+  checkFromLogits(head, o.fromLogits);
+  checkLabels(head, data.y, `Training data ${data.source}`);
+  if (o.validation) checkLabels(head, o.validation.y, `Validation data ${o.validation.source}`);
+  if (o.earlyStopping && !o.validation) {
+    throw new GraftError('BAD_ARGUMENT', 'Early stopping watches the validation loss, but no validation data was given. Pass `validation` (e.g. --val-split 0.1) or turn early stopping off.');
+  }
+  const shape = modelSampleShape(model, data.sampleShape, data.source);
+  const size = sampleSize(shape);
+  const variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
+  if (variables.length === 0) {
+    throw new GraftError('BAD_ARGUMENT', `Every layer of ${model.name} is frozen, so there is nothing to train. Unfreeze some layers or add a trainable head.`);
+  }
+  const opt = resolveOptimizer(o.optimizer);
+  const optimizer = makeOptimizer(opt);
+  const rng = new Rng(deriveSeed(o.seed, `fit:${o.phase}`));
+  const dropouts = flatLayers(model).filter((l) => l.getClassName() === 'Dropout') as Array<tfl.layers.Layer & { seed?: number }>;
+  const savedSeeds = dropouts.map((d) => d.seed);
+  const early = o.earlyStopping ? new EarlyStopping(o.earlyStopping) : undefined;
+  const history: EpochRecord[] = [];
+  const n = data.y.length;
+  const batches = Math.ceil(n / o.batchSize);
+  const order = Int32Array.from({ length: n }, (_, i) => i);
+  const xBuf = new Float32Array(o.batchSize * size);
+  const yBuf = new Float32Array(o.batchSize);
+  let stopReason: FitResult['stopReason'] = 'completed';
+  let message: string | undefined;
+  const lastGood = new WeightSnapshot();
+
+  try {
+    for (let epoch = 1; epoch <= o.epochs; epoch++) {
+      const started = performance.now();
+      lastGood.take(model);
+      rng.shuffle(order);
+      o.callbacks?.onEpochBegin?.({ phase: o.phase, epoch, epochs: o.epochs, batches });
+      let lossSum: tf.Scalar = tf.scalar(0);
+      let correctSum: tf.Scalar = tf.scalar(0);
+      let seen = 0;
+      let lastRead = performance.now();
+      let finite = true;
+      for (let b = 0; b < batches; b++) {
+        const start = b * o.batchSize;
+        const end = Math.min(n, start + o.batchSize);
+        const m = end - start;
+        const xs = tf.tensor(gatherBatch(data.x, size, order, start, end, xBuf), [m, ...shape]);
+        const ys = tf.tensor1d(gatherLabels(data.y, order, start, end, yBuf));
+        for (const d of dropouts) d.seed = rng.seed();
+        let correct: tf.Scalar | undefined;
+        let guard: tf.Scalar | undefined;
+        const cost = optimizer.minimize(() => {
+          const out = forward(model, xs, true);
+          correct = tf.keep(correctCount(head, out, ys));
+          // 0 × sum(outputs) is NaN when any output is: the clipped loss alone would hide it.
+          guard = tf.keep(tf.mul(tf.sum(out), 0) as tf.Scalar);
+          return crossEntropy(head, out, ys);
+        }, true, variables);
+        const nextLoss = tf.tidy(() => tf.add(tf.add(lossSum, tf.mul(cost!, m)), guard!) as tf.Scalar);
+        const nextCorrect = tf.add(correctSum, correct!) as tf.Scalar;
+        tf.dispose([xs, ys, cost!, correct!, guard!, lossSum, correctSum]);
+        lossSum = nextLoss;
+        correctSum = nextCorrect;
+        seen += m;
+        const now = performance.now();
+        if (now - lastRead >= PROGRESS_INTERVAL_MS || b === batches - 1) {
+          lastRead = now;
+          const loss = lossSum.dataSync()[0]! / seen;
+          finite = Number.isFinite(loss);
+          if (!finite) break;
+          o.callbacks?.onBatchProgress?.({ phase: o.phase, epoch, epochs: o.epochs, batch: b + 1, batches, loss, accuracy: correctSum.dataSync()[0]! / seen, elapsedSeconds: (now - started) / 1000 });
+          // Lets signals and timers run during long epochs.
+          await new Promise((r) => setImmediate(r));
+        }
+      }
+      const loss = lossSum.dataSync()[0]! / seen;
+      const accuracy = correctSum.dataSync()[0]! / seen;
+      tf.dispose([lossSum, correctSum]);
+      if (!finite || !Number.isFinite(loss)) {
+        lastGood.restore(model);
+        stopReason = 'non-finite-loss';
+        message =
+          `Phase "${o.phase}", epoch ${epoch}: the loss became ${loss} (not finite) with ${describeOptimizer(opt)}. ` +
+          `Training stopped and the weights from the start of epoch ${epoch} were kept. Try a lower learning rate (e.g. ${opt.learningRate / 10}).`;
+        o.callbacks?.onMessage?.(message);
+        break;
+      }
+      const record: EpochRecord = { phase: o.phase, epoch, loss, accuracy, learningRate: opt.learningRate, seconds: (performance.now() - started) / 1000 };
+      if (o.validation) {
+        const v = lossAndAccuracy(model, head, o.validation);
+        record.valLoss = v.loss;
+        record.valAccuracy = v.accuracy;
+      }
+      history.push(record);
+      await o.callbacks?.onEpochEnd?.(record);
+      if (early && record.valLoss !== undefined && early.update(model, epoch, record.valLoss)) {
+        stopReason = 'early-stopping';
+        message = `Phase "${o.phase}": validation loss did not improve for ${early.patience} epochs; stopped after epoch ${epoch}${early.restoreBest ? `, restored the weights of epoch ${early.bestEpoch}` : ''}.`;
+        o.callbacks?.onMessage?.(message);
+        break;
+      }
+    }
+    if (early?.restoreBest) early.restore(model);
+  } finally {
+    dropouts.forEach((d, i) => (d.seed = savedSeeds[i]));
+    optimizer.dispose();
+    lastGood.dispose();
+    early?.dispose();
+  }
+  const result: FitResult = { history, stopReason };
+  if (message !== undefined) result.message = message;
+  if (early?.bestEpoch !== undefined) result.bestEpoch = early.bestEpoch;
+  return result;
+}

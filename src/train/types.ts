@@ -1,0 +1,40 @@
+/** One epoch of one phase, as kept in run.json and history.jsonl. */
+export interface EpochRecord {
+  phase: string;
+  epoch: number;
+  loss: number;
+  accuracy: number;
+  valLoss?: number;
+  valAccuracy?: number;
+  learningRate: number;
+  seconds: number;
+}
+
+export interface FitResult {
+  history: EpochRecord[];
+  stopReason: 'completed' | 'early-stopping' | 'non-finite-loss';
+  /** Why training stopped early, in words. */
+  message?: string;
+  /** With early stopping: the epoch whose weights were kept. */
+  bestEpoch?: number;
+}
+
+export interface BatchProgress {
+  phase: string;
+  epoch: number;
+  epochs: number;
+  batch: number;
+  batches: number;
+  loss: number;
+  accuracy: number;
+  elapsedSeconds: number;
+}
+
+export interface TrainCallbacks {
+  onEpochBegin?(info: { phase: string; epoch: number; epochs: number; batches: number }): void;
+  /** Called a few times a second with running means over the epoch so far. */
+  onBatchProgress?(info: BatchProgress): void;
+  onEpochEnd?(record: EpochRecord): void | Promise<void>;
+  /** Warnings and stop reasons, in words. */
+  onMessage?(text: string): void;
+}

@@ -1,0 +1,9 @@
+import { createRequire } from 'node:module';
+
+const require = createRequire(import.meta.url);
+
+/** graft's own version, from package.json (one source of truth). */
+export const GRAFT_VERSION: string = (require('../package.json') as { version: string }).version;
+
+/** The TF.js version graft runs on. */
+export const TFJS_VERSION: string = (require('@tensorflow/tfjs-core/package.json') as { version: string }).version;

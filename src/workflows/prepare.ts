@@ -1,0 +1,74 @@
+import { GraftError } from '../errors.js';
+import { deriveSeed } from '../engine/rng.js';
+import type { Dataset } from '../data/dataset.js';
+import { normalizePixels } from '../data/normalize.js';
+import { perClassSubsample } from '../data/subsample.js';
+import { validationSplit } from '../data/split.js';
+import { applyTask, formatTaskSpec, parseTaskSpec, type TaskSpec } from '../data/task.js';
+import { loadFashionMnist } from '../io/dataset-files.js';
+
+export interface DataOptions {
+  /** Folder with the dataset files; else GRAFT_DATA_DIR, graft's cache, Debian's package, download. */
+  dataDir?: string;
+  /** Keep this many training images per class (seeded), for the small-data regime. Default: all. */
+  perClass?: number;
+  /** Fraction of the training set held out for validation (stratified, seeded). Default: none. */
+  valSplit?: number;
+  /** Seeds subsampling and the split. Default 0. */
+  seed?: number;
+  /** Allow downloading the dataset when no local copy exists. Default true. */
+  download?: boolean;
+  onDownloadProgress?: (received: number, total: number | undefined) => void;
+}
+
+export interface PreparedData {
+  spec: TaskSpec;
+  /** Canonical task spec text. */
+  task: string;
+  train: Dataset;
+  validation?: Dataset;
+  test: Dataset;
+}
+
+const cache = new Map<string, Promise<Dataset>>();
+
+/** Loads a dataset split once per process; the seed workflow reads Fashion-MNIST for three models. */
+function loadSplit(dataset: string, split: 'train' | 'test', opts: DataOptions): Promise<Dataset> {
+  if (dataset !== 'fashion-mnist') {
+    throw new GraftError('BAD_TASK_SPEC', `Dataset ${JSON.stringify(dataset)} has no loader in this version of graft; fashion-mnist is available.`);
+  }
+  const key = `${dataset}|${split}|${opts.dataDir ?? ''}`;
+  const cached = cache.get(key);
+  if (cached) return cached;
+  {
+    const loadOpts: Parameters<typeof loadFashionMnist>[1] = {};
+    if (opts.dataDir !== undefined) loadOpts.dataDir = opts.dataDir;
+    if (opts.download !== undefined) loadOpts.download = opts.download;
+    if (opts.onDownloadProgress) loadOpts.onProgress = opts.onDownloadProgress;
+    const p = loadFashionMnist(split, loadOpts);
+    cache.set(key, p);
+    p.catch(() => cache.delete(key));
+    return p;
+  }
+}
+
+/**
+ * Task spec text → normalised train / validation / test sets. Pixels are scaled exactly once here;
+ * validation is carved from the training set only; the test set is never subsampled or split.
+ */
+export async function prepareTask(taskText: string, opts: DataOptions = {}): Promise<PreparedData> {
+  const spec = parseTaskSpec(taskText);
+  const seed = opts.seed ?? 0;
+  const [trainAll, testAll] = await Promise.all([loadSplit(spec.dataset, 'train', opts), loadSplit(spec.dataset, 'test', opts)]);
+  let train = applyTask(trainAll, spec);
+  if (opts.perClass !== undefined) train = perClassSubsample(train, opts.perClass, deriveSeed(seed, 'per-class'));
+  let validation: Dataset | undefined;
+  if (opts.valSplit !== undefined && opts.valSplit > 0) {
+    const split = validationSplit(train, opts.valSplit, deriveSeed(seed, 'val-split'));
+    train = split.train;
+    validation = normalizePixels(split.validation);
+  }
+  const result: PreparedData = { spec, task: formatTaskSpec(spec), train: normalizePixels(train), test: normalizePixels(applyTask(testAll, spec)) };
+  if (validation) result.validation = validation;
+  return result;
+}
