@@ -42,7 +42,7 @@ export const seedCommand = defineCommand({
       return 0;
     }
     process.stdout.write(`\nbackend: ${backend.description}\n`);
-    process.stdout.write(`${renderTable(['model', 'phase', 'epochs', 'seconds', 'test accuracy'], r.rows.map((row) => [row.model, row.phase, row.epochs, row.seconds, row.testAccuracy]))}\n`);
+    process.stdout.write(`${renderTable(['model', 'phase', 'epochs', 'seconds', 'test accuracy'], r.rows.map((row) => [row.model, row.phase, row.epochs, row.seconds.toFixed(1), row.testAccuracy.toFixed(4)]))}\n`);
     const diff = r.modelB.testAccuracy - r.scratchB.testAccuracy;
     process.stdout.write(
       `\nTransfer vs scratch on this one seed: ${diff >= 0 ? '+' : ''}${(diff * 100).toFixed(2)} points of test accuracy. ` +
