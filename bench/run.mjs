@@ -13,7 +13,7 @@ const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const SYSTEMS = ['graft', 'keras', 'torch', 'tfjs'];
 const PEERS = ['keras', 'torch', 'tfjs'];
 const LABEL = { graft: 'graft', keras: 'Keras', torch: 'PyTorch (1 thread)', tfjs: 'TF.js wasm (by hand)' };
-const TIME_BIN = '/usr/bin/time';
+const TIME_BIN = process.env.BENCH_TIME_BIN || '/usr/bin/time';
 
 const HELP = `usage: node bench/run.mjs [options]
 
@@ -286,7 +286,8 @@ if (!systems.length) { console.log('nothing to run.'); process.exit(1); }
 const startedAt = new Date();
 const stamp = startedAt.toISOString().replace(/\.\d+Z$/, 'Z').replace(/:/g, '-');
 fs.mkdirSync(o.results, { recursive: true });
-const resultsFile = path.join(o.results, `${stamp}.json`);
+let resultsFile = path.join(o.results, `${stamp}.json`);
+for (let i = 2; fs.existsSync(resultsFile); i++) resultsFile = path.join(o.results, `${stamp}-${i}.json`);
 const runs = [];
 const meta = {
   startedAt: startedAt.toISOString(),
@@ -332,7 +333,8 @@ outer: for (let rep = 1; rep <= o.repeats; rep++) {
       raw: json,
     };
     let why = null;
-    if (r.timedOut) why = `timed out after ${o.timeout} s`;
+    if (interrupted) why = 'interrupted';
+    else if (r.timedOut) why = `timed out after ${o.timeout} s`;
     else if (r.code !== 0) why = `exit ${r.code ?? r.signal}`;
     else if (!json) why = 'no JSON line on stdout';
     if (!why) {
@@ -349,7 +351,7 @@ outer: for (let rep = 1; rep <= o.repeats; rep++) {
       if (tail) console.log(tail.replace(/^/gm, '    '));
     } else {
       console.log(`A ${fmt(rec.aSeconds, 1)} s, B ${fmt(rec.bSeconds, 1)} s, acc ${fmt(rec.aAcc, 4)}/${fmt(rec.bAcc, 4)}, ` +
-        `RSS ${fmt(rec.peakRssMB, 0)} MB, wall ${r.wallSeconds.toFixed(1)} s`);
+        `RSS ${rec.peakRssMB == null ? 'n/a' : `${fmt(rec.peakRssMB, 0)} MB`}, wall ${r.wallSeconds.toFixed(1)} s`);
     }
     runs.push(rec);
     save({ complete: false });
@@ -359,6 +361,7 @@ outer: for (let rep = 1; rep <= o.repeats; rep++) {
 const stats = summarise(systems, runs);
 save({ complete: !interrupted });
 report(systems, stats, skipped, o.repeats);
-console.log(`\nraw results: ${path.relative(process.cwd(), resultsFile) || resultsFile}`);
+const rel = path.relative(process.cwd(), resultsFile);
+console.log(`\nraw results: ${rel.startsWith('..') ? resultsFile : rel}`);
 console.log('Quote ratios from one sitting only; absolute seconds move with the machine and its load.');
 process.exitCode = runs.some(r => r.ok) ? (interrupted ? 130 : 0) : 1;

@@ -7,6 +7,7 @@ import type { OptimizerSpec } from '../train/optimizer.js';
 import type { Evaluation } from '../evaluate/evaluate.js';
 import { writeDirAtomic } from './atomic.js';
 import { toTfjsFiles, loadTfjsModel } from './tfjs-format.js';
+import { loadKerasModel } from './keras/load.js';
 import { GRAFT_VERSION, TFJS_VERSION } from '../version.js';
 
 export interface PhaseRecord {
@@ -58,16 +59,18 @@ export interface LoadedModel {
   run?: RunInfo;
   /** The path as resolved: the model.json or file actually read. */
   path: string;
-  format: 'graft-run' | 'tfjs-layers';
+  format: 'graft-run' | 'tfjs-layers' | 'keras-h5' | 'keras-v3';
+  /** For Keras files: the Keras version that wrote it. */
+  kerasVersion?: string;
 }
 
-/** Loads a model from a graft run directory or a TF.js model.json. */
+/** Loads a model from a graft run directory, a TF.js model.json, or a Keras .h5/.keras file. */
 export async function loadModel(location: string): Promise<LoadedModel> {
   let st;
   try {
     st = await stat(location);
   } catch {
-    throw new GraftError('MODEL_NOT_FOUND', `No model at ${location}. Pass a graft run directory (from \`graft train\`/\`graft transfer\`) or a TF.js model.json.`);
+    throw new GraftError('MODEL_NOT_FOUND', `No model at ${location}. Pass a graft run directory (from \`graft train\`/\`graft transfer\`), a TF.js model.json, or a Keras .h5/.keras file.`);
   }
   if (st.isDirectory()) {
     const modelJson = path.join(location, 'model.json');
@@ -82,10 +85,11 @@ export async function loadModel(location: string): Promise<LoadedModel> {
   }
   const ext = path.extname(location).toLowerCase();
   if (ext === '.h5' || ext === '.hdf5' || ext === '.keras') {
-    throw new GraftError('BAD_ARGUMENT', `${location}: Keras ${ext} files are not readable by this version of graft yet. Convert it to a TF.js layers model (model.json + weights) or use a graft run directory.`);
+    const k = await loadKerasModel(location);
+    return { model: k.model, path: location, format: k.format, kerasVersion: k.kerasVersion };
   }
   if (ext !== '.json') {
-    throw new GraftError('BAD_ARGUMENT', `${location}: unrecognised model file (extension ${ext || 'none'}). graft reads run directories and TF.js model.json files.`);
+    throw new GraftError('BAD_ARGUMENT', `${location}: unrecognised model file (extension ${ext || 'none'}). graft reads run directories, TF.js model.json files, Keras .h5 and .keras files.`);
   }
   const sibling = path.join(path.dirname(location), RUN_FILE);
   const model = await loadTfjsModel(location);

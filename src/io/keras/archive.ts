@@ -1,0 +1,67 @@
+import { unzipSync } from 'fflate';
+import { GraftError } from '../../errors.js';
+
+/** The parts of a Keras 3 `.keras` file graft reads. */
+export interface KerasArchive {
+  config: unknown;
+  metadata: { keras_version?: string } & Record<string, unknown>;
+  weights: Uint8Array;
+}
+
+/** Total uncompressed bytes graft will inflate from one archive: far above any model it can train. */
+const MAX_UNCOMPRESSED = 2 * 1024 ** 3;
+const NEEDED = ['config.json', 'metadata.json', 'model.weights.h5'];
+
+/**
+ * Reads a `.keras` zip in memory. Nothing is extracted to disk, yet an entry whose name would
+ * escape an extraction folder (zip-slip: "../x", "..\\x", an absolute path) makes the whole file
+ * refused: such an archive was crafted, not written by Keras. A JSON bomb or zip bomb is bounded
+ * by the size limits.
+ */
+export function readKerasArchive(bytes: Uint8Array, what: string): KerasArchive {
+  if (bytes[0] !== 0x50 || bytes[1] !== 0x4b) throw new GraftError('MODEL_CORRUPT', `${what} is not a .keras archive (not a zip file). It may be truncated, or an .h5 file renamed.`);
+  let total = 0;
+  let files: Record<string, Uint8Array>;
+  try {
+    files = unzipSync(bytes, {
+      filter: (f) => {
+        const name = f.name;
+        if (/(^|[\\/])\.\.([\\/]|$)/.test(name) || /^([\\/]|[a-zA-Z]:)/.test(name)) {
+          throw new GraftError('MODEL_CORRUPT', `${what}: archive entry ${JSON.stringify(name)} points outside the archive's folder (zip-slip). Keras never writes such entries; refusing the file.`);
+        }
+        if (!NEEDED.includes(name)) return false;
+        total += f.originalSize;
+        if (total > MAX_UNCOMPRESSED) throw new GraftError('MODEL_CORRUPT', `${what}: the archive claims more than ${MAX_UNCOMPRESSED / 1024 ** 3} GiB uncompressed; refusing it.`);
+        return true;
+      },
+    });
+  } catch (e) {
+    if (e instanceof GraftError) throw e;
+    throw new GraftError('MODEL_CORRUPT', `${what}: the zip archive is damaged (${(e as Error).message}). Save or download it again.`, { cause: e });
+  }
+  const missing = NEEDED.filter((n) => !files[n]);
+  if (missing.length > 0) throw new GraftError('MODEL_CORRUPT', `${what}: the .keras archive lacks ${missing.join(', ')}. Keras 3 writes config.json, metadata.json and model.weights.h5.`);
+  return { config: parseJson(files['config.json']!, `${what}: config.json`), metadata: parseJson(files['metadata.json']!, `${what}: metadata.json`) as KerasArchive['metadata'], weights: files['model.weights.h5']! };
+}
+
+/** JSON.parse with a nesting limit: a deeply nested document is refused before it can exhaust the stack. */
+export function parseJson(bytes: Uint8Array | string, what: string, maxDepth = 200): unknown {
+  const text = typeof bytes === 'string' ? bytes : new TextDecoder().decode(bytes);
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++;
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x7b || c === 0x5b) {
+      if (++depth > maxDepth) throw new GraftError('MODEL_CORRUPT', `${what} nests deeper than ${maxDepth} levels; refusing it (no model needs that).`);
+    } else if (c === 0x7d || c === 0x5d) depth--;
+  }
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new GraftError('MODEL_CORRUPT', `${what} is not valid JSON (${(e as Error).message}).`);
+  }
+}

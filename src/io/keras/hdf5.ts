@@ -1,0 +1,132 @@
+import h5wasm from 'h5wasm/node';
+import { GraftError } from '../../errors.js';
+
+/**
+ * Read-only view of an HDF5 file held in memory. h5wasm (the HDF5 C library compiled to
+ * WebAssembly) reads from its in-memory file system, so no temp file touches the disk; every
+ * failure of the C library becomes a MODEL_CORRUPT error naming the file and the path inside it.
+ */
+export interface H5Reader {
+  /** Children of a group ('' or '/' is the root). */
+  keys(path: string): string[];
+  isGroup(path: string): boolean;
+  isDataset(path: string): boolean;
+  attrNames(path: string): string[];
+  /** An attribute decoded to JS: strings, numbers, or arrays of them; undefined when absent. */
+  attr(path: string, name: string): unknown;
+  /** A float dataset's values and shape (float64 and integer data are converted to float32). */
+  dataset(path: string): { shape: number[]; data: Float32Array };
+  close(): void;
+}
+
+const HDF5_SIGNATURE = [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a];
+let counter = 0;
+
+export function looksLikeHdf5(bytes: Uint8Array): boolean {
+  // The superblock may start at 0, 512, 1024, 2048, ... (a user block can precede it).
+  for (let offset = 0; offset + 8 <= bytes.length && offset <= 1 << 20; offset = offset === 0 ? 512 : offset * 2) {
+    if (HDF5_SIGNATURE.every((b, i) => bytes[offset + i] === b)) return true;
+  }
+  return false;
+}
+
+export async function openH5(bytes: Uint8Array, what: string): Promise<H5Reader> {
+  if (!looksLikeHdf5(bytes)) {
+    throw new GraftError('MODEL_CORRUPT', `${what} is not an HDF5 file (no HDF5 signature). Keras .h5 files start with "\\x89HDF"; the file may be truncated, or another format renamed .h5.`);
+  }
+  const module = await h5wasm.ready;
+  const fs = module.FS;
+  const name = `/graft-${process.pid}-${++counter}.h5`;
+  fs.writeFile(name, bytes);
+  let file: InstanceType<typeof h5wasm.File>;
+  try {
+    file = new h5wasm.File(name, 'r');
+  } catch (e) {
+    fs.unlink(name);
+    throw corrupt(what, '', e);
+  }
+  const entity = (path: string): unknown => {
+    const p = path === '' ? '/' : path;
+    let e: unknown;
+    try {
+      e = p === '/' ? file : file.get(p);
+    } catch (err) {
+      throw corrupt(what, path, err);
+    }
+    if (e && typeof e === 'object' && e.constructor?.name === 'ExternalLink') {
+      throw new GraftError('MODEL_CORRUPT', `${what}: ${path} is an HDF5 external link to another file; graft reads only what is inside the model file and refuses to follow it.`);
+    }
+    if (e && typeof e === 'object' && e.constructor?.name === 'BrokenSoftLink') {
+      throw new GraftError('MODEL_CORRUPT', `${what}: ${path} is a dangling HDF5 link.`);
+    }
+    return e;
+  };
+  const guard = <T>(path: string, fn: () => T): T => {
+    try {
+      return fn();
+    } catch (e) {
+      if (e instanceof GraftError) throw e;
+      throw corrupt(what, path, e);
+    }
+  };
+  return {
+    keys: (path) =>
+      guard(path, () => {
+        const e = entity(path);
+        return e instanceof h5wasm.Group ? e.keys() : [];
+      }),
+    isGroup: (path) => guard(path, () => entity(path) instanceof h5wasm.Group),
+    isDataset: (path) => guard(path, () => entity(path) instanceof h5wasm.Dataset),
+    attrNames: (path) =>
+      guard(path, () => {
+        const e = entity(path) as { attrs?: Record<string, unknown> } | null;
+        return e?.attrs ? Object.keys(e.attrs) : [];
+      }),
+    attr: (path, attrName) =>
+      guard(`${path}@${attrName}`, () => {
+        const e = entity(path) as { attrs?: Record<string, { json_value: unknown }> } | null;
+        const a = e?.attrs?.[attrName];
+        return a === undefined ? undefined : decode(a.json_value);
+      }),
+    dataset: (path) =>
+      guard(path, () => {
+        const e = entity(path);
+        if (!(e instanceof h5wasm.Dataset)) throw new GraftError('MODEL_CORRUPT', `${what}: expected a dataset at ${path}.`);
+        const shape = e.shape ?? [];
+        const raw = e.value;
+        // Scalars come back as plain numbers or bigints.
+        const value = typeof raw === 'number' || typeof raw === 'bigint' ? Float32Array.of(Number(raw)) : raw;
+        if (!ArrayBuffer.isView(value) || value instanceof DataView) {
+          throw new GraftError('MODEL_CORRUPT', `${what}: dataset ${path} is not numeric (dtype ${JSON.stringify(e.dtype)}).`);
+        }
+        const data =
+          value instanceof Float32Array
+            ? value
+            : value instanceof BigInt64Array || value instanceof BigUint64Array
+              ? Float32Array.from(value, Number)
+              : Float32Array.from(value as unknown as ArrayLike<number>);
+        const expected = shape.reduce((a, b) => a * b, 1);
+        if (data.length !== expected) throw new GraftError('MODEL_CORRUPT', `${what}: dataset ${path} holds ${data.length} values but its shape [${shape.join(', ')}] needs ${expected}.`);
+        return { shape, data };
+      }),
+    close: () => {
+      try {
+        file.close();
+      } finally {
+        fs.unlink(name);
+      }
+    },
+  };
+}
+
+/** Bytes attributes (Keras 2 wrote names as fixed-length byte strings) become strings. */
+function decode(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(decode);
+  if (v instanceof Uint8Array) return new TextDecoder().decode(v).replace(/\0+$/, '');
+  return v;
+}
+
+function corrupt(what: string, path: string, cause: unknown): GraftError {
+  const reason = cause instanceof Error ? cause.message.split('\n')[0] : String(cause);
+  return new GraftError('MODEL_CORRUPT', `${what}${path ? ` (at ${path})` : ''}: the HDF5 data cannot be read (${reason}). The file is damaged or truncated; save or download it again.`, { cause });
+}

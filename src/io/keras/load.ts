@@ -1,0 +1,85 @@
+import { readFile } from 'node:fs/promises';
+import * as tfl from '@tensorflow/tfjs-layers';
+import { GraftError } from '../../errors.js';
+import { parseJson, readKerasArchive } from './archive.js';
+import { normalizeKerasConfig } from './config.js';
+import { detectLayout, assignWeights } from './weights.js';
+import { openH5 } from './hdf5.js';
+
+export interface KerasModel {
+  model: tfl.LayersModel;
+  /** The Keras version that wrote the file, as recorded in it. */
+  kerasVersion: string;
+  /** 'keras-h5': legacy full-model HDF5 (Keras 2.x, tf.keras, Keras 3 legacy); 'keras-v3': a .keras zip. */
+  format: 'keras-h5' | 'keras-v3';
+}
+
+export async function readModelBytes(file: string): Promise<Uint8Array> {
+  try {
+    return new Uint8Array(await readFile(file));
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new GraftError('MODEL_NOT_FOUND', `Cannot read ${file} (${code ?? (e as Error).message}). Check the path.`);
+  }
+}
+
+/** Loads a Keras model (.h5 full model or .keras archive), judging the format by content. */
+export async function loadKerasModel(file: string): Promise<KerasModel> {
+  const bytes = await readModelBytes(file);
+  if (bytes[0] === 0x50 && bytes[1] === 0x4b) return loadArchive(bytes, file);
+  return loadH5(bytes, file);
+}
+
+async function loadArchive(bytes: Uint8Array, what: string): Promise<KerasModel> {
+  const archive = readKerasArchive(bytes, what);
+  const { topology, tree } = normalizeKerasConfig(archive.config, what);
+  const model = await buildModel(topology, what);
+  const h5 = await openH5(archive.weights, `${what}: model.weights.h5`);
+  try {
+    assignWeights(model, h5, `${what}: model.weights.h5`, tree);
+  } finally {
+    h5.close();
+  }
+  return { model, kerasVersion: String(archive.metadata.keras_version ?? 'unknown'), format: 'keras-v3' };
+}
+
+async function loadH5(bytes: Uint8Array, what: string): Promise<KerasModel> {
+  const h5 = await openH5(bytes, what);
+  try {
+    const config = h5.attr('/', 'model_config');
+    if (config === undefined) {
+      const weightsOnly = detectLayout(h5) !== undefined;
+      throw new GraftError(
+        'BAD_ARGUMENT',
+        weightsOnly
+          ? `${what} holds weights only (from save_weights), not a model: there is no architecture to build. Load it onto a model graft builds (a backbone) instead, or save the full model with model.save().`
+          : `${what} is an HDF5 file without a Keras model_config; it was not written by Keras model.save().`,
+      );
+    }
+    const { topology, tree } = normalizeKerasConfig(parseJson(String(config), `${what}: model_config`), what);
+    const model = await buildModel(topology, what);
+    assignWeights(model, h5, what, tree);
+    const version = h5.attr('/', 'keras_version') ?? h5.attr('/model_weights', 'keras_version');
+    return { model, kerasVersion: String(version ?? 'unknown'), format: 'keras-h5' };
+  } finally {
+    h5.close();
+  }
+}
+
+/** Applies a weights-only file (Keras 3 `.weights.h5` or legacy `save_weights` .h5) to a model. */
+export async function loadKerasWeights(model: tfl.LayersModel, file: string): Promise<void> {
+  const h5 = await openH5(await readModelBytes(file), file);
+  try {
+    assignWeights(model, h5, file);
+  } finally {
+    h5.close();
+  }
+}
+
+async function buildModel(topology: object, what: string): Promise<tfl.LayersModel> {
+  try {
+    return await tfl.models.modelFromJSON({ modelTopology: topology } as Parameters<typeof tfl.models.modelFromJSON>[0]);
+  } catch (e) {
+    throw new GraftError('MODEL_CORRUPT', `${what}: the model config could not be built (${(e as Error).message.split('\n')[0]}).`, { cause: e });
+  }
+}
