@@ -25,6 +25,10 @@ export type { OutputSpec, OutputActivation } from './models/output.js';
 export { loadFashionMnist, locateFashionMnist } from './io/dataset-files.js';
 export { loadModel, saveRun, readRunInfo, type LoadedModel, type RunInfo, type PhaseRecord } from './io/run-dir.js';
 export { toTfjsFiles, loadTfjsModel } from './io/tfjs-format.js';
+export { loadKerasModel, loadKerasWeights, type KerasModel } from './io/keras/load.js';
+export { toKerasArchive } from './io/keras/export.js';
+export { exportModel } from './io/export-model.js';
+export { describeModel, type ModelSummary, type LayerSummary } from './models/summary.js';
 
 // transfer
 export { transfer, cloneModel, type TransferOptions, type TransferredModel, type HeadOptions } from './transfer/transfer.js';

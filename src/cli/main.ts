@@ -2,12 +2,14 @@ import { isGraftError } from '../errors.js';
 import { GRAFT_VERSION } from '../version.js';
 import { commandHelp, parseCommandArgs, type CommandDef } from './command.js';
 import { evaluateCommand } from './commands/evaluate.js';
+import { inspectCommand } from './commands/inspect.js';
+import { exportCommand } from './commands/export.js';
 import { predictCommand } from './commands/predict.js';
 import { seedCommand } from './commands/seed.js';
 import { trainCommand } from './commands/train.js';
 import { transferCommand } from './commands/transfer.js';
 
-const COMMANDS: ReadonlyArray<CommandDef<any>> = [seedCommand, trainCommand, transferCommand, evaluateCommand, predictCommand];
+const COMMANDS: ReadonlyArray<CommandDef<any>> = [seedCommand, trainCommand, transferCommand, evaluateCommand, predictCommand, inspectCommand, exportCommand];
 
 function mainHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length)) + 2;

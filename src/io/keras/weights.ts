@@ -13,7 +13,9 @@ export interface LayerNode {
 /** The layer tree of a TF.js model, in `model.layers` order (which follows Keras's for graft's builders). */
 export function layerTree(model: tfl.LayersModel): LayerNode[] {
   return model.layers.map((l) => {
-    const node: LayerNode = { className: l.getClassName(), name: l.name };
+    // TF.js calls a functional model 'Model'; Keras 3 names its weights group after 'Functional'.
+    const className = l.getClassName() === 'Model' ? 'Functional' : l.getClassName();
+    const node: LayerNode = { className, name: l.name };
     if (l instanceof tfl.LayersModel) node.children = layerTree(l);
     return node;
   });
