@@ -40,7 +40,8 @@ async function loadArchive(bytes: Uint8Array, what: string): Promise<KerasModel>
   } finally {
     h5.close();
   }
-  return { model, kerasVersion: String(archive.metadata.keras_version ?? 'unknown'), format: 'keras-v3' };
+  const by = typeof archive.metadata.written_by === 'string' ? ` (file written by ${archive.metadata.written_by})` : '';
+  return { model, kerasVersion: `${String(archive.metadata.keras_version ?? 'unknown')}${by}`, format: 'keras-v3' };
 }
 
 async function loadH5(bytes: Uint8Array, what: string): Promise<KerasModel> {
