@@ -1,10 +1,10 @@
 import * as tfl from '@tensorflow/tfjs-layers';
-import h5wasm from 'h5wasm/node';
 import { zipSync, strToU8 } from 'fflate';
 import { GraftError } from '../../errors.js';
 import { GRAFT_VERSION } from '../../version.js';
 import { SUPPORTED_LAYERS } from './config.js';
 import { layerTree, snakeCase, type LayerNode } from './weights.js';
+import { h5lib, type H5Group } from './h5lib.js';
 
 /** The Keras version graft's `.keras` files declare: the format of Keras 3.x. */
 export const EXPORTED_KERAS_VERSION = '3.0.0';
@@ -84,6 +84,7 @@ function unshiftNestedNodes(layers: JsonObject[], config: JsonObject): void {
 
 /** model.weights.h5 in Keras 3's layout, written in memory with h5wasm. */
 export async function kerasWeightsH5(model: tfl.LayersModel): Promise<Uint8Array> {
+  const h5wasm = await h5lib();
   const module = await h5wasm.ready;
   const name = `/graft-export-${process.pid}-${Date.now()}.h5`;
   const file = new h5wasm.File(name, 'w');
@@ -101,8 +102,6 @@ export async function kerasWeightsH5(model: tfl.LayersModel): Promise<Uint8Array
     }
   }
 }
-
-type H5Group = ReturnType<InstanceType<typeof h5wasm.File>['create_group']>;
 
 function writeLayers(container: tfl.LayersModel, nodes: LayerNode[], into: H5Group): void {
   const used = new Map<string, number>();

@@ -1,5 +1,5 @@
-import h5wasm from 'h5wasm/node';
 import { GraftError } from '../../errors.js';
+import { h5lib } from './h5lib.js';
 
 /**
  * Read-only view of an HDF5 file held in memory. h5wasm (the HDF5 C library compiled to
@@ -14,6 +14,8 @@ export interface H5Reader {
   attrNames(path: string): string[];
   /** An attribute decoded to JS: strings, numbers, or arrays of them; undefined when absent. */
   attr(path: string, name: string): unknown;
+  /** A dataset's shape, read from its header without reading the data. */
+  shape(path: string): number[];
   /** A float dataset's values and shape (float64 and integer data are converted to float32). */
   dataset(path: string): { shape: number[]; data: Float32Array };
   close(): void;
@@ -34,8 +36,9 @@ export async function openH5(bytes: Uint8Array, what: string): Promise<H5Reader>
   if (!looksLikeHdf5(bytes)) {
     throw new GraftError('MODEL_CORRUPT', `${what} is not an HDF5 file (no HDF5 signature). Keras .h5 files start with "\\x89HDF"; the file may be truncated, or another format renamed .h5.`);
   }
-  const module = await h5wasm.ready;
-  const fs = module.FS;
+  checkGlobalHeaps(bytes, what);
+  const h5wasm = await h5lib();
+  const fs = (await h5wasm.ready).FS;
   const name = `/graft-${process.pid}-${++counter}.h5`;
   fs.writeFile(name, bytes);
   let file: InstanceType<typeof h5wasm.File>;
@@ -88,6 +91,12 @@ export async function openH5(bytes: Uint8Array, what: string): Promise<H5Reader>
         const a = e?.attrs?.[attrName];
         return a === undefined ? undefined : decode(a.json_value);
       }),
+    shape: (path) =>
+      guard(path, () => {
+        const e = entity(path);
+        if (!(e instanceof h5wasm.Dataset)) throw new GraftError('MODEL_CORRUPT', `${what}: expected a dataset at ${path}.`);
+        return e.shape ?? [];
+      }),
     dataset: (path) =>
       guard(path, () => {
         const e = entity(path);
@@ -117,6 +126,30 @@ export async function openH5(bytes: Uint8Array, what: string): Promise<H5Reader>
       }
     },
   };
+}
+
+/**
+ * HDF5 keeps variable-length strings (Keras's layer_names, weight_names) in global heap collections
+ * ("GCOL"). The C library trusts each object's declared size and allocates it before checking, so a
+ * damaged size in a 40 KB file could make it reserve half a gigabyte. Every collection is walked here
+ * first: objects must fit inside their collection, and the collection inside the file.
+ */
+function checkGlobalHeaps(bytes: Uint8Array, what: string): void {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  for (let i = bytes.indexOf(0x47); i >= 0 && i + 16 <= bytes.length; i = bytes.indexOf(0x47, i + 1)) {
+    // 'GCOL', version 1, three zero bytes: a false match in weight data needs 8 exact bytes.
+    if (bytes[i + 1] !== 0x43 || bytes[i + 2] !== 0x4f || bytes[i + 3] !== 0x4c || bytes[i + 4] !== 1 || bytes[i + 5] !== 0 || bytes[i + 6] !== 0 || bytes[i + 7] !== 0) continue;
+    const size = Number(view.getBigUint64(i + 8, true));
+    const bad = (why: string): GraftError => new GraftError('MODEL_CORRUPT', `${what}: HDF5 global heap at byte ${i} is damaged (${why}). The file is corrupt; save or download it again.`);
+    if (size < 16 || i + size > bytes.length) throw bad(`it declares ${size} bytes, the file has ${bytes.length - i} left`);
+    for (let p = i + 16; p + 16 <= i + size; ) {
+      const index = view.getUint16(p, true);
+      const objectSize = Number(view.getBigUint64(p + 8, true));
+      if (index === 0) break; // free space: the rest of the collection
+      if (p + 16 + objectSize > i + size) throw bad(`object ${index} declares ${objectSize} bytes, beyond the collection's end`);
+      p += 16 + Math.ceil(objectSize / 8) * 8;
+    }
+  }
 }
 
 /** Bytes attributes (Keras 2 wrote names as fixed-length byte strings) become strings. */

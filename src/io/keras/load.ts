@@ -5,6 +5,7 @@ import { parseJson, readKerasArchive } from './archive.js';
 import { normalizeKerasConfig } from './config.js';
 import { detectLayout, assignWeights } from './weights.js';
 import { openH5 } from './hdf5.js';
+import { disposeModel, withVariableCleanup } from '../../models/dispose.js';
 
 export interface KerasModel {
   model: tfl.LayersModel;
@@ -25,20 +26,29 @@ export async function readModelBytes(file: string): Promise<Uint8Array> {
 
 /** Loads a Keras model (.h5 full model or .keras archive), judging the format by content. */
 export async function loadKerasModel(file: string): Promise<KerasModel> {
-  const bytes = await readModelBytes(file);
-  if (bytes[0] === 0x50 && bytes[1] === 0x4b) return loadArchive(bytes, file);
-  return loadH5(bytes, file);
+  return loadKerasModelFromBytes(await readModelBytes(file), file);
+}
+
+/** The same from bytes in memory; `what` names them in errors. */
+export async function loadKerasModelFromBytes(bytes: Uint8Array, what: string): Promise<KerasModel> {
+  if (bytes[0] === 0x50 && bytes[1] === 0x4b) return loadArchive(bytes, what);
+  return loadH5(bytes, what);
 }
 
 async function loadArchive(bytes: Uint8Array, what: string): Promise<KerasModel> {
   const archive = readKerasArchive(bytes, what);
   const { topology, tree } = normalizeKerasConfig(archive.config, what);
   const model = await buildModel(topology, what);
-  const h5 = await openH5(archive.weights, `${what}: model.weights.h5`);
   try {
-    assignWeights(model, h5, `${what}: model.weights.h5`, tree);
-  } finally {
-    h5.close();
+    const h5 = await openH5(archive.weights, `${what}: model.weights.h5`);
+    try {
+      assignWeights(model, h5, `${what}: model.weights.h5`, tree);
+    } finally {
+      h5.close();
+    }
+  } catch (e) {
+    disposeModel(model); // a half-loaded model must not keep its tensors alive
+    throw e;
   }
   const by = typeof archive.metadata.written_by === 'string' ? ` (file written by ${archive.metadata.written_by})` : '';
   return { model, kerasVersion: `${String(archive.metadata.keras_version ?? 'unknown')}${by}`, format: 'keras-v3' };
@@ -59,7 +69,12 @@ async function loadH5(bytes: Uint8Array, what: string): Promise<KerasModel> {
     }
     const { topology, tree } = normalizeKerasConfig(parseJson(String(config), `${what}: model_config`), what);
     const model = await buildModel(topology, what);
-    assignWeights(model, h5, what, tree);
+    try {
+      assignWeights(model, h5, what, tree);
+    } catch (e) {
+      disposeModel(model);
+      throw e;
+    }
     const version = h5.attr('/', 'keras_version') ?? h5.attr('/model_weights', 'keras_version');
     return { model, kerasVersion: String(version ?? 'unknown'), format: 'keras-h5' };
   } finally {
@@ -79,7 +94,7 @@ export async function loadKerasWeights(model: tfl.LayersModel, file: string): Pr
 
 async function buildModel(topology: object, what: string): Promise<tfl.LayersModel> {
   try {
-    return await tfl.models.modelFromJSON({ modelTopology: topology } as Parameters<typeof tfl.models.modelFromJSON>[0]);
+    return await withVariableCleanup(() => tfl.models.modelFromJSON({ modelTopology: topology } as Parameters<typeof tfl.models.modelFromJSON>[0]));
   } catch (e) {
     throw new GraftError('MODEL_CORRUPT', `${what}: the model config could not be built (${(e as Error).message.split('\n')[0]}).`, { cause: e });
   }

@@ -50,7 +50,7 @@ function assignLegacy(model: tfl.LayersModel, h5: H5Reader, root: string, what: 
     }
     const group = `${root}/${layer.name}`;
     const weightNames = asStrings(h5.attr(group, 'weight_names'), `${what}: ${group} weight_names`);
-    setLayerWeights(layer, weightNames.map((w) => h5.dataset(`${group}/${w}`)), `${what}: layer ${layer.name}`);
+    setLayerWeights(layer, h5, weightNames.map((w) => `${group}/${w}`), `${what}: layer ${layer.name}`);
   }
 }
 
@@ -80,7 +80,7 @@ function assignKeras3(container: tfl.LayersModel, nodes: LayerNode[], h5: H5Read
       throw new GraftError('MODEL_CORRUPT', `${what}: no weights at ${path} for layer ${JSON.stringify(node.name)} (${node.className}). The file belongs to another architecture.`);
     }
     const count = h5.keys(`${path}/vars`).length;
-    setLayerWeights(layer, Array.from({ length: count }, (_, i) => h5.dataset(`${path}/vars/${i}`)), `${what}: layer ${node.name}`);
+    setLayerWeights(layer, h5, Array.from({ length: count }, (_, i) => `${path}/vars/${i}`), `${what}: layer ${node.name}`);
   }
 }
 
@@ -88,18 +88,23 @@ function findLayer(container: tfl.LayersModel, name: string): tfl.layers.Layer |
   return container.layers.find((l) => l.name === name);
 }
 
-function setLayerWeights(layer: tfl.layers.Layer, values: Array<{ shape: number[]; data: Float32Array }>, what: string): void {
+/** Checks every array's shape from the file's headers first, so a bad file cannot make graft read huge data. */
+function setLayerWeights(layer: tfl.layers.Layer, h5: H5Reader, paths: string[], what: string): void {
   const expected = layer.weights;
-  if (values.length !== expected.length) {
-    throw new GraftError('MODEL_CORRUPT', `${what}: the file holds ${values.length} weight arrays, the ${layer.getClassName()} layer needs ${expected.length} (${expected.map((w) => w.originalName).join(', ')}).`);
+  if (paths.length !== expected.length) {
+    throw new GraftError('MODEL_CORRUPT', `${what}: the file holds ${paths.length} weight arrays, the ${layer.getClassName()} layer needs ${expected.length} (${expected.map((w) => w.originalName).join(', ')}).`);
   }
-  values.forEach((v, i) => {
+  paths.forEach((p, i) => {
+    const shape = h5.shape(p);
     const want = expected[i]!.shape;
-    if (v.shape.length !== want.length || v.shape.some((d, j) => d !== want[j])) {
-      throw new GraftError('MODEL_CORRUPT', `${what}: weight ${expected[i]!.originalName} has shape [${v.shape.join(', ')}] in the file but the layer needs [${want.join(', ')}]. The file belongs to another architecture or input size.`);
+    if (shape.length !== want.length || shape.some((d, j) => d !== want[j])) {
+      throw new GraftError('MODEL_CORRUPT', `${what}: weight ${expected[i]!.originalName} has shape [${shape.join(', ')}] in the file but the layer needs [${want.join(', ')}]. The file belongs to another architecture or input size.`);
     }
   });
-  const tensors = values.map((v) => tf.tensor(v.data, v.shape));
+  const tensors = paths.map((p) => {
+    const v = h5.dataset(p);
+    return tf.tensor(v.data, v.shape);
+  });
   try {
     layer.setWeights(tensors);
   } finally {
