@@ -3,6 +3,8 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import { Rng } from '../src/engine/rng.js';
 import type { Dataset } from '../src/data/dataset.js';
 import { initBackend } from '../src/engine/backend.js';
+import { expect } from 'vitest';
+import { GraftError } from '../src/errors.js';
 
 export async function useBackend(): Promise<void> {
   await initBackend((process.env.GRAFT_TEST_BACKEND as 'wasm' | 'cpu' | undefined) ?? 'wasm');
@@ -40,4 +42,16 @@ export function sameValues(a: Float32Array, b: Float32Array): boolean {
 
 export function liveTensors(): number {
   return tf.memory().numTensors;
+}
+
+/** Awaits `p`, expecting a GraftError with `code`; returns it for further checks. */
+export async function rejectsWith(p: Promise<unknown>, code: string): Promise<GraftError> {
+  try {
+    await p;
+  } catch (e) {
+    expect(e).toBeInstanceOf(GraftError);
+    expect((e as GraftError).code).toBe(code);
+    return e as GraftError;
+  }
+  throw new Error(`expected a ${code} error`);
 }

@@ -1,6 +1,6 @@
-import { stat } from 'node:fs/promises';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { GraftError } from '../errors.js';
+import { exists } from './exists.js';
 import { GRAFT_VERSION } from '../version.js';
 import { writeDirAtomic, writeFileAtomic } from './atomic.js';
 import { toKerasArchive } from './keras/export.js';
@@ -20,11 +20,3 @@ export async function exportModel(model: tfl.LayersModel, to: string, options: {
   return 'tfjs-layers';
 }
 
-async function exists(p: string): Promise<boolean> {
-  try {
-    await stat(p);
-    return true;
-  } catch {
-    return false;
-  }
-}

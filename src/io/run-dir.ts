@@ -2,6 +2,7 @@ import * as path from 'node:path';
 import { readFile, stat } from 'node:fs/promises';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { GraftError } from '../errors.js';
+import { exists } from './exists.js';
 import type { EpochRecord } from '../train/types.js';
 import type { OptimizerSpec } from '../train/optimizer.js';
 import type { Evaluation } from '../evaluate/evaluate.js';
@@ -111,14 +112,6 @@ export async function readRunInfo(file: string): Promise<RunInfo> {
   return r as RunInfo;
 }
 
-async function exists(p: string): Promise<boolean> {
-  try {
-    await stat(p);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** Fails before any training when `dir` exists and would be refused at save time. */
 export async function assertRunDirFree(dir: string, force: boolean): Promise<void> {

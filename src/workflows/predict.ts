@@ -25,11 +25,14 @@ export interface Prediction {
 export async function predictFiles(model: tfl.LayersModel, files: readonly string[], opts: { classNames?: readonly string[]; pixelScale?: number } = {}): Promise<Prediction[]> {
   const head = describeOutput(model);
   const input = model.inputs[0]!.shape.slice(1);
-  if (input.length < 2 || input.some((d) => d === null)) {
+  // A flat input of n×n values (e.g. 784) is an n×n grayscale image laid out in a row.
+  const side = input.length === 1 && typeof input[0] === 'number' ? Math.round(Math.sqrt(input[0])) : 0;
+  const image = side > 0 && side * side === input[0] ? [side, side] : input;
+  if (image.length < 2 || image.some((d) => d === null)) {
     throw new GraftError('SHAPE_MISMATCH', `Prediction from image files needs a model with a fixed image input; this one takes [${input.map((d) => d ?? '?').join(', ')}].`);
   }
-  const [h, w] = input as number[];
-  const channels = input.length === 3 ? (input[2] as number) : 1;
+  const [h, w] = image as number[];
+  const channels = image.length === 3 ? (image[2] as number) : 1;
   if (channels !== 1) throw new GraftError('SHAPE_MISMATCH', `This version predicts grayscale models from files; the model expects ${channels} channels.`);
   const scale = opts.pixelScale ?? 1 / 255;
   const names = opts.classNames ?? Array.from({ length: head.classes }, (_, i) => `class ${i}`);

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { GraftError } from '../../src/errors.js';
 import { writeDirAtomic, writeFileAtomic } from '../../src/io/atomic.js';
+import { rejectsWith } from '../helpers.js';
 
 let root: string;
 beforeEach(async () => {
@@ -13,16 +14,6 @@ afterEach(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-async function rejectsWith(p: Promise<unknown>, code: string): Promise<GraftError> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(GraftError);
-    expect((e as GraftError).code).toBe(code);
-    return e as GraftError;
-  }
-  throw new Error(`expected a ${code} error`);
-}
 
 describe('writeFileAtomic', () => {
   it('writes and replaces a file, leaving no temp files', async () => {

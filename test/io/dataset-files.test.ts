@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { GraftError } from '../../src/errors.js';
 import { fashionMnistCacheDir, loadFashionMnist, locateFashionMnist } from '../../src/io/dataset-files.js';
 import { fashionFiles, gz } from '../data/idx-fixtures.js';
+import { rejectsWith } from '../helpers.js';
 
 let root: string;
 let missingSystem: string;
@@ -36,16 +37,6 @@ async function writeSynthetic(dir: string, gzip: (name: string) => boolean = () 
   }
 }
 
-async function rejectsWith(p: Promise<unknown>, code: string): Promise<GraftError> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(GraftError);
-    expect((e as GraftError).code).toBe(code);
-    return e as GraftError;
-  }
-  throw new Error(`expected a ${code} error`);
-}
 
 function expectThreeWays(message: string, cache: string): void {
   expect(message).toContain('--data-dir');

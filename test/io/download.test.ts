@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { GraftError } from '../../src/errors.js';
 import { downloadFile } from '../../src/io/download.js';
+import { rejectsWith } from '../helpers.js';
 
 const payload = Buffer.from(Array.from({ length: 50_000 }, (_, i) => (i * 7) % 256));
 const payloadSha = createHash('sha256').update(payload).digest('hex');
@@ -64,16 +65,6 @@ beforeEach(async () => {
   return () => rm(dir, { recursive: true, force: true });
 });
 
-async function rejectsWith(p: Promise<unknown>, code: string): Promise<GraftError> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(GraftError);
-    expect((e as GraftError).code).toBe(code);
-    return e as GraftError;
-  }
-  throw new Error(`expected a ${code} error`);
-}
 
 describe('downloadFile', () => {
   it('downloads and verifies the checksum, reporting progress', async () => {

@@ -139,7 +139,12 @@ function normalizeLayerConfig(className: string, config: JsonObject, where: stri
   const dtype = config.dtype;
   if (isObject(dtype)) {
     const policy = isObject(dtype.config) ? dtype.config.name : undefined;
-    if (policy !== 'float32') throw new GraftError('BAD_ARGUMENT', `${where}: layer ${JSON.stringify(path)} uses dtype policy ${JSON.stringify(policy)}; graft loads float32 models only.`);
+    if (policy !== 'float32') {
+      throw new GraftError(
+        'BAD_ARGUMENT',
+        `${where}: layer ${JSON.stringify(path)} uses dtype policy ${JSON.stringify(policy)}; graft loads float32 models only. In Keras, rebuild the model under keras.config.set_dtype_policy("float32"), copy the weights over, and save again.`,
+      );
+    }
     out.dtype = 'float32';
   } else if (dtype !== undefined && dtype !== null && dtype !== 'float32') {
     throw new GraftError('BAD_ARGUMENT', `${where}: layer ${JSON.stringify(path)} has dtype ${JSON.stringify(dtype)}; graft loads float32 models only.`);

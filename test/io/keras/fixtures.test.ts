@@ -58,6 +58,12 @@ describe('Keras files written by real Keras', () => {
     }
   });
 
+  it('refuses float16 and mixed-precision models with the fix', async () => {
+    for (const ext of ['h5', 'keras']) {
+      await expect(loadKerasModel(path.join(DIR, `dtypes.${ext}`))).rejects.toMatchObject({ code: 'BAD_ARGUMENT', message: expect.stringMatching(/dtype policy "float16".*float32/) });
+    }
+  });
+
   it('refuses zip-slip entries in a .keras archive', async () => {
     for (const f of ['zip_slip.keras', 'zip_slip_backslash.keras']) {
       await expect(loadKerasModel(path.join(DIR, f))).rejects.toMatchObject({ code: 'MODEL_CORRUPT', message: expect.stringMatching(/zip-slip/) });
