@@ -46,6 +46,8 @@ export { jsonlLogger } from './train/jsonl-log.js';
 // evaluate
 export { evaluate, type Evaluation } from './evaluate/evaluate.js';
 export { confusionMatrix, perClassMetrics, type ClassMetrics } from './evaluate/metrics.js';
+export { confidenceInterval, pairedDifference, verdict, tQuantile, type Interval, type Verdict } from './evaluate/stats.js';
+export type { CompareResult, CompareRow, Trial, TrainSize } from './evaluate/compare-result.js';
 
 // workflows
 export { prepareTask, type DataOptions, type PreparedData } from './workflows/prepare.js';
@@ -53,5 +55,11 @@ export { trainModel, TRAIN_DEFAULTS, type TrainModelOptions, type TrainedModel }
 export { transferModel, type TransferModelOptions, type TransferResult } from './workflows/transfer-model.js';
 export { runSeed, SEED_RECIPE, type SeedOptions, type SeedResult } from './workflows/seed.js';
 export { predictFiles, type Prediction } from './workflows/predict.js';
+export { compare, COMPARE_DEFAULTS, type CompareOptions } from './workflows/compare.js';
+export { compareParallel, defaultWorkers } from './workflows/compare-parallel.js';
+export { sweep, gridOf, SWEEP_DEFAULTS, type SweepOptions, type SweepSpace, type SweepResult, type SweepConfig, type SweepTrial } from './workflows/sweep.js';
+export { layerTransferability, LAYERS_DEFAULTS, type LayersOptions, type LayersResult, type LayersPoint, type LayersArm } from './workflows/layers.js';
+export { reinitialize } from './models/reinit.js';
+export { disposeModel } from './models/dispose.js';
 
 export { GRAFT_VERSION } from './version.js';

@@ -4,12 +4,15 @@ import { commandHelp, parseCommandArgs, type CommandDef } from './command.js';
 import { evaluateCommand } from './commands/evaluate.js';
 import { inspectCommand } from './commands/inspect.js';
 import { exportCommand } from './commands/export.js';
+import { compareCommand } from './commands/compare.js';
+import { layersCommand } from './commands/layers.js';
+import { reportCommand } from './commands/report.js';
 import { predictCommand } from './commands/predict.js';
 import { seedCommand } from './commands/seed.js';
 import { trainCommand } from './commands/train.js';
 import { transferCommand } from './commands/transfer.js';
 
-const COMMANDS: ReadonlyArray<CommandDef<any>> = [seedCommand, trainCommand, transferCommand, evaluateCommand, predictCommand, inspectCommand, exportCommand];
+const COMMANDS: ReadonlyArray<CommandDef<any>> = [seedCommand, trainCommand, transferCommand, compareCommand, layersCommand, reportCommand, evaluateCommand, predictCommand, inspectCommand, exportCommand];
 
 function mainHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length)) + 2;
@@ -50,7 +53,8 @@ export async function runCli(argv: string[]): Promise<number> {
     return await command.run(parseCommandArgs(command, rest));
   } catch (e) {
     if (isGraftError(e) && e.userError) {
-      process.stderr.write(`\ngraft ${name}: ${e.message}\n`);
+      // A leading newline ends a live progress line on a terminal.
+      process.stderr.write(`${process.stderr.isTTY ? '\n' : ''}graft ${name}: ${e.message}\n`);
       return 2;
     }
     process.stderr.write(`\ngraft ${name}: internal error (a bug; please report it with this trace)\n${(e as Error)?.stack ?? String(e)}\n`);

@@ -48,10 +48,10 @@ export interface RunInfo {
 export const RUN_FILE = 'run.json';
 
 /** Writes model.json, weights.bin, run.json and history.jsonl into `dir` in one atomic step. */
-export async function saveRun(dir: string, model: tfl.LayersModel, info: RunInfo, options: { force?: boolean } = {}): Promise<void> {
+export async function saveRun(dir: string, model: tfl.LayersModel, info: RunInfo, options: { force?: boolean; extraFiles?: Record<string, string> } = {}): Promise<void> {
   const files = await toTfjsFiles(model, `graft ${GRAFT_VERSION}`);
   const history = info.phases.flatMap((p) => p.history).map((r) => JSON.stringify(r)).join('\n');
-  await writeDirAtomic(dir, { ...files, [RUN_FILE]: `${JSON.stringify(info, null, 2)}\n`, 'history.jsonl': history ? `${history}\n` : '' }, { force: options.force ?? false });
+  await writeDirAtomic(dir, { ...options.extraFiles, ...files, [RUN_FILE]: `${JSON.stringify(info, null, 2)}\n`, 'history.jsonl': history ? `${history}\n` : '' }, { force: options.force ?? false });
 }
 
 export interface LoadedModel {

@@ -2,6 +2,7 @@ import * as path from 'node:path';
 import type { TrainCallbacks } from '../train/types.js';
 import { activeBackend } from '../engine/backend.js';
 import { assertRunDirFree } from '../io/run-dir.js';
+import { writeFileAtomic } from '../io/atomic.js';
 import { prepareTask, type DataOptions } from './prepare.js';
 import { trainModel } from './train-model.js';
 import { transferModel } from './transfer-model.js';
@@ -122,7 +123,7 @@ export async function runSeed(options: SeedOptions = {}): Promise<SeedResult> {
     { model: 'B (transfer)', phase: 'unfrozen', epochs: unfrozen?.history.length ?? 0, seconds: unfrozen?.seconds ?? 0, testAccuracy: b.test.accuracy },
     { model: 'B (from scratch)', phase: 'train', epochs: s.run.phases[0]?.history.length ?? 0, seconds: s.seconds, testAccuracy: s.test.accuracy },
   ];
-  return {
+  const result: SeedResult = {
     backend: activeBackend()?.name ?? 'unknown',
     modelA: { testAccuracy: a.test.accuracy, seconds: a.seconds },
     modelB: { frozenTestAccuracy: b.frozenTest.accuracy, testAccuracy: b.test.accuracy, seconds: b.seconds },
@@ -130,4 +131,7 @@ export async function runSeed(options: SeedOptions = {}): Promise<SeedResult> {
     rows,
     runDirs: dirs,
   };
+  // The summary the report reads beside the three run directories.
+  await writeFileAtomic(path.join(out, 'seed.json'), `${JSON.stringify(result, null, 2)}\n`);
+  return result;
 }

@@ -8,6 +8,7 @@ import type { EarlyStoppingOptions } from '../train/early-stopping.js';
 import { evaluate, type Evaluation } from '../evaluate/evaluate.js';
 import { assertRunDirFree, saveRun, type PhaseRecord, type RunInfo } from '../io/run-dir.js';
 import { GRAFT_VERSION, TFJS_VERSION } from '../version.js';
+import { examplesFile } from './examples.js';
 import { prepareTask, type DataOptions, type PreparedData } from './prepare.js';
 
 export interface TrainModelOptions extends DataOptions {
@@ -80,7 +81,7 @@ export async function trainModel(options: TrainModelOptions): Promise<TrainedMod
     phases: [phase],
     metrics: { test },
   };
-  if (options.out) await saveRun(options.out, model, run, { force: options.force ?? false });
+  if (options.out) await saveRun(options.out, model, run, { force: options.force ?? false, extraFiles: examplesFile(model, data.test) });
   return { model, run, test, seconds };
 }
 

@@ -5,6 +5,7 @@ import type { FreezePolicy } from '../transfer/freeze.js';
 import type { LayerRef } from '../transfer/layer-ref.js';
 import { evaluate, type Evaluation } from '../evaluate/evaluate.js';
 import { assertRunDirFree, saveRun, type PhaseRecord, type RunInfo } from '../io/run-dir.js';
+import { examplesFile } from './examples.js';
 import { prepareTask, type DataOptions, type PreparedData } from './prepare.js';
 import { runHeader } from './train-model.js';
 
@@ -73,7 +74,7 @@ export async function transferModel(options: TransferModelOptions): Promise<Tran
     phases: phases.map(toPhaseRecord),
     metrics: { test, frozenTest },
   };
-  if (options.out) await saveRun(options.out, t.model, run, { force: options.force ?? false });
+  if (options.out) await saveRun(options.out, t.model, run, { force: options.force ?? false, extraFiles: examplesFile(t.model, data.test) });
   return { model: t.model, run, phases, frozenTest, test, seconds };
 }
 

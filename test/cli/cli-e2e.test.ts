@@ -11,7 +11,7 @@ const haveData = existsSync(path.join(DATA, 'train-images-idx3-ubyte.gz')) || ex
 if (!haveData) console.log(`skipping CLI end-to-end tests: no Fashion-MNIST in ${DATA} (apt-get install dataset-fashion-mnist, or set GRAFT_DATA_DIR)`);
 
 const graft = (...args: string[]): { code: number | null; stdout: string; stderr: string } => {
-  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 300_000 });
+  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 300_000, maxBuffer: 64 * 1024 * 1024 });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 };
 
@@ -35,7 +35,7 @@ describe.skipIf(!haveData)('graft CLI end to end on Fashion-MNIST subsets', () =
     expect(again.code).toBe(2);
     expect(again.stderr).toMatch(/already exists.*--force/);
 
-    const x = graft('transfer', '--from', a, '--task', 'fashion-mnist:binary=tshirt-top,sandal', '--out', b, '--frozen-epochs', '1', '--epochs', '1', '--json', ...common);
+    const x = graft('transfer', '--from', a, '--task', 'fashion-mnist:binary=tshirt-top,sandal', '--out', b, '--frozen-epochs', '3', '--frozen-lr', '0.05', '--epochs', '1', '--json', ...common);
     expect(x.code, x.stderr).toBe(0);
     const xj = JSON.parse(x.stdout);
     expect(xj.testAccuracy).toBeGreaterThan(0.9);

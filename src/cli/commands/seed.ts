@@ -2,6 +2,7 @@ import { defineCommand, numberOption } from '../command.js';
 import { BACKEND_OPTION, OUTPUT_OPTIONS, printJson, startBackend } from '../common.js';
 import { progressCallbacks } from '../progress.js';
 import { renderTable } from '../table.js';
+import { writeReportFor } from '../report-file.js';
 import { runSeed, SEED_RECIPE, type SeedOptions } from '../../workflows/seed.js';
 
 const LABELS = { modelA: 'Model A', modelB: 'Model B', scratchB: 'Scratch B' } as const;
@@ -37,6 +38,7 @@ export const seedCommand = defineCommand({
     if (v['data-dir'] !== undefined) opts.dataDir = v['data-dir'];
     if (v.offline) opts.download = false;
     const r = await runSeed(opts);
+    const report = await writeReportFor(v.out);
     if (v.json) {
       printJson({ backend: r.backend, modelA: r.modelA, modelB: r.modelB, scratchB: r.scratchB });
       return 0;
@@ -48,7 +50,7 @@ export const seedCommand = defineCommand({
       `\nTransfer vs scratch on this one seed: ${diff >= 0 ? '+' : ''}${(diff * 100).toFixed(2)} points of test accuracy. ` +
         'One seed is not evidence; compare several seeds before claiming transfer helped.\n',
     );
-    process.stdout.write(`Run directories: ${Object.values(r.runDirs).join(', ')}\n`);
+    process.stdout.write(`Run directories: ${Object.values(r.runDirs).join(', ')}\nReport: ${report}\n`);
     return 0;
   },
 });

@@ -78,7 +78,7 @@ function normalizeLayer(layer: JsonObject, where: string, parent: string, into: 
     const custom = layer.registered_name && layer.registered_name !== className ? ` (custom object ${JSON.stringify(layer.registered_name)})` : '';
     throw new GraftError(
       'BAD_ARGUMENT',
-      `${where}: layer ${JSON.stringify(path)} is a ${className}${custom}, which graft cannot load. Supported layers: ${SUPPORTED_LAYERS.join(', ')}; plus Sequential and Functional models. ` +
+      `${where}: layer ${JSON.stringify(path)} is ${/^[AEIOU]/.test(className) ? 'an' : 'a'} ${className}${custom}, which graft cannot load. Supported layers: ${SUPPORTED_LAYERS.join(', ')}; plus Sequential and Functional models. ` +
         'Custom layers are refused: their code is not in the file. Cut the model before this layer or rebuild it with supported layers.',
     );
   }

@@ -33,8 +33,15 @@ export function looksLikeHdf5(bytes: Uint8Array): boolean {
 }
 
 export async function openH5(bytes: Uint8Array, what: string): Promise<H5Reader> {
+  if (isLfsPointer(bytes)) {
+    throw new GraftError('MODEL_CORRUPT', `${what} is a Git LFS pointer (${bytes.length} bytes of text), not the model itself. Run \`git lfs pull\` in its repository, or download the real file.`);
+  }
   if (!looksLikeHdf5(bytes)) {
     throw new GraftError('MODEL_CORRUPT', `${what} is not an HDF5 file (no HDF5 signature). Keras .h5 files start with "\\x89HDF"; the file may be truncated, or another format renamed .h5.`);
+  }
+  const declared = declaredSize(bytes);
+  if (declared !== undefined && declared > bytes.length) {
+    throw new GraftError('MODEL_CORRUPT', `${what} is truncated: it holds ${bytes.length} bytes but its HDF5 header says ${declared}. Copy or download it again.`);
   }
   checkGlobalHeaps(bytes, what);
   const h5wasm = await h5lib();
@@ -126,6 +133,23 @@ export async function openH5(bytes: Uint8Array, what: string): Promise<H5Reader>
       }
     },
   };
+}
+
+/** Git LFS leaves a small text file in place of a large file that was not pulled. */
+export function isLfsPointer(bytes: Uint8Array): boolean {
+  return bytes.length < 1024 && new TextDecoder().decode(bytes.subarray(0, 40)).startsWith('version https://git-lfs');
+}
+
+/** End-of-file address from the superblock (at offset 0, 8-byte offsets), if it can be read. */
+function declaredSize(bytes: Uint8Array): number | undefined {
+  if (!HDF5_SIGNATURE.every((b, i) => bytes[i] === b) || bytes.length < 48) return undefined;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const version = bytes[8];
+  // Superblock v0/v1: offsets size at byte 13, EOF address at 40 (v0) or 44 (v1); v2/v3: size at 9, EOF at 28.
+  const [sizeAt, eofAt] = version === 0 ? [13, 40] : version === 1 ? [13, 44] : version === 2 || version === 3 ? [9, 28] : [-1, -1];
+  if (sizeAt < 0 || bytes[sizeAt] !== 8 || eofAt + 8 > bytes.length) return undefined;
+  const eof = Number(view.getBigUint64(eofAt, true));
+  return eof > 0 && eof < Number.MAX_SAFE_INTEGER ? eof : undefined;
 }
 
 /**

@@ -1,0 +1,112 @@
+import * as path from 'node:path';
+import { GraftError } from '../../errors.js';
+import type { CompareResult, TrainSize } from '../../evaluate/compare-result.js';
+import { loadModel } from '../../io/run-dir.js';
+import { writeFileAtomic } from '../../io/atomic.js';
+import { parseFreezePolicy } from '../../transfer/freeze.js';
+import { parseLayerRef } from '../../transfer/layer-ref.js';
+import { COMPARE_DEFAULTS, type CompareOptions } from '../../workflows/compare.js';
+import { compareParallel, defaultWorkers } from '../../workflows/compare-parallel.js';
+import { defineCommand, numberOption } from '../command.js';
+import { BACKEND_OPTION, optimizerOption, printJson, startBackend } from '../common.js';
+import { renderTable } from '../table.js';
+import { writeReportFor } from '../report-file.js';
+
+const pct = (x: number): string => (Number.isFinite(x) ? `${(100 * x).toFixed(1)}%` : '—');
+const ci = (m: number, h: number): string => `${pct(m)} ± ${Number.isFinite(h) ? (100 * h).toFixed(1) : '—'}`;
+
+export const compareCommand = defineCommand({
+  name: 'compare',
+  summary: 'Did transfer help? Transfer vs the same architecture from scratch, over train sizes and seeds, with 95% CIs.',
+  usage: 'graft compare --from MODEL --task SPEC [--per-class 10,50,200,all] [--seeds 5] [--out DIR]',
+  options: {
+    from: { type: 'string', value: 'MODEL', description: 'Source model (run dir, model.json, .h5, .keras)' },
+    task: { type: 'string', value: 'SPEC', description: 'Target task, e.g. fashion-mnist:binary=shirt,sandal' },
+    'per-class': { type: 'string', value: 'LIST', default: COMPARE_DEFAULTS.trainSizes.join(','), description: 'Training images per class to compare at ("all" = the whole training set)' },
+    seeds: { type: 'string', value: 'N', default: String(COMPARE_DEFAULTS.seeds), description: 'Seeds per train size (each: its own subsample, split and initialisation)' },
+    out: { type: 'string', value: 'DIR', description: 'Write compare.json and report.html here (default runs/compare)' },
+    workers: { type: 'string', value: 'N', description: 'Worker threads running trials in parallel (default: one per core)' },
+    cut: { type: 'string', value: 'LAYER', description: 'Last reused layer (default: all but the output layer)' },
+    freeze: { type: 'string', value: 'POLICY', default: 'all', description: 'Reused layers frozen in phase 1: all, none, first:N, /regex/, or names' },
+    'frozen-epochs': { type: 'string', value: 'N', default: String(COMPARE_DEFAULTS.frozen.epochs), description: 'Epochs with the reused layers frozen' },
+    'frozen-optimizer': { type: 'string', value: 'NAME', default: COMPARE_DEFAULTS.frozen.optimizer.name, description: 'Optimizer of the frozen phase, and of the scratch arm' },
+    'frozen-lr': { type: 'string', value: 'RATE', default: String(COMPARE_DEFAULTS.frozen.optimizer.learningRate), description: 'Learning rate of the frozen phase and of the scratch arm' },
+    epochs: { type: 'string', value: 'N', default: String(COMPARE_DEFAULTS.unfrozen.epochs), description: 'Epochs unfrozen (the scratch arm trains frozen + unfrozen epochs)' },
+    lr: { type: 'string', value: 'RATE', description: 'Learning rate unfrozen (default: a tenth of --frozen-lr)' },
+    'val-split': { type: 'string', value: 'F', default: String(COMPARE_DEFAULTS.valSplit), description: 'Fraction of training images held out for early stopping' },
+    'early-stopping': { type: 'string', value: 'PATIENCE', default: String(COMPARE_DEFAULTS.earlyStoppingPatience), description: 'Patience on validation loss, or "off"' },
+    'batch-size': { type: 'string', value: 'N', default: String(COMPARE_DEFAULTS.batchSize), description: 'Samples per step' },
+    'data-dir': { type: 'string', value: 'DIR', description: 'Folder with the dataset files' },
+    offline: { type: 'boolean', description: 'Never download data' },
+    force: { type: 'boolean', description: 'Replace an existing compare.json in --out' },
+    json: { type: 'boolean', description: 'Print the whole result (every trial) as JSON' },
+    ...BACKEND_OPTION,
+  },
+  epilog: 'Example: graft compare --from runs/seed/model-a --task fashion-mnist:binary=shirt,sandal --per-class 10,50,200 --seeds 5',
+  async run({ values: v }) {
+    if (!v.from) throw new GraftError('BAD_ARGUMENT', 'graft compare needs --from MODEL.');
+    if (!v.task) throw new GraftError('BAD_ARGUMENT', 'graft compare needs --task SPEC, e.g. fashion-mnist:binary=shirt,sandal.');
+    const out = v.out ?? path.join('runs', 'compare');
+    const resultFile = path.join(out, 'compare.json');
+    const trainSizes = v['per-class'].split(',').map((s): TrainSize => (s.trim() === 'all' ? 'all' : numberOption('per-class', s.trim(), { integer: true, min: 1 })!));
+    const backend = await startBackend(v.backend, v.json);
+    const source = await loadModel(v.from);
+    const frozenOptimizer = optimizerOption(v['frozen-optimizer'], v['frozen-lr'], undefined, 'frozen-')!;
+    const patience = v['early-stopping'] === 'off' ? null : numberOption('early-stopping', v['early-stopping'], { integer: true, min: 1 })!;
+    const opts: CompareOptions = {
+      source: source.model,
+      sourcePath: v.from,
+      task: v.task,
+      trainSizes,
+      seeds: numberOption('seeds', v.seeds, { integer: true, min: 1, max: 1000 })!,
+      freeze: parseFreezePolicy(v.freeze),
+      frozen: { epochs: numberOption('frozen-epochs', v['frozen-epochs'], { integer: true, min: 0 })!, optimizer: frozenOptimizer },
+      unfrozen: {
+        epochs: numberOption('epochs', v.epochs, { integer: true, min: 0 })!,
+        optimizer: { ...frozenOptimizer, learningRate: numberOption('lr', v.lr, { min: Number.MIN_VALUE }) ?? frozenOptimizer.learningRate! / 10 },
+      },
+      valSplit: numberOption('val-split', v['val-split'], { min: 0.05, max: 0.5 })!,
+      earlyStoppingPatience: patience,
+      batchSize: numberOption('batch-size', v['batch-size'], { integer: true, min: 1 })!,
+      ...(v.cut !== undefined && { cut: parseLayerRef(v.cut) }),
+      ...(v['data-dir'] !== undefined && { dataDir: v['data-dir'] }),
+      ...(v.offline && { download: false }),
+      onTrial: (t, done, total) => {
+        if (!v.json) process.stderr.write(`trial ${done}/${total}: ${t.trainSize === 'all' ? 'all' : `${t.trainSize}/class`} seed ${t.seed} ${t.arm.padEnd(8)} test error ${pct(t.testError)} (${t.epochs} epochs, ${t.seconds.toFixed(1)} s)\n`);
+      },
+    };
+    if (!v.force) {
+      const { exists } = await import('../../io/exists.js');
+      if (await exists(resultFile)) throw new GraftError('OUTPUT_EXISTS', `${resultFile} already exists. Pass --force to replace it, or choose another --out.`);
+    }
+    const workers = numberOption('workers', v.workers, { integer: true, min: 1, max: 64 }) ?? defaultWorkers();
+    if (!v.json) process.stderr.write(`graft compare: ${trainSizes.length} train sizes × ${opts.seeds} seeds × 2 arms on ${workers} worker${workers > 1 ? 's' : ''} (${backend.description})\n`);
+    const result = await compareParallel(opts, { workers, sourceLocation: v.from, backend: backend.name });
+    await writeFileAtomic(resultFile, `${JSON.stringify(result, null, 2)}\n`);
+    const report = await writeReportFor(out);
+    if (v.json) {
+      printJson(result);
+      return 0;
+    }
+    printCompare(result);
+    process.stdout.write(`\nWrote ${resultFile}${report ? ` and ${report}` : ''}\n`);
+    return 0;
+  },
+});
+
+export function printCompare(r: CompareResult): void {
+  process.stdout.write(`\n${r.task}: transfer from ${r.source} vs the same architecture from scratch, ${r.seeds.length} seeds each (test error, mean ± 95% CI)\n`);
+  const rows = r.rows.map((row) => [
+    row.trainSize === 'all' ? 'all' : `${row.trainSize}/class`,
+    ci(row.transfer.mean, row.transfer.halfWidth),
+    ci(row.scratch.mean, row.scratch.halfWidth),
+    `${row.difference.mean >= 0 ? '+' : ''}${(100 * row.difference.mean).toFixed(1)} [${(100 * row.difference.low).toFixed(1)}, ${(100 * row.difference.high).toFixed(1)}]`,
+    Number.isFinite(row.errorRatio) ? `${row.errorRatio.toFixed(2)}×` : '—',
+    row.verdict,
+  ]);
+  process.stdout.write(`${renderTable(['train size', 'transfer error', 'scratch error', 'difference (points, 95% CI)', 'scratch/transfer', 'verdict'], rows)}\n`);
+  process.stdout.write(
+    `Budget per arm: transfer ${r.settings.frozenEpochs} frozen epochs (${r.settings.frozenOptimizer}) + ${r.settings.unfrozenEpochs} unfrozen (${r.settings.unfrozenOptimizer}); scratch ${r.settings.scratchEpochs} epochs (${r.settings.scratchOptimizer}); ` +
+      `early stopping ${r.settings.earlyStoppingPatience === null ? 'off' : `patience ${r.settings.earlyStoppingPatience} on a ${r.settings.valSplit} validation split`}. Same subsample, split and test set for both arms of a seed.\n`,
+  );
+}

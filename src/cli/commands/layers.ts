@@ -1,0 +1,64 @@
+import * as path from 'node:path';
+import { GraftError } from '../../errors.js';
+import { writeFileAtomic } from '../../io/atomic.js';
+import { loadModel } from '../../io/run-dir.js';
+import { LAYERS_DEFAULTS, layerTransferability, type LayersResult } from '../../workflows/layers.js';
+import { defineCommand, numberOption } from '../command.js';
+import { BACKEND_OPTION, optimizerOption, printJson, startBackend } from '../common.js';
+import { renderTable } from '../table.js';
+import { writeReportFor } from '../report-file.js';
+
+export const layersCommand = defineCommand({
+  name: 'layers',
+  summary: 'Layer transferability (Yosinski et al. 2014): copy the first n layers, frozen vs fine-tuned vs scratch.',
+  usage: 'graft layers --from MODEL --task SPEC [--per-class N] [--seeds 3] [--out DIR]',
+  options: {
+    from: { type: 'string', value: 'MODEL', description: 'Source model (run dir, model.json, .h5, .keras)' },
+    task: { type: 'string', value: 'SPEC', description: 'Target task' },
+    'per-class': { type: 'string', value: 'N', description: 'Training images per class (default: all)' },
+    seeds: { type: 'string', value: 'N', default: String(LAYERS_DEFAULTS.seeds), description: 'Seeds per point' },
+    epochs: { type: 'string', value: 'N', default: String(LAYERS_DEFAULTS.epochs), description: 'Epochs for every arm' },
+    optimizer: { type: 'string', value: 'NAME', default: LAYERS_DEFAULTS.optimizer.name, description: 'sgd or adam' },
+    lr: { type: 'string', value: 'RATE', default: String(LAYERS_DEFAULTS.optimizer.learningRate), description: 'Learning rate' },
+    out: { type: 'string', value: 'DIR', description: 'Write layers.json and report.html here (default runs/layers)' },
+    'data-dir': { type: 'string', value: 'DIR', description: 'Folder with the dataset files' },
+    offline: { type: 'boolean', description: 'Never download data' },
+    json: { type: 'boolean', description: 'Print the result as JSON' },
+    ...BACKEND_OPTION,
+  },
+  async run({ values: v }) {
+    if (!v.from || !v.task) throw new GraftError('BAD_ARGUMENT', 'graft layers needs --from MODEL and --task SPEC.');
+    await startBackend(v.backend, v.json);
+    const source = await loadModel(v.from);
+    const perClass = numberOption('per-class', v['per-class'], { integer: true, min: 1 });
+    const r = await layerTransferability({
+      source: source.model,
+      sourcePath: v.from,
+      task: v.task,
+      epochs: numberOption('epochs', v.epochs, { integer: true, min: 1 })!,
+      seeds: numberOption('seeds', v.seeds, { integer: true, min: 1 })!,
+      optimizer: optimizerOption(v.optimizer, v.lr, undefined)!,
+      ...(perClass !== undefined && { perClass }),
+      ...(v['data-dir'] !== undefined && { dataDir: v['data-dir'] }),
+      ...(v.offline && { download: false }),
+      onPoint: (n, arm, seed, acc) => {
+        if (!v.json) process.stderr.write(`n=${n} ${arm.padEnd(10)} seed ${seed}: test accuracy ${(100 * acc).toFixed(2)}%\n`);
+      },
+    });
+    const out = v.out ?? path.join('runs', 'layers');
+    await writeFileAtomic(path.join(out, 'layers.json'), `${JSON.stringify(r, null, 2)}\n`);
+    const report = await writeReportFor(out);
+    if (v.json) printJson(r);
+    else {
+      printLayers(r);
+      process.stdout.write(`Wrote ${path.join(out, 'layers.json')} and ${report}\n`);
+    }
+    return 0;
+  },
+});
+
+export function printLayers(r: LayersResult): void {
+  const cell = (i: { mean: number; halfWidth: number }): string => `${(100 * i.mean).toFixed(2)}% ± ${Number.isFinite(i.halfWidth) ? (100 * i.halfWidth).toFixed(2) : '—'}`;
+  process.stdout.write(`\n${r.task}: test accuracy with the first n weight layers of ${r.source} copied (${r.seeds.length} seeds, ${r.epochs} epochs, mean ± 95% CI)\n`);
+  process.stdout.write(`${renderTable(['n', 'last copied layer', 'copied + frozen', 'copied + fine-tuned', 'scratch'], r.points.map((p) => [String(p.n), p.layer, cell(p.arms.frozen), cell(p.arms['fine-tuned']), cell(p.arms.scratch)]))}\n`);
+}

@@ -1,0 +1,20 @@
+import { GraftError } from '../../errors.js';
+import { defineCommand } from '../command.js';
+import { writeReportFor } from '../report-file.js';
+
+export const reportCommand = defineCommand({
+  name: 'report',
+  summary: 'Write one self-contained HTML report (verdict, learning curves, confusion matrices, comparisons) for a run, seed or compare folder.',
+  usage: 'graft report DIR [--out FILE]',
+  options: {
+    out: { type: 'string', value: 'FILE', description: 'Where to write the HTML (default DIR/report.html)' },
+  },
+  epilog: 'DIR: a run directory (run.json), a folder of runs such as runs/seed, or a graft compare output folder (compare.json).\nThe file has no scripts and no external links: it opens offline.',
+  async run({ values: v, positionals }) {
+    const [dir] = positionals;
+    if (!dir || positionals.length > 1) throw new GraftError('BAD_ARGUMENT', `graft report takes one folder; received ${positionals.length} (${positionals.join(' ') || 'none'}). Example: graft report runs/seed`);
+    // Written atomically: a half-written report never replaces a good one.
+    process.stdout.write(`${await writeReportFor(dir, v.out)}\n`);
+    return 0;
+  },
+});

@@ -1,0 +1,89 @@
+import { BACKEND_CHOICES } from '../../engine/backend.js';
+import { GraftError } from '../../errors.js';
+import { loadExperiment } from '../../io/config/load.js';
+import { schemaReference, type Experiment } from '../../io/config/schema.js';
+import { runExperiment, type ExperimentHooks, type ExperimentSummary } from '../../workflows/run-experiment.js';
+import { defineCommand, type OptionDef } from '../command.js';
+import { dataOptions, printJson, startBackend } from '../common.js';
+import { progressCallbacks } from '../progress.js';
+import { writeReportFor } from '../report-file.js';
+import { renderTable } from '../table.js';
+import { printCompare } from './compare.js';
+import { printLayers } from './layers.js';
+
+/** Flags `graft run` and `graft sweep` share; the file's own settings apply unless a flag is given. */
+export const EXPERIMENT_FLAGS = {
+  json: { type: 'boolean', description: 'Print the result as one JSON object on stdout and no progress' },
+  force: { type: 'boolean', description: 'Replace existing outputs (as force: true in the file)' },
+  backend: { type: 'string', value: 'NAME', description: `Compute backend, overriding the file's: ${BACKEND_CHOICES.join(', ')} (default: the file's backend, else auto)` },
+  check: { type: 'boolean', description: 'Validate the file and print the experiment with paths resolved; train nothing' },
+} as const satisfies Record<string, OptionDef>;
+
+export const runCommand = defineCommand({
+  name: 'run',
+  summary: 'Run a whole experiment (train, transfer, seed, compare, sweep or layers) from a YAML or JSON file.',
+  usage: 'graft run FILE [--json] [--force] [--backend NAME] [--check]',
+  options: EXPERIMENT_FLAGS,
+  epilog: [
+    'Example: graft run examples/model-a.yaml   (examples/ has one file per kind)',
+    '',
+    "Experiment file fields; relative paths resolve against the file's folder:",
+    schemaReference(),
+  ].join('\n'),
+  async run({ values: v, positionals }) {
+    const [file] = positionals;
+    if (!file || positionals.length > 1) throw new GraftError('BAD_ARGUMENT', `graft run takes one experiment file; received ${positionals.length}. Fix: graft run examples/model-a.yaml.`);
+    const exp = await loadExperiment(file);
+    if (v.check) return printChecked(file, exp);
+    const summary = await runWithFlags(exp, v);
+    const report = summary.kind === 'compare' || summary.kind === 'seed' ? await writeReportFor(summary.out) : undefined;
+    if (v.json) printJson(summary);
+    else await printSummary(summary, report);
+    return 0;
+  },
+});
+
+/** Applies --force/--backend, starts the backend and runs with progress on stderr (none with --json). */
+export async function runWithFlags(exp: Experiment, v: { json: boolean; force: boolean; backend?: string | undefined }): Promise<ExperimentSummary> {
+  const backend = await startBackend(v.backend ?? exp.backend ?? 'auto', v.json);
+  const hooks: ExperimentHooks = { callbacks: (label) => progressCallbacks({ label, silent: v.json }) };
+  if (!v.json) hooks.log = (line) => process.stderr.write(`${line}\n`);
+  const { onDownloadProgress } = dataOptions({ seed: '0' }, v.json);
+  if (onDownloadProgress) hooks.onDownloadProgress = onDownloadProgress;
+  return runExperiment({ ...exp, backend: backend.name, force: v.force || (exp.force ?? false) }, hooks);
+}
+
+function printChecked(file: string, exp: Experiment): number {
+  process.stdout.write(`${file}: a valid kind: ${exp.kind} experiment.\n${JSON.stringify(exp, null, 2)}\n`);
+  return 0;
+}
+
+async function printSummary(s: ExperimentSummary, report: string | undefined): Promise<void> {
+  const wrote = (file: string): void => void process.stdout.write(`\nWrote ${file}${report ? ` and ${report}` : ''}\n`);
+  switch (s.kind) {
+    case 'train':
+      process.stdout.write(`Test accuracy ${s.testAccuracy.toFixed(4)} (loss ${s.testLoss.toFixed(4)}; ${s.stopReason}). Saved ${s.out} (${s.seconds.toFixed(1)} s of training)\n`);
+      return;
+    case 'transfer':
+      process.stdout.write(`Test accuracy after the frozen phase ${s.frozenTestAccuracy.toFixed(4)}; after the unfrozen phase ${s.testAccuracy.toFixed(4)} (loss ${s.testLoss.toFixed(4)}). Saved ${s.out} (${s.seconds.toFixed(1)} s of training)\n`);
+      return;
+    case 'seed':
+      process.stdout.write(`${renderTable(['model', 'phase', 'epochs', 'seconds', 'test accuracy'], s.result.rows.map((r) => [r.model, r.phase, r.epochs, r.seconds.toFixed(1), r.testAccuracy.toFixed(4)]))}\n`);
+      process.stdout.write('One seed is not evidence; a kind: compare experiment runs several.\n');
+      wrote(Object.values(s.result.runDirs).join(', '));
+      return;
+    case 'compare':
+      printCompare(s.result);
+      wrote(s.file);
+      return;
+    case 'sweep':
+      // Imported here: sweep.ts builds on this file, so a static import would be a cycle.
+      (await import('./sweep.js')).printSweep(s.result);
+      wrote(s.file);
+      return;
+    case 'layers':
+      printLayers(s.result);
+      wrote(s.file);
+      return;
+  }
+}

@@ -1,0 +1,57 @@
+import { GraftError } from '../../errors.js';
+import { loadExperiment } from '../../io/config/load.js';
+import type { SweepResult } from '../../workflows/sweep.js';
+import { defineCommand } from '../command.js';
+import { printJson } from '../common.js';
+import { renderTable } from '../table.js';
+import { EXPERIMENT_FLAGS, runWithFlags } from './run.js';
+
+export const sweepCommand = defineCommand({
+  name: 'sweep',
+  summary: 'Try configurations of the transfer recipe from a sweep file; choose on validation, test the choice once.',
+  usage: 'graft sweep FILE [--json] [--force] [--backend NAME] [--check]',
+  options: EXPERIMENT_FLAGS,
+  epilog: [
+    'FILE: a kind: sweep experiment, or a file with only the sweep fields (kind may be left out).',
+    'Example: graft sweep examples/sweep-shirt-sandal.yaml   (`graft run --help` lists every field)',
+    'Writes sweep.json into the file\'s out folder.',
+  ].join('\n'),
+  async run({ values: v, positionals }) {
+    const [file] = positionals;
+    if (!file || positionals.length > 1) throw new GraftError('BAD_ARGUMENT', `graft sweep takes one sweep file; received ${positionals.length}. Fix: graft sweep examples/sweep-shirt-sandal.yaml.`);
+    const exp = await loadExperiment(file, { defaultKind: 'sweep' });
+    if (exp.kind !== 'sweep') {
+      throw new GraftError('BAD_ARGUMENT', `${file} is a kind: ${exp.kind} experiment; graft sweep takes kind: sweep. Fix: run it with graft run ${file}.`);
+    }
+    if (v.check) {
+      process.stdout.write(`${file}: a valid sweep.\n${JSON.stringify(exp, null, 2)}\n`);
+      return 0;
+    }
+    const summary = await runWithFlags(exp, v);
+    if (summary.kind !== 'sweep') throw new Error(`expected a sweep summary, got ${summary.kind}`);
+    if (v.json) printJson(summary.result);
+    else {
+      printSweep(summary.result);
+      process.stdout.write(`\nWrote ${summary.file}\n`);
+    }
+    return 0;
+  },
+});
+
+/** Every configuration tried with its validation score, the chosen one with its single test score, and the caveat. */
+export function printSweep(r: SweepResult): void {
+  const pct = (x: number): string => `${(100 * x).toFixed(2)}%`;
+  const chosen = JSON.stringify(r.best.config);
+  process.stdout.write(`\n${r.task}: ${r.tried} configuration${r.tried === 1 ? '' : 's'} (${r.mode}) of transfer from ${r.source}, scored on the validation split\n`);
+  const rows = r.trials.map((t, i) => {
+    const c = t.config;
+    return [String(i + 1), String(c.cut ?? 'default'), c.freeze, c.frozenEpochs, c.unfrozenEpochs, String(c.frozenLr), String(c.unfrozenLr), pct(t.valAccuracy), t.valLoss, t.seconds.toFixed(1), JSON.stringify(c) === chosen ? '← chosen' : ''];
+  });
+  process.stdout.write(`${renderTable(['#', 'cut', 'freeze', 'frozen epochs', 'unfrozen epochs', 'frozen lr', 'unfrozen lr', 'val accuracy', 'val loss', 'seconds', ''], rows)}\n`);
+  const c = r.best.config;
+  process.stdout.write(
+    `\nChosen: cut ${c.cut ?? 'default'}, freeze ${c.freeze}, ${c.frozenEpochs} frozen + ${c.unfrozenEpochs} unfrozen epochs, lr ${c.frozenLr} then ${c.unfrozenLr}: ` +
+      `validation accuracy ${pct(r.best.valAccuracy)}, test accuracy ${pct(r.best.testAccuracy)} (the test set, scored once).\n`,
+  );
+  process.stdout.write(`${r.caveat}\n`);
+}

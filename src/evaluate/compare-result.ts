@@ -1,0 +1,66 @@
+import type { Interval, Verdict } from './stats.js';
+
+/** Training-set size of a comparison: images per class, or the whole training set. */
+export type TrainSize = number | 'all';
+
+/** One trained model of a comparison. */
+export interface Trial {
+  trainSize: TrainSize;
+  seed: number;
+  arm: 'transfer' | 'scratch';
+  testAccuracy: number;
+  /** 1 − accuracy on the test set. */
+  testError: number;
+  testLoss: number;
+  /** Best validation accuracy seen (the split is carved from the training images). */
+  valAccuracy?: number;
+  /** Epochs actually run (early stopping may end a run early). */
+  epochs: number;
+  seconds: number;
+  /** Number of training images (after the validation split). */
+  trainCount: number;
+}
+
+/** The two arms at one training-set size, over all seeds. */
+export interface CompareRow {
+  trainSize: TrainSize;
+  /** Test error of the transferred model: mean and 95% CI over seeds. */
+  transfer: Interval;
+  /** Test error of the same architecture trained from scratch. */
+  scratch: Interval;
+  /** Paired difference of test error, transfer − scratch (negative: transfer lowered the error). */
+  difference: Interval;
+  verdict: Verdict;
+  /** scratch error / transfer error ("transfer cut the error N-fold"). */
+  errorRatio: number;
+}
+
+/** Everything `graft compare` measured; written as compare.json. */
+export interface CompareResult {
+  kind: 'compare';
+  createdAt: string;
+  graftVersion: string;
+  backend: string;
+  /** Where the source model came from. */
+  source: string;
+  /** Canonical target task spec. */
+  task: string;
+  classNames: string[];
+  seeds: number[];
+  /** The budget both arms got, in words and numbers. */
+  settings: {
+    frozenEpochs: number;
+    unfrozenEpochs: number;
+    scratchEpochs: number;
+    frozenOptimizer: string;
+    unfrozenOptimizer: string;
+    scratchOptimizer: string;
+    valSplit: number;
+    earlyStoppingPatience: number | null;
+    batchSize: number;
+  };
+  rows: CompareRow[];
+  trials: Trial[];
+  /** Total wall time. */
+  seconds: number;
+}

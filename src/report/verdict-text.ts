@@ -1,0 +1,81 @@
+import type { CompareResult, CompareRow } from '../evaluate/compare-result.js';
+import type { Verdict } from '../evaluate/stats.js';
+import { pct, points, signedPoints, sizeLabel, sizePhrase } from './format.js';
+import type { ReportRun } from './input.js';
+
+/**
+ * The answer to "did transfer help?" in words, from numbers evaluate/ already computed. Caveats
+ * are part of the answer: the write-up's warning is that small, lucky results mislead.
+ */
+export interface VerdictText {
+  /** Plain-text sentences; `verdict` lets the page colour the conclusion. */
+  lines: Array<{ text: string; verdict?: Verdict }>;
+  caveats: string[];
+}
+
+/** Fewer seeds than this and a 95% interval is too wide (or undefined) to lean on. */
+export const MIN_SEEDS = 3;
+
+export function compareVerdict(c: CompareResult): VerdictText {
+  const lines = c.rows.map((row) => ({ text: rowSentence(row), verdict: row.verdict }));
+  const caveats: string[] = [];
+  const seeds = Math.min(...c.rows.map((r) => r.difference.n), c.seeds.length);
+  if (seeds < MIN_SEEDS) {
+    caveats.push(
+      `Only ${seeds} seed${seeds === 1 ? '' : 's'} per train size: ${seeds < 2 ? 'one run cannot separate a difference from luck, so there is no interval' : 'an interval from so few runs is very wide'}. Run graft compare with --seeds 5 or more before trusting the verdict.`,
+    );
+  }
+  const straddling = c.rows.filter((r) => Number.isFinite(r.difference.halfWidth) && r.difference.low <= 0 && r.difference.high >= 0);
+  if (straddling.length > 0) {
+    caveats.push(
+      `For train size${straddling.length > 1 ? 's' : ''} ${straddling.map((r) => sizeLabel(r.trainSize)).join(', ')}, the 95% interval of the difference includes 0: the gap there is within seed-to-seed variation, so it is not evidence either way.`,
+    );
+  }
+  return { lines, caveats };
+}
+
+function rowSentence(r: CompareRow): string {
+  const d = r.difference;
+  const verb = d.mean < 0 ? 'lowered' : d.mean > 0 ? 'raised' : 'did not change';
+  const ci = Number.isFinite(d.halfWidth) ? `95% CI ${signedPoints(d.low)} to ${signedPoints(d.high)}` : 'no interval from one seed';
+  return `${sizePhrase(r.trainSize)}, transfer ${verb} the test error from ${withCi(r.scratch.mean, r.scratch.halfWidth)} to ${withCi(r.transfer.mean, r.transfer.halfWidth)} (paired difference ${signedPoints(d.mean)} points, ${ci}): ${r.verdict}.`;
+}
+
+function withCi(mean: number, half: number): string {
+  return Number.isFinite(half) ? `${pct(mean)} ± ${points(half)}` : pct(mean);
+}
+
+/** Without a compare: transfer vs scratch runs of the same task (graft seed), one seed each. */
+export function runsVerdict(runs: readonly ReportRun[]): VerdictText {
+  const lines: VerdictText['lines'] = [];
+  const caveats: string[] = [];
+  const paired = new Set<ReportRun>();
+  for (const t of runs.filter((r) => r.run.kind === 'transfer')) {
+    const s = runs.find((r) => r.run.kind === 'scratch' && r.run.task === t.run.task && !paired.has(r));
+    const ta = t.run.metrics?.test?.accuracy;
+    const sa = s?.run.metrics?.test?.accuracy;
+    if (!s || ta === undefined || sa === undefined) continue;
+    paired.add(t).add(s);
+    const gap = ta - sa;
+    const frozen = t.run.metrics?.frozenTest?.accuracy;
+    lines.push({
+      text:
+        `On ${t.run.task}, transfer (${t.name}) reached ${pct(ta)} test accuracy and the same architecture from scratch (${s.name}) ${pct(sa)}: ` +
+        `${gap > 0 ? `transfer ahead by ${points(gap)} points` : gap < 0 ? `scratch ahead by ${points(-gap)} points` : 'a tie'}` +
+        `${frozen !== undefined ? ` (after the frozen phase alone, transfer had ${pct(frozen)})` : ''}.`,
+    });
+    const from = t.run.source?.path;
+    caveats.push(
+      `One seed is not evidence: each number comes from a single training run, and another seed can move test accuracy by more than this gap. ` +
+        `Run graft compare${from ? ` --from ${from}` : ''} --task ${t.run.task} --seeds 5 for 95% intervals and a verdict.`,
+    );
+  }
+  for (const r of runs.filter((x) => !paired.has(x))) {
+    const e = r.run.metrics?.test;
+    lines.push({ text: e ? `${r.name}: ${pct(e.accuracy)} test accuracy on ${r.run.task} (${r.run.classNames.length} classes, ${e.count} test images).` : `${r.name}: no test metrics in run.json.` });
+    if (r.run.kind === 'transfer') {
+      caveats.push(`${r.name} has no from-scratch baseline here, so this report cannot say whether transfer helped; graft compare measures that.`);
+    }
+  }
+  return { lines, caveats };
+}

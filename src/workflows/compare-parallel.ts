@@ -1,0 +1,81 @@
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { GraftError } from '../errors.js';
+import type { CompareResult, Trial } from '../evaluate/compare-result.js';
+import { toTfjsFiles } from '../io/tfjs-format.js';
+import { buildResult, compare, planCompare, trialKeys, type CompareOptions } from './compare.js';
+import { prepareTask } from './prepare.js';
+
+/** One worker thread per core by default. */
+export function defaultWorkers(): number {
+  return Math.max(1, availableParallelism());
+}
+
+export interface ParallelOptions {
+  workers: number;
+  /** Recorded in the result as the source. */
+  sourceLocation: string;
+  /** The backend each worker starts (the parent's). */
+  backend: string;
+}
+
+/** Message a trial worker receives at start (workerData). */
+export interface TrialWorkerData {
+  plan: ReturnType<typeof planCompare>;
+  modelJson: string;
+  weights: Uint8Array;
+  backend: string;
+}
+
+/**
+ * `compare` with trials spread over worker threads. Each worker rebuilds the source from its exact
+ * serialised weights and runs whole (size, seed) pairs; every trial is seeded, so the results are
+ * identical to a serial run, and they are put back in the serial order.
+ */
+export async function compareParallel(options: CompareOptions, parallel: ParallelOptions): Promise<CompareResult> {
+  const plan = planCompare(options);
+  const keys = trialKeys(plan);
+  const workers = Math.min(parallel.workers, keys.length);
+  if (workers <= 1) return compare({ ...options, sourcePath: parallel.sourceLocation });
+  const started = performance.now();
+  const files = await toTfjsFiles(options.source, 'graft');
+  const data: TrialWorkerData = { plan, modelJson: files['model.json'], weights: files['weights.bin'], backend: parallel.backend };
+  const results = new Map<number, [Trial, Trial]>();
+  let next = 0;
+  let done = 0;
+  await new Promise<void>((resolve, reject) => {
+    const pool: Worker[] = [];
+    let finished = 0;
+    const fail = (e: unknown): void => {
+      pool.forEach((w) => void w.terminate());
+      reject(e instanceof Error ? e : new Error(String(e)));
+    };
+    const feed = (w: Worker): void => {
+      if (next >= keys.length) {
+        void w.terminate();
+        if (++finished === workers) resolve();
+        return;
+      }
+      const index = next++;
+      w.postMessage({ index, key: keys[index] });
+    };
+    for (let i = 0; i < workers; i++) {
+      const w = new Worker(new URL('./trial-worker.js', import.meta.url), { workerData: data });
+      pool.push(w);
+      w.on('message', (m: { index: number; pair?: [Trial, Trial]; error?: { message: string; code?: string; userError?: boolean } }) => {
+        if (m.error) {
+          fail(m.error.code ? new GraftError(m.error.code as GraftError['code'], m.error.message, { userError: m.error.userError ?? true }) : new Error(m.error.message));
+          return;
+        }
+        results.set(m.index, m.pair!);
+        for (const t of m.pair!) options.onTrial?.(t, ++done, keys.length * 2);
+        feed(w);
+      });
+      w.on('error', fail);
+      w.once('online', () => feed(w));
+    }
+  });
+  const trials = keys.flatMap((_, i) => results.get(i)!);
+  const classNames = [...(await prepareTask(plan.task, { ...(plan.dataDir !== undefined && { dataDir: plan.dataDir }), ...(plan.download !== undefined && { download: plan.download }) })).test.classNames];
+  return buildResult(plan, trials, parallel.sourceLocation, (performance.now() - started) / 1000, classNames);
+}

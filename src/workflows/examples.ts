@@ -1,0 +1,13 @@
+import type * as tfl from '@tensorflow/tfjs-layers';
+import type { Dataset } from '../data/dataset.js';
+import { buildExamples, EXAMPLES_FILE } from '../report/examples.js';
+import { predictProbabilities } from '../train/infer.js';
+import { describeOutput } from '../train/loss.js';
+
+/** examples.json for a run directory: the test images the model got most confidently wrong. */
+export function examplesFile(model: tfl.LayersModel, test: Dataset): Record<string, string> {
+  const head = describeOutput(model);
+  const probs = predictProbabilities(model, head, test.x, test.sampleShape, test.source);
+  const examples = buildExamples(test.x, test.sampleShape, probs, head.classes, test.y, test.classNames);
+  return { [EXAMPLES_FILE]: `${JSON.stringify(examples)}\n` };
+}

@@ -1,0 +1,265 @@
+import { mkdir } from 'node:fs/promises';
+import * as path from 'node:path';
+import { activeBackend, initBackend } from '../engine/backend.js';
+import { GraftError } from '../errors.js';
+import type { CompareResult } from '../evaluate/compare-result.js';
+import { writeFileAtomic } from '../io/atomic.js';
+import type { ExperimentOf } from '../io/config/schema.js';
+import type { Experiment } from '../io/config/schema.js';
+import { exists } from '../io/exists.js';
+import { loadModel } from '../io/run-dir.js';
+import { disposeModel } from '../models/dispose.js';
+import { combineCallbacks, jsonlLogger } from '../train/jsonl-log.js';
+import { resolveOptimizer, type OptimizerSpec } from '../train/optimizer.js';
+import type { TrainCallbacks } from '../train/types.js';
+import { FINE_TUNE_DEFAULTS } from '../transfer/fine-tune.js';
+import { parseFreezePolicy, parseUnfreezePolicy } from '../transfer/freeze.js';
+import { parseLayerRef, type LayerRef } from '../transfer/layer-ref.js';
+import { COMPARE_DEFAULTS } from './compare.js';
+import { compareParallel, defaultWorkers } from './compare-parallel.js';
+import { layerTransferability, type LayersResult } from './layers.js';
+import type { DataOptions } from './prepare.js';
+import { runSeed, type SeedResult } from './seed.js';
+import { sweep, type SweepResult } from './sweep.js';
+import { trainModel } from './train-model.js';
+import { transferModel } from './transfer-model.js';
+
+export interface ExperimentHooks {
+  /** One progress line, without a newline (trials, configurations, points). Default: none. */
+  log?: (line: string) => void;
+  /** Training progress for each model trained, by label ("train", "transfer", "Model A", …). Default: none. */
+  callbacks?: (label: string) => TrainCallbacks | undefined;
+  onDownloadProgress?: DataOptions['onDownloadProgress'];
+}
+
+/** What a run produced, per kind; compare, sweep and layers also wrote `file` in `out`. */
+export type ExperimentSummary =
+  | { kind: 'train'; out: string; testAccuracy: number; testLoss: number; seconds: number; stopReason: string }
+  | { kind: 'transfer'; out: string; frozenTestAccuracy: number; testAccuracy: number; testLoss: number; seconds: number; phases: Array<{ name: string; epochs: number; stopReason: string; seconds: number }> }
+  | { kind: 'seed'; out: string; result: SeedResult }
+  | { kind: 'compare'; out: string; file: string; result: CompareResult }
+  | { kind: 'sweep'; out: string; file: string; result: SweepResult }
+  | { kind: 'layers'; out: string; file: string; result: LayersResult };
+
+/** The results file each kind writes into its `out` folder (train, transfer and seed write run directories). */
+export const RESULT_FILES = { compare: 'compare.json', sweep: 'sweep.json', layers: 'layers.json' } as const;
+
+/** Runs a validated experiment (see loadExperiment) with the workflow its kind names. */
+export async function runExperiment(exp: Experiment, hooks: ExperimentHooks = {}): Promise<ExperimentSummary> {
+  await initBackend(exp.backend ?? 'auto');
+  switch (exp.kind) {
+    case 'train':
+      return runTrain(exp, hooks);
+    case 'transfer':
+      return runTransfer(exp, hooks);
+    case 'seed':
+      return runSeedKind(exp, hooks);
+    case 'compare':
+      return runCompare(exp, hooks);
+    case 'sweep':
+      return runSweep(exp, hooks);
+    case 'layers':
+      return runLayers(exp, hooks);
+  }
+}
+
+async function runTrain(exp: ExperimentOf<'train'>, hooks: ExperimentHooks): Promise<ExperimentSummary> {
+  const r = await trainModel({
+    ...dataOf(exp, hooks),
+    task: exp.task,
+    out: exp.out,
+    force: exp.force ?? false,
+    ...(exp.seed !== undefined && { seed: exp.seed }),
+    ...(exp.perClass !== undefined && { perClass: exp.perClass }),
+    ...(exp.valSplit !== undefined && { valSplit: exp.valSplit }),
+    ...(exp.architecture !== undefined && { architecture: exp.architecture }),
+    ...(exp.epochs !== undefined && { epochs: exp.epochs }),
+    ...(exp.batchSize !== undefined && { batchSize: exp.batchSize }),
+    ...(exp.optimizer !== undefined && { optimizer: exp.optimizer }),
+    ...(exp.earlyStopping !== undefined && { earlyStopping: exp.earlyStopping }),
+    callbacks: callbacksOf('train', exp.log, hooks),
+  });
+  disposeModel(r.model);
+  return { kind: 'train', out: exp.out, testAccuracy: r.test.accuracy, testLoss: r.test.loss, seconds: r.seconds, stopReason: r.run.phases[0]?.stopReason ?? 'completed' };
+}
+
+async function runTransfer(exp: ExperimentOf<'transfer'>, hooks: ExperimentHooks): Promise<ExperimentSummary> {
+  const source = await loadModel(exp.from);
+  const opt = phaseOptimizers(exp.frozen?.optimizer, exp.unfrozen?.optimizer, FINE_TUNE_DEFAULTS.frozen.optimizer);
+  try {
+    const r = await transferModel({
+      ...dataOf(exp, hooks),
+      source: source.model,
+      sourcePath: exp.from,
+      ...(source.run && { sourceTask: source.run.task }),
+      task: exp.task,
+      out: exp.out,
+      force: exp.force ?? false,
+      ...(exp.seed !== undefined && { seed: exp.seed }),
+      ...(exp.perClass !== undefined && { perClass: exp.perClass }),
+      ...(exp.valSplit !== undefined && { valSplit: exp.valSplit }),
+      ...(exp.cut !== undefined && { cut: layerRef(exp.cut) }),
+      ...(exp.head !== undefined && { head: exp.head }),
+      freeze: parseFreezePolicy(exp.freeze ?? 'all'),
+      frozen: { epochs: exp.frozen?.epochs ?? FINE_TUNE_DEFAULTS.frozen.epochs, optimizer: opt.frozen },
+      unfrozen: { epochs: exp.unfrozen?.epochs ?? FINE_TUNE_DEFAULTS.unfrozen.epochs, optimizer: opt.unfrozen, unfreeze: parseUnfreezePolicy(exp.unfreeze ?? FINE_TUNE_DEFAULTS.unfrozen.unfreeze) },
+      ...(exp.batchSize !== undefined && { batchSize: exp.batchSize }),
+      ...(exp.earlyStopping !== undefined && { earlyStopping: exp.earlyStopping }),
+      callbacks: callbacksOf('transfer', exp.log, hooks),
+    });
+    disposeModel(r.model);
+    return {
+      kind: 'transfer',
+      out: exp.out,
+      frozenTestAccuracy: r.frozenTest.accuracy,
+      testAccuracy: r.test.accuracy,
+      testLoss: r.test.loss,
+      seconds: r.seconds,
+      phases: r.phases.map((p) => ({ name: p.name, epochs: p.history.length, stopReason: p.stopReason, seconds: p.seconds })),
+    };
+  } finally {
+    disposeModel(source.model);
+  }
+}
+
+async function runSeedKind(exp: ExperimentOf<'seed'>, hooks: ExperimentHooks): Promise<ExperimentSummary> {
+  const labels = { modelA: 'Model A', modelB: 'Model B', scratchB: 'Scratch B' } as const;
+  const result = await runSeed({
+    ...dataOf(exp, hooks),
+    out: exp.out,
+    force: exp.force ?? false,
+    ...(exp.seed !== undefined && { seed: exp.seed }),
+    ...(exp.epochScale !== undefined && { epochScale: exp.epochScale }),
+    callbacks: (m) => hooks.callbacks?.(labels[m]),
+  });
+  return { kind: 'seed', out: exp.out, result };
+}
+
+async function runCompare(exp: ExperimentOf<'compare'>, hooks: ExperimentHooks): Promise<ExperimentSummary> {
+  const file = await freeResultFile(exp.out, RESULT_FILES.compare, exp.force);
+  const source = await loadModel(exp.from);
+  const opt = phaseOptimizers(exp.frozen?.optimizer, exp.unfrozen?.optimizer, COMPARE_DEFAULTS.frozen.optimizer);
+  const patience = exp.earlyStopping?.patience ?? COMPARE_DEFAULTS.earlyStoppingPatience;
+  const backend = activeBackend()?.name ?? 'cpu';
+  try {
+    const result = await compareParallel(
+      {
+        ...dataOf(exp, hooks),
+        source: source.model,
+        sourcePath: exp.from,
+        task: exp.task,
+        ...(exp.perClass !== undefined && { trainSizes: exp.perClass }),
+        ...(exp.seeds !== undefined && { seeds: exp.seeds }),
+        ...(exp.cut !== undefined && { cut: layerRef(exp.cut) }),
+        ...(exp.head !== undefined && { head: exp.head }),
+        freeze: parseFreezePolicy(exp.freeze ?? 'all'),
+        frozen: { epochs: exp.frozen?.epochs ?? COMPARE_DEFAULTS.frozen.epochs, optimizer: opt.frozen },
+        unfrozen: { epochs: exp.unfrozen?.epochs ?? COMPARE_DEFAULTS.unfrozen.epochs, optimizer: opt.unfrozen },
+        ...(exp.valSplit !== undefined && { valSplit: exp.valSplit }),
+        earlyStoppingPatience: patience === 'off' ? null : patience,
+        ...(exp.batchSize !== undefined && { batchSize: exp.batchSize }),
+        onTrial: (t, done, total) =>
+          hooks.log?.(`trial ${done}/${total}: ${t.trainSize === 'all' ? 'all' : `${t.trainSize}/class`} seed ${t.seed} ${t.arm.padEnd(8)} test error ${pct(t.testError)} (${t.epochs} epochs, ${t.seconds.toFixed(1)} s)`),
+      },
+      { workers: exp.workers ?? defaultWorkers(), sourceLocation: exp.from, backend },
+    );
+    await writeResult(file, result);
+    return { kind: 'compare', out: exp.out, file, result };
+  } finally {
+    disposeModel(source.model);
+  }
+}
+
+async function runSweep(exp: ExperimentOf<'sweep'>, hooks: ExperimentHooks): Promise<ExperimentSummary> {
+  const file = await freeResultFile(exp.out, RESULT_FILES.sweep, exp.force);
+  const source = await loadModel(exp.from);
+  try {
+    const result = await sweep({
+      ...dataOf(exp, hooks),
+      source: source.model,
+      sourcePath: exp.from,
+      task: exp.task,
+      space: exp.space,
+      ...(exp.mode !== undefined && { mode: exp.mode }),
+      ...(exp.samples !== undefined && { samples: exp.samples }),
+      ...(exp.optimizer !== undefined && { optimizer: exp.optimizer }),
+      ...(exp.valSplit !== undefined && { valSplit: exp.valSplit }),
+      ...(exp.seed !== undefined && { seed: exp.seed }),
+      ...(exp.perClass !== undefined && { perClass: exp.perClass }),
+      ...(exp.batchSize !== undefined && { batchSize: exp.batchSize }),
+      onConfig: (t, done, total) => {
+        const c = t.config;
+        hooks.log?.(`configuration ${done}/${total}: cut ${c.cut ?? 'default'}, freeze ${c.freeze}, ${c.frozenEpochs}+${c.unfrozenEpochs} epochs, lr ${c.frozenLr}/${c.unfrozenLr}: validation accuracy ${pct(t.valAccuracy)} (${t.seconds.toFixed(1)} s)`);
+      },
+    });
+    await writeResult(file, result);
+    return { kind: 'sweep', out: exp.out, file, result };
+  } finally {
+    disposeModel(source.model);
+  }
+}
+
+async function runLayers(exp: ExperimentOf<'layers'>, hooks: ExperimentHooks): Promise<ExperimentSummary> {
+  const file = await freeResultFile(exp.out, RESULT_FILES.layers, exp.force);
+  const source = await loadModel(exp.from);
+  try {
+    const result = await layerTransferability({
+      ...dataOf(exp, hooks),
+      source: source.model,
+      sourcePath: exp.from,
+      task: exp.task,
+      ...(exp.epochs !== undefined && { epochs: exp.epochs }),
+      ...(exp.seeds !== undefined && { seeds: exp.seeds }),
+      ...(exp.optimizer !== undefined && { optimizer: exp.optimizer }),
+      ...(exp.perClass !== undefined && { perClass: exp.perClass }),
+      ...(exp.batchSize !== undefined && { batchSize: exp.batchSize }),
+      onPoint: (n, arm, seed, acc) => hooks.log?.(`layers: n=${n} ${arm.padEnd(10)} seed ${seed}: test accuracy ${pct(acc)}`),
+    });
+    await writeResult(file, result);
+    return { kind: 'layers', out: exp.out, file, result };
+  } finally {
+    disposeModel(source.model);
+  }
+}
+
+// ── Helpers ─────────────────────────────────────────────────────────────────────────────────────
+
+function dataOf(exp: { dataDir?: string; offline?: boolean }, hooks: ExperimentHooks): Pick<DataOptions, 'dataDir' | 'download' | 'onDownloadProgress'> {
+  return {
+    ...(exp.dataDir !== undefined && { dataDir: exp.dataDir }),
+    ...(exp.offline && { download: false }),
+    ...(hooks.onDownloadProgress && { onDownloadProgress: hooks.onDownloadProgress }),
+  };
+}
+
+function callbacksOf(label: string, log: string | undefined, hooks: ExperimentHooks): TrainCallbacks {
+  return combineCallbacks(hooks.callbacks?.(label), log !== undefined ? jsonlLogger(log) : undefined);
+}
+
+/** Both phases' optimizers: fields left out come from the default; phase 2 defaults to phase 1's at a tenth of the rate. */
+function phaseOptimizers(frozen: OptimizerSpec | undefined, unfrozen: OptimizerSpec | undefined, frozenDefault: OptimizerSpec): { frozen: Required<OptimizerSpec>; unfrozen: Required<OptimizerSpec> } {
+  const f = resolveOptimizer({ ...frozenDefault, ...frozen });
+  return { frozen: f, unfrozen: resolveOptimizer({ ...f, learningRate: f.learningRate * FINE_TUNE_DEFAULTS.unfrozen.learningRateFactor, ...unfrozen }) };
+}
+
+/** A string that is all digits is an index, as on the command line. */
+function layerRef(ref: string | number): LayerRef {
+  return typeof ref === 'number' ? ref : parseLayerRef(ref);
+}
+
+async function freeResultFile(out: string, name: string, force: boolean | undefined): Promise<string> {
+  const file = path.join(out, name);
+  if (!force && (await exists(file))) {
+    throw new GraftError('OUTPUT_EXISTS', `${file} already exists; received force: ${force ?? false}. Fix: set force: true in the experiment file (or pass --force) to replace it, or choose another out.`);
+  }
+  return file;
+}
+
+async function writeResult(file: string, value: unknown): Promise<void> {
+  await mkdir(path.dirname(file), { recursive: true });
+  await writeFileAtomic(file, `${JSON.stringify(value, null, 2)}\n`);
+}
+
+function pct(x: number): string {
+  return Number.isFinite(x) ? `${(100 * x).toFixed(1)}%` : '—';
+}
