@@ -60,6 +60,12 @@ export { compareParallel, defaultWorkers } from './workflows/compare-parallel.js
 export { sweep, gridOf, SWEEP_DEFAULTS, type SweepOptions, type SweepSpace, type SweepResult, type SweepConfig, type SweepTrial } from './workflows/sweep.js';
 export { layerTransferability, LAYERS_DEFAULTS, type LayersOptions, type LayersResult, type LayersPoint, type LayersArm } from './workflows/layers.js';
 export { reinitialize } from './models/reinit.js';
+export { loadExperiment } from './workflows/config/load.js';
+export { EXPERIMENT_SCHEMA, type Experiment } from './workflows/config/schema.js';
+export { runExperiment, type ExperimentSummary } from './workflows/run-experiment.js';
+export { renderReport } from './report/render.js';
+export { loadReportInput } from './report/load.js';
+export type { ReportInput } from './report/input.js';
 export { disposeModel } from './models/dispose.js';
 
 export { GRAFT_VERSION } from './version.js';

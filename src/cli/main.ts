@@ -7,12 +7,14 @@ import { exportCommand } from './commands/export.js';
 import { compareCommand } from './commands/compare.js';
 import { layersCommand } from './commands/layers.js';
 import { reportCommand } from './commands/report.js';
+import { runCommand } from './commands/run.js';
+import { sweepCommand } from './commands/sweep.js';
 import { predictCommand } from './commands/predict.js';
 import { seedCommand } from './commands/seed.js';
 import { trainCommand } from './commands/train.js';
 import { transferCommand } from './commands/transfer.js';
 
-const COMMANDS: ReadonlyArray<CommandDef<any>> = [seedCommand, trainCommand, transferCommand, compareCommand, layersCommand, reportCommand, evaluateCommand, predictCommand, inspectCommand, exportCommand];
+const COMMANDS: ReadonlyArray<CommandDef<any>> = [seedCommand, trainCommand, transferCommand, compareCommand, sweepCommand, layersCommand, reportCommand, runCommand, evaluateCommand, predictCommand, inspectCommand, exportCommand];
 
 function mainHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length)) + 2;

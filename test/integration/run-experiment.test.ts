@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { loadExperiment } from '../../src/io/config/load.js';
+import { loadExperiment } from '../../src/workflows/config/load.js';
 import { runExperiment } from '../../src/workflows/run-experiment.js';
 import { liveTensors, rejectsWith, useBackend } from '../helpers.js';
 

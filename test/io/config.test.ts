@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { GraftError } from '../../src/errors.js';
-import { loadExperiment } from '../../src/io/config/load.js';
-import { editDistance, schemaReference, suggest } from '../../src/io/config/schema.js';
+import { loadExperiment } from '../../src/workflows/config/load.js';
+import { editDistance, schemaReference, suggest } from '../../src/workflows/config/schema.js';
 import { COMPARE_DEFAULTS } from '../../src/workflows/compare.js';
 
 const EXAMPLES = path.resolve(__dirname, '../../examples');

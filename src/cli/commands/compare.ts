@@ -1,8 +1,10 @@
+import { mkdir } from 'node:fs/promises';
 import * as path from 'node:path';
 import { GraftError } from '../../errors.js';
 import type { CompareResult, TrainSize } from '../../evaluate/compare-result.js';
 import { loadModel } from '../../io/run-dir.js';
 import { writeFileAtomic } from '../../io/atomic.js';
+import { exists } from '../../io/exists.js';
 import { parseFreezePolicy } from '../../transfer/freeze.js';
 import { parseLayerRef } from '../../transfer/layer-ref.js';
 import { COMPARE_DEFAULTS, type CompareOptions } from '../../workflows/compare.js';
@@ -76,9 +78,10 @@ export const compareCommand = defineCommand({
       },
     };
     if (!v.force) {
-      const { exists } = await import('../../io/exists.js');
       if (await exists(resultFile)) throw new GraftError('OUTPUT_EXISTS', `${resultFile} already exists. Pass --force to replace it, or choose another --out.`);
     }
+    // Fail now, not after every trial has run, if the results cannot be written.
+    await mkdir(out, { recursive: true });
     const workers = numberOption('workers', v.workers, { integer: true, min: 1, max: 64 }) ?? defaultWorkers();
     if (!v.json) process.stderr.write(`graft compare: ${trainSizes.length} train sizes × ${opts.seeds} seeds × 2 arms on ${workers} worker${workers > 1 ? 's' : ''} (${backend.description})\n`);
     const result = await compareParallel(opts, { workers, sourceLocation: v.from, backend: backend.name });

@@ -1,3 +1,4 @@
+import { mkdir } from 'node:fs/promises';
 import * as path from 'node:path';
 import { GraftError } from '../../errors.js';
 import { writeFileAtomic } from '../../io/atomic.js';
@@ -28,6 +29,8 @@ export const layersCommand = defineCommand({
   },
   async run({ values: v }) {
     if (!v.from || !v.task) throw new GraftError('BAD_ARGUMENT', 'graft layers needs --from MODEL and --task SPEC.');
+    const out = v.out ?? path.join('runs', 'layers');
+    await mkdir(out, { recursive: true });
     await startBackend(v.backend, v.json);
     const source = await loadModel(v.from);
     const perClass = numberOption('per-class', v['per-class'], { integer: true, min: 1 });
@@ -45,7 +48,6 @@ export const layersCommand = defineCommand({
         if (!v.json) process.stderr.write(`n=${n} ${arm.padEnd(10)} seed ${seed}: test accuracy ${(100 * acc).toFixed(2)}%\n`);
       },
     });
-    const out = v.out ?? path.join('runs', 'layers');
     await writeFileAtomic(path.join(out, 'layers.json'), `${JSON.stringify(r, null, 2)}\n`);
     const report = await writeReportFor(out);
     if (v.json) printJson(r);

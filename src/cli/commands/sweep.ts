@@ -1,5 +1,5 @@
 import { GraftError } from '../../errors.js';
-import { loadExperiment } from '../../io/config/load.js';
+import { loadExperiment } from '../../workflows/config/load.js';
 import type { SweepResult } from '../../workflows/sweep.js';
 import { defineCommand } from '../command.js';
 import { printJson } from '../common.js';

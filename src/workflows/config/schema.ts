@@ -15,10 +15,10 @@ import { FIT_DEFAULTS } from '../../train/fit.js';
 import { OPTIMIZER_DEFAULTS } from '../../train/optimizer.js';
 import { FINE_TUNE_DEFAULTS } from '../../transfer/fine-tune.js';
 import { parseFreezePolicy, parseUnfreezePolicy } from '../../transfer/freeze.js';
-import { COMPARE_DEFAULTS } from '../../workflows/compare.js';
-import { LAYERS_DEFAULTS } from '../../workflows/layers.js';
-import { SWEEP_DEFAULTS } from '../../workflows/sweep.js';
-import { TRAIN_DEFAULTS } from '../../workflows/train-model.js';
+import { COMPARE_DEFAULTS } from '../compare.js';
+import { LAYERS_DEFAULTS } from '../layers.js';
+import { SWEEP_DEFAULTS } from '../sweep.js';
+import { TRAIN_DEFAULTS } from '../train-model.js';
 
 // ── Positioned input ────────────────────────────────────────────────────────────────────────────
 
