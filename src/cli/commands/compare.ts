@@ -103,7 +103,7 @@ export function printCompare(r: CompareResult): void {
     row.trainSize === 'all' ? 'all' : `${row.trainSize}/class`,
     ci(row.transfer.mean, row.transfer.halfWidth),
     ci(row.scratch.mean, row.scratch.halfWidth),
-    `${row.difference.mean >= 0 ? '+' : ''}${(100 * row.difference.mean).toFixed(1)} [${(100 * row.difference.low).toFixed(1)}, ${(100 * row.difference.high).toFixed(1)}]`,
+    `${row.difference.mean >= 0 ? '+' : ''}${(100 * row.difference.mean).toFixed(2)} [${(100 * row.difference.low).toFixed(2)}, ${(100 * row.difference.high).toFixed(2)}]`,
     Number.isFinite(row.errorRatio) ? `${row.errorRatio.toFixed(2)}×` : '—',
     row.verdict,
   ]);
