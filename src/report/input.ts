@@ -1,4 +1,6 @@
 import type { CompareResult } from '../evaluate/compare-result.js';
+import type { LayersResult } from '../evaluate/layers-result.js';
+import type { SweepResult } from '../evaluate/sweep-result.js';
 import type { RunInfo } from '../io/run-dir.js';
 import type { ExampleImage } from './examples.js';
 
@@ -27,4 +29,8 @@ export interface ReportInput {
   compare?: CompareResult;
   /** The table `graft seed` printed (seed.json). */
   seed?: { rows: SeedTableRow[] };
+  /** `graft layers` output (layers.json). */
+  layers?: LayersResult;
+  /** `graft sweep` output (sweep.json). */
+  sweep?: SweepResult;
 }

@@ -9,6 +9,9 @@ import type { ReportInput, ReportRun, SeedTableRow } from './input.js';
 
 export const COMPARE_FILE = 'compare.json';
 export const SEED_FILE = 'seed.json';
+export const LAYERS_FILE = 'layers.json';
+export const SWEEP_FILE = 'sweep.json';
+
 
 /**
  * Gathers what a report shows from a folder: a run directory (run.json), a compare folder
@@ -31,6 +34,10 @@ export async function loadReportInput(dir: string): Promise<ReportInput> {
     return { title: `graft report: ${name}`, runs: [run] };
   }
   const runs = await subRuns(dir);
+  for (const [file, key] of [[LAYERS_FILE, 'layers'], [SWEEP_FILE, 'sweep']] as const) {
+    const p = path.join(dir, file);
+    if (await exists(p)) return { title: `graft ${key}: ${name}`, runs, [key]: await readJson(p, `graft ${key}'s result`) } as ReportInput;
+  }
   const compareFile = path.join(dir, COMPARE_FILE);
   if (await exists(compareFile)) {
     const compare = await readCompare(compareFile);
@@ -43,7 +50,7 @@ export async function loadReportInput(dir: string): Promise<ReportInput> {
   }
   throw new GraftError(
     'DATA_NOT_FOUND',
-    `Nothing to report in ${dir}: looked for ${RUN_FILE}, ${COMPARE_FILE}, and sub-folders holding ${RUN_FILE}, and found none. ` +
+    `Nothing to report in ${dir}: looked for ${RUN_FILE}, ${COMPARE_FILE}, ${LAYERS_FILE}, ${SWEEP_FILE}, and sub-folders holding ${RUN_FILE}, and found none. ` +
       'Pass a run directory (from graft train/transfer), a folder of runs such as runs/seed, or a graft compare output folder.',
   );
 }

@@ -1,7 +1,7 @@
 import type { CompareResult, CompareRow } from '../evaluate/compare-result.js';
 import type { Verdict } from '../evaluate/stats.js';
 import { pct, points, signedPoints, sizeLabel, sizePhrase } from './format.js';
-import type { ReportRun } from './input.js';
+import type { ReportInput, ReportRun } from './input.js';
 
 /**
  * The answer to "did transfer help?" in words, from numbers evaluate/ already computed. Caveats
@@ -76,6 +76,28 @@ export function runsVerdict(runs: readonly ReportRun[]): VerdictText {
     if (r.run.kind === 'transfer') {
       caveats.push(`${r.name} has no from-scratch baseline here, so this report cannot say whether transfer helped; graft compare measures that.`);
     }
+  }
+  return { lines, caveats };
+}
+
+/** The headline of a layers study or a sweep. */
+export function studyVerdict(input: ReportInput): VerdictText {
+  const lines: VerdictText['lines'] = [];
+  const caveats: string[] = [];
+  if (input.layers) {
+    for (const p of input.layers.points) {
+      const f = p.arms.frozen;
+      const s = p.arms.scratch;
+      const clear = Number.isFinite(f.halfWidth) && Number.isFinite(s.halfWidth);
+      lines.push({
+        text: `With ${p.n} layer${p.n === 1 ? '' : 's'} copied (up to ${p.layer}) and frozen: ${pct(f.mean, 2)} test accuracy; fine-tuned: ${pct(p.arms['fine-tuned'].mean, 2)}; from scratch: ${pct(s.mean, 2)}${clear ? '' : ' (one seed: no intervals)'}.`,
+      });
+    }
+    if (input.layers.seeds.length < 3) caveats.push('Fewer than 3 seeds: the intervals are wide or missing; rerun with --seeds 5 before drawing conclusions.');
+  }
+  if (input.sweep) {
+    lines.push({ text: `Sweep: ${input.sweep.tried} configurations tried; the chosen one scored ${pct(input.sweep.best.testAccuracy, 2)} on the test set, measured once.` });
+    caveats.push(input.sweep.caveat);
   }
   return { lines, caveats };
 }

@@ -3,6 +3,7 @@ import { activeBackend } from '../engine/backend.js';
 import { GraftError } from '../errors.js';
 import { evaluate } from '../evaluate/evaluate.js';
 import { confidenceInterval, type Interval } from '../evaluate/stats.js';
+import type { LayersArm, LayersPoint, LayersResult } from '../evaluate/layers-result.js';
 import { disposeModel } from '../models/dispose.js';
 import { reinitialize } from '../models/reinit.js';
 import { fit } from '../train/fit.js';
@@ -10,10 +11,9 @@ import { resolveOptimizer, type OptimizerSpec } from '../train/optimizer.js';
 import { applyFreeze } from '../transfer/freeze.js';
 import { transfer } from '../transfer/transfer.js';
 import { GRAFT_VERSION } from '../version.js';
-import { prepareTask, type DataOptions } from './prepare.js';
 
-/** The three arms of Yosinski et al. (2014), "How transferable are features in deep neural networks?". */
-export type LayersArm = 'frozen' | 'fine-tuned' | 'scratch';
+export type { LayersArm, LayersPoint, LayersResult } from '../evaluate/layers-result.js';
+import { prepareTask, type DataOptions } from './prepare.js';
 
 export const LAYERS_DEFAULTS = { epochs: 10, seeds: 3, optimizer: { name: 'adam', learningRate: 1e-3 }, batchSize: 32 } as const;
 
@@ -26,27 +26,6 @@ export interface LayersOptions extends Pick<DataOptions, 'dataDir' | 'download' 
   optimizer?: OptimizerSpec;
   batchSize?: number;
   onPoint?: (n: number, arm: LayersArm, seed: number, testAccuracy: number) => void;
-}
-
-export interface LayersPoint {
-  /** How many of the source's weight layers were copied (1..L). */
-  n: number;
-  /** The last copied layer. */
-  layer: string;
-  arms: Record<LayersArm, Interval & { values: number[] }>;
-}
-
-export interface LayersResult {
-  kind: 'layers';
-  createdAt: string;
-  graftVersion: string;
-  backend: string;
-  source: string;
-  task: string;
-  epochs: number;
-  seeds: number[];
-  /** Test accuracy per n and arm, mean ± 95% CI over seeds. */
-  points: LayersPoint[];
 }
 
 /**

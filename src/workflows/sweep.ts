@@ -10,6 +10,9 @@ import { parseFreezePolicy } from '../transfer/freeze.js';
 import { parseLayerRef } from '../transfer/layer-ref.js';
 import { transfer } from '../transfer/transfer.js';
 import { GRAFT_VERSION } from '../version.js';
+import type { SweepConfig, SweepResult, SweepTrial } from '../evaluate/sweep-result.js';
+
+export type { SweepConfig, SweepResult, SweepTrial } from '../evaluate/sweep-result.js';
 import { prepareTask, type DataOptions } from './prepare.js';
 
 /** The values to try for each knob; a knob left out keeps its single default. */
@@ -40,39 +43,6 @@ export interface SweepOptions extends Pick<DataOptions, 'dataDir' | 'download' |
   seed?: number;
   batchSize?: number;
   onConfig?: (tried: SweepTrial, done: number, total: number) => void;
-}
-
-export interface SweepConfig {
-  cut: string | number | null;
-  freeze: string;
-  frozenEpochs: number;
-  unfrozenEpochs: number;
-  frozenLr: number;
-  unfrozenLr: number;
-}
-
-export interface SweepTrial {
-  config: SweepConfig;
-  valAccuracy: number;
-  valLoss: number;
-  seconds: number;
-}
-
-export interface SweepResult {
-  kind: 'sweep';
-  createdAt: string;
-  graftVersion: string;
-  backend: string;
-  source: string;
-  task: string;
-  mode: 'grid' | 'random';
-  /** How many configurations were trained and scored on the validation split. */
-  tried: number;
-  trials: SweepTrial[];
-  /** The configuration with the best validation accuracy (ties: lower validation loss). */
-  best: SweepTrial & { testAccuracy: number; testLoss: number };
-  /** Words for the reader: the best-of-N validation score is optimistic; the test score is not. */
-  caveat: string;
 }
 
 /** Every combination of the space, in a fixed order. */
