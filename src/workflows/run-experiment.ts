@@ -251,6 +251,8 @@ async function freeResultFile(out: string, name: string, force: boolean | undefi
   if (!force && (await exists(file))) {
     throw new GraftError('OUTPUT_EXISTS', `${file} already exists; received force: ${force ?? false}. Fix: set force: true in the experiment file (or pass --force) to replace it, or choose another out.`);
   }
+  // Created now, so an unwritable out fails before the training, not after it.
+  await mkdir(out, { recursive: true });
   return file;
 }
 

@@ -36,7 +36,7 @@ export const runCommand = defineCommand({
     const exp = await loadExperiment(file);
     if (v.check) return printChecked(file, exp);
     const summary = await runWithFlags(exp, v);
-    const report = summary.kind === 'compare' || summary.kind === 'seed' ? await writeReportFor(summary.out) : undefined;
+    const report = ['compare', 'seed', 'sweep', 'layers'].includes(summary.kind) ? await writeReportFor(summary.out) : undefined;
     if (v.json) printJson(summary);
     else await printSummary(summary, report);
     return 0;

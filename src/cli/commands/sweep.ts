@@ -1,3 +1,4 @@
+import { writeReportFor } from '../report-file.js';
 import { GraftError } from '../../errors.js';
 import { loadExperiment } from '../../workflows/config/load.js';
 import type { SweepResult } from '../../workflows/sweep.js';
@@ -29,10 +30,11 @@ export const sweepCommand = defineCommand({
     }
     const summary = await runWithFlags(exp, v);
     if (summary.kind !== 'sweep') throw new Error(`expected a sweep summary, got ${summary.kind}`);
+    const report = await writeReportFor(summary.out);
     if (v.json) printJson(summary.result);
     else {
       printSweep(summary.result);
-      process.stdout.write(`\nWrote ${summary.file}\n`);
+      process.stdout.write(`\nWrote ${summary.file} and ${report}\n`);
     }
     return 0;
   },
