@@ -140,6 +140,12 @@ export async function runTrialPair(source: tfl.LayersModel, plan: ComparePlan, k
   }
 }
 
+/** One progress line for a finished trial, as the CLI and `graft run` print it. */
+export function describeTrial(t: Trial, done: number, total: number): string {
+  const size = t.trainSize === 'all' ? 'all' : `${t.trainSize}/class`;
+  return `trial ${done}/${total}: ${size} seed ${t.seed} ${t.arm.padEnd(8)} test error ${(100 * t.testError).toFixed(1)}% (${t.epochs} epochs, ${t.seconds.toFixed(1)} s)`;
+}
+
 /** Per train size: mean ± 95% CI of test error per arm, the paired difference, the verdict. */
 export function summarize(trials: Trial[], trainSizes: TrainSize[]): CompareRow[] {
   return trainSizes.map((trainSize) => {

@@ -4,9 +4,9 @@ import { activeBackend, initBackend } from '../engine/backend.js';
 import { GraftError } from '../errors.js';
 import type { CompareResult } from '../evaluate/compare-result.js';
 import { writeFileAtomic } from '../io/atomic.js';
-import type { Experiment, ExperimentOf } from '../workflows/config/schema.js';
+import type { Experiment, ExperimentOf } from './config/schema.js';
 import { exists } from '../io/exists.js';
-import { loadModel } from '../io/run-dir.js';
+import { loadModel, type LoadedModel } from '../io/run-dir.js';
 import { disposeModel } from '../models/dispose.js';
 import { combineCallbacks, jsonlLogger } from '../train/jsonl-log.js';
 import { resolveOptimizer, type OptimizerSpec } from '../train/optimizer.js';
@@ -14,7 +14,7 @@ import type { TrainCallbacks } from '../train/types.js';
 import { FINE_TUNE_DEFAULTS } from '../transfer/fine-tune.js';
 import { parseFreezePolicy, parseUnfreezePolicy } from '../transfer/freeze.js';
 import { parseLayerRef, type LayerRef } from '../transfer/layer-ref.js';
-import { COMPARE_DEFAULTS } from './compare.js';
+import { describeTrial, COMPARE_DEFAULTS } from './compare.js';
 import { compareParallel, defaultWorkers } from './compare-parallel.js';
 import { layerTransferability, type LayersResult } from './layers.js';
 import type { DataOptions } from './prepare.js';
@@ -135,13 +135,11 @@ async function runSeedKind(exp: ExperimentOf<'seed'>, hooks: ExperimentHooks): P
 }
 
 async function runCompare(exp: ExperimentOf<'compare'>, hooks: ExperimentHooks): Promise<ExperimentSummary> {
-  const file = await freeResultFile(exp.out, RESULT_FILES.compare, exp.force);
-  const source = await loadModel(exp.from);
   const opt = phaseOptimizers(exp.frozen?.optimizer, exp.unfrozen?.optimizer, COMPARE_DEFAULTS.frozen.optimizer);
   const patience = exp.earlyStopping?.patience ?? COMPARE_DEFAULTS.earlyStoppingPatience;
   const backend = activeBackend()?.name ?? 'cpu';
-  try {
-    const result = await compareParallel(
+  const { file, result } = await withSource(exp, RESULT_FILES.compare, (source) =>
+    compareParallel(
       {
         ...dataOf(exp, hooks),
         source: source.model,
@@ -157,23 +155,17 @@ async function runCompare(exp: ExperimentOf<'compare'>, hooks: ExperimentHooks):
         ...(exp.valSplit !== undefined && { valSplit: exp.valSplit }),
         earlyStoppingPatience: patience === 'off' ? null : patience,
         ...(exp.batchSize !== undefined && { batchSize: exp.batchSize }),
-        onTrial: (t, done, total) =>
-          hooks.log?.(`trial ${done}/${total}: ${t.trainSize === 'all' ? 'all' : `${t.trainSize}/class`} seed ${t.seed} ${t.arm.padEnd(8)} test error ${pct(t.testError)} (${t.epochs} epochs, ${t.seconds.toFixed(1)} s)`),
+        onTrial: (t, done, total) => hooks.log?.(describeTrial(t, done, total)),
       },
       { workers: exp.workers ?? defaultWorkers(), sourceLocation: exp.from, backend },
-    );
-    await writeResult(file, result);
-    return { kind: 'compare', out: exp.out, file, result };
-  } finally {
-    disposeModel(source.model);
-  }
+    ),
+  );
+  return { kind: 'compare', out: exp.out, file, result };
 }
 
 async function runSweep(exp: ExperimentOf<'sweep'>, hooks: ExperimentHooks): Promise<ExperimentSummary> {
-  const file = await freeResultFile(exp.out, RESULT_FILES.sweep, exp.force);
-  const source = await loadModel(exp.from);
-  try {
-    const result = await sweep({
+  const { file, result } = await withSource(exp, RESULT_FILES.sweep, (source) =>
+    sweep({
       ...dataOf(exp, hooks),
       source: source.model,
       sourcePath: exp.from,
@@ -190,19 +182,14 @@ async function runSweep(exp: ExperimentOf<'sweep'>, hooks: ExperimentHooks): Pro
         const c = t.config;
         hooks.log?.(`configuration ${done}/${total}: cut ${c.cut ?? 'default'}, freeze ${c.freeze}, ${c.frozenEpochs}+${c.unfrozenEpochs} epochs, lr ${c.frozenLr}/${c.unfrozenLr}: validation accuracy ${pct(t.valAccuracy)} (${t.seconds.toFixed(1)} s)`);
       },
-    });
-    await writeResult(file, result);
-    return { kind: 'sweep', out: exp.out, file, result };
-  } finally {
-    disposeModel(source.model);
-  }
+    }),
+  );
+  return { kind: 'sweep', out: exp.out, file, result };
 }
 
 async function runLayers(exp: ExperimentOf<'layers'>, hooks: ExperimentHooks): Promise<ExperimentSummary> {
-  const file = await freeResultFile(exp.out, RESULT_FILES.layers, exp.force);
-  const source = await loadModel(exp.from);
-  try {
-    const result = await layerTransferability({
+  const { file, result } = await withSource(exp, RESULT_FILES.layers, (source) =>
+    layerTransferability({
       ...dataOf(exp, hooks),
       source: source.model,
       sourcePath: exp.from,
@@ -213,12 +200,9 @@ async function runLayers(exp: ExperimentOf<'layers'>, hooks: ExperimentHooks): P
       ...(exp.perClass !== undefined && { perClass: exp.perClass }),
       ...(exp.batchSize !== undefined && { batchSize: exp.batchSize }),
       onPoint: (n, arm, seed, acc) => hooks.log?.(`layers: n=${n} ${arm.padEnd(10)} seed ${seed}: test accuracy ${pct(acc)}`),
-    });
-    await writeResult(file, result);
-    return { kind: 'layers', out: exp.out, file, result };
-  } finally {
-    disposeModel(source.model);
-  }
+    }),
+  );
+  return { kind: 'layers', out: exp.out, file, result };
 }
 
 // ── Helpers ─────────────────────────────────────────────────────────────────────────────────────
@@ -244,6 +228,19 @@ function phaseOptimizers(frozen: OptimizerSpec | undefined, unfrozen: OptimizerS
 /** A string that is all digits is an index, as on the command line. */
 function layerRef(ref: string | number): LayerRef {
   return typeof ref === 'number' ? ref : parseLayerRef(ref);
+}
+
+/** The frame compare, sweep and layers share: claim the result file, load the source, run, save, free. */
+async function withSource<T>(exp: { out: string; force?: boolean | undefined; from: string }, name: string, run: (source: LoadedModel) => Promise<T>): Promise<{ file: string; result: T }> {
+  const file = await freeResultFile(exp.out, name, exp.force);
+  const source = await loadModel(exp.from);
+  try {
+    const result = await run(source);
+    await writeResult(file, result);
+    return { file, result };
+  } finally {
+    disposeModel(source.model);
+  }
 }
 
 async function freeResultFile(out: string, name: string, force: boolean | undefined): Promise<string> {

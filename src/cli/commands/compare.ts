@@ -7,7 +7,7 @@ import { writeFileAtomic } from '../../io/atomic.js';
 import { exists } from '../../io/exists.js';
 import { parseFreezePolicy } from '../../transfer/freeze.js';
 import { parseLayerRef } from '../../transfer/layer-ref.js';
-import { COMPARE_DEFAULTS, type CompareOptions } from '../../workflows/compare.js';
+import { COMPARE_DEFAULTS, describeTrial, type CompareOptions } from '../../workflows/compare.js';
 import { compareParallel, defaultWorkers } from '../../workflows/compare-parallel.js';
 import { defineCommand, numberOption } from '../command.js';
 import { BACKEND_OPTION, optimizerOption, printJson, startBackend } from '../common.js';
@@ -74,7 +74,7 @@ export const compareCommand = defineCommand({
       ...(v['data-dir'] !== undefined && { dataDir: v['data-dir'] }),
       ...(v.offline && { download: false }),
       onTrial: (t, done, total) => {
-        if (!v.json) process.stderr.write(`trial ${done}/${total}: ${t.trainSize === 'all' ? 'all' : `${t.trainSize}/class`} seed ${t.seed} ${t.arm.padEnd(8)} test error ${pct(t.testError)} (${t.epochs} epochs, ${t.seconds.toFixed(1)} s)\n`);
+        if (!v.json) process.stderr.write(`${describeTrial(t, done, total)}\n`);
       },
     };
     if (!v.force) {

@@ -1,7 +1,8 @@
 import { BACKEND_CHOICES } from '../../engine/backend.js';
 import { GraftError } from '../../errors.js';
 import { loadExperiment } from '../../workflows/config/load.js';
-import { schemaReference, type Experiment } from '../../workflows/config/schema.js';
+import type { Experiment } from '../../workflows/config/schema.js';
+import { schemaReference } from '../../workflows/config/validate.js';
 import { runExperiment, type ExperimentHooks, type ExperimentSummary } from '../../workflows/run-experiment.js';
 import { defineCommand, type OptionDef } from '../command.js';
 import { dataOptions, printJson, startBackend } from '../common.js';

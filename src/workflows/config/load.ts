@@ -8,7 +8,8 @@ import * as path from 'node:path';
 import { readFile, stat } from 'node:fs/promises';
 import { LineCounter, isAlias, isMap, isPair, isScalar, isSeq, parseDocument, type Node as YamlNode } from 'yaml';
 import { GraftError } from '../../errors.js';
-import { validateExperiment, type ConfigEntry, type ConfigNode, type Experiment, type ExperimentKind, type Pos } from './schema.js';
+import type { ConfigEntry, ConfigNode, Experiment, ExperimentKind, Pos } from './schema.js';
+import { validateExperiment } from './validate.js';
 
 export const CONFIG_LIMITS = { maxBytes: 1_000_000, maxDepth: 16 } as const;
 export const CONFIG_EXTENSIONS = ['.yaml', '.yml', '.json'] as const;

@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { GraftError } from '../../src/errors.js';
 import { loadExperiment } from '../../src/workflows/config/load.js';
-import { editDistance, schemaReference, suggest } from '../../src/workflows/config/schema.js';
+import { editDistance, schemaReference, suggest } from '../../src/workflows/config/validate.js';
 import { COMPARE_DEFAULTS } from '../../src/workflows/compare.js';
 
 const EXAMPLES = path.resolve(__dirname, '../../examples');
