@@ -23,6 +23,12 @@ export type { OutputSpec, OutputActivation } from './models/output.js';
 
 // io
 export { loadFashionMnist, locateFashionMnist } from './io/dataset-files.js';
+export { loadCifar10, type Cifar10Options, type Cifar10Split } from './io/cifar10-files.js';
+export { loadImageFolder, type ImageFolderOptions } from './io/image-folder.js';
+export { decodeImage } from './io/image-decode.js';
+export { decodeCacheDir } from './io/decode-cache.js';
+export { parseCifar10Batches } from './data/cifar-binary.js';
+export { toRgb, fitImage } from './data/image-convert.js';
 export { loadModel, saveRun, readRunInfo, type LoadedModel, type RunInfo, type PhaseRecord } from './io/run-dir.js';
 export { toTfjsFiles, loadTfjsModel } from './io/tfjs-format.js';
 export { loadKerasModel, loadKerasWeights, type KerasModel } from './io/keras/load.js';

@@ -6,6 +6,7 @@ import { perClassSubsample } from '../data/subsample.js';
 import { validationSplit } from '../data/split.js';
 import { applyTask, formatTaskSpec, parseTaskSpec, type TaskSpec } from '../data/task.js';
 import { loadFashionMnist } from '../io/dataset-files.js';
+import { loadCifar10 } from '../io/cifar10-files.js';
 
 export interface DataOptions {
   /** Folder with the dataset files; else GRAFT_DATA_DIR, graft's cache, Debian's package, download. */
@@ -34,8 +35,8 @@ const cache = new Map<string, Promise<Dataset>>();
 
 /** Loads a dataset split once per process; the seed workflow reads Fashion-MNIST for three models. */
 function loadSplit(dataset: string, split: 'train' | 'test', opts: DataOptions): Promise<Dataset> {
-  if (dataset !== 'fashion-mnist') {
-    throw new GraftError('BAD_TASK_SPEC', `Dataset ${JSON.stringify(dataset)} has no loader in this version of graft; fashion-mnist is available.`);
+  if (dataset !== 'fashion-mnist' && dataset !== 'cifar10') {
+    throw new GraftError('BAD_TASK_SPEC', `Dataset ${JSON.stringify(dataset)} has no loader in this version of graft; fashion-mnist and cifar10 are available.`);
   }
   const key = `${dataset}|${split}|${opts.dataDir ?? ''}`;
   const cached = cache.get(key);
@@ -45,7 +46,8 @@ function loadSplit(dataset: string, split: 'train' | 'test', opts: DataOptions):
     if (opts.dataDir !== undefined) loadOpts.dataDir = opts.dataDir;
     if (opts.download !== undefined) loadOpts.download = opts.download;
     if (opts.onDownloadProgress) loadOpts.onProgress = opts.onDownloadProgress;
-    const p = loadFashionMnist(split, loadOpts);
+    // CIFAR-10 is never downloaded: it comes from --data-dir / GRAFT_DATA_DIR (binary batches or JPEG folders).
+    const p = dataset === 'cifar10' ? loadCifar10(split, opts.dataDir !== undefined ? { dataDir: opts.dataDir } : {}) : loadFashionMnist(split, loadOpts);
     cache.set(key, p);
     p.catch(() => cache.delete(key));
     return p;

@@ -1,0 +1,147 @@
+import { createHash } from 'node:crypto';
+import { mkdir, readFile, rm } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import * as path from 'node:path';
+import { GraftError } from '../errors.js';
+import { writeFileAtomic } from './atomic.js';
+
+/**
+ * A cache of decoded image sets, so JPEG/PNG decoding happens once. Each entry is one file
+ * `<key>.bin` whose key is a SHA-256 over the inputs (file list with sizes and mtimes) and the
+ * decode options. Layout (little-endian):
+ *
+ *   "GRAFTDC1"  u32 headerLength  header JSON  pixels (u8)  labels (i32)  SHA-256 of all before it
+ *
+ * A file whose header, length or checksum does not match is deleted and rebuilt, never trusted.
+ */
+
+/** Decoded images as stored: 0..255 bytes, one label each, shape of one sample [h, w, c]. */
+export interface DecodedImages {
+  readonly pixels: Uint8Array;
+  readonly labels: Int32Array;
+  readonly classNames: readonly string[];
+  readonly sampleShape: readonly [number, number, number];
+}
+
+/** One input file of a cache key. */
+export interface CacheInput {
+  readonly path: string;
+  readonly size: number;
+  readonly mtimeMs: number;
+}
+
+const MAGIC = 'GRAFTDC1';
+const VERSION = 1;
+const HASH_BYTES = 32;
+const MAX_HEADER_BYTES = 1 << 20;
+
+/** $XDG_CACHE_HOME/graft/decoded, else ~/.cache/graft/decoded. */
+export function decodeCacheDir(env: NodeJS.ProcessEnv = process.env): string {
+  const xdg = env.XDG_CACHE_HOME;
+  const base = xdg && path.isAbsolute(xdg) ? xdg : path.join(env.HOME || homedir(), '.cache');
+  return path.join(base, 'graft', 'decoded');
+}
+
+/** Hex SHA-256 over the sorted inputs (path, size, mtime) and the JSON of `options`. */
+export function decodeCacheKey(inputs: readonly CacheInput[], options: unknown): string {
+  const hash = createHash('sha256');
+  hash.update(`graft-decode-cache v${VERSION}\n${JSON.stringify(options)}\n`);
+  const sorted = [...inputs].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  for (const f of sorted) hash.update(`${JSON.stringify(f.path)}\t${f.size}\t${f.mtimeMs}\n`);
+  return hash.digest('hex');
+}
+
+export function encodeDecodedImages(d: DecodedImages): Uint8Array {
+  const [h, w, c] = d.sampleShape;
+  const count = d.labels.length;
+  if (d.pixels.length !== count * h * w * c) {
+    throw new GraftError('SHAPE_MISMATCH', `Decode cache: ${d.pixels.length} pixel bytes do not match ${count} images of [${h}, ${w}, ${c}]. This is a bug in graft.`, { userError: false });
+  }
+  const header = new TextEncoder().encode(JSON.stringify({ version: VERSION, count, sampleShape: [h, w, c], classNames: d.classNames }));
+  const total = 8 + 4 + header.length + d.pixels.length + 4 * count + HASH_BYTES;
+  const out = new Uint8Array(total);
+  const view = new DataView(out.buffer);
+  out.set(new TextEncoder().encode(MAGIC), 0);
+  view.setUint32(8, header.length, true);
+  out.set(header, 12);
+  let o = 12 + header.length;
+  out.set(d.pixels, o);
+  o += d.pixels.length;
+  for (let i = 0; i < count; i++) view.setInt32(o + 4 * i, d.labels[i]!, true);
+  o += 4 * count;
+  out.set(createHash('sha256').update(out.subarray(0, o)).digest(), o);
+  return out;
+}
+
+function corrupt(file: string, problem: string): GraftError {
+  return new GraftError('DATA_CORRUPT', `Decode cache file ${file}: ${problem}. Delete it; graft rebuilds it from the images.`);
+}
+
+function isWholeNumber(v: unknown, min: number): v is number {
+  return typeof v === 'number' && Number.isInteger(v) && v >= min;
+}
+
+/** Parses and validates a cache file (header, lengths, checksum, labels); DATA_CORRUPT otherwise. */
+export function parseDecodedImages(bytes: Uint8Array, file: string): DecodedImages {
+  if (bytes.length < 12 + HASH_BYTES || new TextDecoder().decode(bytes.subarray(0, 8)) !== MAGIC) throw corrupt(file, `it does not start with ${MAGIC}`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const headerLength = view.getUint32(8, true);
+  if (headerLength > MAX_HEADER_BYTES || 12 + headerLength + HASH_BYTES > bytes.length) throw corrupt(file, `header length ${headerLength} does not fit in ${bytes.length} bytes`);
+  let header: { version?: unknown; count?: unknown; sampleShape?: unknown; classNames?: unknown };
+  try {
+    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(12, 12 + headerLength))) as typeof header;
+  } catch {
+    throw corrupt(file, 'its header is not valid JSON');
+  }
+  const { version, count, sampleShape, classNames } = header ?? {};
+  if (version !== VERSION) throw corrupt(file, `format version ${String(version)} is not ${VERSION}`);
+  if (!isWholeNumber(count, 0)) throw corrupt(file, `image count ${String(count)} is not a whole number`);
+  if (!Array.isArray(sampleShape) || sampleShape.length !== 3 || !sampleShape.every((v) => isWholeNumber(v, 1))) throw corrupt(file, 'sample shape is not [h, w, c]');
+  if (!Array.isArray(classNames) || classNames.length === 0 || !classNames.every((n) => typeof n === 'string')) throw corrupt(file, 'class names are missing');
+  const [h, w, c] = sampleShape as [number, number, number];
+  const pixelBytes = count * h * w * c;
+  const expected = 12 + headerLength + pixelBytes + 4 * count + HASH_BYTES;
+  if (bytes.length !== expected) throw corrupt(file, `header describes ${expected} bytes but the file has ${bytes.length}`);
+  const body = bytes.length - HASH_BYTES;
+  const digest = createHash('sha256').update(bytes.subarray(0, body)).digest();
+  if (!digest.equals(bytes.subarray(body))) throw corrupt(file, 'its checksum does not match its content');
+  const start = 12 + headerLength;
+  const pixels = new Uint8Array(pixelBytes); // a plain copy, not a Buffer view of the file
+  pixels.set(bytes.subarray(start, start + pixelBytes));
+  const labels = new Int32Array(count);
+  for (let i = 0; i < count; i++) {
+    const label = view.getInt32(start + pixelBytes + 4 * i, true);
+    if (label < 0 || label >= classNames.length) throw corrupt(file, `label ${label} of image ${i} is outside 0..${classNames.length - 1}`);
+    labels[i] = label;
+  }
+  return { pixels, labels, classNames: classNames as string[], sampleShape: [h, w, c] };
+}
+
+/**
+ * Reads `<dir>/<key>.bin`. Returns undefined when absent; a corrupt file is deleted (and
+ * undefined returned) so the caller decodes again.
+ */
+export async function readDecodeCache(dir: string, key: string): Promise<DecodedImages | undefined> {
+  const file = path.join(dir, `${key}.bin`);
+  let bytes: Uint8Array;
+  try {
+    bytes = await readFile(file);
+  } catch {
+    return undefined;
+  }
+  try {
+    return parseDecodedImages(bytes, file);
+  } catch (e) {
+    if (!(e instanceof GraftError)) throw e;
+    await rm(file, { force: true }).catch(() => undefined);
+    return undefined;
+  }
+}
+
+/** Writes `<dir>/<key>.bin` atomically (creating `dir`); returns the file's path. */
+export async function writeDecodeCache(dir: string, key: string, d: DecodedImages): Promise<string> {
+  const file = path.join(dir, `${key}.bin`);
+  await mkdir(dir, { recursive: true });
+  await writeFileAtomic(file, encodeDecodedImages(d));
+  return file;
+}
