@@ -55,3 +55,14 @@ export async function rejectsWith(p: Promise<unknown>, code: string): Promise<Gr
   }
   throw new Error(`expected a ${code} error`);
 }
+
+/** Runs `f`, expecting it to throw a GraftError synchronously; returns it for further checks. */
+export function thrown(f: () => unknown): GraftError {
+  try {
+    f();
+  } catch (e) {
+    expect(e).toBeInstanceOf(GraftError);
+    return e as GraftError;
+  }
+  throw new Error('expected a GraftError');
+}

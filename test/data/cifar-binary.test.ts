@@ -3,16 +3,8 @@ import { CIFAR10_RECORD_BYTES, parseCifar10Batches } from '../../src/data/cifar-
 import { cifarBatch } from './cifar-fixtures.js';
 import { GraftError } from '../../src/errors.js';
 import { applyTask, parseTaskSpec } from '../../src/data/task.js';
+import { thrown } from '../helpers.js';
 
-function thrown(f: () => unknown): GraftError {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(GraftError);
-    return e as GraftError;
-  }
-  throw new Error('expected a GraftError');
-}
 
 describe('parseCifar10Batches', () => {
   it('interleaves the colour planes into HWC and keeps labels and class names', () => {

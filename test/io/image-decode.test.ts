@@ -2,16 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { decodeImage, sniffImageFormat } from '../../src/io/image-decode.js';
 import { GraftError } from '../../src/errors.js';
 import { encodeJpeg, encodePng, gradient } from './image-fixtures.js';
+import { thrown } from '../helpers.js';
 
-function thrown(f: () => unknown): GraftError {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(GraftError);
-    return e as GraftError;
-  }
-  throw new Error('expected a GraftError');
-}
 
 describe('decodeImage', () => {
   it('decodes an RGB PNG exactly and a grey PNG as one channel', () => {
