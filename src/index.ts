@@ -19,6 +19,7 @@ export { normalizePixels, inferPixelRange, assertUnitRange } from './data/normal
 export { buildMlp, MLP_DEFAULTS, type MlpOptions } from './models/mlp.js';
 export { buildSmallCnn, SMALL_CNN_DEFAULTS, type SmallCnnOptions } from './models/small-cnn.js';
 export { buildArchitecture, ARCHITECTURES, type ArchitectureName } from './models/architectures.js';
+export { buildVgg16, type Vgg16Options } from './models/vgg16.js';
 export type { OutputSpec, OutputActivation } from './models/output.js';
 
 // io
