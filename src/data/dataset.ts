@@ -1,7 +1,10 @@
 import { GraftError } from '../errors.js';
 
-/** How the values in `Dataset.x` are scaled. Decoders produce 'raw' (0..255); `normalizePixels` gives 'unit'. */
-export type PixelRange = 'raw' | 'unit';
+/**
+ * How the values in `Dataset.x` are scaled. Decoders produce 'raw' (0..255); `normalizePixels` gives
+ * 'unit'. 'features' are not pixels: a frozen base's outputs, computed by graft's feature cache.
+ */
+export type PixelRange = 'raw' | 'unit' | 'features';
 
 /**
  * A labelled dataset held in typed arrays: graft never makes one tensor per sample.

@@ -14,6 +14,9 @@ export function inferPixelRange(x: Float32Array): PixelRange {
 
 /** Divides raw 0..255 pixels by 255; refuses data that is already scaled. */
 export function normalizePixels(ds: Dataset): Dataset {
+  if (ds.pixelRange === 'features') {
+    throw new GraftError('BAD_ARGUMENT', `Dataset ${ds.source} holds features computed by a model, not pixels; they must not be scaled.`);
+  }
   if (ds.pixelRange === 'unit') {
     throw new GraftError(
       'DOUBLE_NORMALIZATION',
@@ -42,6 +45,8 @@ export function normalizePixels(ds: Dataset): Dataset {
 
 /** Checks that data handed in from outside really is in [0, 1] before a model sees it. */
 export function assertUnitRange(ds: Dataset, what: string): void {
+  // Features come from graft's own cache, computed from checked pixels.
+  if (ds.pixelRange === 'features') return;
   if (ds.pixelRange !== 'unit') {
     throw new GraftError(
       'UNNORMALIZED_INPUT',

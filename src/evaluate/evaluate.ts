@@ -16,13 +16,23 @@ export interface Evaluation {
 
 /** Scores a model on a labelled dataset (inference mode). */
 export function evaluate(model: tfl.LayersModel, data: Dataset): Evaluation {
+  return evaluateWithProbabilities(model, data).evaluation;
+}
+
+/** `evaluate`, also returning the class probabilities (row-major [n, classes]) it scored. */
+export function evaluateWithProbabilities(model: tfl.LayersModel, data: Dataset): { evaluation: Evaluation; probabilities: Float32Array } {
   assertUnitRange(data, 'evaluation data');
   const head = describeOutput(model);
   checkLabels(head, data.y, `Evaluation data ${data.source}`);
-  const probs = predictProbabilities(model, head, data.x, data.sampleShape, data.source);
-  const predicted = argmaxRows(probs, head.classes);
-  const loss = crossEntropyFromProbs(probs, head.classes, data.y);
-  const confusion = confusionMatrix(data.y, predicted, head.classes);
+  const probabilities = predictProbabilities(model, head, data.x, data.sampleShape, data.source);
+  return { evaluation: scoreProbabilities(probabilities, head.classes, data), probabilities };
+}
+
+/** Accuracy, loss, confusion and per-class metrics of predicted probabilities against the labels. */
+export function scoreProbabilities(probs: Float32Array, classes: number, data: Pick<Dataset, 'y' | 'classNames'>): Evaluation {
+  const predicted = argmaxRows(probs, classes);
+  const loss = crossEntropyFromProbs(probs, classes, data.y);
+  const confusion = confusionMatrix(data.y, predicted, classes);
   let correct = 0;
   for (let i = 0; i < predicted.length; i++) if (predicted[i] === data.y[i]) correct++;
   return { accuracy: correct / data.y.length, loss, confusion, perClass: perClassMetrics(confusion, data.classNames), count: data.y.length };

@@ -9,7 +9,8 @@ import { flatLayers, forward } from './forward.js';
 import { lossAndAccuracy } from './infer.js';
 import { modelSampleShape } from './input-shape.js';
 import { checkFromLogits, checkLabels, correctCount, crossEntropy, describeOutput } from './loss.js';
-import { makeOptimizer, resolveOptimizer, describeOptimizer, type OptimizerSpec } from './optimizer.js';
+import { resolveOptimizer, describeOptimizer, type OptimizerSpec } from './optimizer.js';
+import { ParamGroups, type LearningRateScale } from './param-groups.js';
 import type { EpochRecord, FitResult, TrainCallbacks } from './types.js';
 import { EarlyStopping, type EarlyStoppingOptions } from './early-stopping.js';
 import { WeightSnapshot } from './snapshot.js';
@@ -32,7 +33,16 @@ export interface FitOptions {
   /** Label for the history, e.g. "frozen" or "fine-tune". Default "train". */
   phase?: string;
   callbacks?: TrainCallbacks;
+  /** Per-layer factor on the learning rate (discriminative rates). Default 1 for every layer. */
+  learningRateScale?: LearningRateScale;
+  /** Runs before each epoch; may change which layers are trainable (gradual unfreezing). */
+  beforeEpoch?: (epoch: number) => void;
+  /** Changes each training batch in place before the step (augmentation); seeded by `seed`. */
+  augment?: BatchAugmenter;
 }
+
+/** Rewrites `count` samples of shape `sampleShape` at the start of `x`, in place. */
+export type BatchAugmenter = (x: Float32Array, count: number, sampleShape: readonly number[], rng: Rng) => void;
 
 export const FIT_DEFAULTS = { batchSize: 32, seed: 0, phase: 'train' } as const;
 
@@ -65,13 +75,14 @@ export async function fit(model: tfl.LayersModel, data: Dataset, options: FitOpt
   }
   const shape = modelSampleShape(model, data.sampleShape, data.source);
   const size = sampleSize(shape);
-  const variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
-  if (variables.length === 0) {
-    throw new GraftError('BAD_ARGUMENT', `Every layer of ${model.name} is frozen, so there is nothing to train. Unfreeze some layers or add a trainable head.`);
-  }
   const opt = resolveOptimizer(o.optimizer);
-  const optimizer = makeOptimizer(opt);
+  const groups = new ParamGroups(model, opt, o.learningRateScale);
+  const nothingToTrain = (): GraftError =>
+    new GraftError('BAD_ARGUMENT', `Every layer of ${model.name} is frozen, so there is nothing to train. Unfreeze some layers or add a trainable head.`);
+  if (!o.beforeEpoch && groups.refresh() === 0) throw nothingToTrain();
   const rng = new Rng(deriveSeed(o.seed, `fit:${o.phase}`));
+  // A stream of its own, so turning augmentation on leaves shuffling and dropout unchanged.
+  const augmentRng = new Rng(deriveSeed(o.seed, `augment:${o.phase}`));
   const dropouts = flatLayers(model).filter((l) => l.getClassName() === 'Dropout') as Array<tfl.layers.Layer & { seed?: number }>;
   const savedSeeds = dropouts.map((d) => d.seed);
   const early = o.earlyStopping ? new EarlyStopping(o.earlyStopping) : undefined;
@@ -88,6 +99,10 @@ export async function fit(model: tfl.LayersModel, data: Dataset, options: FitOpt
   try {
     for (let epoch = 1; epoch <= o.epochs; epoch++) {
       const started = performance.now();
+      if (o.beforeEpoch) {
+        o.beforeEpoch(epoch);
+        if (groups.refresh() === 0) throw nothingToTrain();
+      }
       lastGood.take(model);
       rng.shuffle(order);
       o.callbacks?.onEpochBegin?.({ phase: o.phase, epoch, epochs: o.epochs, batches });
@@ -100,18 +115,20 @@ export async function fit(model: tfl.LayersModel, data: Dataset, options: FitOpt
         const start = b * o.batchSize;
         const end = Math.min(n, start + o.batchSize);
         const m = end - start;
-        const xs = tf.tensor(gatherBatch(data.x, size, order, start, end, xBuf), [m, ...shape]);
+        gatherBatch(data.x, size, order, start, end, xBuf);
+        o.augment?.(xBuf, m, shape, augmentRng);
+        const xs = tf.tensor(xBuf.subarray(0, m * size), [m, ...shape]);
         const ys = tf.tensor1d(gatherLabels(data.y, order, start, end, yBuf));
         for (const d of dropouts) d.seed = rng.seed();
         let correct: tf.Scalar | undefined;
         let guard: tf.Scalar | undefined;
-        const cost = optimizer.minimize(() => {
+        const cost = groups.step(() => {
           const out = forward(model, xs, true);
           correct = tf.keep(correctCount(head, out, ys));
           // 0 × sum(outputs) is NaN when any output is: the clipped loss alone would hide it.
           guard = tf.keep(tf.mul(tf.sum(out), 0) as tf.Scalar);
           return crossEntropy(head, out, ys);
-        }, true, variables);
+        });
         const nextLoss = tf.tidy(() => tf.add(tf.add(lossSum, tf.mul(cost!, m)), guard!) as tf.Scalar);
         const nextCorrect = tf.add(correctSum, correct!) as tf.Scalar;
         tf.dispose([xs, ys, cost!, correct!, guard!, lossSum, correctSum]);
@@ -159,7 +176,7 @@ export async function fit(model: tfl.LayersModel, data: Dataset, options: FitOpt
     if (early?.restoreBest) early.restore(model);
   } finally {
     dropouts.forEach((d, i) => (d.seed = savedSeeds[i]));
-    optimizer.dispose();
+    groups.dispose();
     lastGood.dispose();
     early?.dispose();
   }

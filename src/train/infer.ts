@@ -8,6 +8,22 @@ import { correctCount, crossEntropy, probabilities, type OutputHead } from './lo
 
 export const INFERENCE_BATCH = 512;
 
+/** Largest activation (floats) a batch may hold in one layer: 16M floats = 64 MB. */
+const ACTIVATION_BUDGET = 1 << 24;
+
+/**
+ * Inference batch size for a model: 512 for small models, fewer when one layer's output per sample is
+ * large (VGG16's first block at 64×64 holds 262k floats per image; 512 of them would need 537 MB).
+ */
+export function inferenceBatch(model: tfl.LayersModel): number {
+  let largest = 1;
+  for (const layer of model.layers) {
+    const shapes = (Array.isArray(layer.outputShape[0]) ? layer.outputShape : [layer.outputShape]) as Array<Array<number | null>>;
+    for (const s of shapes) largest = Math.max(largest, s.slice(1).reduce<number>((a, b) => a * (b ?? 1), 1));
+  }
+  return Math.max(8, Math.min(INFERENCE_BATCH, Math.floor(ACTIVATION_BUDGET / largest)));
+}
+
 export interface LossAccuracy {
   loss: number;
   accuracy: number;
@@ -21,8 +37,9 @@ export function lossAndAccuracy(model: tfl.LayersModel, head: OutputHead, data: 
   const size = sampleSize(shape);
   let lossSum = 0;
   let correct = 0;
-  for (let start = 0; start < n; start += INFERENCE_BATCH) {
-    const end = Math.min(n, start + INFERENCE_BATCH);
+  const batch = inferenceBatch(model);
+  for (let start = 0; start < n; start += batch) {
+    const end = Math.min(n, start + batch);
     const [l, c] = tf.tidy(() => {
       const x = tf.tensor(data.x.subarray(start * size, end * size), [end - start, ...shape]);
       const y = tf.tensor1d(data.y.subarray(start, end), 'float32');
@@ -43,8 +60,9 @@ export function predictProbabilities(model: tfl.LayersModel, head: OutputHead, x
   const size = sampleSize(shape);
   const n = x.length / size;
   const out = new Float32Array(n * head.classes);
-  for (let start = 0; start < n; start += INFERENCE_BATCH) {
-    const end = Math.min(n, start + INFERENCE_BATCH);
+  const batch = inferenceBatch(model);
+  for (let start = 0; start < n; start += batch) {
+    const end = Math.min(n, start + batch);
     const p = tf.tidy(() => probabilities(head, forward(model, tf.tensor(x.subarray(start * size, end * size), [end - start, ...shape]), false)));
     out.set(p.dataSync(), start * head.classes);
     p.dispose();

@@ -43,6 +43,13 @@ function selectFrozen(reused: readonly tfl.layers.Layer[], policy: FreezePolicy)
 
 /** Makes reused layers trainable by the policy (the others stay as they are); returns the names unfrozen. */
 export function applyUnfreeze(reused: readonly tfl.layers.Layer[], policy: UnfreezePolicy): string[] {
+  const chosen = selectUnfreeze(reused, policy);
+  for (const layer of chosen) layer.trainable = true;
+  return chosen.map((l) => l.name);
+}
+
+/** The reused layers an unfreeze policy names, in order. */
+export function selectUnfreeze(reused: readonly tfl.layers.Layer[], policy: UnfreezePolicy): tfl.layers.Layer[] {
   let chosen: readonly tfl.layers.Layer[];
   if (policy === 'all') chosen = reused;
   else if ('last' in policy) {
@@ -55,8 +62,7 @@ export function applyUnfreeze(reused: readonly tfl.layers.Layer[], policy: Unfre
     if (i < 0) throw new GraftError('BAD_LAYER_REF', `Unfreeze from ${JSON.stringify(policy.from)}: no such reused layer. Reused layers: ${reused.map((l) => l.name).join(', ')}.`);
     chosen = reused.slice(i);
   }
-  for (const layer of chosen) layer.trainable = true;
-  return chosen.map((l) => l.name);
+  return [...chosen];
 }
 
 /** Parses the CLI form: all | none | first:N | /regex/ | name,name. */

@@ -4,10 +4,13 @@ import { buildExamples, EXAMPLES_FILE } from '../report/examples.js';
 import { predictProbabilities } from '../train/infer.js';
 import { describeOutput } from '../train/loss.js';
 
-/** examples.json for a run directory: the test images the model got most confidently wrong. */
-export function examplesFile(model: tfl.LayersModel, test: Dataset): Record<string, string> {
+/**
+ * examples.json for a run directory: the test images the model got most confidently wrong. Pass
+ * `probs` when they are at hand (e.g. from the feature cache) to skip predicting again.
+ */
+export function examplesFile(model: tfl.LayersModel, test: Dataset, probs?: Float32Array): Record<string, string> {
   const head = describeOutput(model);
-  const probs = predictProbabilities(model, head, test.x, test.sampleShape, test.source);
+  probs ??= predictProbabilities(model, head, test.x, test.sampleShape, test.source);
   const examples = buildExamples(test.x, test.sampleShape, probs, head.classes, test.y, test.classNames);
   return { [EXAMPLES_FILE]: `${JSON.stringify(examples)}\n` };
 }

@@ -3,7 +3,7 @@ import { transfer, type HeadOptions } from '../transfer/transfer.js';
 import { fineTune, type FineTuneOptions, type PhaseResult } from '../transfer/fine-tune.js';
 import type { FreezePolicy } from '../transfer/freeze.js';
 import type { LayerRef } from '../transfer/layer-ref.js';
-import { evaluate, type Evaluation } from '../evaluate/evaluate.js';
+import { evaluateWithProbabilities, type Evaluation } from '../evaluate/evaluate.js';
 import { assertRunDirFree, saveRun, type PhaseRecord, type RunInfo } from '../io/run-dir.js';
 import { examplesFile } from './examples.js';
 import { prepareTask, type DataOptions, type PreparedData } from './prepare.js';
@@ -51,20 +51,26 @@ export async function transferModel(options: TransferModelOptions): Promise<Tran
   });
   const started = performance.now();
   let frozenTest: Evaluation | undefined;
+  let last: ReturnType<typeof evaluateWithProbabilities> | undefined;
   const phases = await fineTune(t, data.train, {
     seed,
     ...(options.frozen && { frozen: options.frozen }),
     ...(options.unfrozen && { unfrozen: options.unfrozen }),
+    ...(options.featureCache !== undefined && { featureCache: options.featureCache }),
+    ...(options.augment && { augment: options.augment }),
     ...(options.batchSize !== undefined && { batchSize: options.batchSize }),
     ...(options.earlyStopping !== undefined && { earlyStopping: options.earlyStopping }),
     ...(data.validation && { validation: data.validation }),
     ...(options.callbacks && { callbacks: options.callbacks }),
     onPhaseEnd: (phase) => {
-      if (phase.name === 'frozen') frozenTest = evaluate(t.model, data.test);
+      // Scored on cached test features when the phase had them: same numbers, no second pass through the base.
+      last = phase.cache ? evaluateWithProbabilities(phase.cache.top, phase.cache.features(data.test)) : evaluateWithProbabilities(t.model, data.test);
+      if (phase.name === 'frozen') frozenTest = last.evaluation;
     },
   });
   const seconds = (performance.now() - started) / 1000;
-  const test = evaluate(t.model, data.test);
+  last ??= evaluateWithProbabilities(t.model, data.test);
+  const test = last.evaluation;
   frozenTest ??= test;
   const run: RunInfo = {
     ...runHeader(data, seed),
@@ -74,12 +80,15 @@ export async function transferModel(options: TransferModelOptions): Promise<Tran
     phases: phases.map(toPhaseRecord),
     metrics: { test, frozenTest },
   };
-  if (options.out) await saveRun(options.out, t.model, run, { force: options.force ?? false, extraFiles: examplesFile(t.model, data.test) });
+  if (options.out) await saveRun(options.out, t.model, run, { force: options.force ?? false, extraFiles: examplesFile(t.model, data.test, last.probabilities) });
   return { model: t.model, run, phases, frozenTest, test, seconds };
 }
 
 function toPhaseRecord(p: PhaseResult): PhaseRecord {
   const r: PhaseRecord = { name: p.name, epochs: p.history.length, optimizer: p.optimizer, trainableLayers: p.trainableLayers, stopReason: p.stopReason, seconds: p.seconds, history: p.history };
   if (p.message) r.message = p.message;
+  if (p.learningRates) r.learningRates = p.learningRates;
+  if (p.unfreezeSchedule) r.unfreezeSchedule = p.unfreezeSchedule;
+  if (p.featureCache) r.featureCache = p.featureCache;
   return r;
 }

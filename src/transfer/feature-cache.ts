@@ -1,0 +1,169 @@
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+import { sampleSize, type Dataset } from '../data/dataset.js';
+import { flatLayers, forward } from '../train/forward.js';
+import { inferenceBatch } from '../train/infer.js';
+import { modelSampleShape } from '../train/input-shape.js';
+
+/**
+ * The frozen-base feature cache. While a prefix of the model cannot change (every layer in it is
+ * frozen and behaves the same in training and inference), its output for an image is the same in
+ * every epoch: compute it once per image and train the rest of the model on those features. The
+ * rest (`top`) is the same layer objects applied to a new input, so training it trains the model.
+ */
+
+/** Layers that act differently while training even when frozen: a cached prefix must not hold one. */
+const STOCHASTIC = new Set(['Dropout', 'SpatialDropout1D', 'SpatialDropout2D', 'GaussianNoise', 'GaussianDropout', 'AlphaDropout']);
+
+/** Where the model can be split: everything up to `layer` is fixed. */
+export interface SplitPoint {
+  layer: tfl.layers.Layer;
+  tensor: tfl.SymbolicTensor;
+  /** Layers with weights inside the prefix (a prefix without any is not worth caching). */
+  weightLayers: number;
+}
+
+export type SplitSearch = { split: SplitPoint } | { reason: string };
+
+interface ModelNode {
+  layer: tfl.layers.Layer;
+  inputs: tfl.SymbolicTensor[];
+  outputs: tfl.SymbolicTensor[];
+}
+
+/** The model's own nodes in topological order (a layer can also hold nodes of other models). */
+function modelNodes(model: tfl.LayersModel): ModelNode[] {
+  const known = new Set(model.inputs.map((t) => t.id));
+  const nodes: ModelNode[] = [];
+  for (const layer of model.layers) {
+    if (layer.getClassName() === 'InputLayer') continue;
+    for (const node of layer.inboundNodes) {
+      if (node.inputTensors.length === 0 || !node.inputTensors.every((t) => known.has(t.id))) continue;
+      nodes.push({ layer, inputs: node.inputTensors, outputs: node.outputTensors });
+      for (const t of node.outputTensors) known.add(t.id);
+    }
+  }
+  return nodes;
+}
+
+function isFixed(layer: tfl.layers.Layer): string | undefined {
+  if (layer.trainableWeights.length > 0) return undefined;
+  if (layer instanceof tfl.LayersModel) {
+    const bad = flatLayers(layer).find((l) => STOCHASTIC.has(l.getClassName()));
+    return bad ? `${bad.getClassName()} layer ${bad.name}` : '';
+  }
+  return STOCHASTIC.has(layer.getClassName()) ? `${layer.getClassName()} layer ${layer.name}` : '';
+}
+
+/**
+ * The deepest point where the model reads a single tensor and everything before it is fixed. For
+ * residual networks a point inside a block is skipped: the later Add also reads an earlier tensor.
+ */
+export function findSplit(model: tfl.LayersModel): SplitSearch {
+  if (model.inputs.length !== 1 || model.outputs.length !== 1) return { reason: `${model.name} has several inputs or outputs` };
+  const nodes = modelNodes(model);
+  let best: SplitPoint | undefined;
+  let weightLayers = 0;
+  let stochastic: string | undefined;
+  for (let i = 0; i < nodes.length - 1; i++) {
+    const node = nodes[i]!;
+    const fixed = isFixed(node.layer);
+    if (fixed === undefined) break;
+    if (fixed !== '') {
+      stochastic = fixed;
+      break;
+    }
+    if (node.layer.weights.length > 0) weightLayers++;
+    if (node.outputs.length !== 1) continue;
+    const boundary = node.outputs[0]!;
+    const produced = new Set<number>();
+    let single = true;
+    for (const later of nodes.slice(i + 1)) {
+      if (later.inputs.some((t) => t.id !== boundary.id && !produced.has(t.id))) {
+        single = false;
+        break;
+      }
+      for (const t of later.outputs) produced.add(t.id);
+    }
+    if (single) best = { layer: node.layer, tensor: boundary, weightLayers };
+  }
+  if (best && best.weightLayers > 0) return { split: best };
+  if (stochastic) return { reason: `the frozen layers include a ${stochastic}, which acts differently in training` };
+  return { reason: 'no frozen layer with weights comes before the first trainable one' };
+}
+
+/** Features of a dataset at a split point, with the model above it that reads them. */
+export class FeatureCache {
+  readonly top: tfl.LayersModel;
+  private readonly base: tfl.LayersModel;
+  private readonly memo = new WeakMap<Dataset, Dataset>();
+  /** Images run through the base and seconds spent, for the record. */
+  images = 0;
+  seconds = 0;
+
+  constructor(
+    private readonly model: tfl.LayersModel,
+    readonly split: SplitPoint,
+  ) {
+    this.base = tfl.model({ inputs: model.inputs, outputs: split.tensor, name: `${model.name}_cached_base` });
+    this.top = replayAbove(model, split.tensor);
+  }
+
+  /** Bytes the features of `count` samples take. */
+  bytesFor(count: number): number {
+    return count * sampleSize(this.featureShape) * 4;
+  }
+
+  get featureShape(): number[] {
+    return this.split.tensor.shape.slice(1) as number[];
+  }
+
+  /**
+   * Gives back the references the top model took: applying a layer to a new input counts as a use,
+   * and the model's own dispose() would otherwise never free those layers' weights. The shared
+   * layers keep their weights (the model still holds them). Never dispose `base`: it took none.
+   */
+  release(): void {
+    this.top.dispose();
+  }
+
+  /** The dataset's samples replaced by their features (computed once per dataset object). */
+  features(data: Dataset): Dataset {
+    const hit = this.memo.get(data);
+    if (hit) return hit;
+    const started = performance.now();
+    const shape = modelSampleShape(this.model, data.sampleShape, data.source);
+    const size = sampleSize(shape);
+    const featSize = sampleSize(this.featureShape);
+    const n = data.y.length;
+    const x = new Float32Array(n * featSize);
+    const batch = inferenceBatch(this.base);
+    for (let start = 0; start < n; start += batch) {
+      const end = Math.min(n, start + batch);
+      const f = tf.tidy(() => forward(this.base, tf.tensor(data.x.subarray(start * size, end * size), [end - start, ...shape]), false));
+      x.set(f.dataSync(), start * featSize);
+      f.dispose();
+    }
+    const out: Dataset = { ...data, x, sampleShape: this.featureShape, pixelRange: 'features', source: `${data.source} (features at ${this.split.layer.name})` };
+    this.memo.set(data, out);
+    this.images += n;
+    this.seconds += (performance.now() - started) / 1000;
+    return out;
+  }
+}
+
+/** A model that starts at `boundary` and runs the same layer objects as `model` after it. */
+function replayAbove(model: tfl.LayersModel, boundary: tfl.SymbolicTensor): tfl.LayersModel {
+  const input = tfl.input({ shape: boundary.shape.slice(1) as number[], name: `${model.name}_features` });
+  const map = new Map<number, tfl.SymbolicTensor>([[boundary.id, input]]);
+  for (const node of modelNodes(model)) {
+    const ins = node.inputs.map((t) => map.get(t.id));
+    if (ins.some((t) => t === undefined)) continue;
+    const args = ins as tfl.SymbolicTensor[];
+    const out = node.layer.apply(args.length === 1 ? args[0]! : args) as tfl.SymbolicTensor | tfl.SymbolicTensor[];
+    (Array.isArray(out) ? out : [out]).forEach((t, k) => map.set(node.outputs[k]!.id, t));
+  }
+  const output = map.get(model.outputs[0]!.id);
+  if (!output) throw new Error(`graft: could not rebuild ${model.name} above ${boundary.name}`);
+  return tfl.model({ inputs: input, outputs: output, name: `${model.name}_top` });
+}
