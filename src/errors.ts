@@ -16,12 +16,18 @@ export type GraftErrorCode =
   | 'SHAPE_MISMATCH'
   | 'MODEL_NOT_FOUND'
   | 'MODEL_CORRUPT'
+  | 'RUN_INCOMPLETE'
+  | 'RUN_INTERRUPTED'
+  | 'INTERRUPTED'
+  | 'CHECKPOINT_CORRUPT'
+  | 'CHECKPOINT_MISMATCH'
   | 'OUTPUT_EXISTS'
   | 'WRITE_FAILED'
   | 'BAD_LAYER_REF'
   | 'NON_FINITE_LOSS'
   | 'BACKEND_UNAVAILABLE'
-  | 'NETWORK';
+  | 'NETWORK'
+  | 'WEIGHTS_NOT_FOUND';
 
 export class GraftError extends Error {
   readonly code: GraftErrorCode;

@@ -20,6 +20,10 @@ export { buildMlp, MLP_DEFAULTS, type MlpOptions } from './models/mlp.js';
 export { buildSmallCnn, SMALL_CNN_DEFAULTS, type SmallCnnOptions } from './models/small-cnn.js';
 export { buildArchitecture, ARCHITECTURES, type ArchitectureName } from './models/architectures.js';
 export { buildVgg16, type Vgg16Options } from './models/vgg16.js';
+export { buildMobileNetV2, MOBILENETV2_ALPHAS, type MobileNetV2Options, type MobileNetV2Alpha } from './models/mobilenetv2.js';
+export { parseBackbone, formatBackbone, buildBackboneBase, withPreprocessing, BACKBONES, BACKBONE_PREPROCESSING, type BackboneSpec, type BackboneName } from './models/backbones.js';
+export { zooEntry, type ZooEntry } from './models/zoo.js';
+export { applyPreprocess, isPreprocessLayer, type Preprocessing } from './models/preprocess.js';
 export type { OutputSpec, OutputActivation } from './models/output.js';
 
 // io
@@ -30,6 +34,9 @@ export { decodeImage } from './io/image-decode.js';
 export { decodeCacheDir } from './io/decode-cache.js';
 export { parseCifar10Batches } from './data/cifar-binary.js';
 export { toRgb, fitImage } from './data/image-convert.js';
+export { fitDataset, type ImageFit } from './data/fit-dataset.js';
+export { makeAugmenter, type AugmentOptions } from './data/augment.js';
+export { fetchZooWeights, loadBackboneWeights, copyWeightsByName, weightsCacheDir, type ZooFetchOptions } from './io/backbone-weights.js';
 export { loadModel, saveRun, readRunInfo, type LoadedModel, type RunInfo, type PhaseRecord } from './io/run-dir.js';
 export { toTfjsFiles, loadTfjsModel } from './io/tfjs-format.js';
 export { loadKerasModel, loadKerasWeights, type KerasModel } from './io/keras/load.js';
@@ -39,12 +46,15 @@ export { describeModel, type ModelSummary, type LayerSummary } from './models/su
 
 // transfer
 export { transfer, cloneModel, type TransferOptions, type TransferredModel, type HeadOptions } from './transfer/transfer.js';
-export { fineTune, FINE_TUNE_DEFAULTS, type FineTuneOptions, type PhaseOptions, type PhaseResult } from './transfer/fine-tune.js';
+export { fineTune, FINE_TUNE_DEFAULTS, FEATURE_CACHE_LIMIT_BYTES, type FineTuneOptions, type PhaseOptions, type UnfrozenPhaseOptions, type PhaseResult, type FineTuneCheckpoint } from './transfer/fine-tune.js';
+export { FeatureCache, findSplit, type SplitPoint } from './transfer/feature-cache.js';
+export { layerGroups, discriminativeScale } from './transfer/layer-groups.js';
 export { applyFreeze, applyUnfreeze, parseFreezePolicy, parseUnfreezePolicy, type FreezePolicy, type UnfreezePolicy } from './transfer/freeze.js';
 export type { LayerRef } from './transfer/layer-ref.js';
 
 // train
 export { fit, FIT_DEFAULTS, type FitOptions } from './train/fit.js';
+export type { FitCheckpoint, OptimizerState, EarlyStoppingState } from './train/checkpoint.js';
 export { OPTIMIZER_DEFAULTS, type OptimizerSpec, type OptimizerName } from './train/optimizer.js';
 export { EARLY_STOPPING_DEFAULTS, type EarlyStoppingOptions } from './train/early-stopping.js';
 export type { EpochRecord, FitResult, TrainCallbacks, BatchProgress } from './train/types.js';
@@ -61,6 +71,10 @@ export { prepareTask, type DataOptions, type PreparedData } from './workflows/pr
 export { trainModel, TRAIN_DEFAULTS, type TrainModelOptions, type TrainedModel } from './workflows/train-model.js';
 export { transferModel, type TransferModelOptions, type TransferResult } from './workflows/transfer-model.js';
 export { runSeed, SEED_RECIPE, type SeedOptions, type SeedResult } from './workflows/seed.js';
+export { TrainingInterrupted, readRunCheckpoint, type RunCheckpoint, type Invocation } from './workflows/checkpoint.js';
+export { writeCheckpoint, readCheckpoint, readCheckpointHeader, hasCheckpoint, CHECKPOINT_FILE, type CheckpointHeader } from './io/checkpoint-dir.js';
+export { runSeedCnn, SEED_CNN_RECIPE, type SeedCnnOptions, type SeedCnnResult, type SeedCnnModel } from './workflows/seed-cnn.js';
+export { loadBackbone, type BackboneOptions, type LoadedBackbone } from './workflows/backbone.js';
 export { predictFiles, type Prediction } from './workflows/predict.js';
 export { compare, COMPARE_DEFAULTS, type CompareOptions } from './workflows/compare.js';
 export { compareParallel, defaultWorkers } from './workflows/compare-parallel.js';

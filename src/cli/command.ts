@@ -25,6 +25,8 @@ export interface CommandDef<O extends Record<string, OptionDef> = Record<string,
 export type ParsedArgs<O extends Record<string, OptionDef>> = {
   values: { [K in keyof O]: O[K]['type'] extends 'boolean' ? boolean : O[K]['default'] extends string ? string : string | undefined };
   positionals: string[];
+  /** Options given on the command line (not filled in from defaults), e.g. to refuse them with --resume. */
+  explicit?: ReadonlySet<string>;
 };
 
 export function defineCommand<O extends Record<string, OptionDef>>(def: CommandDef<O>): CommandDef<O> {
@@ -42,8 +44,9 @@ export function parseCommandArgs<O extends Record<string, OptionDef>>(def: Comma
     throw new GraftError('BAD_ARGUMENT', `${(e as Error).message.replace(/\. To specify a positional.*$/s, '')}\nRun \`graft ${def.name} --help\` for the options.`);
   }
   const values: Record<string, unknown> = { ...parsed.values };
+  const explicit = new Set(Object.keys(parsed.values));
   for (const [name, o] of Object.entries(def.options)) if (values[name] === undefined && o.default !== undefined) values[name] = o.default;
-  return { values: values as ParsedArgs<O>['values'], positionals: parsed.positionals };
+  return { values: values as ParsedArgs<O>['values'], positionals: parsed.positionals, explicit };
 }
 
 export function commandHelp(def: CommandDef): string {

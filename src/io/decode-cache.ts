@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, rm } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import * as path from 'node:path';
 import { GraftError } from '../errors.js';
-import { writeFileAtomic } from './atomic.js';
+import { leftoversIn, makeDirs, removeStale, writeError, writeFileAtomic } from './atomic.js';
 
 /**
  * A cache of decoded image sets, so JPEG/PNG decoding happens once. Each entry is one file
@@ -138,10 +138,18 @@ export async function readDecodeCache(dir: string, key: string): Promise<Decoded
   }
 }
 
-/** Writes `<dir>/<key>.bin` atomically (creating `dir`); returns the file's path. */
+/**
+ * Writes `<dir>/<key>.bin` atomically (creating `dir`); returns the file's path. Temp files that
+ * killed writers left in `dir`, for any key, are deleted on the way: readers never look at them.
+ */
 export async function writeDecodeCache(dir: string, key: string, d: DecodedImages): Promise<string> {
   const file = path.join(dir, `${key}.bin`);
-  await mkdir(dir, { recursive: true });
+  try {
+    await makeDirs(dir);
+  } catch (e) {
+    throw writeError(e, file, true);
+  }
   await writeFileAtomic(file, encodeDecodedImages(d));
+  await removeStale(await leftoversIn(dir));
   return file;
 }

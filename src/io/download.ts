@@ -1,37 +1,44 @@
 import { createHash } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
-import { mkdir, open, rename, rm } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { open, rename, rm, type FileHandle } from 'node:fs/promises';
 import * as http from 'node:http';
 import * as https from 'node:https';
 import * as path from 'node:path';
-import { Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { GraftError } from '../errors.js';
-import { errorCode, fsyncDir, tempSibling, writeError } from './atomic.js';
+import { beforeStep, errorCode, fsyncDir, leftoversOf, makeDirs, removeStale, syncHandle, tempSibling, writeAll, writeError } from './atomic.js';
 
 /**
- * Downloads one file: streamed to a temp sibling of `dest`, hashed on the way, and renamed into
- * place only when the SHA-256 matches, so `dest` never holds a partial or wrong file.
+ * Downloads one file. The bytes go to a hidden `.download-*` sibling of `dest`; a dropped
+ * connection is retried a few times, resuming with an HTTP Range request where that is safe and
+ * the server honours it, otherwise starting over. Only a complete body whose SHA-256 matches is
+ * decompressed (when asked) and renamed into place, so `dest` never holds a partial or wrong file.
  */
 export interface DownloadOptions {
   /** Expected SHA-256 (hex) of what lands in `dest`: the decompressed payload when `gunzip`. Default: not checked. */
   sha256?: string;
   /** The body is gzip; write it decompressed. Default false. */
   gunzip?: boolean;
-  /** Called as bytes arrive (bytes on the wire; total from Content-Length when the server sends it). */
+  /** Called as bytes arrive (bytes of the body so far, counting resumed ones; total from Content-Length or Content-Range). */
   onProgress?: (received: number, total: number | undefined) => void;
   /** Hosts the URL and any redirect may point to. Default: any. */
   allowedHosts?: string[];
-  /** Give up when the server sends nothing for this long. Default 30 000 ms. */
+  /** Give up on one attempt when the server sends nothing for this long. Default 30 000 ms. */
   timeoutMs?: number;
-  /** Refuse to write more than this many bytes (guards against gzip bombs). Default 512 MiB. */
+  /** Refuse to write more than this many bytes, downloaded or decompressed (guards against gzip bombs). Default 512 MiB. */
   maxBytes?: number;
+  /** Further attempts after a dropped connection, a timeout or an HTTP 5xx. Default 3. */
+  retries?: number;
+  /** Wait before the first retry, doubled for each next one. Default 1000 ms. */
+  retryDelayMs?: number;
 }
 
+export const DOWNLOAD_DEFAULTS = { timeoutMs: 30_000, maxBytes: 512 * 1024 * 1024, retries: 3, retryDelayMs: 1000 } as const;
+
 const MAX_REDIRECTS = 5;
-const DEFAULT_TIMEOUT_MS = 30_000;
-const DEFAULT_MAX_BYTES = 512 * 1024 * 1024;
+/** Connection errors worth another attempt (a timeout has no code: it is ours). */
+const TRANSIENT = new Set(['ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ECONNABORTED', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ENETDOWN']);
 
 function networkError(url: string, reason: string, cause?: unknown): GraftError {
   return new GraftError(
@@ -41,10 +48,17 @@ function networkError(url: string, reason: string, cause?: unknown): GraftError 
   );
 }
 
-function get(url: URL, timeoutMs: number): Promise<http.IncomingMessage> {
+/** Failures another attempt may fix: drops, timeouts, refused connections, 5xx. */
+const retryable = new WeakSet<object>();
+function mayRetry<E extends object>(e: E): E {
+  retryable.add(e);
+  return e;
+}
+
+function get(url: URL, headers: Record<string, string>, timeoutMs: number): Promise<http.IncomingMessage> {
   return new Promise((resolve, reject) => {
     const client = url.protocol === 'https:' ? https : http;
-    const req = client.get(url, { headers: { 'user-agent': 'graft', 'accept-encoding': 'identity' } }, resolve);
+    const req = client.get(url, { headers: { 'user-agent': 'graft', 'accept-encoding': 'identity', ...headers } }, resolve);
     // Socket idle timeout: also covers a body that stalls midway (the response then errors).
     req.setTimeout(timeoutMs, () => req.destroy(new Error(`no data for ${timeoutMs} ms`)));
     req.on('error', reject);
@@ -63,24 +77,30 @@ function checkUrl(url: URL, original: string, allowedHosts: string[] | undefined
   }
 }
 
-/** Follows up to MAX_REDIRECTS redirects and returns the 200 response. */
-async function openResponse(url: string, opts: DownloadOptions): Promise<http.IncomingMessage> {
-  let current: URL;
+function parseUrl(url: string): URL {
   try {
-    current = new URL(url);
+    return new URL(url);
   } catch (e) {
     throw new GraftError('BAD_ARGUMENT', `Download URL ${JSON.stringify(url)} is not a valid URL. Pass an absolute http(s) URL.`, { cause: e });
   }
+}
+
+/** Follows up to MAX_REDIRECTS redirects (each checked against allowedHosts) and returns a 200 or 206 response. */
+async function openResponse(url: string, headers: Record<string, string>, opts: DownloadOptions): Promise<http.IncomingMessage> {
+  let current = parseUrl(url);
   checkUrl(current, url, opts.allowedHosts, false);
   for (let hop = 0; ; hop++) {
     let res: http.IncomingMessage;
     try {
-      res = await get(current, opts.timeoutMs ?? DEFAULT_TIMEOUT_MS);
+      res = await get(current, headers, opts.timeoutMs ?? DOWNLOAD_DEFAULTS.timeoutMs);
     } catch (e) {
-      throw networkError(url, (e as Error).message || String(errorCode(e)), e);
+      // A server that refuses connections or a name that does not resolve will not recover in
+      // seconds; a reset or a timeout may.
+      const err = networkError(url, (e as Error).message || String(errorCode(e)), e);
+      throw TRANSIENT.has(errorCode(e) ?? '') || !errorCode(e) ? mayRetry(err) : err;
     }
     const status = res.statusCode ?? 0;
-    if (status === 200) return res;
+    if (status === 200 || status === 206 || status === 416) return res;
     res.resume(); // discard the body so the socket is released
     const location = res.headers.location;
     if (status >= 300 && status < 400 && location) {
@@ -89,84 +109,188 @@ async function openResponse(url: string, opts: DownloadOptions): Promise<http.In
       checkUrl(current, url, opts.allowedHosts, true);
       continue;
     }
-    throw networkError(url, `the server answered HTTP ${status}${res.statusMessage ? ` ${res.statusMessage}` : ''}${hop > 0 ? ` at ${current.href}` : ''}`);
+    const e = networkError(url, `the server answered HTTP ${status}${res.statusMessage ? ` ${res.statusMessage}` : ''}${hop > 0 ? ` at ${current.href}` : ''}`);
+    throw status >= 500 ? mayRetry(e) : e;
   }
 }
 
-/** A pass-through stage that calls `onChunk` with each chunk; a thrown error aborts the pipeline. */
-function tap(onChunk: (chunk: Buffer) => void): Transform {
-  return new Transform({
-    transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback) {
-      try {
-        onChunk(chunk);
-        done(null, chunk);
-      } catch (e) {
-        done(e as Error);
-      }
-    },
-  });
+/** `bytes START-END/TOTAL` → its numbers; undefined when absent or malformed. */
+function parseContentRange(header: string | undefined): { start: number; total: number | undefined } | undefined {
+  const m = header === undefined ? null : /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(header.trim());
+  if (!m) return undefined;
+  return { start: Number(m[1]), total: m[3] === '*' ? undefined : Number(m[3]) };
 }
+
+/** What identifies the file on the server, for If-Range: a strong ETag, else Last-Modified. */
+function validatorOf(res: http.IncomingMessage): string | undefined {
+  const etag = res.headers.etag;
+  if (etag && !etag.startsWith('W/')) return etag;
+  return res.headers['last-modified'];
+}
+
+interface Body {
+  handle: FileHandle;
+  file: string;
+  /** Bytes of the body in `file` so far. */
+  have: number;
+  total: number | undefined;
+  validator: string | undefined;
+}
+
+/**
+ * One attempt: asks for the rest of the body when `resume` and part of it is there, else for all of
+ * it, and appends what arrives. Throws when the body ends early.
+ */
+async function fetchBody(url: string, body: Body, resume: boolean, opts: DownloadOptions, maxBytes: number): Promise<void> {
+  const from = resume ? body.have : 0;
+  const headers: Record<string, string> = from > 0 ? { range: `bytes=${from}-`, ...(body.validator && { 'if-range': body.validator }) } : {};
+  const res = await openResponse(url, headers, opts);
+  const restart = async (reason: string): Promise<never> => {
+    // The next attempt asks for the whole file.
+    body.have = 0;
+    await body.handle.truncate(0);
+    throw mayRetry(networkError(url, reason));
+  };
+  try {
+    if (res.statusCode === 416) await restart(`the server refused to resume at byte ${from} (HTTP 416)`);
+    const range = res.statusCode === 206 ? parseContentRange(res.headers['content-range']) : undefined;
+    if (res.statusCode === 206 && (from === 0 || range?.start !== from)) {
+      await restart(`the server sent bytes ${res.headers['content-range'] ?? '(no Content-Range)'} when asked for bytes ${from}-`);
+    }
+    if (range) {
+      body.total = range.total;
+    } else {
+      // A 200 is the whole file again (the server ignores Range, or the file changed): start over.
+      body.have = 0;
+      await body.handle.truncate(0);
+      const length = res.headers['content-length'];
+      body.total = length !== undefined && /^\d+$/.test(length) ? Number(length) : undefined;
+      body.validator = validatorOf(res);
+    }
+    const chunks = (res as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
+    for (;;) {
+      let next: IteratorResult<Buffer>;
+      try {
+        next = await chunks.next();
+      } catch (e) {
+        throw mayRetry(networkError(url, `the connection was closed after ${body.have}${body.total === undefined ? '' : ` of ${body.total}`} bytes`, e));
+      }
+      if (next.done) break;
+      const chunk = next.value;
+      if (body.have + chunk.length > maxBytes) {
+        throw new GraftError('DATA_CORRUPT', `Download of ${url} exceeds ${maxBytes} bytes, far more than expected. The mirror may serve a different file; fetch it another way.`);
+      }
+      await writeAll(body.handle, chunk, body.have, body.file);
+      body.have += chunk.length;
+      opts.onProgress?.(body.have, body.total);
+    }
+    if (body.total !== undefined && body.have !== body.total) throw mayRetry(networkError(url, `the connection was closed after ${body.have} of ${body.total} bytes`));
+  } catch (e) {
+    res.destroy();
+    throw e;
+  }
+}
+
+/** Hashes `file` (decompressing it first when `gunzip`) into `out`, or only hashes it when `out` is undefined. */
+async function hashPayload(url: string, file: string, gunzip: boolean, out: string | undefined, maxBytes: number): Promise<string> {
+  const hash = createHash('sha256');
+  let written = 0;
+  const handle = out === undefined ? undefined : (beforeStep('open', out), await open(out, 'wx'));
+  try {
+    // pipeline reports an error thrown by the sink as an AbortError of the stage before it.
+    let failure: unknown;
+    const sink = async (source: AsyncIterable<Buffer>): Promise<void> => {
+      try {
+        for await (const chunk of source) {
+          written += chunk.length;
+          if (written > maxBytes) throw new GraftError('DATA_CORRUPT', `Download of ${url} decompresses to more than ${maxBytes} bytes, far more than expected. The mirror may serve a different file; fetch it another way.`);
+          hash.update(chunk);
+          if (handle && out !== undefined) await writeAll(handle, chunk, written - chunk.length, out);
+        }
+      } catch (e) {
+        failure = e;
+        throw e;
+      }
+    };
+    try {
+      if (gunzip) await pipeline(createReadStream(file), createGunzip(), sink);
+      else await pipeline(createReadStream(file), sink);
+    } catch (e) {
+      throw failure ?? e;
+    }
+    if (handle && out !== undefined) await syncHandle(handle, out);
+  } finally {
+    await handle?.close();
+  }
+  return hash.digest('hex');
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Downloads `url` to `dest` (see DownloadOptions); throws NETWORK, CHECKSUM_MISMATCH, DATA_CORRUPT or WRITE_FAILED. */
 export async function downloadFile(url: string, dest: string, opts: DownloadOptions = {}): Promise<void> {
-  const maxBytes = opts.maxBytes ?? DEFAULT_MAX_BYTES;
+  const maxBytes = opts.maxBytes ?? DOWNLOAD_DEFAULTS.maxBytes;
+  const retries = opts.retries ?? DOWNLOAD_DEFAULTS.retries;
+  const delay = opts.retryDelayMs ?? DOWNLOAD_DEFAULTS.retryDelayMs;
+  checkUrl(parseUrl(url), url, opts.allowedHosts, false);
   try {
-    await mkdir(path.dirname(dest), { recursive: true });
+    await makeDirs(path.dirname(dest));
   } catch (e) {
-    throw writeError(e, dest);
+    throw writeError(e, dest, true);
   }
-  const res = await openResponse(url, opts);
-  const lengthHeader = res.headers['content-length'];
-  const total = lengthHeader !== undefined && /^\d+$/.test(lengthHeader) ? Number(lengthHeader) : undefined;
-  const tmp = tempSibling(dest, 'download');
-  const hash = createHash('sha256');
-  let received = 0;
-  let written = 0;
+  // What killed downloads of this file left behind; only this process's own temps survive.
+  await removeStale(await leftoversOf(dest));
+  const part = tempSibling(dest, 'download');
+  const unpacked = opts.gunzip ? tempSibling(dest, 'tmp') : undefined;
+  let body: Body | undefined;
   try {
-    const count = tap((chunk) => {
-      received += chunk.length;
-      opts.onProgress?.(received, total);
-    });
-    const hashAndBound = tap((chunk) => {
-      written += chunk.length;
-      if (written > maxBytes) throw new GraftError('DATA_CORRUPT', `Download of ${url} exceeds ${maxBytes} bytes, far more than expected. The mirror may serve a different file; fetch it another way.`);
-      hash.update(chunk);
-    });
-    const sink = createWriteStream(tmp, { flags: 'wx' });
-    if (opts.gunzip) await pipeline(res, count, createGunzip(), hashAndBound, sink);
-    else await pipeline(res, count, hashAndBound, sink);
-    if (total !== undefined && received !== total) throw networkError(url, `the connection was closed after ${received} of ${total} bytes`);
-    const handle = await open(tmp, 'r+');
-    try {
-      await handle.sync();
-    } finally {
-      await handle.close();
+    beforeStep('open', part);
+    body = { handle: await open(part, 'wx+'), file: part, have: 0, total: undefined, validator: undefined };
+    for (let attempt = 0; ; attempt++) {
+      // Resuming is safe when the server can confirm the file is unchanged (If-Range), or when a
+      // checksum will catch a body stitched from two versions.
+      const resume = body.have > 0 && (body.validator !== undefined || opts.sha256 !== undefined);
+      try {
+        await fetchBody(url, body, resume, opts, maxBytes);
+        break;
+      } catch (e) {
+        if (!retryable.has(e as object) || attempt >= retries) {
+          if (attempt > 0 && e instanceof GraftError && e.code === 'NETWORK') throw new GraftError('NETWORK', `${e.message} (gave up after ${attempt + 1} attempts)`, { cause: e });
+          throw e;
+        }
+        await sleep(delay * 2 ** attempt);
+      }
     }
-    const actual = hash.digest('hex');
+    await syncHandle(body.handle, part);
+    await body.handle.close();
+    body = undefined;
+    const actual = await hashPayload(url, part, opts.gunzip ?? false, unpacked, maxBytes);
     if (opts.sha256 !== undefined && actual !== opts.sha256.toLowerCase()) {
       throw new GraftError(
         'CHECKSUM_MISMATCH',
         `Downloaded ${url} but its SHA-256${opts.gunzip ? ' (after decompression)' : ''} is ${actual}, expected ${opts.sha256}. The file was deleted. Retry; if it happens again the mirror serves a different file, so fetch it from another source.`,
       );
     }
-    await rename(tmp, dest);
+    beforeStep('rename', dest);
+    await rename(unpacked ?? part, dest);
   } catch (e) {
-    res.destroy();
-    await rm(tmp, { force: true }).catch(() => undefined);
-    const sofar = `${received}${total === undefined ? '' : ` of ${total}`} bytes`;
-    throw downloadError(e, url, dest, tmp, sofar);
+    await body?.handle.close().catch(() => undefined);
+    await rm(part, { force: true }).catch(() => undefined);
+    if (unpacked !== undefined) await rm(unpacked, { force: true }).catch(() => undefined);
+    throw downloadError(e, url, dest, [part, ...(unpacked === undefined ? [] : [unpacked])]);
   }
+  await rm(part, { force: true }).catch(() => undefined);
   await fsyncDir(path.dirname(dest)).catch((e: unknown) => {
     throw writeError(e, dest);
   });
 }
 
-function downloadError(e: unknown, url: string, dest: string, tmp: string, sofar: string): GraftError {
+function downloadError(e: unknown, url: string, dest: string, temps: string[]): GraftError {
   if (e instanceof GraftError) return e;
   const code = errorCode(e);
-  if ((e as { path?: unknown }).path === tmp || (e as { path?: unknown }).path === dest) return writeError(e, dest);
-  if (code === 'Z_BUF_ERROR') return networkError(url, `the download ended after ${sofar}, before the end of the gzip data`, e);
-  if (code === 'ECONNRESET' || (e as Error | null)?.message === 'aborted') return networkError(url, `the connection was closed after ${sofar}`, e);
+  const at = (e as { path?: unknown } | null)?.path;
+  if (at === dest || temps.includes(at as string) || code === 'ENOSPC' || code === 'EDQUOT' || code === 'EROFS') return writeError(e, dest, true);
+  if (code === 'Z_BUF_ERROR') return networkError(url, 'the downloaded gzip data ends early', e);
   if (code !== undefined && code.startsWith('Z_')) {
     return new GraftError('DATA_CORRUPT', `Download of ${url} is not valid gzip data (${(e as Error).message}). The mirror may serve a different file; fetch it another way.`, { cause: e });
   }

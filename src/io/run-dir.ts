@@ -7,6 +7,7 @@ import type { EpochRecord } from '../train/types.js';
 import type { OptimizerSpec } from '../train/optimizer.js';
 import type { Evaluation } from '../evaluate/evaluate.js';
 import { writeDirAtomic } from './atomic.js';
+import { assertRunFinished, findHalfFinishedRun } from './half-finished.js';
 import { toTfjsFiles, loadTfjsModel } from './tfjs-format.js';
 import { loadKerasModel } from './keras/load.js';
 import { GRAFT_VERSION, TFJS_VERSION } from '../version.js';
@@ -20,6 +21,12 @@ export interface PhaseRecord {
   message?: string;
   seconds: number;
   history: EpochRecord[];
+  /** Discriminative rates: learning rate per trainable layer. */
+  learningRates?: Record<string, number>;
+  /** Gradual unfreezing: layers made trainable before each epoch. */
+  unfreezeSchedule?: string[][];
+  /** The frozen-base feature cache: where it split the model, images run through the base, seconds. */
+  featureCache?: { layer: string; images: number; seconds: number };
 }
 
 /** Everything needed to reuse, score or reproduce a trained model; saved as run.json. */
@@ -38,6 +45,8 @@ export interface RunInfo {
   seed: number;
   backend: string;
   architecture?: string;
+  /** For a from-scratch baseline: the run directory (name) of the transfer it is the baseline of. */
+  baselineFor?: string;
   source?: { path: string; task?: string };
   transfer?: { cut: string; reused: string[]; head: string[]; frozen: string[] };
   phases: PhaseRecord[];
@@ -51,7 +60,8 @@ export const RUN_FILE = 'run.json';
 export async function saveRun(dir: string, model: tfl.LayersModel, info: RunInfo, options: { force?: boolean; extraFiles?: Record<string, string> } = {}): Promise<void> {
   const files = await toTfjsFiles(model, `graft ${GRAFT_VERSION}`);
   const history = info.phases.flatMap((p) => p.history).map((r) => JSON.stringify(r)).join('\n');
-  await writeDirAtomic(dir, { ...options.extraFiles, ...files, [RUN_FILE]: `${JSON.stringify(info, null, 2)}\n`, 'history.jsonl': history ? `${history}\n` : '' }, { force: options.force ?? false });
+  // run.json last: it is the completion marker, so even the temp copy never has it before the rest.
+  await writeDirAtomic(dir, { ...options.extraFiles, ...files, 'history.jsonl': history ? `${history}\n` : '', [RUN_FILE]: `${JSON.stringify(info, null, 2)}\n` }, { force: options.force ?? false });
 }
 
 export interface LoadedModel {
@@ -67,6 +77,8 @@ export interface LoadedModel {
 
 /** Loads a model from a graft run directory, a TF.js model.json, or a Keras .h5/.keras file. */
 export async function loadModel(location: string): Promise<LoadedModel> {
+  // A run a kill or a full disk left unfinished gets one clear error, not a parse failure.
+  await assertRunFinished(location);
   let st;
   try {
     st = await stat(location);
@@ -115,7 +127,15 @@ export async function readRunInfo(file: string): Promise<RunInfo> {
 
 /** Fails before any training when `dir` exists and would be refused at save time. */
 export async function assertRunDirFree(dir: string, force: boolean): Promise<void> {
-  if (!force && (await exists(dir))) {
+  if (force) return;
+  const half = await findHalfFinishedRun(dir);
+  if (half?.writer !== undefined) {
+    throw new GraftError('OUTPUT_EXISTS', `Output ${dir} is being written by graft process ${half.writer} right now. Choose another --out, or wait for it to finish.`);
+  }
+  if (half) {
+    throw new GraftError('OUTPUT_EXISTS', `Half-finished run at ${dir} (${half.problem}); rerun with --force to replace it, or choose another --out.${half.alternative ? ` ${half.alternative}` : ''}`);
+  }
+  if (await exists(dir)) {
     throw new GraftError('OUTPUT_EXISTS', `Output ${dir} already exists; graft does not overwrite runs. Pass --force to replace it, or choose another --out.`);
   }
 }

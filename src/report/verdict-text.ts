@@ -51,7 +51,8 @@ export function runsVerdict(runs: readonly ReportRun[]): VerdictText {
   const caveats: string[] = [];
   const paired = new Set<ReportRun>();
   for (const t of runs.filter((r) => r.run.kind === 'transfer')) {
-    const s = runs.find((r) => r.run.kind === 'scratch' && r.run.task === t.run.task && !paired.has(r));
+    // A baseline that names its transfer run pairs only with it; an older one, with any transfer on its task.
+    const s = runs.find((r) => r.run.kind === 'scratch' && r.run.task === t.run.task && !paired.has(r) && (r.run.baselineFor === undefined || r.run.baselineFor === t.name));
     const ta = t.run.metrics?.test?.accuracy;
     const sa = s?.run.metrics?.test?.accuracy;
     if (!s || ta === undefined || sa === undefined) continue;

@@ -1,6 +1,7 @@
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { GraftError } from '../errors.js';
 import { WeightSnapshot } from './snapshot.js';
+import { checkWeights, type EarlyStoppingState } from './checkpoint.js';
 
 export interface EarlyStoppingOptions {
   /** Epochs without improvement before stopping. Default 3. */
@@ -47,6 +48,25 @@ export class EarlyStopping {
 
   restore(model: tfl.LayersModel): void {
     this.snapshot.restore(model);
+  }
+
+  /** Everything update() has learnt so far, for checkpoints. */
+  state(): EarlyStoppingState {
+    const s: EarlyStoppingState = { best: this.best, wait: this.wait };
+    if (this.bestEpoch !== undefined) s.bestEpoch = this.bestEpoch;
+    const weights = this.snapshot.toArrays();
+    if (weights) s.bestWeights = weights;
+    return s;
+  }
+
+  restoreState(model: tfl.LayersModel, s: EarlyStoppingState): void {
+    this.best = s.best;
+    this.wait = s.wait;
+    this.bestEpoch = s.bestEpoch;
+    if (s.bestWeights) {
+      checkWeights(model, s.bestWeights, 'The checkpoint\'s best-epoch weights');
+      this.snapshot.load(model, s.bestWeights);
+    }
   }
 
   dispose(): void {

@@ -14,6 +14,7 @@ import { ParamGroups, type LearningRateScale } from './param-groups.js';
 import type { EpochRecord, FitResult, TrainCallbacks } from './types.js';
 import { EarlyStopping, type EarlyStoppingOptions } from './early-stopping.js';
 import { WeightSnapshot } from './snapshot.js';
+import { checkWeights, readWeights, writeWeights, type FitCheckpoint } from './checkpoint.js';
 
 export interface FitOptions {
   /** Passes over the training data. Required. */
@@ -39,6 +40,18 @@ export interface FitOptions {
   beforeEpoch?: (epoch: number) => void;
   /** Changes each training batch in place before the step (augmentation); seeded by `seed`. */
   augment?: BatchAugmenter;
+  /**
+   * Read before every batch (an AbortSignal fits): once `aborted` is true, fit stops before the next
+   * batch and returns stopReason 'interrupted' with a `checkpoint`. While it is set, fit yields to
+   * the event loop after every batch, so signal handlers run promptly. Default: never stops.
+   */
+  signal?: { readonly aborted: boolean };
+  /**
+   * Continue an interrupted fit from its `checkpoint`, with the same model (architecture and
+   * trainability), data and options: the result equals an uninterrupted fit bit for bit. Without
+   * `checkpoint.weights` the model's current weights are taken as they are.
+   */
+  resumeFrom?: FitCheckpoint;
 }
 
 /** Rewrites `count` samples of shape `sampleShape` at the start of `x`, in place. */
@@ -95,23 +108,70 @@ export async function fit(model: tfl.LayersModel, data: Dataset, options: FitOpt
   let stopReason: FitResult['stopReason'] = 'completed';
   let message: string | undefined;
   const lastGood = new WeightSnapshot();
+  let checkpoint: FitCheckpoint | undefined;
+  const resume = o.resumeFrom;
+  if (resume) checkResume(resume, model, o, n, batches, early !== undefined);
 
   try {
-    for (let epoch = 1; epoch <= o.epochs; epoch++) {
-      const started = performance.now();
-      if (o.beforeEpoch) {
-        o.beforeEpoch(epoch);
+    if (resume) {
+      // Replays the unfreezing of every epoch up to the interrupted one, so the same layers train
+      // and each has its optimizer again; then everything else is put back as it was.
+      for (let e = 1; e <= resume.epoch && o.beforeEpoch; e++) {
+        o.beforeEpoch(e);
         if (groups.refresh() === 0) throw nothingToTrain();
       }
-      lastGood.take(model);
-      rng.shuffle(order);
+      if (resume.weights) writeWeights(model, resume.weights, 'The checkpoint');
+      lastGood.load(model, resume.epochStartWeights);
+      await groups.restoreState(resume.optimizers);
+      if (early && resume.earlyStopping) early.restoreState(model, resume.earlyStopping);
+      rng.setState(resume.rng);
+      augmentRng.setState(resume.augmentRng);
+      order.set(resume.order);
+      history.push(...resume.history.map((r) => ({ ...r })));
+    }
+    for (let epoch = resume?.epoch ?? 1; epoch <= o.epochs; epoch++) {
+      const resuming = resume !== undefined && epoch === resume.epoch;
+      const started = performance.now() - (resuming ? resume.epochSeconds * 1000 : 0);
+      if (!resuming) {
+        if (o.beforeEpoch) {
+          o.beforeEpoch(epoch);
+          if (groups.refresh() === 0) throw nothingToTrain();
+        }
+        lastGood.take(model);
+        rng.shuffle(order);
+      }
       o.callbacks?.onEpochBegin?.({ phase: o.phase, epoch, epochs: o.epochs, batches });
-      let lossSum: tf.Scalar = tf.scalar(0);
-      let correctSum: tf.Scalar = tf.scalar(0);
-      let seen = 0;
+      // Sums restored as the float32 values the tensors held, so the epoch's means come out the same.
+      let lossSum: tf.Scalar = tf.scalar(resuming ? resume.lossSum : 0);
+      let correctSum: tf.Scalar = tf.scalar(resuming ? resume.correctSum : 0);
+      let seen = resuming ? resume.seen : 0;
       let lastRead = performance.now();
       let finite = true;
-      for (let b = 0; b < batches; b++) {
+      for (let b = resuming ? resume.batch : 0; b < batches; b++) {
+        if (o.signal?.aborted) {
+          checkpoint = {
+            phase: o.phase,
+            epoch,
+            epochs: o.epochs,
+            batch: b,
+            batches,
+            batchSize: o.batchSize,
+            samples: n,
+            order: order.slice(),
+            rng: rng.getState(),
+            augmentRng: augmentRng.getState(),
+            lossSum: lossSum.dataSync()[0]!,
+            correctSum: correctSum.dataSync()[0]!,
+            seen,
+            epochSeconds: (performance.now() - started) / 1000,
+            history: history.map((r) => ({ ...r })),
+            weights: readWeights(model),
+            epochStartWeights: lastGood.toArrays()!,
+            optimizers: await groups.saveState(),
+          };
+          if (early) checkpoint.earlyStopping = early.state();
+          break;
+        }
         const start = b * o.batchSize;
         const end = Math.min(n, start + o.batchSize);
         const m = end - start;
@@ -144,7 +204,16 @@ export async function fit(model: tfl.LayersModel, data: Dataset, options: FitOpt
           o.callbacks?.onBatchProgress?.({ phase: o.phase, epoch, epochs: o.epochs, batch: b + 1, batches, loss, accuracy: correctSum.dataSync()[0]! / seen, elapsedSeconds: (now - started) / 1000 });
           // Lets signals and timers run during long epochs.
           await new Promise((r) => setImmediate(r));
+        } else if (o.signal) {
+          // A stop request is seen before the next batch, not only a few times a second.
+          await new Promise((r) => setImmediate(r));
         }
+      }
+      if (checkpoint) {
+        tf.dispose([lossSum, correctSum]);
+        stopReason = 'interrupted';
+        message = `Phase "${o.phase}" interrupted in epoch ${epoch}/${o.epochs} after ${checkpoint.batch} of ${batches} batches; resume from the checkpoint to continue.`;
+        break;
       }
       const loss = lossSum.dataSync()[0]! / seen;
       const accuracy = correctSum.dataSync()[0]! / seen;
@@ -173,7 +242,8 @@ export async function fit(model: tfl.LayersModel, data: Dataset, options: FitOpt
         break;
       }
     }
-    if (early?.restoreBest) early.restore(model);
+    // Interrupted: the model keeps its current weights, which the checkpoint holds.
+    if (early?.restoreBest && !checkpoint) early.restore(model);
   } finally {
     dropouts.forEach((d, i) => (d.seed = savedSeeds[i]));
     groups.dispose();
@@ -183,5 +253,20 @@ export async function fit(model: tfl.LayersModel, data: Dataset, options: FitOpt
   const result: FitResult = { history, stopReason };
   if (message !== undefined) result.message = message;
   if (early?.bestEpoch !== undefined) result.bestEpoch = early.bestEpoch;
+  if (checkpoint) result.checkpoint = checkpoint;
   return result;
+}
+
+/** Refuses a checkpoint that does not belong to this fit (another model, data or batch size). */
+function checkResume(c: FitCheckpoint, model: tfl.LayersModel, o: { phase: string; epochs: number; batchSize: number }, n: number, batches: number, early: boolean): void {
+  const bad = (what: string): GraftError =>
+    new GraftError('CHECKPOINT_MISMATCH', `Cannot resume phase "${o.phase}" from this checkpoint: ${what}. Resume with the model, data and options of the interrupted run.`);
+  if (c.phase !== o.phase) throw bad(`it was taken in phase "${c.phase}"`);
+  if (c.batchSize !== o.batchSize) throw bad(`it was taken with batch size ${c.batchSize}, this fit has ${o.batchSize}`);
+  if (c.samples !== n || c.order.length !== n) throw bad(`it was taken on ${c.samples} training samples, this fit has ${n}`);
+  if (c.batches !== batches || !(c.batch >= 0 && c.batch < batches)) throw bad(`batch ${c.batch} of ${c.batches} does not fit ${batches} batches per epoch`);
+  if (!(c.epoch >= 1 && c.epoch <= o.epochs)) throw bad(`it stopped in epoch ${c.epoch}, this fit has ${o.epochs} epochs`);
+  if (early !== (c.earlyStopping !== undefined)) throw bad(`early stopping was ${c.earlyStopping ? 'on' : 'off'} in the interrupted fit`);
+  if (c.weights) checkWeights(model, c.weights, 'The checkpoint');
+  checkWeights(model, c.epochStartWeights, "The checkpoint's start-of-epoch weights");
 }

@@ -8,8 +8,8 @@ import { correctCount, crossEntropy, probabilities, type OutputHead } from './lo
 
 export const INFERENCE_BATCH = 512;
 
-/** Largest activation (floats) a batch may hold in one layer: 16M floats = 64 MB. */
-const ACTIVATION_BUDGET = 1 << 24;
+/** Largest activation (floats) a batch may hold in one layer: 4M floats = 16 MB (the wasm heap never shrinks, so a big batch raises the process peak for good). */
+const ACTIVATION_BUDGET = 1 << 22;
 
 /**
  * Inference batch size for a model: 512 for small models, fewer when one layer's output per sample is

@@ -3,10 +3,11 @@ import type { EpochRecord, TrainCallbacks } from './types.js';
 
 /**
  * Appends one JSON line per epoch to `file` as training runs, so a long run can be followed with
- * `tail -f`. The file is started empty. The run directory gets its own history.jsonl at the end.
+ * `tail -f`. The file is started empty, unless `append` (a resumed run continues its log). The run
+ * directory gets its own history.jsonl at the end.
  */
-export function jsonlLogger(file: string): TrainCallbacks {
-  writeFileSync(file, '');
+export function jsonlLogger(file: string, options: { append?: boolean } = {}): TrainCallbacks {
+  if (!options.append) writeFileSync(file, '');
   return {
     onEpochEnd(record: EpochRecord) {
       appendFileSync(file, `${JSON.stringify(record)}\n`);

@@ -2,6 +2,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { flatLayers } from './forward.js';
 import { makeOptimizer, type OptimizerSpec } from './optimizer.js';
+import type { OptimizerState } from './checkpoint.js';
+import { GraftError } from '../errors.js';
 
 /** Multiplies the phase's learning rate for one layer (discriminative rates). */
 export type LearningRateScale = (layer: tfl.layers.Layer) => number;
@@ -64,9 +66,71 @@ export class ParamGroups {
     return Object.fromEntries(this.active.map((g) => [g.layer.name, this.spec.learningRate * (this.scale?.(g.layer) ?? 1)]));
   }
 
+  /** Every layer optimizer's state, in creation order (for checkpoints). */
+  async saveState(): Promise<OptimizerState[]> {
+    const states: OptimizerState[] = [];
+    for (const g of this.groups.values()) {
+      const [iter, ...slots] = await g.optimizer.getWeights();
+      // getWeights() makes a fresh scalar for the count; the slots are the optimizer's own variables.
+      const iterations = (await iter!.tensor.data())[0]!;
+      iter!.tensor.dispose();
+      const state: OptimizerState = { layer: g.layer.name, iterations, slots: slots.map((s) => (s.tensor.dataSync() as Float32Array).slice()) };
+      const acc = adamPowers(g.optimizer);
+      if (acc) state.accBeta = [acc[0].dataSync()[0]!, acc[1].dataSync()[0]!];
+      states.push(state);
+    }
+    return states;
+  }
+
+  /**
+   * Puts back what saveState returned. Call after refresh() has created the same layers' optimizers
+   * and before any step: TF.js setWeights replaces the slot lists without freeing existing ones.
+   */
+  async restoreState(states: readonly OptimizerState[]): Promise<void> {
+    const byName = new Map([...this.groups.values()].map((g) => [g.layer.name, g]));
+    const names = states.map((s) => s.layer);
+    if (states.length !== byName.size || names.some((n) => !byName.has(n))) {
+      throw new GraftError(
+        'CHECKPOINT_MISMATCH',
+        `The checkpoint has optimizer state for layers ${names.join(', ') || '(none)'}, but the layers training now are ${[...byName.keys()].join(', ') || '(none)'}: freeze settings or the model differ from the interrupted run's.`,
+      );
+    }
+    for (const s of states) {
+      const g = byName.get(s.layer)!;
+      const n = g.variables.length;
+      if (s.slots.length % n !== 0) throw new GraftError('CHECKPOINT_MISMATCH', `Optimizer state of layer ${s.layer} has ${s.slots.length} slots for ${n} variables; it does not belong to this model.`);
+      const tensors = s.slots.map((values, k) => {
+        const v = g.variables[k % n]!;
+        if (values.length !== v.size) throw new GraftError('CHECKPOINT_MISMATCH', `Optimizer slot ${k} of layer ${s.layer} has ${values.length} values; variable ${v.name} has ${v.size}.`);
+        return { name: `${v.name}/slot${k}`, tensor: tf.tensor(values, v.shape, 'float32') };
+      });
+      const iter = { name: 'iter', tensor: tf.scalar(s.iterations, 'int32') };
+      try {
+        // setWeights makes variables of its own from these tensors, so ours can go afterwards.
+        await g.optimizer.setWeights([iter, ...tensors]);
+      } finally {
+        tf.dispose([iter.tensor, ...tensors.map((t) => t.tensor)]);
+      }
+      const acc = adamPowers(g.optimizer);
+      if (acc && s.accBeta) tf.tidy(() => acc.forEach((v, i) => v.assign(tf.scalar(s.accBeta![i]!))));
+    }
+  }
+
   dispose(): void {
-    for (const g of this.groups.values()) g.optimizer.dispose();
+    for (const g of this.groups.values()) {
+      g.optimizer.dispose();
+      // TF.js's MomentumOptimizer.dispose() skips SGD's, which frees the learning-rate scalar.
+      const c = g.optimizer instanceof tf.MomentumOptimizer ? (g.optimizer as unknown as { c?: tf.Tensor }).c : undefined;
+      if (c && !c.isDisposed) c.dispose();
+    }
     this.groups.clear();
     this.active = [];
   }
+}
+
+/** Adam's private β1^t, β2^t variables (see OptimizerState.accBeta); undefined for other optimizers. */
+function adamPowers(optimizer: tf.Optimizer): [tf.Variable, tf.Variable] | undefined {
+  if (!(optimizer instanceof tf.AdamOptimizer)) return undefined;
+  const o = optimizer as unknown as { accBeta1?: tf.Variable; accBeta2?: tf.Variable };
+  return o.accBeta1 && o.accBeta2 ? [o.accBeta1, o.accBeta2] : undefined;
 }

@@ -1,3 +1,5 @@
+import type { FitCheckpoint } from './checkpoint.js';
+
 /** One epoch of one phase, as kept in run.json and history.jsonl. */
 export interface EpochRecord {
   phase: string;
@@ -12,11 +14,14 @@ export interface EpochRecord {
 
 export interface FitResult {
   history: EpochRecord[];
-  stopReason: 'completed' | 'early-stopping' | 'non-finite-loss';
+  /** 'interrupted': `signal` asked it to stop; `checkpoint` resumes it. */
+  stopReason: 'completed' | 'early-stopping' | 'non-finite-loss' | 'interrupted';
   /** Why training stopped early, in words. */
   message?: string;
   /** With early stopping: the epoch whose weights were kept. */
   bestEpoch?: number;
+  /** When interrupted: pass it back as `resumeFrom` to continue exactly where it stopped. */
+  checkpoint?: FitCheckpoint;
 }
 
 export interface BatchProgress {

@@ -4,6 +4,8 @@ import { sampleSize, type Dataset } from '../data/dataset.js';
 import { flatLayers, forward } from '../train/forward.js';
 import { inferenceBatch } from '../train/infer.js';
 import { modelSampleShape } from '../train/input-shape.js';
+import { isPreprocessLayer } from '../models/preprocess.js';
+import { modelNodes, replayLayers } from '../models/replay.js';
 
 /**
  * The frozen-base feature cache. While a prefix of the model cannot change (every layer in it is
@@ -24,27 +26,6 @@ export interface SplitPoint {
 }
 
 export type SplitSearch = { split: SplitPoint } | { reason: string };
-
-interface ModelNode {
-  layer: tfl.layers.Layer;
-  inputs: tfl.SymbolicTensor[];
-  outputs: tfl.SymbolicTensor[];
-}
-
-/** The model's own nodes in topological order (a layer can also hold nodes of other models). */
-function modelNodes(model: tfl.LayersModel): ModelNode[] {
-  const known = new Set(model.inputs.map((t) => t.id));
-  const nodes: ModelNode[] = [];
-  for (const layer of model.layers) {
-    if (layer.getClassName() === 'InputLayer') continue;
-    for (const node of layer.inboundNodes) {
-      if (node.inputTensors.length === 0 || !node.inputTensors.every((t) => known.has(t.id))) continue;
-      nodes.push({ layer, inputs: node.inputTensors, outputs: node.outputTensors });
-      for (const t of node.outputTensors) known.add(t.id);
-    }
-  }
-  return nodes;
-}
 
 function isFixed(layer: tfl.layers.Layer): string | undefined {
   if (layer.trainableWeights.length > 0) return undefined;
@@ -73,7 +54,8 @@ export function findSplit(model: tfl.LayersModel): SplitSearch {
       stochastic = fixed;
       break;
     }
-    if (node.layer.weights.length > 0) weightLayers++;
+    // Caching only the fixed preprocessing would store the images again for nothing.
+    if (node.layer.weights.length > 0 && !isPreprocessLayer(node.layer)) weightLayers++;
     if (node.outputs.length !== 1) continue;
     const boundary = node.outputs[0]!;
     const produced = new Set<number>();
@@ -155,15 +137,6 @@ export class FeatureCache {
 /** A model that starts at `boundary` and runs the same layer objects as `model` after it. */
 function replayAbove(model: tfl.LayersModel, boundary: tfl.SymbolicTensor): tfl.LayersModel {
   const input = tfl.input({ shape: boundary.shape.slice(1) as number[], name: `${model.name}_features` });
-  const map = new Map<number, tfl.SymbolicTensor>([[boundary.id, input]]);
-  for (const node of modelNodes(model)) {
-    const ins = node.inputs.map((t) => map.get(t.id));
-    if (ins.some((t) => t === undefined)) continue;
-    const args = ins as tfl.SymbolicTensor[];
-    const out = node.layer.apply(args.length === 1 ? args[0]! : args) as tfl.SymbolicTensor | tfl.SymbolicTensor[];
-    (Array.isArray(out) ? out : [out]).forEach((t, k) => map.set(node.outputs[k]!.id, t));
-  }
-  const output = map.get(model.outputs[0]!.id);
-  if (!output) throw new Error(`graft: could not rebuild ${model.name} above ${boundary.name}`);
+  const output = replayLayers(model, new Map([[boundary.id, input]]));
   return tfl.model({ inputs: input, outputs: output, name: `${model.name}_top` });
 }

@@ -1,9 +1,11 @@
 import type * as tfl from '@tensorflow/tfjs-layers';
+import { GraftError } from '../errors.js';
 import type { Dataset } from '../data/dataset.js';
 import { makeAugmenter, type AugmentOptions } from '../data/augment.js';
 import { fit, type FitOptions } from '../train/fit.js';
 import { resolveOptimizer, type OptimizerSpec } from '../train/optimizer.js';
 import type { FitResult } from '../train/types.js';
+import { readWeights, writeWeights, type FitCheckpoint } from '../train/checkpoint.js';
 import { FeatureCache, findSplit } from './feature-cache.js';
 import { selectUnfreeze, type UnfreezePolicy } from './freeze.js';
 import { discriminativeScale, layerGroups } from './layer-groups.js';
@@ -27,7 +29,7 @@ export interface UnfrozenPhaseOptions extends PhaseOptions {
   discriminative?: number;
 }
 
-export interface FineTuneOptions extends Pick<FitOptions, 'batchSize' | 'seed' | 'validation' | 'earlyStopping' | 'callbacks'> {
+export interface FineTuneOptions extends Pick<FitOptions, 'batchSize' | 'seed' | 'validation' | 'earlyStopping' | 'callbacks' | 'signal'> {
   /** Phase 1: reused layers frozen as `transfer` left them; only the rest trains. Default sgd 0.001 × 4 (the write-up's Model B). */
   frozen?: PhaseOptions;
   /** Phase 2: unfrozen. Default 16 epochs, same optimizer as phase 1 at a tenth of its learning rate. */
@@ -39,8 +41,29 @@ export interface FineTuneOptions extends Pick<FitOptions, 'batchSize' | 'seed' |
   featureCache?: boolean;
   /** Random flips and shifts of the training images; turns the feature cache off. Default none. */
   augment?: AugmentOptions;
-  /** Called after each phase, before the next one changes trainability (e.g. to score the frozen model). */
+  /** Called after each phase, before the next one changes trainability (e.g. to score the frozen model). Not for an interrupted phase. */
   onPhaseEnd?: (result: PhaseResult) => void | Promise<void>;
+  /**
+   * Continue an interrupted fineTune from the `resume` of its last phase, with a model rebuilt the
+   * same way (same `transfer` call) and the same data and options: the result equals an
+   * uninterrupted run bit for bit. Finished phases are taken from it, not run again.
+   */
+  resumeFrom?: FineTuneCheckpoint;
+}
+
+/** Where an interrupted fineTune stopped; everything needed to continue it exactly. */
+export interface FineTuneCheckpoint {
+  phase: PhaseResult['name'];
+  /** The phases that had finished, as they were returned (without their caches). */
+  completed: PhaseResult[];
+  /**
+   * All of the model's weights. The phase's fit state holds none of its own: with a feature cache it
+   * trains only the top, and the cache must be rebuilt from these weights before it resumes.
+   */
+  weights: Float32Array[];
+  fit: FitCheckpoint;
+  /** Seconds the interrupted phase had run. */
+  seconds: number;
 }
 
 export const FINE_TUNE_DEFAULTS = {
@@ -63,6 +86,8 @@ export interface PhaseResult extends FitResult {
   unfreezeSchedule?: string[][];
   /** Where the feature cache split the model, and the time spent computing features. */
   featureCache?: { layer: string; images: number; seconds: number };
+  /** When stopReason is 'interrupted': pass it as `resumeFrom` to continue (it replaces `checkpoint`). */
+  resume?: FineTuneCheckpoint;
   /**
    * The cache itself while `onPhaseEnd` runs: `cache.top` scores `cache.features(data)` exactly as
    * the whole model scores `data`, without running the frozen base again.
@@ -83,9 +108,22 @@ export async function fineTune(t: TransferredModel, data: Dataset, options: Fine
     unfrozenOpts.optimizer ?? { ...frozenOptimizer, learningRate: frozenOptimizer.learningRate * FINE_TUNE_DEFAULTS.unfrozen.learningRateFactor },
   );
   const results: PhaseResult[] = [];
+  const resume = options.resumeFrom;
+  if (resume && resume.phase !== 'frozen' && resume.phase !== 'unfrozen') throw new GraftError('CHECKPOINT_CORRUPT', `The checkpoint names phase ${JSON.stringify(resume.phase)}; fineTune has phases "frozen" and "unfrozen".`);
   const run = async (name: PhaseResult['name'], epochs: number, optimizer: Required<OptimizerSpec>, plan: PhasePlan): Promise<PhaseResult> => {
-    const result = await runPhase(t.model, data, name, epochs, optimizer, plan, options);
+    const here = resume?.phase === name ? resume : undefined;
+    // Before the feature cache is planned and filled: it must see the interrupted run's weights.
+    if (here) writeWeights(t.model, here.weights, 'The checkpoint');
+    const result = await runPhase(t.model, data, name, epochs, optimizer, plan, options, here);
     results.push(result);
+    if (result.stopReason === 'interrupted') {
+      result.cache?.release();
+      delete result.cache;
+      const { weights: _, ...fitState } = result.checkpoint!;
+      delete result.checkpoint;
+      result.resume = { phase: name, completed: results.slice(0, -1), weights: readWeights(t.model), fit: fitState, seconds: result.seconds };
+      return result;
+    }
     try {
       await options.onPhaseEnd?.(result);
     } finally {
@@ -95,8 +133,16 @@ export async function fineTune(t: TransferredModel, data: Dataset, options: Fine
     return result;
   };
 
-  const first = await run('frozen', frozenOpts.epochs, frozenOptimizer, {});
-  if (first.stopReason === 'non-finite-loss' || unfrozenOpts.epochs === 0) return results;
+  let first: PhaseResult;
+  if (resume?.phase === 'unfrozen') {
+    // The frozen phase finished before the interruption; its record comes from the checkpoint.
+    if (!resume.completed[0] || resume.completed[0].name !== 'frozen') throw new GraftError('CHECKPOINT_CORRUPT', 'The checkpoint stopped in the unfrozen phase but holds no record of the frozen one.');
+    first = resume.completed[0];
+    results.push(first);
+  } else {
+    first = await run('frozen', frozenOpts.epochs, frozenOptimizer, {});
+  }
+  if (first.stopReason === 'interrupted' || first.stopReason === 'non-finite-loss' || unfrozenOpts.epochs === 0) return results;
 
   const chosen = selectUnfreeze(t.reused, unfrozenOpts.unfreeze ?? FINE_TUNE_DEFAULTS.unfrozen.unfreeze);
   const groups = layerGroups(chosen);
@@ -134,6 +180,7 @@ async function runPhase(
   optimizer: Required<OptimizerSpec>,
   plan: PhasePlan,
   options: FineTuneOptions,
+  resume: FineTuneCheckpoint | undefined,
 ): Promise<PhaseResult> {
   const started = performance.now();
   const say = (text: string): void => options.callbacks?.onMessage?.(text);
@@ -152,17 +199,27 @@ async function runPhase(
     ...(plan.learningRateScale && { learningRateScale: plan.learningRateScale }),
     ...(augment && { augment }),
     ...(plan.schedule && { beforeEpoch: (epoch: number) => void schedule.push(plan.schedule!(epoch)) }),
+    ...(options.signal && { signal: options.signal }),
+    ...(resume && { resumeFrom: resume.fit }),
   };
   let result: FitResult;
   try {
     if (options.validation) fitOptions.validation = cache ? cache.features(options.validation) : options.validation;
-    result = await fit(target, cache ? cache.features(data) : data, fitOptions);
+    const trainData = cache ? cache.features(data) : data;
+    if (cache) {
+      say(
+        `Phase "${name}": feature cache: ran the frozen layers up to ${cache.split.layer.name} once over ${cache.images} images ` +
+          `in ${cache.seconds.toFixed(1)} s (${Math.round(cache.images / Math.max(cache.seconds, 1e-3))} images/s); the layers above train on the cached features.`,
+      );
+    }
+    result = await fit(target, trainData, fitOptions);
   } catch (e) {
     cache?.release();
     throw e;
   }
   const trainable = model.layers.filter((l) => l.trainable && l.trainableWeights.length > 0);
-  const phase: PhaseResult = { ...result, name, optimizer, trainableLayers: trainable.map((l) => l.name), seconds: (performance.now() - started) / 1000 };
+  const seconds = (performance.now() - started) / 1000 + (resume?.seconds ?? 0);
+  const phase: PhaseResult = { ...result, name, optimizer, trainableLayers: trainable.map((l) => l.name), seconds };
   if (plan.learningRateScale) phase.learningRates = Object.fromEntries(trainable.map((l) => [l.name, optimizer.learningRate * plan.learningRateScale!(l)]));
   if (plan.schedule) phase.unfreezeSchedule = schedule;
   if (cache) {

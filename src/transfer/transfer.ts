@@ -2,6 +2,9 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { GraftError } from '../errors.js';
 import { Rng, deriveSeed } from '../engine/rng.js';
 import { glorot, outputLayer, type OutputSpec } from '../models/output.js';
+import { isPreprocessLayer } from '../models/preprocess.js';
+import { flattenNested, layerOutputIn } from '../models/replay.js';
+import { flatLayers } from '../train/forward.js';
 import { applyFreeze, type FreezePolicy } from './freeze.js';
 import { resolveLayerIndex, type LayerRef } from './layer-ref.js';
 
@@ -41,14 +44,23 @@ export interface TransferredModel {
  * the result cannot touch it (the write-up shared `model_A.layers[:-1]`, and training B changed A).
  */
 export async function transfer(source: tfl.LayersModel, options: TransferOptions): Promise<TransferredModel> {
-  const clone = await cloneModel(source);
-  const cutIndex = options.cut === undefined ? clone.layers.length - 2 : resolveLayerIndex(clone, options.cut, 'Cut point');
-  if (cutIndex < 0) throw new GraftError('BAD_LAYER_REF', `${source.name} has ${source.layers.length} layer(s): nothing is left to reuse once the output layer is cut off. Name a cut layer explicitly.`);
-  const cutLayer = clone.layers[cutIndex]!;
-  if (cutLayer instanceof tfl.LayersModel) {
-    throw new GraftError('BAD_LAYER_REF', `Cut point ${cutLayer.name} is a nested model; cut at a layer inside it is not supported yet. Cut after the nested model (use its name as --cut) or flatten the model first.`);
+  let clone = await cloneModel(source);
+  // A cut named inside a nested model (e.g. MobileNetV2 inside a Teachable Machine export): flatten first.
+  if (typeof options.cut === 'string' && !clone.layers.some((l) => l.name === options.cut) && flatLayers(clone).some((l) => l.name === options.cut)) {
+    clone = flattenNested(clone);
   }
-  const reused = clone.layers.slice(0, cutIndex + 1).filter((l) => l.getClassName() !== 'InputLayer');
+  let cutIndex = options.cut === undefined ? clone.layers.length - 2 : resolveLayerIndex(clone, options.cut, 'Cut point');
+  if (cutIndex < 0) throw new GraftError('BAD_LAYER_REF', `${source.name} has ${source.layers.length} layer(s): nothing is left to reuse once the output layer is cut off. Name a cut layer explicitly.`);
+  if (clone.layers[cutIndex] instanceof tfl.LayersModel) {
+    // Cutting after a nested model: flatten, and cut at the inner layer that produced its output.
+    let inner: tfl.layers.Layer = clone.layers[cutIndex]!;
+    while (inner instanceof tfl.LayersModel) inner = inner.outputs[0]!.sourceLayer as tfl.layers.Layer;
+    clone = flattenNested(clone);
+    cutIndex = resolveLayerIndex(clone, inner.name, 'Cut point');
+  }
+  const cutLayer = clone.layers[cutIndex]!;
+  // Preprocessing layers stay fixed: no freeze or unfreeze policy ever sees them.
+  const reused = clone.layers.slice(0, cutIndex + 1).filter((l) => l.getClassName() !== 'InputLayer' && !isPreprocessLayer(l));
   const names = new Set(clone.layers.map((l) => l.name));
   const unique = (base: string): string => {
     let name = base;
@@ -58,7 +70,7 @@ export async function transfer(source: tfl.LayersModel, options: TransferOptions
   };
   const rng = new Rng(deriveSeed(options.seed ?? 0, 'transfer-head'));
   const head: tfl.layers.Layer[] = [];
-  let x = cutLayer.output as tfl.SymbolicTensor;
+  let x = layerOutputIn(clone, cutLayer) as tfl.SymbolicTensor;
   if (Array.isArray(x)) throw new GraftError('BAD_LAYER_REF', `Cut point ${cutLayer.name} has several outputs; cut at a single-output layer.`);
   if (x.shape.length > 2) {
     head.push(

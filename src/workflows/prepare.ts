@@ -2,9 +2,10 @@ import { GraftError } from '../errors.js';
 import { deriveSeed } from '../engine/rng.js';
 import type { Dataset } from '../data/dataset.js';
 import { normalizePixels } from '../data/normalize.js';
+import { fitDataset, type ImageFit } from '../data/fit-dataset.js';
 import { perClassSubsample } from '../data/subsample.js';
 import { validationSplit } from '../data/split.js';
-import { applyTask, formatTaskSpec, parseTaskSpec, type TaskSpec } from '../data/task.js';
+import { applyTask, CIFAR10_CLASSES, formatTaskSpec, parseTaskSpec, type TaskSpec } from '../data/task.js';
 import { loadFashionMnist } from '../io/dataset-files.js';
 import { loadCifar10 } from '../io/cifar10-files.js';
 
@@ -17,6 +18,8 @@ export interface DataOptions {
   valSplit?: number;
   /** Seeds subsampling and the split. Default 0. */
   seed?: number;
+  /** Resize and convert every image (after scaling to [0, 1]), e.g. CIFAR's 32×32 to a backbone's 64×64×3. Default: as stored. */
+  image?: ImageFit;
   /** Allow downloading the dataset when no local copy exists. Default true. */
   download?: boolean;
   onDownloadProgress?: (received: number, total: number | undefined) => void;
@@ -34,11 +37,14 @@ export interface PreparedData {
 const cache = new Map<string, Promise<Dataset>>();
 
 /** Loads a dataset split once per process; the seed workflow reads Fashion-MNIST for three models. */
-function loadSplit(dataset: string, split: 'train' | 'test', opts: DataOptions): Promise<Dataset> {
+function loadSplit(spec: TaskSpec, split: 'train' | 'test', opts: DataOptions): Promise<Dataset> {
+  const { dataset } = spec;
   if (dataset !== 'fashion-mnist' && dataset !== 'cifar10') {
     throw new GraftError('BAD_TASK_SPEC', `Dataset ${JSON.stringify(dataset)} has no loader in this version of graft; fashion-mnist and cifar10 are available.`);
   }
-  const key = `${dataset}|${split}|${opts.dataDir ?? ''}`;
+  // From an image tree, decode only the classes the task uses (cats vs dogs needs 2 of 10 folders).
+  const classes = dataset === 'cifar10' ? spec.classes.map((i) => CIFAR10_CLASSES[i]!.slug).sort() : [];
+  const key = `${dataset}|${split}|${opts.dataDir ?? ''}|${classes.join(',')}`;
   const cached = cache.get(key);
   if (cached) return cached;
   {
@@ -47,7 +53,7 @@ function loadSplit(dataset: string, split: 'train' | 'test', opts: DataOptions):
     if (opts.download !== undefined) loadOpts.download = opts.download;
     if (opts.onDownloadProgress) loadOpts.onProgress = opts.onDownloadProgress;
     // CIFAR-10 is never downloaded: it comes from --data-dir / GRAFT_DATA_DIR (binary batches or JPEG folders).
-    const p = dataset === 'cifar10' ? loadCifar10(split, opts.dataDir !== undefined ? { dataDir: opts.dataDir } : {}) : loadFashionMnist(split, loadOpts);
+    const p = dataset === 'cifar10' ? loadCifar10(split, { classes, ...(opts.dataDir !== undefined && { dataDir: opts.dataDir }) }) : loadFashionMnist(split, loadOpts);
     cache.set(key, p);
     p.catch(() => cache.delete(key));
     return p;
@@ -61,7 +67,7 @@ function loadSplit(dataset: string, split: 'train' | 'test', opts: DataOptions):
 export async function prepareTask(taskText: string, opts: DataOptions = {}): Promise<PreparedData> {
   const spec = parseTaskSpec(taskText);
   const seed = opts.seed ?? 0;
-  const [trainAll, testAll] = await Promise.all([loadSplit(spec.dataset, 'train', opts), loadSplit(spec.dataset, 'test', opts)]);
+  const [trainAll, testAll] = await Promise.all([loadSplit(spec, 'train', opts), loadSplit(spec, 'test', opts)]);
   let train = applyTask(trainAll, spec);
   if (opts.perClass !== undefined) train = perClassSubsample(train, opts.perClass, deriveSeed(seed, 'per-class'));
   let validation: Dataset | undefined;
@@ -70,7 +76,9 @@ export async function prepareTask(taskText: string, opts: DataOptions = {}): Pro
     train = split.train;
     validation = normalizePixels(split.validation);
   }
-  const result: PreparedData = { spec, task: formatTaskSpec(spec), train: normalizePixels(train), test: normalizePixels(applyTask(testAll, spec)) };
+  const fit = (ds: Dataset): Dataset => (opts.image ? fitDataset(ds, opts.image) : ds);
+  if (validation) validation = fit(validation);
+  const result: PreparedData = { spec, task: formatTaskSpec(spec), train: fit(normalizePixels(train)), test: fit(normalizePixels(applyTask(testAll, spec))) };
   if (validation) result.validation = validation;
   return result;
 }

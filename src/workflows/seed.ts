@@ -111,6 +111,7 @@ export async function runSeed(options: SeedOptions = {}): Promise<SeedResult> {
     batchSize: SEED_RECIPE.batchSize,
     seed,
     kind: 'scratch',
+    baselineFor: path.basename(dirs.modelB),
     out: dirs.scratchB,
     force,
     ...cb('scratchB'),

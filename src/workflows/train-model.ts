@@ -7,6 +7,12 @@ import type { TrainCallbacks } from '../train/types.js';
 import type { EarlyStoppingOptions } from '../train/early-stopping.js';
 import { evaluate, type Evaluation } from '../evaluate/evaluate.js';
 import { assertRunDirFree, saveRun, type PhaseRecord, type RunInfo } from '../io/run-dir.js';
+import { hasCheckpoint } from '../io/checkpoint-dir.js';
+import { disposeModel } from '../models/dispose.js';
+import { formatTaskSpec, parseTaskSpec } from '../data/task.js';
+import { FIT_DEFAULTS } from '../train/fit.js';
+import { EARLY_STOPPING_DEFAULTS } from '../train/early-stopping.js';
+import { assertResumes, checkpointHeader, interrupted, abortReason, TrainingInterrupted, type Invocation, type RunCheckpoint } from './checkpoint.js';
 import { GRAFT_VERSION, TFJS_VERSION } from '../version.js';
 import { examplesFile } from './examples.js';
 import { prepareTask, type DataOptions, type PreparedData } from './prepare.js';
@@ -31,6 +37,22 @@ export interface TrainModelOptions extends DataOptions {
   data?: PreparedData;
   /** Recorded as the run kind. Default 'train'. */
   kind?: 'train' | 'scratch';
+  /** For kind 'scratch': the name of the transfer run directory this is the baseline of (the report pairs them). */
+  baselineFor?: string;
+  /** Train this model (as it is) instead of building `architecture`: e.g. a transferred model's architecture, re-initialised, as a from-scratch baseline. */
+  model?: tfl.LayersModel;
+  /**
+   * Stops training before the next batch once aborted: the exact state is saved as a checkpoint in
+   * `out` (when given) and TrainingInterrupted is thrown. Default: runs to the end.
+   */
+  signal?: AbortSignal;
+  /**
+   * Continue an interrupted run (readRunCheckpoint(out)) with the same options; the finished run then
+   * replaces the checkpoint in `out` and equals an uninterrupted run's (weights bit for bit on the same backend).
+   */
+  resumeFrom?: RunCheckpoint;
+  /** Kept in a checkpoint so that `graft train --resume` needs no options repeated (set by the CLI). */
+  invocation?: Invocation;
 }
 
 export const TRAIN_DEFAULTS = { architecture: 'mlp', epochs: 10, seed: 0 } as const;
@@ -45,12 +67,23 @@ export interface TrainedModel {
 /** Builds an architecture for the task, trains it from scratch and scores it on the test set. */
 export async function trainModel(options: TrainModelOptions): Promise<TrainedModel> {
   const seed = options.seed ?? TRAIN_DEFAULTS.seed;
-  if (options.out) await assertRunDirFree(options.out, options.force ?? false);
+  const resume = options.resumeFrom;
+  const decisive = trainOptionsRecord(options, seed);
+  if (resume) assertResumes(resume, 'train', decisive, options.callbacks);
+  // A resumed run owns its folder: the finished run replaces the checkpoint there.
+  const inPlace = resume !== undefined && options.out !== undefined && (await hasCheckpoint(options.out));
+  const force = (options.force ?? false) || inPlace;
+  if (options.out) await assertRunDirFree(options.out, force);
   const data = options.data ?? (await prepareTask(options.task, { ...options, seed }));
-  const architecture = options.architecture ?? TRAIN_DEFAULTS.architecture;
-  const model = buildArchitecture(architecture, { classes: data.train.classNames.length, inputShape: data.train.sampleShape, seed });
+  const architecture = options.model ? options.model.name : (options.architecture ?? TRAIN_DEFAULTS.architecture);
+  const model = options.model ?? buildArchitecture(architecture, { classes: data.train.classNames.length, inputShape: data.train.sampleShape, seed });
   const optimizer = resolveOptimizer(options.optimizer);
   const epochs = options.epochs ?? TRAIN_DEFAULTS.epochs;
+  const signal = options.signal;
+  if (signal?.aborted && !resume) {
+    if (!options.model) disposeModel(model);
+    throw new TrainingInterrupted(abortReason(signal), undefined, undefined);
+  }
   const started = performance.now();
   const result = await fit(model, data.train, {
     epochs,
@@ -61,8 +94,24 @@ export async function trainModel(options: TrainModelOptions): Promise<TrainedMod
     ...(data.validation && { validation: data.validation }),
     ...(options.earlyStopping !== undefined && { earlyStopping: options.earlyStopping }),
     ...(options.callbacks && { callbacks: options.callbacks }),
+    ...(signal && { signal }),
+    ...(resume?.command === 'train' && { resumeFrom: resume.fit }),
   });
-  const seconds = (performance.now() - started) / 1000;
+  const seconds = (performance.now() - started) / 1000 + (resume?.seconds ?? 0);
+  if (result.stopReason === 'interrupted') {
+    const fitState = result.checkpoint!;
+    const checkpoint: RunCheckpoint = {
+      command: 'train',
+      header: checkpointHeader('train', fitState, signal),
+      options: decisive,
+      backend: activeBackend()?.name ?? 'unknown',
+      seconds,
+      fit: fitState,
+      ...(options.invocation && { invocation: options.invocation }),
+    };
+    if (!options.model) disposeModel(model);
+    throw await interrupted(checkpoint, options.out, force);
+  }
   const test = evaluate(model, data.test);
   const phase: PhaseRecord = {
     name: 'train',
@@ -78,10 +127,11 @@ export async function trainModel(options: TrainModelOptions): Promise<TrainedMod
     ...runHeader(data, seed),
     kind: options.kind ?? 'train',
     architecture,
+    ...(options.baselineFor !== undefined && { baselineFor: options.baselineFor }),
     phases: [phase],
     metrics: { test },
   };
-  if (options.out) await saveRun(options.out, model, run, { force: options.force ?? false, extraFiles: examplesFile(model, data.test) });
+  if (options.out) await saveRun(options.out, model, run, { force, extraFiles: examplesFile(model, data.test) });
   return { model, run, test, seconds };
 }
 
@@ -97,5 +147,21 @@ export function runHeader(data: PreparedData, seed: number): Pick<RunInfo, 'graf
     preprocessing: { pixelScale: 1 / 255 },
     seed,
     backend: activeBackend()?.name ?? 'unknown',
+  };
+}
+
+/** The options that decide a train run's result, as a resume compares them. */
+function trainOptionsRecord(o: TrainModelOptions, seed: number): Record<string, unknown> {
+  return {
+    task: formatTaskSpec(parseTaskSpec(o.task)),
+    architecture: o.model ? `(given model ${o.model.name})` : (o.architecture ?? TRAIN_DEFAULTS.architecture),
+    epochs: o.epochs ?? TRAIN_DEFAULTS.epochs,
+    batchSize: o.batchSize ?? FIT_DEFAULTS.batchSize,
+    optimizer: resolveOptimizer(o.optimizer),
+    earlyStopping: o.earlyStopping ? { ...EARLY_STOPPING_DEFAULTS, ...o.earlyStopping } : false,
+    seed,
+    perClass: o.perClass,
+    valSplit: o.valSplit,
+    image: o.image,
   };
 }

@@ -8,8 +8,16 @@ import { assertRunDirFree, saveRun, type PhaseRecord, type RunInfo } from '../io
 import { examplesFile } from './examples.js';
 import { prepareTask, type DataOptions, type PreparedData } from './prepare.js';
 import { runHeader } from './train-model.js';
+import { activeBackend } from '../engine/backend.js';
+import { hasCheckpoint } from '../io/checkpoint-dir.js';
+import { disposeModel } from '../models/dispose.js';
+import { formatTaskSpec, parseTaskSpec } from '../data/task.js';
+import { resolveOptimizer } from '../train/optimizer.js';
+import { EARLY_STOPPING_DEFAULTS } from '../train/early-stopping.js';
+import { FIT_DEFAULTS } from '../train/fit.js';
+import { assertResumes, checkpointHeader, interrupted, abortReason, TrainingInterrupted, type Invocation, type RunCheckpoint } from './checkpoint.js';
 
-export interface TransferModelOptions extends DataOptions, Omit<FineTuneOptions, 'validation' | 'seed'> {
+export interface TransferModelOptions extends DataOptions, Omit<FineTuneOptions, 'validation' | 'seed' | 'signal' | 'resumeFrom'> {
   /** The source model; it is copied, never modified. */
   source: tfl.LayersModel;
   /** Where the source came from (recorded in run.json). */
@@ -25,6 +33,12 @@ export interface TransferModelOptions extends DataOptions, Omit<FineTuneOptions,
   out?: string;
   force?: boolean;
   data?: PreparedData;
+  /** Stops training before the next batch once aborted: saved as a checkpoint in `out` (when given), then TrainingInterrupted is thrown. */
+  signal?: AbortSignal;
+  /** Continue an interrupted run (readRunCheckpoint(out)) with the same options and source; see trainModel. */
+  resumeFrom?: RunCheckpoint;
+  /** Kept in a checkpoint so that `graft transfer --resume` needs no options repeated (set by the CLI). */
+  invocation?: Invocation;
 }
 
 export interface TransferResult {
@@ -41,7 +55,12 @@ export interface TransferResult {
 /** The write-up's Model B recipe: copy the source's layers, new head, frozen phase, unfrozen phase, test. */
 export async function transferModel(options: TransferModelOptions): Promise<TransferResult> {
   const seed = options.seed ?? 0;
-  if (options.out) await assertRunDirFree(options.out, options.force ?? false);
+  const resume = options.resumeFrom;
+  const decisive = transferOptionsRecord(options, seed);
+  if (resume) assertResumes(resume, 'transfer', decisive, options.callbacks);
+  const inPlace = resume !== undefined && options.out !== undefined && (await hasCheckpoint(options.out));
+  const force = (options.force ?? false) || inPlace;
+  if (options.out) await assertRunDirFree(options.out, force);
   const data = options.data ?? (await prepareTask(options.task, { ...options, seed }));
   const t = await transfer(options.source, {
     head: { ...options.head, classes: data.train.classNames.length },
@@ -49,8 +68,13 @@ export async function transferModel(options: TransferModelOptions): Promise<Tran
     ...(options.cut !== undefined && { cut: options.cut }),
     ...(options.freeze !== undefined && { freeze: options.freeze }),
   });
+  const signal = options.signal;
+  if (signal?.aborted && !resume) {
+    disposeModel(t.model);
+    throw new TrainingInterrupted(abortReason(signal), undefined, undefined);
+  }
   const started = performance.now();
-  let frozenTest: Evaluation | undefined;
+  let frozenTest: Evaluation | undefined = resume?.command === 'transfer' ? resume.frozenTest : undefined;
   let last: ReturnType<typeof evaluateWithProbabilities> | undefined;
   const phases = await fineTune(t, data.train, {
     seed,
@@ -62,25 +86,45 @@ export async function transferModel(options: TransferModelOptions): Promise<Tran
     ...(options.earlyStopping !== undefined && { earlyStopping: options.earlyStopping }),
     ...(data.validation && { validation: data.validation }),
     ...(options.callbacks && { callbacks: options.callbacks }),
+    ...(signal && { signal }),
+    ...(resume?.command === 'transfer' && { resumeFrom: resume.fineTune }),
     onPhaseEnd: (phase) => {
       // Scored on cached test features when the phase had them: same numbers, no second pass through the base.
       last = phase.cache ? evaluateWithProbabilities(phase.cache.top, phase.cache.features(data.test)) : evaluateWithProbabilities(t.model, data.test);
       if (phase.name === 'frozen') frozenTest = last.evaluation;
     },
   });
-  const seconds = (performance.now() - started) / 1000;
+  const seconds = (performance.now() - started) / 1000 + (resume?.seconds ?? 0);
+  const stopped = phases[phases.length - 1];
+  if (stopped?.stopReason === 'interrupted') {
+    const state = stopped.resume!;
+    const recordedSource = sourcePathOf(options, resume);
+    const checkpoint: RunCheckpoint = {
+      command: 'transfer',
+      header: checkpointHeader('transfer', state.fit, signal),
+      options: decisive,
+      backend: activeBackend()?.name ?? 'unknown',
+      seconds,
+      fineTune: state,
+      ...(frozenTest && { frozenTest }),
+      ...(recordedSource !== undefined && { sourcePath: recordedSource }),
+      ...(options.invocation && { invocation: options.invocation }),
+    };
+    disposeModel(t.model);
+    throw await interrupted(checkpoint, options.out, force);
+  }
   last ??= evaluateWithProbabilities(t.model, data.test);
   const test = last.evaluation;
   frozenTest ??= test;
   const run: RunInfo = {
     ...runHeader(data, seed),
     kind: 'transfer',
-    source: { path: options.sourcePath ?? '(in memory)', ...(options.sourceTask && { task: options.sourceTask }) },
+    source: { path: sourcePathOf(options, resume) ?? '(in memory)', ...(options.sourceTask && { task: options.sourceTask }) },
     transfer: { cut: t.reused[t.reused.length - 1]?.name ?? '', reused: t.reused.map((l) => l.name), head: t.head.map((l) => l.name), frozen: t.frozen },
     phases: phases.map(toPhaseRecord),
     metrics: { test, frozenTest },
   };
-  if (options.out) await saveRun(options.out, t.model, run, { force: options.force ?? false, extraFiles: examplesFile(t.model, data.test, last.probabilities) });
+  if (options.out) await saveRun(options.out, t.model, run, { force, extraFiles: examplesFile(t.model, data.test, last.probabilities) });
   return { model: t.model, run, phases, frozenTest, test, seconds };
 }
 
@@ -91,4 +135,30 @@ function toPhaseRecord(p: PhaseResult): PhaseRecord {
   if (p.unfreezeSchedule) r.unfreezeSchedule = p.unfreezeSchedule;
   if (p.featureCache) r.featureCache = p.featureCache;
   return r;
+}
+
+/** The source as the run first recorded it: a resumed run may load it from another path. */
+function sourcePathOf(o: TransferModelOptions, resume: RunCheckpoint | undefined): string | undefined {
+  return (resume?.command === 'transfer' ? resume.sourcePath : undefined) ?? o.sourcePath;
+}
+
+/** The options that decide a transfer run's result, as a resume compares them (the source is checked by its weights). */
+function transferOptionsRecord(o: TransferModelOptions, seed: number): Record<string, unknown> {
+  const phase = (p: { epochs: number; optimizer?: Parameters<typeof resolveOptimizer>[0] } | undefined): unknown => p && { ...p, ...(p.optimizer && { optimizer: resolveOptimizer(p.optimizer) }) };
+  return {
+    task: formatTaskSpec(parseTaskSpec(o.task)),
+    cut: o.cut,
+    head: o.head,
+    freeze: o.freeze,
+    frozen: phase(o.frozen),
+    unfrozen: phase(o.unfrozen),
+    featureCache: o.featureCache,
+    augment: o.augment,
+    batchSize: o.batchSize ?? FIT_DEFAULTS.batchSize,
+    earlyStopping: o.earlyStopping ? { ...EARLY_STOPPING_DEFAULTS, ...o.earlyStopping } : false,
+    seed,
+    perClass: o.perClass,
+    valSplit: o.valSplit,
+    image: o.image,
+  };
 }

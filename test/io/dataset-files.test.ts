@@ -8,6 +8,7 @@ import { GraftError } from '../../src/errors.js';
 import { fashionMnistCacheDir, loadFashionMnist, locateFashionMnist } from '../../src/io/dataset-files.js';
 import { fashionFiles, gz } from '../data/idx-fixtures.js';
 import { rejectsWith } from '../helpers.js';
+import { deadPid } from './fault-helpers.js';
 
 let root: string;
 let missingSystem: string;
@@ -141,6 +142,9 @@ describe('locateFashionMnist downloads', () => {
     const cache = path.join(xdg, 'graft', 'fashion-mnist');
     await writeSynthetic(cache);
     await rm(path.join(cache, 'train-labels-idx1-ubyte'));
+    // What a download killed midway leaves: never taken for the file, deleted by the next download.
+    await writeFile(path.join(cache, `.train-labels-idx1-ubyte.download-${deadPid()}-0123456789ab`), 'partial');
+    await rejectsWith(locateFashionMnist({ env: { XDG_CACHE_HOME: xdg }, systemDir: missingSystem, download: false }), 'DATA_NOT_FOUND');
     const e = await rejectsWith(locateFashionMnist({ env: { XDG_CACHE_HOME: xdg }, systemDir: missingSystem, mirror }), 'DATA_NOT_FOUND');
     expect(requested).toEqual(['/train-labels-idx1-ubyte.gz']);
     expect(e.message).toContain('SHA-256');

@@ -12,6 +12,8 @@ import {
   writeDecodeCache,
 } from '../../src/io/decode-cache.js';
 import { GraftError } from '../../src/errors.js';
+import { rejectsWith } from '../helpers.js';
+import { deadPid, injectFault, snapshot } from './fault-helpers.js';
 
 let dir: string;
 beforeEach(async () => {
@@ -81,5 +83,33 @@ describe('decode cache', () => {
       expect((e as GraftError).code).toBe('DATA_CORRUPT');
       expect((e as GraftError).message).toMatch(/\/c\/x\.bin.*bytes/);
     }
+  });
+
+  it('never reads a killed writer’s temp file, and the next write deletes such leftovers', async () => {
+    const dead = deadPid();
+    const bytes = encodeDecodedImages(sample);
+    // A complete-looking temp of k1 from a dead writer, a half one of k2, and one still being written.
+    await writeFile(path.join(dir, `.k1.bin.tmp-${dead}-aaaaaaaaaaaa`), bytes);
+    await writeFile(path.join(dir, `.k2.bin.tmp-${dead}-bbbbbbbbbbbb`), bytes.subarray(0, 10));
+    const live = `.k3.bin.tmp-${process.pid}-cccccccccccc`;
+    await writeFile(path.join(dir, live), bytes.subarray(0, 10));
+    expect(await readDecodeCache(dir, 'k1')).toBeUndefined();
+    await writeDecodeCache(dir, 'k4', sample);
+    expect((await readdir(dir)).sort()).toEqual([live, 'k4.bin'].sort());
+  });
+
+  it('a full disk while replacing a cache file: WRITE_FAILED naming it, the old file byte-identical, no temp left', async () => {
+    const file = await writeDecodeCache(dir, 'k1', sample);
+    const before = await snapshot(dir);
+    const undo = injectFault('write', 'ENOSPC');
+    try {
+      const e = await rejectsWith(writeDecodeCache(dir, 'k1', { ...sample, labels: Int32Array.from([1, 1, 0]) }), 'WRITE_FAILED');
+      expect(e.message).toContain(`Cannot write ${file}: no space left`);
+      expect(e.message).toContain('Free some space');
+    } finally {
+      undo();
+    }
+    expect(await snapshot(dir)).toEqual(before);
+    expect((await readDecodeCache(dir, 'k1'))?.labels).toEqual(sample.labels);
   });
 });

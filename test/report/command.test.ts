@@ -9,6 +9,9 @@ import { runInfo } from './fixtures.js';
 let dir: string;
 beforeEach(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'graft-report-cmd-'));
+  // A finished run: run.json is written last, after the model files (whose content the report does not read).
+  await writeFile(path.join(dir, 'model.json'), '{}');
+  await writeFile(path.join(dir, 'weights.bin'), '');
   await writeFile(path.join(dir, 'run.json'), JSON.stringify(runInfo()));
 });
 afterEach(async () => {

@@ -1,4 +1,5 @@
 import { GraftError } from '../../errors.js';
+import { assertRunsFinished } from '../../io/half-finished.js';
 import { defineCommand } from '../command.js';
 import { writeReportFor } from '../report-file.js';
 
@@ -13,6 +14,8 @@ export const reportCommand = defineCommand({
   async run({ values: v, positionals }) {
     const [dir] = positionals;
     if (!dir || positionals.length > 1) throw new GraftError('BAD_ARGUMENT', `graft report takes one folder; received ${positionals.length} (${positionals.join(' ') || 'none'}). Example: graft report runs/seed`);
+    // A report that silently skipped an unfinished run would mislead.
+    await assertRunsFinished(dir);
     // Written atomically: a half-written report never replaces a good one.
     process.stdout.write(`${await writeReportFor(dir, v.out)}\n`);
     return 0;

@@ -2,13 +2,14 @@ import { GraftError } from '../../errors.js';
 import { ARCHITECTURES } from '../../models/architectures.js';
 import { defineCommand, numberOption } from '../command.js';
 import { BACKEND_OPTION, DATA_OPTIONS, FIT_OPTIONS, OUTPUT_OPTIONS, dataOptions, optimizerOption, printJson, startBackend, trainingCallbacks } from '../common.js';
-import { trainModel, TRAIN_DEFAULTS } from '../../workflows/train-model.js';
+import { trainModel, TRAIN_DEFAULTS, type TrainModelOptions } from '../../workflows/train-model.js';
 import { printEvaluation } from './evaluate.js';
+import { INTERRUPT_HELP, RESUME_OPTION, interruptible, resumeArgs } from '../interrupt.js';
 
 export const trainCommand = defineCommand({
   name: 'train',
   summary: 'Train a model from scratch on a task and save it as a run directory.',
-  usage: 'graft train --task SPEC --out DIR [options]',
+  usage: 'graft train --task SPEC --out DIR [options] | graft train --resume DIR',
   options: {
     task: { type: 'string', value: 'SPEC', description: 'Task spec, e.g. fashion-mnist:exclude=sandal,shirt' },
     out: { type: 'string', value: 'DIR', description: 'Run directory to write' },
@@ -21,15 +22,17 @@ export const trainCommand = defineCommand({
     ...DATA_OPTIONS,
     ...OUTPUT_OPTIONS,
     ...BACKEND_OPTION,
+    ...RESUME_OPTION,
   },
-  epilog: 'Example: graft train --task fashion-mnist:exclude=sandal,shirt --out runs/model-a',
-  async run({ values: v }) {
+  epilog: `Example: graft train --task fashion-mnist:exclude=sandal,shirt --out runs/model-a\n${INTERRUPT_HELP}`,
+  async run(args) {
+    const { values: v, checkpoint, invocation } = await resumeArgs('train', args);
     if (!v.task) throw new GraftError('BAD_ARGUMENT', 'graft train needs --task, e.g. --task fashion-mnist:exclude=sandal,shirt.');
     if (!v.out) throw new GraftError('BAD_ARGUMENT', 'graft train needs --out DIR for the run directory.');
     await startBackend(v.backend, v.json);
     const patience = numberOption('early-stopping', v['early-stopping'], { integer: true, min: 1 });
     const optimizer = optimizerOption(v.optimizer, v.lr, v.momentum);
-    const r = await trainModel({
+    const options: TrainModelOptions = {
       ...dataOptions(v, v.json),
       task: v.task,
       out: v.out,
@@ -40,7 +43,12 @@ export const trainCommand = defineCommand({
       ...(optimizer && { optimizer }),
       ...(patience !== undefined && { earlyStopping: { patience } }),
       callbacks: trainingCallbacks('train', v),
-    });
+      invocation,
+      ...(checkpoint && { resumeFrom: checkpoint }),
+    };
+    const outcome = await interruptible('train', v, (signal) => trainModel({ ...options, signal }));
+    if ('exitCode' in outcome) return outcome.exitCode;
+    const r = outcome.done;
     if (v.json) printJson({ out: v.out, seconds: r.seconds, testAccuracy: r.test.accuracy, testLoss: r.test.loss, stopReason: r.run.phases[0]?.stopReason });
     else {
       printEvaluation(r.test, r.run.classNames);

@@ -5,14 +5,18 @@ import { parseLayerRef } from '../../transfer/layer-ref.js';
 import { defineCommand, numberOption } from '../command.js';
 import { BACKEND_OPTION, DATA_OPTIONS, FIT_OPTIONS, OUTPUT_OPTIONS, dataOptions, optimizerOption, printJson, startBackend, trainingCallbacks } from '../common.js';
 import { transferModel, type TransferModelOptions } from '../../workflows/transfer-model.js';
+import { loadBackbone } from '../../workflows/backbone.js';
+import { BACKBONE_OPTIONS, PHASE_OPTIONS, parseAugment, parseHeadPool } from '../cnn-options.js';
 import { printEvaluation } from './evaluate.js';
+import { INTERRUPT_HELP, RESUME_OPTION, interruptible, resumeArgs } from '../interrupt.js';
 
 export const transferCommand = defineCommand({
   name: 'transfer',
   summary: "Reuse a trained model's layers for a new task: new head, frozen phase, then unfrozen fine-tuning at a lower rate.",
-  usage: 'graft transfer --from MODEL --task SPEC --out DIR [options]',
+  usage: 'graft transfer (--from MODEL | --backbone NAME --input SIDE) --task SPEC --out DIR [options]',
   options: {
-    from: { type: 'string', value: 'MODEL', description: 'Source model: a graft run directory or a TF.js model.json (never modified)' },
+    from: { type: 'string', value: 'MODEL', description: 'Source model: a graft run directory, TF.js model.json, Keras .h5/.keras (never modified)' },
+    ...BACKBONE_OPTIONS,
     task: { type: 'string', value: 'SPEC', description: 'Target task, e.g. fashion-mnist:binary=tshirt-top,sandal' },
     out: { type: 'string', value: 'DIR', description: 'Run directory to write' },
     cut: { type: 'string', value: 'LAYER', description: 'Last reused layer, by name or index (default: all but the output layer)' },
@@ -27,20 +31,32 @@ export const transferCommand = defineCommand({
     optimizer: { type: 'string', value: 'NAME', description: 'Optimizer of the unfrozen phase (default: as the frozen phase)' },
     lr: { type: 'string', value: 'RATE', description: 'Learning rate of the unfrozen phase (default: a tenth of --frozen-lr)' },
     momentum: { type: 'string', value: 'M', description: 'SGD momentum for both phases (default 0)' },
+    ...PHASE_OPTIONS,
     ...FIT_OPTIONS,
     ...DATA_OPTIONS,
     ...OUTPUT_OPTIONS,
     ...BACKEND_OPTION,
+    ...RESUME_OPTION,
   },
-  epilog: 'Example: graft transfer --from runs/seed/model-a --task fashion-mnist:binary=tshirt-top,sandal --out runs/model-b',
-  async run({ values: v }) {
-    if (!v.from) throw new GraftError('BAD_ARGUMENT', 'graft transfer needs --from MODEL (a run directory or model.json).');
+  epilog:
+    'Examples:\n  graft transfer --from runs/seed/model-a --task fashion-mnist:binary=tshirt-top,sandal --out runs/model-b\n' +
+    '  graft transfer --backbone vgg16 --input 64 --task cifar10:binary=cat,dog --data-dir DIR --head-hidden 256 \\\n' +
+    '    --frozen-optimizer adam --frozen-lr 0.001 --frozen-epochs 10 --unfreeze last:4 --epochs 10 --out runs/vgg16-cats-dogs\n' +
+    INTERRUPT_HELP,
+  async run(args) {
+    const { values: v, checkpoint, invocation } = await resumeArgs('transfer', args);
+    if (!v.from === !v.backbone) throw new GraftError('BAD_ARGUMENT', `graft transfer needs exactly one source: --from MODEL (a run directory, model.json, .h5 or .keras) or --backbone NAME; received ${v.from ? 'both' : 'neither'}.`);
+    const input = numberOption('input', v.input, { integer: true, min: 1, max: 4096 });
+    if (v.backbone && input === undefined) throw new GraftError('BAD_ARGUMENT', 'graft transfer --backbone needs --input SIDE, the image size the backbone sees (the write-up: --input 64; Keras\'s default 224 is about 12× slower).');
     if (!v.task) throw new GraftError('BAD_ARGUMENT', 'graft transfer needs --task, e.g. --task fashion-mnist:binary=tshirt-top,sandal.');
     if (!v.out) throw new GraftError('BAD_ARGUMENT', 'graft transfer needs --out DIR for the run directory.');
     const freeze = parseFreezePolicy(v.freeze);
     const unfreeze = parseUnfreezePolicy(v.unfreeze);
     await startBackend(v.backend, v.json);
-    const source = await loadModel(v.from);
+    const backbone = v.backbone ? await loadBackbone({ backbone: v.backbone, input: input!, weights: v.weights, seed: numberOption('seed', v.seed, { integer: true, min: 0 })! }) : undefined;
+    if (backbone && !v.json) process.stderr.write(`graft: backbone ${backbone.description}\n`);
+    const source = backbone ? { model: backbone.model, run: undefined } : await loadModel(v.from!);
+    const inputShape = source.model.inputs[0]?.shape;
     const frozenOptimizer = optimizerOption(v['frozen-optimizer'], v['frozen-lr'], v.momentum, 'frozen-')!;
     const unfrozenOptimizer = optimizerOption(v.optimizer ?? frozenOptimizer.name, v.lr ?? String(frozenOptimizer.learningRate! / 10), v.momentum)!;
     const hidden = numberOption('head-hidden', v['head-hidden'], { integer: true, min: 1 });
@@ -49,25 +65,39 @@ export const transferCommand = defineCommand({
     const opts: TransferModelOptions = {
       ...dataOptions(v, v.json),
       source: source.model,
-      sourcePath: v.from,
+      sourcePath: v.from ?? backbone!.description,
+      ...(input !== undefined && { image: { height: input, width: input, ...(inputShape?.length === 4 && { channels: inputShape[3] === 1 ? (1 as const) : (3 as const) }) } }),
+      // A backbone is reused whole; a trained model loses its output layer.
+      ...(backbone && v.cut === undefined && { cut: -1 }),
       ...(source.run && { sourceTask: source.run.task }),
       task: v.task,
       out: v.out,
       force: v.force,
       freeze,
-      head: { ...(hidden !== undefined && { hidden }), ...(dropout !== undefined && { dropout }) },
+      head: { pooling: parseHeadPool(v['head-pool']), ...(hidden !== undefined && { hidden }), ...(dropout !== undefined && { dropout }) },
       frozen: { epochs: numberOption('frozen-epochs', v['frozen-epochs'], { integer: true, min: 0 })!, optimizer: frozenOptimizer },
-      unfrozen: { epochs: numberOption('epochs', v.epochs, { integer: true, min: 0 })!, optimizer: unfrozenOptimizer, unfreeze },
+      unfrozen: {
+        epochs: numberOption('epochs', v.epochs, { integer: true, min: 0 })!,
+        optimizer: unfrozenOptimizer,
+        unfreeze,
+        ...(v.gradual && { gradual: true }),
+        ...(v.discriminative !== undefined && { discriminative: numberOption('discriminative', v.discriminative, { min: 1e-6, max: 1 })! }),
+      },
+      ...(v.augment !== undefined && { augment: parseAugment(v.augment) }),
+      ...(v['no-feature-cache'] && { featureCache: false }),
       batchSize: numberOption('batch-size', v['batch-size'], { integer: true, min: 1 })!,
       ...(patience !== undefined && { earlyStopping: { patience } }),
       ...(v.cut !== undefined && { cut: parseLayerRef(v.cut) }),
       callbacks: trainingCallbacks('transfer', v),
     };
-    const r = await transferModel(opts);
+    const outcome = await interruptible('transfer', v, (signal) => transferModel({ ...opts, signal, invocation, ...(checkpoint && { resumeFrom: checkpoint }) }));
+    if ('exitCode' in outcome) return outcome.exitCode;
+    const r = outcome.done;
     if (v.json) {
       printJson({ out: v.out, seconds: r.seconds, frozenTestAccuracy: r.frozenTest.accuracy, testAccuracy: r.test.accuracy, testLoss: r.test.loss, phases: r.phases.map((p) => ({ name: p.name, epochs: p.history.length, stopReason: p.stopReason, seconds: p.seconds })) });
     } else {
-      process.stdout.write(`Reused ${r.run.transfer?.reused.join(', ')}; new head ${r.run.transfer?.head.join(', ')}; frozen in phase 1: ${r.run.transfer?.frozen.join(', ') || 'none'}\n`);
+      const t = r.run.transfer;
+      process.stdout.write(`Reused ${listLayers(t?.reused ?? [])}; new head ${t?.head.join(', ')}; frozen in phase 1: ${listLayers(t?.frozen ?? []) || 'none'}\n`);
       process.stdout.write(`Test accuracy after the frozen phase: ${r.frozenTest.accuracy.toFixed(4)}\n`);
       printEvaluation(r.test, r.run.classNames);
       process.stdout.write(`Saved ${v.out} (${r.seconds.toFixed(1)} s of training)\n`);
@@ -75,3 +105,8 @@ export const transferCommand = defineCommand({
     return 0;
   },
 });
+
+/** A layer list for one line: in full when short, else its count and ends (MobileNetV2 has 150). */
+function listLayers(names: readonly string[]): string {
+  return names.length <= 12 ? names.join(', ') : `${names.length} layers (${names.slice(0, 3).join(', ')} … ${names.slice(-3).join(', ')})`;
+}

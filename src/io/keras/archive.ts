@@ -10,6 +10,10 @@ export interface KerasArchive {
 
 /** Total uncompressed bytes graft will inflate from one archive: far above any model it can train. */
 const MAX_UNCOMPRESSED = 2 * 1024 ** 3;
+/** Keras writes three or four entries; a directory claiming thousands is damaged, and walking it costs time. */
+const MAX_ENTRIES = 10_000;
+/** Deflate cannot compress better than 1032:1, so a larger claimed size is a lie the unzipper would allocate for. */
+const DEFLATE_MAX_RATIO = 1032;
 const NEEDED = ['config.json', 'metadata.json', 'model.weights.h5'];
 
 /**
@@ -21,15 +25,22 @@ const NEEDED = ['config.json', 'metadata.json', 'model.weights.h5'];
 export function readKerasArchive(bytes: Uint8Array, what: string): KerasArchive {
   if (bytes[0] !== 0x50 || bytes[1] !== 0x4b) throw new GraftError('MODEL_CORRUPT', `${what} is not a .keras archive (not a zip file). It may be truncated, or an .h5 file renamed.`);
   let total = 0;
+  let entries = 0;
   let files: Record<string, Uint8Array>;
   try {
     files = unzipSync(bytes, {
       filter: (f) => {
         const name = f.name;
+        if (++entries > MAX_ENTRIES) throw new GraftError('MODEL_CORRUPT', `${what}: the zip directory lists more than ${MAX_ENTRIES} entries (a Keras archive holds 3 or 4); refusing it.`);
         if (/(^|[\\/])\.\.([\\/]|$)/.test(name) || /^([\\/]|[a-zA-Z]:)/.test(name)) {
           throw new GraftError('MODEL_CORRUPT', `${what}: archive entry ${JSON.stringify(name)} points outside the archive's folder (zip-slip). Keras never writes such entries; refusing the file.`);
         }
         if (!NEEDED.includes(name)) return false;
+        // The unzipper allocates the claimed size before inflating: check the claim against the bytes there.
+        const claim = f.compression === 0 ? f.size : DEFLATE_MAX_RATIO * f.size + 64;
+        if (f.size > bytes.length || f.originalSize > claim) {
+          throw new GraftError('MODEL_CORRUPT', `${what}: zip entry ${name} claims ${f.originalSize} bytes from ${f.size} stored bytes (the file has ${bytes.length}); its directory is damaged. Save or download it again.`);
+        }
         total += f.originalSize;
         if (total > MAX_UNCOMPRESSED) throw new GraftError('MODEL_CORRUPT', `${what}: the archive claims more than ${MAX_UNCOMPRESSED / 1024 ** 3} GiB uncompressed; refusing it.`);
         return true;
@@ -62,6 +73,6 @@ export function parseJson(bytes: Uint8Array | string, what: string, maxDepth = 2
   try {
     return JSON.parse(text);
   } catch (e) {
-    throw new GraftError('MODEL_CORRUPT', `${what} is not valid JSON (${(e as Error).message}).`);
+    throw new GraftError('MODEL_CORRUPT', `${what} is not valid JSON (${(e as Error).message}). The file is damaged or truncated; save or download it again.`);
   }
 }

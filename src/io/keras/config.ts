@@ -115,11 +115,70 @@ function normalizeContainer(layer: JsonObject, className: string, where: string,
       for (const l of layers) if (Array.isArray(l.inbound_nodes)) l.inbound_nodes = l.inbound_nodes.map((node) => (Array.isArray(node) ? node.map(shift) : node));
       out.output_layers = (out.output_layers as Json[]).map(shift);
     }
+    checkGraph(layers, out.input_layers as Json[], out.output_layers as Json[], where, path);
   }
   const result: JsonObject = { class_name: className === 'Functional' ? 'Model' : className, config: out };
   if (layer.name !== undefined) result.name = layer.name;
   if (layer.inbound_nodes !== undefined) result.inbound_nodes = normalizeInboundNodes(layer.inbound_nodes, where, path);
   return result;
+}
+
+/**
+ * TF.js rebuilds a functional model by replaying its layer calls until none is pending, and never
+ * asks whether a pending call can ever run: a reference to a missing layer, to a call that is never
+ * made, or a cycle makes it loop forever (one flipped letter in a layer name did). The same
+ * schedule is replayed here on names alone, and a graph that cannot finish is refused.
+ */
+function checkGraph(layers: JsonObject[], inputs: Json[], outputs: Json[], where: string, path: string): void {
+  const model = JSON.stringify(path || 'model');
+  const fail = (problem: string): never => {
+    throw new GraftError('MODEL_CORRUPT', `${where}: functional model ${model} cannot be rebuilt: ${problem}. The config is damaged; save the model again.`);
+  };
+  const order: string[] = [];
+  /** Calls made so far per layer: an input layer or a nested model exists once before any call. */
+  const calls = new Map<string, number>();
+  const pending = new Map<string, Json[][]>();
+  for (const l of layers) {
+    const name = (l.config as JsonObject).name;
+    if (typeof name !== 'string') fail(`a ${String(l.class_name)} layer has no name`);
+    if (l.name !== undefined && l.name !== name) fail(`layer entry ${describe(l.name)} holds a layer named ${describe(name)}`);
+    if (calls.has(name as string)) fail(`two layers are named ${describe(name)}`);
+    order.push(name as string);
+    calls.set(name as string, l.class_name === 'InputLayer' || CONTAINERS.has(String(l.class_name)) ? 1 : 0);
+    pending.set(name as string, (Array.isArray(l.inbound_nodes) ? l.inbound_nodes : []) as Json[][]);
+  }
+  const isRef = (r: Json): r is [string, number, number, ...Json[]] =>
+    Array.isArray(r) && typeof r[0] === 'string' && [r[1], r[2]].every((i) => typeof i === 'number' && Number.isInteger(i) && i >= 0);
+  const ready = (r: Json): boolean => isRef(r) && (calls.get(r[0]) ?? 0) > r[1];
+  for (let left = [...pending.values()].reduce((a, q) => a + q.length, 0); left > 0; ) {
+    let progressed = false;
+    for (const name of order) {
+      const queue = pending.get(name)!;
+      if (queue.length === 0) continue;
+      pending.set(name, []);
+      for (const node of queue) {
+        if (!Array.isArray(node) || !node.every(ready)) {
+          pending.get(name)!.push(node);
+          continue;
+        }
+        left--;
+        progressed = true;
+        if (node.length > 0) calls.set(name, calls.get(name)! + 1);
+      }
+    }
+    if (progressed) continue;
+    const [name, queue] = [...pending].find(([, q]) => q.length > 0)!;
+    const node = queue[0]!;
+    const ref = Array.isArray(node) ? (node.find((r) => !ready(r)) ?? null) : node;
+    if (!isRef(ref)) fail(`layer ${describe(name)} has a malformed input reference ${describe(ref)}`);
+    const [from, index] = ref as [string, number];
+    fail(calls.has(from) ? `layer ${describe(name)} takes call ${index} of layer ${describe(from)}, which is never made (a cycle or a damaged index)` : `layer ${describe(name)} takes its input from ${describe(from)}, and there is no layer of that name`);
+  }
+  for (const [what, refs] of [['input', inputs], ['output', outputs]] as const) {
+    for (const r of refs) {
+      if (!ready(r)) fail(`its ${what} ${describe(r)} names no layer call that exists`);
+    }
+  }
 }
 
 function normalizeLayerConfig(className: string, config: JsonObject, where: string, path: string): JsonObject {
@@ -135,6 +194,16 @@ function normalizeLayerConfig(className: string, config: JsonObject, where: stri
   for (const key of DROPPED_LAYER_KEYS[className] ?? []) delete out[key];
   if (className === 'Conv2D' && typeof config.groups === 'number' && config.groups !== 1) {
     throw new GraftError('BAD_ARGUMENT', `${where}: layer ${JSON.stringify(path)} is a grouped Conv2D (groups=${config.groups}); TF.js has no grouped convolution.`);
+  }
+  if (className === 'ReLU') {
+    // TF.js's ReLU layer takes max_value only and would silently ignore these, computing another function.
+    for (const key of ['negative_slope', 'threshold'] as const) {
+      const v = config[key];
+      if (v !== undefined && v !== null && v !== 0) {
+        throw new GraftError('BAD_ARGUMENT', `${where}: layer ${JSON.stringify(path)} is a ReLU with ${key}=${JSON.stringify(v)}; TF.js's ReLU layer has max_value only, so graft cannot compute it. Cut the model before this layer.`);
+      }
+      delete out[key];
+    }
   }
   const dtype = config.dtype;
   if (isObject(dtype)) {

@@ -52,7 +52,7 @@ function toKeras3Config(node: JsonObject): JsonObject {
     const out: JsonObject = {
       module: isSeq ? 'keras' : 'keras.src.models.functional',
       class_name: isSeq ? 'Sequential' : 'Functional',
-      config: { ...config, name: config.name ?? 'model', trainable: true, layers, ...(isSeq ? {} : { input_layers: config.input_layers!, output_layers: config.output_layers! }) },
+      config: { ...config, name: config.name ?? 'model', trainable: true, layers, ...(isSeq ? {} : { input_layers: single(config.input_layers!), output_layers: single(config.output_layers!) }) },
       registered_name: isSeq ? null : 'Functional',
     };
     if (node.name !== undefined) out.name = node.name;
@@ -71,6 +71,14 @@ function toKeras3Config(node: JsonObject): JsonObject {
   if (node.name !== undefined) out.name = node.name;
   if (node.inbound_nodes !== undefined) out.inbound_nodes = node.inbound_nodes;
   return out;
+}
+
+/**
+ * Keras 3 writes a single input or output as one [name, node, index] triple, a list of them only
+ * for several; a one-element list makes `model.output` a list in Keras.
+ */
+function single(refs: Json): Json {
+  return Array.isArray(refs) && refs.length === 1 && Array.isArray(refs[0]) ? refs[0] : refs;
 }
 
 /** TF.js numbers the first call of a nested model node 1 (node 0 is its construction); Keras 3 numbers it 0. */

@@ -44,6 +44,7 @@ export async function openH5(bytes: Uint8Array, what: string): Promise<H5Reader>
     throw new GraftError('MODEL_CORRUPT', `${what} is truncated: it holds ${bytes.length} bytes but its HDF5 header says ${declared}. Copy or download it again.`);
   }
   checkGlobalHeaps(bytes, what);
+  checkLocalHeaps(bytes, what);
   const h5wasm = await h5lib();
   const fs = (await h5wasm.ready).FS;
   const name = `/graft-${process.pid}-${++counter}.h5`;
@@ -153,27 +154,79 @@ function declaredSize(bytes: Uint8Array): number | undefined {
 }
 
 /**
- * HDF5 keeps variable-length strings (Keras's layer_names, weight_names) in global heap collections
- * ("GCOL"). The C library trusts each object's declared size and allocates it before checking, so a
- * damaged size in a 40 KB file could make it reserve half a gigabyte. Every collection is walked here
- * first: objects must fit inside their collection, and the collection inside the file.
+ * HDF5 keeps variable-length strings (Keras's layer_names, weight_names, model_config) in global heap
+ * collections ("GCOL"), and the C library trusts what they declare: it walks a collection's objects
+ * by their sizes (a free-space object of size 0 makes that walk loop forever), and it allocates a
+ * value's declared length before reading it (0x20000006 in a 40 KB file reserved 512 MiB). So every
+ * collection is walked here first, exactly as HDF5 will walk it, and every value that points into
+ * one must not claim more bytes than its heap object holds.
  */
 function checkGlobalHeaps(bytes: Uint8Array, what: string): void {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const bad = (at: number, why: string): GraftError => new GraftError('MODEL_CORRUPT', `${what}: HDF5 global heap at byte ${at} is damaged (${why}). The file is corrupt; save or download it again.`);
+  /** Object sizes by collection address, then by object index. */
+  const heaps = new Map<number, Map<number, number>>();
   for (let i = bytes.indexOf(0x47); i >= 0 && i + 16 <= bytes.length; i = bytes.indexOf(0x47, i + 1)) {
     // 'GCOL', version 1, three zero bytes: a false match in weight data needs 8 exact bytes.
     if (bytes[i + 1] !== 0x43 || bytes[i + 2] !== 0x4f || bytes[i + 3] !== 0x4c || bytes[i + 4] !== 1 || bytes[i + 5] !== 0 || bytes[i + 6] !== 0 || bytes[i + 7] !== 0) continue;
     const size = Number(view.getBigUint64(i + 8, true));
-    const bad = (why: string): GraftError => new GraftError('MODEL_CORRUPT', `${what}: HDF5 global heap at byte ${i} is damaged (${why}). The file is corrupt; save or download it again.`);
-    if (size < 16 || i + size > bytes.length) throw bad(`it declares ${size} bytes, the file has ${bytes.length - i} left`);
-    for (let p = i + 16; p + 16 <= i + size; ) {
+    if (size < 16 || i + size > bytes.length) throw bad(i, `it declares ${size} bytes, the file has ${bytes.length - i} left`);
+    const objects = new Map<number, number>();
+    const end = i + size;
+    // HDF5's own walk (H5HG__cache_heap_deserialize): a header that does not fit is trailing free
+    // space; object 0 is free space spanning its declared size; others span header + size rounded up to 8.
+    for (let p = i + 16; p + 16 <= end; ) {
       const index = view.getUint16(p, true);
       const objectSize = Number(view.getBigUint64(p + 8, true));
-      if (index === 0) break; // free space: the rest of the collection
-      if (p + 16 + objectSize > i + size) throw bad(`object ${index} declares ${objectSize} bytes, beyond the collection's end`);
-      p += 16 + Math.ceil(objectSize / 8) * 8;
+      const span = index === 0 ? objectSize : 16 + Math.ceil(objectSize / 8) * 8;
+      if (index === 0 && objectSize < 16) throw bad(i, `its free space at byte ${p} declares ${objectSize} bytes, less than its own 16-byte header`);
+      if (p + span > end) throw bad(i, `object ${index} at byte ${p} declares ${objectSize} bytes, beyond the collection's end`);
+      if (index > 0) objects.set(index, objectSize);
+      p += span;
+    }
+    heaps.set(i, objects);
+  }
+  // A variable-length value is stored as [length u32][collection address u64][object index u32]: find
+  // every spot holding a collection's address and check the claim around it. A chance match in weight
+  // data would also need an index of a real object and a length larger than it, so none is refused wrongly.
+  for (const [address, objects] of heaps) {
+    const needle = new Uint8Array(8);
+    new DataView(needle.buffer).setBigUint64(0, BigInt(address), true);
+    for (let q = indexOfBytes(bytes, needle, 4); q >= 0 && q + 12 <= bytes.length; q = indexOfBytes(bytes, needle, q + 1)) {
+      const length = view.getUint32(q - 4, true);
+      const held = objects.get(view.getUint32(q + 8, true));
+      if (held !== undefined && length > held) {
+        throw bad(address, `a variable-length value at byte ${q - 4} claims ${length} bytes, but its heap object holds ${held}`);
+      }
     }
   }
+}
+
+/**
+ * Groups written the classic way (h5py's default, so every Keras .h5) keep their member names in a
+ * local heap ("HEAP"), whose data segment HDF5 allocates at its declared size before reading it: one
+ * flipped bit made a 54 KB file reserve 1 GiB. The segment must lie inside the file.
+ */
+function checkLocalHeaps(bytes: Uint8Array, what: string): void {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  for (let i = bytes.indexOf(0x48); i >= 0 && i + 32 <= bytes.length; i = bytes.indexOf(0x48, i + 1)) {
+    // 'HEAP', version 0, three zero bytes; then data segment size, free-list offset, data segment address (8 bytes each).
+    if (bytes[i + 1] !== 0x45 || bytes[i + 2] !== 0x41 || bytes[i + 3] !== 0x50 || bytes[i + 4] !== 0 || bytes[i + 5] !== 0 || bytes[i + 6] !== 0 || bytes[i + 7] !== 0) continue;
+    const size = view.getBigUint64(i + 8, true);
+    const address = view.getBigUint64(i + 24, true);
+    if (address + size > BigInt(bytes.length)) {
+      throw new GraftError('MODEL_CORRUPT', `${what}: HDF5 local heap at byte ${i} is damaged (its ${size}-byte data segment at byte ${address} lies beyond the file's ${bytes.length} bytes). The file is corrupt; save or download it again.`);
+    }
+  }
+}
+
+function indexOfBytes(haystack: Uint8Array, needle: Uint8Array, from: number): number {
+  for (let i = haystack.indexOf(needle[0]!, from); i >= 0 && i + needle.length <= haystack.length; i = haystack.indexOf(needle[0]!, i + 1)) {
+    let k = 1;
+    while (k < needle.length && haystack[i + k] === needle[k]) k++;
+    if (k === needle.length) return i;
+  }
+  return -1;
 }
 
 /** Bytes attributes (Keras 2 wrote names as fixed-length byte strings) become strings. */

@@ -6,6 +6,7 @@ import { normalizeKerasConfig } from './config.js';
 import { detectLayout, assignWeights } from './weights.js';
 import { openH5 } from './hdf5.js';
 import { disposeModel, withVariableCleanup } from '../../models/dispose.js';
+import { checkLoadedModel } from '../tfjs-format.js';
 
 export interface KerasModel {
   model: tfl.LayersModel;
@@ -93,9 +94,17 @@ export async function loadKerasWeights(model: tfl.LayersModel, file: string): Pr
 }
 
 async function buildModel(topology: object, what: string): Promise<tfl.LayersModel> {
+  let model: tfl.LayersModel;
   try {
-    return await withVariableCleanup(() => tfl.models.modelFromJSON({ modelTopology: topology } as Parameters<typeof tfl.models.modelFromJSON>[0]));
+    model = await withVariableCleanup(() => tfl.models.modelFromJSON({ modelTopology: topology } as Parameters<typeof tfl.models.modelFromJSON>[0]));
   } catch (e) {
     throw new GraftError('MODEL_CORRUPT', `${what}: the model config could not be built (${(e as Error).message.split('\n')[0]}).`, { cause: e });
   }
+  try {
+    checkLoadedModel(model, what);
+  } catch (e) {
+    disposeModel(model);
+    throw e;
+  }
+  return model;
 }

@@ -66,6 +66,18 @@ describe('Keras config normalisation', () => {
     expect(() => normalizeKerasConfig(custom, 'f.keras')).toThrow(/custom object "my_pkg>MyBlock".*code is not in the file/);
   });
 
+  it('refuses a leaky or thresholded ReLU, which TF.js would silently compute as a plain one', async () => {
+    const relu = (extra: Record<string, unknown>): unknown => ({
+      class_name: 'Sequential',
+      config: { name: 's', layers: [{ class_name: 'ReLU', config: { name: 'act', batch_input_shape: [null, 3], max_value: 6, ...extra } }] },
+    });
+    expect(() => normalizeKerasConfig(relu({ negative_slope: 0.1, threshold: 0 }), 'f.h5')).toThrow(/layer "act" is a ReLU with negative_slope=0.1.*Cut the model before this layer/);
+    expect(() => normalizeKerasConfig(relu({ threshold: 1 }), 'f.h5')).toThrow(/threshold=1/);
+    const plain = await build(relu({ negative_slope: 0, threshold: 0 }));
+    expect(tf.tidy(() => (plain.predict(tf.tensor2d([[-1, 3, 9]])) as tf.Tensor).arraySync())).toEqual([[0, 3, 6]]);
+    plain.dispose();
+  });
+
   it('refuses activations it cannot map and configs that are not models', () => {
     const odd = { class_name: 'Sequential', config: { name: 's', layers: [{ class_name: 'Dense', config: { name: 'd', units: 2, activation: 'leaky_relu', batch_input_shape: [null, 2] } }] } };
     expect(() => normalizeKerasConfig(odd, 'f.h5')).toThrow(/activation "leaky_relu"/);

@@ -1,0 +1,143 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import type * as tfl from '@tensorflow/tfjs-layers';
+import { GraftError } from '../errors.js';
+import { flatLayers } from '../train/forward.js';
+import { disposeModel } from '../models/dispose.js';
+import { isPreprocessLayer } from '../models/preprocess.js';
+import { ZOO_HOSTS, type ZooEntry } from '../models/zoo.js';
+import { fsyncDir, leftoversOf, removeStale, tempSibling } from './atomic.js';
+import { downloadFile } from './download.js';
+import { loadKerasWeights } from './keras/load.js';
+import { loadModel } from './run-dir.js';
+
+/** graft's weight cache: $XDG_CACHE_HOME/graft/weights, else ~/.cache/graft/weights. */
+export function weightsCacheDir(env: NodeJS.ProcessEnv = process.env): string {
+  const xdg = env.XDG_CACHE_HOME;
+  const base = xdg && path.isAbsolute(xdg) ? xdg : path.join(env.HOME || homedir(), '.cache');
+  return path.join(base, 'graft', 'weights');
+}
+
+export interface ZooFetchOptions {
+  /** Default: weightsCacheDir(). */
+  cacheDir?: string;
+  /** Also look in Keras's own cache (~/.keras/models), where a Keras user already has the file. Default true. */
+  kerasCache?: boolean;
+  /** Allow downloading. Default true. */
+  download?: boolean;
+  /** Base URL of a mirror holding the same files (e.g. inside a firewall); env GRAFT_WEIGHTS_MIRROR. */
+  mirror?: string;
+  onProgress?: (received: number, total: number | undefined) => void;
+  env?: NodeJS.ProcessEnv;
+}
+
+async function isFile(p: string): Promise<boolean> {
+  try {
+    return (await stat(p)).isFile();
+  } catch {
+    return false;
+  }
+}
+
+async function md5Of(file: string): Promise<string> {
+  const hash = createHash('md5');
+  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+/**
+ * The local path of a zoo file: graft's cache, then Keras's cache, then a download (hash-checked
+ * where Keras publishes a hash). Without network or file, the error names the URL and where to put it.
+ */
+export async function fetchZooWeights(entry: ZooEntry, options: ZooFetchOptions = {}): Promise<string> {
+  const env = options.env ?? process.env;
+  const cacheDir = options.cacheDir ?? weightsCacheDir(env);
+  const cached = path.join(cacheDir, entry.file);
+  if (await isFile(cached)) return cached;
+  if (options.kerasCache !== false) {
+    const keras = path.join(env.KERAS_HOME || path.join(env.HOME || homedir(), '.keras'), 'models', entry.file);
+    if (await isFile(keras)) return keras;
+  }
+  const byHand = `Download ${entry.url} (${entry.megabytes} MB) by hand and pass it with --weights FILE, or put it at ${cached}; or use --weights none to start from random weights.`;
+  if (options.download === false) throw new GraftError('WEIGHTS_NOT_FOUND', `ImageNet weights ${entry.file} are not in ${cacheDir} and downloading is off. ${byHand}`);
+  const mirror = options.mirror ?? env.GRAFT_WEIGHTS_MIRROR;
+  const url = mirror ? `${mirror.replace(/\/+$/, '')}/${entry.file}` : entry.url;
+  await mkdir(cacheDir, { recursive: true });
+  // A download killed between finishing and renaming leaves a temp sibling: clear it.
+  await removeStale(await leftoversOf(cached));
+  const partial = tempSibling(cached, 'download');
+  try {
+    await downloadFile(url, partial, {
+      ...(mirror ? {} : { allowedHosts: ZOO_HOSTS }),
+      maxBytes: Math.ceil(entry.megabytes * 1.5 * 2 ** 20),
+      ...(options.onProgress && { onProgress: options.onProgress }),
+    });
+  } catch (e) {
+    await rm(partial, { force: true });
+    const reason = e instanceof Error ? e.message : String(e);
+    throw new GraftError('WEIGHTS_NOT_FOUND', `Could not fetch ImageNet weights ${entry.file}: ${reason} ${byHand}`, { cause: e });
+  }
+  if (entry.md5) {
+    const got = await md5Of(partial);
+    if (got !== entry.md5) {
+      await rm(partial, { force: true });
+      throw new GraftError('CHECKSUM_MISMATCH', `Downloaded ${url}, but its MD5 is ${got}, not ${entry.md5} as Keras publishes; the file was deleted. Try again, or ${byHand}`);
+    }
+  }
+  await rename(partial, cached);
+  await fsyncDir(cacheDir);
+  return cached;
+}
+
+/**
+ * Loads weights into a backbone built with Keras's layer names: from a Keras weights file (.h5,
+ * .weights.h5, either layout), or by layer name from any model graft reads (Keras .h5/.keras full
+ * model, TF.js model.json — e.g. a Teachable Machine export — or a graft run directory).
+ */
+export async function loadBackboneWeights(backbone: tfl.LayersModel, file: string): Promise<void> {
+  const ext = path.extname(file).toLowerCase();
+  if (ext === '.h5' || ext === '.hdf5') {
+    await loadKerasWeights(backbone, file);
+    return;
+  }
+  const source = await loadModel(file);
+  try {
+    copyWeightsByName(source.model, backbone, file);
+  } finally {
+    disposeModel(source.model);
+  }
+}
+
+/** Copies every weight of `to`'s layers from the layer of the same name in `from` (nested models searched). */
+export function copyWeightsByName(from: tfl.LayersModel, to: tfl.LayersModel, what: string): void {
+  const available = new Map(flatLayers(from).map((l) => [l.name, l]));
+  const targets = flatLayers(to).filter((l) => l.weights.length > 0 && !isPreprocessLayer(l));
+  const missing = targets.filter((l) => !available.has(l.name));
+  if (missing.length > 0) {
+    const sample = [...available.keys()].slice(0, 8).join(', ');
+    throw new GraftError(
+      'MODEL_CORRUPT',
+      `${what} has no layer named ${missing.slice(0, 5).map((l) => JSON.stringify(l.name)).join(', ')}${missing.length > 5 ? ` (and ${missing.length - 5} more)` : ''} needed by ${to.name}; its layers are ${sample}${available.size > 8 ? ', …' : ''}. Pass a file holding this backbone (same architecture and width).`,
+    );
+  }
+  const writes: Array<[tfl.LayerVariable, tf.Tensor]> = [];
+  for (const layer of targets) {
+    const src = available.get(layer.name)!;
+    // Match by weight name within the layer: TF.js exports may order BatchNorm's statistics differently.
+    const byName = new Map(src.weights.map((w) => [w.originalName.split('/').pop()!, w]));
+    for (const w of layer.weights) {
+      const key = w.originalName.split('/').pop()!;
+      const s = byName.get(key);
+      if (!s) throw new GraftError('MODEL_CORRUPT', `${what}: layer ${layer.name} has no weight ${key} (it has ${[...byName.keys()].join(', ')}).`);
+      if (s.shape.join(',') !== w.shape.join(',')) {
+        throw new GraftError('MODEL_CORRUPT', `${what}: weight ${layer.name}/${key} has shape [${s.shape.join(', ')}] but ${to.name} needs [${w.shape.join(', ')}]. The file holds another width (alpha) or architecture.`);
+      }
+      writes.push([w, s.read()]);
+    }
+  }
+  for (const [w, value] of writes) w.write(value.clone());
+}
