@@ -30,6 +30,12 @@ export const SEED_CNN_RECIPE = {
   /** Teachable Machine's MobileNetV2 (α = 0.35): global average pooling head; its last block unfrozen. */
   mobilenet: { backbone: 'mobilenetv2:0.35', head: { hidden: 256, pooling: 'avg' } as const, unfreeze: { from: 'block_16_expand' } as UnfreezePolicy },
   batchSize: 32,
+  /**
+   * Training images per class unless told otherwise. The write-up used every image (5,000 per
+   * class); graft's CNN training on the wasm backend is still ~20 ms per 32×32 image (issue 6), so
+   * the full run takes hours on 2 cores. 300 per class runs in about a quarter of an hour.
+   */
+  perClass: 300,
 } as const;
 
 export type SeedCnnModel = 'vgg16B' | 'modelA' | 'modelB' | 'scratchB' | 'mobilenetB';
@@ -43,7 +49,7 @@ export interface SeedCnnOptions extends Pick<DataOptions, 'dataDir'> {
   weights?: string;
   /** A Teachable Machine export (model.json) whose MobileNetV2 serves as a second source. Default: none. */
   teachableMachine?: string;
-  /** Training images per class, for every task (seeded subsample). Default: all. */
+  /** Training images per class, for every task (seeded subsample); 0 for all. Default SEED_CNN_RECIPE.perClass. */
   perClass?: number;
   /** Multiplies every epoch count (1 = the write-up). Default 1. */
   epochScale?: number;
@@ -73,7 +79,8 @@ export async function runSeedCnn(options: SeedCnnOptions = {}): Promise<SeedCnnR
     messages.push(text);
     options.onMessage?.(text);
   };
-  const data: DataOptions = { seed, ...(options.dataDir !== undefined && { dataDir: options.dataDir }), ...(options.perClass !== undefined && { perClass: options.perClass }) };
+  const perClass = options.perClass ?? R.perClass;
+  const data: DataOptions = { seed, ...(options.dataDir !== undefined && { dataDir: options.dataDir }), ...(perClass > 0 && { perClass }) };
   const dir = (m: SeedCnnModel): string => path.join(out, { vgg16B: 'vgg16-b', modelA: 'model-a', modelB: 'model-b', scratchB: 'scratch-b', mobilenetB: 'mobilenet-b' }[m]);
   const cb = (m: SeedCnnModel): { callbacks?: TrainCallbacks } => {
     const c = options.callbacks?.(m);

@@ -32,7 +32,7 @@ describe('graft seed --cnn', () => {
     const out = path.join(home, 'seed-cnn');
     // No cached weights (fresh HOME) and an unreachable mirror: the fallback must be taken and explained.
     const env = { HOME: home, XDG_CACHE_HOME: path.join(home, '.cache'), GRAFT_WEIGHTS_MIRROR: 'http://127.0.0.1:1' };
-    const args = ['seed', '--cnn', '--data-dir', data, '--epoch-scale', '0.1', '--out', out, '--backend', 'wasm', '--json', ...(hasTm ? ['--teachable-machine', TM] : [])];
+    const args = ['seed', '--cnn', '--data-dir', data, '--per-class', '0', '--epoch-scale', '0.1', '--out', out, '--backend', 'wasm', '--json', ...(hasTm ? ['--teachable-machine', TM] : [])];
     const r = graft(args, env);
     expect(r.code, r.stderr).toBe(0);
     const j = JSON.parse(r.stdout) as { path: string; rows: Array<{ model: string; phase: string; epochs: number; testAccuracy: number }>; messages: string[] };

@@ -14,7 +14,7 @@ const SEED_OPTIONS = {
   cnn: { type: 'boolean', description: "Run the write-up's second example: VGG16 (ImageNet) for cats vs dogs on CIFAR-10, or its small-CNN analogue without the weights" },
   weights: { type: 'string', value: 'W', description: 'With --cnn: VGG16 weights, imagenet (cache or download) or a file (default imagenet)' },
   'teachable-machine': { type: 'string', value: 'FILE', description: "With --cnn: a Teachable Machine model.json whose MobileNetV2 is a second source" },
-  'per-class': { type: 'string', value: 'N', description: 'With --cnn: training images per class (default: all)' },
+  'per-class': { type: 'string', value: 'N', description: `With --cnn: training images per class, 0 for all (default ${SEED_CNN_RECIPE.perClass}; the write-up used all 5000)` },
   offline: { type: 'boolean', description: 'Never download data' },
   seed: { type: 'string', value: 'N', default: '0', description: 'Seed for weights, shuffling and dropout' },
   'epoch-scale': { type: 'string', value: 'F', default: '1', description: 'Multiply every epoch count (1 = the write-up)' },
@@ -93,7 +93,7 @@ async function runCnn({ values: v }: ParsedArgs<typeof SEED_OPTIONS>, backend: s
     ...(v.weights !== undefined && { weights: v.weights }),
     ...(v['teachable-machine'] !== undefined && { teachableMachine: v['teachable-machine'] }),
   };
-  const perClass = numberOption('per-class', v['per-class'], { integer: true, min: 1 });
+  const perClass = numberOption('per-class', v['per-class'], { integer: true, min: 0 });
   if (perClass !== undefined) opts.perClass = perClass;
   const r = await runSeedCnn(opts);
   const report = await writeReportFor(out);
