@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { GraftError } from '../errors.js';
 import { registerWasmGradKernels } from './wasm-kernels.js';
+import { registerFastConvKernels, unregisterFastConvKernels } from './wasm-conv-kernels.js';
 
 export type BackendName = 'tfjs-node' | 'wasm' | 'cpu';
 export type BackendChoice = BackendName | 'auto';
@@ -12,8 +13,13 @@ export interface BackendInfo {
   name: BackendName;
   /** TF.js's own name for it ('tensorflow' for tfjs-node). */
   tfName: string;
-  /** e.g. "wasm (SIMD, 1 thread)". */
+  /** e.g. "wasm (SIMD, 1 thread, fast kernels)". */
   description: string;
+  /**
+   * wasm only: whether graft's faster kernels (conv gradients, transposed matrix products, Tile,
+   * leading-axis sums) replace TF.js's. On unless the environment sets GRAFT_FAST_KERNELS=0.
+   */
+  fastKernels?: boolean;
 }
 
 let active: BackendInfo | undefined;
@@ -60,9 +66,13 @@ async function activate(name: BackendName): Promise<BackendInfo> {
     if (!(await tf.setBackend('wasm'))) throw new Error('wasm backend failed to initialise');
     await tf.ready();
     registerWasmGradKernels();
+    // After registerWasmGradKernels: the fast Conv2DBackpropFilter replaces graft's composed one.
+    const fast = process.env.GRAFT_FAST_KERNELS !== '0' && registerFastConvKernels();
+    if (!fast) unregisterFastConvKernels();
     const simd = tf.env().getBool('WASM_HAS_SIMD_SUPPORT');
     const threads = tf.env().getBool('WASM_HAS_MULTITHREAD_SUPPORT');
-    return { name, tfName: 'wasm', description: `wasm (${simd ? 'SIMD' : 'no SIMD'}, ${threads ? 'multi-threaded' : '1 thread'})` };
+    const description = `wasm (${simd ? 'SIMD' : 'no SIMD'}, ${threads ? 'multi-threaded' : '1 thread'}${fast ? ', fast kernels' : ''})`;
+    return { name, tfName: 'wasm', description, fastKernels: fast };
   }
   await import('@tensorflow/tfjs-backend-cpu');
   if (!(await tf.setBackend('cpu'))) throw new Error('cpu backend failed to initialise');
