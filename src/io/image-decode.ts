@@ -40,16 +40,76 @@ function checkSize(file: string, width: number, height: number): void {
   }
 }
 
-function decodePng(bytes: Uint8Array, file: string): RawImage {
-  // IHDR must be the first chunk: length(4) "IHDR"(4) width(4) height(4) depth(1) colourType(1).
-  if (bytes.length < 26 || String.fromCharCode(bytes[12]!, bytes[13]!, bytes[14]!, bytes[15]!) !== 'IHDR') {
-    throw corrupt(file, 'PNG signature is not followed by an IHDR header chunk');
+/** Deflate's best ratio is 1032:1 (a 258-byte match coded in two bits); no zlib stream inflates further. */
+const DEFLATE_MAX_RATIO = 1032;
+/** Channels per PNG colour type, and the bit depths the PNG spec allows with it. */
+const PNG_COLOUR_TYPES: Record<number, { channels: number; depths: readonly number[] }> = {
+  0: { channels: 1, depths: [1, 2, 4, 8, 16] },
+  2: { channels: 3, depths: [8, 16] },
+  3: { channels: 1, depths: [1, 2, 4, 8] },
+  4: { channels: 2, depths: [8, 16] },
+  6: { channels: 4, depths: [8, 16] },
+};
+/** Adam7 passes as [x0, y0, dx, dy]. */
+const ADAM7 = [[0, 0, 8, 8], [4, 0, 8, 8], [0, 4, 4, 8], [2, 0, 4, 4], [0, 2, 2, 4], [1, 0, 2, 2], [0, 1, 1, 2]] as const;
+
+export interface PngHeader {
+  width: number;
+  height: number;
+  colourType: number;
+}
+
+/**
+ * Reads and checks a PNG's header and chunk table without decoding: IHDR first and valid, every
+ * chunk inside the file, image data present, and no more pixel data than the compressed bytes can
+ * inflate to. pngjs sizes its buffers from IHDR alone, so without this a 100-byte file claiming
+ * 6000×6000 makes it reserve hundreds of megabytes and spin for seconds.
+ */
+export function checkPngHeader(bytes: Uint8Array, file: string): PngHeader {
+  // IHDR must be the first chunk: length(4) "IHDR"(4) width(4) height(4) depth(1) colourType(1) ... interlace(1).
+  if (bytes.length < 33 || String.fromCharCode(bytes[12]!, bytes[13]!, bytes[14]!, bytes[15]!) !== 'IHDR') {
+    throw corrupt(file, `PNG signature is not followed by an IHDR header chunk (${bytes.length} bytes in all)`);
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const width = view.getUint32(16, false);
   const height = view.getUint32(20, false);
-  const colourType = bytes[25]!;
+  const [depth, colourType, , , interlace] = [bytes[24]!, bytes[25]!, bytes[26]!, bytes[27]!, bytes[28]!];
   checkSize(file, width, height);
+  const colour = PNG_COLOUR_TYPES[colourType];
+  if (!colour || !colour.depths.includes(depth)) throw corrupt(file, `PNG header has colour type ${colourType} with bit depth ${depth}, which is not a valid combination`);
+  if (interlace > 1) throw corrupt(file, `PNG header has interlace method ${interlace}; only 0 and 1 exist`);
+  let compressed = 0;
+  for (let at = 8; at + 8 <= bytes.length; ) {
+    const length = view.getUint32(at, false);
+    const type = String.fromCharCode(bytes[at + 4]!, bytes[at + 5]!, bytes[at + 6]!, bytes[at + 7]!);
+    if (at + 12 + length > bytes.length) {
+      throw corrupt(file, `PNG chunk ${JSON.stringify(type)} at byte ${at} declares ${length} bytes but only ${Math.max(0, bytes.length - at - 12)} follow (truncated file?)`);
+    }
+    if (type === 'IDAT') compressed += length;
+    if (type === 'IEND') break;
+    at += 12 + length;
+  }
+  if (compressed === 0) throw corrupt(file, 'PNG has no image data (no IDAT chunk, or an empty one)');
+  const rowBytes = (w: number): number => 1 + Math.ceil((w * colour.channels * depth) / 8);
+  const raw =
+    interlace === 1
+      ? ADAM7.reduce((sum, [x0, y0, dx, dy]) => {
+          const w = Math.ceil((width - x0) / dx);
+          const h = Math.ceil((height - y0) / dy);
+          return w > 0 && h > 0 ? sum + h * rowBytes(w) : sum;
+        }, 0)
+      : height * rowBytes(width);
+  if (raw > DEFLATE_MAX_RATIO * compressed) {
+    throw corrupt(
+      file,
+      `PNG header says ${width}×${height} pixels, ${raw} bytes of pixel data, but the file holds only ${compressed} bytes of compressed data, which cannot inflate to more than ${DEFLATE_MAX_RATIO * compressed} (truncated file or damaged header)`,
+    );
+  }
+  return { width, height, colourType };
+}
+
+function decodePng(bytes: Uint8Array, file: string): RawImage {
+  const { colourType } = checkPngHeader(bytes, file);
   let png: PNG;
   try {
     png = PNG.sync.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
@@ -73,29 +133,70 @@ function decodePng(bytes: Uint8Array, file: string): RawImage {
   return { width: png.width, height: png.height, channels, data };
 }
 
-/** Width and height from a JPEG's first start-of-frame marker, or undefined when none is found. */
-function jpegSize(bytes: Uint8Array): { width: number; height: number } | undefined {
+interface JpegFrame {
+  width: number;
+  height: number;
+  /** Sampling factors [h, v] per component. */
+  sampling: Array<[number, number]>;
+  /** Bytes from the first start-of-scan marker to the end of the file: where all coded pixels live. */
+  scanBytes: number;
+}
+
+/** The first start-of-frame header and where the first scan starts, or a reason why they cannot be read. */
+function readJpegFrame(bytes: Uint8Array): JpegFrame | string {
+  let frame: Omit<JpegFrame, 'scanBytes'> | undefined;
   let i = 2;
-  while (i + 9 < bytes.length) {
-    if (bytes[i] !== 0xff) return undefined;
+  while (i + 4 <= bytes.length) {
+    if (bytes[i] !== 0xff) return `byte ${i} should start a marker (0xff) but is 0x${bytes[i]!.toString(16)}`;
     const marker = bytes[i + 1]!;
     if (marker === 0xff) {
-      i++;
+      i++; // fill byte
+      continue;
+    }
+    if (marker === 0x01 || (marker >= 0xd0 && marker <= 0xd8)) {
+      i += 2; // markers without a length
       continue;
     }
     const length = (bytes[i + 2]! << 8) | bytes[i + 3]!;
+    if (length < 2 || i + 2 + length > bytes.length) return `marker 0x${marker.toString(16)} at byte ${i} declares ${length} bytes, ${length < 2 ? 'fewer than its own length field' : 'past the end of the file (truncated?)'}`;
     const isFrame = marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc;
-    if (isFrame) return { height: (bytes[i + 5]! << 8) | bytes[i + 6]!, width: (bytes[i + 7]! << 8) | bytes[i + 8]! };
-    if (marker === 0xda || length < 2) return undefined;
+    if (isFrame && !frame) {
+      const count = bytes[i + 9] ?? 0;
+      if (length < 8 + 3 * count || count === 0) return `frame header at byte ${i} is ${length} bytes long for ${count} components`;
+      const sampling: Array<[number, number]> = [];
+      for (let c = 0; c < count; c++) {
+        const hv = bytes[i + 11 + 3 * c]!;
+        sampling.push([hv >> 4, hv & 15]);
+      }
+      if (sampling.some(([h, v]) => h < 1 || h > 4 || v < 1 || v > 4)) return `frame header has sampling factors ${sampling.map(([h, v]) => `${h}×${v}`).join(', ')}; each must be 1 to 4`;
+      frame = { height: (bytes[i + 5]! << 8) | bytes[i + 6]!, width: (bytes[i + 7]! << 8) | bytes[i + 8]!, sampling };
+    }
+    if (marker === 0xda) return frame ? { ...frame, scanBytes: bytes.length - i } : 'a scan starts before any frame header (SOF marker)';
     i += 2 + length;
   }
-  return undefined;
+  return frame ? 'there is no scan (SOS marker), so no image data' : 'there is no frame header (SOF marker)';
+}
+
+/**
+ * Checks a JPEG's frame header against the data that follows. Every component's every 8×8 block
+ * costs at least one bit of scan data (its DC code), so n bytes of scans hold at most 8n blocks; a
+ * header claiming more describes data that is not there, and jpeg-js would allocate for the claim.
+ */
+function checkJpegFrame(bytes: Uint8Array, file: string): void {
+  const frame = readJpegFrame(bytes);
+  if (typeof frame === 'string') throw corrupt(file, `JPEG structure is damaged: ${frame}`);
+  const { width, height, sampling, scanBytes } = frame;
+  checkSize(file, width, height);
+  const hMax = Math.max(...sampling.map(([h]) => h));
+  const vMax = Math.max(...sampling.map(([, v]) => v));
+  const blocks = sampling.reduce((sum, [h, v]) => sum + Math.ceil(Math.ceil((width * h) / hMax) / 8) * Math.ceil(Math.ceil((height * v) / vMax) / 8), 0);
+  if (blocks > 8 * scanBytes) {
+    throw corrupt(file, `JPEG header says ${width}×${height} pixels (${blocks} blocks of 8×8) but only ${scanBytes} bytes of image data follow, which can hold at most ${8 * scanBytes} blocks (truncated file or damaged header)`);
+  }
 }
 
 function decodeJpeg(bytes: Uint8Array, file: string): RawImage {
-  const size = jpegSize(bytes);
-  if (!size) throw corrupt(file, 'JPEG has no readable frame header (SOF marker)');
-  checkSize(file, size.width, size.height);
+  checkJpegFrame(bytes, file);
   try {
     const img = jpeg.decode(bytes, {
       useTArray: true,

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { PNG } from 'pngjs';
 import { GraftError } from '../errors.js';
 import type { RawImage } from '../data/image.js';
+import { checkPngHeader, sniffImageFormat } from './image-decode.js';
 
 /** Reads a PNG file into RGBA pixels. Corrupt files become a DATA_CORRUPT error naming the file. */
 export async function readPng(file: string): Promise<RawImage> {
@@ -11,10 +12,23 @@ export async function readPng(file: string): Promise<RawImage> {
   } catch (e) {
     throw new GraftError('DATA_NOT_FOUND', `Cannot read image ${file} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}). Check the path.`);
   }
+  return decodePngRgba(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), file);
+}
+
+/**
+ * Decodes PNG bytes into RGBA pixels (4 channels, alpha kept). The header and chunk table are
+ * checked first (checkPngHeader), so a file claiming more pixels than its data can hold is refused
+ * before pngjs allocates for the claim.
+ */
+export function decodePngRgba(bytes: Uint8Array, file: string): RawImage {
+  if (sniffImageFormat(bytes) !== 'png') {
+    throw new GraftError('DATA_CORRUPT', `${file} is not a PNG (it does not start with 89 50 4e 47). Re-save it as PNG.`);
+  }
+  checkPngHeader(bytes, file);
   try {
-    const png = PNG.sync.read(bytes);
+    const png = PNG.sync.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
     return { width: png.width, height: png.height, channels: 4, data: new Uint8Array(png.data.buffer, png.data.byteOffset, png.data.byteLength) };
   } catch (e) {
-    throw new GraftError('DATA_CORRUPT', `${file} is not a readable PNG (${(e as Error).message}). Re-save it as PNG.`);
+    throw new GraftError('DATA_CORRUPT', `${file} is not a readable PNG (${(e as Error).message}). Re-save it as PNG.`, { cause: e });
   }
 }

@@ -1,7 +1,8 @@
 import * as path from 'node:path';
 import { readFile, stat } from 'node:fs/promises';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { GraftError } from '../errors.js';
+import { GraftError, describeValue } from '../errors.js';
+import { parseJson } from './keras/archive.js';
 import { exists } from './exists.js';
 import type { EpochRecord } from '../train/types.js';
 import type { OptimizerSpec } from '../train/optimizer.js';
@@ -110,18 +111,94 @@ export async function loadModel(location: string): Promise<LoadedModel> {
   return { model, path: location, format: 'tfjs-layers' };
 }
 
+/**
+ * Reads run.json and checks every field graft's readers use (predict, transfer --from, the report),
+ * so a damaged file is refused here, naming the field, rather than met later as a TypeError deep in
+ * the report. Fields it does not know are kept, for runs written by newer versions.
+ */
 export async function readRunInfo(file: string): Promise<RunInfo> {
-  let info: unknown;
+  const fix = 'The run directory is damaged; re-run the training.';
+  let json: string;
   try {
-    info = JSON.parse(await readFile(file, 'utf8'));
+    json = await readFile(file, 'utf8');
   } catch (e) {
-    throw new GraftError('MODEL_CORRUPT', `${file} is not valid JSON (${(e as Error).message}). The run directory is damaged; re-run the training.`);
+    throw new GraftError('MODEL_CORRUPT', `${file} cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}). ${fix}`);
   }
-  const r = info as Partial<RunInfo>;
-  if (typeof r !== 'object' || r === null || !Array.isArray(r.classNames) || typeof r.task !== 'string' || !Array.isArray(r.sampleShape) || typeof r.preprocessing?.pixelScale !== 'number') {
-    throw new GraftError('MODEL_CORRUPT', `${file} lacks the fields graft needs (task, classNames, sampleShape, preprocessing). It was not written by this version of graft, or it is damaged.`);
+  // run.json is a few levels deep; the limit keeps a crafted one from exhausting the stack later.
+  const info = parseJson(json, file, { maxDepth: 32, fix });
+  const problem = runInfoProblem(info);
+  if (problem) {
+    throw new GraftError('MODEL_CORRUPT', `${file}: ${problem.at} should be ${problem.expected}; received ${describeValue(problem.value)}. It was not written by this version of graft, or it is damaged; re-run the training.`);
   }
-  return r as RunInfo;
+  return info as RunInfo;
+}
+
+type Problem = { at: string; expected: string; value: unknown } | undefined;
+type Check = (v: unknown, at: string) => Problem;
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const expect = (ok: (v: unknown) => boolean, expected: string): Check => (v, at) => (ok(v) ? undefined : { at, expected, value: v });
+const text = expect((v) => typeof v === 'string', 'text');
+const count = expect((v) => Number.isSafeInteger(v) && (v as number) >= 0, 'a whole number ≥ 0');
+const number = expect((v) => typeof v === 'number', 'a number');
+/** Scores and times: JSON writes NaN (a diverged loss) as null. */
+const score = expect((v) => typeof v === 'number' || v === null, 'a number (or null)');
+const listOf = (item: Check): Check => (v, at) => (Array.isArray(v) ? v.reduce<Problem>((p, x, i) => p ?? item(x, `${at}[${i}]`), undefined) : { at, expected: 'a list', value: v });
+/** An object with these fields; a field whose name ends in "?" may be absent. */
+const shape = (fields: Record<string, Check>): Check => (v, at) => {
+  if (!isRecord(v)) return { at, expected: 'an object', value: v };
+  for (const [key, check] of Object.entries(fields)) {
+    const name = key.replace(/\?$/, '');
+    if (key.endsWith('?') && v[name] === undefined) continue;
+    const p = check(v[name], `${at}.${name}`);
+    if (p) return p;
+  }
+  return undefined;
+};
+const names = listOf(text);
+const evaluation = shape({ accuracy: score, loss: score, confusion: listOf(listOf(count)), perClass: listOf(shape({ name: text, precision: score, recall: score, f1: score, support: count })), count });
+const RUN_INFO = shape({
+  graftVersion: text,
+  tfjsVersion: text,
+  createdAt: text,
+  kind: expect((v) => v === 'train' || v === 'transfer' || v === 'scratch', '"train", "transfer" or "scratch"'),
+  task: text,
+  classNames: names,
+  sampleShape: listOf(expect((v) => Number.isSafeInteger(v) && (v as number) >= 1, 'a whole number ≥ 1')),
+  preprocessing: shape({ pixelScale: expect((v) => typeof v === 'number' && v > 0 && Number.isFinite(v), 'a number > 0') }),
+  seed: number,
+  backend: text,
+  'architecture?': text,
+  'baselineFor?': text,
+  'source?': shape({ path: text, 'task?': text }),
+  'transfer?': shape({ cut: text, reused: names, head: names, frozen: names }),
+  phases: listOf(
+    shape({
+      name: text,
+      epochs: count,
+      optimizer: shape({ name: text, learningRate: number, momentum: number }),
+      trainableLayers: names,
+      stopReason: text,
+      'message?': text,
+      seconds: score,
+      history: listOf(shape({ phase: text, epoch: count, loss: score, accuracy: score, 'valLoss?': score, 'valAccuracy?': score, learningRate: score, seconds: score })),
+    }),
+  ),
+  'metrics?': shape({ 'test?': evaluation, 'frozenTest?': evaluation }),
+});
+
+/** The first field of run.json that graft could not use, or undefined. Scores must cover every class. */
+function runInfoProblem(info: unknown): Problem {
+  const p = RUN_INFO(info, 'run');
+  if (p) return p;
+  const r = info as RunInfo;
+  const k = r.classNames.length;
+  for (const [name, e] of Object.entries(r.metrics ?? {})) {
+    if (!e) continue;
+    if (e.confusion.length !== k || e.confusion.some((row) => row.length !== k)) return { at: `run.metrics.${name}.confusion`, expected: `a ${k}×${k} matrix (one row and column per class)`, value: e.confusion.map((row) => row.length) };
+    if (e.perClass.length !== k) return { at: `run.metrics.${name}.perClass`, expected: `${k} entries (one per class)`, value: e.perClass.length };
+  }
+  return undefined;
 }
 
 

@@ -1,8 +1,10 @@
 import * as path from 'node:path';
-import { readFile } from 'node:fs/promises';
+import { readFile, realpath, stat } from 'node:fs/promises';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { GraftError } from '../errors.js';
+import { GraftError, describeValue } from '../errors.js';
+import { disposeModel, withVariableCleanup } from '../models/dispose.js';
+import { parseJson } from './keras/archive.js';
 
 /** The files of a TF.js layers model: model.json and one weights file. */
 export interface TfjsModelFiles {
@@ -11,6 +13,7 @@ export interface TfjsModelFiles {
 }
 
 const DTYPE_BYTES: Record<string, number> = { float32: 4, int32: 4, bool: 1 };
+const MAX_WEIGHT_FILES = 10_000;
 
 /** Serialises a model to TF.js's layers format (what tf.loadLayersModel reads). */
 export async function toTfjsFiles(model: tfl.LayersModel, generatedBy: string): Promise<TfjsModelFiles> {
@@ -39,67 +42,166 @@ export async function toTfjsFiles(model: tfl.LayersModel, generatedBy: string): 
   return { 'model.json': JSON.stringify(json), 'weights.bin': weights };
 }
 
-interface ManifestGroup {
-  paths: string[];
-  weights: tf.io.WeightsManifestEntry[];
+/** One weight as the manifest describes it, checked. */
+interface WeightSpec {
+  name: string;
+  shape: number[];
+  dtype: 'float32' | 'int32' | 'bool';
 }
 
 /**
- * Loads a TF.js layers model from `model.json` and the weight files it names. Weight paths must stay
- * inside the model's folder, and the bytes must match what the manifest declares.
+ * Loads a TF.js layers model from `model.json` and the weight files it names. The manifest is
+ * checked before any weight file is read: every path stays inside the model's folder (symlinks
+ * resolved) and appears once, every weight has a name, a shape of whole numbers and a supported
+ * dtype, and the files' sizes add up to what the manifest declares. A hostile model.json cannot
+ * make graft read files elsewhere, or read one file a hundred thousand times.
  */
 export async function loadTfjsModel(modelJsonPath: string): Promise<tfl.LayersModel> {
   const dir = path.dirname(path.resolve(modelJsonPath));
-  let parsed: unknown;
+  let text: string;
   try {
-    parsed = JSON.parse(await readFile(modelJsonPath, 'utf8'));
+    text = await readFile(modelJsonPath, 'utf8');
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
     if (err.code === 'ENOENT') throw new GraftError('MODEL_NOT_FOUND', `No model at ${modelJsonPath}. Pass a run directory, a TF.js model.json, or check the path.`);
-    throw new GraftError('MODEL_CORRUPT', `${modelJsonPath} is not valid JSON (${err.message}). The file may be truncated; re-export or re-download it.`);
+    throw new GraftError('MODEL_CORRUPT', `${modelJsonPath} cannot be read (${err.code ?? err.message}). Check its permissions.`);
   }
-  const json = parsed as { modelTopology?: unknown; weightsManifest?: unknown };
+  const json = parseJson(text, modelJsonPath) as { modelTopology?: unknown; weightsManifest?: unknown } | null;
   if (typeof json !== 'object' || json === null || typeof json.modelTopology !== 'object' || json.modelTopology === null || !Array.isArray(json.weightsManifest)) {
     throw new GraftError('MODEL_CORRUPT', `${modelJsonPath} is not a TF.js layers model: it needs "modelTopology" (an object) and "weightsManifest" (a list). A graph model (from the TF.js converter's SavedModel path) cannot be trained.`);
   }
-  const specs: tf.io.WeightsManifestEntry[] = [];
-  const buffers: Uint8Array[] = [];
-  for (const group of json.weightsManifest as ManifestGroup[]) {
-    if (!group || !Array.isArray(group.paths) || !Array.isArray(group.weights)) {
-      throw new GraftError('MODEL_CORRUPT', `${modelJsonPath}: a weightsManifest entry lacks "paths" or "weights".`);
+  const specs: WeightSpec[] = [];
+  const paths: unknown[] = [];
+  for (const group of json.weightsManifest as unknown[]) {
+    const g = group as { paths?: unknown; weights?: unknown } | null;
+    if (typeof g !== 'object' || g === null || !Array.isArray(g.paths) || !Array.isArray(g.weights)) {
+      throw new GraftError('MODEL_CORRUPT', `${modelJsonPath}: a weightsManifest entry lacks "paths" or "weights" (received ${describeValue(g)}).`);
     }
-    specs.push(...group.weights);
-    for (const p of group.paths) buffers.push(await readWeightFile(dir, p, modelJsonPath));
+    for (const w of g.weights as unknown[]) specs.push(checkSpec(w, modelJsonPath));
+    paths.push(...(g.paths as unknown[]));
   }
-  const total = buffers.reduce((a, b) => a + b.byteLength, 0);
-  const expected = specs.reduce((a, s) => a + (s.shape ?? []).reduce((x, y) => x * y, 1) * (DTYPE_BYTES[s.dtype] ?? NaN), 0);
-  if (!specs.every((s) => s.dtype in DTYPE_BYTES && !s.quantization)) {
-    throw new GraftError('MODEL_CORRUPT', `${modelJsonPath}: weights must be float32, int32 or bool and unquantized; found ${specs.map((s) => s.dtype).join(', ')}.`);
+  // The TF.js converter writes 4 MB shards: 10 000 of them would be 40 GB of weights.
+  if (paths.length > MAX_WEIGHT_FILES) {
+    throw new GraftError('MODEL_CORRUPT', `${modelJsonPath}: the manifest lists ${paths.length} weight files, more than the ${MAX_WEIGHT_FILES} graft reads. The manifest is damaged.`);
   }
+  const realDir = await realpath(dir);
+  const files: string[] = [];
+  const seen = new Set<string>();
+  for (const p of paths) {
+    const resolved = await weightFilePath(dir, realDir, p, modelJsonPath);
+    if (seen.has(resolved)) throw new GraftError('MODEL_CORRUPT', `${modelJsonPath}: weight file ${JSON.stringify(p)} is listed more than once; each weight file holds different weights. The manifest is damaged.`);
+    seen.add(resolved);
+    files.push(resolved);
+  }
+  const expected = specs.reduce((a, s) => a + s.shape.reduce((x, y) => x * y, 1) * DTYPE_BYTES[s.dtype]!, 0);
+  const sizes = await Promise.all(files.map((f) => stat(f).then((st) => (st.isFile() ? st.size : NaN), () => NaN)));
+  const unreadable = files.findIndex((_, i) => Number.isNaN(sizes[i]));
+  if (unreadable >= 0) {
+    throw new GraftError('MODEL_CORRUPT', `${modelJsonPath}: weight file ${path.relative(dir, files[unreadable]!)} is missing or not a file. Copy it beside model.json.`);
+  }
+  const total = sizes.reduce((a, b) => a + b, 0);
   if (total !== expected) {
-    throw new GraftError('MODEL_CORRUPT', `${modelJsonPath}: the manifest declares ${expected} bytes of weights but the weight files hold ${total}. A weight file is truncated or belongs to another model.`);
+    const need = expected > Number.MAX_SAFE_INTEGER ? 'more than 2^53' : String(expected);
+    throw new GraftError('MODEL_CORRUPT', `${modelJsonPath}: the manifest declares ${need} bytes of weights but the weight files hold ${total}. A weight file is truncated or belongs to another model.`);
   }
   const weightData = new Uint8Array(total);
   let offset = 0;
-  for (const b of buffers) {
+  for (const f of files) {
+    let b: Buffer;
+    try {
+      b = await readFile(f);
+    } catch (e) {
+      throw new GraftError('MODEL_CORRUPT', `${modelJsonPath}: weight file ${path.relative(dir, f)} cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}). Copy it beside model.json.`);
+    }
+    // The file changed since it was measured; refuse rather than read past the buffer.
+    if (offset + b.byteLength > total) throw new GraftError('MODEL_CORRUPT', `${modelJsonPath}: weight file ${path.relative(dir, f)} grew while it was read. Load the model again.`);
     weightData.set(b, offset);
     offset += b.byteLength;
   }
+  let model: tfl.LayersModel;
   try {
-    return await tfl.loadLayersModel(tf.io.fromMemory({ modelTopology: json.modelTopology as object, weightSpecs: specs, weightData: weightData.buffer }));
+    // A build that fails half-way must not leave its variables alive (withVariableCleanup disposes them).
+    model = await withVariableCleanup(() => tfl.loadLayersModel(tf.io.fromMemory({ modelTopology: json.modelTopology as object, weightSpecs: specs, weightData: weightData.buffer })));
   } catch (e) {
     throw new GraftError('MODEL_CORRUPT', `${modelJsonPath}: TF.js could not build the model (${(e as Error).message}).`, { cause: e });
   }
+  try {
+    checkLoadedModel(model, modelJsonPath);
+  } catch (e) {
+    disposeModel(model);
+    throw e;
+  }
+  return model;
 }
 
-async function readWeightFile(dir: string, relative: string, modelJsonPath: string): Promise<Uint8Array> {
+/**
+ * Layer settings that are counts or sizes, and the largest value accepted: counts are also bounded
+ * by the weights that must match them; window sizes far past any image are damage (a dilation of
+ * 2^32 loaded, then failed inside the convolution kernel).
+ */
+const SIZE_LIMITS: Record<string, number> = { units: 2 ** 24, filters: 2 ** 24, depthMultiplier: 2 ** 16, kernelSize: 2 ** 15, strides: 2 ** 15, poolSize: 2 ** 15, dilationRate: 2 ** 15 };
+
+/**
+ * Checks a model TF.js built from a file (TF.js or Keras). TF.js builds layers from whatever the
+ * topology holds: an input shape [{}, 8, 8, 1], or [null, Infinity, 8] from 1e400 in the file; a
+ * convolution with stride 0 or a dilation of 2^32, which then fails inside a kernel (the wasm
+ * backend only logs it and computes garbage). Shapes and sizes must be whole numbers in range and
+ * rates fractions, checked once at load rather than discovered in training.
+ */
+export function checkLoadedModel(model: tfl.LayersModel, what: string): void {
+  const badShape = [...model.inputs, ...model.outputs].map((t) => t.shape).find((shape) => !shape.every((d) => d === null || (Number.isSafeInteger(d) && d > 0)));
+  if (badShape) {
+    throw new GraftError('MODEL_CORRUPT', `${what}: the model's input or output shape is [${badShape.join(', ')}]; each dimension must be a whole number ≥ 1 (or null for the batch). The topology is damaged.`);
+  }
+  for (const layer of model.layers) {
+    if (layer instanceof tfl.LayersModel) {
+      checkLoadedModel(layer, what);
+      continue;
+    }
+    const config = layer.getConfig() as Record<string, unknown>;
+    const bad = (key: string, expected: string): GraftError =>
+      new GraftError('MODEL_CORRUPT', `${what}: layer ${JSON.stringify(layer.name)} has ${key} ${describeValue(config[key])}; it must be ${expected}. The model's topology is damaged.`);
+    for (const [key, max] of Object.entries(SIZE_LIMITS)) {
+      const v = config[key];
+      if (v === undefined || v === null) continue;
+      const values = Array.isArray(v) ? v : [v];
+      if (values.length === 0 || !values.every((x) => Number.isInteger(x) && (x as number) >= 1 && (x as number) <= max)) throw bad(key, `a whole number from 1 to ${max}, or a list of them`);
+    }
+    const rate = config.rate;
+    if (rate !== undefined && !(typeof rate === 'number' && rate >= 0 && rate < 1)) throw bad('rate', 'a number in [0, 1)');
+    // A ReLU cap of 0, NaN or 1e-50 loads; clip then throws, or the wasm kernel logs a failure and returns garbage.
+    const maxValue = config.maxValue;
+    if (maxValue !== undefined && maxValue !== null && !(typeof maxValue === 'number' && maxValue >= 1e-6 && Number.isFinite(maxValue))) throw bad('maxValue', 'null or a number ≥ 1e-6');
+    // An axis outside the input's dimensions (4294967296 loaded) fails only at the first prediction.
+    if (config.axis !== undefined && config.axis !== null) {
+      const rank = layer.inboundNodes[0]?.inputTensors[0]?.shape.length ?? 32;
+      const axes = Array.isArray(config.axis) ? config.axis : [config.axis];
+      if (!axes.every((a) => Number.isInteger(a) && (a as number) >= -rank && (a as number) < rank)) throw bad('axis', `a whole number from ${-rank} to ${rank - 1} (the input has ${rank} dimensions)`);
+    }
+    // graft feeds float32 pixels; TF.js accepted dtype -1 or [1, 2] here, and the model failed at its first prediction.
+    if (config.dtype !== undefined && config.dtype !== null && config.dtype !== 'float32') throw bad('dtype', '"float32" (graft trains float32 models only)');
+  }
+}
+
+function checkSpec(w: unknown, modelJsonPath: string): WeightSpec {
+  const s = w as Partial<Record<keyof WeightSpec | 'quantization', unknown>> | null;
+  const bad = (problem: string): GraftError => new GraftError('MODEL_CORRUPT', `${modelJsonPath}: weight entry ${describeValue(s && typeof s === 'object' ? s.name : s)} ${problem}. The manifest is damaged, or it was written by a converter graft does not support.`);
+  if (typeof s !== 'object' || s === null || typeof s.name !== 'string') throw bad('is not {"name", "shape", "dtype"}');
+  if (!Array.isArray(s.shape) || !s.shape.every((d) => Number.isSafeInteger(d) && (d as number) >= 0)) throw bad(`has shape ${describeValue(s.shape)}; a shape is a list of whole numbers ≥ 0`);
+  if (typeof s.dtype !== 'string' || !Object.hasOwn(DTYPE_BYTES, s.dtype)) throw bad(`has dtype ${describeValue(s.dtype)}; graft reads float32, int32 and bool weights`);
+  if (s.quantization !== undefined) throw bad('is quantized; graft reads unquantized weights only (convert the model without --quantize)');
+  return { name: s.name, shape: s.shape as number[], dtype: s.dtype as WeightSpec['dtype'] };
+}
+
+/** A weight path resolved inside `dir` (whose real path is `realDir`), or a refusal: it must be relative and stay in the folder, also after symlinks. */
+async function weightFilePath(dir: string, realDir: string, relative: unknown, modelJsonPath: string): Promise<string> {
+  const outside = (): GraftError =>
+    new GraftError('MODEL_CORRUPT', `${modelJsonPath}: weight path ${describeValue(relative)} points outside the model's folder; refusing to read it. Weight files must sit beside model.json.`);
+  if (typeof relative !== 'string' || relative === '' || path.isAbsolute(relative) || relative.includes('\0')) throw outside();
   const resolved = path.resolve(dir, relative);
-  if (typeof relative !== 'string' || path.isAbsolute(relative) || !resolved.startsWith(dir + path.sep)) {
-    throw new GraftError('MODEL_CORRUPT', `${modelJsonPath}: weight path ${JSON.stringify(relative)} points outside the model's folder; refusing to read it. Weight files must sit beside model.json.`);
-  }
-  try {
-    return new Uint8Array(await readFile(resolved));
-  } catch (e) {
-    throw new GraftError('MODEL_CORRUPT', `${modelJsonPath}: weight file ${relative} cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}). Copy it beside model.json.`);
-  }
+  if (!resolved.startsWith(dir + path.sep)) throw outside();
+  // A symlink inside the folder may still point out of it. (A missing file is reported later, by size.)
+  const realFile = await realpath(resolved).catch(() => undefined);
+  if (realFile !== undefined && !realFile.startsWith(realDir + path.sep)) throw outside();
+  return resolved;
 }

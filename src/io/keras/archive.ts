@@ -56,7 +56,9 @@ export function readKerasArchive(bytes: Uint8Array, what: string): KerasArchive 
 }
 
 /** JSON.parse with a nesting limit: a deeply nested document is refused before it can exhaust the stack. */
-export function parseJson(bytes: Uint8Array | string, what: string, maxDepth = 200): unknown {
+export function parseJson(bytes: Uint8Array | string, what: string, options: { maxDepth?: number; fix?: string } = {}): unknown {
+  const maxDepth = options.maxDepth ?? 200;
+  const fix = options.fix ?? 'The file is damaged or truncated; save or download it again.';
   const text = typeof bytes === 'string' ? bytes : new TextDecoder().decode(bytes);
   let depth = 0;
   let inString = false;
@@ -67,12 +69,12 @@ export function parseJson(bytes: Uint8Array | string, what: string, maxDepth = 2
       else if (c === 0x22) inString = false;
     } else if (c === 0x22) inString = true;
     else if (c === 0x7b || c === 0x5b) {
-      if (++depth > maxDepth) throw new GraftError('MODEL_CORRUPT', `${what} nests deeper than ${maxDepth} levels; refusing it (no model needs that).`);
+      if (++depth > maxDepth) throw new GraftError('MODEL_CORRUPT', `${what} nests deeper than ${maxDepth} levels; refusing it (no file graft reads needs that). ${fix}`);
     } else if (c === 0x7d || c === 0x5d) depth--;
   }
   try {
     return JSON.parse(text);
   } catch (e) {
-    throw new GraftError('MODEL_CORRUPT', `${what} is not valid JSON (${(e as Error).message}). The file is damaged or truncated; save or download it again.`);
+    throw new GraftError('MODEL_CORRUPT', `${what} is not valid JSON (${(e as Error).message}). ${fix}`);
   }
 }

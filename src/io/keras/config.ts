@@ -141,7 +141,8 @@ function checkGraph(layers: JsonObject[], inputs: Json[], outputs: Json[], where
   for (const l of layers) {
     const name = (l.config as JsonObject).name;
     if (typeof name !== 'string') fail(`a ${String(l.class_name)} layer has no name`);
-    if (l.name !== undefined && l.name !== name) fail(`layer entry ${describe(l.name)} holds a layer named ${describe(name)}`);
+    // TF.js files a layer under its entry's name and looks its inputs up by that name: without one, nothing finds it.
+    if (l.name !== name) fail(`layer entry ${describe(l.name ?? null)} holds a layer named ${describe(name)}; the two must match`);
     if (calls.has(name as string)) fail(`two layers are named ${describe(name)}`);
     order.push(name as string);
     calls.set(name as string, l.class_name === 'InputLayer' || CONTAINERS.has(String(l.class_name)) ? 1 : 0);

@@ -9,6 +9,19 @@ export type H5Group = ReturnType<InstanceType<H5Wasm['File']>['create_group']>;
 
 let loading: Promise<H5Wasm> | undefined;
 
+interface WasmMemory {
+  readonly buffer: ArrayBuffer;
+  grow(pages: number): number;
+}
+
+/**
+ * A ceiling on h5wasm's heap. The HDF5 library trusts sizes and counts in the file: damaged ones made
+ * it grow its heap to the 2 GiB maximum in a loop of allocations (10 s for a 41 KB file). Emscripten
+ * grows the heap with WebAssembly.Memory#grow and treats a throw there as "out of memory", which
+ * HDF5 reports as a failed read; so graft refuses growth past `cap` and counts the refusals.
+ */
+export const heapLimit: { cap: number | undefined; refusals: number } = { cap: undefined, refusals: 0 };
+
 export function h5lib(): Promise<H5Wasm> {
   loading ??= (async () => {
     const original = console.error;
@@ -19,8 +32,25 @@ export function h5lib(): Promise<H5Wasm> {
       original.apply(console, args);
     };
     const mod = (await import('h5wasm')).default;
-    await mod.ready;
+    const module = (await mod.ready) as unknown as { HEAPU8: Uint8Array };
+    // TypeScript's ES lib (no DOM) does not declare WebAssembly.Memory; Node has it.
+    const memory = (globalThis as unknown as { WebAssembly: { Memory: { prototype: WasmMemory } } }).WebAssembly.Memory.prototype;
+    const grow = memory.grow;
+    // Only h5wasm's own memory is capped (its current buffer is the one HEAPU8 views); TF.js's wasm backend is untouched.
+    memory.grow = function (this: WasmMemory, pages: number): number {
+      if (heapLimit.cap !== undefined && this.buffer === module.HEAPU8.buffer && this.buffer.byteLength + pages * 65536 > heapLimit.cap) {
+        heapLimit.refusals++;
+        throw new RangeError(`graft: h5wasm heap limit of ${heapLimit.cap} bytes`);
+      }
+      return grow.call(this, pages);
+    };
     return mod;
   })();
   return loading;
+}
+
+/** h5wasm's current heap size in bytes. */
+export async function h5HeapBytes(): Promise<number> {
+  const module = (await (await h5lib()).ready) as unknown as { HEAPU8: Uint8Array };
+  return module.HEAPU8.byteLength;
 }

@@ -1,5 +1,5 @@
 import { GraftError } from '../../errors.js';
-import { h5lib } from './h5lib.js';
+import { h5HeapBytes, h5lib, heapLimit } from './h5lib.js';
 
 /**
  * Read-only view of an HDF5 file held in memory. h5wasm (the HDF5 C library compiled to
@@ -23,6 +23,22 @@ export interface H5Reader {
 
 const HDF5_SIGNATURE = [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a];
 let counter = 0;
+const MiB = 1024 * 1024;
+/**
+ * What one open file may make h5wasm's heap grow to: its largest dataset (at most the file) twice
+ * over for type conversion, plus room for HDF5's caches. The heap never shrinks, so a heap already
+ * larger from an earlier file stays the ceiling.
+ */
+const heapCeiling = (fileBytes: number, heapNow: number): number => Math.max(heapNow, 64 * MiB + 2 * fileBytes);
+/** Ceilings of the files open now, by id; the effective cap is the largest. */
+const openCeilings = new Map<number, number>();
+function applyCeilings(): void {
+  heapLimit.cap = openCeilings.size === 0 ? undefined : Math.max(...openCeilings.values());
+}
+/** HDF5 type classes graft reads: integers and floats (weights, counters), strings (names, configs). */
+const H5T_INTEGER = 0;
+const H5T_FLOAT = 1;
+const H5T_STRING = 3;
 
 export function looksLikeHdf5(bytes: Uint8Array): boolean {
   // The superblock may start at 0, 512, 1024, 2048, ... (a user block can precede it).
@@ -47,14 +63,29 @@ export async function openH5(bytes: Uint8Array, what: string): Promise<H5Reader>
   checkLocalHeaps(bytes, what);
   const h5wasm = await h5lib();
   const fs = (await h5wasm.ready).FS;
-  const name = `/graft-${process.pid}-${++counter}.h5`;
+  const id = ++counter;
+  const name = `/graft-${process.pid}-${id}.h5`;
+  const ceiling = heapCeiling(bytes.length, await h5HeapBytes());
+  openCeilings.set(id, ceiling);
+  applyCeilings();
+  const refusalsBefore = heapLimit.refusals;
+  const release = (): void => {
+    openCeilings.delete(id);
+    applyCeilings();
+  };
+  /** HDF5 hit the ceiling: it often reports that as an empty result, so every call checks. */
+  const overCeiling = (path: string): GraftError | undefined =>
+    heapLimit.refusals > refusalsBefore
+      ? new GraftError('MODEL_CORRUPT', `${what}${path ? ` (at ${path})` : ''}: reading it made the HDF5 library ask for more than ${Math.round(ceiling / MiB)} MiB, more than a ${bytes.length}-byte file can need. Sizes inside the file are damaged; save or download it again.`)
+      : undefined;
   fs.writeFile(name, bytes);
   let file: InstanceType<typeof h5wasm.File>;
   try {
     file = new h5wasm.File(name, 'r');
   } catch (e) {
     fs.unlink(name);
-    throw corrupt(what, '', e);
+    release();
+    throw overCeiling('') ?? corrupt(what, '', e);
   }
   const entity = (path: string): unknown => {
     const p = path === '' ? '/' : path;
@@ -73,11 +104,21 @@ export async function openH5(bytes: Uint8Array, what: string): Promise<H5Reader>
     return e;
   };
   const guard = <T>(path: string, fn: () => T): T => {
+    let result: T;
     try {
-      return fn();
+      result = fn();
     } catch (e) {
       if (e instanceof GraftError) throw e;
-      throw corrupt(what, path, e);
+      throw overCeiling(path) ?? corrupt(what, path, e);
+    }
+    const over = overCeiling(path);
+    if (over) throw over;
+    return result;
+  };
+  /** Refuses a value of a type graft does not read before h5wasm converts it (a damaged vlen type made it read 54 MB of heap garbage). */
+  const checkType = (path: string, metadata: { type?: number; vlen?: boolean; vlen_type?: unknown }, allowed: readonly number[]): void => {
+    if (metadata.type === undefined || !allowed.includes(metadata.type) || (metadata.vlen_type !== undefined && metadata.type !== H5T_STRING)) {
+      throw new GraftError('MODEL_CORRUPT', `${what}: ${path} has HDF5 type class ${String(metadata.type)}${metadata.vlen_type !== undefined ? ' (variable-length sequence)' : ''}; Keras stores numbers and strings only. The file is damaged or was not written by Keras.`);
     }
   };
   return {
@@ -95,9 +136,11 @@ export async function openH5(bytes: Uint8Array, what: string): Promise<H5Reader>
       }),
     attr: (path, attrName) =>
       guard(`${path}@${attrName}`, () => {
-        const e = entity(path) as { attrs?: Record<string, { json_value: unknown }> } | null;
+        const e = entity(path) as { attrs?: Record<string, { json_value: unknown; metadata: { type?: number; vlen_type?: unknown } }> } | null;
         const a = e?.attrs?.[attrName];
-        return a === undefined ? undefined : decode(a.json_value);
+        if (a === undefined) return undefined;
+        checkType(`${path}@${attrName}`, a.metadata, [H5T_INTEGER, H5T_FLOAT, H5T_STRING]);
+        return decode(a.json_value);
       }),
     shape: (path) =>
       guard(path, () => {
@@ -109,6 +152,7 @@ export async function openH5(bytes: Uint8Array, what: string): Promise<H5Reader>
       guard(path, () => {
         const e = entity(path);
         if (!(e instanceof h5wasm.Dataset)) throw new GraftError('MODEL_CORRUPT', `${what}: expected a dataset at ${path}.`);
+        checkType(path, e.metadata, [H5T_INTEGER, H5T_FLOAT]);
         const shape = e.shape ?? [];
         const raw = e.value;
         // Scalars come back as plain numbers or bigints.
@@ -131,6 +175,7 @@ export async function openH5(bytes: Uint8Array, what: string): Promise<H5Reader>
         file.close();
       } finally {
         fs.unlink(name);
+        release();
       }
     },
   };

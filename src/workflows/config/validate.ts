@@ -73,7 +73,8 @@ class Checker {
     const out: Record<string, unknown> = {};
     const seen = new Map<string, Pos>();
     for (const { key, keyPos, value } of node.entries) {
-      const field = `${at}.${key}`;
+      // A damaged file can hold a 100 000-character key; messages show its start.
+      const field = `${at}.${key.length > 40 ? `${key.slice(0, 37)}...` : key}`;
       const first = seen.get(key);
       if (first) {
         this.fail(keyPos, `${field} appears twice (first at line ${first.line}); received a second value ${received(value)}. Fix: keep one of them.`);
@@ -84,7 +85,7 @@ class Checker {
       const spec = fields[key];
       if (!spec) {
         const guess = suggest(key, Object.keys(fields));
-        this.fail(keyPos, `${field} is not a field of ${what}; received "${key}". Fix: ${guess ? `did you mean "${guess}"?` : 'remove it.'} The fields are: ${Object.keys(fields).join(', ')}.`);
+        this.fail(keyPos, `${field} is not a field of ${what}; received ${describeValue(key)}. Fix: ${guess ? `did you mean "${guess}"?` : 'remove it.'} The fields are: ${Object.keys(fields).join(', ')}.`);
         continue;
       }
       const v = this.value(value, spec, field);
@@ -208,6 +209,8 @@ function received(node: ConfigNode): string {
 
 /** The closest choice by edit distance (ignoring case, "-" and "_"), when close enough to be a typo. */
 export function suggest(word: string, choices: readonly string[]): string | undefined {
+  // No typo is that long, and edit distance costs length × length.
+  if (word.length > 64) return undefined;
   const norm = (s: string): string => s.toLowerCase().replace(/[-_\s]/g, '');
   let best: { choice: string; d: number } | undefined;
   for (const choice of choices) {
