@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, rename, rm } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
@@ -14,6 +14,7 @@ import { fsyncDir, leftoversOf, removeStale, tempSibling } from './atomic.js';
 import { downloadFile } from './download.js';
 import { loadKerasWeights } from './keras/load.js';
 import { loadModel } from './run-dir.js';
+import { isFile } from './exists.js';
 
 /** graft's weight cache: $XDG_CACHE_HOME/graft/weights, else ~/.cache/graft/weights. */
 export function weightsCacheDir(env: NodeJS.ProcessEnv = process.env): string {
@@ -33,14 +34,6 @@ export interface ZooFetchOptions {
   mirror?: string;
   onProgress?: (received: number, total: number | undefined) => void;
   env?: NodeJS.ProcessEnv;
-}
-
-async function isFile(p: string): Promise<boolean> {
-  try {
-    return (await stat(p)).isFile();
-  } catch {
-    return false;
-  }
 }
 
 async function md5Of(file: string): Promise<string> {

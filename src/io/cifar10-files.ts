@@ -1,10 +1,11 @@
-import { readFile, stat } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { GraftError, describeValue } from '../errors.js';
 import { type Dataset, take } from '../data/dataset.js';
 import { parseCifar10Batches } from '../data/cifar-binary.js';
 import { CIFAR10_CLASSES } from '../data/task.js';
 import { type ImageFolderOptions, loadImageFolder } from './image-folder.js';
+import { isFile, isDir } from './exists.js';
 
 /**
  * Finds and loads CIFAR-10 from a local folder; graft never downloads it. Two layouts are accepted:
@@ -32,22 +33,6 @@ export const CIFAR10_BATCH_FILES: Readonly<Record<Cifar10Split, readonly string[
   train: ['data_batch_1.bin', 'data_batch_2.bin', 'data_batch_3.bin', 'data_batch_4.bin', 'data_batch_5.bin'],
   test: ['test_batch.bin'],
 };
-
-async function isFile(p: string): Promise<boolean> {
-  try {
-    return (await stat(p)).isFile();
-  } catch {
-    return false;
-  }
-}
-
-async function isDir(p: string): Promise<boolean> {
-  try {
-    return (await stat(p)).isDirectory();
-  } catch {
-    return false;
-  }
-}
 
 const LAYOUTS =
   'graft reads CIFAR-10 in either layout: (1) the official binary batches data_batch_1.bin … data_batch_5.bin and test_batch.bin ' +

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { readFile, stat } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import * as path from 'node:path';
 import { GraftError } from '../errors.js';
@@ -7,6 +7,7 @@ import type { Dataset } from '../data/dataset.js';
 import { FASHION_MNIST_FILES, FASHION_MNIST_MIRROR, type FashionMnistFileKey, fashionMnistFromIdx } from '../data/fashion-mnist.js';
 import { maybeGunzip, parseIdx } from '../data/idx.js';
 import { downloadFile } from './download.js';
+import { isFile } from './exists.js';
 
 /**
  * Finds the Fashion-MNIST files. Search order: an explicit folder (`dataDir` or GRAFT_DATA_DIR;
@@ -52,14 +53,6 @@ export function fashionMnistCacheDir(env: NodeJS.ProcessEnv = process.env): stri
   const xdg = env.XDG_CACHE_HOME;
   const base = xdg && path.isAbsolute(xdg) ? xdg : path.join(env.HOME || homedir(), '.cache');
   return path.join(base, 'graft', 'fashion-mnist');
-}
-
-async function isFile(p: string): Promise<boolean> {
-  try {
-    return (await stat(p)).isFile();
-  } catch {
-    return false;
-  }
 }
 
 /** Which of the four files `dir` holds (raw preferred over .gz) and which are missing. */

@@ -1,3 +1,4 @@
+import { inflateSync } from 'node:zlib';
 import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
 import { GraftError } from '../errors.js';
@@ -60,12 +61,14 @@ export interface PngHeader {
 }
 
 /**
- * Reads and checks a PNG's header and chunk table without decoding: IHDR first and valid, every
- * chunk inside the file, image data present, and no more pixel data than the compressed bytes can
- * inflate to. pngjs sizes its buffers from IHDR alone, so without this a 100-byte file claiming
- * 6000×6000 makes it reserve hundreds of megabytes and spin for seconds.
+ * Checks a PNG before pngjs sees it: IHDR first and valid, every chunk inside the file, image data
+ * present, no more pixel data than the compressed bytes can inflate to, and the image data
+ * inflating without error to exactly the size IHDR implies. pngjs sizes its buffers from IHDR alone
+ * (a 100-byte file claiming 6000×6000 made it reserve hundreds of megabytes and spin for seconds),
+ * and it ignores zlib errors, filtering whatever its uninitialised buffer held instead: the same
+ * damaged file was accepted or refused at random, its pixels taken from unrelated memory.
  */
-export function checkPngHeader(bytes: Uint8Array, file: string): PngHeader {
+export function checkPng(bytes: Uint8Array, file: string): PngHeader {
   // IHDR must be the first chunk: length(4) "IHDR"(4) width(4) height(4) depth(1) colourType(1) ... interlace(1).
   if (bytes.length < 33 || String.fromCharCode(bytes[12]!, bytes[13]!, bytes[14]!, bytes[15]!) !== 'IHDR') {
     throw corrupt(file, `PNG signature is not followed by an IHDR header chunk (${bytes.length} bytes in all)`);
@@ -79,13 +82,17 @@ export function checkPngHeader(bytes: Uint8Array, file: string): PngHeader {
   if (!colour || !colour.depths.includes(depth)) throw corrupt(file, `PNG header has colour type ${colourType} with bit depth ${depth}, which is not a valid combination`);
   if (interlace > 1) throw corrupt(file, `PNG header has interlace method ${interlace}; only 0 and 1 exist`);
   let compressed = 0;
+  const idat: Uint8Array[] = [];
   for (let at = 8; at + 8 <= bytes.length; ) {
     const length = view.getUint32(at, false);
     const type = String.fromCharCode(bytes[at + 4]!, bytes[at + 5]!, bytes[at + 6]!, bytes[at + 7]!);
     if (at + 12 + length > bytes.length) {
       throw corrupt(file, `PNG chunk ${JSON.stringify(type)} at byte ${at} declares ${length} bytes but only ${Math.max(0, bytes.length - at - 12)} follow (truncated file?)`);
     }
-    if (type === 'IDAT') compressed += length;
+    if (type === 'IDAT') {
+      compressed += length;
+      idat.push(bytes.subarray(at + 8, at + 8 + length));
+    }
     if (type === 'IEND') break;
     at += 12 + length;
   }
@@ -105,11 +112,19 @@ export function checkPngHeader(bytes: Uint8Array, file: string): PngHeader {
       `PNG header says ${width}×${height} pixels, ${raw} bytes of pixel data, but the file holds only ${compressed} bytes of compressed data, which cannot inflate to more than ${DEFLATE_MAX_RATIO * compressed} (truncated file or damaged header)`,
     );
   }
+  let inflated: number;
+  try {
+    inflated = inflateSync(Buffer.concat(idat), { maxOutputLength: raw }).length;
+  } catch (e) {
+    const tooLarge = (e as { code?: unknown }).code === 'ERR_BUFFER_TOO_LARGE';
+    throw corrupt(file, tooLarge ? `PNG image data inflates to more than the ${raw} bytes its header implies` : `PNG image data is damaged (zlib: ${(e as Error).message})`, e);
+  }
+  if (inflated !== raw) throw corrupt(file, `PNG image data inflates to ${inflated} bytes but its header implies ${raw} (truncated or damaged data)`);
   return { width, height, colourType };
 }
 
 function decodePng(bytes: Uint8Array, file: string): RawImage {
-  const { colourType } = checkPngHeader(bytes, file);
+  const { colourType } = checkPng(bytes, file);
   let png: PNG;
   try {
     png = PNG.sync.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { PNG } from 'pngjs';
 import { GraftError } from '../errors.js';
 import type { RawImage } from '../data/image.js';
-import { checkPngHeader, sniffImageFormat } from './image-decode.js';
+import { checkPng, sniffImageFormat } from './image-decode.js';
 
 /** Reads a PNG file into RGBA pixels. Corrupt files become a DATA_CORRUPT error naming the file. */
 export async function readPng(file: string): Promise<RawImage> {
@@ -16,15 +16,15 @@ export async function readPng(file: string): Promise<RawImage> {
 }
 
 /**
- * Decodes PNG bytes into RGBA pixels (4 channels, alpha kept). The header and chunk table are
- * checked first (checkPngHeader), so a file claiming more pixels than its data can hold is refused
- * before pngjs allocates for the claim.
+ * Decodes PNG bytes into RGBA pixels (4 channels, alpha kept). checkPng runs first, so a file
+ * claiming more pixels than its data holds, or whose data does not inflate cleanly, is refused
+ * before pngjs allocates for the claim or decodes garbage.
  */
 export function decodePngRgba(bytes: Uint8Array, file: string): RawImage {
   if (sniffImageFormat(bytes) !== 'png') {
     throw new GraftError('DATA_CORRUPT', `${file} is not a PNG (it does not start with 89 50 4e 47). Re-save it as PNG.`);
   }
-  checkPngHeader(bytes, file);
+  checkPng(bytes, file);
   try {
     const png = PNG.sync.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
     return { width: png.width, height: png.height, channels: 4, data: new Uint8Array(png.data.buffer, png.data.byteOffset, png.data.byteLength) };

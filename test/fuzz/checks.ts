@@ -9,6 +9,19 @@ export function checkImage(img: RawImage): void {
   invariant(img.data.length === img.width * img.height * img.channels, `${img.data.length} bytes for ${img.width}×${img.height}×${img.channels}`);
 }
 
+/** FNV-1a over bytes, for fingerprints: two parses of the same input must agree. */
+export function hashBytes(data: ArrayBufferView): string {
+  const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  let h = 0x811c9dc5;
+  for (let i = 0; i < bytes.length; i++) h = Math.imul(h ^ bytes[i]!, 0x01000193) >>> 0;
+  return h.toString(16);
+}
+
+/** Size and a hash of the pixels. */
+export function imageFingerprint(img: RawImage): string {
+  return `${img.width}×${img.height}×${img.channels} ${hashBytes(img.data)}`;
+}
+
 /** Dimensions a hostile header claims: zero, one, the 16- and 32-bit edges, and large-but-plausible sizes. */
 export const HOSTILE_SIDES = [0, 1, 6000, 0x7fff, 0x8000, 0xffff, 100_000, 0x7fffffff, 0x80000000, 0xffffffff] as const;
 

@@ -1,6 +1,7 @@
 import { describe, it } from 'vitest';
 import { CIFAR10_RECORD_BYTES, parseCifar10Batches } from '../../src/data/cifar-binary.js';
 import { cifarBatch } from '../data/cifar-fixtures.js';
+import { hashBytes } from './checks.js';
 import { FUZZ_TIMEOUT_MS, fuzz, invariant, MiB } from './harness.js';
 import { BinaryMutator } from './mutate.js';
 
@@ -24,6 +25,7 @@ describe('fuzzing CIFAR-10 binary batches', () => {
       run: (batches, label) => parseCifar10Batches(batches.map((bytes, i) => ({ bytes, file: `${label}/data_batch_${i + 1}.bin` })), label),
       // Float32 pixels: 4 bytes per input byte.
       allowance: (size) => 4 * MiB + 8 * size,
+      fingerprint: (d) => `${d.y.length} ${hashBytes(d.y)} ${hashBytes(d.x)}`,
       check: (d) => {
         invariant(d.y.length > 0 && d.x.length === d.y.length * 3072, `x has ${d.x.length} values for ${d.y.length} labels`);
         invariant(d.y.every((l) => l >= 0 && l < 10), 'label out of range');

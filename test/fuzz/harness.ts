@@ -16,6 +16,12 @@ import { GraftError } from '../../src/errors.js';
 
 /** Cases per target: FUZZ_CASES from the environment, else 20 000 under `npm run fuzz` and 1000 in CI (`npm test`). */
 export const FUZZ_CASES = Number(process.env.FUZZ_CASES ?? (process.env.npm_lifecycle_event === 'fuzz' ? 20_000 : 1000));
+/**
+ * Every so many cases run twice and must end the same way (same error code and message, or the same
+ * fingerprint): pngjs decoded damaged data from an uninitialised buffer, so one file was accepted
+ * on one run and refused on the next.
+ */
+const REPEAT_EVERY = 10;
 /** Per-test timeout for vitest: generous per case, so `npm run fuzz` with many cases is not cut short. */
 export const FUZZ_TIMEOUT_MS = 120_000 + 200 * FUZZ_CASES;
 /** A case slower than this fails: it is a hang as far as a user can tell. */
@@ -69,6 +75,8 @@ export interface FuzzTarget<I, R> {
   sync: boolean;
   /** Checks an accepted result (a parser that accepts garbage is as wrong as one that crashes); throws if invalid. */
   check?(result: R, input: I): void | Promise<void>;
+  /** A short digest of an accepted result, compared between two runs of the same case (see REPEAT_EVERY). */
+  fingerprint?(result: R): string;
   /** Frees an accepted result (models). */
   dispose?(result: R): void;
   /** The most memory a case may leave reserved for an input of `size` bytes. Default 64 MiB + 64 × size. */
@@ -137,6 +145,7 @@ export async function fuzz<I, R>(target: FuzzTarget<I, R>): Promise<FuzzSummary>
         error = e;
       }
       const ms = performance.now() - t0;
+      const outcome = ok ? `accepted ${target.fingerprint?.(result as R) ?? ''}` : error instanceof GraftError ? `${error.code}: ${error.message}` : String(error);
       if (ok) {
         try {
           await target.check?.(result as R, c.input);
@@ -169,6 +178,10 @@ export async function fuzz<I, R>(target: FuzzTarget<I, R>): Promise<FuzzSummary>
       // The peak only ever rises, so blame a case only for the part of the rise that happened during it.
       const peak = process.resourceUsage().maxRSS * 1024;
       if (peak - peakBefore > allowance(c.size)) fail(`peak RSS rose by ${((peak - peakBefore) / MiB).toFixed(0)} MiB during this case`);
+      if (i % REPEAT_EVERY === 0 && (ok || error instanceof GraftError)) {
+        const again = await repeat(target, c, label, script);
+        if (again !== outcome) fail(`ran twice with different outcomes: ${outcome.slice(0, 200)} / ${again.slice(0, 200)}`);
+      }
       if (only !== undefined) console.log(`case ${i}: ${c.what} → ${ok ? 'accepted' : error instanceof GraftError ? `${error.code}: ${error.message}` : String(error)}`);
     }
   } finally {
@@ -185,6 +198,24 @@ export async function fuzz<I, R>(target: FuzzTarget<I, R>): Promise<FuzzSummary>
   if (process.env.FUZZ_SUMMARY_FILE) appendFileSync(process.env.FUZZ_SUMMARY_FILE, `${JSON.stringify(s)}\n`);
   expect(s.failures.slice(0, 20), `${s.failures.length} of ${s.cases} cases broke the contract (rerun one with FUZZ_CASE=<index>)`).toEqual([]);
   return s;
+}
+
+/** Runs a case again and describes how it ended, as `fuzz` does. */
+async function repeat<I, R>(target: FuzzTarget<I, R>, c: FuzzCase<I>, label: string, script: Script): Promise<string> {
+  try {
+    let result: R;
+    if (target.sync) {
+      (globalThis as Record<string, unknown>).__graftFuzzCase = () => target.run(c.input, label);
+      result = (await script.runInThisContext({ timeout: CASE_LIMIT_MS })) as R;
+    } else {
+      result = await target.run(c.input, label);
+    }
+    const digest = `accepted ${target.fingerprint?.(result) ?? ''}`;
+    target.dispose?.(result);
+    return digest;
+  } catch (e) {
+    return e instanceof GraftError ? `${e.code}: ${e.message}` : String(e);
+  }
 }
 
 /** Throws when `cond` is false: for `check` callbacks. */

@@ -1,6 +1,7 @@
 import { describe, it } from 'vitest';
 import { parseIdx } from '../../src/data/idx.js';
 import { gz, idxBytes } from '../data/idx-fixtures.js';
+import { hashBytes } from './checks.js';
 import { FUZZ_TIMEOUT_MS, fuzz, invariant, MiB } from './harness.js';
 import { BinaryMutator } from './mutate.js';
 
@@ -31,6 +32,7 @@ describe('fuzzing IDX (Fashion-MNIST images and labels)', () => {
       run: (bytes, label) => parseIdx(bytes, label),
       // A view into the input, plus at most what gzip can inflate: deflate tops out at 1032:1.
       allowance: (size) => 4 * MiB + 1032 * size,
+      fingerprint: (r) => `${r.dims.join('×')} ${hashBytes(r.data)}`,
       check: (r) => {
         invariant(r.dims.length >= 1 && r.dims.every((d) => Number.isInteger(d) && d > 0), `bad dims ${r.dims}`);
         invariant(r.data.length === r.dims.reduce((a, b) => a * b, 1), `data length ${r.data.length} does not match dims ${r.dims}`);

@@ -1,7 +1,7 @@
 import { describe, it } from 'vitest';
 import { decodeImage } from '../../src/io/image-decode.js';
 import { encodeJpeg, gradient } from '../io/image-fixtures.js';
-import { HOSTILE_SIDES, checkImage } from './checks.js';
+import { HOSTILE_SIDES, checkImage, imageFingerprint } from './checks.js';
 import { FUZZ_TIMEOUT_MS, fuzz, MiB } from './harness.js';
 import { JPEG_SEEDS } from './jpeg-seeds.js';
 import { jpegFrameAt, jpegHotRanges } from './layouts.js';
@@ -34,6 +34,7 @@ describe('fuzzing JPEG decoding', () => {
       // At least a bit per 8×8 block: 512 pixels per input byte, each a few bytes of coefficients and RGB.
       allowance: (size) => 8 * MiB + 8192 * size,
       check: checkImage,
+      fingerprint: imageFingerprint,
     });
   }, FUZZ_TIMEOUT_MS);
 });

@@ -2,7 +2,7 @@ import { describe, it } from 'vitest';
 import { decodeImage } from '../../src/io/image-decode.js';
 import { decodePngRgba } from '../../src/io/png.js';
 import { encodePng, gradient } from '../io/image-fixtures.js';
-import { HOSTILE_SIDES, checkImage } from './checks.js';
+import { HOSTILE_SIDES, checkImage, imageFingerprint } from './checks.js';
 import { FUZZ_TIMEOUT_MS, fuzz, MiB, type FuzzCase } from './harness.js';
 import { BinaryMutator, type Rng } from './mutate.js';
 import { buildPng, fixCrcs, pngHotRanges } from './png-builder.js';
@@ -50,6 +50,7 @@ describe('fuzzing PNG decoding', () => {
       // Deflate tops out at 1032:1 and a 1-bit pixel becomes 4 bytes of RGBA in pngjs: 33 000 bytes per input byte at worst.
       allowance: (size) => 8 * MiB + 33_000 * size,
       check: checkImage,
+      fingerprint: imageFingerprint,
     });
   }, FUZZ_TIMEOUT_MS);
 
@@ -62,6 +63,7 @@ describe('fuzzing PNG decoding', () => {
       run: (bytes, label) => decodePngRgba(bytes, label),
       allowance: (size) => 8 * MiB + 33_000 * size,
       check: checkImage,
+      fingerprint: imageFingerprint,
     });
   }, FUZZ_TIMEOUT_MS);
 });
