@@ -66,7 +66,8 @@ function loose(s: string): string {
 }
 
 function datasetClasses(dataset: string, spec: string): readonly ClassInfo[] {
-  const classes = DATASET_CLASSES[dataset];
+  // Own properties only: a dataset named "__proto__" or "constructor" must be unknown, not Object's.
+  const classes = Object.hasOwn(DATASET_CLASSES, dataset) ? DATASET_CLASSES[dataset] : undefined;
   if (!classes) {
     throw bad(spec, `unknown dataset ${JSON.stringify(dataset)}`, `Known datasets: ${Object.keys(DATASET_CLASSES).join(', ')}. ${FORMS}.`);
   }

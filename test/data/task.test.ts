@@ -78,6 +78,12 @@ describe('parseTaskSpec', () => {
     expect(e.message).toContain('fashion-mnist, cifar10');
   });
 
+  it("treats Object's own names (__proto__, constructor) as unknown datasets, not a crash", () => {
+    for (const name of ['__proto__', 'constructor', 'toString']) {
+      expect(specError(`${name}:binary=0,1`).message).toContain(`unknown dataset "${name.toLowerCase()}"`);
+    }
+  });
+
   it('rejects an unknown mode, listing the valid forms', () => {
     const e = specError('fashion-mnist:only=bag,coat');
     expect(e.message).toContain('unknown mode "only"');

@@ -81,6 +81,8 @@ export interface FuzzTarget<I, R> {
   dispose?(result: R): void;
   /** The most memory a case may leave reserved for an input of `size` bytes. Default 64 MiB + 64 × size. */
   allowance?(size: number): number;
+  /** Objects a case must not leave alive (e.g. TF.js tensors), counted before and after each case. */
+  liveObjects?(): number;
   /** Memory held outside the JS heap and ArrayBuffers (e.g. a wasm heap), in bytes. */
   extraMemory?(): number;
 }
@@ -127,6 +129,7 @@ export async function fuzz<I, R>(target: FuzzTarget<I, R>): Promise<FuzzSummary>
       // FUZZ_TRACE=file logs each case before it runs, for debugging outside the watchdog.
       watchdog.send(`${target.name} case ${i} (${c.what})`);
       if (process.env.FUZZ_TRACE) appendFileSync(process.env.FUZZ_TRACE, `${target.name} case ${i}: ${c.what}\n`);
+      const liveBefore = target.liveObjects?.();
       const memBefore = memory(target.extraMemory);
       const peakBefore = process.resourceUsage().maxRSS * 1024;
       const t0 = performance.now();
@@ -178,6 +181,8 @@ export async function fuzz<I, R>(target: FuzzTarget<I, R>): Promise<FuzzSummary>
       // The peak only ever rises, so blame a case only for the part of the rise that happened during it.
       const peak = process.resourceUsage().maxRSS * 1024;
       if (peak - peakBefore > allowance(c.size)) fail(`peak RSS rose by ${((peak - peakBefore) / MiB).toFixed(0)} MiB during this case`);
+      const leaked = (target.liveObjects?.() ?? 0) - (liveBefore ?? 0);
+      if (leaked !== 0) fail(`left ${leaked} more objects alive (tensors) than before it`);
       if (i % REPEAT_EVERY === 0 && (ok || error instanceof GraftError)) {
         const again = await repeat(target, c, label, script);
         if (again !== outcome) fail(`ran twice with different outcomes: ${outcome.slice(0, 200)} / ${again.slice(0, 200)}`);

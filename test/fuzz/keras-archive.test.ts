@@ -51,6 +51,7 @@ describe('fuzzing Keras .keras archives', () => {
       name: 'Keras .keras',
       seed: 12,
       sync: false,
+      liveObjects: () => tf.memory().numTensors,
       make: (rng) => {
         const k = rng.int(SEEDS.length);
         if (rng.next() < 0.4) {

@@ -36,6 +36,7 @@ describe('fuzzing Keras .h5 files', () => {
       name: 'Keras .h5 (full model)',
       seed: 11,
       sync: false,
+      liveObjects: () => tf.memory().numTensors,
       make: (rng) => {
         const k = rng.int(FULL.length);
         const m = FULL_MUTATORS[k]!.mutate(FULL[k]!.bytes, rng);
@@ -60,6 +61,7 @@ describe('fuzzing Keras .h5 files', () => {
         name: 'Keras weights .h5',
         seed: 13,
         sync: false,
+        liveObjects: () => tf.memory().numTensors,
         make: (rng) => {
           const k = rng.int(seeds.length);
           const m = mutators[k]!.mutate(seeds[k]!.bytes, rng);

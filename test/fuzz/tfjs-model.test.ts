@@ -64,6 +64,7 @@ describe('fuzzing TF.js layers models (model.json + weights.bin)', () => {
       name: 'TF.js model.json + weights',
       seed: 105,
       sync: false,
+      liveObjects: () => tf.memory().numTensors,
       make: (rng) => {
         const k = rng.next();
         if (k < 0.15) {

@@ -83,6 +83,16 @@ describe('untrusted .keras archives', () => {
 });
 
 describe('untrusted HDF5', () => {
+  it('a variable-length string claiming 512 MiB is refused before HDF5 allocates it', async () => {
+    // nested.h5 stores keras_version ("3.15.1") as [length u32 = 6][heap address][object index] at byte 888.
+    const bytes = new Uint8Array(readFileSync(path.resolve(__dirname, '../../fixtures/keras/nested.h5')));
+    const view = new DataView(bytes.buffer);
+    expect(view.getUint32(888, true)).toBe(6);
+    view.setUint32(888, 0x20000006, true);
+    const e = await refusal(loadKerasModelFromBytes(bytes, 'vlen.h5'));
+    expect(e).toMatchObject({ code: 'MODEL_CORRUPT', message: expect.stringMatching(/variable-length value at byte 888 claims 536870918 bytes, but its heap object holds 6/) });
+  });
+
   it('an external link to another file is refused, not followed', async () => {
     const h5wasm = await h5lib();
     const { FS } = await h5wasm.ready;

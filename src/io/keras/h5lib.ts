@@ -22,12 +22,24 @@ interface WasmMemory {
  */
 export const heapLimit: { cap: number | undefined; refusals: number } = { cap: undefined, refusals: 0 };
 
+/**
+ * HDF5 error reports seen so far, and the last one's innermost message. h5wasm does not always pass
+ * the C library's errors on: a failed read can come back as an empty list, or as strings read from
+ * memory that was never written (the same damaged file gave "Ôw" on one read and an error on the
+ * next). Readers compare the count before and after each call.
+ */
+export const diagnostics: { count: number; last: string } = { count: 0, last: '' };
+
 export function h5lib(): Promise<H5Wasm> {
   loading ??= (async () => {
     const original = console.error;
     // h5wasm captures console.error when it starts; this filter only drops HDF5's own lines.
     console.error = (...args: unknown[]) => {
       const first = String(args[0] ?? '');
+      if (first.startsWith('HDF5-DIAG')) diagnostics.count++;
+      // The innermost (most specific) frame of an error stack is printed last.
+      const frame = /^\s+#\d+: .* in (\w+)\(\): (.*)$/.exec(first);
+      if (frame) diagnostics.last = `${frame[2]} in ${frame[1]}`;
       if (/^HDF5-DIAG|^\s+#\d+: |^\s+(major|minor): /.test(first)) return;
       original.apply(console, args);
     };

@@ -1,5 +1,5 @@
 import { GraftError } from '../../errors.js';
-import { h5HeapBytes, h5lib, heapLimit } from './h5lib.js';
+import { diagnostics, h5HeapBytes, h5lib, heapLimit } from './h5lib.js';
 
 /**
  * Read-only view of an HDF5 file held in memory. h5wasm (the HDF5 C library compiled to
@@ -78,14 +78,29 @@ export async function openH5(bytes: Uint8Array, what: string): Promise<H5Reader>
     heapLimit.refusals > refusalsBefore
       ? new GraftError('MODEL_CORRUPT', `${what}${path ? ` (at ${path})` : ''}: reading it made the HDF5 library ask for more than ${Math.round(ceiling / MiB)} MiB, more than a ${bytes.length}-byte file can need. Sizes inside the file are damaged; save or download it again.`)
       : undefined;
+  /** HDF5 reported an error during a call, whether or not h5wasm passed it on (valid files report none). */
+  const reported = (path: string, before: number): GraftError | undefined =>
+    diagnostics.count > before ? corrupt(what, path, new Error(`the HDF5 library reported: ${diagnostics.last || 'an error'}`)) : undefined;
   fs.writeFile(name, bytes);
   let file: InstanceType<typeof h5wasm.File>;
+  const diagAtOpen = diagnostics.count;
   try {
     file = new h5wasm.File(name, 'r');
   } catch (e) {
     fs.unlink(name);
     release();
     throw overCeiling('') ?? corrupt(what, '', e);
+  }
+  const openProblem = overCeiling('') ?? reported('', diagAtOpen);
+  if (openProblem) {
+    try {
+      file.close();
+    } catch {
+      // Already refusing the file; a failed close adds nothing.
+    }
+    fs.unlink(name);
+    release();
+    throw openProblem;
   }
   const entity = (path: string): unknown => {
     const p = path === '' ? '/' : path;
@@ -104,15 +119,17 @@ export async function openH5(bytes: Uint8Array, what: string): Promise<H5Reader>
     return e;
   };
   const guard = <T>(path: string, fn: () => T): T => {
+    const diagBefore = diagnostics.count;
     let result: T;
     try {
       result = fn();
     } catch (e) {
       if (e instanceof GraftError) throw e;
-      throw overCeiling(path) ?? corrupt(what, path, e);
+      throw overCeiling(path) ?? reported(path, diagBefore) ?? corrupt(what, path, e);
     }
-    const over = overCeiling(path);
-    if (over) throw over;
+    // h5wasm can return an empty list, or strings from memory never written, after HDF5 failed.
+    const problem = overCeiling(path) ?? reported(path, diagBefore);
+    if (problem) throw problem;
     return result;
   };
   /** Refuses a value of a type graft does not read before h5wasm converts it (a damaged vlen type made it read 54 MB of heap garbage). */

@@ -72,12 +72,13 @@ async function loadH5(bytes: Uint8Array, what: string): Promise<KerasModel> {
     const model = await buildModel(topology, what);
     try {
       assignWeights(model, h5, what, tree);
+      // Reading the version can fail too (a damaged string): the model must not outlive that.
+      const version = h5.attr('/', 'keras_version') ?? h5.attr('/model_weights', 'keras_version');
+      return { model, kerasVersion: String(version ?? 'unknown'), format: 'keras-h5' };
     } catch (e) {
       disposeModel(model);
       throw e;
     }
-    const version = h5.attr('/', 'keras_version') ?? h5.attr('/model_weights', 'keras_version');
-    return { model, kerasVersion: String(version ?? 'unknown'), format: 'keras-h5' };
   } finally {
     h5.close();
   }

@@ -101,11 +101,13 @@ function setLayerWeights(layer: tfl.layers.Layer, h5: H5Reader, paths: string[],
       throw new GraftError('MODEL_CORRUPT', `${what}: weight ${expected[i]!.originalName} has shape [${shape.join(', ')}] in the file but the layer needs [${want.join(', ')}]. The file belongs to another architecture or input size.`);
     }
   });
-  const tensors = paths.map((p) => {
-    const v = h5.dataset(p);
-    return tf.tensor(v.data, v.shape);
-  });
+  // A read that fails half-way (a damaged later dataset) must not leave the earlier tensors alive.
+  const tensors: tf.Tensor[] = [];
   try {
+    for (const p of paths) {
+      const v = h5.dataset(p);
+      tensors.push(tf.tensor(v.data, v.shape));
+    }
     layer.setWeights(tensors);
   } finally {
     tf.dispose(tensors);
