@@ -5,10 +5,10 @@ import { Rng, deriveSeed } from '../engine/rng.js';
 import { type Dataset, sampleSize } from '../data/dataset.js';
 import { gatherBatch, gatherLabels } from '../data/batch.js';
 import { assertUnitRange } from '../data/normalize.js';
-import { flatLayers, forward } from './forward.js';
+import { flatLayers, forwardForLoss } from './forward.js';
 import { lossAndAccuracy } from './infer.js';
 import { modelSampleShape } from './input-shape.js';
-import { checkFromLogits, checkLabels, correctCount, crossEntropy, describeOutput } from './loss.js';
+import { checkFromLogits, checkLabels, correctOf, describeOutput, lossOf } from './loss.js';
 import { resolveOptimizer, describeOptimizer, type OptimizerSpec } from './optimizer.js';
 import { ParamGroups, type LearningRateScale } from './param-groups.js';
 import type { EpochRecord, FitResult, TrainCallbacks } from './types.js';
@@ -183,11 +183,11 @@ export async function fit(model: tfl.LayersModel, data: Dataset, options: FitOpt
         let correct: tf.Scalar | undefined;
         let guard: tf.Scalar | undefined;
         const cost = groups.step(() => {
-          const out = forward(model, xs, true);
-          correct = tf.keep(correctCount(head, out, ys));
-          // 0 × sum(outputs) is NaN when any output is: the clipped loss alone would hide it.
+          const { output: out, logits } = forwardForLoss(model, xs, true);
+          correct = tf.keep(correctOf(head, out, logits, ys));
+          // 0 × sum(outputs) is NaN when any output is: a clipped loss alone would hide it.
           guard = tf.keep(tf.mul(tf.sum(out), 0) as tf.Scalar);
-          return crossEntropy(head, out, ys);
+          return lossOf(head, out, logits, ys);
         });
         const nextLoss = tf.tidy(() => tf.add(tf.add(lossSum, tf.mul(cost!, m)), guard!) as tf.Scalar);
         const nextCorrect = tf.add(correctSum, correct!) as tf.Scalar;

@@ -8,12 +8,27 @@ import * as tfl from '@tensorflow/tfjs-layers';
  * Here a frozen BatchNorm runs in inference mode, and nested models are walked recursively.
  */
 export function forward(model: tfl.LayersModel, input: tf.Tensor, training: boolean): tf.Tensor {
+  return run(model, input, training, false).output;
+}
+
+/**
+ * Like `forward`, but stops before the output layer's softmax/sigmoid when it can, so the loss is
+ * computed from logits (as Keras 3 does): a clipped-probability cross-entropy has zero gradient once
+ * the output saturates, and training from scratch can then never recover. `logits` says which it got.
+ */
+export function forwardForLoss(model: tfl.LayersModel, input: tf.Tensor, training: boolean): { output: tf.Tensor; logits: boolean } {
+  return run(model, input, training, true);
+}
+
+function run(model: tfl.LayersModel, input: tf.Tensor, training: boolean, wantLogits: boolean): { output: tf.Tensor; logits: boolean } {
   const values = new Map<number, tf.Tensor>();
   const [modelInput] = model.inputs;
   if (model.inputs.length !== 1 || model.outputs.length !== 1 || !modelInput) {
     throw new Error(`graft trains single-input, single-output models; ${model.name} has ${model.inputs.length} inputs and ${model.outputs.length} outputs`);
   }
   values.set(modelInput.id, input);
+  const [modelOutput] = model.outputs;
+  let logits = false;
   // model.layers is in topological order (TF.js sorts a container's layers by depth).
   for (const layer of model.layers) {
     if (layer.getClassName() === 'InputLayer') continue;
@@ -22,15 +37,47 @@ export function forward(model: tfl.LayersModel, input: tf.Tensor, training: bool
       if (ins.length === 0 || ins.some((t) => t === undefined)) continue; // not this model's node
       const args = ins as tf.Tensor[];
       const arg = args.length === 1 ? args[0]! : args;
-      const out = layerForward(layer, arg, training);
+      const atOutput = wantLogits && node.outputTensors.some((t) => t.id === modelOutput?.id);
+      let out: tf.Tensor | tf.Tensor[];
+      if (atOutput && !Array.isArray(arg)) {
+        const r = outputLayerForLoss(layer, arg, training);
+        out = r.output;
+        logits = r.logits;
+      } else {
+        out = layerForward(layer, arg, training);
+      }
       const outs = Array.isArray(out) ? out : [out];
       node.outputTensors.forEach((t, i) => values.set(t.id, outs[i]!));
     }
   }
-  const [modelOutput] = model.outputs;
   const result = modelOutput ? values.get(modelOutput.id) : undefined;
   if (!result) throw new Error(`forward pass of ${model.name} did not reach its output`);
-  return result;
+  return { output: result, logits };
+}
+
+/** TF.js's linear activation object, taken from a fresh Dense layer (the factory is not exported). */
+let linear: unknown;
+
+/** The output layer's pre-activation when its activation is softmax or sigmoid; else its output. */
+function outputLayerForLoss(layer: tfl.layers.Layer, arg: tf.Tensor, training: boolean): { output: tf.Tensor; logits: boolean } {
+  if (layer instanceof tfl.LayersModel) return run(layer, arg, training, true);
+  const className = layer.getClassName();
+  const config = layer.getConfig() as { activation?: unknown; axis?: unknown };
+  const squashes = (a: unknown): boolean => a === 'softmax' || a === 'sigmoid';
+  // A separate Softmax/Activation layer: its input is the logits.
+  if ((className === 'Softmax' && (config.axis === undefined || config.axis === -1)) || (className === 'Activation' && squashes(config.activation))) {
+    return { output: arg, logits: true };
+  }
+  const holder = layer as unknown as { activation?: unknown };
+  if (!squashes(config.activation) || holder.activation === undefined) return { output: layerForward(layer, arg, training) as tf.Tensor, logits: false };
+  linear ??= (tfl.layers.dense({ units: 1 }) as unknown as { activation: unknown }).activation;
+  const own = holder.activation;
+  holder.activation = linear;
+  try {
+    return { output: layerForward(layer, arg, training) as tf.Tensor, logits: true };
+  } finally {
+    holder.activation = own;
+  }
 }
 
 function layerForward(layer: tfl.layers.Layer, arg: tf.Tensor | tf.Tensor[], training: boolean): tf.Tensor | tf.Tensor[] {

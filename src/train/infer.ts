@@ -2,9 +2,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import type { Dataset } from '../data/dataset.js';
 import { sampleSize } from '../data/dataset.js';
-import { forward } from './forward.js';
+import { forward, forwardForLoss } from './forward.js';
 import { modelSampleShape } from './input-shape.js';
-import { correctCount, crossEntropy, probabilities, type OutputHead } from './loss.js';
+import { correctOf, lossOf, probabilities, type OutputHead } from './loss.js';
 
 export const INFERENCE_BATCH = 512;
 
@@ -43,8 +43,9 @@ export function lossAndAccuracy(model: tfl.LayersModel, head: OutputHead, data: 
     const [l, c] = tf.tidy(() => {
       const x = tf.tensor(data.x.subarray(start * size, end * size), [end - start, ...shape]);
       const y = tf.tensor1d(data.y.subarray(start, end), 'float32');
-      const out = forward(model, x, false);
-      return [tf.mul(crossEntropy(head, out, y), end - start), correctCount(head, out, y)];
+      // The same loss as training (from logits where possible), so validation and training compare.
+      const { output: out, logits } = forwardForLoss(model, x, false);
+      return [tf.mul(lossOf(head, out, logits, y), end - start), correctOf(head, out, logits, y)];
     });
     lossSum += l.dataSync()[0]!;
     correct += c.dataSync()[0]!;

@@ -69,6 +69,19 @@ export function crossEntropy(head: OutputHead, output: tf.Tensor, labels: tf.Ten
   });
 }
 
+/**
+ * Cross-entropy of what `forwardForLoss` returned: from logits when it stopped before the output's
+ * softmax/sigmoid (stable, never a dead gradient), else from the probabilities.
+ */
+export function lossOf(head: OutputHead, output: tf.Tensor, logits: boolean, labels: tf.Tensor1D): tf.Scalar {
+  return crossEntropy(logits ? { ...head, activation: 'linear' } : head, output, labels);
+}
+
+/** Correct predictions of what `forwardForLoss` returned (logits or probabilities). */
+export function correctOf(head: OutputHead, output: tf.Tensor, logits: boolean, labels: tf.Tensor1D): tf.Scalar {
+  return correctCount(logits ? { ...head, activation: 'linear' } : head, output, labels);
+}
+
 /** Predicted class per row: argmax for several units, threshold 0.5 (or 0 for logits) for one. */
 export function predictedClasses(head: OutputHead, output: tf.Tensor): tf.Tensor1D {
   return tf.tidy(() => {
