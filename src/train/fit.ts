@@ -5,12 +5,14 @@ import { Rng, deriveSeed } from '../engine/rng.js';
 import { type Dataset, sampleSize } from '../data/dataset.js';
 import { gatherBatch, gatherLabels } from '../data/batch.js';
 import { assertUnitRange } from '../data/normalize.js';
-import { flatLayers, forwardForLoss } from './forward.js';
+import { flatLayers } from './forward.js';
 import { lossAndAccuracy } from './infer.js';
 import { modelSampleShape } from './input-shape.js';
-import { checkFromLogits, checkLabels, correctOf, describeOutput, lossOf } from './loss.js';
+import { checkFromLogits, checkLabels, describeOutput } from './loss.js';
 import { resolveOptimizer, describeOptimizer, type OptimizerSpec } from './optimizer.js';
-import { ParamGroups, type LearningRateScale } from './param-groups.js';
+import type { LearningRateScale } from './param-groups.js';
+import type { EngineChoice } from '../engine/onnx/runtime.js';
+import { chooseStepper } from './onnx/select.js';
 import type { EpochRecord, FitResult, TrainCallbacks } from './types.js';
 import { EarlyStopping, type EarlyStoppingOptions } from './early-stopping.js';
 import { WeightSnapshot } from './snapshot.js';
@@ -52,6 +54,12 @@ export interface FitOptions {
    * `checkpoint.weights` the model's current weights are taken as they are.
    */
   resumeFrom?: FitCheckpoint;
+  /**
+   * 'auto' (default, or the GRAFT_ENGINE variable): onnxruntime for Dense-layer stacks when
+   * onnxruntime-node is installed, else TF.js. 'tfjs' always uses TF.js; 'onnxruntime' refuses
+   * models it cannot train. Both compute the same steps (tested to float32 rounding).
+   */
+  engine?: EngineChoice;
 }
 
 /** Rewrites `count` samples of shape `sampleShape` at the start of `x`, in place. */
@@ -89,10 +97,13 @@ export async function fit(model: tfl.LayersModel, data: Dataset, options: FitOpt
   const shape = modelSampleShape(model, data.sampleShape, data.source);
   const size = sampleSize(shape);
   const opt = resolveOptimizer(o.optimizer);
-  const groups = new ParamGroups(model, opt, o.learningRateScale);
+  const stepper = await chooseStepper(model, head, opt, o.learningRateScale, size, o.engine);
   const nothingToTrain = (): GraftError =>
     new GraftError('BAD_ARGUMENT', `Every layer of ${model.name} is frozen, so there is nothing to train. Unfreeze some layers or add a trainable head.`);
-  if (!o.beforeEpoch && groups.refresh() === 0) throw nothingToTrain();
+  if (!o.beforeEpoch && (await stepper.refresh()) === 0) {
+    stepper.dispose();
+    throw nothingToTrain();
+  }
   const rng = new Rng(deriveSeed(o.seed, `fit:${o.phase}`));
   // A stream of its own, so turning augmentation on leaves shuffling and dropout unchanged.
   const augmentRng = new Rng(deriveSeed(o.seed, `augment:${o.phase}`));
@@ -118,11 +129,11 @@ export async function fit(model: tfl.LayersModel, data: Dataset, options: FitOpt
       // and each has its optimizer again; then everything else is put back as it was.
       for (let e = 1; e <= resume.epoch && o.beforeEpoch; e++) {
         o.beforeEpoch(e);
-        if (groups.refresh() === 0) throw nothingToTrain();
+        if ((await stepper.refresh()) === 0) throw nothingToTrain();
       }
       if (resume.weights) writeWeights(model, resume.weights, 'The checkpoint');
       lastGood.load(model, resume.epochStartWeights);
-      await groups.restoreState(resume.optimizers);
+      await stepper.restoreState(resume.optimizers);
       if (early && resume.earlyStopping) early.restoreState(model, resume.earlyStopping);
       rng.setState(resume.rng);
       augmentRng.setState(resume.augmentRng);
@@ -135,20 +146,21 @@ export async function fit(model: tfl.LayersModel, data: Dataset, options: FitOpt
       if (!resuming) {
         if (o.beforeEpoch) {
           o.beforeEpoch(epoch);
-          if (groups.refresh() === 0) throw nothingToTrain();
+          if ((await stepper.refresh()) === 0) throw nothingToTrain();
         }
         lastGood.take(model);
         rng.shuffle(order);
       }
+      // Sums restored as the values they held, so a resumed epoch's means come out the same.
+      stepper.beginEpoch(resuming ? resume.lossSum : 0, resuming ? resume.correctSum : 0);
       o.callbacks?.onEpochBegin?.({ phase: o.phase, epoch, epochs: o.epochs, batches });
-      // Sums restored as the float32 values the tensors held, so the epoch's means come out the same.
-      let lossSum: tf.Scalar = tf.scalar(resuming ? resume.lossSum : 0);
-      let correctSum: tf.Scalar = tf.scalar(resuming ? resume.correctSum : 0);
       let seen = resuming ? resume.seen : 0;
       let lastRead = performance.now();
       let finite = true;
       for (let b = resuming ? resume.batch : 0; b < batches; b++) {
         if (o.signal?.aborted) {
+          stepper.syncModel();
+          const sums = stepper.sums();
           checkpoint = {
             phase: o.phase,
             epoch,
@@ -160,14 +172,14 @@ export async function fit(model: tfl.LayersModel, data: Dataset, options: FitOpt
             order: order.slice(),
             rng: rng.getState(),
             augmentRng: augmentRng.getState(),
-            lossSum: lossSum.dataSync()[0]!,
-            correctSum: correctSum.dataSync()[0]!,
+            lossSum: sums.loss,
+            correctSum: sums.correct,
             seen,
             epochSeconds: (performance.now() - started) / 1000,
             history: history.map((r) => ({ ...r })),
             weights: readWeights(model),
             epochStartWeights: lastGood.toArrays()!,
-            optimizers: await groups.saveState(),
+            optimizers: await stepper.saveState(),
           };
           if (early) checkpoint.earlyStopping = early.state();
           break;
@@ -177,31 +189,18 @@ export async function fit(model: tfl.LayersModel, data: Dataset, options: FitOpt
         const m = end - start;
         gatherBatch(data.x, size, order, start, end, xBuf);
         o.augment?.(xBuf, m, shape, augmentRng);
-        const xs = tf.tensor(xBuf.subarray(0, m * size), [m, ...shape]);
-        const ys = tf.tensor1d(gatherLabels(data.y, order, start, end, yBuf));
+        gatherLabels(data.y, order, start, end, yBuf);
         for (const d of dropouts) d.seed = rng.seed();
-        let correct: tf.Scalar | undefined;
-        let guard: tf.Scalar | undefined;
-        const cost = groups.step(() => {
-          const { output: out, logits } = forwardForLoss(model, xs, true);
-          correct = tf.keep(correctOf(head, out, logits, ys));
-          // 0 × sum(outputs) is NaN when any output is: a clipped loss alone would hide it.
-          guard = tf.keep(tf.mul(tf.sum(out), 0) as tf.Scalar);
-          return lossOf(head, out, logits, ys);
-        });
-        const nextLoss = tf.tidy(() => tf.add(tf.add(lossSum, tf.mul(cost!, m)), guard!) as tf.Scalar);
-        const nextCorrect = tf.add(correctSum, correct!) as tf.Scalar;
-        tf.dispose([xs, ys, cost!, correct!, guard!, lossSum, correctSum]);
-        lossSum = nextLoss;
-        correctSum = nextCorrect;
+        await stepper.step(xBuf, yBuf, m, shape);
         seen += m;
         const now = performance.now();
         if (now - lastRead >= PROGRESS_INTERVAL_MS || b === batches - 1) {
           lastRead = now;
-          const loss = lossSum.dataSync()[0]! / seen;
+          const sums = stepper.sums();
+          const loss = sums.loss / seen;
           finite = Number.isFinite(loss);
           if (!finite) break;
-          o.callbacks?.onBatchProgress?.({ phase: o.phase, epoch, epochs: o.epochs, batch: b + 1, batches, loss, accuracy: correctSum.dataSync()[0]! / seen, elapsedSeconds: (now - started) / 1000 });
+          o.callbacks?.onBatchProgress?.({ phase: o.phase, epoch, epochs: o.epochs, batch: b + 1, batches, loss, accuracy: sums.correct / seen, elapsedSeconds: (now - started) / 1000 });
           // Lets signals and timers run during long epochs.
           await new Promise((r) => setImmediate(r));
         } else if (o.signal) {
@@ -210,14 +209,14 @@ export async function fit(model: tfl.LayersModel, data: Dataset, options: FitOpt
         }
       }
       if (checkpoint) {
-        tf.dispose([lossSum, correctSum]);
         stopReason = 'interrupted';
         message = `Phase "${o.phase}" interrupted in epoch ${epoch}/${o.epochs} after ${checkpoint.batch} of ${batches} batches; resume from the checkpoint to continue.`;
         break;
       }
-      const loss = lossSum.dataSync()[0]! / seen;
-      const accuracy = correctSum.dataSync()[0]! / seen;
-      tf.dispose([lossSum, correctSum]);
+      const sums = stepper.sums();
+      const loss = sums.loss / seen;
+      const accuracy = sums.correct / seen;
+      stepper.syncModel();
       if (!finite || !Number.isFinite(loss)) {
         lastGood.restore(model);
         stopReason = 'non-finite-loss';
@@ -246,11 +245,11 @@ export async function fit(model: tfl.LayersModel, data: Dataset, options: FitOpt
     if (early?.restoreBest && !checkpoint) early.restore(model);
   } finally {
     dropouts.forEach((d, i) => (d.seed = savedSeeds[i]));
-    groups.dispose();
+    stepper.dispose();
     lastGood.dispose();
     early?.dispose();
   }
-  const result: FitResult = { history, stopReason };
+  const result: FitResult = { history, stopReason, engine: stepper.use };
   if (message !== undefined) result.message = message;
   if (early?.bestEpoch !== undefined) result.bestEpoch = early.bestEpoch;
   if (checkpoint) result.checkpoint = checkpoint;

@@ -1,4 +1,5 @@
 import type { FitCheckpoint } from './checkpoint.js';
+import type { EngineUse } from './stepper.js';
 
 /** One epoch of one phase, as kept in run.json and history.jsonl. */
 export interface EpochRecord {
@@ -22,6 +23,8 @@ export interface FitResult {
   bestEpoch?: number;
   /** When interrupted: pass it back as `resumeFrom` to continue exactly where it stopped. */
   checkpoint?: FitCheckpoint;
+  /** The engine that ran the steps (and why not onnxruntime, when not). */
+  engine?: EngineUse;
 }
 
 export interface BatchProgress {

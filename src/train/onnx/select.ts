@@ -1,0 +1,41 @@
+import type * as tfl from '@tensorflow/tfjs-layers';
+import { GraftError } from '../../errors.js';
+import { engineFromEnv, loadOnnxRuntime, type EngineChoice } from '../../engine/onnx/runtime.js';
+import { denseChain } from '../dense-chain.js';
+import type { OutputHead } from '../loss.js';
+import type { OptimizerSpec } from '../optimizer.js';
+import type { LearningRateScale } from '../param-groups.js';
+import type { Stepper } from '../stepper.js';
+import { TfjsStepper } from '../tfjs-stepper.js';
+import { OnnxStepper } from './stepper.js';
+
+/**
+ * The engine for a fit: onnxruntime when the model is a Dense chain and onnxruntime-node loads
+ * (much faster on CPU: native kernels on every core), else TF.js. `engine` (or GRAFT_ENGINE)
+ * 'tfjs' turns the fast path off; 'onnxruntime' insists on it and says why it cannot.
+ */
+export async function chooseStepper(
+  model: tfl.LayersModel,
+  head: OutputHead,
+  spec: Required<OptimizerSpec>,
+  scale: LearningRateScale | undefined,
+  sampleFloats: number,
+  engine: EngineChoice | undefined,
+): Promise<Stepper> {
+  const choice = engine ?? engineFromEnv();
+  if (choice === 'tfjs') return new TfjsStepper(model, head, spec, scale, { engine: 'tfjs', reason: 'TF.js was asked for' });
+  let reason: string;
+  const chain = denseChain(model);
+  if (typeof chain === 'string') reason = `${chain}; the onnxruntime path trains stacks of Dense layers`;
+  else if (chain.inputSize !== sampleFloats) reason = `the first Dense layer reads ${chain.inputSize} values, a sample has ${sampleFloats}`;
+  else if (chain.outputs !== head.units) reason = `the chain ends in ${chain.outputs} units, the output has ${head.units}`;
+  else {
+    const ort = await loadOnnxRuntime();
+    if (typeof ort !== 'string') return new OnnxStepper(ort, model, chain, spec, scale);
+    reason = ort;
+  }
+  if (choice === 'onnxruntime') {
+    throw new GraftError('BACKEND_UNAVAILABLE', `The onnxruntime engine cannot train ${model.name}: ${reason}. Use --engine tfjs (or auto, which falls back by itself).`);
+  }
+  return new TfjsStepper(model, head, spec, scale, { engine: 'tfjs', reason });
+}
