@@ -10,9 +10,10 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const SYSTEMS = ['graft', 'keras', 'torch', 'tfjs'];
-const PEERS = ['keras', 'torch', 'tfjs'];
-const LABEL = { graft: 'graft', keras: 'Keras', torch: 'PyTorch (1 thread)', tfjs: 'TF.js wasm (by hand)' };
+// graft-tfjs: graft with --engine tfjs (TF.js's wasm backend only), to show what the onnxruntime engine adds.
+const SYSTEMS = ['graft', 'graft-tfjs', 'keras', 'torch', 'tfjs'];
+const PEERS = ['graft-tfjs', 'keras', 'torch', 'tfjs'];
+const LABEL = { graft: 'graft', 'graft-tfjs': 'graft-tfjs (--engine tfjs)', keras: 'Keras', torch: 'PyTorch (1 thread)', tfjs: 'TF.js wasm (by hand)' };
 const TIME_BIN = process.env.BENCH_TIME_BIN || '/usr/bin/time';
 
 const HELP = `usage: node bench/run.mjs [options]
@@ -93,12 +94,14 @@ function pythonHas(python, modules) {
 function prepare(sys, o) {
   const script = f => path.join(o.peersDir, f);
   switch (sys) {
-    case 'graft': {
+    case 'graft':
+    case 'graft-tfjs': {
       if (!isFile(o.graftBin)) return { why: `no graft CLI at ${o.graftBin}` };
       if (o.graftBin === path.join(REPO, 'bin/graft.js') && !isFile(path.join(REPO, 'dist/cli/main.js')))
         return { why: 'graft is not built (dist/cli/main.js missing): run `npm run build` first' };
+      const engine = sys === 'graft' ? [] : ['--engine', 'tfjs'];
       return {
-        cmd: (outDir) => [process.execPath, o.graftBin, 'seed', '--json', '--out', outDir, '--force'],
+        cmd: (outDir) => [process.execPath, o.graftBin, 'seed', '--json', '--out', outDir, '--force', ...engine],
         cwd: REPO,
         needsOut: true,
       };
@@ -180,7 +183,7 @@ const num = v => (typeof v === 'number' && Number.isFinite(v) ? v : null);
 
 // Map each system's own JSON onto one shape.
 function normalise(sys, j) {
-  if (sys === 'graft') {
+  if (sys === 'graft' || sys === 'graft-tfjs') {
     return {
       aSeconds: num(j.modelA?.seconds), aAcc: num(j.modelA?.testAccuracy),
       bSeconds: num(j.modelB?.seconds), bFrozenAcc: num(j.modelB?.frozenTestAccuracy), bAcc: num(j.modelB?.testAccuracy),
@@ -265,7 +268,7 @@ function report(systems, { summary, ratios }, skipped, repeats) {
   } else {
     console.log('graft / peer (below 1: graft is faster or smaller; median of per-repeat ratios)\n');
     console.log(table(['ratio', 'Model A time', 'Model B time', 'peak RSS'],
-      Object.entries(ratios).map(([p, r]) => [`graft/${LABEL[p].split(' ')[0]}`, fmt(r.aSeconds, 2), fmt(r.bSeconds, 2), fmt(r.peakRssMB, 2)])));
+      Object.entries(ratios).map(([p, r]) => [`graft/${LABEL[p].split(' ')[0].replace(/^graft-tfjs$/, 'graft --engine tfjs')}`, fmt(r.aSeconds, 2), fmt(r.bSeconds, 2), fmt(r.peakRssMB, 2)])));
   }
 }
 

@@ -1,5 +1,6 @@
 import { BACKEND_CHOICES, initBackend, type BackendChoice, type BackendInfo } from '../engine/backend.js';
 import { GraftError } from '../errors.js';
+import { ENGINE_CHOICES, setDefaultEngine, type EngineChoice } from '../engine/onnx/runtime.js';
 import type { OptionDef } from './command.js';
 import { numberOption } from './command.js';
 import type { DataOptions } from '../workflows/prepare.js';
@@ -12,6 +13,24 @@ import { progressCallbacks } from './progress.js';
 export const BACKEND_OPTION = {
   backend: { type: 'string', value: 'NAME', default: 'auto', description: `Compute backend: ${BACKEND_CHOICES.join(', ')} (auto: tfjs-node if installed, else wasm, else cpu)` },
 } as const satisfies Record<string, OptionDef>;
+
+/** For commands that train. */
+export const ENGINE_OPTION = {
+  engine: {
+    type: 'string',
+    value: 'NAME',
+    default: 'auto',
+    description: `Training engine: ${ENGINE_CHOICES.join(', ')} (auto: onnxruntime for stacks of Dense layers when onnxruntime-node is installed, else TF.js)`,
+  },
+} as const satisfies Record<string, OptionDef>;
+
+/** Validates --engine and makes it the default of every fit in this process. */
+export function useEngine(choice: string): void {
+  if (!(ENGINE_CHOICES as readonly string[]).includes(choice)) {
+    throw new GraftError('BAD_ARGUMENT', `--engine received ${JSON.stringify(choice)}; choose one of ${ENGINE_CHOICES.join(', ')}.`);
+  }
+  setDefaultEngine(choice as EngineChoice);
+}
 
 export const DATA_OPTIONS = {
   'data-dir': { type: 'string', value: 'DIR', description: 'Folder with the dataset files (else GRAFT_DATA_DIR, the cache, Debian\'s package, or a download)' },

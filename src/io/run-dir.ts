@@ -1,3 +1,4 @@
+import type { EngineUse } from '../train/stepper.js';
 import * as path from 'node:path';
 import { readFile, stat } from 'node:fs/promises';
 import type * as tfl from '@tensorflow/tfjs-layers';
@@ -26,8 +27,10 @@ export interface PhaseRecord {
   learningRates?: Record<string, number>;
   /** Gradual unfreezing: layers made trainable before each epoch. */
   unfreezeSchedule?: string[][];
-  /** The frozen-base feature cache: where it split the model, images run through the base, seconds. */
-  featureCache?: { layer: string; images: number; seconds: number };
+  /** The frozen-base feature cache: where it split the model, images run through the base, seconds, and the engine that ran it (why TF.js, if so). */
+  featureCache?: { layer: string; images: number; seconds: number; engine?: 'onnxruntime' | 'tfjs'; engineReason?: string };
+  /** Which engine ran the training steps (onnxruntime or TF.js, with the reason for TF.js under auto). */
+  engine?: EngineUse;
 }
 
 /** Everything needed to reuse, score or reproduce a trained model; saved as run.json. */

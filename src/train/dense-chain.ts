@@ -8,7 +8,9 @@ export type ChainActivation = (typeof CHAIN_ACTIVATIONS)[number];
 export type ChainStep =
   | { kind: 'dense'; layer: tfl.layers.Layer; inputs: number; units: number; useBias: boolean; activation: ChainActivation | 'softmax' }
   | { kind: 'activation'; layer: tfl.layers.Layer; activation: ChainActivation | 'softmax' }
-  | { kind: 'dropout'; layer: tfl.layers.Layer; rate: number; units: number };
+  | { kind: 'dropout'; layer: tfl.layers.Layer; rate: number; units: number }
+  /** GlobalAveragePooling2D at the very start (a head on cached [h, w, c] features): no weights, no gradient needed. */
+  | { kind: 'pool'; layer: tfl.layers.Layer; positions: number; channels: number };
 
 /** A model that is a plain stack of Dense layers (with activations and dropout) on flat input. */
 export interface DenseChain {
@@ -35,12 +37,13 @@ export function denseChain(model: tfl.LayersModel): DenseChain | string {
   const denses = steps.filter((s) => s.kind === 'dense');
   const first = denses[0];
   if (!first) return `${model.name} has no Dense layer`;
-  const softmaxAt = steps.findIndex((s) => s.kind !== 'dropout' && s.activation === 'softmax');
+  const softmaxAt = steps.findIndex((s) => (s.kind === 'dense' || s.kind === 'activation') && s.activation === 'softmax');
   if (softmaxAt >= 0 && softmaxAt !== steps.length - 1) return `layer ${steps[softmaxAt]!.layer.name} applies softmax before the output`;
   const last = steps[steps.length - 1]!;
-  if (last.kind === 'dropout') return `${model.name} ends in a Dropout layer`;
+  if (last.kind === 'dropout' || last.kind === 'pool') return `${model.name} ends in a ${last.layer.getClassName()} layer`;
   const outputs = denses[denses.length - 1]!.units;
-  return { inputSize: first.inputs, steps, outputs };
+  const pool = steps[0]?.kind === 'pool' ? steps[0] : undefined;
+  return { inputSize: pool ? pool.positions * pool.channels : first.inputs, steps, outputs };
 }
 
 function walk(model: tfl.LayersModel, steps: ChainStep[]): string | undefined {
@@ -74,6 +77,10 @@ function walk(model: tfl.LayersModel, steps: ChainStep[]): string | undefined {
       steps.push({ kind: 'activation', layer, activation });
     } else if (className === 'Softmax' && (config.axis === undefined || config.axis === -1)) {
       steps.push({ kind: 'activation', layer, activation: 'softmax' });
+    } else if (className === 'GlobalAveragePooling2D' && steps.length === 0 && inShape.length === 4 && inShape.slice(1).every((d) => typeof d === 'number')) {
+      if (config.dataFormat === 'channelsFirst') return `GlobalAveragePooling2D layer ${layer.name} is channels-first`;
+      const [h, w, c] = inShape.slice(1) as number[];
+      steps.push({ kind: 'pool', layer, positions: h! * w!, channels: c! });
     } else if (className === 'Dropout') {
       if (config.noiseShape != null) return `Dropout layer ${layer.name} has a noise shape`;
       if (inShape.length !== 2 || typeof inShape[1] !== 'number') return `Dropout layer ${layer.name} reads a tensor of rank ${inShape.length}`;

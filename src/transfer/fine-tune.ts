@@ -35,8 +35,9 @@ export interface FineTuneOptions extends Pick<FitOptions, 'batchSize' | 'seed' |
   /** Phase 2: unfrozen. Default 16 epochs, same optimizer as phase 1 at a tenth of its learning rate. */
   unfrozen?: UnfrozenPhaseOptions;
   /**
-   * Run the frozen part of the model once per image and train the rest on those features. Exact
-   * (same results as without), and much faster for a big frozen base. Off while augmenting. Default true.
+   * Run the frozen part of the model once per image and train the rest on those features. The same
+   * results as without (to float32 rounding where onnxruntime computes the features), and much
+   * faster for a big frozen base. Off while augmenting. Default true.
    */
   featureCache?: boolean;
   /** Random flips and shifts of the training images; turns the feature cache off. Default none. */
@@ -84,13 +85,14 @@ export interface PhaseResult extends FitResult {
   learningRates?: Record<string, number>;
   /** With gradual unfreezing: the layers made trainable before each epoch. */
   unfreezeSchedule?: string[][];
-  /** Where the feature cache split the model, and the time spent computing features. */
-  featureCache?: { layer: string; images: number; seconds: number };
+  /** Where the feature cache split the model, the time spent computing features, and the engine that did (with why TF.js, if it did). */
+  featureCache?: { layer: string; images: number; seconds: number; engine?: 'onnxruntime' | 'tfjs'; engineReason?: string };
   /** When stopReason is 'interrupted': pass it as `resumeFrom` to continue (it replaces `checkpoint`). */
   resume?: FineTuneCheckpoint;
   /**
    * The cache itself while `onPhaseEnd` runs: `cache.top` scores `cache.features(data)` exactly as
-   * the whole model scores `data`, without running the frozen base again.
+   * the whole model scores `data`, without running the frozen base again (`await
+   * cache.precompute([data])` first, so new data runs the base on onnxruntime where it can).
    */
   cache?: FeatureCache;
 }
@@ -204,12 +206,14 @@ async function runPhase(
   };
   let result: FitResult;
   try {
+    // onnxruntime (where the base translates) fills the cache; the features() calls below then hit it.
+    if (cache) await cache.precompute(options.validation ? [data, options.validation] : [data]);
     if (options.validation) fitOptions.validation = cache ? cache.features(options.validation) : options.validation;
     const trainData = cache ? cache.features(data) : data;
     if (cache) {
       say(
         `Phase "${name}": feature cache: ran the frozen layers up to ${cache.split.layer.name} once over ${cache.images} images ` +
-          `in ${cache.seconds.toFixed(1)} s (${Math.round(cache.images / Math.max(cache.seconds, 1e-3))} images/s); the layers above train on the cached features.`,
+          `in ${cache.seconds.toFixed(1)} s (${Math.round(cache.images / Math.max(cache.seconds, 1e-3))} images/s, ${engineText(cache)}); the layers above train on the cached features.`,
       );
     }
     result = await fit(target, trainData, fitOptions);
@@ -224,9 +228,17 @@ async function runPhase(
   if (plan.schedule) phase.unfreezeSchedule = schedule;
   if (cache) {
     phase.featureCache = { layer: cache.split.layer.name, images: cache.images, seconds: cache.seconds };
+    if (cache.engine) phase.featureCache.engine = cache.engine.engine;
+    if (cache.engine?.reason) phase.featureCache.engineReason = cache.engine.reason;
     phase.cache = cache;
   }
   return phase;
+}
+
+function engineText(cache: FeatureCache): string {
+  const e = cache.engine;
+  if (!e || e.engine === 'onnxruntime') return 'onnxruntime';
+  return e.reason ? `TF.js: ${e.reason}` : 'TF.js';
 }
 
 /** A feature cache for the phase, or undefined (saying why when a user would expect one). */

@@ -123,6 +123,7 @@ export async function trainModel(options: TrainModelOptions): Promise<TrainedMod
     history: result.history,
   };
   if (result.message) phase.message = result.message;
+  if (result.engine) phase.engine = result.engine;
   const run: RunInfo = {
     ...runHeader(data, seed),
     kind: options.kind ?? 'train',

@@ -88,8 +88,9 @@ export async function transferModel(options: TransferModelOptions): Promise<Tran
     ...(options.callbacks && { callbacks: options.callbacks }),
     ...(signal && { signal }),
     ...(resume?.command === 'transfer' && { resumeFrom: resume.fineTune }),
-    onPhaseEnd: (phase) => {
+    onPhaseEnd: async (phase) => {
       // Scored on cached test features when the phase had them: same numbers, no second pass through the base.
+      if (phase.cache) await phase.cache.precompute([data.test]);
       last = phase.cache ? evaluateWithProbabilities(phase.cache.top, phase.cache.features(data.test)) : evaluateWithProbabilities(t.model, data.test);
       if (phase.name === 'frozen') frozenTest = last.evaluation;
     },
@@ -130,6 +131,7 @@ export async function transferModel(options: TransferModelOptions): Promise<Tran
 
 function toPhaseRecord(p: PhaseResult): PhaseRecord {
   const r: PhaseRecord = { name: p.name, epochs: p.history.length, optimizer: p.optimizer, trainableLayers: p.trainableLayers, stopReason: p.stopReason, seconds: p.seconds, history: p.history };
+  if (p.engine) r.engine = p.engine;
   if (p.message) r.message = p.message;
   if (p.learningRates) r.learningRates = p.learningRates;
   if (p.unfreezeSchedule) r.unfreezeSchedule = p.unfreezeSchedule;

@@ -120,6 +120,26 @@ describe.skipIf(missing !== undefined)('onnxruntime engine agrees with TF.js', (
     expect(typeof denseChain(make())).toBe('object');
     expectSameTraining(await both(make, data2, { epochs: 2, batchSize: 12, seed: 6, optimizer: { name: 'adam', learningRate: 0.003 } }), 'nested');
   });
+
+  it('a head on pooled features (GlobalAveragePooling2D → Dense), as on a cached backbone', async () => {
+    const n = 80;
+    const x = new Float32Array(n * 3 * 3 * 4);
+    const y = new Int32Array(n);
+    for (let i = 0; i < n; i++) {
+      y[i] = i % 2;
+      for (let j = 0; j < 36; j++) x[i * 36 + j] = ((i * 7 + j * 13) % 17) / 17 * (j % 4 === y[i]! * 2 ? 1 : 0.4);
+    }
+    const pooled: Dataset = { x, y, sampleShape: [3, 3, 4], classNames: ['a', 'b'], pixelRange: 'unit', source: 'pooled' };
+    const make = (): tfl.LayersModel =>
+      tfl.sequential({
+        layers: [
+          tfl.layers.globalAveragePooling2d({ inputShape: [3, 3, 4], name: 'gap' }),
+          tfl.layers.dense({ units: 5, activation: 'relu', name: 'd1', kernelInitializer: tfl.initializers.glorotUniform({ seed: 1 }) }),
+          tfl.layers.dense({ units: 2, activation: 'softmax', name: 'd2', kernelInitializer: tfl.initializers.glorotUniform({ seed: 2 }) }),
+        ],
+      });
+    expectSameTraining(await both(make, pooled, { epochs: 3, batchSize: 16, seed: 2, optimizer: { name: 'adam', learningRate: 0.02 } }), 'pooled');
+  });
 });
 
 describe.skipIf(missing !== undefined)('onnxruntime engine: choosing it', () => {

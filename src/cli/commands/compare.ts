@@ -10,7 +10,7 @@ import { parseLayerRef } from '../../transfer/layer-ref.js';
 import { COMPARE_DEFAULTS, describeTrial, type CompareOptions } from '../../workflows/compare.js';
 import { compareParallel, defaultWorkers } from '../../workflows/compare-parallel.js';
 import { defineCommand, numberOption } from '../command.js';
-import { BACKEND_OPTION, optimizerOption, printJson, startBackend } from '../common.js';
+import { BACKEND_OPTION, ENGINE_OPTION, useEngine, optimizerOption, printJson, startBackend } from '../common.js';
 import { renderTable } from '../table.js';
 import { writeReportFor } from '../report-file.js';
 
@@ -43,6 +43,7 @@ export const compareCommand = defineCommand({
     force: { type: 'boolean', description: 'Replace an existing compare.json in --out' },
     json: { type: 'boolean', description: 'Print the whole result (every trial) as JSON' },
     ...BACKEND_OPTION,
+    ...ENGINE_OPTION,
   },
   epilog: 'Example: graft compare --from runs/seed/model-a --task fashion-mnist:binary=shirt,sandal --per-class 10,50,200 --seeds 5',
   async run({ values: v }) {
@@ -51,6 +52,7 @@ export const compareCommand = defineCommand({
     const out = v.out ?? path.join('runs', 'compare');
     const resultFile = path.join(out, 'compare.json');
     const trainSizes = v['per-class'].split(',').map((s): TrainSize => (s.trim() === 'all' ? 'all' : numberOption('per-class', s.trim(), { integer: true, min: 1 })!));
+    useEngine(v.engine);
     const backend = await startBackend(v.backend, v.json);
     const source = await loadModel(v.from);
     const frozenOptimizer = optimizerOption(v['frozen-optimizer'], v['frozen-lr'], undefined, 'frozen-')!;

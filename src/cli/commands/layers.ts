@@ -5,7 +5,7 @@ import { writeFileAtomic } from '../../io/atomic.js';
 import { loadModel } from '../../io/run-dir.js';
 import { LAYERS_DEFAULTS, layerTransferability, type LayersResult } from '../../workflows/layers.js';
 import { defineCommand, numberOption } from '../command.js';
-import { BACKEND_OPTION, optimizerOption, printJson, startBackend } from '../common.js';
+import { BACKEND_OPTION, ENGINE_OPTION, useEngine, optimizerOption, printJson, startBackend } from '../common.js';
 import { renderTable } from '../table.js';
 import { writeReportFor } from '../report-file.js';
 
@@ -26,11 +26,13 @@ export const layersCommand = defineCommand({
     offline: { type: 'boolean', description: 'Never download data' },
     json: { type: 'boolean', description: 'Print the result as JSON' },
     ...BACKEND_OPTION,
+    ...ENGINE_OPTION,
   },
   async run({ values: v }) {
     if (!v.from || !v.task) throw new GraftError('BAD_ARGUMENT', 'graft layers needs --from MODEL and --task SPEC.');
     const out = v.out ?? path.join('runs', 'layers');
     await mkdir(out, { recursive: true });
+    useEngine(v.engine);
     await startBackend(v.backend, v.json);
     const source = await loadModel(v.from);
     const perClass = numberOption('per-class', v['per-class'], { integer: true, min: 1 });

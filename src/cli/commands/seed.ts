@@ -1,5 +1,5 @@
 import { defineCommand, numberOption } from '../command.js';
-import { BACKEND_OPTION, OUTPUT_OPTIONS, printJson, startBackend } from '../common.js';
+import { BACKEND_OPTION, ENGINE_OPTION, useEngine, OUTPUT_OPTIONS, printJson, startBackend } from '../common.js';
 import { progressCallbacks } from '../progress.js';
 import { renderTable } from '../table.js';
 import { writeReportFor } from '../report-file.js';
@@ -20,6 +20,7 @@ const SEED_OPTIONS = {
   'epoch-scale': { type: 'string', value: 'F', default: '1', description: 'Multiply every epoch count (1 = the write-up)' },
   ...OUTPUT_OPTIONS,
   ...BACKEND_OPTION,
+  ...ENGINE_OPTION,
 } as const satisfies Record<string, OptionDef>;
 
 const LABELS = { modelA: 'Model A', modelB: 'Model B', scratchB: 'Scratch B' } as const;
@@ -39,6 +40,7 @@ export const seedCommand = defineCommand({
   async run(args): Promise<number> {
     const v = args.values;
     const quiet = v.json;
+    useEngine(v.engine);
     const backend = await startBackend(v.backend, quiet);
     if (v.cnn) return runCnn(args, backend.description);
     for (const flag of ['weights', 'teachable-machine', 'per-class'] as const) {

@@ -1,7 +1,7 @@
 import { GraftError } from '../../errors.js';
 import { ARCHITECTURES } from '../../models/architectures.js';
 import { defineCommand, numberOption } from '../command.js';
-import { BACKEND_OPTION, DATA_OPTIONS, FIT_OPTIONS, OUTPUT_OPTIONS, dataOptions, optimizerOption, printJson, startBackend, trainingCallbacks } from '../common.js';
+import { BACKEND_OPTION, ENGINE_OPTION, useEngine, DATA_OPTIONS, FIT_OPTIONS, OUTPUT_OPTIONS, dataOptions, optimizerOption, printJson, startBackend, trainingCallbacks } from '../common.js';
 import { trainModel, TRAIN_DEFAULTS, type TrainModelOptions } from '../../workflows/train-model.js';
 import { printEvaluation } from './evaluate.js';
 import { INTERRUPT_HELP, RESUME_OPTION, interruptible, resumeArgs } from '../interrupt.js';
@@ -22,6 +22,7 @@ export const trainCommand = defineCommand({
     ...DATA_OPTIONS,
     ...OUTPUT_OPTIONS,
     ...BACKEND_OPTION,
+    ...ENGINE_OPTION,
     ...RESUME_OPTION,
   },
   epilog: `Example: graft train --task fashion-mnist:exclude=sandal,shirt --out runs/model-a\n${INTERRUPT_HELP}`,
@@ -29,6 +30,7 @@ export const trainCommand = defineCommand({
     const { values: v, checkpoint, invocation } = await resumeArgs('train', args);
     if (!v.task) throw new GraftError('BAD_ARGUMENT', 'graft train needs --task, e.g. --task fashion-mnist:exclude=sandal,shirt.');
     if (!v.out) throw new GraftError('BAD_ARGUMENT', 'graft train needs --out DIR for the run directory.');
+    useEngine(v.engine);
     await startBackend(v.backend, v.json);
     const patience = numberOption('early-stopping', v['early-stopping'], { integer: true, min: 1 });
     const optimizer = optimizerOption(v.optimizer, v.lr, v.momentum);

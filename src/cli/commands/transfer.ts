@@ -3,7 +3,7 @@ import { loadModel } from '../../io/run-dir.js';
 import { parseFreezePolicy, parseUnfreezePolicy } from '../../transfer/freeze.js';
 import { parseLayerRef } from '../../transfer/layer-ref.js';
 import { defineCommand, numberOption } from '../command.js';
-import { BACKEND_OPTION, DATA_OPTIONS, FIT_OPTIONS, OUTPUT_OPTIONS, dataOptions, optimizerOption, printJson, startBackend, trainingCallbacks } from '../common.js';
+import { BACKEND_OPTION, ENGINE_OPTION, useEngine, DATA_OPTIONS, FIT_OPTIONS, OUTPUT_OPTIONS, dataOptions, optimizerOption, printJson, startBackend, trainingCallbacks } from '../common.js';
 import { transferModel, type TransferModelOptions } from '../../workflows/transfer-model.js';
 import { loadBackbone } from '../../workflows/backbone.js';
 import { BACKBONE_OPTIONS, PHASE_OPTIONS, parseAugment, parseHeadPool } from '../cnn-options.js';
@@ -36,6 +36,7 @@ export const transferCommand = defineCommand({
     ...DATA_OPTIONS,
     ...OUTPUT_OPTIONS,
     ...BACKEND_OPTION,
+    ...ENGINE_OPTION,
     ...RESUME_OPTION,
   },
   epilog:
@@ -52,6 +53,7 @@ export const transferCommand = defineCommand({
     if (!v.out) throw new GraftError('BAD_ARGUMENT', 'graft transfer needs --out DIR for the run directory.');
     const freeze = parseFreezePolicy(v.freeze);
     const unfreeze = parseUnfreezePolicy(v.unfreeze);
+    useEngine(v.engine);
     await startBackend(v.backend, v.json);
     const backbone = v.backbone ? await loadBackbone({ backbone: v.backbone, input: input!, weights: v.weights, seed: numberOption('seed', v.seed, { integer: true, min: 0 })! }) : undefined;
     if (backbone && !v.json) process.stderr.write(`graft: backbone ${backbone.description}\n`);

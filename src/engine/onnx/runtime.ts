@@ -6,8 +6,16 @@ export type OrtModule = typeof Ort;
 export type EngineChoice = 'auto' | 'onnxruntime' | 'tfjs';
 export const ENGINE_CHOICES: readonly EngineChoice[] = ['auto', 'onnxruntime', 'tfjs'];
 
-/** The engine asked for by GRAFT_ENGINE (default auto); an unknown value is an error, not ignored. */
+let chosen: EngineChoice | undefined;
+
+/** Sets the engine for every later fit that does not name one (the CLI's --engine). */
+export function setDefaultEngine(choice: EngineChoice): void {
+  chosen = choice;
+}
+
+/** The engine set by setDefaultEngine, else GRAFT_ENGINE (default auto); an unknown value is an error. */
 export function engineFromEnv(): EngineChoice {
+  if (chosen) return chosen;
   const v = process.env.GRAFT_ENGINE;
   if (v === undefined || v === '') return 'auto';
   if ((ENGINE_CHOICES as readonly string[]).includes(v)) return v as EngineChoice;

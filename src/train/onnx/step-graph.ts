@@ -55,6 +55,12 @@ export function buildStepGraph(spec: StepGraphSpec): Uint8Array {
   let dropIndex = 0;
   for (const step of chain.steps) {
     const input = value;
+    if (step.kind === 'pool') {
+      // [n, h·w·c] (NHWC rows) → mean over the h·w positions → [n, c].
+      value = g.op('ReduceMean', [g.op('Reshape', [input, g.ints([-1, step.positions, step.channels])])], { axes: [1], keepdims: 0 });
+      saved.push({ step, input, z: value, h: value });
+      continue;
+    }
     if (step.kind === 'dropout') {
       if (!activeDropout(step)) {
         saved.push({ step, input, z: input, h: input });
@@ -79,7 +85,7 @@ export function buildStepGraph(spec: StepGraphSpec): Uint8Array {
     saved.push(dense === undefined ? { step, input, z, h: value } : { step, input, z, h: value, dense });
   }
   const last = saved[saved.length - 1]!;
-  const lastAct = last.step.kind === 'dropout' ? 'linear' : last.step.activation;
+  const lastAct = last.step.kind === 'dropout' || last.step.kind === 'pool' ? 'linear' : last.step.activation;
   const squashed = lastAct === 'softmax' || lastAct === 'sigmoid';
   const logits = squashed ? last.z : last.h;
   g.output(logits, 'logits', ['n', chain.outputs]);
@@ -95,6 +101,7 @@ export function buildStepGraph(spec: StepGraphSpec): Uint8Array {
     let gz: string;
     if (s === saved.length - 1) gz = squashed ? dLogits : activationGrad(g, lastAct as Exclude<typeof lastAct, 'softmax'>, grad, z, h);
     else if (step.kind === 'dropout') gz = mask ? g.op('Mul', [grad, mask]) : grad;
+    else if (step.kind === 'pool') break; // only ever first, below every Dense layer
     else gz = activationGrad(g, step.activation as Exclude<typeof step.activation, 'softmax'>, grad, z, h);
     if (dense !== undefined && step.kind === 'dense') {
       if (trainable[dense]) {
