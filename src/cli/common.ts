@@ -30,6 +30,8 @@ export function useEngine(choice: string): void {
     throw new GraftError('BAD_ARGUMENT', `--engine received ${JSON.stringify(choice)}; choose one of ${ENGINE_CHOICES.join(', ')}.`);
   }
   setDefaultEngine(choice as EngineChoice);
+  // Worker threads (graft compare --workers) start with a copy of the environment, not this module's state.
+  process.env.GRAFT_ENGINE = choice;
 }
 
 export const DATA_OPTIONS = {
