@@ -1,30 +1,14 @@
 import type { GraphBuilder } from '../../engine/onnx/graph-builder.js';
 import type { ChainActivation } from '../dense-chain.js';
+import { applyActivation } from '../../engine/onnx/forward/activation.js';
 
 // TF.js's SELU constants (tfjs-core selu_util), which differ from ONNX Selu's defaults in the last digits.
 const SELU_SCALE = 1.0507009873554804934193349852946;
 const SELU_SCALE_ALPHA = 1.7580993408473768599402175208123;
 
-/** h = act(z), as TF.js computes it. */
+/** h = act(z), as TF.js computes it (the inference converter's translation). */
 export function activate(g: GraphBuilder, act: ChainActivation, z: string): string {
-  switch (act) {
-    case 'linear':
-      return z;
-    case 'relu':
-      return g.op('Relu', [z]);
-    case 'relu6':
-      return g.op('Clip', [z, g.scalar(0), g.scalar(6)]);
-    case 'elu':
-      return g.op('Elu', [z], { alpha: { float: 1 } });
-    case 'selu': {
-      const neg = g.op('Mul', [g.op('Sub', [g.op('Exp', [z]), g.scalar(1)]), g.scalar(SELU_SCALE_ALPHA)]);
-      return g.op('Where', [g.op('Greater', [z, g.scalar(0)]), g.op('Mul', [z, g.scalar(SELU_SCALE)]), neg]);
-    }
-    case 'sigmoid':
-      return g.op('Sigmoid', [z]);
-    case 'tanh':
-      return g.op('Tanh', [z]);
-  }
+  return applyActivation(g, act, z);
 }
 
 /** dL/dz from dL/dh (`dh`), with TF.js's gradient rules (at the kinks too: relu'(0) = 0). */

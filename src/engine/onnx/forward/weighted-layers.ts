@@ -53,6 +53,7 @@ const depthwiseConv2d: LayerEmitter = (ctx, layer, [x]) => {
   const win = windowOf(c, x!);
   const k = requireVariable(layer, 'depthwiseKernel');
   const [kh, kw, channels, mult] = k.shape as [number, number, number, number];
+  if (channels !== x!.shape[2]) unsupported(`kernel for ${channels} channels on an input with ${x!.shape[2]}`);
   const w = ctx.weight(depthwiseKernel(k.data, kh, kw, channels, mult), [channels * mult, 1, kh, kw], `${layer.name}_kernel`);
   return applyActivation(ctx.g, activationOf(c), conv(ctx, x!.name, w, bias(ctx, layer, c, channels * mult), win, channels));
 };
