@@ -5,6 +5,7 @@ export { GraftError, isGraftError, type GraftErrorCode } from './errors.js';
 // engine
 export { initBackend, activeBackend, BACKEND_CHOICES, type BackendChoice, type BackendInfo, type BackendName } from './engine/backend.js';
 export { Rng, deriveSeed } from './engine/rng.js';
+export { ENGINE_CHOICES, setDefaultEngine, loadOnnxRuntime, type EngineChoice } from './engine/onnx/runtime.js';
 
 // data
 export { type Dataset, type PixelRange, sampleSize, take, classCounts, assertDataset } from './data/dataset.js';
@@ -47,7 +48,7 @@ export { describeModel, type ModelSummary, type LayerSummary } from './models/su
 // transfer
 export { transfer, cloneModel, type TransferOptions, type TransferredModel, type HeadOptions } from './transfer/transfer.js';
 export { fineTune, FINE_TUNE_DEFAULTS, FEATURE_CACHE_LIMIT_BYTES, type FineTuneOptions, type PhaseOptions, type UnfrozenPhaseOptions, type PhaseResult, type FineTuneCheckpoint } from './transfer/fine-tune.js';
-export { FeatureCache, findSplit, type SplitPoint } from './transfer/feature-cache.js';
+export { FeatureCache, findSplit, type SplitPoint, type FeatureEngine } from './transfer/feature-cache.js';
 export { layerGroups, discriminativeScale } from './transfer/layer-groups.js';
 export { applyFreeze, applyUnfreeze, parseFreezePolicy, parseUnfreezePolicy, type FreezePolicy, type UnfreezePolicy } from './transfer/freeze.js';
 export type { LayerRef } from './transfer/layer-ref.js';
@@ -58,6 +59,7 @@ export type { FitCheckpoint, OptimizerState, EarlyStoppingState } from './train/
 export { OPTIMIZER_DEFAULTS, type OptimizerSpec, type OptimizerName } from './train/optimizer.js';
 export { EARLY_STOPPING_DEFAULTS, type EarlyStoppingOptions } from './train/early-stopping.js';
 export type { EpochRecord, FitResult, TrainCallbacks, BatchProgress } from './train/types.js';
+export type { EngineUse } from './train/stepper.js';
 export { jsonlLogger } from './train/jsonl-log.js';
 
 // evaluate
