@@ -210,14 +210,32 @@ export class OnnxStepper implements Stepper {
  * per-batch seed (seedrandom's alea seeded with the seed's string, stored as float32), then
  * floor(u + keep) / keep in float32. Drawn here directly: through TF.js it cost a tensor per batch.
  */
-function dropoutMask(d: Drop, m: number, mask: Float32Array): Float32Array {
+export function dropoutMask(d: Drop, m: number, mask: Float32Array): Float32Array {
   const seed = (d.layer as unknown as { seed?: number }).seed;
-  const random = seedrandom.alea(String(seed ?? Math.random()));
+  // seedrandom seeds the generator (its Mash hash); the draws are the Alea recurrence inlined on
+  // local variables, 3-4x faster than a call per number (test/train/dropout-mask.test.ts checks
+  // they equal seedrandom's).
+  let { s0, s1, s2, c } = seedrandom.alea(String(seed ?? Math.random()), { state: true }).state() as AleaState;
   const keep = Math.fround(1 - d.rate);
   const kept = Math.fround(1 / keep);
   const n = m * d.units;
-  for (let i = 0; i < n; i++) mask[i] = Math.fround(Math.fround(random()) + keep) >= 1 ? kept : 0;
+  for (let i = 0; i < n; i++) {
+    const t = 2091639 * s0 + c * 2.3283064365386963e-10; // 2^-32
+    s0 = s1;
+    s1 = s2;
+    c = t | 0;
+    s2 = t - c;
+    mask[i] = Math.fround(Math.fround(s2) + keep) >= 1 ? kept : 0;
+  }
   return mask;
+}
+
+/** seedrandom's Alea state (lib/alea.js). */
+interface AleaState {
+  s0: number;
+  s1: number;
+  s2: number;
+  c: number;
 }
 
 /** Loss sum (cross-entropy from logits, as TF.js's softmax/sigmoid losses) and correct count. */
