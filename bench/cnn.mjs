@@ -5,11 +5,15 @@
 // (bench/peers/keras_cats_dogs.py), and a random-init VGG16 frozen phase with and without the
 // cache. Repeats are interleaved (order rotated each round), so the ratios printed at the end are
 // the numbers to quote. Plain Node ESM, no dependencies. `node bench/cnn.mjs --help` for options.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import {
+  closing, dier, eachFlag, failure, fmt, hostInfo, interleaved, isDir, isFile, lastJson, list, median, num, pythonHas, reportFailure,
+  resultsFile as newResultsFile, runOnce, subset, table, timeAvailable, TIME_BIN, trapInterrupt,
+} from './lib.mjs';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const ARMS = ['graft', 'graft-nocache', 'keras', 'vgg16', 'vgg16-nocache'];
@@ -20,7 +24,6 @@ const LABEL = {
   vgg16: 'graft VGG16 (random), cache',
   'vgg16-nocache': 'graft VGG16 (random), no cache',
 };
-const TIME_BIN = process.env.BENCH_TIME_BIN || '/usr/bin/time';
 const DEFAULT_SIZES = { perClass: 1000, testPerClass: 0, frozenEpochs: 10, epochs: 10, vggPerClass: 64, vggTestPerClass: 50, vggEpochs: 10 };
 const SMOKE = { perClass: 20, testPerClass: 25, frozenEpochs: 2, epochs: 2, vggPerClass: 8, vggTestPerClass: 8, vggEpochs: 2 };
 
@@ -59,10 +62,7 @@ Runs:
   --keep                 keep the scratch folder (graft's run folders included)
   --help                 this text`;
 
-function die(msg) {
-  console.error(`bench/cnn: ${msg}`);
-  process.exit(2);
-}
+const die = dier('bench/cnn');
 
 function parseArgs(argv) {
   const o = {
@@ -80,25 +80,17 @@ function parseArgs(argv) {
   };
   if (argv.includes('--smoke')) Object.assign(o, SMOKE, { smoke: true }); // any size flag overrides it
   const ints = { '--per-class': 'perClass', '--test-per-class': 'testPerClass', '--frozen-epochs': 'frozenEpochs', '--epochs': 'epochs', '--vgg-per-class': 'vggPerClass', '--vgg-test-per-class': 'vggTestPerClass', '--vgg-epochs': 'vggEpochs', '--repeats': 'repeats' };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const eq = a.startsWith('--') ? a.indexOf('=') : -1;
-    const flag = eq > 0 ? a.slice(0, eq) : a;
-    const val = () => {
-      if (eq > 0) return a.slice(eq + 1);
-      if (i + 1 >= argv.length) die(`${flag} needs a value`);
-      return argv[++i];
-    };
+  eachFlag(argv, die, (flag, val, a) => {
     if (flag in ints) {
       const v = Number(val());
       if (!Number.isInteger(v) || v < 0) die(`${flag} takes a whole number ≥ 0`);
       o[ints[flag]] = v;
-      continue;
+      return;
     }
     switch (flag) {
       case '--smoke': break; // applied before the loop
       case '--nocache-unfrozen': o.nocacheUnfrozen = true; break;
-      case '--only': o.only = val().split(',').map(s => s.trim().toLowerCase()).filter(Boolean); break;
+      case '--only': o.only = list(val()); break;
       case '--cifar': o.cifar = val(); break;
       case '--cifar-tar': o.cifarTar = val(); break;
       case '--weights': o.weights = val(); break;
@@ -112,19 +104,13 @@ function parseArgs(argv) {
       case '-h': case '--help': console.log(HELP); process.exit(0);
       default: die(`unknown argument: ${a}\n\n${HELP}`);
     }
-  }
+  });
   if (o.repeats < 1) die('--repeats must be at least 1');
   for (const k of ['perClass', 'frozenEpochs', 'vggPerClass', 'vggTestPerClass', 'vggEpochs']) if (o[k] < 1) die(`${k} must be at least 1`);
   if (!(o.timeout > 0)) die('--timeout must be a positive number of seconds');
-  const bad = o.only.filter(s => !ARMS.includes(s));
-  if (bad.length || !o.only.length) die(`--only takes a comma-separated subset of ${ARMS.join(',')}; got "${o.only.join(',')}"`);
-  o.only = ARMS.filter(s => o.only.includes(s));
+  o.only = subset(o.only, ARMS, die);
   return o;
 }
-
-const isExec = p => { try { fs.accessSync(p, fs.constants.X_OK); return fs.statSync(p).isFile(); } catch { return false; } };
-const isFile = p => { try { return fs.statSync(p).isFile(); } catch { return false; } };
-const isDir = p => { try { return fs.statSync(p).isDirectory(); } catch { return false; } };
 
 // ---- data: the CIFAR-10 JPEG tree, and per-sitting subsets of it ----
 
@@ -171,15 +157,6 @@ function makeSubset(root, dest, perClass, testPerClass) {
 
 // ---- checks ----
 
-function pythonHas(python, modules) {
-  if (!isExec(python)) return `no Python at ${python} (make the venv, or pass --python / PEERS_PYTHON)`;
-  const code = 'import importlib.util as u, sys\nm=[n for n in sys.argv[1:] if u.find_spec(n) is None]\nprint(",".join(m)); sys.exit(1 if m else 0)';
-  const r = spawnSync(python, ['-c', code, ...modules], { encoding: 'utf8', timeout: 60_000 });
-  if (r.error) return `${python} failed to start: ${r.error.message}`;
-  if (r.status !== 0) return `${python} lacks module(s): ${(r.stdout || '').trim() || r.stderr.trim()}`;
-  return null;
-}
-
 function graftMissing(o) {
   if (!isFile(o.graftBin)) return `no graft CLI at ${o.graftBin}`;
   if (!isFile(path.join(REPO, 'dist/cli/main.js'))) return 'graft is not built (dist/cli/main.js missing): run `npm run build` first';
@@ -209,62 +186,9 @@ function kerasArgs(o, dataDir, backbone) {
     '--batch-size', '32', '--head-hidden', '256', '--unfreeze-from', 'block_16_expand', '--seed', '0'];
 }
 
-// ---- running one process ----
-
-let current = null;
-function killGroup(child) {
-  try { process.kill(-child.pid, 'SIGKILL'); } catch { try { child.kill('SIGKILL'); } catch { /* gone */ } }
-}
-
-function runOnce(argv, cwd, timeoutS, useTime) {
-  return new Promise(resolve => {
-    const timeFile = useTime ? path.join(os.tmpdir(), `bench-cnn-time-${process.pid}-${Date.now()}.txt`) : null;
-    const full = useTime ? [TIME_BIN, '-v', '-o', timeFile, ...argv] : argv;
-    const env = { ...process.env, TF_CPP_MIN_LOG_LEVEL: process.env.TF_CPP_MIN_LOG_LEVEL ?? '3' };
-    const t0 = process.hrtime.bigint();
-    const child = spawn(full[0], full.slice(1), { cwd, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-    current = child;
-    let stdout = '', stderr = '', timedOut = false;
-    child.stdout.on('data', d => { stdout += d; });
-    child.stderr.on('data', d => { stderr += d; if (stderr.length > 1e6) stderr = stderr.slice(-5e5); });
-    const timer = setTimeout(() => { timedOut = true; killGroup(child); }, timeoutS * 1000);
-    child.on('error', e => { stderr += `\nspawn error: ${e.message}`; });
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      current = null;
-      const wallSeconds = Number(process.hrtime.bigint() - t0) / 1e9;
-      let peakRssMB = null;
-      if (timeFile) {
-        try {
-          const m = fs.readFileSync(timeFile, 'utf8').match(/Maximum resident set size \(kbytes\):\s*(\d+)/);
-          if (m) peakRssMB = Number(m[1]) / 1024;
-          fs.rmSync(timeFile, { force: true });
-        } catch { /* no report */ }
-      }
-      resolve({ code, signal, timedOut, wallSeconds, peakRssMB, stdout, stderr });
-    });
-  });
-}
-
-function lastJson(stdout) {
-  const lines = stdout.split('\n').map(s => s.trim()).filter(s => s.startsWith('{'));
-  for (let i = lines.length - 1; i >= 0; i--) {
-    try { const v = JSON.parse(lines[i]); if (v && typeof v === 'object' && !Array.isArray(v)) return v; } catch { /* next */ }
-  }
-  return null;
-}
-
 // ---- one shape for every arm ----
 
-const num = v => (typeof v === 'number' && Number.isFinite(v) ? v : null);
 const round = (v, d = 4) => (v == null ? null : +v.toFixed(d));
-
-function median(xs) {
-  const v = xs.filter(x => typeof x === 'number' && Number.isFinite(x)).sort((a, b) => a - b);
-  if (!v.length) return null;
-  const m = v.length >> 1;
-  return v.length % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
-}
 
 // From graft's run.json: phase seconds (the cache build included), the epochs' own seconds, and the
 // feature cache (images run through the frozen base, and the seconds that took).
@@ -303,14 +227,6 @@ function fromKeras(j) {
 }
 
 // ---- statistics and printing ----
-
-const fmt = (v, d) => (v == null ? '—' : v.toFixed(d));
-
-function table(header, rows) {
-  const w = header.map((h, i) => Math.max(h.length, ...rows.map(r => String(r[i]).length)));
-  const line = r => r.map((c, i) => (i === 0 ? String(c).padEnd(w[i]) : String(c).padStart(w[i]))).join('  ');
-  return [line(header), w.map(n => '-'.repeat(n)).join('  '), ...rows.map(line)].join('\n');
-}
 
 function summarise(arms, runs) {
   const ok = a => runs.filter(r => r.arm === a && r.ok);
@@ -401,8 +317,7 @@ function report(o, arms, { summary, ratios }, skipped) {
 // ---- main ----
 
 const o = parseArgs(process.argv.slice(2));
-const useTime = isExec(TIME_BIN);
-if (!useTime) console.log(`note: ${TIME_BIN} not found (apt-get install -y time): peak RSS will not be measured.`);
+const useTime = timeAvailable();
 
 const skipped = {};
 const skip = (arms, why) => { for (const a of arms) if (o.only.includes(a) && !skipped[a]) { skipped[a] = why; console.log(`skipping ${a}: ${why}`); } };
@@ -443,18 +358,15 @@ if (arms.includes('keras')) {
 }
 
 const startedAt = new Date();
-const stamp = startedAt.toISOString().replace(/\.\d+Z$/, 'Z').replace(/:/g, '-');
-fs.mkdirSync(o.results, { recursive: true });
 // Marked in the name when the sizes are not the real sitting's.
 const tag = o.smoke ? '-smoke' : Object.entries(DEFAULT_SIZES).every(([k, v]) => o[k] === v) ? '' : '-custom';
-let resultsFile = path.join(o.results, `cnn-${stamp}${tag}.json`);
-for (let i = 2; fs.existsSync(resultsFile); i++) resultsFile = path.join(o.results, `cnn-${stamp}${tag}-${i}.json`);
+const resultsFile = newResultsFile(o.results, startedAt, 'cnn-', tag);
 const runs = [];
 const meta = {
   benchmark: 'cnn', smoke: o.smoke,
   defaultSizes: Object.entries(DEFAULT_SIZES).every(([k, v]) => o[k] === v),
   startedAt: startedAt.toISOString(),
-  host: { platform: `${os.platform()} ${os.release()}`, arch: os.arch(), cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memGB: +(os.totalmem() / 2 ** 30).toFixed(1), loadavgAtStart: os.loadavg() },
+  host: hostInfo(),
   node: process.version,
   options: { ...o, work },
   data, backboneExport: exportInfo,
@@ -466,76 +378,49 @@ const save = (extra = {}) => {
   fs.writeFileSync(resultsFile, JSON.stringify(body, null, 2) + '\n');
 };
 
-let interrupted = false;
-process.on('SIGINT', () => {
-  if (interrupted) process.exit(130);
-  interrupted = true;
-  console.log('\ninterrupted: stopping the current run, keeping what finished.');
-  if (current) killGroup(current);
+const stop = trapInterrupt();
+
+await interleaved(arms, o.repeats, stop, async (arm, rep) => {
+  const isGraft = arm !== 'keras';
+  const dataDir = arm.startsWith('vgg16') ? vggData : mnData;
+  const outDir = isGraft ? path.join(work, `run-${arm}-${rep}`) : null;
+  const argv = isGraft ? graftArgs(o, arm, dataDir, outDir) : kerasArgs(o, dataDir, backboneKeras);
+  const r = await runOnce(argv, REPO, o.timeout, useTime);
+  const json = lastJson(r.stdout);
+  const rec = {
+    arm, repeat: rep, command: argv, exitCode: r.code, signal: r.signal, timedOut: r.timedOut,
+    wallSeconds: round(r.wallSeconds, 3), peakRssMB: r.peakRssMB == null ? null : round(r.peakRssMB, 1),
+  };
+  let why = failure(r, json, stop.interrupted, o.timeout);
+  if (!why) {
+    if (isGraft) {
+      try {
+        Object.assign(rec, fromGraft(JSON.parse(fs.readFileSync(path.join(outDir, 'run.json'), 'utf8'))));
+        rec.raw = json;
+      } catch (e) { why = `cannot read ${outDir}/run.json: ${e.message}`; }
+    } else {
+      Object.assign(rec, fromKeras(json));
+      rec.raw = json;
+    }
+    if (!why && rec.frozenSeconds == null) why = 'no frozen-phase time in the output';
+  }
+  if (outDir && !o.keep) fs.rmSync(outDir, { recursive: true, force: true });
+  rec.ok = !why;
+  if (why) reportFailure(rec, why, r);
+  else {
+    const c = rec.frozen?.cacheImagesPerSecond;
+    console.log(`frozen ${fmt(rec.frozenSeconds, 1)} s (${fmt(rec.frozen?.medianEpochSeconds, 2)} s/epoch${c ? `, cache ${c.toFixed(0)} img/s` : ''}), ` +
+      `unfrozen ${fmt(rec.unfrozenSeconds, 1)} s, acc ${fmt(rec.frozenTestAcc, 4)}/${fmt(rec.testAcc, 4)}, ` +
+      `RSS ${rec.peakRssMB == null ? 'n/a' : `${fmt(rec.peakRssMB, 0)} MB`}, wall ${r.wallSeconds.toFixed(1)} s`);
+  }
+  runs.push(rec);
+  save({ complete: false });
 });
 
-const total = arms.length * o.repeats;
-let n = 0;
-outer: for (let rep = 1; rep <= o.repeats; rep++) {
-  const k = (rep - 1) % arms.length;
-  const order = [...arms.slice(k), ...arms.slice(0, k)];
-  for (const arm of order) {
-    if (interrupted) break outer;
-    n++;
-    const isGraft = arm !== 'keras';
-    const dataDir = arm.startsWith('vgg16') ? vggData : mnData;
-    const outDir = isGraft ? path.join(work, `run-${arm}-${rep}`) : null;
-    const argv = isGraft ? graftArgs(o, arm, dataDir, outDir) : kerasArgs(o, dataDir, backboneKeras);
-    process.stdout.write(`[${n}/${total}] repeat ${rep}: ${arm} ... `);
-    const r = await runOnce(argv, REPO, o.timeout, useTime);
-    const json = lastJson(r.stdout);
-    const rec = {
-      arm, repeat: rep, command: argv, exitCode: r.code, signal: r.signal, timedOut: r.timedOut,
-      wallSeconds: round(r.wallSeconds, 3), peakRssMB: r.peakRssMB == null ? null : round(r.peakRssMB, 1),
-    };
-    let why = null;
-    if (interrupted) why = 'interrupted';
-    else if (r.timedOut) why = `timed out after ${o.timeout} s`;
-    else if (r.code !== 0) why = `exit ${r.code ?? r.signal}`;
-    else if (!json) why = 'no JSON line on stdout';
-    if (!why) {
-      if (isGraft) {
-        try {
-          Object.assign(rec, fromGraft(JSON.parse(fs.readFileSync(path.join(outDir, 'run.json'), 'utf8'))));
-          rec.raw = json;
-        } catch (e) { why = `cannot read ${outDir}/run.json: ${e.message}`; }
-      } else {
-        Object.assign(rec, fromKeras(json));
-        rec.raw = json;
-      }
-      if (!why && rec.frozenSeconds == null) why = 'no frozen-phase time in the output';
-    }
-    if (outDir && !o.keep) fs.rmSync(outDir, { recursive: true, force: true });
-    rec.ok = !why;
-    if (why) {
-      rec.error = why;
-      rec.stderrTail = r.stderr.slice(-4000);
-      rec.stdoutTail = r.stdout.slice(-2000);
-      console.log(`FAILED (${why}, ${r.wallSeconds.toFixed(1)} s)`);
-      const tail = r.stderr.trim().split('\n').slice(-8).join('\n');
-      if (tail) console.log(tail.replace(/^/gm, '    '));
-    } else {
-      const c = rec.frozen?.cacheImagesPerSecond;
-      console.log(`frozen ${fmt(rec.frozenSeconds, 1)} s (${fmt(rec.frozen?.medianEpochSeconds, 2)} s/epoch${c ? `, cache ${c.toFixed(0)} img/s` : ''}), ` +
-        `unfrozen ${fmt(rec.unfrozenSeconds, 1)} s, acc ${fmt(rec.frozenTestAcc, 4)}/${fmt(rec.testAcc, 4)}, ` +
-        `RSS ${rec.peakRssMB == null ? 'n/a' : `${fmt(rec.peakRssMB, 0)} MB`}, wall ${r.wallSeconds.toFixed(1)} s`);
-    }
-    runs.push(rec);
-    save({ complete: false });
-  }
-}
-
 const stats = summarise(arms, runs);
-save({ complete: !interrupted });
+save({ complete: !stop.interrupted });
 report(o, arms, stats, skipped);
 if (!o.keep && !o.work) fs.rmSync(work, { recursive: true, force: true });
 else console.log(`\nscratch folder kept: ${work}`);
-const rel = path.relative(process.cwd(), resultsFile);
-console.log(`\nraw results: ${rel.startsWith('..') ? resultsFile : rel}`);
-console.log('Quote ratios from one sitting only; absolute seconds move with the machine and its load.');
-process.exitCode = runs.some(r => r.ok) ? (interrupted ? 130 : 0) : 1;
+closing(resultsFile);
+process.exitCode = runs.some(r => r.ok) ? (stop.interrupted ? 130 : 0) : 1;

@@ -10,6 +10,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { dier, eachFlag } from './lib.mjs';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const HELP = `usage: node bench/export-backbone.mjs --backbone NAME --input SIDE --out FILE.keras [--weights W] [--seed N] [--backend NAME]
@@ -21,22 +22,10 @@ const HELP = `usage: node bench/export-backbone.mjs --backbone NAME --input SIDE
   --seed N          seed for random (--weights none) layers (default 0, as graft transfer)
   --backend NAME    graft compute backend (default wasm)`;
 
-function die(msg) {
-  console.error(`export-backbone: ${msg}`);
-  process.exit(2);
-}
+const die = dier('export-backbone');
 
 const o = { backbone: null, input: null, weights: 'none', out: null, seed: 0, backend: 'wasm' };
-const args = process.argv.slice(2);
-for (let i = 0; i < args.length; i++) {
-  const a = args[i];
-  const eq = a.startsWith('--') ? a.indexOf('=') : -1;
-  const flag = eq > 0 ? a.slice(0, eq) : a;
-  const val = () => {
-    if (eq > 0) return a.slice(eq + 1);
-    if (i + 1 >= args.length) die(`${flag} needs a value`);
-    return args[++i];
-  };
+eachFlag(process.argv.slice(2), die, (flag, val, a) => {
   switch (flag) {
     case '--backbone': o.backbone = val(); break;
     case '--input': o.input = Number(val()); break;
@@ -47,7 +36,7 @@ for (let i = 0; i < args.length; i++) {
     case '-h': case '--help': console.log(HELP); process.exit(0);
     default: die(`unknown argument: ${a}\n\n${HELP}`);
   }
-}
+});
 if (!o.backbone || !o.out || !Number.isInteger(o.input)) die(`--backbone, --input and --out are required\n\n${HELP}`);
 
 // The library entry, with a fallback to the modules themselves for a dist/ whose index predates

@@ -3,18 +3,20 @@
 // Keras, PyTorch and hand-written TF.js (the peer scripts in ../shared/peers). Everything runs in
 // one sitting, repeats interleaved, so the ratios printed at the end are the numbers to quote.
 // Plain Node ESM, no dependencies. `node bench/run.mjs --help` for the options.
-import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import {
+  closing, dier, eachFlag, failure, fmt, hostInfo, interleaved, isFile, lastJson, list, median, num, pythonHas, reportFailure,
+  resultsFile as newResultsFile, runOnce, subset, table, timeAvailable, TIME_BIN, trapInterrupt,
+} from './lib.mjs';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 // graft-tfjs: graft with --engine tfjs (TF.js's wasm backend only), to show what the onnxruntime engine adds.
 const SYSTEMS = ['graft', 'graft-tfjs', 'keras', 'torch', 'tfjs'];
 const PEERS = ['graft-tfjs', 'keras', 'torch', 'tfjs'];
 const LABEL = { graft: 'graft', 'graft-tfjs': 'graft-tfjs (--engine tfjs)', keras: 'Keras', torch: 'PyTorch (1 thread)', tfjs: 'TF.js wasm (by hand)' };
-const TIME_BIN = process.env.BENCH_TIME_BIN || '/usr/bin/time';
 
 const HELP = `usage: node bench/run.mjs [options]
 
@@ -30,6 +32,8 @@ const HELP = `usage: node bench/run.mjs [options]
   --keep            keep graft's --out folders instead of deleting them
   --help            this text`;
 
+const die = dier('bench');
+
 function parseArgs(argv) {
   const o = {
     repeats: 1,
@@ -42,17 +46,10 @@ function parseArgs(argv) {
     results: path.join(REPO, 'bench/results'),
     keep: false,
   };
-  const need = (i, flag) => {
-    if (i + 1 >= argv.length) die(`${flag} needs a value`);
-    return argv[i + 1];
-  };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    let [flag, inline] = a.startsWith('--') && a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
-    const val = () => (inline !== undefined ? inline : need(i++, flag));
+  eachFlag(argv, die, (flag, val, a) => {
     switch (flag) {
       case '--repeats': o.repeats = Number(val()); break;
-      case '--only': o.only = val().split(',').map(s => s.trim().toLowerCase()).filter(Boolean); break;
+      case '--only': o.only = list(val()); break;
       case '--python': o.python = val(); break;
       case '--tfjs-dir': o.tfjsDir = val(); break;
       case '--peers-dir': o.peersDir = val(); break;
@@ -63,33 +60,14 @@ function parseArgs(argv) {
       case '-h': case '--help': console.log(HELP); process.exit(0);
       default: die(`unknown argument: ${a}\n\n${HELP}`);
     }
-  }
+  });
   if (!Number.isInteger(o.repeats) || o.repeats < 1) die('--repeats must be a positive integer');
   if (!(o.timeout > 0)) die('--timeout must be a positive number of seconds');
-  const bad = o.only.filter(s => !SYSTEMS.includes(s));
-  if (bad.length || !o.only.length) die(`--only takes a comma-separated subset of ${SYSTEMS.join(',')}; got "${o.only.join(',')}"`);
-  o.only = SYSTEMS.filter(s => o.only.includes(s)); // canonical order, no duplicates
+  o.only = subset(o.only, SYSTEMS, die); // canonical order, no duplicates
   return o;
 }
 
-function die(msg) {
-  console.error(`bench: ${msg}`);
-  process.exit(2);
-}
-
-const isExec = p => { try { fs.accessSync(p, fs.constants.X_OK); return fs.statSync(p).isFile(); } catch { return false; } };
-const isFile = p => { try { return fs.statSync(p).isFile(); } catch { return false; } };
-
 // ---- availability: each check returns null (ok) or the reason the system is skipped ----
-
-function pythonHas(python, modules) {
-  if (!isExec(python)) return `no Python at ${python} (make the venv, or pass --python / PEERS_PYTHON)`;
-  const code = `import importlib.util as u, sys\nm=[n for n in sys.argv[1:] if u.find_spec(n) is None]\nprint(",".join(m)); sys.exit(1 if m else 0)`;
-  const r = spawnSync(python, ['-c', code, ...modules], { encoding: 'utf8', timeout: 60_000 });
-  if (r.error) return `${python} failed to start: ${r.error.message}`;
-  if (r.status !== 0) return `${python} lacks module(s): ${(r.stdout || '').trim() || r.stderr.trim()}`;
-  return null;
-}
 
 function prepare(sys, o) {
   const script = f => path.join(o.peersDir, f);
@@ -133,54 +111,6 @@ function prepare(sys, o) {
   }
 }
 
-// ---- running one system once ----
-
-function runOnce(argv, cwd, timeoutS, useTime) {
-  return new Promise(resolve => {
-    const timeFile = useTime ? path.join(os.tmpdir(), `bench-time-${process.pid}-${Date.now()}.txt`) : null;
-    const full = useTime ? [TIME_BIN, '-v', '-o', timeFile, ...argv] : argv;
-    const env = { ...process.env, TF_CPP_MIN_LOG_LEVEL: process.env.TF_CPP_MIN_LOG_LEVEL ?? '3' };
-    const t0 = process.hrtime.bigint();
-    const child = spawn(full[0], full.slice(1), { cwd, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-    current = child;
-    let stdout = '', stderr = '', timedOut = false;
-    child.stdout.on('data', d => { stdout += d; });
-    child.stderr.on('data', d => { stderr += d; if (stderr.length > 1e6) stderr = stderr.slice(-5e5); });
-    const timer = setTimeout(() => { timedOut = true; killGroup(child); }, timeoutS * 1000);
-    child.on('error', e => { stderr += `\nspawn error: ${e.message}`; });
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      current = null;
-      const wallSeconds = Number(process.hrtime.bigint() - t0) / 1e9;
-      let peakRssMB = null;
-      if (timeFile) {
-        try {
-          const m = fs.readFileSync(timeFile, 'utf8').match(/Maximum resident set size \(kbytes\):\s*(\d+)/);
-          if (m) peakRssMB = Number(m[1]) / 1024;
-          fs.rmSync(timeFile, { force: true });
-        } catch { /* no report: leave null */ }
-      }
-      resolve({ code, signal, timedOut, wallSeconds, peakRssMB, stdout, stderr });
-    });
-  });
-}
-
-let current = null;
-function killGroup(child) {
-  try { process.kill(-child.pid, 'SIGKILL'); } catch { try { child.kill('SIGKILL'); } catch { /* gone */ } }
-}
-
-// The last stdout line that parses as a JSON object.
-function lastJson(stdout) {
-  const lines = stdout.split('\n').map(s => s.trim()).filter(s => s.startsWith('{'));
-  for (let i = lines.length - 1; i >= 0; i--) {
-    try { const v = JSON.parse(lines[i]); if (v && typeof v === 'object' && !Array.isArray(v)) return v; } catch { /* next */ }
-  }
-  return null;
-}
-
-const num = v => (typeof v === 'number' && Number.isFinite(v) ? v : null);
-
 // Map each system's own JSON onto one shape.
 function normalise(sys, j) {
   if (sys === 'graft' || sys === 'graft-tfjs') {
@@ -201,21 +131,6 @@ function normalise(sys, j) {
 }
 
 // ---- statistics and printing ----
-
-function median(xs) {
-  const v = xs.filter(x => typeof x === 'number' && Number.isFinite(x)).sort((a, b) => a - b);
-  if (!v.length) return null;
-  const m = v.length >> 1;
-  return v.length % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
-}
-
-const fmt = (v, d) => (v == null ? '—' : v.toFixed(d));
-
-function table(header, rows) {
-  const w = header.map((h, i) => Math.max(h.length, ...rows.map(r => r[i].length)));
-  const line = r => r.map((c, i) => (i === 0 ? c.padEnd(w[i]) : c.padStart(w[i]))).join('  ');
-  return [line(header), w.map(n => '-'.repeat(n)).join('  '), ...rows.map(line)].join('\n');
-}
 
 function summarise(systems, runs) {
   const ok = s => runs.filter(r => r.system === s && r.ok);
@@ -275,8 +190,7 @@ function report(systems, { summary, ratios }, skipped, repeats) {
 // ---- main ----
 
 const o = parseArgs(process.argv.slice(2));
-const useTime = isExec(TIME_BIN);
-if (!useTime) console.log(`note: ${TIME_BIN} not found (apt-get install -y time): peak RSS will not be measured.`);
+const useTime = timeAvailable();
 
 const plan = {}, skipped = {};
 for (const s of o.only) {
@@ -287,14 +201,11 @@ const systems = Object.keys(plan);
 if (!systems.length) { console.log('nothing to run.'); process.exit(1); }
 
 const startedAt = new Date();
-const stamp = startedAt.toISOString().replace(/\.\d+Z$/, 'Z').replace(/:/g, '-');
-fs.mkdirSync(o.results, { recursive: true });
-let resultsFile = path.join(o.results, `${stamp}.json`);
-for (let i = 2; fs.existsSync(resultsFile); i++) resultsFile = path.join(o.results, `${stamp}-${i}.json`);
+const resultsFile = newResultsFile(o.results, startedAt);
 const runs = [];
 const meta = {
   startedAt: startedAt.toISOString(),
-  host: { platform: `${os.platform()} ${os.release()}`, arch: os.arch(), cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memGB: +(os.totalmem() / 2 ** 30).toFixed(1), loadavgAtStart: os.loadavg() },
+  host: hostInfo(),
   node: process.version,
   options: { ...o, only: o.only },
   peakRss: useTime ? `${TIME_BIN} -v (Maximum resident set size)` : null,
@@ -305,66 +216,38 @@ const save = (extra = {}) => {
   fs.writeFileSync(resultsFile, JSON.stringify(body, null, 2) + '\n');
 };
 
-let interrupted = false;
-process.on('SIGINT', () => {
-  if (interrupted) process.exit(130);
-  interrupted = true;
-  console.log('\ninterrupted: stopping the current run, keeping what finished.');
-  if (current) killGroup(current);
+const stop = trapInterrupt();
+
+await interleaved(systems, o.repeats, stop, async (s, rep) => {
+  const p = plan[s];
+  const outDir = p.needsOut ? fs.mkdtempSync(path.join(os.tmpdir(), 'graft-bench-')) : null;
+  const argv = p.cmd(outDir);
+  const r = await runOnce(argv, p.cwd, o.timeout, useTime);
+  if (outDir && !o.keep) fs.rmSync(outDir, { recursive: true, force: true });
+  const json = lastJson(r.stdout);
+  const rec = {
+    system: s, repeat: rep, command: argv, cwd: p.cwd, exitCode: r.code, signal: r.signal, timedOut: r.timedOut,
+    wallSeconds: +r.wallSeconds.toFixed(3), peakRssMB: r.peakRssMB == null ? null : +r.peakRssMB.toFixed(1),
+    ...(outDir && o.keep ? { outDir } : {}),
+    raw: json,
+  };
+  let why = failure(r, json, stop.interrupted, o.timeout);
+  if (!why) {
+    Object.assign(rec, normalise(s, json));
+    if (rec.aSeconds == null || rec.bSeconds == null) why = 'JSON lacks the phase times';
+  }
+  rec.ok = !why;
+  if (why) reportFailure(rec, why, r);
+  else {
+    console.log(`A ${fmt(rec.aSeconds, 1)} s, B ${fmt(rec.bSeconds, 1)} s, acc ${fmt(rec.aAcc, 4)}/${fmt(rec.bAcc, 4)}, ` +
+      `RSS ${rec.peakRssMB == null ? 'n/a' : `${fmt(rec.peakRssMB, 0)} MB`}, wall ${r.wallSeconds.toFixed(1)} s`);
+  }
+  runs.push(rec);
+  save({ complete: false });
 });
 
-const total = systems.length * o.repeats;
-let n = 0;
-outer: for (let rep = 1; rep <= o.repeats; rep++) {
-  // Rotate the order each repeat so no system always runs first (or on a warmer machine).
-  const k = (rep - 1) % systems.length;
-  const order = [...systems.slice(k), ...systems.slice(0, k)];
-  for (const s of order) {
-    if (interrupted) break outer;
-    n++;
-    const p = plan[s];
-    const outDir = p.needsOut ? fs.mkdtempSync(path.join(os.tmpdir(), 'graft-bench-')) : null;
-    const argv = p.cmd(outDir);
-    process.stdout.write(`[${n}/${total}] repeat ${rep}: ${s} ... `);
-    const r = await runOnce(argv, p.cwd, o.timeout, useTime);
-    if (outDir && !o.keep) fs.rmSync(outDir, { recursive: true, force: true });
-    const json = lastJson(r.stdout);
-    const rec = {
-      system: s, repeat: rep, command: argv, cwd: p.cwd, exitCode: r.code, signal: r.signal, timedOut: r.timedOut,
-      wallSeconds: +r.wallSeconds.toFixed(3), peakRssMB: r.peakRssMB == null ? null : +r.peakRssMB.toFixed(1),
-      ...(outDir && o.keep ? { outDir } : {}),
-      raw: json,
-    };
-    let why = null;
-    if (interrupted) why = 'interrupted';
-    else if (r.timedOut) why = `timed out after ${o.timeout} s`;
-    else if (r.code !== 0) why = `exit ${r.code ?? r.signal}`;
-    else if (!json) why = 'no JSON line on stdout';
-    if (!why) {
-      Object.assign(rec, normalise(s, json));
-      if (rec.aSeconds == null || rec.bSeconds == null) why = 'JSON lacks the phase times';
-    }
-    rec.ok = !why;
-    if (why) {
-      rec.error = why;
-      rec.stderrTail = r.stderr.slice(-4000);
-      rec.stdoutTail = r.stdout.slice(-2000);
-      console.log(`FAILED (${why}, ${r.wallSeconds.toFixed(1)} s)`);
-      const tail = r.stderr.trim().split('\n').slice(-8).join('\n');
-      if (tail) console.log(tail.replace(/^/gm, '    '));
-    } else {
-      console.log(`A ${fmt(rec.aSeconds, 1)} s, B ${fmt(rec.bSeconds, 1)} s, acc ${fmt(rec.aAcc, 4)}/${fmt(rec.bAcc, 4)}, ` +
-        `RSS ${rec.peakRssMB == null ? 'n/a' : `${fmt(rec.peakRssMB, 0)} MB`}, wall ${r.wallSeconds.toFixed(1)} s`);
-    }
-    runs.push(rec);
-    save({ complete: false });
-  }
-}
-
 const stats = summarise(systems, runs);
-save({ complete: !interrupted });
+save({ complete: !stop.interrupted });
 report(systems, stats, skipped, o.repeats);
-const rel = path.relative(process.cwd(), resultsFile);
-console.log(`\nraw results: ${rel.startsWith('..') ? resultsFile : rel}`);
-console.log('Quote ratios from one sitting only; absolute seconds move with the machine and its load.');
-process.exitCode = runs.some(r => r.ok) ? (interrupted ? 130 : 0) : 1;
+closing(resultsFile);
+process.exitCode = runs.some(r => r.ok) ? (stop.interrupted ? 130 : 0) : 1;

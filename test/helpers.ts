@@ -5,6 +5,7 @@ import type { Dataset } from '../src/data/dataset.js';
 import { initBackend } from '../src/engine/backend.js';
 import { expect } from 'vitest';
 import { GraftError } from '../src/errors.js';
+import type { RunInfo } from '../src/io/run-dir.js';
 
 export async function useBackend(): Promise<void> {
   await initBackend((process.env.GRAFT_TEST_BACKEND as 'wasm' | 'cpu' | undefined) ?? 'wasm');
@@ -65,4 +66,22 @@ export function thrown(f: () => unknown): GraftError {
     return e as GraftError;
   }
   throw new Error('expected a GraftError');
+}
+
+/** run.json for a run a test saves (fixed versions and date); `over` sets what the test checks. */
+export function testRunInfo(over: Partial<RunInfo> = {}): RunInfo {
+  return {
+    graftVersion: 'test',
+    tfjsVersion: 'test',
+    createdAt: new Date(0).toISOString(),
+    kind: 'train',
+    task: 'synthetic',
+    classNames: ['a', 'b'],
+    sampleShape: [4, 4],
+    preprocessing: { pixelScale: 1 },
+    seed: 0,
+    backend: 'wasm',
+    phases: [],
+    ...over,
+  };
 }

@@ -68,14 +68,7 @@ async function runTrain(exp: ExperimentOf<'train'>, hooks: ExperimentHooks): Pro
     task: exp.task,
     out: exp.out,
     force: exp.force ?? false,
-    ...(exp.seed !== undefined && { seed: exp.seed }),
-    ...(exp.perClass !== undefined && { perClass: exp.perClass }),
-    ...(exp.valSplit !== undefined && { valSplit: exp.valSplit }),
-    ...(exp.architecture !== undefined && { architecture: exp.architecture }),
-    ...(exp.epochs !== undefined && { epochs: exp.epochs }),
-    ...(exp.batchSize !== undefined && { batchSize: exp.batchSize }),
-    ...(exp.optimizer !== undefined && { optimizer: exp.optimizer }),
-    ...(exp.earlyStopping !== undefined && { earlyStopping: exp.earlyStopping }),
+    ...given(exp, ['seed', 'perClass', 'valSplit', 'architecture', 'epochs', 'batchSize', 'optimizer', 'earlyStopping']),
     callbacks: callbacksOf('train', exp.log, hooks),
   });
   disposeModel(r.model);
@@ -94,16 +87,11 @@ async function runTransfer(exp: ExperimentOf<'transfer'>, hooks: ExperimentHooks
       task: exp.task,
       out: exp.out,
       force: exp.force ?? false,
-      ...(exp.seed !== undefined && { seed: exp.seed }),
-      ...(exp.perClass !== undefined && { perClass: exp.perClass }),
-      ...(exp.valSplit !== undefined && { valSplit: exp.valSplit }),
+      ...given(exp, ['seed', 'perClass', 'valSplit', 'head', 'batchSize', 'earlyStopping']),
       ...(exp.cut !== undefined && { cut: layerRef(exp.cut) }),
-      ...(exp.head !== undefined && { head: exp.head }),
       freeze: parseFreezePolicy(exp.freeze ?? 'all'),
       frozen: { epochs: exp.frozen?.epochs ?? FINE_TUNE_DEFAULTS.frozen.epochs, optimizer: opt.frozen },
       unfrozen: { epochs: exp.unfrozen?.epochs ?? FINE_TUNE_DEFAULTS.unfrozen.epochs, optimizer: opt.unfrozen, unfreeze: parseUnfreezePolicy(exp.unfreeze ?? FINE_TUNE_DEFAULTS.unfrozen.unfreeze) },
-      ...(exp.batchSize !== undefined && { batchSize: exp.batchSize }),
-      ...(exp.earlyStopping !== undefined && { earlyStopping: exp.earlyStopping }),
       callbacks: callbacksOf('transfer', exp.log, hooks),
     });
     disposeModel(r.model);
@@ -127,8 +115,7 @@ async function runSeedKind(exp: ExperimentOf<'seed'>, hooks: ExperimentHooks): P
     ...dataOf(exp, hooks),
     out: exp.out,
     force: exp.force ?? false,
-    ...(exp.seed !== undefined && { seed: exp.seed }),
-    ...(exp.epochScale !== undefined && { epochScale: exp.epochScale }),
+    ...given(exp, ['seed', 'epochScale']),
     callbacks: (m) => hooks.callbacks?.(labels[m]),
   });
   return { kind: 'seed', out: exp.out, result };
@@ -138,23 +125,17 @@ async function runCompare(exp: ExperimentOf<'compare'>, hooks: ExperimentHooks):
   const opt = phaseOptimizers(exp.frozen?.optimizer, exp.unfrozen?.optimizer, COMPARE_DEFAULTS.frozen.optimizer);
   const patience = exp.earlyStopping?.patience ?? COMPARE_DEFAULTS.earlyStoppingPatience;
   const backend = activeBackend()?.name ?? 'cpu';
-  const { file, result } = await withSource(exp, RESULT_FILES.compare, (source) =>
+  const { file, result } = await withSource(exp, hooks, RESULT_FILES.compare, (input) =>
     compareParallel(
       {
-        ...dataOf(exp, hooks),
-        source: source.model,
-        sourcePath: exp.from,
-        task: exp.task,
+        ...input,
+        ...given(exp, ['seeds', 'head', 'valSplit', 'batchSize']),
         ...(exp.perClass !== undefined && { trainSizes: exp.perClass }),
-        ...(exp.seeds !== undefined && { seeds: exp.seeds }),
         ...(exp.cut !== undefined && { cut: layerRef(exp.cut) }),
-        ...(exp.head !== undefined && { head: exp.head }),
         freeze: parseFreezePolicy(exp.freeze ?? 'all'),
         frozen: { epochs: exp.frozen?.epochs ?? COMPARE_DEFAULTS.frozen.epochs, optimizer: opt.frozen },
         unfrozen: { epochs: exp.unfrozen?.epochs ?? COMPARE_DEFAULTS.unfrozen.epochs, optimizer: opt.unfrozen },
-        ...(exp.valSplit !== undefined && { valSplit: exp.valSplit }),
         earlyStoppingPatience: patience === 'off' ? null : patience,
-        ...(exp.batchSize !== undefined && { batchSize: exp.batchSize }),
         onTrial: (t, done, total) => hooks.log?.(describeTrial(t, done, total)),
       },
       { workers: exp.workers ?? defaultWorkers(), sourceLocation: exp.from, backend },
@@ -164,20 +145,11 @@ async function runCompare(exp: ExperimentOf<'compare'>, hooks: ExperimentHooks):
 }
 
 async function runSweep(exp: ExperimentOf<'sweep'>, hooks: ExperimentHooks): Promise<ExperimentSummary> {
-  const { file, result } = await withSource(exp, RESULT_FILES.sweep, (source) =>
+  const { file, result } = await withSource(exp, hooks, RESULT_FILES.sweep, (input) =>
     sweep({
-      ...dataOf(exp, hooks),
-      source: source.model,
-      sourcePath: exp.from,
-      task: exp.task,
+      ...input,
       space: exp.space,
-      ...(exp.mode !== undefined && { mode: exp.mode }),
-      ...(exp.samples !== undefined && { samples: exp.samples }),
-      ...(exp.optimizer !== undefined && { optimizer: exp.optimizer }),
-      ...(exp.valSplit !== undefined && { valSplit: exp.valSplit }),
-      ...(exp.seed !== undefined && { seed: exp.seed }),
-      ...(exp.perClass !== undefined && { perClass: exp.perClass }),
-      ...(exp.batchSize !== undefined && { batchSize: exp.batchSize }),
+      ...given(exp, ['mode', 'samples', 'optimizer', 'valSplit', 'seed', 'perClass', 'batchSize']),
       onConfig: (t, done, total) => {
         const c = t.config;
         hooks.log?.(`configuration ${done}/${total}: cut ${c.cut ?? 'default'}, freeze ${c.freeze}, ${c.frozenEpochs}+${c.unfrozenEpochs} epochs, lr ${c.frozenLr}/${c.unfrozenLr}: validation accuracy ${pct(t.valAccuracy)} (${t.seconds.toFixed(1)} s)`);
@@ -188,17 +160,10 @@ async function runSweep(exp: ExperimentOf<'sweep'>, hooks: ExperimentHooks): Pro
 }
 
 async function runLayers(exp: ExperimentOf<'layers'>, hooks: ExperimentHooks): Promise<ExperimentSummary> {
-  const { file, result } = await withSource(exp, RESULT_FILES.layers, (source) =>
+  const { file, result } = await withSource(exp, hooks, RESULT_FILES.layers, (input) =>
     layerTransferability({
-      ...dataOf(exp, hooks),
-      source: source.model,
-      sourcePath: exp.from,
-      task: exp.task,
-      ...(exp.epochs !== undefined && { epochs: exp.epochs }),
-      ...(exp.seeds !== undefined && { seeds: exp.seeds }),
-      ...(exp.optimizer !== undefined && { optimizer: exp.optimizer }),
-      ...(exp.perClass !== undefined && { perClass: exp.perClass }),
-      ...(exp.batchSize !== undefined && { batchSize: exp.batchSize }),
+      ...input,
+      ...given(exp, ['epochs', 'seeds', 'optimizer', 'perClass', 'batchSize']),
       onPoint: (n, arm, seed, acc) => hooks.log?.(`layers: n=${n} ${arm.padEnd(10)} seed ${seed}: test accuracy ${pct(acc)}`),
     }),
   );
@@ -225,17 +190,27 @@ function phaseOptimizers(frozen: OptimizerSpec | undefined, unfrozen: OptimizerS
   return { frozen: f, unfrozen: resolveOptimizer({ ...f, learningRate: f.learningRate * FINE_TUNE_DEFAULTS.unfrozen.learningRateFactor, ...unfrozen }) };
 }
 
+/** The fields of `exp` named in `keys` that are set: the ones left out keep the workflow's defaults. */
+function given<T extends object, K extends keyof T>(exp: T, keys: readonly K[]): { [P in K]?: Exclude<T[P], undefined> } {
+  const set: { [P in K]?: Exclude<T[P], undefined> } = {};
+  for (const k of keys) if (exp[k] !== undefined) set[k] = exp[k] as Exclude<T[K], undefined>;
+  return set;
+}
+
 /** A string that is all digits is an index, as on the command line. */
 function layerRef(ref: string | number): LayerRef {
   return typeof ref === 'number' ? ref : parseLayerRef(ref);
 }
 
+/** What compare, sweep and layers all take: the data, the source model and the task. */
+type StudyInput = ReturnType<typeof dataOf> & { source: LoadedModel['model']; sourcePath: string; task: string };
+
 /** The frame compare, sweep and layers share: claim the result file, load the source, run, save, free. */
-async function withSource<T>(exp: { out: string; force?: boolean | undefined; from: string }, name: string, run: (source: LoadedModel) => Promise<T>): Promise<{ file: string; result: T }> {
+async function withSource<T>(exp: ExperimentOf<'compare' | 'sweep' | 'layers'>, hooks: ExperimentHooks, name: string, run: (input: StudyInput) => Promise<T>): Promise<{ file: string; result: T }> {
   const file = await freeResultFile(exp.out, name, exp.force);
   const source = await loadModel(exp.from);
   try {
-    const result = await run(source);
+    const result = await run({ ...dataOf(exp, hooks), source: source.model, sourcePath: exp.from, task: exp.task });
     await writeResult(file, result);
     return { file, result };
   } finally {

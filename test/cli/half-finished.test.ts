@@ -1,12 +1,12 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cp, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { runCli } from '../../src/cli/main.js';
-import { saveRun, type RunInfo } from '../../src/io/run-dir.js';
+import { saveRun } from '../../src/io/run-dir.js';
 import { buildMlp } from '../../src/models/mlp.js';
-import { useBackend } from '../helpers.js';
+import { testRunInfo, useBackend } from '../helpers.js';
 import { deadPid } from '../io/fault-helpers.js';
+import { cliInProcess as graft } from './in-process.js';
 
 /**
  * Every command that reads a run says "half-finished run at X (…); rerun with --force" for each
@@ -16,19 +16,7 @@ import { deadPid } from '../io/fault-helpers.js';
 
 beforeAll(useBackend);
 
-const info: RunInfo = {
-  graftVersion: 'test',
-  tfjsVersion: 'test',
-  createdAt: new Date(0).toISOString(),
-  kind: 'train',
-  task: 'fashion-mnist:binary=tshirt-top,sandal',
-  classNames: ['tshirt-top', 'sandal'],
-  sampleShape: [28, 28],
-  preprocessing: { pixelScale: 1 / 255 },
-  seed: 0,
-  backend: 'wasm',
-  phases: [],
-};
+const info = testRunInfo({ task: 'fashion-mnist:binary=tshirt-top,sandal', classNames: ['tshirt-top', 'sandal'], sampleShape: [28, 28], preprocessing: { pixelScale: 1 / 255 } });
 
 let root: string;
 let complete: string;
@@ -75,24 +63,6 @@ const commands: Record<string, (run: string, out: string) => string[]> = {
   export: (run, out) => ['export', run, '--to', path.join(out, 'e.keras'), '--backend', 'wasm'],
 };
 
-let stderr = '';
-afterEach(() => {
-  vi.restoreAllMocks();
-});
-async function graft(args: string[]): Promise<number> {
-  stderr = '';
-  vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    stderr += String(chunk);
-    return true;
-  });
-  vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
-  try {
-    return await runCli(args);
-  } finally {
-    vi.restoreAllMocks();
-  }
-}
-
 describe('commands on a half-finished run', () => {
   for (const [shape, make] of Object.entries(shapes)) {
     describe(shape, () => {
@@ -100,7 +70,7 @@ describe('commands on a half-finished run', () => {
         it(`graft ${name} says "half-finished run … rerun with --force"`, async () => {
           const parent = await mkdtemp(path.join(root, 'case-'));
           const run = await make(parent);
-          const code = await graft(args(run, parent));
+          const { code, stderr } = await graft(args(run, parent));
           expect(code, stderr).toBe(2);
           expect(stderr).toContain(`graft ${name.split(' ')[0]}: Half-finished run at ${run} (`);
           expect(stderr).toContain('rerun with --force');
@@ -111,7 +81,7 @@ describe('commands on a half-finished run', () => {
       it('graft train --out refuses the path without --force, naming it half-finished', async () => {
         const parent = await mkdtemp(path.join(root, 'case-'));
         const run = await make(parent);
-        const code = await graft(['train', '--task', 'fashion-mnist', '--out', run, '--offline', '--backend', 'wasm']);
+        const { code, stderr } = await graft(['train', '--task', 'fashion-mnist', '--out', run, '--offline', '--backend', 'wasm']);
         expect(code, stderr).toBe(2);
         expect(stderr).toContain(`Half-finished run at ${run} (`);
         expect(stderr).toContain('rerun with --force to replace it, or choose another --out');
@@ -123,7 +93,7 @@ describe('commands on a half-finished run', () => {
     const parent = await mkdtemp(path.join(root, 'case-'));
     await cp(complete, path.join(parent, 'model-a'), { recursive: true });
     await cp(complete, path.join(parent, `.model-b.tmp-${deadPid()}-0123456789ab`), { recursive: true });
-    const code = await graft(['report', parent]);
+    const { code, stderr } = await graft(['report', parent]);
     expect(code, stderr).toBe(2);
     expect(stderr).toContain(`Half-finished run at ${path.join(parent, 'model-b')}`);
   });

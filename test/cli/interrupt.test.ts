@@ -2,10 +2,10 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { runCli } from '../../src/cli/main.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hasCheckpoint, readCheckpoint, readCheckpointHeader } from '../../src/io/checkpoint-dir.js';
 import { useBackend } from '../helpers.js';
+import { cliInProcess as cli } from './in-process.js';
 
 /**
  * Real interruptions of `node bin/graft.js train|transfer`: SIGINT / SIGTERM sent mid-epoch (right
@@ -103,23 +103,6 @@ function expectSameRun(dir: string, reference: string): void {
   expect(existsSync(path.join(dir, 'checkpoint.json'))).toBe(false);
 }
 
-let stderr = '';
-afterEach(() => vi.restoreAllMocks());
-/** In process (fast): the CLI's answer for a command on the interrupted run. */
-async function cli(args: string[]): Promise<number> {
-  stderr = '';
-  vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    stderr += String(chunk);
-    return true;
-  });
-  vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
-  try {
-    return await runCli(args);
-  } finally {
-    vi.restoreAllMocks();
-  }
-}
-
 describe.skipIf(!haveData)('interrupting graft train and graft transfer (real child processes)', () => {
   const root = mkdtempSync(path.join(tmpdir(), 'graft-interrupt-'));
   const at = (name: string): string => path.join(root, name);
@@ -142,16 +125,20 @@ describe.skipIf(!haveData)('interrupting graft train and graft transfer (real ch
         compare: ['compare', '--from', at('a'), '--task', 'fashion-mnist:binary=shirt,sandal', '--out', at('c'), '--offline', '--backend', 'wasm'],
       };
       for (const [name, args] of Object.entries(reading)) {
-        expect(await cli(args), `graft ${name}: ${stderr}`).toBe(2);
+        const { code, stderr } = await cli(args);
+        expect(code, `graft ${name}: ${stderr}`).toBe(2);
         expect(stderr, name).toContain(`graft ${name}: Interrupted run at ${at('a')} (stopped by SIGINT in phase "train", epoch 2/3`);
         expect(stderr, name).toContain(`Resume it with \`graft train --resume ${at('a')}\``);
       }
-      expect(await cli(['train', '--task', 'fashion-mnist', '--out', at('a'), '--offline', '--backend', 'wasm'])).toBe(2);
-      expect(stderr).toMatch(/Half-finished run at .*stopped by SIGINT.*Or resume it: `graft train --resume/);
-      expect(await cli(['train', '--resume', at('a'), '--epochs', '5'])).toBe(2);
-      expect(stderr).toContain('--epochs "5" differs from the interrupted run\'s --epochs "3"');
-      expect(await cli(['transfer', '--resume', at('a')])).toBe(2);
-      expect(stderr).toContain(`is an interrupted \`graft train\` run, not a transfer run. Resume it with \`graft train --resume ${at('a')}\``);
+      expect(await cli(['train', '--task', 'fashion-mnist', '--out', at('a'), '--offline', '--backend', 'wasm'])).toMatchObject({
+        code: 2, stderr: expect.stringMatching(/Half-finished run at .*stopped by SIGINT.*Or resume it: `graft train --resume/),
+      });
+      expect(await cli(['train', '--resume', at('a'), '--epochs', '5'])).toMatchObject({
+        code: 2, stderr: expect.stringContaining('--epochs "5" differs from the interrupted run\'s --epochs "3"'),
+      });
+      expect(await cli(['transfer', '--resume', at('a')])).toMatchObject({
+        code: 2, stderr: expect.stringContaining(`is an interrupted \`graft train\` run, not a transfer run. Resume it with \`graft train --resume ${at('a')}\``),
+      });
 
       // Resumed, stopped again and killed while it replaces its checkpoint: the old or the new one survives whole.
       const before = await readCheckpointHeader(at('a'));

@@ -5,9 +5,9 @@ import { readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { writeFileAtomic } from '../../src/io/atomic.js';
-import { loadModel, saveRun, type RunInfo } from '../../src/io/run-dir.js';
+import { loadModel, saveRun } from '../../src/io/run-dir.js';
 import { buildMlp } from '../../src/models/mlp.js';
-import { rejectsWith, useBackend } from '../helpers.js';
+import { rejectsWith, testRunInfo, useBackend } from '../helpers.js';
 import { snapshot } from './fault-helpers.js';
 
 /**
@@ -34,19 +34,7 @@ afterAll(() => {
   rmSync(mnt, { recursive: true, force: true });
 });
 
-const info: RunInfo = {
-  graftVersion: 'test',
-  tfjsVersion: 'test',
-  createdAt: new Date(0).toISOString(),
-  kind: 'train',
-  task: 'small',
-  classNames: ['a', 'b'],
-  sampleShape: [28, 28],
-  preprocessing: { pixelScale: 1 },
-  seed: 0,
-  backend: 'wasm',
-  phases: [],
-};
+const info = testRunInfo({ task: 'small', sampleShape: [28, 28] });
 
 describe.skipIf(!mounted)('real disk faults on a 1 MiB tmpfs', () => {
   const run = path.join(mnt, 'run');

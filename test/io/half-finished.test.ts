@@ -5,25 +5,13 @@ import * as path from 'node:path';
 import { buildMlp } from '../../src/models/mlp.js';
 import { exportModel } from '../../src/io/export-model.js';
 import { findHalfFinishedRuns } from '../../src/io/half-finished.js';
-import { assertRunDirFree, loadModel, saveRun, type RunInfo } from '../../src/io/run-dir.js';
-import { rejectsWith, useBackend } from '../helpers.js';
+import { assertRunDirFree, loadModel, saveRun } from '../../src/io/run-dir.js';
+import { rejectsWith, testRunInfo, useBackend } from '../helpers.js';
 import { deadPid } from './fault-helpers.js';
 
 beforeAll(useBackend);
 
-const info: RunInfo = {
-  graftVersion: 'test',
-  tfjsVersion: 'test',
-  createdAt: new Date(0).toISOString(),
-  kind: 'train',
-  task: 'synthetic',
-  classNames: ['a', 'b'],
-  sampleShape: [4, 4],
-  preprocessing: { pixelScale: 1 },
-  seed: 0,
-  backend: 'wasm',
-  phases: [],
-};
+const info = testRunInfo();
 
 let root: string;
 let run: string;

@@ -8,9 +8,9 @@ import { createInterface } from 'node:readline';
 import { Rng } from '../../src/engine/rng.js';
 import { GraftError } from '../../src/errors.js';
 import { leftoversIn } from '../../src/io/atomic.js';
-import { assertRunDirFree, loadModel, saveRun, type RunInfo } from '../../src/io/run-dir.js';
+import { assertRunDirFree, loadModel, saveRun } from '../../src/io/run-dir.js';
 import { buildMlp } from '../../src/models/mlp.js';
-import { useBackend } from '../helpers.js';
+import { testRunInfo, useBackend } from '../helpers.js';
 
 /**
  * SIGKILLs a process at random moments while it saves runs with graft's built saveRun (see
@@ -33,19 +33,7 @@ const WEIGHT_MIB = 8;
 /** Every other case the child's disk is slow: each write step waits this long first. */
 const SLOW_STEP_MS = 3;
 
-const smallInfo: RunInfo = {
-  graftVersion: 'test',
-  tfjsVersion: 'test',
-  createdAt: new Date(0).toISOString(),
-  kind: 'train',
-  task: 'recovered',
-  classNames: ['a'],
-  sampleShape: [2, 2],
-  preprocessing: { pixelScale: 1 },
-  seed: 0,
-  backend: 'wasm',
-  phases: [],
-};
+const smallInfo = testRunInfo({ task: 'recovered', classNames: ['a'], sampleShape: [2, 2] });
 
 /** Starts the child, waits until it has saved one round, kills it `delay` ms later. */
 async function killDuringSaves(root: string, delay: number, stepDelay: number): Promise<void> {

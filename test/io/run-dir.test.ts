@@ -4,24 +4,12 @@ import * as path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import { buildSmallCnn } from '../../src/models/small-cnn.js';
-import { loadModel, saveRun, type RunInfo } from '../../src/io/run-dir.js';
-import { useBackend } from '../helpers.js';
+import { loadModel, saveRun } from '../../src/io/run-dir.js';
+import { testRunInfo, useBackend } from '../helpers.js';
 
 beforeAll(useBackend);
 
-const info: RunInfo = {
-  graftVersion: 'test',
-  tfjsVersion: 'test',
-  createdAt: new Date(0).toISOString(),
-  kind: 'train',
-  task: 'fashion-mnist',
-  classNames: ['a', 'b', 'c'],
-  sampleShape: [8, 8],
-  preprocessing: { pixelScale: 1 / 255 },
-  seed: 0,
-  backend: 'wasm',
-  phases: [],
-};
+const info = testRunInfo({ task: 'fashion-mnist', classNames: ['a', 'b', 'c'], sampleShape: [8, 8], preprocessing: { pixelScale: 1 / 255 } });
 
 describe('run directories', () => {
   it('round-trips a model: same predictions, run.json kept', async () => {
