@@ -1,11 +1,11 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { fit, type FitOptions } from '../../src/train/fit.js';
-import { CHAIN_ACTIVATIONS, denseChain } from '../../src/train/dense-chain.js';
+import { CHAIN_ACTIVATIONS, layerChain } from '../../src/train/layer-chain.js';
 import { loadOnnxRuntime } from '../../src/engine/onnx/runtime.js';
 import type { Dataset } from '../../src/data/dataset.js';
-import type { EpochRecord } from '../../src/train/types.js';
 import { sameValues, syntheticDataset, useBackend, weightValues } from '../helpers.js';
+import { expectSameTraining, trainOnBoth } from './engine-agreement.js';
 
 beforeAll(useBackend);
 
@@ -35,42 +35,10 @@ function model(hidden: string, head: Head, classes: number, dropout = 0.25): tfl
   return m;
 }
 
-async function both(make: () => tfl.LayersModel, data: Dataset, options: FitOptions, prepare?: (m: tfl.LayersModel) => void) {
-  const a = make();
-  const b = make();
-  prepare?.(a);
-  prepare?.(b);
-  b.setWeights(a.getWeights());
-  const ra = await fit(a, data, { ...options, engine: 'tfjs' });
-  const rb = await fit(b, data, { ...options, engine: 'onnxruntime' });
-  expect(ra.engine?.engine).toBe('tfjs');
-  expect(rb.engine?.engine).toBe('onnxruntime');
-  return { ra, rb, wa: weightValues(a), wb: weightValues(b) };
-}
-
-function expectSameTraining(r: Awaited<ReturnType<typeof both>>, what: string): void {
-  const losses = (h: EpochRecord[]): number[] => h.map((e) => e.loss);
-  const la = losses(r.ra.history);
-  const lb = losses(r.rb.history);
-  expect(lb.length, what).toBe(la.length);
-  la.forEach((l, i) => expect(Math.abs(lb[i]! - l) / Math.max(1e-3, Math.abs(l)), `${what}: loss of epoch ${i + 1}: ${l} vs ${lb[i]}`).toBeLessThan(1e-4));
-  r.ra.history.forEach((e, i) => expect(r.rb.history[i]!.accuracy, `${what}: accuracy of epoch ${i + 1}`).toBeCloseTo(e.accuracy, 6));
-  for (const [name, wa] of r.wa) {
-    const wb = r.wb.get(name)!;
-    let scale = 1e-3;
-    let worst = 0;
-    for (let i = 0; i < wa.length; i++) {
-      scale = Math.max(scale, Math.abs(wa[i]!));
-      worst = Math.max(worst, Math.abs(wa[i]! - wb[i]!));
-    }
-    expect(worst / scale, `${what}: ${name} differs by ${worst} (largest weight ${scale})`).toBeLessThan(2e-5);
-  }
-}
-
 describe.skipIf(missing !== undefined)('onnxruntime engine agrees with TF.js', () => {
   for (const act of CHAIN_ACTIVATIONS) {
     it(`hidden ${act}, softmax head, SGD (with dropout)`, async () => {
-      const r = await both(() => model(act, 'softmax', 3), data3, { epochs: 3, batchSize: 16, seed: 2, optimizer: { name: 'sgd', learningRate: 0.1 } });
+      const r = await trainOnBoth(() => model(act, 'softmax', 3), data3, { epochs: 3, batchSize: 16, seed: 2, optimizer: { name: 'sgd', learningRate: 0.1 } });
       expectSameTraining(r, act);
     });
   }
@@ -81,14 +49,14 @@ describe.skipIf(missing !== undefined)('onnxruntime engine agrees with TF.js', (
       it(`${head} head, ${optimizer.name}${optimizer.momentum ? ' with momentum' : ''}`, async () => {
         // 90 of 96 samples: the last batch of each epoch is short (dynamic batch size).
         const part: Dataset = { ...data, x: data.x.subarray(0, 90 * 36), y: data.y.subarray(0, 90) };
-        const r = await both(() => model('relu', head, 3), part, { epochs: 3, batchSize: 16, seed: 4, optimizer });
+        const r = await trainOnBoth(() => model('relu', head, 3), part, { epochs: 3, batchSize: 16, seed: 4, optimizer });
         expectSameTraining(r, `${head}/${optimizer.name}`);
       });
     }
   }
 
   it('frozen lower layers and per-layer learning rates (discriminative)', async () => {
-    const r = await both(() => model('elu', 'softmax', 3), data3, { epochs: 2, batchSize: 8, seed: 1, optimizer: { name: 'adam', learningRate: 0.01 }, learningRateScale: (l) => (l.name === 'out' ? 1 : 0.3) }, (m) => {
+    const r = await trainOnBoth(() => model('elu', 'softmax', 3), data3, { epochs: 2, batchSize: 8, seed: 1, optimizer: { name: 'adam', learningRate: 0.01 }, learningRateScale: (l) => (l.name === 'out' ? 1 : 0.3) }, (m) => {
       m.getLayer('h1').trainable = false;
     });
     expectSameTraining(r, 'frozen h1');
@@ -117,8 +85,8 @@ describe.skipIf(missing !== undefined)('onnxruntime engine agrees with TF.js', (
       const out = tfl.layers.dense({ units: 1, activation: 'sigmoid', name: 'head', kernelInitializer: tfl.initializers.glorotUniform({ seed: 9 }) }).apply(base.apply(input)) as tfl.SymbolicTensor;
       return tfl.model({ inputs: input, outputs: out, name: 'outer' });
     };
-    expect(typeof denseChain(make())).toBe('object');
-    expectSameTraining(await both(make, data2, { epochs: 2, batchSize: 12, seed: 6, optimizer: { name: 'adam', learningRate: 0.003 } }), 'nested');
+    expect(typeof layerChain(make())).toBe('object');
+    expectSameTraining(await trainOnBoth(make, data2, { epochs: 2, batchSize: 12, seed: 6, optimizer: { name: 'adam', learningRate: 0.003 } }), 'nested');
   });
 
   it('a head on pooled features (GlobalAveragePooling2D → Dense), as on a cached backbone', async () => {
@@ -138,7 +106,7 @@ describe.skipIf(missing !== undefined)('onnxruntime engine agrees with TF.js', (
           tfl.layers.dense({ units: 2, activation: 'softmax', name: 'd2', kernelInitializer: tfl.initializers.glorotUniform({ seed: 2 }) }),
         ],
       });
-    expectSameTraining(await both(make, pooled, { epochs: 3, batchSize: 16, seed: 2, optimizer: { name: 'adam', learningRate: 0.02 } }), 'pooled');
+    expectSameTraining(await trainOnBoth(make, pooled, { epochs: 3, batchSize: 16, seed: 2, optimizer: { name: 'adam', learningRate: 0.02 } }), 'pooled');
   });
 });
 

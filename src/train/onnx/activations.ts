@@ -1,5 +1,5 @@
 import type { GraphBuilder } from '../../engine/onnx/graph-builder.js';
-import type { ChainActivation } from '../dense-chain.js';
+import type { ChainActivation } from '../layer-chain.js';
 import { applyActivation } from '../../engine/onnx/forward/activation.js';
 
 // TF.js's SELU constants (tfjs-core selu_util), which differ from ONNX Selu's defaults in the last digits.

@@ -1,7 +1,7 @@
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { GraftError } from '../../errors.js';
 import { engineFromEnv, loadOnnxRuntime, type EngineChoice } from '../../engine/onnx/runtime.js';
-import { denseChain } from '../dense-chain.js';
+import { layerChain } from '../layer-chain.js';
 import type { OutputHead } from '../loss.js';
 import type { OptimizerSpec } from '../optimizer.js';
 import type { LearningRateScale } from '../param-groups.js';
@@ -10,7 +10,7 @@ import { TfjsStepper } from '../tfjs-stepper.js';
 import { OnnxStepper } from './stepper.js';
 
 /**
- * The engine for a fit: onnxruntime when the model is a Dense chain and onnxruntime-node loads
+ * The engine for a fit: onnxruntime when the model is a chain of layers it knows (layer-chain.ts) and onnxruntime-node loads
  * (much faster on CPU: native kernels on every core), else TF.js. `engine` (or GRAFT_ENGINE)
  * 'tfjs' turns the fast path off; 'onnxruntime' insists on it and says why it cannot.
  */
@@ -25,9 +25,9 @@ export async function chooseStepper(
   const choice = engine ?? engineFromEnv();
   if (choice === 'tfjs') return new TfjsStepper(model, head, spec, scale, { engine: 'tfjs', reason: 'TF.js was asked for' });
   let reason: string;
-  const chain = denseChain(model);
-  if (typeof chain === 'string') reason = `${chain}; the onnxruntime path trains stacks of Dense layers`;
-  else if (chain.inputSize !== sampleFloats) reason = `the first Dense layer reads ${chain.inputSize} values, a sample has ${sampleFloats}`;
+  const chain = layerChain(model);
+  if (typeof chain === 'string') reason = `${chain}; the onnxruntime path trains chains of Dense, conv, BatchNorm and pooling layers`;
+  else if (chain.sampleShape.reduce((a, b) => a * b, 1) !== sampleFloats) reason = `${model.name} reads ${chain.sampleShape.join('×')} values, a sample has ${sampleFloats}`;
   else if (chain.outputs !== head.units) reason = `the chain ends in ${chain.outputs} units, the output has ${head.units}`;
   else {
     const ort = await loadOnnxRuntime();

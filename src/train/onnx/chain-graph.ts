@@ -1,0 +1,157 @@
+import { GraphBuilder } from '../../engine/onnx/graph-builder.js';
+import { encodeModel } from '../../engine/onnx/model-proto.js';
+import { isWeighted, weightShapes, type LayerChain, type LayerStep } from '../layer-chain.js';
+import type { OptimizerSpec } from '../optimizer.js';
+import { activate, activationGrad } from './activations.js';
+import { update } from './optimizer-graph.js';
+import { bn, conv, plain, pointwiseConv, type Backward, type Layout } from './chain-layers.js';
+
+export { drops } from './chain-layers.js';
+
+export interface ChainGraphSpec {
+  chain: LayerChain;
+  /** Per weighted layer (conv, BatchNorm, Dense, in order): do its variables train in this step? */
+  trainable: readonly boolean[];
+  /** Per weighted layer: BatchNorm in training mode (batch statistics, moving averages updated). */
+  bnTraining: readonly boolean[];
+  /** Per weighted layer: its learning rate. */
+  rates: readonly number[];
+  optimizer: Required<OptimizerSpec>;
+}
+
+/** A 1×1, stride-1, unpadded Conv2D: a matrix product over the channels of every pixel. */
+export function isPointwise(step: LayerStep): boolean {
+  return step.kind === 'conv' && !step.depthwise && step.kernel.every((k) => k === 1) && step.strides.every((st) => st === 1) && step.pads.every((p) => p === 0);
+}
+
+/** The layout a layer must run in (onnxruntime's Conv and pooling want NCHW; 1×1 convs are GEMMs on NHWC), or undefined when any will do. */
+function required(step: LayerStep): Layout | undefined {
+  if (step.kind === 'conv') return isPointwise(step) ? 'nhwc' : 'nchw';
+  if (step.kind === 'pool' || step.kind === 'pad') return 'nchw';
+  if (step.kind === 'flatten') return 'nhwc';
+  return undefined;
+}
+
+/**
+ * Per step, the layout it runs in. Layers that work in any layout (BatchNorm, activations, dropout,
+ * global pooling) run NHWC, where per-channel broadcasts go along the contiguous axis (several
+ * times faster in onnxruntime than NCHW's [1, c, 1, 1] on small maps), unless they sit between two
+ * NCHW layers (conv → BN → ReLU → pool), where staying NCHW saves two transposes.
+ */
+function layouts(steps: readonly LayerStep[], image: boolean): Layout[] {
+  const out: Layout[] = [];
+  let flat = !image;
+  let before: Layout = 'nhwc'; // the input's
+  steps.forEach((step, s) => {
+    if (flat || step.kind === 'dense') {
+      flat = true;
+      out.push('flat');
+      return;
+    }
+    let want = required(step);
+    if (want === undefined) {
+      let after: Layout | undefined;
+      for (let t = s + 1; after === undefined && t < steps.length; t++) {
+        const later = steps[t]!;
+        if (later.kind === 'dense' || later.kind === 'gap') break;
+        after = required(later);
+      }
+      want = before === 'nchw' && after === 'nchw' ? 'nchw' : 'nhwc';
+    } else {
+      before = want;
+    }
+    out.push(want);
+    if (step.kind === 'gap' || step.kind === 'flatten') flat = true;
+  });
+  return out;
+}
+
+/**
+ * One training step of a CNN chain as an ONNX graph.
+ * Images stay NHWC (as they come) wherever they can: per-channel BatchNorm arithmetic broadcasts
+ * along the contiguous last axis there, and 1×1 convolutions are plain GEMMs on the TF kernel;
+ * spatial convolutions and pooling run in NCHW, with a transpose only where the layout changes.
+ * Weights come in and go out in TF layouts (L{i}_{v}: weighted layer i, getWeights() index v) so
+ * the stepper keeps them as TF.js does. BatchNorm layers in training mode also output their new
+ * moving mean and variance.
+ */
+export function buildChainGraph(spec: ChainGraphSpec): Uint8Array {
+  const { chain, trainable, bnTraining, rates, optimizer } = spec;
+  const g = new GraphBuilder();
+  const xIn = g.input('x', ['n', ...chain.sampleShape]);
+  const y = g.input('y', ['n', chain.outputs]);
+  const invN = g.input('inv_n', []);
+  let value = xIn;
+  let layout: Layout = chain.sampleShape.length === 3 ? 'nhwc' : 'flat';
+  const plan = layouts(chain.steps, layout !== 'flat');
+
+  // Backward steps, each with its place in the chain (a layout change before step s sits at s − ½).
+  const backs: Array<{ at: number; back: Backward }> = [];
+  let weighted = 0;
+  let dropIndex = 0;
+  let lowest = -1;
+  let logits = '';
+  chain.steps.forEach((step, s) => {
+    const isLast = s === chain.steps.length - 1;
+    const want = plan[s]!;
+    if (want !== layout && layout !== 'flat') {
+      const [perm, inverse] = want === 'nchw' ? [[0, 3, 1, 2], [0, 2, 3, 1]] : [[0, 2, 3, 1], [0, 3, 1, 2]];
+      value = g.op('Transpose', [value], { perm });
+      backs.push({ at: s - 0.5, back: (dy) => g.op('Transpose', [dy], { perm: inverse }) });
+      layout = want;
+    }
+    const x = value;
+    if (isWeighted(step)) {
+      const i = weighted++;
+      const names = weightShapes(step).map((_, v) => g.input(`L${i}_${v}`, weightShapes(step)[v]!));
+      if (trainable[i] && lowest < 0) lowest = s;
+      const upd = (v: number, grad: string): void => update(g, `L${i}_${v}`, weightShapes(step)[v]!, grad, rates[i]!, optimizer, i);
+      let r: { h: string; back: Backward };
+      if (step.kind === 'conv') r = isPointwise(step) ? pointwiseConv(g, step, x, names, trainable[i]!, upd) : conv(g, step, x, names, trainable[i]!, upd);
+      else if (step.kind === 'bn') r = bn(g, step, layout, x, names, i, bnTraining[i]!, trainable[i]!, upd);
+      else {
+        const args = [x, names[0]!];
+        if (step.useBias) args.push(names[1]!);
+        const z = g.op('Gemm', args);
+        const h = step.activation === 'softmax' ? z : activate(g, step.activation, z);
+        if (isLast) logits = step.activation === 'softmax' || step.activation === 'sigmoid' ? z : h;
+        r = {
+          h,
+          back: (dy, fromLogits, needDx) => {
+            const gz = fromLogits ? dy : activationGrad(g, step.activation as Exclude<typeof step.activation, 'softmax'>, dy, z, h);
+            if (trainable[i]) {
+              upd(0, g.op('Gemm', [x, gz], { transA: 1 }, 'dw'));
+              if (step.useBias) upd(1, g.op('ReduceSum', [gz, g.ints([0])], { keepdims: 0 }, 'db'));
+            }
+            return needDx ? g.op('Gemm', [gz, names[0]!], { transB: 1 }, 'dx') : undefined;
+          },
+        };
+      }
+      value = r.h;
+      backs.push({ at: s, back: r.back });
+    } else {
+      const r = plain(g, step, layout, x, () => g.input(`mask${dropIndex++}`, ['n', ...step.in]));
+      value = r.h;
+      backs.push({ at: s, back: r.back });
+      if (isLast && step.kind === 'act') logits = step.activation === 'softmax' || step.activation === 'sigmoid' ? x : value;
+    }
+    if (step.kind === 'flatten' || step.kind === 'gap') layout = 'flat';
+  });
+  g.output(logits, 'logits', ['n', chain.outputs]);
+
+  // d(mean cross-entropy)/d(logits): (softmax(z) − y)/n, or (sigmoid(z) − y)/n for one unit.
+  const prob = chain.outputs === 1 ? g.op('Sigmoid', [logits]) : g.op('Softmax', [logits], { axis: -1 });
+  const dLogits = g.op('Mul', [g.op('Sub', [prob, y]), invN]);
+  const last = chain.steps[chain.steps.length - 1]!;
+  const lastAct = last.kind === 'dense' || last.kind === 'act' ? last.activation : 'linear';
+  // The last layer's own squashing is folded into dLogits; a linear head's output is the logits.
+  const fromLogits = lastAct === 'softmax' || lastAct === 'sigmoid' || lastAct === 'linear';
+  let grad: string | undefined = dLogits;
+  for (let e = backs.length - 1; e >= 0 && grad; e--) {
+    const { at, back } = backs[e]!;
+    if (at < lowest) break;
+    grad = back(grad, e === backs.length - 1 && fromLogits, at > lowest);
+  }
+  return encodeModel(g.graph, 'graft_train_step_cnn');
+}
+
