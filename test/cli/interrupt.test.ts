@@ -20,7 +20,9 @@ const DATA = process.env.GRAFT_DATA_DIR ?? '/usr/share/datasets/fashion-mnist';
 const haveData = existsSync(path.join(DATA, 'train-images-idx3-ubyte.gz')) || existsSync(path.join(DATA, 'train-images-idx3-ubyte'));
 if (!haveData) console.log(`skipping interrupt tests: no Fashion-MNIST in ${DATA} (apt-get install dataset-fashion-mnist, or set GRAFT_DATA_DIR)`);
 
-const COMMON = ['--data-dir', DATA, '--offline', '--backend', 'wasm', '--per-class', '100', '--batch-size', '16'];
+// TF.js's engine: on onnxruntime these runs end in milliseconds, before a signal can land mid-epoch.
+// (test/train/onnx-engine.test.ts resumes an interrupted onnxruntime fit bit for bit.)
+const COMMON = ['--data-dir', DATA, '--offline', '--backend', 'wasm', '--engine', 'tfjs', '--per-class', '100', '--batch-size', '16'];
 const TRAIN = ['train', '--task', 'fashion-mnist:binary=tshirt-top,sandal', '--epochs', '3', ...COMMON];
 const transferArgs = (source: string): string[] => [
   'transfer', '--from', source, '--task', 'fashion-mnist:binary=shirt,sandal', '--frozen-epochs', '2', '--epochs', '2',
