@@ -53,6 +53,7 @@ Runs:
   --weights FILE         MobileNetV2 α=0.35 weights (default $GRAFT_TM_WEIGHTS or
                          <repo>/../shared/fixtures/teachable-machine/model.json)
   --backend NAME         graft's backend (default wasm)
+  --seed N               seed of both graft's and Keras's runs (head initialisation, shuffling; default 0)
   --python PATH          Python with tensorflow and keras (default $PEERS_PYTHON or /tmp/peers/bin/python)
   --graft-bin PATH       graft's CLI entry (default $GRAFT_BIN or <repo>/bin/graft.js)
   --timeout S            per-run limit in seconds (default 3600)
@@ -72,6 +73,7 @@ function parseArgs(argv) {
     cifarTar: process.env.CIFAR_TAR || path.resolve(REPO, '../shared/data/cifar10-jpeg.tar'),
     weights: process.env.GRAFT_TM_WEIGHTS || path.resolve(REPO, '../shared/fixtures/teachable-machine/model.json'),
     backend: 'wasm',
+    seed: 0,
     python: process.env.PEERS_PYTHON || '/tmp/peers/bin/python',
     graftBin: process.env.GRAFT_BIN || path.join(REPO, 'bin/graft.js'),
     timeout: 3600,
@@ -95,6 +97,7 @@ function parseArgs(argv) {
       case '--cifar-tar': o.cifarTar = val(); break;
       case '--weights': o.weights = val(); break;
       case '--backend': o.backend = val(); break;
+      case '--seed': o.seed = Number(val()); break;
       case '--python': o.python = val(); break;
       case '--graft-bin': o.graftBin = val(); break;
       case '--timeout': o.timeout = Number(val()); break;
@@ -108,6 +111,7 @@ function parseArgs(argv) {
   if (o.repeats < 1) die('--repeats must be at least 1');
   for (const k of ['perClass', 'frozenEpochs', 'vggPerClass', 'vggTestPerClass', 'vggEpochs']) if (o[k] < 1) die(`${k} must be at least 1`);
   if (!(o.timeout > 0)) die('--timeout must be a positive number of seconds');
+  if (!Number.isInteger(o.seed) || o.seed < 0) die('--seed must be a whole number ≥ 0');
   o.only = subset(o.only, ARMS, die);
   return o;
 }
@@ -170,7 +174,7 @@ function graftArgs(o, arm, dataDir, outDir) {
   const common = [
     '--input', '64', '--task', 'cifar10:binary=cat,dog', '--data-dir', dataDir, '--head-hidden', '256',
     '--frozen-optimizer', 'adam', '--frozen-lr', '0.001', '--optimizer', 'adam', '--lr', '0.0001',
-    '--out', outDir, '--force', '--json', '--backend', o.backend, '--seed', '0',
+    '--out', outDir, '--force', '--json', '--backend', o.backend, '--seed', String(o.seed),
   ];
   const args = vgg
     ? ['--backbone', 'vgg16', '--weights', 'none', '--frozen-epochs', String(o.vggEpochs), '--epochs', '0', ...common]
@@ -183,7 +187,7 @@ function graftArgs(o, arm, dataDir, outDir) {
 function kerasArgs(o, dataDir, backbone) {
   return [o.python, path.join(REPO, 'bench/peers/keras_cats_dogs.py'), '--backbone', backbone, '--data-dir', dataDir,
     '--frozen-epochs', String(o.frozenEpochs), '--epochs', String(o.epochs), '--frozen-lr', '0.001', '--lr', '0.0001',
-    '--batch-size', '32', '--head-hidden', '256', '--unfreeze-from', 'block_16_expand', '--seed', '0'];
+    '--batch-size', '32', '--head-hidden', '256', '--unfreeze-from', 'block_16_expand', '--seed', String(o.seed)];
 }
 
 // ---- one shape for every arm ----
