@@ -53,6 +53,16 @@ function seq(input: number[], layers: tfl.layers.Layer[]): tfl.LayersModel {
   return m;
 }
 
+/** The first half of a MobileNetV2 inverted-residual block: 1×1 expand, 3×3 depthwise, each with BatchNorm and ReLU6. */
+const expandAndDepthwise = (): tfl.layers.Layer[] => [
+  tfl.layers.conv2d({ filters: 16, kernelSize: 1, useBias: false, name: 'expand', kernelInitializer: init() }),
+  bnLayer('expand_BN'),
+  tfl.layers.reLU({ maxValue: 6 }),
+  tfl.layers.depthwiseConv2d({ kernelSize: 3, padding: 'same', useBias: false, name: 'depthwise', depthwiseInitializer: init() }),
+  bnLayer('depthwise_BN'),
+  tfl.layers.reLU({ maxValue: 6 }),
+];
+
 const SGD: OptimizerSpec = { name: 'sgd', learningRate: 0.05, momentum: 0.9 };
 const ADAM: OptimizerSpec = { name: 'adam', learningRate: 0.01 };
 
@@ -94,12 +104,7 @@ const CASES: Case[] = [
     classes: 2,
     adamSkip: PROJECTED_BETA('project_BN', 'Conv_1_bn'),
     layers: () => [
-      tfl.layers.conv2d({ filters: 16, kernelSize: 1, useBias: false, name: 'expand', kernelInitializer: init() }),
-      bnLayer('expand_BN'),
-      tfl.layers.reLU({ maxValue: 6 }),
-      tfl.layers.depthwiseConv2d({ kernelSize: 3, padding: 'same', useBias: false, name: 'depthwise', depthwiseInitializer: init() }),
-      bnLayer('depthwise_BN'),
-      tfl.layers.reLU({ maxValue: 6 }),
+      ...expandAndDepthwise(),
       tfl.layers.conv2d({ filters: 6, kernelSize: 1, useBias: false, name: 'project', kernelInitializer: init() }),
       bnLayer('project_BN'),
       tfl.layers.conv2d({ filters: 24, kernelSize: 1, useBias: false, name: 'Conv_1', kernelInitializer: init() }),
@@ -189,12 +194,7 @@ describe.skipIf(missing !== undefined)('onnxruntime CNN training: models graft b
   const block = (): tfl.LayersModel => {
     seedCounter = 400;
     return seq([2, 2, 8], [
-      tfl.layers.conv2d({ filters: 16, kernelSize: 1, useBias: false, name: 'expand', kernelInitializer: init() }),
-      bnLayer('expand_BN'),
-      tfl.layers.reLU({ maxValue: 6 }),
-      tfl.layers.depthwiseConv2d({ kernelSize: 3, padding: 'same', useBias: false, name: 'depthwise', depthwiseInitializer: init() }),
-      bnLayer('depthwise_BN'),
-      tfl.layers.reLU({ maxValue: 6 }),
+      ...expandAndDepthwise(),
       tfl.layers.globalAveragePooling2d({}),
       head(3),
     ]);
