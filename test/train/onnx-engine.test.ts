@@ -2,7 +2,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { fit, type FitOptions } from '../../src/train/fit.js';
 import { CHAIN_ACTIVATIONS, layerChain } from '../../src/train/layer-chain.js';
-import { loadOnnxRuntime } from '../../src/engine/onnx/runtime.js';
+import { loadOnnxRuntime, type OrtModule } from '../../src/engine/onnx/runtime.js';
+import { OnnxStepper } from '../../src/train/onnx/stepper.js';
 import type { Dataset } from '../../src/data/dataset.js';
 import { sameValues, syntheticDataset, useBackend, weightValues } from '../helpers.js';
 import { expectSameTraining, trainOnBoth } from './engine-agreement.js';
@@ -121,6 +122,16 @@ describe.skipIf(missing !== undefined)('onnxruntime engine: choosing it', () => 
     expect(r.engine?.engine).toBe('tfjs');
     expect(r.engine?.reason).toMatch(/Reshape|Conv2D/);
     await expect(fit(cnn, data3, { epochs: 1, engine: 'onnxruntime' })).rejects.toMatchObject({ code: 'BACKEND_UNAVAILABLE', message: expect.stringMatching(/cannot train .*--engine tfjs/) });
+  });
+
+  it('says what to do when onnxruntime refuses the generated graph', async () => {
+    const m = model('relu', 'softmax', 3);
+    const chain = layerChain(m);
+    if (typeof chain === 'string') throw new Error(chain);
+    const refusing = { ...(ort as OrtModule), InferenceSession: { create: () => Promise.reject(new Error('Load model failed: bad graph')) } } as unknown as OrtModule;
+    const stepper = new OnnxStepper(refusing, m, chain, { name: 'sgd', learningRate: 0.1, momentum: 0 }, undefined);
+    await expect(stepper.refresh()).rejects.toMatchObject({ code: 'BACKEND_UNAVAILABLE', message: expect.stringMatching(/refused graft's training graph for m \(Load model failed: bad graph\).*--engine tfjs/) });
+    stepper.dispose();
   });
 
   it('resumes an interrupted onnxruntime fit bit for bit', async () => {

@@ -82,7 +82,16 @@ export class OnnxStepper implements Stepper {
       session = this.ort.InferenceSession.create(bytes, { graphOptimizationLevel: 'all', executionMode: 'sequential', logSeverityLevel: 3 });
       this.sessions.set(key, session);
     }
-    this.session = await session;
+    try {
+      this.session = await session;
+    } catch (e) {
+      // graft wrote this graph; onnxruntime refusing it is graft's bug, and TF.js can still train.
+      this.sessions.delete(key);
+      throw new GraftError(
+        'BACKEND_UNAVAILABLE',
+        `onnxruntime refused graft's training graph for ${this.model.name} (${(e as Error).message.split('\n')[0]}). Train with --engine tfjs (GRAFT_ENGINE=tfjs) instead, and please report this.`,
+      );
+    }
     return count;
   }
 
