@@ -70,15 +70,7 @@ export class BinaryMutator {
 
   /** One mutation of `src`, or two or three stacked (a damaged file is rarely damaged once). */
   mutate(src: Uint8Array, rng: Rng): Mutant {
-    const stack = rng.next() < 0.15 ? 2 + rng.int(2) : 1;
-    let value = src;
-    const what: string[] = [];
-    for (let k = 0; k < stack; k++) {
-      const m = this.once(value, rng);
-      value = m.value;
-      what.push(m.what);
-    }
-    return { value, what: what.join(' + ') };
+    return stacked(src, rng, 0.15, (v) => this.once(v, rng));
   }
 
   /** A position, aimed at a hot range half of the time. */
@@ -230,15 +222,7 @@ export class TextMutator {
   constructor(private readonly options: TextOptions = {}) {}
 
   mutate(src: string, rng: Rng): Mutant<string> {
-    const stack = rng.next() < 0.2 ? 2 + rng.int(2) : 1;
-    let value = src;
-    const what: string[] = [];
-    for (let k = 0; k < stack; k++) {
-      const m = this.once(value, rng);
-      value = m.value;
-      what.push(m.what);
-    }
-    return { value, what: what.join(' + ') };
+    return stacked(src, rng, 0.2, (v) => this.once(v, rng));
   }
 
   private once(src: string, rng: Rng): Mutant<string> {
@@ -331,4 +315,17 @@ export class TextMutator {
     const at = rng.int(src.length);
     return { value: src.slice(0, at), what: `truncated to ${at} of ${src.length} characters` };
   }
+}
+
+/** One mutation, or (with probability `p`) two or three stacked: a damaged file is rarely damaged once. */
+function stacked<T>(src: T, rng: Rng, p: number, once: (value: T) => Mutant<T>): Mutant<T> {
+  const stack = rng.next() < p ? 2 + rng.int(2) : 1;
+  let value = src;
+  const what: string[] = [];
+  for (let k = 0; k < stack; k++) {
+    const m = once(value);
+    value = m.value;
+    what.push(m.what);
+  }
+  return { value, what: what.join(' + ') };
 }
