@@ -1,3 +1,4 @@
+import { GraftError } from '../../errors.js';
 import type * as Ort from 'onnxruntime-node';
 
 export type OrtModule = typeof Ort;
@@ -19,7 +20,7 @@ export function engineFromEnv(): EngineChoice {
   const v = process.env.GRAFT_ENGINE;
   if (v === undefined || v === '') return 'auto';
   if ((ENGINE_CHOICES as readonly string[]).includes(v)) return v as EngineChoice;
-  throw new Error(`GRAFT_ENGINE=${JSON.stringify(v)} is not an engine; use one of ${ENGINE_CHOICES.join(', ')}.`);
+  throw new GraftError('BAD_ARGUMENT', `GRAFT_ENGINE=${JSON.stringify(v)} is not an engine; use one of ${ENGINE_CHOICES.join(', ')} (or unset it for auto).`);
 }
 
 let loading: Promise<OrtModule | string> | undefined;

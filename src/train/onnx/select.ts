@@ -1,6 +1,6 @@
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { GraftError } from '../../errors.js';
-import { engineFromEnv, loadOnnxRuntime, type EngineChoice } from '../../engine/onnx/runtime.js';
+import { ENGINE_CHOICES, engineFromEnv, loadOnnxRuntime, type EngineChoice } from '../../engine/onnx/runtime.js';
 import { layerChain } from '../layer-chain.js';
 import type { OutputHead } from '../loss.js';
 import type { OptimizerSpec } from '../optimizer.js';
@@ -23,6 +23,9 @@ export async function chooseStepper(
   engine: EngineChoice | undefined,
 ): Promise<Stepper> {
   const choice = engine ?? engineFromEnv();
+  if (!ENGINE_CHOICES.includes(choice)) {
+    throw new GraftError('BAD_ARGUMENT', `engine ${JSON.stringify(choice)} is not an engine; use one of ${ENGINE_CHOICES.join(', ')}.`);
+  }
   if (choice === 'tfjs') return new TfjsStepper(model, head, spec, scale, { engine: 'tfjs', reason: 'TF.js was asked for' });
   let reason: string;
   const chain = layerChain(model);
