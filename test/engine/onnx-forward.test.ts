@@ -28,6 +28,7 @@ const missing = typeof ort === 'string' ? ort : undefined;
 if (missing) console.log(`onnxruntime forward tests skipped: ${missing}`);
 
 const TEACHABLE = path.resolve(__dirname, '../../../shared/fixtures/teachable-machine/model.json');
+if (!existsSync(TEACHABLE)) console.log(`Teachable Machine forward test skipped: ${TEACHABLE} is absent (../shared is not beside this clone)`);
 
 /** Every weight redrawn: kernels scaled by fan-in, variances and gammas positive, the rest in ±0.5. */
 function randomize(model: tfl.LayersModel, seed: number): void {
