@@ -19,7 +19,7 @@ that .keras file.
   2. Model: backbone -> GlobalAveragePooling2D -> Dense(256, relu) -> Dense(1, sigmoid), built on
      the backbone's own layers (not nested), so each layer's `trainable` flag is its own.
   3. Frozen phase: every backbone layer frozen (BatchNormalization then runs in inference mode),
-     Adam(1e-3), binary cross-entropy, batch 32, shuffled; evaluate on the test split.
+     Adam(1e-3), binary cross-entropy, batch 32, reshuffled every epoch; evaluate on the test split.
   4. Unfrozen phase: the backbone layers from --unfreeze-from to the end trainable (graft's
      `from:LAYER`; Keras 3 runs a trainable BatchNormalization in training mode, as graft does),
      recompile with Adam(1e-4); train; evaluate.
@@ -57,6 +57,8 @@ def parse_args():
     p.add_argument("--head-hidden", type=int, default=256)
     p.add_argument("--unfreeze-from", default="block_16_expand", help="first backbone layer trained in the unfrozen phase")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--keras-shuffle", action="store_true",
+                   help="use fit(shuffle=True) as it is: with a seed set, one permutation for every epoch (see fit_phase)")
     return p.parse_args()
 
 
@@ -104,13 +106,27 @@ class EpochTimes(keras.callbacks.Callback):
         self.seconds.append(time.perf_counter() - self._t)
 
 
-def fit_phase(model, x, y, epochs, lr, batch_size):
+def fit_phase(model, x, y, epochs, lr, batch_size, rng):
+    """Trains `epochs` epochs, each on a fresh permutation drawn from `rng`.
+
+    Not fit(shuffle=True): after keras.utils.set_random_seed, Keras 3 (TF backend, seen with 3.15.1)
+    draws the same permutation for every epoch, and a fixed batch order (fixed BatchNorm batches)
+    changes what fine-tuning learns. graft reshuffles every epoch, as fit's docs promise.
+    """
     model.compile(optimizer=keras.optimizers.Adam(learning_rate=lr), loss="binary_crossentropy", metrics=["accuracy"])
     times = EpochTimes()
+    losses, accs = [], []
     t0 = time.perf_counter()
-    h = model.fit(x, y, batch_size=batch_size, epochs=epochs, shuffle=True, verbose=0, callbacks=[times])
+    if rng is None:
+        h = model.fit(x, y, batch_size=batch_size, epochs=epochs, shuffle=True, verbose=0, callbacks=[times])
+        losses, accs = h.history.get("loss", []), h.history.get("accuracy", [])
+    for _ in range(epochs if rng is not None else 0):
+        p = rng.permutation(len(x))
+        h = model.fit(x[p], y[p], batch_size=batch_size, epochs=1, shuffle=False, verbose=0, callbacks=[times])
+        losses += h.history.get("loss", [])
+        accs += h.history.get("accuracy", [])
     seconds = time.perf_counter() - t0
-    return seconds, times.seconds, [float(v) for v in h.history.get("loss", [])], [float(v) for v in h.history.get("accuracy", [])]
+    return seconds, times.seconds, [float(v) for v in losses], [float(v) for v in accs]
 
 
 def evaluate(model, x, y, batch_size):
@@ -125,6 +141,7 @@ def main():
     if len(classes) != 2:
         sys.exit("keras_cats_dogs: --classes takes exactly two class folders")
     keras.utils.set_random_seed(a.seed)
+    order_rng = None if a.keras_shuffle else np.random.default_rng(a.seed)
 
     base = keras.saving.load_model(a.backbone, compile=False)
     side = int(base.input_shape[1])
@@ -149,7 +166,7 @@ def main():
 
     for layer in base.layers:
         layer.trainable = False
-    frozen_seconds, frozen_epochs_s, frozen_loss, frozen_acc = fit_phase(model, x_train, y_train, a.frozen_epochs, a.frozen_lr, a.batch_size)
+    frozen_seconds, frozen_epochs_s, frozen_loss, frozen_acc = fit_phase(model, x_train, y_train, a.frozen_epochs, a.frozen_lr, a.batch_size, order_rng)
     frozen_test_loss, frozen_test_acc, eval1 = evaluate(model, x_test, y_test, a.batch_size)
 
     unfrozen_seconds, unfrozen_epochs_s, unfrozen_loss, unfrozen_acc = 0.0, [], [], []
@@ -159,7 +176,7 @@ def main():
         for i, layer in enumerate(base.layers):
             layer.trainable = i >= first
         trained = [l.name for l in model.layers if l.trainable and l.trainable_weights]
-        unfrozen_seconds, unfrozen_epochs_s, unfrozen_loss, unfrozen_acc = fit_phase(model, x_train, y_train, a.epochs, a.lr, a.batch_size)
+        unfrozen_seconds, unfrozen_epochs_s, unfrozen_loss, unfrozen_acc = fit_phase(model, x_train, y_train, a.epochs, a.lr, a.batch_size, order_rng)
         test_loss, test_acc, eval2 = evaluate(model, x_test, y_test, a.batch_size)
 
     r = lambda v: round(v, 4)  # noqa: E731
@@ -189,6 +206,7 @@ def main():
         "frozen_test_acc": r(frozen_test_acc),
         "test_loss": r(test_loss),
         "test_acc": r(test_acc),
+        "order": "keras-fit-shuffle" if a.keras_shuffle else "reshuffled-each-epoch",
         "eval_seconds": r(eval1 + eval2),
     }))
 

@@ -32,6 +32,29 @@ describe('fit', () => {
     expect([...a].some(([k, v]) => !sameValues(v, c.get(k)!))).toBe(true);
   });
 
+  it('draws a new order every epoch, each one a permutation of the samples', async () => {
+    // A fixed order (what Keras 3's fit(shuffle=True) gives after set_random_seed) fixes the
+    // BatchNorm batches and changes what a fine-tune learns; graft reshuffles before every epoch.
+    const n = 64;
+    const size = 64;
+    const data: Dataset = { ...data4, x: data4.x.slice(0, n * size), y: data4.y.slice(0, n) };
+    for (let i = 0; i < n; i++) data.x[i * size] = i / n; // each sample's first pixel names it
+    const seen: number[][] = [];
+    await fit(mlp(4), data, {
+      epochs: 3,
+      batchSize: 16,
+      engine: 'tfjs',
+      beforeEpoch: () => void seen.push([]),
+      augment: (x, count) => {
+        for (let k = 0; k < count; k++) seen[seen.length - 1]!.push(Math.round(x[k * size]! * n));
+      },
+    });
+    expect(seen).toHaveLength(3);
+    for (const order of seen) expect([...order].sort((a, b) => a - b)).toEqual(Array.from({ length: n }, (_, i) => i));
+    expect(seen[1]).not.toEqual(seen[0]);
+    expect(seen[2]).not.toEqual(seen[1]);
+  });
+
   it('refuses labels the output cannot hold (labels 7-9 into an 8-way softmax)', async () => {
     const bad: Dataset = { ...data4, y: Int32Array.from(data4.y, (v) => v + 6), classNames: Array.from({ length: 10 }, (_, i) => `c${i}`) };
     const model = buildMlp({ classes: 8, inputShape: [8, 8], hidden: 4 });
