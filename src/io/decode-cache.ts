@@ -4,6 +4,7 @@ import { homedir } from 'node:os';
 import * as path from 'node:path';
 import { GraftError } from '../errors.js';
 import { leftoversIn, makeDirs, removeStale, writeError, writeFileAtomic } from './atomic.js';
+import { DECODER_REVISION } from './image-decode.js';
 
 /**
  * A cache of decoded image sets, so JPEG/PNG decoding happens once. Each entry is one file
@@ -45,7 +46,8 @@ export function decodeCacheDir(env: NodeJS.ProcessEnv = process.env): string {
 /** Hex SHA-256 over the sorted inputs (path, size, mtime) and the JSON of `options`. */
 export function decodeCacheKey(inputs: readonly CacheInput[], options: unknown): string {
   const hash = createHash('sha256');
-  hash.update(`graft-decode-cache v${VERSION}\n${JSON.stringify(options)}\n`);
+  // The decoder's revision is part of the key: entries decoded the old way are never reused.
+  hash.update(`graft-decode-cache v${VERSION} ${DECODER_REVISION}\n${JSON.stringify(options)}\n`);
   const sorted = [...inputs].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   for (const f of sorted) hash.update(`${JSON.stringify(f.path)}\t${f.size}\t${f.mtimeMs}\n`);
   return hash.digest('hex');

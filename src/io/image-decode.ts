@@ -3,6 +3,7 @@ import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
 import { GraftError } from '../errors.js';
 import type { RawImage } from '../data/image.js';
+import { jpegToRgb, planJpegColour, type JpegMarkers } from './jpeg-colour.js';
 
 /**
  * Decodes PNG and JPEG bytes into RawImage, choosing the decoder by the file's magic bytes (never
@@ -11,6 +12,9 @@ import type { RawImage } from '../data/image.js';
  */
 
 export type ImageFormat = 'png' | 'jpeg';
+
+/** Changes whenever decoded pixels change, so caches of decoded images are rebuilt (decode-cache.ts). */
+export const DECODER_REVISION = 'jpeg-libjpeg-colour';
 
 /** Largest image graft decodes, in pixels (40 megapixels). */
 export const MAX_IMAGE_PIXELS = 40_000_000;
@@ -148,18 +152,20 @@ function decodePng(bytes: Uint8Array, file: string): RawImage {
   return { width: png.width, height: png.height, channels, data };
 }
 
-interface JpegFrame {
+interface JpegFrame extends JpegMarkers {
   width: number;
   height: number;
-  /** Sampling factors [h, v] per component. */
-  sampling: Array<[number, number]>;
   /** Bytes from the first start-of-scan marker to the end of the file: where all coded pixels live. */
   scanBytes: number;
+  /** Where the Adobe APP14 transform byte sits, when there is one. */
+  adobeTransformAt?: number;
 }
 
 /** The first start-of-frame header and where the first scan starts, or a reason why they cannot be read. */
 function readJpegFrame(bytes: Uint8Array): JpegFrame | string {
-  let frame: Omit<JpegFrame, 'scanBytes'> | undefined;
+  let frame: Pick<JpegFrame, 'width' | 'height' | 'sampling' | 'ids'> | undefined;
+  const app: Pick<JpegFrame, 'jfif' | 'adobeTransform' | 'adobeTransformAt'> = { jfif: false };
+  const tagged = (at: number, tag: string): boolean => [...tag].every((ch, k) => bytes[at + k] === ch.charCodeAt(0));
   let i = 2;
   while (i + 4 <= bytes.length) {
     if (bytes[i] !== 0xff) return `byte ${i} should start a marker (0xff) but is 0x${bytes[i]!.toString(16)}`;
@@ -179,14 +185,22 @@ function readJpegFrame(bytes: Uint8Array): JpegFrame | string {
       const count = bytes[i + 9] ?? 0;
       if (length < 8 + 3 * count || count === 0) return `frame header at byte ${i} is ${length} bytes long for ${count} components`;
       const sampling: Array<[number, number]> = [];
+      const ids: number[] = [];
       for (let c = 0; c < count; c++) {
         const hv = bytes[i + 11 + 3 * c]!;
         sampling.push([hv >> 4, hv & 15]);
+        ids.push(bytes[i + 10 + 3 * c]!);
       }
       if (sampling.some(([h, v]) => h < 1 || h > 4 || v < 1 || v > 4)) return `frame header has sampling factors ${sampling.map(([h, v]) => `${h}×${v}`).join(', ')}; each must be 1 to 4`;
-      frame = { height: (bytes[i + 5]! << 8) | bytes[i + 6]!, width: (bytes[i + 7]! << 8) | bytes[i + 8]!, sampling };
+      frame = { height: (bytes[i + 5]! << 8) | bytes[i + 6]!, width: (bytes[i + 7]! << 8) | bytes[i + 8]!, sampling, ids };
     }
-    if (marker === 0xda) return frame ? { ...frame, scanBytes: bytes.length - i } : 'a scan starts before any frame header (SOF marker)';
+    if (marker === 0xe0 && length >= 7 && tagged(i + 4, 'JFIF\0')) app.jfif = true;
+    // APP14 "Adobe": version(2) flags0(2) flags1(2) transform(1).
+    if (marker === 0xee && length >= 14 && tagged(i + 4, 'Adobe')) {
+      app.adobeTransformAt = i + 4 + 11;
+      app.adobeTransform = bytes[app.adobeTransformAt]!;
+    }
+    if (marker === 0xda) return frame ? { ...frame, ...app, scanBytes: bytes.length - i } : 'a scan starts before any frame header (SOF marker)';
     i += 2 + length;
   }
   return frame ? 'there is no scan (SOS marker), so no image data' : 'there is no frame header (SOF marker)';
@@ -197,7 +211,7 @@ function readJpegFrame(bytes: Uint8Array): JpegFrame | string {
  * costs at least one bit of scan data (its DC code), so n bytes of scans hold at most 8n blocks; a
  * header claiming more describes data that is not there, and jpeg-js would allocate for the claim.
  */
-function checkJpegFrame(bytes: Uint8Array, file: string): void {
+function checkJpegFrame(bytes: Uint8Array, file: string): JpegFrame {
   const frame = readJpegFrame(bytes);
   if (typeof frame === 'string') throw corrupt(file, `JPEG structure is damaged: ${frame}`);
   const { width, height, sampling, scanBytes } = frame;
@@ -208,20 +222,31 @@ function checkJpegFrame(bytes: Uint8Array, file: string): void {
   if (blocks > 8 * scanBytes) {
     throw corrupt(file, `JPEG header says ${width}×${height} pixels (${blocks} blocks of 8×8) but only ${scanBytes} bytes of image data follow, which can hold at most ${8 * scanBytes} blocks (truncated file or damaged header)`);
   }
+  return frame;
 }
 
 function decodeJpeg(bytes: Uint8Array, file: string): RawImage {
-  checkJpegFrame(bytes, file);
+  const frame = checkJpegFrame(bytes, file);
+  // Colour as libjpeg makes it (jpeg-colour.ts): jpeg-js then only decodes the planes. It converts
+  // regardless when an Adobe marker asks for a transform, so a copy with that byte cleared goes in.
+  const plan = planJpegColour(frame);
+  let input = bytes;
+  if (plan && frame.adobeTransformAt !== undefined && frame.adobeTransform !== 0) {
+    input = bytes.slice();
+    input[frame.adobeTransformAt] = 0;
+  }
   try {
-    const img = jpeg.decode(bytes, {
+    const img = jpeg.decode(input, {
       useTArray: true,
       formatAsRGBA: false,
       tolerantDecoding: false,
       maxResolutionInMP: MAX_IMAGE_PIXELS / 1_000_000,
       maxMemoryUsageInMB: JPEG_MAX_MEMORY_MB,
+      ...(plan && { colorTransform: false }),
     });
     if (img.data.length !== img.width * img.height * 3) throw new Error(`decoder returned ${img.data.length} bytes for ${img.width}×${img.height} RGB`);
-    return { width: img.width, height: img.height, channels: 3, data: img.data };
+    const data = plan ? jpegToRgb(img.data, img.width, img.height, plan) : img.data;
+    return { width: img.width, height: img.height, channels: 3, data };
   } catch (e) {
     throw corrupt(file, `not a readable JPEG (${(e as Error).message})`, e);
   }
