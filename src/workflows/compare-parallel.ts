@@ -1,3 +1,4 @@
+import { engineFromEnv, type EngineChoice } from '../engine/onnx/runtime.js';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { GraftError } from '../errors.js';
@@ -25,6 +26,8 @@ export interface TrialWorkerData {
   modelJson: string;
   weights: Uint8Array;
   backend: string;
+  /** The parent's training engine (--engine, the file's engine or GRAFT_ENGINE). */
+  engine: EngineChoice;
 }
 
 /**
@@ -39,7 +42,7 @@ export async function compareParallel(options: CompareOptions, parallel: Paralle
   if (workers <= 1) return compare({ ...options, sourcePath: parallel.sourceLocation });
   const started = performance.now();
   const files = await toTfjsFiles(options.source, 'graft');
-  const data: TrialWorkerData = { plan, modelJson: files['model.json'], weights: files['weights.bin'], backend: parallel.backend };
+  const data: TrialWorkerData = { plan, modelJson: files['model.json'], weights: files['weights.bin'], backend: parallel.backend, engine: engineFromEnv() };
   const results = new Map<number, [Trial, Trial]>();
   let next = 0;
   let done = 0;

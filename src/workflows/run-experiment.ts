@@ -1,6 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import * as path from 'node:path';
 import { activeBackend, initBackend } from '../engine/backend.js';
+import { setDefaultEngine } from '../engine/onnx/runtime.js';
 import { GraftError } from '../errors.js';
 import type { CompareResult } from '../evaluate/compare-result.js';
 import { writeFileAtomic } from '../io/atomic.js';
@@ -46,6 +47,8 @@ export const RESULT_FILES = { compare: 'compare.json', sweep: 'sweep.json', laye
 /** Runs a validated experiment (see loadExperiment) with the workflow its kind names. */
 export async function runExperiment(exp: Experiment, hooks: ExperimentHooks = {}): Promise<ExperimentSummary> {
   await initBackend(exp.backend ?? 'auto');
+  // Left out, the engine stays what --engine or GRAFT_ENGINE made it.
+  if (exp.engine !== undefined) setDefaultEngine(exp.engine);
   switch (exp.kind) {
     case 'train':
       return runTrain(exp, hooks);

@@ -3,12 +3,14 @@ import { parentPort, workerData } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { initBackend, type BackendChoice } from '../engine/backend.js';
+import { setDefaultEngine } from '../engine/onnx/runtime.js';
 import { GraftError } from '../errors.js';
 import { runTrialPair } from './compare.js';
 import type { TrialWorkerData } from './compare-parallel.js';
 
 const data = workerData as TrialWorkerData;
 await initBackend(data.backend as BackendChoice);
+setDefaultEngine(data.engine);
 const json = JSON.parse(data.modelJson) as { modelTopology: object; weightsManifest: Array<{ weights: tf.io.WeightsManifestEntry[] }> };
 const weights = data.weights.slice().buffer;
 const source = await tfl.loadLayersModel(tf.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs: json.weightsManifest.flatMap((g) => g.weights), weightData: weights }));

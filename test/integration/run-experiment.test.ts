@@ -79,4 +79,28 @@ describe.skipIf(!haveData)('experiment files on real Fashion-MNIST subsets', () 
     expect(r.status).toBe(2);
     expect(r.stderr).toContain(`${bad}:4:9: train.epochs must be a whole number ≥ 0; received "ten".`);
   });
+
+  it.skipIf(!cliHasRun)("the file's engine trains, graft run --engine overrides it, and a bad one exits 2 before any output", () => {
+    const engineOf = (out: string): string => JSON.parse(readFileSync(path.join(dir, 'runs', out, 'run.json'), 'utf8')).phases[0].engine.engine;
+    const run = (file: string, ...flags: string[]) => spawnSync(process.execPath, [BIN, 'run', file, '--json', ...flags], { encoding: 'utf8', timeout: 300_000 });
+    const body = (out: string, engine: string): string => `kind: train\ntask: fashion-mnist:binary=tshirt-top,sandal\nout: ../runs/${out}\nperClass: 20\nepochs: 1\nengine: ${engine}\n`;
+    const fromFile = run(write('engine-tfjs.yaml', body('engine-file', 'tfjs')));
+    expect(fromFile.status, fromFile.stderr).toBe(0);
+    expect(engineOf('engine-file')).toBe('tfjs');
+    // The MLP trains on onnxruntime under auto when onnxruntime-node is installed, else on TF.js with the reason.
+    const overridden = run(write('engine-flag.yaml', body('engine-flag', 'tfjs')), '--engine', 'auto');
+    expect(overridden.status, overridden.stderr).toBe(0);
+    const flagRun = JSON.parse(readFileSync(path.join(dir, 'runs/engine-flag/run.json'), 'utf8')).phases[0].engine;
+    expect(flagRun.engine === 'onnxruntime' || /onnxruntime-node could not be loaded/.test(flagRun.reason)).toBe(true);
+
+    const bad = write('engine-bad.yaml', body('engine-bad', 'gpu'));
+    const r = run(bad);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/train\.engine must be one of auto, onnxruntime, tfjs; received "gpu"/);
+    const flag = run(write('engine-ok.yaml', body('engine-badflag', 'tfjs')), '--engine', 'fast');
+    expect(flag.status).toBe(2);
+    expect(flag.stderr).toContain('--engine received "fast"; choose one of auto, onnxruntime, tfjs.');
+    expect(existsSync(path.join(dir, 'runs/engine-bad'))).toBe(false);
+    expect(existsSync(path.join(dir, 'runs/engine-badflag'))).toBe(false);
+  });
 });

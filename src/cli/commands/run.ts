@@ -1,11 +1,12 @@
 import { BACKEND_CHOICES } from '../../engine/backend.js';
+import { ENGINE_CHOICES, type EngineChoice } from '../../engine/onnx/runtime.js';
 import { GraftError } from '../../errors.js';
 import { loadExperiment } from '../../workflows/config/load.js';
 import type { Experiment } from '../../workflows/config/schema.js';
 import { schemaReference } from '../../workflows/config/validate.js';
 import { runExperiment, type ExperimentHooks, type ExperimentSummary } from '../../workflows/run-experiment.js';
 import { defineCommand, type OptionDef } from '../command.js';
-import { dataOptions, printJson, startBackend } from '../common.js';
+import { dataOptions, printJson, startBackend, useEngine } from '../common.js';
 import { progressCallbacks } from '../progress.js';
 import { writeReportFor } from '../report-file.js';
 import { renderTable } from '../table.js';
@@ -17,13 +18,14 @@ export const EXPERIMENT_FLAGS = {
   json: { type: 'boolean', description: 'Print the result as one JSON object on stdout and no progress' },
   force: { type: 'boolean', description: 'Replace existing outputs (as force: true in the file)' },
   backend: { type: 'string', value: 'NAME', description: `Compute backend, overriding the file's: ${BACKEND_CHOICES.join(', ')} (default: the file's backend, else auto)` },
+  engine: { type: 'string', value: 'NAME', description: `Training engine, overriding the file's: ${ENGINE_CHOICES.join(', ')} (default: the file's engine, else GRAFT_ENGINE, else auto)` },
   check: { type: 'boolean', description: 'Validate the file and print the experiment with paths resolved; train nothing' },
 } as const satisfies Record<string, OptionDef>;
 
 export const runCommand = defineCommand({
   name: 'run',
   summary: 'Run a whole experiment (train, transfer, seed, compare, sweep or layers) from a YAML or JSON file.',
-  usage: 'graft run FILE [--json] [--force] [--backend NAME] [--check]',
+  usage: 'graft run FILE [--json] [--force] [--backend NAME] [--engine NAME] [--check]',
   options: EXPERIMENT_FLAGS,
   epilog: [
     'Example: graft run examples/model-a.yaml   (examples/ has one file per kind)',
@@ -45,13 +47,16 @@ export const runCommand = defineCommand({
 });
 
 /** Applies --force/--backend, starts the backend and runs with progress on stderr (none with --json). */
-export async function runWithFlags(exp: Experiment, v: { json: boolean; force: boolean; backend?: string | undefined }): Promise<ExperimentSummary> {
+export async function runWithFlags(exp: Experiment, v: { json: boolean; force: boolean; backend?: string | undefined; engine?: string | undefined }): Promise<ExperimentSummary> {
+  // Before anything starts: a bad --engine must leave no trace.
+  const engine = v.engine ?? exp.engine;
+  if (engine !== undefined) useEngine(engine);
   const backend = await startBackend(v.backend ?? exp.backend ?? 'auto', v.json);
   const hooks: ExperimentHooks = { callbacks: (label) => progressCallbacks({ label, silent: v.json }) };
   if (!v.json) hooks.log = (line) => process.stderr.write(`${line}\n`);
   const { onDownloadProgress } = dataOptions({ seed: '0' }, v.json);
   if (onDownloadProgress) hooks.onDownloadProgress = onDownloadProgress;
-  return runExperiment({ ...exp, backend: backend.name, force: v.force || (exp.force ?? false) }, hooks);
+  return runExperiment({ ...exp, ...(engine !== undefined && { engine: engine as EngineChoice }), backend: backend.name, force: v.force || (exp.force ?? false) }, hooks);
 }
 
 function printChecked(file: string, exp: Experiment): number {

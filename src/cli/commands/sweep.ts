@@ -10,7 +10,7 @@ import { EXPERIMENT_FLAGS, runWithFlags } from './run.js';
 export const sweepCommand = defineCommand({
   name: 'sweep',
   summary: 'Try configurations of the transfer recipe from a sweep file; choose on validation, test the choice once.',
-  usage: 'graft sweep FILE [--json] [--force] [--backend NAME] [--check]',
+  usage: 'graft sweep FILE [--json] [--force] [--backend NAME] [--engine NAME] [--check]',
   options: EXPERIMENT_FLAGS,
   epilog: [
     'FILE: a kind: sweep experiment, or a file with only the sweep fields (kind may be left out).',

@@ -7,6 +7,7 @@
  */
 import * as path from 'node:path';
 import { BACKEND_CHOICES } from '../../engine/backend.js';
+import { ENGINE_CHOICES } from '../../engine/onnx/runtime.js';
 import { GraftError, describeValue } from '../../errors.js';
 import { parseTaskSpec } from '../../data/task.js';
 import { ARCHITECTURES } from '../../models/architectures.js';
@@ -111,6 +112,12 @@ const FROM = {
   doc: "Source model: a graft run directory, a TF.js model.json, a Keras .h5 or .keras file. Never modified.",
 } as const satisfies FieldSpec;
 const BACKEND = { type: 'string', oneOf: BACKEND_CHOICES, default: 'auto', doc: 'Compute backend (auto: tfjs-node if installed, else wasm, else cpu). `graft run --backend` overrides it.' } as const satisfies FieldSpec;
+const ENGINE = {
+  type: 'string',
+  oneOf: ENGINE_CHOICES,
+  default: 'auto',
+  doc: 'Training engine (auto: onnxruntime where it can train the model and onnxruntime-node is installed, else TF.js). `graft run --engine` overrides it.',
+} as const satisfies FieldSpec;
 const DATA_DIR = { type: 'path', doc: "Folder with the dataset files. Default: GRAFT_DATA_DIR, graft's cache, Debian's package, else a download." } as const satisfies FieldSpec;
 const OFFLINE = { type: 'boolean', default: false, doc: 'Never download data.' } as const satisfies FieldSpec;
 const PER_CLASS = { type: 'number', integer: true, min: 1, defaultNote: 'all', doc: 'Keep this many training images per class (seeded): the small-data regime.' } as const satisfies FieldSpec;
@@ -160,7 +167,7 @@ const optimizer = (d: unknown, defaultNote?: string) =>
 const phase = (epochs: number, opt: ReturnType<typeof optimizer>, doc: string) =>
   ({ type: 'map', doc, fields: { epochs: epochsField(epochs, 'Epochs of this phase (0 skips an unfrozen phase).'), optimizer: opt } }) as const satisfies FieldSpec;
 const UNFROZEN_LR_NOTE = `the frozen phase's optimizer at ${FINE_TUNE_DEFAULTS.unfrozen.learningRateFactor}× its learning rate`;
-const COMMON_IO = { out: OUT, force: FORCE, backend: BACKEND, dataDir: DATA_DIR, offline: OFFLINE } as const;
+const COMMON_IO = { out: OUT, force: FORCE, backend: BACKEND, engine: ENGINE, dataDir: DATA_DIR, offline: OFFLINE } as const;
 
 /** Every kind of experiment and its fields. `kind` itself is the discriminant. */
 export const EXPERIMENT_SCHEMA = {
