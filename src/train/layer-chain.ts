@@ -21,12 +21,20 @@ export type LayerStep =
   | { kind: 'gap'; layer: tfl.layers.Layer; in: SampleShape }
   | { kind: 'flatten'; layer: tfl.layers.Layer; in: SampleShape }
   | { kind: 'dense'; layer: tfl.layers.Layer; in: SampleShape; units: number; useBias: boolean; activation: Act }
-  | { kind: 'dropout'; layer: tfl.layers.Layer; in: SampleShape; rate: number };
+  | { kind: 'dropout'; layer: tfl.layers.Layer; in: SampleShape; rate: number }
+  | { kind: 'add'; layer: tfl.layers.Layer; in: SampleShape }
+  | { kind: 'rescale'; layer: tfl.layers.Layer; in: SampleShape; scale: number; offset: number };
 
-/** A model that is a single chain of image layers ending in Dense layers (the trainable top of a CNN). */
+/**
+ * A model as graft's onnxruntime path trains it: image layers ending in Dense layers (the trainable
+ * top of a CNN), in an order where every step comes after the steps it reads. Mostly a chain; Add
+ * layers join branches (residual blocks).
+ */
 export interface LayerChain {
   sampleShape: SampleShape;
   steps: LayerStep[];
+  /** Per step, the steps whose outputs it reads (−1: the model's input); one each, two or more for an Add. */
+  sources: number[][];
   /** Output width (1 for a sigmoid head). */
   outputs: number;
 }
@@ -58,16 +66,19 @@ export function trainedIndices(s: WeightedStep): number[] {
 const REGULARISERS = ['kernelRegularizer', 'biasRegularizer', 'activityRegularizer', 'kernelConstraint', 'biasConstraint', 'depthwiseRegularizer', 'depthwiseConstraint', 'betaRegularizer', 'gammaRegularizer', 'betaConstraint', 'gammaConstraint'];
 
 /**
- * The model as a chain of conv/BatchNorm/pooling/Dense layers (the onnxruntime CNN training path),
- * or the reason it is not one. Branches (residual Add) and anything unlisted stay on TF.js.
+ * The model as steps of conv/BatchNorm/pooling/Dense layers joined by Adds (the onnxruntime CNN
+ * training path), or the reason it cannot be. Anything unlisted stays on TF.js.
  */
 export function layerChain(model: tfl.LayersModel): LayerChain | string {
   if (model.inputs.length !== 1 || model.outputs.length !== 1) return `${model.name} has several inputs or outputs`;
   const shape = model.inputs[0]!.shape.slice(1);
   if (!shape.every((d) => typeof d === 'number')) return `${model.name} has an input of unknown size`;
   const steps: LayerStep[] = [];
-  const problem = walk(model, steps);
+  const sources: number[][] = [];
+  const producer = new Map<number, number>([[model.inputs[0]!.id, -1]]);
+  const problem = walk(model, steps, sources, producer);
   if (problem) return problem;
+  if (producer.get(model.outputs[0]!.id) !== steps.length - 1) return `${model.name}'s output is not its last layer`;
   const last = steps[steps.length - 1];
   if (!last || !(last.kind === 'dense' || last.kind === 'act')) return `${model.name} does not end in a Dense or Activation layer`;
   const softmaxAt = steps.findIndex((s) => (s.kind === 'dense' || s.kind === 'act') && s.activation === 'softmax');
@@ -76,30 +87,49 @@ export function layerChain(model: tfl.LayersModel): LayerChain | string {
   if (outShape.length !== 2 || typeof outShape[1] !== 'number') return `${model.name}'s output is not a vector`;
   // Only [h, w, c] images keep their shape: any other sample is fed flat (Flatten of it is a no-op).
   const sampleShape = shape.length === 3 ? (shape as number[]) : [shape.reduce<number>((a, b) => a * (b as number), 1)];
-  return { sampleShape, steps, outputs: outShape[1] };
+  return { sampleShape, steps, sources, outputs: outShape[1] };
 }
 
-function walk(model: tfl.LayersModel, steps: LayerStep[]): string | undefined {
-  let current = model.inputs[0]!;
+/** Appends the model's layers as steps; `producer` maps each tensor to the step that makes it (−1: the input). */
+function walk(model: tfl.LayersModel, steps: LayerStep[], sources: number[][], producer: Map<number, number>): string | undefined {
   for (const node of modelNodes(model)) {
     const { layer } = node;
-    if (node.inputs.length !== 1 || node.outputs.length !== 1 || node.inputs[0]!.id !== current.id) {
-      return `${model.name} is not a single chain of layers (at ${layer.name})`;
-    }
-    current = node.outputs[0]!;
+    const from = node.inputs.map((t) => producer.get(t.id));
+    if (from.some((p) => p === undefined)) return `${model.name} reads a tensor graft cannot trace (at ${layer.name})`;
+    if (node.outputs.length !== 1) return `layer ${layer.name} has several outputs`;
+    const out = node.outputs[0]!;
     if (layer instanceof tfl.LayersModel) {
-      const inner = walk(layer, steps);
+      if (from.length !== 1 || layer.inputs.length !== 1 || layer.outputs.length !== 1) return `nested model ${layer.name} has several inputs or outputs`;
+      producer.set(layer.inputs[0]!.id, from[0]!);
+      const inner = walk(layer, steps, sources, producer);
       if (inner) return inner;
+      const made = producer.get(layer.outputs[0]!.id);
+      if (made === undefined) return `nested model ${layer.name}'s output is not reached from its input`;
+      producer.set(out.id, made);
       continue;
     }
-    const inShape = node.inputs[0]!.shape.slice(1);
-    const outShape = node.outputs[0]!.shape.slice(1);
-    if (!inShape.every((d) => typeof d === 'number') || !outShape.every((d) => typeof d === 'number')) return `layer ${layer.name} has a shape of unknown size`;
-    const step = describe(layer, inShape as number[], outShape as number[]);
+    const inShapes = node.inputs.map((t) => t.shape.slice(1));
+    const outShape = out.shape.slice(1);
+    if (![...inShapes, outShape].every((sh) => sh.every((d) => typeof d === 'number'))) return `layer ${layer.name} has a shape of unknown size`;
+    let step: LayerStep | string | undefined;
+    if (layer.getClassName() === 'Add') {
+      const same = inShapes.every((sh) => sh.join() === outShape.join());
+      step = same ? { kind: 'add', layer, in: outShape as number[] } : `Add layer ${layer.name} broadcasts (inputs ${inShapes.map((sh) => `[${sh.join(', ')}]`).join(', ')})`;
+    } else if (from.length !== 1) {
+      return `layer ${layer.name} (a ${layer.getClassName()}) reads ${from.length} tensors`;
+    } else {
+      step = describe(layer, inShapes[0] as number[], outShape as number[]);
+    }
     if (typeof step === 'string') return step;
-    if (step) steps.push(step);
+    if (step) {
+      steps.push(step);
+      sources.push(from as number[]);
+      producer.set(out.id, steps.length - 1);
+    } else {
+      producer.set(out.id, from[0]!);
+    }
   }
-  return current.id === model.outputs[0]!.id ? undefined : `${model.name}'s output is not the end of its chain`;
+  return undefined;
 }
 
 /** One layer as a chain step; undefined for layers that change nothing (InputLayer); a string says why not. */
@@ -148,6 +178,12 @@ function describe(layer: tfl.layers.Layer, inS: number[], outS: number[]): Layer
       case 'Softmax':
         if (c.axis !== undefined && c.axis !== -1) return `Softmax layer ${layer.name} runs over axis ${String(c.axis)}`;
         return { kind: 'act', layer, in: inS, activation: 'softmax' };
+      case 'Rescaling': {
+        // x·scale + offset (graft's and Keras's input preprocessing); scalars only.
+        const [scale, offset] = [c.scale ?? 1, c.offset ?? 0];
+        if (typeof scale !== 'number' || typeof offset !== 'number') return `Rescaling layer ${layer.name} scales per channel`;
+        return { kind: 'rescale', layer, in: inS, scale, offset };
+      }
       case 'ZeroPadding2D': {
         if (!image) return `ZeroPadding2D layer ${layer.name} reads a tensor of rank ${inS.length + 1}`;
         const [top, bottom, left, right] = zeroPads(c.padding) as [number, number, number, number];

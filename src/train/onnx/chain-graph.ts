@@ -81,12 +81,12 @@ export function buildChainGraph(spec: ChainGraphSpec): Uint8Array {
   const xIn = g.input('x', ['n', ...chain.sampleShape]);
   const y = g.input('y', ['n', chain.outputs]);
   const invN = g.input('inv_n', []);
-  let value = xIn;
-  let layout: Layout = chain.sampleShape.length === 3 ? 'nhwc' : 'flat';
-  const plan = layouts(chain.steps, layout !== 'flat');
+  const input: Value = { name: xIn, layout: chain.sampleShape.length === 3 ? 'nhwc' : 'flat' };
+  const plan = layouts(chain.steps, input.layout !== 'flat');
 
-  // Backward steps, each with its place in the chain (a layout change before step s sits at s − ½).
-  const backs: Array<{ at: number; back: Backward }> = [];
+  const outs: Value[] = [];
+  // Per step: its backward, and per input where the gradient goes (the source step, and the transpose back to its layout).
+  const backs: Array<{ back: Backward | 'add'; ins: Array<{ from: number; perm?: number[] }> }> = [];
   let weighted = 0;
   let dropIndex = 0;
   let lowest = -1;
@@ -94,14 +94,20 @@ export function buildChainGraph(spec: ChainGraphSpec): Uint8Array {
   chain.steps.forEach((step, s) => {
     const isLast = s === chain.steps.length - 1;
     const want = plan[s]!;
-    if (want !== layout && layout !== 'flat') {
+    const ins = chain.sources[s]!.map((from) => {
+      const v = from < 0 ? input : outs[from]!;
+      if (v.layout === want || v.layout === 'flat' || want === 'flat') return { name: v.name, layout: v.layout, from };
       const [perm, inverse] = want === 'nchw' ? [[0, 3, 1, 2], [0, 2, 3, 1]] : [[0, 2, 3, 1], [0, 3, 1, 2]];
-      value = g.op('Transpose', [value], { perm });
-      backs.push({ at: s - 0.5, back: (dy) => g.op('Transpose', [dy], { perm: inverse }) });
-      layout = want;
-    }
-    const x = value;
-    if (isWeighted(step)) {
+      return { name: g.op('Transpose', [v.name], { perm }), layout: want, from, perm: inverse };
+    });
+    const layout = ins[0]!.layout;
+    const x = ins[0]!.name;
+    const route = ins.map(({ from, perm }) => (perm ? { from, perm } : { from }));
+    let h: string;
+    if (step.kind === 'add') {
+      h = g.op('Sum', ins.map((i) => i.name));
+      backs.push({ back: 'add', ins: route });
+    } else if (isWeighted(step)) {
       const i = weighted++;
       const names = weightShapes(step).map((_, v) => g.input(`L${i}_${v}`, weightShapes(step)[v]!));
       if (trainable[i] && lowest < 0) lowest = s;
@@ -113,12 +119,12 @@ export function buildChainGraph(spec: ChainGraphSpec): Uint8Array {
         const args = [x, names[0]!];
         if (step.useBias) args.push(names[1]!);
         const z = g.op('Gemm', args);
-        const h = step.activation === 'softmax' ? z : activate(g, step.activation, z);
-        if (isLast) logits = step.activation === 'softmax' || step.activation === 'sigmoid' ? z : h;
+        const hd = step.activation === 'softmax' ? z : activate(g, step.activation, z);
+        if (isLast) logits = step.activation === 'softmax' || step.activation === 'sigmoid' ? z : hd;
         r = {
-          h,
+          h: hd,
           back: (dy, fromLogits, needDx) => {
-            const gz = fromLogits ? dy : activationGrad(g, step.activation as Exclude<typeof step.activation, 'softmax'>, dy, z, h);
+            const gz = fromLogits ? dy : activationGrad(g, step.activation as Exclude<typeof step.activation, 'softmax'>, dy, z, hd);
             if (trainable[i]) {
               upd(0, g.op('Gemm', [x, gz], { transA: 1 }, 'dw'));
               if (step.useBias) upd(1, g.op('ReduceSum', [gz, g.ints([0])], { keepdims: 0 }, 'db'));
@@ -127,15 +133,15 @@ export function buildChainGraph(spec: ChainGraphSpec): Uint8Array {
           },
         };
       }
-      value = r.h;
-      backs.push({ at: s, back: r.back });
+      h = r.h;
+      backs.push({ back: r.back, ins: route });
     } else {
       const r = plain(g, step, layout, x, () => g.input(`mask${dropIndex++}`, ['n', ...step.in]));
-      value = r.h;
-      backs.push({ at: s, back: r.back });
-      if (isLast && step.kind === 'act') logits = step.activation === 'softmax' || step.activation === 'sigmoid' ? x : value;
+      h = r.h;
+      backs.push({ back: r.back, ins: route });
+      if (isLast && step.kind === 'act') logits = step.activation === 'softmax' || step.activation === 'sigmoid' ? x : h;
     }
-    if (step.kind === 'flatten' || step.kind === 'gap') layout = 'flat';
+    outs.push({ name: h, layout: step.kind === 'flatten' || step.kind === 'gap' ? 'flat' : layout });
   });
   g.output(logits, 'logits', ['n', chain.outputs]);
 
@@ -146,12 +152,30 @@ export function buildChainGraph(spec: ChainGraphSpec): Uint8Array {
   const lastAct = last.kind === 'dense' || last.kind === 'act' ? last.activation : 'linear';
   // The last layer's own squashing is folded into dLogits; a linear head's output is the logits.
   const fromLogits = lastAct === 'softmax' || lastAct === 'sigmoid' || lastAct === 'linear';
-  let grad: string | undefined = dLogits;
-  for (let e = backs.length - 1; e >= 0 && grad; e--) {
-    const { at, back } = backs[e]!;
-    if (at < lowest) break;
-    grad = back(grad, e === backs.length - 1 && fromLogits, at > lowest);
+  // Gradients reaching each step's output, summed where a tensor feeds several steps (a residual's input).
+  const grads = new Map<number, string[]>([[chain.steps.length - 1, [dLogits]]]);
+  const send = (to: { from: number; perm?: number[] }, grad: string): void => {
+    if (to.from < lowest) return; // nothing at or below it trains
+    const back = to.perm ? g.op('Transpose', [grad], { perm: to.perm }) : grad;
+    grads.set(to.from, [...(grads.get(to.from) ?? []), back]);
+  };
+  for (let s = chain.steps.length - 1; s >= lowest && lowest >= 0; s--) {
+    const parts = grads.get(s);
+    if (!parts) continue; // an output nothing trained depends on
+    const dy = parts.length === 1 ? parts[0]! : g.op('Sum', parts);
+    const { back, ins } = backs[s]!;
+    if (back === 'add') {
+      for (const to of ins) send(to, dy);
+      continue;
+    }
+    const dx = back(dy, s === chain.steps.length - 1 && fromLogits, ins.some((to) => to.from >= lowest));
+    if (dx) send(ins[0]!, dx);
   }
   return encodeModel(g.graph, 'graft_train_step_cnn');
 }
 
+/** A tensor of the forward pass and the layout it is in. */
+interface Value {
+  name: string;
+  layout: Layout;
+}

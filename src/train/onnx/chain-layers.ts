@@ -135,7 +135,7 @@ export function bn(g: GraphBuilder, step: Extract<LayerStep, { kind: 'bn' }>, la
   return { h, back };
 }
 
-/** Weightless layers: activations, padding, pooling, flatten, dropout. */
+/** Weightless layers: activations, rescaling, padding, pooling, flatten, dropout. */
 export function plain(g: GraphBuilder, step: LayerStep, layout: Layout, x: string, maskInput: () => string): { h: string; back: Backward } {
   switch (step.kind) {
     case 'act': {
@@ -143,6 +143,10 @@ export function plain(g: GraphBuilder, step: LayerStep, layout: Layout, x: strin
       const act = step.activation;
       const h = activate(g, act, x);
       return { h, back: (dy, fromLogits) => (fromLogits ? dy : activationGrad(g, act, dy, x, h)) };
+    }
+    case 'rescale': {
+      const scale = g.scalar(step.scale);
+      return { h: g.op('Add', [g.op('Mul', [x, scale]), g.scalar(step.offset)]), back: (dy) => g.op('Mul', [dy, scale]) };
     }
     case 'pad': {
       const [t, l, b, r] = step.pads as [number, number, number, number];
