@@ -54,6 +54,8 @@ Runs:
                          <repo>/../shared/fixtures/teachable-machine/model.json)
   --backend NAME         graft's backend (default wasm)
   --seed N               seed of both graft's and Keras's runs (head initialisation, shuffling; default 0)
+  --unfreeze-from LAYER  first MobileNetV2 layer trained in the unfrozen phase (default block_16_expand;
+                         Conv1 trains the whole network)
   --python PATH          Python with tensorflow and keras (default $PEERS_PYTHON or /tmp/peers/bin/python)
   --graft-bin PATH       graft's CLI entry (default $GRAFT_BIN or <repo>/bin/graft.js)
   --timeout S            per-run limit in seconds (default 3600)
@@ -74,6 +76,7 @@ function parseArgs(argv) {
     weights: process.env.GRAFT_TM_WEIGHTS || path.resolve(REPO, '../shared/fixtures/teachable-machine/model.json'),
     backend: 'wasm',
     seed: 0,
+    unfreezeFrom: 'block_16_expand',
     python: process.env.PEERS_PYTHON || '/tmp/peers/bin/python',
     graftBin: process.env.GRAFT_BIN || path.join(REPO, 'bin/graft.js'),
     timeout: 3600,
@@ -98,6 +101,7 @@ function parseArgs(argv) {
       case '--weights': o.weights = val(); break;
       case '--backend': o.backend = val(); break;
       case '--seed': o.seed = Number(val()); break;
+      case '--unfreeze-from': o.unfreezeFrom = val(); break;
       case '--python': o.python = val(); break;
       case '--graft-bin': o.graftBin = val(); break;
       case '--timeout': o.timeout = Number(val()); break;
@@ -179,7 +183,7 @@ function graftArgs(o, arm, dataDir, outDir) {
   const args = vgg
     ? ['--backbone', 'vgg16', '--weights', 'none', '--frozen-epochs', String(o.vggEpochs), '--epochs', '0', ...common]
     : ['--backbone', 'mobilenetv2:0.35', '--weights', o.weights, '--head-pool', 'avg', '--frozen-epochs', String(o.frozenEpochs),
-      '--unfreeze', 'from:block_16_expand', '--epochs', String(arm === 'graft-nocache' && !o.nocacheUnfrozen ? 0 : o.epochs), ...common];
+      '--unfreeze', `from:${o.unfreezeFrom}`, '--epochs', String(arm === 'graft-nocache' && !o.nocacheUnfrozen ? 0 : o.epochs), ...common];
   if (arm.endsWith('-nocache')) args.push('--no-feature-cache');
   return [process.execPath, o.graftBin, 'transfer', ...args];
 }
@@ -187,7 +191,7 @@ function graftArgs(o, arm, dataDir, outDir) {
 function kerasArgs(o, dataDir, backbone) {
   return [o.python, path.join(REPO, 'bench/peers/keras_cats_dogs.py'), '--backbone', backbone, '--data-dir', dataDir,
     '--frozen-epochs', String(o.frozenEpochs), '--epochs', String(o.epochs), '--frozen-lr', '0.001', '--lr', '0.0001',
-    '--batch-size', '32', '--head-hidden', '256', '--unfreeze-from', 'block_16_expand', '--seed', String(o.seed)];
+    '--batch-size', '32', '--head-hidden', '256', '--unfreeze-from', o.unfreezeFrom, '--seed', String(o.seed)];
 }
 
 // ---- one shape for every arm ----
