@@ -107,7 +107,8 @@ class EpochTimes(keras.callbacks.Callback):
 
 
 def fit_phase(model, x, y, epochs, lr, batch_size, rng):
-    """Trains `epochs` epochs, each on a fresh permutation drawn from `rng`.
+    """Trains `epochs` epochs, each on a fresh permutation drawn from `rng` (None: Keras's own
+    fit(shuffle=True), for --keras-shuffle).
 
     Not fit(shuffle=True): after keras.utils.set_random_seed, Keras 3 (TF backend, seen with 3.15.1)
     draws the same permutation for every epoch, and a fixed batch order (fixed BatchNorm batches)
@@ -120,11 +121,12 @@ def fit_phase(model, x, y, epochs, lr, batch_size, rng):
     if rng is None:
         h = model.fit(x, y, batch_size=batch_size, epochs=epochs, shuffle=True, verbose=0, callbacks=[times])
         losses, accs = h.history.get("loss", []), h.history.get("accuracy", [])
-    for _ in range(epochs if rng is not None else 0):
-        p = rng.permutation(len(x))
-        h = model.fit(x[p], y[p], batch_size=batch_size, epochs=1, shuffle=False, verbose=0, callbacks=[times])
-        losses += h.history.get("loss", [])
-        accs += h.history.get("accuracy", [])
+    else:
+        for _ in range(epochs):
+            p = rng.permutation(len(x))
+            h = model.fit(x[p], y[p], batch_size=batch_size, epochs=1, shuffle=False, verbose=0, callbacks=[times])
+            losses += h.history.get("loss", [])
+            accs += h.history.get("accuracy", [])
     seconds = time.perf_counter() - t0
     return seconds, times.seconds, [float(v) for v in losses], [float(v) for v in accs]
 
