@@ -121,6 +121,8 @@ function walk(model: tfl.LayersModel, steps: LayerStep[], sources: number[][], p
       step = describe(layer, inShapes[0] as number[], outShape as number[]);
     }
     if (typeof step === 'string') return step;
+    // One set of weights per step: the stepper keeps and writes back each layer's weights once.
+    if (step && isWeighted(step) && steps.some((t) => t.layer === layer)) return `layer ${layer.name} is applied more than once (shared weights)`;
     if (step) {
       steps.push(step);
       sources.push(from as number[]);

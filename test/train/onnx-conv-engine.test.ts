@@ -300,6 +300,13 @@ describe.skipIf(missing !== undefined)('onnxruntime CNN training: models graft b
     const r = await fit(gated, data, { epochs: 1, engine: 'auto' });
     expect(r.engine?.engine).toBe('tfjs');
     expect(r.engine?.reason).toMatch(/gate \(a Multiply\) reads 2 tensors/);
+    const shared = tfl.layers.dense({ units: 4, activation: 'relu', name: 'shared' });
+    const flat = tfl.input({ shape: [4] });
+    const twice = shared.apply(shared.apply(flat)) as tfl.SymbolicTensor;
+    const siamese = tfl.model({ inputs: flat, outputs: tfl.layers.dense({ units: 3, activation: 'softmax' }).apply(twice) as tfl.SymbolicTensor, name: 'twice' });
+    const vectors = { ...images(32, [4], 3, 17), sampleShape: [4] };
+    const s = await fit(siamese, vectors, { epochs: 1, engine: 'auto' });
+    expect(s.engine).toMatchObject({ engine: 'tfjs', reason: expect.stringMatching(/shared is applied more than once/) });
     const multiplied = seq([6, 6, 2], [tfl.layers.depthwiseConv2d({ kernelSize: 3, depthMultiplier: 2, name: 'dm' }), tfl.layers.flatten(), head(3)]);
     const d = await fit(multiplied, data, { epochs: 1, engine: 'auto' });
     expect(d.engine).toMatchObject({ engine: 'tfjs', reason: expect.stringMatching(/dm has depth multiplier 2/) });
