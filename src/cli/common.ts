@@ -20,7 +20,7 @@ export const ENGINE_OPTION = {
     type: 'string',
     value: 'NAME',
     default: 'auto',
-    description: `Training engine: ${ENGINE_CHOICES.join(', ')} (auto: onnxruntime for stacks of Dense layers when onnxruntime-node is installed, else TF.js)`,
+    description: `Training engine: ${ENGINE_CHOICES.join(', ')} (auto: onnxruntime for models of the layers it knows — Dense, convolutions, BatchNorm, pooling, residual Adds — when onnxruntime-node is installed, else TF.js)`,
   },
 } as const satisfies Record<string, OptionDef>;
 

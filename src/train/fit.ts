@@ -55,7 +55,7 @@ export interface FitOptions {
    */
   resumeFrom?: FitCheckpoint;
   /**
-   * 'auto' (default, or the GRAFT_ENGINE variable): onnxruntime for Dense-layer stacks when
+   * 'auto' (default, or the GRAFT_ENGINE variable): onnxruntime for models layer-chain.ts accepts when
    * onnxruntime-node is installed, else TF.js. 'tfjs' always uses TF.js; 'onnxruntime' refuses
    * models it cannot train. Both compute the same steps (tested to float32 rounding).
    */
