@@ -1,4 +1,5 @@
 import { engineFromEnv, type EngineChoice } from '../engine/onnx/runtime.js';
+import { turnOffOnnxRuntimeTelemetry } from '../engine/onnx/telemetry-off.js';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { GraftError } from '../errors.js';
@@ -41,6 +42,8 @@ export async function compareParallel(options: CompareOptions, parallel: Paralle
   const workers = Math.min(parallel.workers, keys.length);
   if (workers <= 1) return compare({ ...options, sourcePath: parallel.sourceLocation });
   const started = performance.now();
+  // Workers cannot set it for the process themselves (see telemetry-off.ts).
+  turnOffOnnxRuntimeTelemetry();
   const files = await toTfjsFiles(options.source, 'graft');
   const data: TrialWorkerData = { plan, modelJson: files['model.json'], weights: files['weights.bin'], backend: parallel.backend, engine: engineFromEnv() };
   const results = new Map<number, [Trial, Trial]>();

@@ -1,5 +1,6 @@
 import { GraftError } from '../../errors.js';
 import type * as Ort from 'onnxruntime-node';
+import { turnOffOnnxRuntimeTelemetry } from './telemetry-off.js';
 
 export type OrtModule = typeof Ort;
 
@@ -31,6 +32,7 @@ let loading: Promise<OrtModule | string> | undefined;
  * was skipped, graft trains with TF.js alone.
  */
 export function loadOnnxRuntime(): Promise<OrtModule | string> {
+  turnOffOnnxRuntimeTelemetry();
   loading ??= (async () => {
     try {
       const mod = (await import('onnxruntime-node')) as OrtModule & { default?: OrtModule };
