@@ -30,3 +30,15 @@ export interface SweepResult {
   /** Words for the reader: the best-of-N validation score is optimistic; the test score is not. */
   caveat: string;
 }
+
+/**
+ * The sweep's choice between two tried configurations: the higher validation accuracy wins; on a
+ * tie, the lower validation loss; on a full tie the earlier one stays. A NaN score (a run that
+ * diverged) ranks below every number, so it is never chosen over a configuration that trained.
+ */
+export function betterTrial(candidate: Pick<SweepTrial, 'valAccuracy' | 'valLoss'>, incumbent: Pick<SweepTrial, 'valAccuracy' | 'valLoss'>): boolean {
+  const acc = (t: Pick<SweepTrial, 'valAccuracy'>): number => (Number.isNaN(t.valAccuracy) ? -Infinity : t.valAccuracy);
+  const loss = (t: Pick<SweepTrial, 'valLoss'>): number => (Number.isNaN(t.valLoss) ? Infinity : t.valLoss);
+  if (acc(candidate) !== acc(incumbent)) return acc(candidate) > acc(incumbent);
+  return loss(candidate) < loss(incumbent);
+}

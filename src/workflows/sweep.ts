@@ -10,7 +10,7 @@ import { parseFreezePolicy } from '../transfer/freeze.js';
 import { parseLayerRef } from '../transfer/layer-ref.js';
 import { transfer } from '../transfer/transfer.js';
 import { GRAFT_VERSION } from '../version.js';
-import type { SweepConfig, SweepResult, SweepTrial } from '../evaluate/sweep-result.js';
+import { betterTrial, type SweepConfig, type SweepResult, type SweepTrial } from '../evaluate/sweep-result.js';
 
 export type { SweepConfig, SweepResult, SweepTrial } from '../evaluate/sweep-result.js';
 import { prepareTask, type DataOptions } from './prepare.js';
@@ -111,7 +111,7 @@ export async function sweep(options: SweepOptions): Promise<SweepResult> {
     const trial: SweepTrial = { config, valAccuracy: v.accuracy, valLoss: v.loss, seconds: (performance.now() - started) / 1000 };
     trials.push(trial);
     options.onConfig?.(trial, trials.length, configs.length);
-    if (!best || trial.valAccuracy > best.trial.valAccuracy || (trial.valAccuracy === best.trial.valAccuracy && trial.valLoss < best.trial.valLoss)) {
+    if (!best || betterTrial(trial, best.trial)) {
       if (best) disposeModel(best.model);
       best = { trial, model: t.model };
     } else disposeModel(t.model);
