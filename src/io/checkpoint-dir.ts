@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
 import { endianness } from 'node:os';
-import { readdir, readFile, rm } from 'node:fs/promises';
+import { readdir, rm } from 'node:fs/promises';
 import * as path from 'node:path';
 import { GraftError } from '../errors.js';
 import { leftoversIn, removeStale, writeDirAtomic, writeFileAtomic } from './atomic.js';
 import { exists } from './exists.js';
+import { READ_LIMITS, readRegularFile } from './regular-file.js';
 
 /**
  * Checkpoints of interrupted runs. A run folder holding checkpoint.json (and no run.json) is an
@@ -135,8 +136,9 @@ async function readDoc(dir: string): Promise<Record<string, unknown>> {
   const file = path.join(dir, CHECKPOINT_FILE);
   let text: string;
   try {
-    text = await readFile(file, 'utf8');
-  } catch {
+    text = (await readRegularFile(file, { maxBytes: READ_LIMITS.json, expected: `the ${CHECKPOINT_FILE} graft wrote`, code: 'CHECKPOINT_CORRUPT' })).toString('utf8');
+  } catch (e) {
+    if (e instanceof GraftError) throw e;
     throw new GraftError('MODEL_NOT_FOUND', `No checkpoint in ${dir} (no ${CHECKPOINT_FILE}): it is not an interrupted graft run. --resume takes the --out folder of a graft train/transfer run stopped with Ctrl-C or SIGTERM.`);
   }
   let doc: unknown;
@@ -172,8 +174,9 @@ export async function readCheckpoint(dir: string): Promise<{ header: CheckpointH
   if (info.littleEndian !== (endianness() === 'LE')) throw new GraftError('CHECKPOINT_MISMATCH', `The checkpoint in ${dir} was written on a machine of the other byte order; resume it there.`);
   let blob: Buffer;
   try {
-    blob = await readFile(path.join(dir, info.file));
-  } catch {
+    blob = await readRegularFile(path.join(dir, info.file), { maxBytes: Math.min(Number(info.bytes) || 0, READ_LIMITS.blob), expected: `the checkpoint data file graft wrote (${String(info.bytes)} bytes)`, code: 'CHECKPOINT_CORRUPT' });
+  } catch (e) {
+    if (e instanceof GraftError) throw e;
     throw corrupt(dir, `its data file ${info.file} is missing`);
   }
   if (blob.length !== info.bytes) throw corrupt(dir, `${info.file} has ${blob.length} bytes, ${info.bytes} were written`);

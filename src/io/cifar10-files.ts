@@ -1,11 +1,11 @@
-import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { GraftError, describeValue } from '../errors.js';
 import { type Dataset, take } from '../data/dataset.js';
 import { parseCifar10Batches } from '../data/cifar-binary.js';
 import { CIFAR10_CLASSES } from '../data/task.js';
 import { type ImageFolderOptions, loadImageFolder } from './image-folder.js';
-import { isFile, isDir } from './exists.js';
+import { isDir } from './exists.js';
+import { READ_LIMITS, isPresent, readRegularFile } from './regular-file.js';
 
 /**
  * Finds and loads CIFAR-10 from a local folder; graft never downloads it. Two layouts are accepted:
@@ -44,7 +44,7 @@ async function binaryFiles(dir: string, split: Cifar10Split): Promise<{ found?: 
   let partial: { dir: string; missing: string[] } | undefined;
   for (const d of [dir, path.join(dir, 'cifar-10-batches-bin')]) {
     const names = CIFAR10_BATCH_FILES[split];
-    const present = await Promise.all(names.map((n) => isFile(path.join(d, n))));
+    const present = await Promise.all(names.map((n) => isPresent(path.join(d, n))));
     if (present.every(Boolean)) return { found: names.map((n) => path.join(d, n)) };
     if (present.some(Boolean)) partial ??= { dir: d, missing: names.filter((_, i) => !present[i]) };
   }
@@ -74,8 +74,9 @@ export async function loadCifar10(split: Cifar10Split, opts: Cifar10Options = {}
     const batches = await Promise.all(
       binary.found.map(async (file) => {
         try {
-          return { file, bytes: new Uint8Array(await readFile(file)) };
+          return { file, bytes: new Uint8Array(await readRegularFile(file, { maxBytes: READ_LIMITS.dataset, expected: 'a CIFAR-10 binary batch file (data_batch_1.bin)', code: 'DATA_NOT_FOUND' })) };
         } catch (e) {
+          if (e instanceof GraftError) throw e;
           throw new GraftError('DATA_NOT_FOUND', `Cannot read ${file} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}). Check its permissions.`);
         }
       }),

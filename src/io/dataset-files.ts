@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import * as path from 'node:path';
 import { GraftError } from '../errors.js';
@@ -7,7 +6,7 @@ import type { Dataset } from '../data/dataset.js';
 import { FASHION_MNIST_FILES, FASHION_MNIST_MIRROR, type FashionMnistFileKey, fashionMnistFromIdx } from '../data/fashion-mnist.js';
 import { maybeGunzip, parseIdx } from '../data/idx.js';
 import { downloadFile } from './download.js';
-import { isFile } from './exists.js';
+import { READ_LIMITS, isPresent, readRegularFile } from './regular-file.js';
 
 /**
  * Finds the Fashion-MNIST files. Search order: an explicit folder (`dataDir` or GRAFT_DATA_DIR;
@@ -61,8 +60,8 @@ async function scan(dir: string): Promise<{ found: Partial<Record<FashionMnistFi
   const missing: FashionMnistFileKey[] = [];
   for (const key of KEYS) {
     const raw = path.join(dir, FASHION_MNIST_FILES[key].name);
-    if (await isFile(raw)) found[key] = raw;
-    else if (await isFile(`${raw}.gz`)) found[key] = `${raw}.gz`;
+    if (await isPresent(raw)) found[key] = raw;
+    else if (await isPresent(`${raw}.gz`)) found[key] = `${raw}.gz`;
     else missing.push(key);
   }
   return { found, missing };
@@ -151,8 +150,9 @@ export async function locateFashionMnist(opts: LocateOptions = {}): Promise<Fash
 async function readPayload(file: string, key: FashionMnistFileKey, verify: boolean): Promise<Uint8Array> {
   let bytes: Uint8Array;
   try {
-    bytes = await readFile(file);
+    bytes = await readRegularFile(file, { maxBytes: READ_LIMITS.dataset, expected: 'a Fashion-MNIST IDX file (raw or .gz)', code: 'DATA_NOT_FOUND' });
   } catch (e) {
+    if (e instanceof GraftError) throw e;
     throw new GraftError('DATA_NOT_FOUND', `Cannot read ${file} (${(e as Error).message}). Check that the file exists and is readable.`, { cause: e });
   }
   const payload = maybeGunzip(bytes, file);

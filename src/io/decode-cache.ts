@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
-import { readFile, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import * as path from 'node:path';
 import { GraftError } from '../errors.js';
 import { leftoversIn, makeDirs, removeStale, writeError, writeFileAtomic } from './atomic.js';
 import { DECODER_REVISION } from './image-decode.js';
+import { readRegularFile } from './regular-file.js';
 
 /**
  * A cache of decoded image sets, so JPEG/PNG decoding happens once. Each entry is one file
@@ -127,8 +128,11 @@ export async function readDecodeCache(dir: string, key: string): Promise<Decoded
   const file = path.join(dir, `${key}.bin`);
   let bytes: Uint8Array;
   try {
-    bytes = await readFile(file);
-  } catch {
+    // No size limit: graft wrote it; one too large to read (a RangeError) is a miss, decoded again.
+    bytes = await readRegularFile(file, { maxBytes: Number.MAX_SAFE_INTEGER, expected: 'nothing else there: graft keeps its decode cache in that folder; remove the entry or load with cache off', code: 'DATA_CORRUPT' });
+  } catch (e) {
+    // Not graft's: refuse rather than delete it or rename a new cache file over it.
+    if (e instanceof GraftError) throw e;
     return undefined;
   }
   try {

@@ -1,10 +1,11 @@
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import * as path from 'node:path';
 import { GraftError } from '../errors.js';
 import type { Dataset } from '../data/dataset.js';
 import { fitImage, toBytes } from '../data/image-convert.js';
 import { type DecodedImages, decodeCacheDir, decodeCacheKey, readDecodeCache, writeDecodeCache } from './decode-cache.js';
 import { decodeImage } from './image-decode.js';
+import { READ_LIMITS, readRegularFile } from './regular-file.js';
 
 /**
  * Loads an image folder with one subfolder per class (PNG and JPEG, told apart by content) into a
@@ -90,8 +91,9 @@ async function listImages(root: string, wanted?: readonly string[]): Promise<Lis
 async function readImage(root: string, rel: string): Promise<Uint8Array> {
   const file = path.join(root, rel);
   try {
-    return await readFile(file);
+    return await readRegularFile(file, { maxBytes: READ_LIMITS.image, expected: 'an image file (PNG or JPEG), or remove it from the class folder', code: 'DATA_NOT_FOUND' });
   } catch (e) {
+    if (e instanceof GraftError) throw e;
     throw notFound(`Cannot read image ${file} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}). Check its permissions or remove it.`);
   }
 }

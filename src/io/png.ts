@@ -1,15 +1,16 @@
-import { readFile } from 'node:fs/promises';
 import { PNG } from 'pngjs';
 import { GraftError } from '../errors.js';
 import type { RawImage } from '../data/image.js';
 import { checkPng, sniffImageFormat } from './image-decode.js';
+import { READ_LIMITS, readRegularFile } from './regular-file.js';
 
 /** Reads a PNG file into RGBA pixels. Corrupt files become a DATA_CORRUPT error naming the file. */
 export async function readPng(file: string): Promise<RawImage> {
   let bytes: Buffer;
   try {
-    bytes = await readFile(file);
+    bytes = await readRegularFile(file, { maxBytes: READ_LIMITS.image, expected: 'a PNG image file', code: 'DATA_NOT_FOUND' });
   } catch (e) {
+    if (e instanceof GraftError) throw e;
     throw new GraftError('DATA_NOT_FOUND', `Cannot read image ${file} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}). Check the path.`);
   }
   return decodePngRgba(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), file);

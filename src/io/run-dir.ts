@@ -1,10 +1,11 @@
 import type { EngineUse } from '../train/stepper.js';
 import * as path from 'node:path';
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { GraftError, describeValue } from '../errors.js';
 import { parseJson } from './keras/archive.js';
 import { exists } from './exists.js';
+import { READ_LIMITS, readRegularFile } from './regular-file.js';
 import type { EpochRecord } from '../train/types.js';
 import type { OptimizerSpec } from '../train/optimizer.js';
 import type { Evaluation } from '../evaluate/evaluate.js';
@@ -123,8 +124,9 @@ export async function readRunInfo(file: string): Promise<RunInfo> {
   const fix = 'The run directory is damaged; re-run the training.';
   let json: string;
   try {
-    json = await readFile(file, 'utf8');
+    json = (await readRegularFile(file, { maxBytes: READ_LIMITS.json, expected: "the run.json graft wrote", code: 'MODEL_CORRUPT' })).toString('utf8');
   } catch (e) {
+    if (e instanceof GraftError) throw e;
     throw new GraftError('MODEL_CORRUPT', `${file} cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}). ${fix}`);
   }
   // run.json is a few levels deep; the limit keeps a crafted one from exhausting the stack later.

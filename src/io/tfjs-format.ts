@@ -1,10 +1,11 @@
 import * as path from 'node:path';
-import { readFile, realpath, stat } from 'node:fs/promises';
+import { realpath, stat } from 'node:fs/promises';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { GraftError, describeValue } from '../errors.js';
 import { disposeModel, withVariableCleanup } from '../models/dispose.js';
 import { parseJson } from './keras/archive.js';
+import { READ_LIMITS, readRegularFile } from './regular-file.js';
 
 /** The files of a TF.js layers model: model.json and one weights file. */
 export interface TfjsModelFiles {
@@ -60,8 +61,9 @@ export async function loadTfjsModel(modelJsonPath: string): Promise<tfl.LayersMo
   const dir = path.dirname(path.resolve(modelJsonPath));
   let text: string;
   try {
-    text = await readFile(modelJsonPath, 'utf8');
+    text = (await readRegularFile(modelJsonPath, { maxBytes: READ_LIMITS.json, expected: "a TF.js model.json (or the run folder holding it)", code: 'MODEL_CORRUPT' })).toString('utf8');
   } catch (e) {
+    if (e instanceof GraftError) throw e;
     const err = e as NodeJS.ErrnoException;
     if (err.code === 'ENOENT') throw new GraftError('MODEL_NOT_FOUND', `No model at ${modelJsonPath}. Pass a run directory, a TF.js model.json, or check the path.`);
     throw new GraftError('MODEL_CORRUPT', `${modelJsonPath} cannot be read (${err.code ?? err.message}). Check its permissions.`);
@@ -109,8 +111,9 @@ export async function loadTfjsModel(modelJsonPath: string): Promise<tfl.LayersMo
   for (const f of files) {
     let b: Buffer;
     try {
-      b = await readFile(f);
+      b = await readRegularFile(f, { maxBytes: sizes[files.indexOf(f)]!, expected: 'the weight file written with this model.json', code: 'MODEL_CORRUPT' });
     } catch (e) {
+      if (e instanceof GraftError) throw e;
       throw new GraftError('MODEL_CORRUPT', `${modelJsonPath}: weight file ${path.relative(dir, f)} cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}). Copy it beside model.json.`);
     }
     // The file changed since it was measured; refuse rather than read past the buffer.

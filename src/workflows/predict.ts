@@ -1,10 +1,10 @@
 import * as path from 'node:path';
-import { readFile } from 'node:fs/promises';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { GraftError } from '../errors.js';
 import { parseIdx } from '../data/idx.js';
 import { resizeBilinear, toGrayscale, type RawImage } from '../data/image.js';
 import { readPng } from '../io/png.js';
+import { READ_LIMITS, readRegularFile } from '../io/regular-file.js';
 import { predictProbabilities } from '../train/infer.js';
 import { describeOutput } from '../train/loss.js';
 import { argmaxRows } from '../evaluate/metrics.js';
@@ -59,8 +59,9 @@ async function readImages(file: string): Promise<RawImage[]> {
   if (path.extname(file).toLowerCase() === '.png') return [await readPng(file)];
   let bytes: Uint8Array;
   try {
-    bytes = new Uint8Array(await readFile(file));
+    bytes = new Uint8Array(await readRegularFile(file, { maxBytes: READ_LIMITS.dataset, expected: 'a PNG image or an IDX images file', code: 'DATA_NOT_FOUND' }));
   } catch (e) {
+    if (e instanceof GraftError) throw e;
     throw new GraftError('DATA_NOT_FOUND', `Cannot read ${file} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}). Check the path.`);
   }
   const { dims, data } = parseIdx(bytes, file);

@@ -1,5 +1,6 @@
-import { unzipSync } from 'fflate';
 import { GraftError } from '../../errors.js';
+import { READ_LIMITS } from '../regular-file.js';
+import { extractZipEntry, listZipEntries } from '../zip-read.js';
 
 /** The parts of a Keras 3 `.keras` file graft reads. */
 export interface KerasArchive {
@@ -12,43 +13,48 @@ export interface KerasArchive {
 const MAX_UNCOMPRESSED = 2 * 1024 ** 3;
 /** Keras writes three or four entries; a directory claiming thousands is damaged, and walking it costs time. */
 const MAX_ENTRIES = 10_000;
-/** Deflate cannot compress better than 1032:1, so a larger claimed size is a lie the unzipper would allocate for. */
+/** Deflate cannot compress better than 1032:1, so a larger claimed size is a lie. */
 const DEFLATE_MAX_RATIO = 1032;
+/**
+ * Uncompressed bytes allowed per entry, checked before inflating. config.json of a VGG16 is ~30 KB
+ * and of a 300-layer network ~1 MB; past these sizes the text alone would not fit in a JS string.
+ * The weights share the model-file limit (h5wasm's 32-bit heap).
+ */
+export const KERAS_ENTRY_LIMITS: Readonly<Record<string, number>> = {
+  'config.json': 64 * 2 ** 20,
+  'metadata.json': 1 * 2 ** 20,
+  'model.weights.h5': READ_LIMITS.model,
+};
 const NEEDED = ['config.json', 'metadata.json', 'model.weights.h5'];
 
 /**
- * Reads a `.keras` zip in memory. Nothing is extracted to disk, yet an entry whose name would
- * escape an extraction folder (zip-slip: "../x", "..\\x", an absolute path) makes the whole file
- * refused: such an archive was crafted, not written by Keras. A JSON bomb or zip bomb is bounded
- * by the size limits.
+ * Reads a `.keras` zip (zip64 too) in memory. Nothing is extracted to disk, yet an entry whose name
+ * would escape an extraction folder (zip-slip: "../x", "..\\x", an absolute path) makes the whole
+ * file refused: such an archive was crafted, not written by Keras. Zip bombs are refused before
+ * inflating (KERAS_ENTRY_LIMITS, the deflate ratio) and, when the directory lies, while inflating
+ * (zip-read.ts); a JSON bomb by parseJson's nesting limit.
  */
 export function readKerasArchive(bytes: Uint8Array, what: string): KerasArchive {
   if (bytes[0] !== 0x50 || bytes[1] !== 0x4b) throw new GraftError('MODEL_CORRUPT', `${what} is not a .keras archive (not a zip file). It may be truncated, or an .h5 file renamed.`);
+  const entries = listZipEntries(bytes, what, MAX_ENTRIES);
   let total = 0;
-  let entries = 0;
-  let files: Record<string, Uint8Array>;
-  try {
-    files = unzipSync(bytes, {
-      filter: (f) => {
-        const name = f.name;
-        if (++entries > MAX_ENTRIES) throw new GraftError('MODEL_CORRUPT', `${what}: the zip directory lists more than ${MAX_ENTRIES} entries (a Keras archive holds 3 or 4); refusing it.`);
-        if (/(^|[\\/])\.\.([\\/]|$)/.test(name) || /^([\\/]|[a-zA-Z]:)/.test(name)) {
-          throw new GraftError('MODEL_CORRUPT', `${what}: archive entry ${JSON.stringify(name)} points outside the archive's folder (zip-slip). Keras never writes such entries; refusing the file.`);
-        }
-        if (!NEEDED.includes(name)) return false;
-        // The unzipper allocates the claimed size before inflating: check the claim against the bytes there.
-        const claim = f.compression === 0 ? f.size : DEFLATE_MAX_RATIO * f.size + 64;
-        if (f.size > bytes.length || f.originalSize > claim) {
-          throw new GraftError('MODEL_CORRUPT', `${what}: zip entry ${name} claims ${f.originalSize} bytes from ${f.size} stored bytes (the file has ${bytes.length}); its directory is damaged. Save or download it again.`);
-        }
-        total += f.originalSize;
-        if (total > MAX_UNCOMPRESSED) throw new GraftError('MODEL_CORRUPT', `${what}: the archive claims more than ${MAX_UNCOMPRESSED / 1024 ** 3} GiB uncompressed; refusing it.`);
-        return true;
-      },
-    });
-  } catch (e) {
-    if (e instanceof GraftError) throw e;
-    throw new GraftError('MODEL_CORRUPT', `${what}: the zip archive is damaged (${(e as Error).message}). Save or download it again.`, { cause: e });
+  const files: Record<string, Uint8Array> = {};
+  for (const f of entries) {
+    const name = f.name;
+    if (/(^|[\\/])\.\.([\\/]|$)/.test(name) || /^([\\/]|[a-zA-Z]:)/.test(name)) {
+      throw new GraftError('MODEL_CORRUPT', `${what}: archive entry ${JSON.stringify(name)} points outside the archive's folder (zip-slip). Keras never writes such entries; refusing the file.`);
+    }
+  }
+  for (const f of entries) {
+    const name = f.name;
+    if (!NEEDED.includes(name) || files[name]) continue;
+    const claim = f.method === 0 ? f.compressedSize : DEFLATE_MAX_RATIO * f.compressedSize + 64;
+    if (f.compressedSize > bytes.length || f.size > claim) {
+      throw new GraftError('MODEL_CORRUPT', `${what}: zip entry ${name} claims ${f.size} bytes from ${f.compressedSize} stored bytes (the file has ${bytes.length}); its directory is damaged. Save or download it again.`);
+    }
+    total += f.size;
+    if (total > MAX_UNCOMPRESSED) throw new GraftError('MODEL_CORRUPT', `${what}: the archive claims more than ${MAX_UNCOMPRESSED / 1024 ** 3} GiB uncompressed; refusing it.`);
+    files[name] = extractZipEntry(bytes, f, what, KERAS_ENTRY_LIMITS[name]!);
   }
   const missing = NEEDED.filter((n) => !files[n]);
   if (missing.length > 0) throw new GraftError('MODEL_CORRUPT', `${what}: the .keras archive lacks ${missing.join(', ')}. Keras 3 writes config.json, metadata.json and model.weights.h5.`);

@@ -1,4 +1,3 @@
-import { readFile } from 'node:fs/promises';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { GraftError } from '../../errors.js';
 import { parseJson, readKerasArchive } from './archive.js';
@@ -7,6 +6,7 @@ import { detectLayout, assignWeights } from './weights.js';
 import { openH5 } from './hdf5.js';
 import { disposeModel, withVariableCleanup } from '../../models/dispose.js';
 import { checkLoadedModel } from '../tfjs-format.js';
+import { READ_LIMITS, readRegularFile } from '../regular-file.js';
 
 export interface KerasModel {
   model: tfl.LayersModel;
@@ -18,8 +18,9 @@ export interface KerasModel {
 
 export async function readModelBytes(file: string): Promise<Uint8Array> {
   try {
-    return new Uint8Array(await readFile(file));
+    return new Uint8Array(await readRegularFile(file, { maxBytes: READ_LIMITS.model, expected: 'a Keras .keras or .h5 model file', code: 'MODEL_NOT_FOUND' }));
   } catch (e) {
+    if (e instanceof GraftError) throw e;
     const code = (e as NodeJS.ErrnoException).code;
     throw new GraftError('MODEL_NOT_FOUND', `Cannot read ${file} (${code ?? (e as Error).message}). Check the path.`);
   }

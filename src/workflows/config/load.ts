@@ -5,11 +5,11 @@
  * anchors/aliases and custom tags are refused before any value is used.
  */
 import * as path from 'node:path';
-import { readFile, stat } from 'node:fs/promises';
 import { LineCounter, isAlias, isMap, isPair, isScalar, isSeq, parseDocument, type Node as YamlNode } from 'yaml';
 import { GraftError } from '../../errors.js';
 import type { ConfigEntry, ConfigNode, Experiment, ExperimentKind, Pos } from './schema.js';
 import { validateExperiment } from './validate.js';
+import { readRegularFile, statRegularFile } from '../../io/regular-file.js';
 
 /**
  * The largest example is 1.5 KB and 30 lines. The YAML parser spends ~1 KB and ~10 µs per value, so
@@ -31,9 +31,7 @@ export async function loadExperiment(file: string, options: LoadExperimentOption
   }
   let size: number;
   try {
-    const st = await stat(file);
-    if (!st.isFile()) throw new GraftError('BAD_ARGUMENT', `${file} is not a file. Fix: pass an experiment file such as examples/model-a.yaml.`);
-    size = st.size;
+    size = (await statRegularFile(file, { maxBytes: Number.MAX_SAFE_INTEGER, expected: 'an experiment file such as examples/model-a.yaml', code: 'BAD_ARGUMENT' })).size;
   } catch (e) {
     if (e instanceof GraftError) throw e;
     throw new GraftError('BAD_ARGUMENT', `${file}: no such experiment file. Fix: check the path; examples/ has one per kind.`);
@@ -41,7 +39,15 @@ export async function loadExperiment(file: string, options: LoadExperimentOption
   if (size > CONFIG_LIMITS.maxBytes) {
     throw new GraftError('BAD_ARGUMENT', `${file}: an experiment file may be at most ${CONFIG_LIMITS.maxBytes} bytes; received ${size}. Fix: an experiment needs a few dozen lines; check that this is the right file.`);
   }
-  const root = parseConfigText(await readFile(file, 'utf8'), file);
+  let text: string;
+  try {
+    // Read through the same checks, bounded: the file may have been swapped since the stat.
+    text = (await readRegularFile(file, { maxBytes: CONFIG_LIMITS.maxBytes, expected: 'an experiment file such as examples/model-a.yaml', code: 'BAD_ARGUMENT' })).toString('utf8');
+  } catch (e) {
+    if (e instanceof GraftError) throw e;
+    throw new GraftError('BAD_ARGUMENT', `${file}: cannot read the experiment file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}). Fix: check its permissions.`);
+  }
+  const root = parseConfigText(text, file);
   return validateExperiment(root, { file, baseDir: path.dirname(path.resolve(file)), ...(options.defaultKind && { defaultKind: options.defaultKind }) });
 }
 

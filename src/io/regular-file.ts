@@ -1,0 +1,117 @@
+import { constants, type Stats } from 'node:fs';
+import { lstat, open, stat } from 'node:fs/promises';
+import { GraftError, type GraftErrorCode } from '../errors.js';
+
+/**
+ * Reading a user-given path safely. A FIFO named img.jpg blocks a plain readFile forever, and a
+ * symlink to /dev/zero makes it grow memory without end; so every read site goes through here:
+ * the path is stat'd (symlinks followed), anything but a regular file is refused before it is
+ * opened, a file over the format's size limit is refused before it is read, and no more than the
+ * stat'd size is ever read.
+ */
+
+/** Size limits per kind of file, in bytes; each is far above any real file of that kind. */
+export const READ_LIMITS = {
+  /** One PNG or JPEG: a 100-megapixel photo is ~50 MB. */
+  image: 256 * 2 ** 20,
+  /** An IDX file (Fashion-MNIST's largest is 47 MB raw) or one CIFAR-10 batch (30 MB). */
+  dataset: 1 * 2 ** 30,
+  /** model.json, run.json, checkpoint.json, report JSON: a VGG16 model.json is ~30 KB. */
+  json: 64 * 2 ** 20,
+  /** A Keras .h5 or .keras file: h5wasm holds it in a 32-bit (4 GiB) heap beside its own work. */
+  model: 2 * 2 ** 30,
+  /** Weight shards, checkpoint blobs and graft's decode cache: Node reads at most 2 GiB at once. */
+  blob: 2 * 2 ** 30 - 1,
+} as const;
+
+export interface ReadRegularFileOptions {
+  /** Refuse a file larger than this, before reading it. */
+  maxBytes: number;
+  /** What the file should be, for the error's fix: "an image file", "a Keras model file". */
+  expected: string;
+  /** The code of every refusal from here (the caller's own "cannot read" code). */
+  code: GraftErrorCode;
+}
+
+/** What a non-regular file is, in words. */
+export function describeFileType(st: Stats): string {
+  if (st.isFIFO()) return 'a FIFO (named pipe)';
+  if (st.isSocket()) return 'a socket';
+  if (st.isCharacterDevice()) return 'a character device';
+  if (st.isBlockDevice()) return 'a block device';
+  if (st.isDirectory()) return 'a folder';
+  return 'not a regular file';
+}
+
+function mib(n: number): string {
+  return n >= 2 ** 30 ? `${(n / 2 ** 30).toFixed(n % 2 ** 30 === 0 ? 0 : 1)} GiB` : `${(n / 2 ** 20).toFixed(n % 2 ** 20 === 0 ? 0 : 1)} MiB`;
+}
+
+function refuse(file: string, st: Stats, opts: ReadRegularFileOptions, via: string): GraftError {
+  const kind = describeFileType(st);
+  const is = kind === 'not a regular file' ? 'is not a regular file' : `is ${kind}, not a regular file`;
+  return new GraftError(opts.code, `${file}${via} ${is}; graft reads only regular files. Pass ${opts.expected}.`);
+}
+
+/**
+ * Stats `file` and checks that it is a regular file within `maxBytes`. Errors other than a symlink
+ * loop (ENOENT, EACCES) are thrown as they are, so callers keep their own "not found" messages.
+ */
+export async function statRegularFile(file: string, opts: ReadRegularFileOptions): Promise<Stats> {
+  let st: Stats;
+  try {
+    st = await stat(file);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ELOOP') {
+      throw new GraftError(opts.code, `${file} is a symbolic link loop (it resolves to itself); graft cannot read it. Point it at a real file: pass ${opts.expected}.`);
+    }
+    throw e;
+  }
+  if (!st.isFile()) throw refuse(file, st, opts, '');
+  if (st.size > opts.maxBytes) {
+    throw new GraftError(opts.code, `${file} is ${mib(st.size)} (${st.size} bytes), more than the ${mib(opts.maxBytes)} graft reads for ${opts.expected.replace(/^(a|an) /, '')}. Pass ${opts.expected}; this looks like the wrong file.`);
+  }
+  return st;
+}
+
+/**
+ * Reads `file` after statRegularFile's checks. It is opened non-blocking, so a FIFO swapped in
+ * after the stat cannot hang the open; the open file is checked to be the one stat'd, and reading
+ * stops at the stat'd size even if the file grows meanwhile.
+ */
+export async function readRegularFile(file: string, opts: ReadRegularFileOptions): Promise<Buffer> {
+  const st = await statRegularFile(file, opts);
+  const handle = await open(file, constants.O_RDONLY | constants.O_NONBLOCK);
+  try {
+    const now = await handle.stat();
+    if (!now.isFile()) throw refuse(file, now, opts, ' (replaced while opening)');
+    if (now.ino !== st.ino || now.dev !== st.dev) {
+      throw new GraftError(opts.code, `${file} was replaced by another file while graft opened it. Try again once nothing else is writing it.`);
+    }
+    const size = Math.min(st.size, now.size);
+    const buf = Buffer.allocUnsafe(size);
+    let done = 0;
+    while (done < size) {
+      const { bytesRead } = await handle.read(buf, done, size - done, done);
+      if (bytesRead === 0) break; // truncated meanwhile: the format's own checks see the short file
+      done += bytesRead;
+    }
+    return done === size ? buf : buf.subarray(0, done);
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * Whether anything, even a dangling symlink or a FIFO, is at `p`. Scans use it so that a
+ * non-file under an expected name is met by readRegularFile's clear refusal instead of being
+ * taken for a missing file (and downloaded over).
+ */
+export async function isPresent(p: string): Promise<boolean> {
+  try {
+    await lstat(p);
+    return true;
+  } catch {
+    return false;
+  }
+}
