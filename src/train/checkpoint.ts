@@ -35,7 +35,9 @@ export interface FitCheckpoint {
   history: EpochRecord[];
   /** The trained model's weights (stableWeights order, as all weight lists here). Absent when the caller saves the whole model itself. */
   weights?: Float32Array[];
-  /** Weights at the start of the epoch in progress: what a non-finite loss rolls back to. */
+  /** The loss at the fit's starting weights (its first batch): what divergence is measured against. */
+  startLoss?: number;
+  /** Weights at the start of the epoch in progress: what a non-finite or diverging loss rolls back to. */
   epochStartWeights: Float32Array[];
   /** One entry per layer that has an optimizer (per-layer optimizers, see ParamGroups). */
   optimizers: OptimizerState[];

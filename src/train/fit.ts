@@ -15,6 +15,7 @@ import type { EngineChoice } from '../engine/onnx/runtime.js';
 import { chooseStepper } from './onnx/select.js';
 import type { EpochRecord, FitResult, TrainCallbacks } from './types.js';
 import { EarlyStopping, type EarlyStoppingOptions } from './early-stopping.js';
+import { chanceLoss, divergedEpoch, divergenceYardstick, explodedLoss, suggestLearningRate } from './divergence.js';
 import { WeightSnapshot } from './snapshot.js';
 import { checkWeights, readWeights, writeWeights, type FitCheckpoint } from './checkpoint.js';
 
@@ -67,13 +68,14 @@ export type BatchAugmenter = (x: Float32Array, count: number, sampleShape: reado
 
 export const FIT_DEFAULTS = { batchSize: 32, seed: 0, phase: 'train' } as const;
 
-/** How often (ms) the running loss is read back for progress and the non-finite check. */
+/** How often (ms) the running loss is read back for progress and the divergence check. */
 const PROGRESS_INTERVAL_MS = 250;
 
 /**
  * Trains the model's trainable weights on `data`. Trainability is read when `fit` starts, so
  * freezing or unfreezing layers between calls always takes effect: there is nothing to recompile.
- * A non-finite loss stops training and restores the weights from the start of that epoch.
+ * A non-finite or diverging loss (divergence.ts) stops training and restores the weights from the
+ * start of that epoch; stopReason says which. A batch size above the sample count is clamped to it.
  */
 export async function fit(model: tfl.LayersModel, data: Dataset, options: FitOptions): Promise<FitResult> {
   const o = {
@@ -112,16 +114,25 @@ export async function fit(model: tfl.LayersModel, data: Dataset, options: FitOpt
   const early = o.earlyStopping ? new EarlyStopping(o.earlyStopping) : undefined;
   const history: EpochRecord[] = [];
   const n = data.y.length;
+  if (o.batchSize > n) {
+    // One step over all samples: what the larger batch would do, without a buffer sized for it.
+    o.callbacks?.onMessage?.(`Phase "${o.phase}": batch size ${o.batchSize} is more than the ${n} training samples; each step uses all ${n}.`);
+    o.batchSize = n;
+  }
   const batches = Math.ceil(n / o.batchSize);
   const order = Int32Array.from({ length: n }, (_, i) => i);
   const xBuf = new Float32Array(o.batchSize * size);
   const yBuf = new Float32Array(o.batchSize);
   let stopReason: FitResult['stopReason'] = 'completed';
   let message: string | undefined;
+  let guard: FitResult['guard'];
   const lastGood = new WeightSnapshot();
   let checkpoint: FitCheckpoint | undefined;
   const resume = o.resumeFrom;
   if (resume) checkResume(resume, model, o, n, batches, early !== undefined);
+  const chance = chanceLoss(head);
+  // The loss at the starting weights (the first batch's), read once; a resumed fit has it from the checkpoint.
+  let startLoss = resume?.startLoss;
 
   try {
     if (resume) {
@@ -157,6 +168,7 @@ export async function fit(model: tfl.LayersModel, data: Dataset, options: FitOpt
       let seen = resuming ? resume.seen : 0;
       let lastRead = performance.now();
       let finite = true;
+      let diverged: string | undefined;
       for (let b = resuming ? resume.batch : 0; b < batches; b++) {
         if (o.signal?.aborted) {
           stepper.syncModel();
@@ -181,6 +193,7 @@ export async function fit(model: tfl.LayersModel, data: Dataset, options: FitOpt
             epochStartWeights: lastGood.toArrays()!,
             optimizers: await stepper.saveState(),
           };
+          if (startLoss !== undefined) checkpoint.startLoss = startLoss;
           if (early) checkpoint.earlyStopping = early.state();
           break;
         }
@@ -194,12 +207,16 @@ export async function fit(model: tfl.LayersModel, data: Dataset, options: FitOpt
         await stepper.step(xBuf, yBuf, m, shape);
         seen += m;
         const now = performance.now();
-        if (now - lastRead >= PROGRESS_INTERVAL_MS || b === batches - 1) {
+        const first = startLoss === undefined && !resuming && epoch === 1 && b === 0;
+        if (first || now - lastRead >= PROGRESS_INTERVAL_MS || b === batches - 1) {
           lastRead = now;
           const sums = stepper.sums();
           const loss = sums.loss / seen;
+          if (first) startLoss = loss;
           finite = Number.isFinite(loss);
           if (!finite) break;
+          diverged = explodedLoss(loss, divergenceYardstick(chance, startLoss));
+          if (diverged) break;
           o.callbacks?.onBatchProgress?.({ phase: o.phase, epoch, epochs: o.epochs, batch: b + 1, batches, loss, accuracy: sums.correct / seen, elapsedSeconds: (now - started) / 1000 });
           // Lets signals and timers run during long epochs.
           await new Promise((r) => setImmediate(r));
@@ -217,12 +234,13 @@ export async function fit(model: tfl.LayersModel, data: Dataset, options: FitOpt
       const loss = sums.loss / seen;
       const accuracy = sums.correct / seen;
       stepper.syncModel();
-      if (!finite || !Number.isFinite(loss)) {
+      diverged ??= finite && Number.isFinite(loss) ? divergedEpoch(loss, history[history.length - 1]?.loss, divergenceYardstick(chance, startLoss)) : undefined;
+      if (!finite || !Number.isFinite(loss) || diverged) {
         lastGood.restore(model);
-        stopReason = 'non-finite-loss';
-        message =
-          `Phase "${o.phase}", epoch ${epoch}: the loss became ${loss} (not finite) with ${describeOptimizer(opt)}. ` +
-          `Training stopped and the weights from the start of epoch ${epoch} were kept. Try a lower learning rate (e.g. ${opt.learningRate / 10}).`;
+        stopReason = diverged ? 'diverged' : 'non-finite-loss';
+        const cause = `${diverged ? `training diverged: ${diverged},` : `the loss became ${loss} (not finite)`} with ${describeOptimizer(opt)}`;
+        guard = { epoch, cause, suggestedLearningRate: suggestLearningRate(opt.learningRate, opt.name) };
+        message = `Phase "${o.phase}", epoch ${epoch}: ${cause}. Training stopped and the weights from the start of epoch ${epoch} were kept. Try a lower learning rate, e.g. ${guard.suggestedLearningRate}.`;
         o.callbacks?.onMessage?.(message);
         break;
       }
@@ -251,6 +269,7 @@ export async function fit(model: tfl.LayersModel, data: Dataset, options: FitOpt
   }
   const result: FitResult = { history, stopReason, engine: stepper.use };
   if (message !== undefined) result.message = message;
+  if (guard) result.guard = guard;
   if (early?.bestEpoch !== undefined) result.bestEpoch = early.bestEpoch;
   if (checkpoint) result.checkpoint = checkpoint;
   return result;

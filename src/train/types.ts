@@ -15,10 +15,16 @@ export interface EpochRecord {
 
 export interface FitResult {
   history: EpochRecord[];
-  /** 'interrupted': `signal` asked it to stop; `checkpoint` resumes it. */
-  stopReason: 'completed' | 'early-stopping' | 'non-finite-loss' | 'interrupted';
+  /**
+   * 'interrupted': `signal` asked it to stop; `checkpoint` resumes it. 'non-finite-loss' (NaN or
+   * infinite) and 'diverged' (a finite loss that exploded, see divergence.ts): the model holds the
+   * weights from the start of the epoch where it happened.
+   */
+  stopReason: 'completed' | 'early-stopping' | 'non-finite-loss' | 'diverged' | 'interrupted';
   /** Why training stopped early, in words. */
   message?: string;
+  /** Set when the loss guard stopped the fit: the epoch, what happened in words, and a rate worth trying. */
+  guard?: { epoch: number; cause: string; suggestedLearningRate: number };
   /** With early stopping: the epoch whose weights were kept. */
   bestEpoch?: number;
   /** When interrupted: pass it back as `resumeFrom` to continue exactly where it stopped. */

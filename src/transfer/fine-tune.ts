@@ -100,7 +100,7 @@ export interface PhaseResult extends FitResult {
 /**
  * fastai's recipe in two phases: train the new head with the reused layers frozen, then unfreeze
  * and train everything at a lower learning rate. Phase 2 is skipped when phase 1 stopped on a
- * non-finite loss.
+ * non-finite or diverging loss.
  */
 export async function fineTune(t: TransferredModel, data: Dataset, options: FineTuneOptions = {}): Promise<PhaseResult[]> {
   const frozenOpts = options.frozen ?? FINE_TUNE_DEFAULTS.frozen;
@@ -144,7 +144,7 @@ export async function fineTune(t: TransferredModel, data: Dataset, options: Fine
   } else {
     first = await run('frozen', frozenOpts.epochs, frozenOptimizer, {});
   }
-  if (first.stopReason === 'interrupted' || first.stopReason === 'non-finite-loss' || unfrozenOpts.epochs === 0) return results;
+  if (first.stopReason === 'interrupted' || first.stopReason === 'non-finite-loss' || first.stopReason === 'diverged' || unfrozenOpts.epochs === 0) return results;
 
   const chosen = selectUnfreeze(t.reused, unfrozenOpts.unfreeze ?? FINE_TUNE_DEFAULTS.unfrozen.unfreeze);
   const groups = layerGroups(chosen);
