@@ -25,6 +25,7 @@ export type GraftErrorCode =
   | 'WRITE_FAILED'
   | 'BAD_LAYER_REF'
   | 'NON_FINITE_LOSS'
+  | 'DIVERGED'
   | 'BACKEND_UNAVAILABLE'
   | 'NETWORK'
   | 'WEIGHTS_NOT_FOUND';

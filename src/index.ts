@@ -74,6 +74,7 @@ export { trainModel, TRAIN_DEFAULTS, type TrainModelOptions, type TrainedModel }
 export { transferModel, type TransferModelOptions, type TransferResult } from './workflows/transfer-model.js';
 export { runSeed, SEED_RECIPE, type SeedOptions, type SeedResult } from './workflows/seed.js';
 export { TrainingInterrupted, readRunCheckpoint, type RunCheckpoint, type Invocation } from './workflows/checkpoint.js';
+export { TrainingDiverged } from './workflows/diverged.js';
 export { writeCheckpoint, readCheckpoint, readCheckpointHeader, hasCheckpoint, CHECKPOINT_FILE, type CheckpointHeader } from './io/checkpoint-dir.js';
 export { runSeedCnn, SEED_CNN_RECIPE, type SeedCnnOptions, type SeedCnnResult, type SeedCnnModel } from './workflows/seed-cnn.js';
 export { loadBackbone, type BackboneOptions, type LoadedBackbone } from './workflows/backbone.js';

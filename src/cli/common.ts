@@ -102,6 +102,19 @@ export function optimizerOption(name: string | undefined, lr: string | undefined
   return Object.keys(spec).length > 0 ? spec : undefined;
 }
 
+/** Past this a batch size is a typo, not a choice (fit clamps anything above the sample count anyway). */
+export const MAX_BATCH_SIZE = 2 ** 31;
+
+/** --batch-size: a whole number from 1 to MAX_BATCH_SIZE; fit uses at most the number of training samples. */
+export function batchSizeOption(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const n = Number(text);
+  if (text.trim() === '' || !Number.isInteger(n) || n < 1 || n > MAX_BATCH_SIZE) {
+    throw new GraftError('BAD_ARGUMENT', `--batch-size needs a whole number from 1 to ${MAX_BATCH_SIZE} (samples per step; more than the training set uses the whole set); received ${JSON.stringify(text)}. Try 32.`);
+  }
+  return n;
+}
+
 export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value)}\n`);
 }

@@ -15,6 +15,7 @@ import { EARLY_STOPPING_DEFAULTS } from '../train/early-stopping.js';
 import { assertResumes, checkpointHeader, interrupted, abortReason, TrainingInterrupted, type Invocation, type RunCheckpoint } from './checkpoint.js';
 import { GRAFT_VERSION, TFJS_VERSION } from '../version.js';
 import { examplesFile } from './examples.js';
+import { stoppedByGuard, TrainingDiverged } from './diverged.js';
 import { prepareTask, type DataOptions, type PreparedData } from './prepare.js';
 
 export interface TrainModelOptions extends DataOptions {
@@ -111,6 +112,10 @@ export async function trainModel(options: TrainModelOptions): Promise<TrainedMod
     };
     if (!options.model) disposeModel(model);
     throw await interrupted(checkpoint, options.out, force);
+  }
+  if (stoppedByGuard(result.stopReason)) {
+    if (!options.model) disposeModel(model);
+    throw new TrainingDiverged('train', { ...result, stopReason: result.stopReason }, result.history, options.out);
   }
   const test = evaluate(model, data.test);
   const phase: PhaseRecord = {

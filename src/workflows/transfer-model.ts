@@ -6,6 +6,7 @@ import type { LayerRef } from '../transfer/layer-ref.js';
 import { evaluateWithProbabilities, type Evaluation } from '../evaluate/evaluate.js';
 import { assertRunDirFree, saveRun, type PhaseRecord, type RunInfo } from '../io/run-dir.js';
 import { examplesFile } from './examples.js';
+import { stoppedByGuard, TrainingDiverged } from './diverged.js';
 import { prepareTask, type DataOptions, type PreparedData } from './prepare.js';
 import { runHeader } from './train-model.js';
 import { activeBackend } from '../engine/backend.js';
@@ -113,6 +114,10 @@ export async function transferModel(options: TransferModelOptions): Promise<Tran
     };
     disposeModel(t.model);
     throw await interrupted(checkpoint, options.out, force);
+  }
+  if (stopped && stoppedByGuard(stopped.stopReason)) {
+    disposeModel(t.model);
+    throw new TrainingDiverged(stopped.name, { ...stopped, stopReason: stopped.stopReason }, phases.flatMap((p) => p.history), options.out);
   }
   last ??= evaluateWithProbabilities(t.model, data.test);
   const test = last.evaluation;

@@ -10,7 +10,7 @@ import { parseLayerRef } from '../../transfer/layer-ref.js';
 import { COMPARE_DEFAULTS, describeTrial, type CompareOptions } from '../../workflows/compare.js';
 import { compareParallel, defaultWorkers } from '../../workflows/compare-parallel.js';
 import { defineCommand, numberOption } from '../command.js';
-import { BACKEND_OPTION, ENGINE_OPTION, useEngine, optimizerOption, printJson, startBackend } from '../common.js';
+import { BACKEND_OPTION, ENGINE_OPTION, batchSizeOption, useEngine, optimizerOption, printJson, startBackend } from '../common.js';
 import { renderTable } from '../table.js';
 import { writeReportFor } from '../report-file.js';
 
@@ -71,7 +71,7 @@ export const compareCommand = defineCommand({
       },
       valSplit: numberOption('val-split', v['val-split'], { min: 0.05, max: 0.5 })!,
       earlyStoppingPatience: patience,
-      batchSize: numberOption('batch-size', v['batch-size'], { integer: true, min: 1 })!,
+      batchSize: batchSizeOption(v['batch-size'])!,
       ...(v.cut !== undefined && { cut: parseLayerRef(v.cut) }),
       ...(v['data-dir'] !== undefined && { dataDir: v['data-dir'] }),
       ...(v.offline && { download: false }),

@@ -1,7 +1,7 @@
 import { GraftError } from '../../errors.js';
 import { ARCHITECTURES } from '../../models/architectures.js';
 import { defineCommand, numberOption } from '../command.js';
-import { BACKEND_OPTION, ENGINE_OPTION, useEngine, DATA_OPTIONS, FIT_OPTIONS, OUTPUT_OPTIONS, dataOptions, optimizerOption, printJson, startBackend, trainingCallbacks } from '../common.js';
+import { BACKEND_OPTION, ENGINE_OPTION, batchSizeOption, useEngine, DATA_OPTIONS, FIT_OPTIONS, OUTPUT_OPTIONS, dataOptions, optimizerOption, printJson, startBackend, trainingCallbacks } from '../common.js';
 import { trainModel, TRAIN_DEFAULTS, type TrainModelOptions } from '../../workflows/train-model.js';
 import { printEvaluation } from './evaluate.js';
 import { INTERRUPT_HELP, RESUME_OPTION, interruptible, resumeArgs } from '../interrupt.js';
@@ -41,7 +41,7 @@ export const trainCommand = defineCommand({
       force: v.force,
       architecture: v.arch,
       epochs: numberOption('epochs', v.epochs, { integer: true, min: 0 })!,
-      batchSize: numberOption('batch-size', v['batch-size'], { integer: true, min: 1 })!,
+      batchSize: batchSizeOption(v['batch-size'])!,
       ...(optimizer && { optimizer }),
       ...(patience !== undefined && { earlyStopping: { patience } }),
       callbacks: trainingCallbacks('train', v),

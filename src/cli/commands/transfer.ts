@@ -3,7 +3,7 @@ import { loadModel } from '../../io/run-dir.js';
 import { parseFreezePolicy, parseUnfreezePolicy } from '../../transfer/freeze.js';
 import { parseLayerRef } from '../../transfer/layer-ref.js';
 import { defineCommand, numberOption } from '../command.js';
-import { BACKEND_OPTION, ENGINE_OPTION, useEngine, DATA_OPTIONS, FIT_OPTIONS, OUTPUT_OPTIONS, dataOptions, optimizerOption, printJson, startBackend, trainingCallbacks } from '../common.js';
+import { BACKEND_OPTION, ENGINE_OPTION, batchSizeOption, useEngine, DATA_OPTIONS, FIT_OPTIONS, OUTPUT_OPTIONS, dataOptions, optimizerOption, printJson, startBackend, trainingCallbacks } from '../common.js';
 import { transferModel, type TransferModelOptions } from '../../workflows/transfer-model.js';
 import { loadBackbone } from '../../workflows/backbone.js';
 import { BACKBONE_OPTIONS, PHASE_OPTIONS, parseAugment, parseHeadPool } from '../cnn-options.js';
@@ -87,7 +87,7 @@ export const transferCommand = defineCommand({
       },
       ...(v.augment !== undefined && { augment: parseAugment(v.augment) }),
       ...(v['no-feature-cache'] && { featureCache: false }),
-      batchSize: numberOption('batch-size', v['batch-size'], { integer: true, min: 1 })!,
+      batchSize: batchSizeOption(v['batch-size'])!,
       ...(patience !== undefined && { earlyStopping: { patience } }),
       ...(v.cut !== undefined && { cut: parseLayerRef(v.cut) }),
       callbacks: trainingCallbacks('transfer', v),
