@@ -8,6 +8,7 @@ import type { OptimizerSpec } from '../train/optimizer.js';
 import type { TrainCallbacks } from '../train/types.js';
 import { combineCallbacks, jsonlLogger } from '../train/jsonl-log.js';
 import { progressCallbacks } from './progress.js';
+import { printErr, terminalJson } from './terminal-text.js';
 
 /** Options every training command shares; each command spreads the groups it needs. */
 export const BACKEND_OPTION = {
@@ -58,7 +59,7 @@ export async function startBackend(choice: string, quiet: boolean): Promise<Back
     throw new GraftError('BAD_ARGUMENT', `--backend received ${JSON.stringify(choice)}; choose one of ${BACKEND_CHOICES.join(', ')}.`);
   }
   const info = await initBackend(choice as BackendChoice);
-  if (!quiet) process.stderr.write(`graft: backend ${info.description}\n`);
+  if (!quiet) printErr(`graft: backend ${info.description}\n`);
   return info;
 }
 
@@ -116,7 +117,7 @@ export function batchSizeOption(text: string | undefined): number | undefined {
 }
 
 export function printJson(value: unknown): void {
-  process.stdout.write(`${JSON.stringify(value)}\n`);
+  process.stdout.write(`${terminalJson(value)}\n`);
 }
 
 /** Progress on stderr (unless --json) plus the --log JSONL file when given. */

@@ -5,6 +5,7 @@ import { describePosition, resumeCommand } from '../io/checkpoint-dir.js';
 import { readRunCheckpoint, TrainingInterrupted, type Invocation, type RunCheckpoint } from '../workflows/checkpoint.js';
 import type { OptionDef } from './command.js';
 import { printJson } from './common.js';
+import { printErr } from './terminal-text.js';
 
 /** Exit codes as shells report a process ended by the signal: 128 + its number. */
 export const SIGNAL_EXIT_CODES: Readonly<Record<string, number>> = { SIGINT: 130, SIGTERM: 143 };
@@ -97,16 +98,16 @@ export async function interruptible<T>(command: string, v: { out?: string | unde
   const onSignal = (sig: NodeJS.Signals): void => {
     if (!controller.signal.aborted) {
       controller.abort(sig);
-      process.stderr.write(`${lead()}graft ${command}: ${sig} received; stopping before the next batch to save a checkpoint${v.out ? ` in ${v.out}` : ''}.\n`);
+      printErr(`${lead()}graft ${command}: ${sig} received; stopping before the next batch to save a checkpoint${v.out ? ` in ${v.out}` : ''}.\n`);
     } else {
-      process.stderr.write(`graft ${command}: ${sig} again; still stopping, please wait. The checkpoint is written atomically: even kill -9 leaves the previous state intact.\n`);
+      printErr(`graft ${command}: ${sig} again; still stopping, please wait. The checkpoint is written atomically: even kill -9 leaves the previous state intact.\n`);
     }
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   try {
     const done = await body(controller.signal);
-    if (controller.signal.aborted) process.stderr.write(`graft ${command}: ${String(controller.signal.reason)} arrived after training had finished; the complete run was saved.\n`);
+    if (controller.signal.aborted) printErr(`graft ${command}: ${String(controller.signal.reason)} arrived after training had finished; the complete run was saved.\n`);
     return { done };
   } catch (e) {
     if (!(e instanceof TrainingInterrupted)) throw e;
@@ -125,9 +126,9 @@ function reportInterrupted(command: string, e: TrainingInterrupted, json: boolea
     const at = ck ? { phase: ck.header.phase, epoch: ck.header.epoch, epochs: ck.header.epochs, batch: ck.header.batch, batches: ck.header.batches } : {};
     printJson({ interrupted: true, signal: e.reason, checkpoint: ck ? (e.savedTo ?? null) : null, ...at, ...(resume && { resume }) });
   } else if (!ck) {
-    process.stderr.write(`graft ${command}: interrupted (${e.reason}) before training began; nothing was saved.\n`);
+    printErr(`graft ${command}: interrupted (${e.reason}) before training began; nothing was saved.\n`);
   } else {
-    process.stderr.write(`graft ${command}: interrupted (${e.reason}) in ${describePosition(ck.header)}. Checkpoint saved in ${e.savedTo}.\nResume with: ${resume}\n`);
+    printErr(`graft ${command}: interrupted (${e.reason}) in ${describePosition(ck.header)}. Checkpoint saved in ${e.savedTo}.\nResume with: ${resume}\n`);
   }
   return code;
 }

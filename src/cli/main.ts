@@ -13,6 +13,7 @@ import { predictCommand } from './commands/predict.js';
 import { seedCommand } from './commands/seed.js';
 import { trainCommand } from './commands/train.js';
 import { transferCommand } from './commands/transfer.js';
+import { safeLines } from './terminal-text.js';
 
 const COMMANDS: ReadonlyArray<CommandDef<any>> = [seedCommand, trainCommand, transferCommand, compareCommand, sweepCommand, layersCommand, reportCommand, runCommand, evaluateCommand, predictCommand, inspectCommand, exportCommand];
 
@@ -44,7 +45,7 @@ export async function runCli(argv: string[]): Promise<number> {
   }
   const command = COMMANDS.find((c) => c.name === name);
   if (!command) {
-    process.stderr.write(`graft: unknown command ${JSON.stringify(name)}.\n\n${mainHelp()}`);
+    process.stderr.write(safeLines(`graft: unknown command ${JSON.stringify(name)}.\n\n${mainHelp()}`));
     return 2;
   }
   if (rest.includes('--help') || rest.includes('-h')) {
@@ -55,11 +56,12 @@ export async function runCli(argv: string[]): Promise<number> {
     return await command.run(parseCommandArgs(command, rest));
   } catch (e) {
     if (isGraftError(e) && e.userError) {
-      // A leading newline ends a live progress line on a terminal.
-      process.stderr.write(`${process.stderr.isTTY ? '\n' : ''}graft ${name}: ${e.message}\n`);
+      // A leading newline ends a live progress line on a terminal. Messages quote file names and
+      // values from files: their controls are escaped, the message's own line breaks kept.
+      process.stderr.write(`${process.stderr.isTTY ? '\n' : ''}graft ${name}: ${safeLines(e.message)}\n`);
       return 2;
     }
-    process.stderr.write(`\ngraft ${name}: internal error (a bug; please report it with this trace)\n${(e as Error)?.stack ?? String(e)}\n`);
+    process.stderr.write(`\ngraft ${name}: internal error (a bug; please report it with this trace)\n${safeLines((e as Error)?.stack ?? String(e))}\n`);
     return 1;
   }
 }

@@ -1,4 +1,5 @@
 import type { BatchProgress, EpochRecord, TrainCallbacks } from '../train/types.js';
+import { safeLines, safeText } from './terminal-text.js';
 
 export interface ProgressOptions {
   /** Label printed before each line, e.g. "Model A". */
@@ -16,6 +17,8 @@ export function progressCallbacks(options: ProgressOptions): TrainCallbacks {
   const stream = options.stream ?? process.stderr;
   if (options.silent) return {};
   const tty = stream.isTTY === true;
+  // Only the \r and erase-line below are graft's own; the label and messages may quote data.
+  const label = safeText(options.label);
   return {
     onBatchProgress(p: BatchProgress) {
       if (!tty) return;
@@ -24,14 +27,14 @@ export function progressCallbacks(options: ProgressOptions): TrainCallbacks {
       const filled = Math.round(frac * width);
       const eta = frac > 0 ? (p.elapsedSeconds / frac) * (1 - frac) : 0;
       const bar = `${'█'.repeat(filled)}${'░'.repeat(width - filled)}`;
-      stream.write(`\r\x1b[2K${options.label} ${p.phase} ${p.epoch}/${p.epochs} ${bar} ${Math.round(frac * 100)}% loss ${p.loss.toFixed(4)} acc ${p.accuracy.toFixed(4)} ETA ${eta.toFixed(0)}s`);
+      stream.write(`\r\x1b[2K${label} ${safeText(p.phase)} ${p.epoch}/${p.epochs} ${bar} ${Math.round(frac * 100)}% loss ${p.loss.toFixed(4)} acc ${p.accuracy.toFixed(4)} ETA ${eta.toFixed(0)}s`);
     },
     onEpochEnd(r: EpochRecord) {
       const val = r.valLoss !== undefined ? ` val_loss ${r.valLoss.toFixed(4)} val_acc ${r.valAccuracy!.toFixed(4)}` : '';
-      stream.write(`${tty ? '\r\x1b[2K' : ''}${options.label} ${r.phase} epoch ${r.epoch}: loss ${r.loss.toFixed(4)} acc ${r.accuracy.toFixed(4)}${val} (${r.seconds.toFixed(1)}s)\n`);
+      stream.write(`${tty ? '\r\x1b[2K' : ''}${label} ${safeText(r.phase)} epoch ${r.epoch}: loss ${r.loss.toFixed(4)} acc ${r.accuracy.toFixed(4)}${val} (${r.seconds.toFixed(1)}s)\n`);
     },
     onMessage(text: string) {
-      stream.write(`${tty ? '\r\x1b[2K' : ''}${options.label}: ${text}\n`);
+      stream.write(`${tty ? '\r\x1b[2K' : ''}${label}: ${safeLines(text)}\n`);
     },
   };
 }

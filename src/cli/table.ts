@@ -1,6 +1,9 @@
-/** Renders rows as an aligned text table; numbers right-aligned. */
-export function renderTable(header: readonly string[], rows: ReadonlyArray<ReadonlyArray<string | number>>): string {
-  const cells = rows.map((r) => r.map((c) => (typeof c === 'number' ? formatNumber(c) : c)));
+import { safeText } from './terminal-text.js';
+
+/** Renders rows as an aligned text table; numbers right-aligned. Cells are often names from files: escaped. */
+export function renderTable(headings: readonly string[], rows: ReadonlyArray<ReadonlyArray<string | number>>): string {
+  const cells = rows.map((r) => r.map((c) => (typeof c === 'number' ? formatNumber(c) : safeText(c))));
+  const header = headings.map(safeText);
   const widths = header.map((h, i) => Math.max(h.length, ...cells.map((r) => (r[i] ?? '').length)));
   const numeric = header.map((_, i) => rows.every((r) => typeof r[i] === 'number' || /^-?\d+(\.\d+)?%?$/.test(String(r[i]))));
   const line = (r: readonly string[]): string =>

@@ -13,6 +13,7 @@ import { defineCommand, numberOption } from '../command.js';
 import { BACKEND_OPTION, ENGINE_OPTION, batchSizeOption, useEngine, optimizerOption, printJson, startBackend } from '../common.js';
 import { renderTable } from '../table.js';
 import { writeReportFor } from '../report-file.js';
+import { printErr, printOut } from '../terminal-text.js';
 
 const pct = (x: number): string => (Number.isFinite(x) ? `${(100 * x).toFixed(1)}%` : '—');
 const ci = (m: number, h: number): string => `${pct(m)} ± ${Number.isFinite(h) ? (100 * h).toFixed(1) : '—'}`;
@@ -76,7 +77,7 @@ export const compareCommand = defineCommand({
       ...(v['data-dir'] !== undefined && { dataDir: v['data-dir'] }),
       ...(v.offline && { download: false }),
       onTrial: (t, done, total) => {
-        if (!v.json) process.stderr.write(`${describeTrial(t, done, total)}\n`);
+        if (!v.json) printErr(`${describeTrial(t, done, total)}\n`);
       },
     };
     if (!v.force) {
@@ -85,7 +86,7 @@ export const compareCommand = defineCommand({
     // Fail now, not after every trial has run, if the results cannot be written.
     await mkdir(out, { recursive: true });
     const workers = numberOption('workers', v.workers, { integer: true, min: 1, max: 64 }) ?? defaultWorkers();
-    if (!v.json) process.stderr.write(`graft compare: ${trainSizes.length} train sizes × ${opts.seeds} seeds × 2 arms on ${workers} worker${workers > 1 ? 's' : ''} (${backend.description})\n`);
+    if (!v.json) printErr(`graft compare: ${trainSizes.length} train sizes × ${opts.seeds} seeds × 2 arms on ${workers} worker${workers > 1 ? 's' : ''} (${backend.description})\n`);
     const result = await compareParallel(opts, { workers, sourceLocation: v.from, backend: backend.name });
     await writeFileAtomic(resultFile, `${JSON.stringify(result, null, 2)}\n`);
     const report = await writeReportFor(out);
@@ -94,13 +95,13 @@ export const compareCommand = defineCommand({
       return 0;
     }
     printCompare(result);
-    process.stdout.write(`\nWrote ${resultFile}${report ? ` and ${report}` : ''}\n`);
+    printOut(`\nWrote ${resultFile}${report ? ` and ${report}` : ''}\n`);
     return 0;
   },
 });
 
 export function printCompare(r: CompareResult): void {
-  process.stdout.write(`\n${r.task}: transfer from ${r.source} vs the same architecture from scratch, ${r.seeds.length} seeds each (test error, mean ± 95% CI)\n`);
+  printOut(`\n${r.task}: transfer from ${r.source} vs the same architecture from scratch, ${r.seeds.length} seeds each (test error, mean ± 95% CI)\n`);
   const rows = r.rows.map((row) => [
     row.trainSize === 'all' ? 'all' : `${row.trainSize}/class`,
     ci(row.transfer.mean, row.transfer.halfWidth),
@@ -109,8 +110,8 @@ export function printCompare(r: CompareResult): void {
     Number.isFinite(row.errorRatio) ? `${row.errorRatio.toFixed(2)}×` : '—',
     row.verdict,
   ]);
-  process.stdout.write(`${renderTable(['train size', 'transfer error', 'scratch error', 'difference (points, 95% CI)', 'scratch/transfer', 'verdict'], rows)}\n`);
-  process.stdout.write(
+  printOut(`${renderTable(['train size', 'transfer error', 'scratch error', 'difference (points, 95% CI)', 'scratch/transfer', 'verdict'], rows)}\n`);
+  printOut(
     `Budget per arm: transfer ${r.settings.frozenEpochs} frozen epochs (${r.settings.frozenOptimizer}) + ${r.settings.unfrozenEpochs} unfrozen (${r.settings.unfrozenOptimizer}); scratch ${r.settings.scratchEpochs} epochs (${r.settings.scratchOptimizer}); ` +
       `early stopping ${r.settings.earlyStoppingPatience === null ? 'off' : `patience ${r.settings.earlyStoppingPatience} on a ${r.settings.valSplit} validation split`}. Same subsample, split and test set for both arms of a seed.\n`,
   );

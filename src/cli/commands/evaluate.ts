@@ -6,6 +6,7 @@ import { prepareTask } from '../../workflows/prepare.js';
 import { defineCommand } from '../command.js';
 import { BACKEND_OPTION, dataOptions, printJson, startBackend } from '../common.js';
 import { renderTable } from '../table.js';
+import { printOut } from '../terminal-text.js';
 
 export const evaluateCommand = defineCommand({
   name: 'evaluate',
@@ -29,7 +30,7 @@ export const evaluateCommand = defineCommand({
     const result = evaluate(loaded.model, data.test);
     if (v.json) printJson({ accuracy: result.accuracy, loss: result.loss, confusion: result.confusion, perClass: result.perClass, count: result.count, task: data.task });
     else {
-      process.stdout.write(`${v.model} on ${data.task} (test set, ${result.count} images)\n`);
+      printOut(`${v.model} on ${data.task} (test set, ${result.count} images)\n`);
       printEvaluation(result, data.test.classNames);
     }
     return 0;
@@ -37,8 +38,8 @@ export const evaluateCommand = defineCommand({
 });
 
 export function printEvaluation(e: Evaluation, classNames: readonly string[]): void {
-  process.stdout.write(`Test accuracy ${e.accuracy.toFixed(4)}, loss ${e.loss.toFixed(4)}\n`);
-  process.stdout.write(`${renderTable(['class', 'precision', 'recall', 'F1', 'support'], e.perClass.map((c) => [c.name, c.precision, c.recall, c.f1, c.support]))}\n`);
+  printOut(`Test accuracy ${e.accuracy.toFixed(4)}, loss ${e.loss.toFixed(4)}\n`);
+  printOut(`${renderTable(['class', 'precision', 'recall', 'F1', 'support'], e.perClass.map((c) => [c.name, c.precision, c.recall, c.f1, c.support]))}\n`);
   const names = classNames.map((n, i) => `${i}:${n}`);
-  process.stdout.write(`Confusion (rows true, columns predicted):\n${renderTable(['', ...names.map((_, i) => String(i))], e.confusion.map((row, i) => [names[i] ?? String(i), ...row]))}\n`);
+  printOut(`Confusion (rows true, columns predicted):\n${renderTable(['', ...names.map((_, i) => String(i))], e.confusion.map((row, i) => [names[i] ?? String(i), ...row]))}\n`);
 }

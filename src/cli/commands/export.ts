@@ -4,6 +4,7 @@ import { loadModel } from '../../io/run-dir.js';
 import { exportModel } from '../../io/export-model.js';
 import { defineCommand } from '../command.js';
 import { BACKEND_OPTION, startBackend } from '../common.js';
+import { printOut } from '../terminal-text.js';
 
 export const exportCommand = defineCommand({
   name: 'export',
@@ -22,7 +23,7 @@ export const exportCommand = defineCommand({
     await startBackend(v.backend, true);
     const loaded = await loadModel(location);
     const format = await exportModel(loaded.model, v.to, { force: v.force });
-    process.stdout.write(`Wrote ${path.resolve(v.to)} (${format})\n`);
+    printOut(`Wrote ${path.resolve(v.to)} (${format})\n`);
     return 0;
   },
 });

@@ -4,6 +4,7 @@ import { loadModel } from '../../io/run-dir.js';
 import { defineCommand } from '../command.js';
 import { BACKEND_OPTION, printJson, startBackend } from '../common.js';
 import { renderTable } from '../table.js';
+import { printOut } from '../terminal-text.js';
 
 export const inspectCommand = defineCommand({
   name: 'inspect',
@@ -26,9 +27,9 @@ export const inspectCommand = defineCommand({
       return 0;
     }
     const from = loaded.kerasVersion ? `, written by Keras ${loaded.kerasVersion}` : '';
-    process.stdout.write(`${location}: ${loaded.format}${from}${loaded.run ? `, task ${loaded.run.task}` : ''}\n`);
-    process.stdout.write(`${renderTable(['layer', 'class', 'output shape', 'params', 'trainable'], summary.layers.map((l) => [l.name, l.className, `[${l.outputShape.map((d) => d ?? '?').join(', ')}]`, l.params, l.trainable ? 'yes' : 'no']))}\n`);
-    process.stdout.write(`Total parameters ${summary.totalParams} (${summary.trainableParams} trainable); input [${summary.inputShape.map((d) => d ?? '?').join(', ')}]\n`);
+    printOut(`${location}: ${loaded.format}${from}${loaded.run ? `, task ${loaded.run.task}` : ''}\n`);
+    printOut(`${renderTable(['layer', 'class', 'output shape', 'params', 'trainable'], summary.layers.map((l) => [l.name, l.className, `[${l.outputShape.map((d) => d ?? '?').join(', ')}]`, l.params, l.trainable ? 'yes' : 'no']))}\n`);
+    printOut(`Total parameters ${summary.totalParams} (${summary.trainableParams} trainable); input [${summary.inputShape.map((d) => d ?? '?').join(', ')}]\n`);
     return 0;
   },
 });

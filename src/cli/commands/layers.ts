@@ -8,6 +8,7 @@ import { defineCommand, numberOption } from '../command.js';
 import { BACKEND_OPTION, ENGINE_OPTION, useEngine, optimizerOption, printJson, startBackend } from '../common.js';
 import { renderTable } from '../table.js';
 import { writeReportFor } from '../report-file.js';
+import { printErr, printOut } from '../terminal-text.js';
 
 export const layersCommand = defineCommand({
   name: 'layers',
@@ -47,7 +48,7 @@ export const layersCommand = defineCommand({
       ...(v['data-dir'] !== undefined && { dataDir: v['data-dir'] }),
       ...(v.offline && { download: false }),
       onPoint: (n, arm, seed, acc) => {
-        if (!v.json) process.stderr.write(`n=${n} ${arm.padEnd(10)} seed ${seed}: test accuracy ${(100 * acc).toFixed(2)}%\n`);
+        if (!v.json) printErr(`n=${n} ${arm.padEnd(10)} seed ${seed}: test accuracy ${(100 * acc).toFixed(2)}%\n`);
       },
     });
     await writeFileAtomic(path.join(out, 'layers.json'), `${JSON.stringify(r, null, 2)}\n`);
@@ -55,7 +56,7 @@ export const layersCommand = defineCommand({
     if (v.json) printJson(r);
     else {
       printLayers(r);
-      process.stdout.write(`Wrote ${path.join(out, 'layers.json')} and ${report}\n`);
+      printOut(`Wrote ${path.join(out, 'layers.json')} and ${report}\n`);
     }
     return 0;
   },
@@ -63,6 +64,6 @@ export const layersCommand = defineCommand({
 
 export function printLayers(r: LayersResult): void {
   const cell = (i: { mean: number; halfWidth: number }): string => `${(100 * i.mean).toFixed(2)}% ± ${Number.isFinite(i.halfWidth) ? (100 * i.halfWidth).toFixed(2) : '—'}`;
-  process.stdout.write(`\n${r.task}: test accuracy with the first n weight layers of ${r.source} copied (${r.seeds.length} seeds, ${r.epochs} epochs, mean ± 95% CI)\n`);
-  process.stdout.write(`${renderTable(['n', 'last copied layer', 'copied + frozen', 'copied + fine-tuned', 'scratch'], r.points.map((p) => [String(p.n), p.layer, cell(p.arms.frozen), cell(p.arms['fine-tuned']), cell(p.arms.scratch)]))}\n`);
+  printOut(`\n${r.task}: test accuracy with the first n weight layers of ${r.source} copied (${r.seeds.length} seeds, ${r.epochs} epochs, mean ± 95% CI)\n`);
+  printOut(`${renderTable(['n', 'last copied layer', 'copied + frozen', 'copied + fine-tuned', 'scratch'], r.points.map((p) => [String(p.n), p.layer, cell(p.arms.frozen), cell(p.arms['fine-tuned']), cell(p.arms.scratch)]))}\n`);
 }

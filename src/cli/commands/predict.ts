@@ -4,6 +4,7 @@ import { predictFiles } from '../../workflows/predict.js';
 import { defineCommand } from '../command.js';
 import { BACKEND_OPTION, printJson, startBackend } from '../common.js';
 import { renderTable } from '../table.js';
+import { printOut } from '../terminal-text.js';
 
 export const predictCommand = defineCommand({
   name: 'predict',
@@ -28,7 +29,7 @@ export const predictCommand = defineCommand({
     const preds = await predictFiles(loaded.model, positionals, opts);
     if (v.json) printJson(preds);
     else
-      process.stdout.write(
+      printOut(
         `${renderTable(['file', 'index', 'class', 'probability'], preds.map((p) => [p.file, p.index === undefined ? '' : String(p.index), p.className, p.probabilities[p.label] ?? NaN]))}\n`,
       );
     return 0;

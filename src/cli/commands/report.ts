@@ -2,6 +2,7 @@ import { GraftError } from '../../errors.js';
 import { assertRunsFinished } from '../../io/half-finished.js';
 import { defineCommand } from '../command.js';
 import { writeReportFor } from '../report-file.js';
+import { printOut } from '../terminal-text.js';
 
 export const reportCommand = defineCommand({
   name: 'report',
@@ -17,7 +18,7 @@ export const reportCommand = defineCommand({
     // A report that silently skipped an unfinished run would mislead.
     await assertRunsFinished(dir);
     // Written atomically: a half-written report never replaces a good one.
-    process.stdout.write(`${await writeReportFor(dir, v.out)}\n`);
+    printOut(`${await writeReportFor(dir, v.out)}\n`);
     return 0;
   },
 });

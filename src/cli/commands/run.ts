@@ -12,6 +12,7 @@ import { writeReportFor } from '../report-file.js';
 import { renderTable } from '../table.js';
 import { printCompare } from './compare.js';
 import { printLayers } from './layers.js';
+import { printErr, printOut, terminalJson } from '../terminal-text.js';
 
 /** Flags `graft run` and `graft sweep` share; the file's own settings apply unless a flag is given. */
 export const EXPERIMENT_FLAGS = {
@@ -53,29 +54,29 @@ export async function runWithFlags(exp: Experiment, v: { json: boolean; force: b
   if (engine !== undefined) useEngine(engine);
   const backend = await startBackend(v.backend ?? exp.backend ?? 'auto', v.json);
   const hooks: ExperimentHooks = { callbacks: (label) => progressCallbacks({ label, silent: v.json }) };
-  if (!v.json) hooks.log = (line) => process.stderr.write(`${line}\n`);
+  if (!v.json) hooks.log = (line) => printErr(`${line}\n`);
   const { onDownloadProgress } = dataOptions({ seed: '0' }, v.json);
   if (onDownloadProgress) hooks.onDownloadProgress = onDownloadProgress;
   return runExperiment({ ...exp, ...(engine !== undefined && { engine: engine as EngineChoice }), backend: backend.name, force: v.force || (exp.force ?? false) }, hooks);
 }
 
 function printChecked(file: string, exp: Experiment): number {
-  process.stdout.write(`${file}: a valid kind: ${exp.kind} experiment.\n${JSON.stringify(exp, null, 2)}\n`);
+  printOut(`${file}: a valid kind: ${exp.kind} experiment.\n${terminalJson(exp, 2)}\n`);
   return 0;
 }
 
 async function printSummary(s: ExperimentSummary, report: string | undefined): Promise<void> {
-  const wrote = (file: string): void => void process.stdout.write(`\nWrote ${file}${report ? ` and ${report}` : ''}\n`);
+  const wrote = (file: string): void => void printOut(`\nWrote ${file}${report ? ` and ${report}` : ''}\n`);
   switch (s.kind) {
     case 'train':
-      process.stdout.write(`Test accuracy ${s.testAccuracy.toFixed(4)} (loss ${s.testLoss.toFixed(4)}; ${s.stopReason}). Saved ${s.out} (${s.seconds.toFixed(1)} s of training)\n`);
+      printOut(`Test accuracy ${s.testAccuracy.toFixed(4)} (loss ${s.testLoss.toFixed(4)}; ${s.stopReason}). Saved ${s.out} (${s.seconds.toFixed(1)} s of training)\n`);
       return;
     case 'transfer':
-      process.stdout.write(`Test accuracy after the frozen phase ${s.frozenTestAccuracy.toFixed(4)}; after the unfrozen phase ${s.testAccuracy.toFixed(4)} (loss ${s.testLoss.toFixed(4)}). Saved ${s.out} (${s.seconds.toFixed(1)} s of training)\n`);
+      printOut(`Test accuracy after the frozen phase ${s.frozenTestAccuracy.toFixed(4)}; after the unfrozen phase ${s.testAccuracy.toFixed(4)} (loss ${s.testLoss.toFixed(4)}). Saved ${s.out} (${s.seconds.toFixed(1)} s of training)\n`);
       return;
     case 'seed':
-      process.stdout.write(`${renderTable(['model', 'phase', 'epochs', 'seconds', 'test accuracy'], s.result.rows.map((r) => [r.model, r.phase, r.epochs, r.seconds.toFixed(1), r.testAccuracy.toFixed(4)]))}\n`);
-      process.stdout.write('One seed is not evidence; a kind: compare experiment runs several.\n');
+      printOut(`${renderTable(['model', 'phase', 'epochs', 'seconds', 'test accuracy'], s.result.rows.map((r) => [r.model, r.phase, r.epochs, r.seconds.toFixed(1), r.testAccuracy.toFixed(4)]))}\n`);
+      printOut('One seed is not evidence; a kind: compare experiment runs several.\n');
       wrote(Object.values(s.result.runDirs).join(', '));
       return;
     case 'compare':

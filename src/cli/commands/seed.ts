@@ -7,6 +7,7 @@ import { runSeed, SEED_RECIPE, type SeedOptions } from '../../workflows/seed.js'
 import { runSeedCnn, SEED_CNN_RECIPE, type SeedCnnModel, type SeedCnnOptions } from '../../workflows/seed-cnn.js';
 import type { OptionDef, ParsedArgs } from '../command.js';
 import { GraftError } from '../../errors.js';
+import { printErr, printOut } from '../terminal-text.js';
 
 const SEED_OPTIONS = {
   out: { type: 'string', value: 'DIR', description: 'Folder for the run directories (default runs/seed, or runs/seed-cnn with --cnn)' },
@@ -62,14 +63,14 @@ export const seedCommand = defineCommand({
       printJson({ backend: r.backend, modelA: r.modelA, modelB: r.modelB, scratchB: r.scratchB });
       return 0;
     }
-    process.stdout.write(`\nbackend: ${backend.description}\n`);
-    process.stdout.write(`${renderTable(['model', 'phase', 'epochs', 'seconds', 'test accuracy'], r.rows.map((row) => [row.model, row.phase, row.epochs, row.seconds.toFixed(1), row.testAccuracy.toFixed(4)]))}\n`);
+    printOut(`\nbackend: ${backend.description}\n`);
+    printOut(`${renderTable(['model', 'phase', 'epochs', 'seconds', 'test accuracy'], r.rows.map((row) => [row.model, row.phase, row.epochs, row.seconds.toFixed(1), row.testAccuracy.toFixed(4)]))}\n`);
     const diff = r.modelB.testAccuracy - r.scratchB.testAccuracy;
-    process.stdout.write(
+    printOut(
       `\nTransfer vs scratch on this one seed: ${diff >= 0 ? '+' : ''}${(diff * 100).toFixed(2)} points of test accuracy. ` +
         'One seed is not evidence; compare several seeds before claiming transfer helped.\n',
     );
-    process.stdout.write(`Run directories: ${Object.values(r.runDirs).join(', ')}\nReport: ${report}\n`);
+    printOut(`Run directories: ${Object.values(r.runDirs).join(', ')}\nReport: ${report}\n`);
     return 0;
   },
 });
@@ -89,7 +90,7 @@ async function runCnn({ values: v }: ParsedArgs<typeof SEED_OPTIONS>, backend: s
     epochScale: numberOption('epoch-scale', v['epoch-scale'], { min: 0.01, max: 100 })!,
     callbacks: (m) => progressCallbacks({ label: CNN_LABELS[m], silent: quiet }),
     onMessage: (text) => {
-      if (!quiet) process.stderr.write(`graft: ${text}\n`);
+      if (!quiet) printErr(`graft: ${text}\n`);
     },
     ...(v['data-dir'] !== undefined && { dataDir: v['data-dir'] }),
     ...(v.weights !== undefined && { weights: v.weights }),
@@ -103,9 +104,9 @@ async function runCnn({ values: v }: ParsedArgs<typeof SEED_OPTIONS>, backend: s
     printJson({ backend: r.backend, path: r.path, rows: r.rows, messages: r.messages });
     return 0;
   }
-  process.stdout.write(`\nbackend: ${backend}\n`);
-  process.stdout.write(`${renderTable(['model', 'phase', 'epochs', 'seconds', 'test accuracy'], r.rows.map((row) => [row.model, row.phase, row.epochs, row.seconds.toFixed(1), row.testAccuracy.toFixed(4)]))}\n`);
-  process.stdout.write('\nOne seed is not evidence; use graft compare with several seeds before claiming transfer helped.\n');
-  process.stdout.write(`Run directories: ${Object.values(r.runDirs).join(', ')}\nReport: ${report}\n`);
+  printOut(`\nbackend: ${backend}\n`);
+  printOut(`${renderTable(['model', 'phase', 'epochs', 'seconds', 'test accuracy'], r.rows.map((row) => [row.model, row.phase, row.epochs, row.seconds.toFixed(1), row.testAccuracy.toFixed(4)]))}\n`);
+  printOut('\nOne seed is not evidence; use graft compare with several seeds before claiming transfer helped.\n');
+  printOut(`Run directories: ${Object.values(r.runDirs).join(', ')}\nReport: ${report}\n`);
   return 0;
 }

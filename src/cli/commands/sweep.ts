@@ -6,6 +6,7 @@ import { defineCommand } from '../command.js';
 import { printJson } from '../common.js';
 import { renderTable } from '../table.js';
 import { EXPERIMENT_FLAGS, runWithFlags } from './run.js';
+import { printOut, terminalJson } from '../terminal-text.js';
 
 export const sweepCommand = defineCommand({
   name: 'sweep',
@@ -25,7 +26,7 @@ export const sweepCommand = defineCommand({
       throw new GraftError('BAD_ARGUMENT', `${file} is a kind: ${exp.kind} experiment; graft sweep takes kind: sweep. Fix: run it with graft run ${file}.`);
     }
     if (v.check) {
-      process.stdout.write(`${file}: a valid sweep.\n${JSON.stringify(exp, null, 2)}\n`);
+      printOut(`${file}: a valid sweep.\n${terminalJson(exp, 2)}\n`);
       return 0;
     }
     const summary = await runWithFlags(exp, v);
@@ -34,7 +35,7 @@ export const sweepCommand = defineCommand({
     if (v.json) printJson(summary.result);
     else {
       printSweep(summary.result);
-      process.stdout.write(`\nWrote ${summary.file} and ${report}\n`);
+      printOut(`\nWrote ${summary.file} and ${report}\n`);
     }
     return 0;
   },
@@ -44,16 +45,16 @@ export const sweepCommand = defineCommand({
 export function printSweep(r: SweepResult): void {
   const pct = (x: number): string => `${(100 * x).toFixed(2)}%`;
   const chosen = JSON.stringify(r.best.config);
-  process.stdout.write(`\n${r.task}: ${r.tried} configuration${r.tried === 1 ? '' : 's'} (${r.mode}) of transfer from ${r.source}, scored on the validation split\n`);
+  printOut(`\n${r.task}: ${r.tried} configuration${r.tried === 1 ? '' : 's'} (${r.mode}) of transfer from ${r.source}, scored on the validation split\n`);
   const rows = r.trials.map((t, i) => {
     const c = t.config;
     return [String(i + 1), String(c.cut ?? 'default'), c.freeze, c.frozenEpochs, c.unfrozenEpochs, String(c.frozenLr), String(c.unfrozenLr), pct(t.valAccuracy), t.valLoss, t.seconds.toFixed(1), JSON.stringify(c) === chosen ? '← chosen' : ''];
   });
-  process.stdout.write(`${renderTable(['#', 'cut', 'freeze', 'frozen epochs', 'unfrozen epochs', 'frozen lr', 'unfrozen lr', 'val accuracy', 'val loss', 'seconds', ''], rows)}\n`);
+  printOut(`${renderTable(['#', 'cut', 'freeze', 'frozen epochs', 'unfrozen epochs', 'frozen lr', 'unfrozen lr', 'val accuracy', 'val loss', 'seconds', ''], rows)}\n`);
   const c = r.best.config;
-  process.stdout.write(
+  printOut(
     `\nChosen: cut ${c.cut ?? 'default'}, freeze ${c.freeze}, ${c.frozenEpochs} frozen + ${c.unfrozenEpochs} unfrozen epochs, lr ${c.frozenLr} then ${c.unfrozenLr}: ` +
       `validation accuracy ${pct(r.best.valAccuracy)}, test accuracy ${pct(r.best.testAccuracy)} (the test set, scored once).\n`,
   );
-  process.stdout.write(`${r.caveat}\n`);
+  printOut(`${r.caveat}\n`);
 }

@@ -5,6 +5,7 @@ import { BACKEND_OPTION, ENGINE_OPTION, batchSizeOption, useEngine, DATA_OPTIONS
 import { trainModel, TRAIN_DEFAULTS, type TrainModelOptions } from '../../workflows/train-model.js';
 import { printEvaluation } from './evaluate.js';
 import { INTERRUPT_HELP, RESUME_OPTION, interruptible, resumeArgs } from '../interrupt.js';
+import { printOut } from '../terminal-text.js';
 
 export const trainCommand = defineCommand({
   name: 'train',
@@ -54,7 +55,7 @@ export const trainCommand = defineCommand({
     if (v.json) printJson({ out: v.out, seconds: r.seconds, testAccuracy: r.test.accuracy, testLoss: r.test.loss, stopReason: r.run.phases[0]?.stopReason });
     else {
       printEvaluation(r.test, r.run.classNames);
-      process.stdout.write(`Saved ${v.out} (${r.seconds.toFixed(1)} s of training)\n`);
+      printOut(`Saved ${v.out} (${r.seconds.toFixed(1)} s of training)\n`);
     }
     return 0;
   },

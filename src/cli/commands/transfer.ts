@@ -9,6 +9,7 @@ import { loadBackbone } from '../../workflows/backbone.js';
 import { BACKBONE_OPTIONS, PHASE_OPTIONS, parseAugment, parseHeadPool } from '../cnn-options.js';
 import { printEvaluation } from './evaluate.js';
 import { INTERRUPT_HELP, RESUME_OPTION, interruptible, resumeArgs } from '../interrupt.js';
+import { printErr, printOut } from '../terminal-text.js';
 
 export const transferCommand = defineCommand({
   name: 'transfer',
@@ -56,7 +57,7 @@ export const transferCommand = defineCommand({
     useEngine(v.engine);
     await startBackend(v.backend, v.json);
     const backbone = v.backbone ? await loadBackbone({ backbone: v.backbone, input: input!, weights: v.weights, seed: numberOption('seed', v.seed, { integer: true, min: 0 })! }) : undefined;
-    if (backbone && !v.json) process.stderr.write(`graft: backbone ${backbone.description}\n`);
+    if (backbone && !v.json) printErr(`graft: backbone ${backbone.description}\n`);
     const source = backbone ? { model: backbone.model, run: undefined } : await loadModel(v.from!);
     const inputShape = source.model.inputs[0]?.shape;
     const frozenOptimizer = optimizerOption(v['frozen-optimizer'], v['frozen-lr'], v.momentum, 'frozen-')!;
@@ -99,10 +100,10 @@ export const transferCommand = defineCommand({
       printJson({ out: v.out, seconds: r.seconds, frozenTestAccuracy: r.frozenTest.accuracy, testAccuracy: r.test.accuracy, testLoss: r.test.loss, phases: r.phases.map((p) => ({ name: p.name, epochs: p.history.length, stopReason: p.stopReason, seconds: p.seconds })) });
     } else {
       const t = r.run.transfer;
-      process.stdout.write(`Reused ${listLayers(t?.reused ?? [])}; new head ${t?.head.join(', ')}; frozen in phase 1: ${listLayers(t?.frozen ?? []) || 'none'}\n`);
-      process.stdout.write(`Test accuracy after the frozen phase: ${r.frozenTest.accuracy.toFixed(4)}\n`);
+      printOut(`Reused ${listLayers(t?.reused ?? [])}; new head ${t?.head.join(', ')}; frozen in phase 1: ${listLayers(t?.frozen ?? []) || 'none'}\n`);
+      printOut(`Test accuracy after the frozen phase: ${r.frozenTest.accuracy.toFixed(4)}\n`);
       printEvaluation(r.test, r.run.classNames);
-      process.stdout.write(`Saved ${v.out} (${r.seconds.toFixed(1)} s of training)\n`);
+      printOut(`Saved ${v.out} (${r.seconds.toFixed(1)} s of training)\n`);
     }
     return 0;
   },
