@@ -5,6 +5,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { GraftError, describeValue } from '../errors.js';
 import { disposeModel, withVariableCleanup } from '../models/dispose.js';
 import { parseJson } from './keras/archive.js';
+import { assertFiniteWeights } from './weights-finite.js';
 import { READ_LIMITS, readRegularFile } from './regular-file.js';
 
 /** The files of a TF.js layers model: model.json and one weights file. */
@@ -130,6 +131,7 @@ export async function loadTfjsModel(modelJsonPath: string): Promise<tfl.LayersMo
   }
   try {
     checkLoadedModel(model, modelJsonPath);
+    assertFiniteWeights(model, modelJsonPath);
   } catch (e) {
     disposeModel(model);
     throw e;

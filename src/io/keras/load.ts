@@ -6,6 +6,7 @@ import { detectLayout, assignWeights } from './weights.js';
 import { openH5 } from './hdf5.js';
 import { disposeModel, withVariableCleanup } from '../../models/dispose.js';
 import { checkLoadedModel } from '../tfjs-format.js';
+import { assertFiniteWeights } from '../weights-finite.js';
 import { READ_LIMITS, readRegularFile } from '../regular-file.js';
 
 export interface KerasModel {
@@ -45,6 +46,7 @@ async function loadArchive(bytes: Uint8Array, what: string): Promise<KerasModel>
     const h5 = await openH5(archive.weights, `${what}: model.weights.h5`);
     try {
       assignWeights(model, h5, `${what}: model.weights.h5`, tree);
+      assertFiniteWeights(model, what);
     } finally {
       h5.close();
     }
@@ -73,6 +75,7 @@ async function loadH5(bytes: Uint8Array, what: string): Promise<KerasModel> {
     const model = await buildModel(topology, what);
     try {
       assignWeights(model, h5, what, tree);
+      assertFiniteWeights(model, what);
       // Reading the version can fail too (a damaged string): the model must not outlive that.
       const version = h5.attr('/', 'keras_version') ?? h5.attr('/model_weights', 'keras_version');
       return { model, kerasVersion: String(version ?? 'unknown'), format: 'keras-h5' };
@@ -90,6 +93,7 @@ export async function loadKerasWeights(model: tfl.LayersModel, file: string): Pr
   const h5 = await openH5(await readModelBytes(file), file);
   try {
     assignWeights(model, h5, file);
+    assertFiniteWeights(model, file);
   } finally {
     h5.close();
   }
