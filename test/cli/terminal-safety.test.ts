@@ -9,7 +9,9 @@ import { progressCallbacks } from '../../src/cli/progress.js';
 import { safeLines, safeText, terminalJson } from '../../src/cli/terminal-text.js';
 import { saveRun } from '../../src/io/run-dir.js';
 import { toTfjsFiles } from '../../src/io/tfjs-format.js';
+import { renderReport } from '../../src/report/render.js';
 import { testRunInfo, useBackend } from '../helpers.js';
+import { runInfo } from '../report/fixtures.js';
 
 // Names that would retitle the window (OSC … BEL), clear the screen (CSI 2J), do the same through
 // the 8-bit C1 CSI (U+009B), return the cursor to overwrite a line (CR), or reverse text (U+202E).
@@ -105,6 +107,15 @@ describe('the progress bar on a terminal', () => {
     expect(written.split(own)).toHaveLength(4);
     expectNoRawControls(written.split(own).join(''), 'progress');
     expect(written).toContain(`layer x\\x1b]0;pwned\\x07 frozen\nsecond line\n`);
+  });
+});
+
+describe('the HTML report', () => {
+  it('carries no raw control character from names, so `cat report.html` is as safe as the terminal output', () => {
+    const run = runInfo({ task: `task${EVIL}`, classNames: [`a${EVIL}`, 'b', 'c', 'd', 'e', 'f', 'g', 'h'] });
+    const html = renderReport({ title: `t${EVIL}`, runs: [{ name: `r${EVIL}`, run }] });
+    expectNoRawControls(html.replaceAll('\n', ''), 'report.html');
+    expect(html).toContain('task task\\x1b]0;pwned\\x07\\x1b[2J\\x9b31m\\x0d\\u202e.');
   });
 });
 
