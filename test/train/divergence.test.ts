@@ -80,6 +80,21 @@ describe.each(engines)('fit on %s', (engine) => {
     expect(r.history[7]!.loss).toBeLessThan(r.history[0]!.loss / 10);
   });
 
+  it('an interrupted fit resumed from its checkpoint judges divergence against the same starting loss', async () => {
+    const whole = await fit(mlp(), data4, { epochs: 5, engine, batchSize: 16, optimizer: { learningRate: 100 } });
+    expect(whole.stopReason).toBe('diverged');
+    const model = mlp();
+    let batches = 0;
+    // Stops before the third batch of epoch 1: the first batch's loss must travel in the checkpoint.
+    const signal = { get aborted(): boolean { return batches++ >= 2; } };
+    const cut = await fit(model, data4, { epochs: 5, engine, batchSize: 16, optimizer: { learningRate: 100 }, signal });
+    expect(cut.stopReason).toBe('interrupted');
+    expect(cut.checkpoint!.startLoss).toBeGreaterThan(Math.log(4));
+    const resumed = await fit(model, data4, { epochs: 5, engine, batchSize: 16, optimizer: { learningRate: 100 }, resumeFrom: cut.checkpoint! });
+    expect(resumed.stopReason).toBe('diverged');
+    expect(resumed.message).toBe(whole.message);
+  });
+
   it('NaN still stops as non-finite, with a readable suggestion', async () => {
     const r = await fit(mlp(), data4, { epochs: 3, engine, optimizer: { learningRate: 1e30 } });
     expect(r.stopReason).toBe('non-finite-loss');
