@@ -9,6 +9,8 @@ import { progressCallbacks } from '../../src/cli/progress.js';
 import { safeLines, safeText, terminalJson } from '../../src/cli/terminal-text.js';
 import { saveRun } from '../../src/io/run-dir.js';
 import { toTfjsFiles } from '../../src/io/tfjs-format.js';
+import { toKerasArchive } from '../../src/io/keras/export.js';
+import { strFromU8, strToU8, unzipSync, zipSync } from 'fflate';
 import { renderReport } from '../../src/report/render.js';
 import { testRunInfo, useBackend } from '../helpers.js';
 import { runInfo } from '../report/fixtures.js';
@@ -166,6 +168,17 @@ describe('names from files cannot drive the terminal', () => {
     const r = await cli(['inspect', dir, '--backend', 'wasm']);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(`drop${SHOWN}`);
+  });
+
+  it('graft inspect: keras_version and written_by of a .keras file are printed escaped', async () => {
+    const entries = unzipSync(await toKerasArchive(smallModel([4, 4])));
+    const metadata = JSON.parse(strFromU8(entries['metadata.json']!)) as Record<string, unknown>;
+    entries['metadata.json'] = strToU8(JSON.stringify({ ...metadata, keras_version: `3.0${EVIL}`, written_by: `me${TITLE}` }));
+    const file = path.join(root, 'hostile.keras');
+    writeFileSync(file, zipSync(entries));
+    const r = await cli(['inspect', file, '--backend', 'wasm']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain(`written by Keras 3.0${SHOWN} (file written by me\\x1b]0;pwned\\x07)`);
   });
 
   it('an error about a file with an escape sequence in its name quotes it escaped, on one line', async () => {
