@@ -123,5 +123,5 @@ export function printJson(value: unknown): void {
 /** Progress on stderr (unless --json) plus the --log JSONL file when given. */
 export function trainingCallbacks(label: string, v: { json: boolean; log?: string | undefined; resume?: string | undefined }): TrainCallbacks {
   // A resumed run (--resume) continues the log its first part wrote.
-  return combineCallbacks(progressCallbacks({ label, silent: v.json }), v.log !== undefined ? jsonlLogger(v.log, { append: v.resume !== undefined }) : undefined);
+  return combineCallbacks(progressCallbacks({ label, silent: v.json }), v.log !== undefined ? jsonlLogger(v.log) : undefined);
 }

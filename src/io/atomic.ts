@@ -16,6 +16,11 @@ export type TempTag = 'tmp' | 'old' | 'download';
 /** `.<name>.<tag>-<pid>-<12 hex>`: see tempSibling. */
 const TEMP_NAME = /^\.(.+)\.(tmp|old|download)-(\d+)-([0-9a-f]{12})$/;
 
+/** Whether `name` is a temp sibling graft writes (see tempSibling). */
+export function isTempName(name: string): boolean {
+  return TEMP_NAME.test(name);
+}
+
 /** A unique hidden path next to `target` (same folder, so a rename cannot cross file systems). */
 export function tempSibling(target: string, tag: TempTag): string {
   const dir = path.dirname(target);

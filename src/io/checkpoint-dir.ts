@@ -3,7 +3,8 @@ import { endianness } from 'node:os';
 import { readdir, rm } from 'node:fs/promises';
 import * as path from 'node:path';
 import { GraftError } from '../errors.js';
-import { leftoversIn, removeStale, writeDirAtomic, writeFileAtomic } from './atomic.js';
+import { leftoversIn, removeStale, writeFileAtomic } from './atomic.js';
+import { writeOutputDir } from './output-claim.js';
 import { exists } from './exists.js';
 import { READ_LIMITS, readRegularFile } from './regular-file.js';
 
@@ -124,7 +125,7 @@ export async function writeCheckpoint(dir: string, header: CheckpointHeader, sta
     await removeStale(await leftoversIn(dir));
     return;
   }
-  await writeDirAtomic(dir, { [info.file]: blob, [CHECKPOINT_FILE]: text }, { force: options.force });
+  await writeOutputDir(dir, 'run', { [info.file]: blob, [CHECKPOINT_FILE]: text }, { force: options.force });
 }
 
 /** Whether `dir` holds a checkpoint (is an interrupted run). */

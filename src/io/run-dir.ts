@@ -9,8 +9,10 @@ import { READ_LIMITS, readRegularFile } from './regular-file.js';
 import type { EpochRecord } from '../train/types.js';
 import type { OptimizerSpec } from '../train/optimizer.js';
 import type { Evaluation } from '../evaluate/evaluate.js';
-import { writeDirAtomic } from './atomic.js';
 import { assertRunFinished, findHalfFinishedRun } from './half-finished.js';
+import { claimOutputFolder, writeOutputDir } from './output-claim.js';
+import { checkStorage } from './storage-check.js';
+import { readConsistently, sha256Hex, type ConsistentRead, type ReadRecorder } from './run-consistency.js';
 import { toTfjsFiles, loadTfjsModel } from './tfjs-format.js';
 import { loadKerasModel } from './keras/load.js';
 import { GRAFT_VERSION, TFJS_VERSION } from '../version.js';
@@ -57,16 +59,22 @@ export interface RunInfo {
   phases: PhaseRecord[];
   /** Test-set scores: after training, and for transfers also after the frozen phase. */
   metrics?: { test?: Evaluation; frozenTest?: Evaluation };
+  /**
+   * SHA-256 of the other files of this save (model.json, weights.bin, examples.json): readers check
+   * that what they read belongs to this run.json, never a mix of two saves racing a --force replace.
+   */
+  files?: Record<string, string>;
 }
 
 export const RUN_FILE = 'run.json';
 
 /** Writes model.json, weights.bin, run.json and history.jsonl into `dir` in one atomic step. */
 export async function saveRun(dir: string, model: tfl.LayersModel, info: RunInfo, options: { force?: boolean; extraFiles?: Record<string, string> } = {}): Promise<void> {
-  const files = await toTfjsFiles(model, `graft ${GRAFT_VERSION}`);
+  const files: Record<string, string | Uint8Array> = { ...options.extraFiles, ...(await toTfjsFiles(model, `graft ${GRAFT_VERSION}`)) };
   const history = info.phases.flatMap((p) => p.history).map((r) => JSON.stringify(r)).join('\n');
+  const hashes = Object.fromEntries(Object.entries(files).map(([name, data]) => [name, sha256Hex(data)]));
   // run.json last: it is the completion marker, so even the temp copy never has it before the rest.
-  await writeDirAtomic(dir, { ...options.extraFiles, ...files, 'history.jsonl': history ? `${history}\n` : '', [RUN_FILE]: `${JSON.stringify(info, null, 2)}\n` }, { force: options.force ?? false });
+  await writeOutputDir(dir, 'run', { ...files, 'history.jsonl': history ? `${history}\n` : '', [RUN_FILE]: `${JSON.stringify({ ...info, files: hashes }, null, 2)}\n` }, { force: options.force ?? false });
 }
 
 export interface LoadedModel {
@@ -80,8 +88,16 @@ export interface LoadedModel {
   kerasVersion?: string;
 }
 
-/** Loads a model from a graft run directory, a TF.js model.json, or a Keras .h5/.keras file. */
-export async function loadModel(location: string): Promise<LoadedModel> {
+/**
+ * Loads a model from a graft run directory, a TF.js model.json, or a Keras .h5/.keras file. A run
+ * being replaced by a --force save meanwhile is read as one save or not at all (readConsistently).
+ */
+export function loadModel(location: string): Promise<LoadedModel> {
+  const folder = path.basename(location) === 'model.json' ? path.dirname(location) : location;
+  return readConsistently(folder, (record) => loadOnce(location, record));
+}
+
+async function loadOnce(location: string, record: ReadRecorder): Promise<ConsistentRead<LoadedModel>> {
   // A run a kill or a full disk left unfinished gets one clear error, not a parse failure.
   await assertRunFinished(location);
   let st;
@@ -90,6 +106,7 @@ export async function loadModel(location: string): Promise<LoadedModel> {
   } catch {
     throw new GraftError('MODEL_NOT_FOUND', `No model at ${location}. Pass a graft run directory (from \`graft train\`/\`graft transfer\`), a TF.js model.json, or a Keras .h5/.keras file.`);
   }
+  const plain = (loaded: LoadedModel): ConsistentRead<LoadedModel> => ({ value: loaded, dispose: () => loaded.model.dispose() });
   if (st.isDirectory()) {
     const modelJson = path.join(location, 'model.json');
     const runJson = path.join(location, RUN_FILE);
@@ -97,22 +114,27 @@ export async function loadModel(location: string): Promise<LoadedModel> {
     if (!(await exists(modelJson))) {
       throw new GraftError('MODEL_NOT_FOUND', `${location} is a folder without model.json${hasRun ? ' (run.json is there: the run did not finish saving)' : ''}. Pass a graft run directory or a TF.js model folder.`);
     }
-    const model = await loadTfjsModel(modelJson);
-    if (!hasRun) return { model, path: modelJson, format: 'tfjs-layers' };
-    return { model, run: await readRunInfo(runJson), path: modelJson, format: 'graft-run' };
+    if (!hasRun) return plain({ model: await loadTfjsModel(modelJson), path: modelJson, format: 'tfjs-layers' });
+    return runModel(location, modelJson, record);
   }
   const ext = path.extname(location).toLowerCase();
   if (ext === '.h5' || ext === '.hdf5' || ext === '.keras') {
     const k = await loadKerasModel(location);
-    return { model: k.model, path: location, format: k.format, kerasVersion: k.kerasVersion };
+    return plain({ model: k.model, path: location, format: k.format, ...(k.kerasVersion !== undefined && { kerasVersion: k.kerasVersion }) });
   }
   if (ext !== '.json') {
     throw new GraftError('BAD_ARGUMENT', `${location}: unrecognised model file (extension ${ext || 'none'}). graft reads run directories, TF.js model.json files, Keras .h5 and .keras files.`);
   }
   const sibling = path.join(path.dirname(location), RUN_FILE);
-  const model = await loadTfjsModel(location);
-  if (path.basename(location) === 'model.json' && (await exists(sibling))) return { model, run: await readRunInfo(sibling), path: location, format: 'graft-run' };
-  return { model, path: location, format: 'tfjs-layers' };
+  if (path.basename(location) === 'model.json' && (await exists(sibling))) return runModel(path.dirname(location), location, record);
+  return plain({ model: await loadTfjsModel(location), path: location, format: 'tfjs-layers' });
+}
+
+/** A run folder's model with its run.json; run.json is read first and names the hashes the rest must have. */
+async function runModel(dir: string, modelJson: string, record: ReadRecorder): Promise<ConsistentRead<LoadedModel>> {
+  const run = await readRunInfo(path.join(dir, RUN_FILE));
+  const model = await loadTfjsModel(modelJson, { onRead: record });
+  return { value: { model, run, path: modelJson, format: 'graft-run' }, expected: run.files, dispose: () => model.dispose() };
 }
 
 /**
@@ -190,6 +212,7 @@ const RUN_INFO = shape({
     }),
   ),
   'metrics?': shape({ 'test?': evaluation, 'frozenTest?': evaluation }),
+  'files?': expect((v) => isRecord(v) && Object.values(v).every((h) => typeof h === 'string' && /^[0-9a-f]{64}$/.test(h)), 'file names with their SHA-256 in hex'),
 });
 
 /** The first field of run.json that graft could not use, or undefined. Scores must cover every class. */
@@ -207,9 +230,17 @@ function runInfoProblem(info: unknown): Problem {
 }
 
 
-/** Fails before any training when `dir` exists and would be refused at save time. */
-export async function assertRunDirFree(dir: string, force: boolean): Promise<void> {
-  if (force) return;
+/** Free space asked for before training when the model's size is not known yet. */
+const MIN_FREE_BYTES = 64 * 1024 ** 2;
+
+/**
+ * Fails before any training when `dir` exists and would be refused at save time, when --force
+ * would replace something graft did not write, or when the disk cannot take the save (`bytes`:
+ * roughly what it needs).
+ */
+export async function assertRunDirFree(dir: string, force: boolean, options: { bytes?: number; configFile?: string } = {}): Promise<void> {
+  await checkStorage(dir, Math.max(MIN_FREE_BYTES, options.bytes ?? 0));
+  if (force) return claimOutputFolder(dir, { force, configFile: options.configFile });
   const half = await findHalfFinishedRun(dir);
   if (half?.writer !== undefined) {
     throw new GraftError('OUTPUT_EXISTS', `Output ${dir} is being written by graft process ${half.writer} right now. Choose another --out, or wait for it to finish.`);
@@ -217,7 +248,5 @@ export async function assertRunDirFree(dir: string, force: boolean): Promise<voi
   if (half) {
     throw new GraftError('OUTPUT_EXISTS', `Half-finished run at ${dir} (${half.problem}); rerun with --force to replace it, or choose another --out.${half.alternative ? ` ${half.alternative}` : ''}`);
   }
-  if (await exists(dir)) {
-    throw new GraftError('OUTPUT_EXISTS', `Output ${dir} already exists; graft does not overwrite runs. Pass --force to replace it, or choose another --out.`);
-  }
+  await claimOutputFolder(dir, { force: false });
 }

@@ -2,11 +2,13 @@ import * as path from 'node:path';
 import { realpath, stat } from 'node:fs/promises';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
+import type { ReadRecorder } from './run-consistency.js';
 import { GraftError, describeValue } from '../errors.js';
 import { disposeModel, withVariableCleanup } from '../models/dispose.js';
 import { parseJson } from './keras/archive.js';
 import { assertFiniteWeights } from './weights-finite.js';
 import { READ_LIMITS, readRegularFile } from './regular-file.js';
+import { checkLayerCount } from './layer-limit.js';
 
 /** The files of a TF.js layers model: model.json and one weights file. */
 export interface TfjsModelFiles {
@@ -58,7 +60,7 @@ interface WeightSpec {
  * dtype, and the files' sizes add up to what the manifest declares. A hostile model.json cannot
  * make graft read files elsewhere, or read one file a hundred thousand times.
  */
-export async function loadTfjsModel(modelJsonPath: string): Promise<tfl.LayersModel> {
+export async function loadTfjsModel(modelJsonPath: string, options: { onRead?: ReadRecorder } = {}): Promise<tfl.LayersModel> {
   const dir = path.dirname(path.resolve(modelJsonPath));
   let text: string;
   try {
@@ -69,10 +71,12 @@ export async function loadTfjsModel(modelJsonPath: string): Promise<tfl.LayersMo
     if (err.code === 'ENOENT') throw new GraftError('MODEL_NOT_FOUND', `No model at ${modelJsonPath}. Pass a run directory, a TF.js model.json, or check the path.`);
     throw new GraftError('MODEL_CORRUPT', `${modelJsonPath} cannot be read (${err.code ?? err.message}). Check its permissions.`);
   }
+  options.onRead?.(modelJsonPath, text);
   const json = parseJson(text, modelJsonPath) as { modelTopology?: unknown; weightsManifest?: unknown } | null;
   if (typeof json !== 'object' || json === null || typeof json.modelTopology !== 'object' || json.modelTopology === null || !Array.isArray(json.weightsManifest)) {
     throw new GraftError('MODEL_CORRUPT', `${modelJsonPath} is not a TF.js layers model: it needs "modelTopology" (an object) and "weightsManifest" (a list). A graph model (from the TF.js converter's SavedModel path) cannot be trained.`);
   }
+  checkLayerCount(json.modelTopology, modelJsonPath);
   const specs: WeightSpec[] = [];
   const paths: unknown[] = [];
   for (const group of json.weightsManifest as unknown[]) {
@@ -119,6 +123,7 @@ export async function loadTfjsModel(modelJsonPath: string): Promise<tfl.LayersMo
     }
     // The file changed since it was measured; refuse rather than read past the buffer.
     if (offset + b.byteLength > total) throw new GraftError('MODEL_CORRUPT', `${modelJsonPath}: weight file ${path.relative(dir, f)} grew while it was read. Load the model again.`);
+    options.onRead?.(f, b);
     weightData.set(b, offset);
     offset += b.byteLength;
   }

@@ -5,6 +5,7 @@ import { GraftError, describeValue } from '../errors.js';
 import { exists } from '../io/exists.js';
 import { READ_LIMITS, readRegularFile } from '../io/regular-file.js';
 import { readRunInfo, RUN_FILE } from '../io/run-dir.js';
+import { readConsistently, type ConsistentRead, type ReadRecorder } from '../io/run-consistency.js';
 import { EXAMPLES_FILE, type ExampleImage } from './examples.js';
 import type { ReportInput, ReportRun, SeedTableRow } from './input.js';
 
@@ -65,24 +66,29 @@ async function subRuns(dir: string): Promise<ReportRun[]> {
   return runs;
 }
 
-async function loadRun(dir: string, name: string): Promise<ReportRun> {
-  const run = await readRunInfo(path.join(dir, RUN_FILE));
-  const file = path.join(dir, EXAMPLES_FILE);
-  if (!(await exists(file))) return { name, run };
-  return { name, run, examples: await readExamples(file) };
+/** run.json and examples.json, from one save (a --force replace may be running). */
+function loadRun(dir: string, name: string): Promise<ReportRun> {
+  return readConsistently(dir, async (record): Promise<ConsistentRead<ReportRun>> => {
+    const run = await readRunInfo(path.join(dir, RUN_FILE));
+    const file = path.join(dir, EXAMPLES_FILE);
+    if (!(await exists(file))) return { value: { name, run }, expected: run.files };
+    return { value: { name, run, examples: await readExamples(file, record) }, expected: run.files };
+  });
 }
 
-async function readJson(file: string, what: string): Promise<unknown> {
+async function readJson(file: string, what: string, record?: ReadRecorder): Promise<unknown> {
   try {
-    return JSON.parse((await readRegularFile(file, { maxBytes: READ_LIMITS.json, expected: what, code: 'DATA_CORRUPT' })).toString('utf8'));
+    const bytes = await readRegularFile(file, { maxBytes: READ_LIMITS.json, expected: what, code: 'DATA_CORRUPT' });
+    record?.(file, bytes);
+    return JSON.parse(bytes.toString('utf8'));
   } catch (e) {
     if (e instanceof GraftError) throw e;
     throw new GraftError('DATA_CORRUPT', `${file} is not valid JSON (${(e as Error).message}). It should be ${what}; re-run the command that wrote it, or delete it.`);
   }
 }
 
-async function readExamples(file: string): Promise<ExampleImage[]> {
-  const data = (await readJson(file, 'the misclassified-image list graft writes')) as { images?: unknown };
+async function readExamples(file: string, record?: ReadRecorder): Promise<ExampleImage[]> {
+  const data = (await readJson(file, 'the misclassified-image list graft writes', record)) as { images?: unknown };
   const images = data?.images;
   const ok = (i: unknown): i is ExampleImage => {
     const e = i as Partial<ExampleImage> | null;

@@ -30,6 +30,8 @@ export function renderReport(input: ReportInput): string {
     '<html lang="en">',
     '<head>',
     '<meta charset="utf-8">',
+    // Marks the file as graft's: graft regenerates its own reports but never overwrites other files.
+    `<meta name="generator" content="graft ${GRAFT_VERSION}">`,
     '<meta name="viewport" content="width=device-width, initial-scale=1">',
     // Blocks any fetch the page might try (nothing should), so "opens with no network" holds.
     `<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">`,

@@ -1,4 +1,3 @@
-import { mkdir } from 'node:fs/promises';
 import * as path from 'node:path';
 import { activeBackend, initBackend } from '../engine/backend.js';
 import { setDefaultEngine } from '../engine/onnx/runtime.js';
@@ -6,7 +5,7 @@ import { GraftError } from '../errors.js';
 import type { CompareResult } from '../evaluate/compare-result.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import type { Experiment, ExperimentOf } from './config/schema.js';
-import { exists } from '../io/exists.js';
+import { claimStudyOutput } from '../io/study-output.js';
 import { loadModel, type LoadedModel } from '../io/run-dir.js';
 import { disposeModel } from '../models/dispose.js';
 import { combineCallbacks, jsonlLogger } from '../train/jsonl-log.js';
@@ -210,8 +209,15 @@ type StudyInput = ReturnType<typeof dataOf> & { source: LoadedModel['model']; so
 
 /** The frame compare, sweep and layers share: claim the result file, load the source, run, save, free. */
 async function withSource<T>(exp: ExperimentOf<'compare' | 'sweep' | 'layers'>, hooks: ExperimentHooks, name: string, run: (input: StudyInput) => Promise<T>): Promise<{ file: string; result: T }> {
-  const file = await freeResultFile(exp.out, name, exp.force);
   const source = await loadModel(exp.from);
+  const file = path.join(exp.out, name);
+  try {
+    // Claimed before any trial: an out that cannot be written fails now, not after the training.
+    await claimStudyOutput(exp.out, exp.kind, file, { force: exp.force ?? false, flag: 'out' });
+  } catch (e) {
+    disposeModel(source.model);
+    throw e;
+  }
   try {
     const result = await run({ ...dataOf(exp, hooks), source: source.model, sourcePath: exp.from, task: exp.task });
     await writeResult(file, result);
@@ -221,18 +227,7 @@ async function withSource<T>(exp: ExperimentOf<'compare' | 'sweep' | 'layers'>, 
   }
 }
 
-async function freeResultFile(out: string, name: string, force: boolean | undefined): Promise<string> {
-  const file = path.join(out, name);
-  if (!force && (await exists(file))) {
-    throw new GraftError('OUTPUT_EXISTS', `${file} already exists; received force: ${force ?? false}. Fix: set force: true in the experiment file (or pass --force) to replace it, or choose another out.`);
-  }
-  // Created now, so an unwritable out fails before the training, not after it.
-  await mkdir(out, { recursive: true });
-  return file;
-}
-
 async function writeResult(file: string, value: unknown): Promise<void> {
-  await mkdir(path.dirname(file), { recursive: true });
   await writeFileAtomic(file, `${JSON.stringify(value, null, 2)}\n`);
 }
 

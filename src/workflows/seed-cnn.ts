@@ -3,6 +3,8 @@ import { GraftError } from '../errors.js';
 import { activeBackend } from '../engine/backend.js';
 import { assertRunDirFree } from '../io/run-dir.js';
 import { writeFileAtomic } from '../io/atomic.js';
+import { claimStudyOutput } from '../io/study-output.js';
+import { GRAFT_VERSION } from '../version.js';
 import { disposeModel } from '../models/dispose.js';
 import { reinitialize } from '../models/reinit.js';
 import { transfer, type HeadOptions } from '../transfer/transfer.js';
@@ -87,6 +89,7 @@ export async function runSeedCnn(options: SeedCnnOptions = {}): Promise<SeedCnnR
     return c ? { callbacks: c } : {};
   };
   for (const m of ['vgg16B', 'modelA', 'modelB', 'scratchB', 'mobilenetB'] as const) await assertRunDirFree(dir(m), force);
+  await claimStudyOutput(out, 'seed', path.join(out, 'seed.json'), { force });
   const phases = { frozen: { epochs: epochs(R.frozen.epochs), optimizer: R.frozen.optimizer }, unfrozen: { epochs: epochs(R.unfrozen.epochs), optimizer: R.unfrozen.optimizer } };
   const rows: SeedRow[] = [];
   const runDirs: SeedCnnResult['runDirs'] = {};
@@ -196,6 +199,6 @@ export async function runSeedCnn(options: SeedCnnOptions = {}): Promise<SeedCnnR
   }
 
   const result: SeedCnnResult = { backend: activeBackend()?.name ?? 'unknown', path: vgg ? 'imagenet' : 'fallback', rows, runDirs, messages };
-  await writeFileAtomic(path.join(out, 'seed.json'), `${JSON.stringify(result, null, 2)}\n`);
+  await writeFileAtomic(path.join(out, 'seed.json'), `${JSON.stringify({ graftVersion: GRAFT_VERSION, ...result }, null, 2)}\n`);
   return result;
 }

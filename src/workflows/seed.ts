@@ -3,6 +3,8 @@ import type { TrainCallbacks } from '../train/types.js';
 import { activeBackend } from '../engine/backend.js';
 import { assertRunDirFree } from '../io/run-dir.js';
 import { writeFileAtomic } from '../io/atomic.js';
+import { claimStudyOutput } from '../io/study-output.js';
+import { GRAFT_VERSION } from '../version.js';
 import { prepareTask, type DataOptions } from './prepare.js';
 import { trainModel } from './train-model.js';
 import { transferModel } from './transfer-model.js';
@@ -71,6 +73,7 @@ export async function runSeed(options: SeedOptions = {}): Promise<SeedResult> {
   for (const dir of Object.values(dirs)) await assertRunDirFree(dir, force);
   const { source, target } = SEED_RECIPE;
   const sourceData = await prepareTask(source.task, dataOpts);
+  await claimStudyOutput(out, 'seed', path.join(out, 'seed.json'), { force });
   const a = await trainModel({
     task: source.task,
     data: sourceData,
@@ -133,6 +136,6 @@ export async function runSeed(options: SeedOptions = {}): Promise<SeedResult> {
     runDirs: dirs,
   };
   // The summary the report reads beside the three run directories.
-  await writeFileAtomic(path.join(out, 'seed.json'), `${JSON.stringify(result, null, 2)}\n`);
+  await writeFileAtomic(path.join(out, 'seed.json'), `${JSON.stringify({ graftVersion: GRAFT_VERSION, ...result }, null, 2)}\n`);
   return result;
 }

@@ -61,7 +61,8 @@ export async function transferModel(options: TransferModelOptions): Promise<Tran
   if (resume) assertResumes(resume, 'transfer', decisive, options.callbacks);
   const inPlace = resume !== undefined && options.out !== undefined && (await hasCheckpoint(options.out));
   const force = (options.force ?? false) || inPlace;
-  if (options.out) await assertRunDirFree(options.out, force);
+  // Weights, and a checkpoint holding them with the optimizer's slots: about four copies.
+  if (options.out) await assertRunDirFree(options.out, force, { bytes: 16 * options.source.countParams() });
   const data = options.data ?? (await prepareTask(options.task, { ...options, seed }));
   const t = await transfer(options.source, {
     head: { ...options.head, classes: data.train.classNames.length },

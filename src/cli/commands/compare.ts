@@ -1,10 +1,9 @@
-import { mkdir } from 'node:fs/promises';
 import * as path from 'node:path';
 import { GraftError } from '../../errors.js';
 import type { CompareResult, TrainSize } from '../../evaluate/compare-result.js';
 import { loadModel } from '../../io/run-dir.js';
 import { writeFileAtomic } from '../../io/atomic.js';
-import { exists } from '../../io/exists.js';
+import { claimStudyOutput } from '../../io/study-output.js';
 import { parseFreezePolicy } from '../../transfer/freeze.js';
 import { parseLayerRef } from '../../transfer/layer-ref.js';
 import { COMPARE_DEFAULTS, describeTrial, type CompareOptions } from '../../workflows/compare.js';
@@ -41,7 +40,7 @@ export const compareCommand = defineCommand({
     'batch-size': { type: 'string', value: 'N', default: String(COMPARE_DEFAULTS.batchSize), description: 'Samples per step' },
     'data-dir': { type: 'string', value: 'DIR', description: 'Folder with the dataset files' },
     offline: { type: 'boolean', description: 'Never download data' },
-    force: { type: 'boolean', description: 'Replace an existing compare.json in --out' },
+    force: { type: 'boolean', description: 'Replace compare.json and report.html in --out (only files graft wrote)' },
     json: { type: 'boolean', description: 'Print the whole result (every trial) as JSON' },
     ...BACKEND_OPTION,
     ...ENGINE_OPTION,
@@ -80,11 +79,8 @@ export const compareCommand = defineCommand({
         if (!v.json) printErr(`${describeTrial(t, done, total)}\n`);
       },
     };
-    if (!v.force) {
-      if (await exists(resultFile)) throw new GraftError('OUTPUT_EXISTS', `${resultFile} already exists. Pass --force to replace it, or choose another --out.`);
-    }
     // Fail now, not after every trial has run, if the results cannot be written.
-    await mkdir(out, { recursive: true });
+    await claimStudyOutput(out, 'compare', resultFile, { force: v.force });
     const workers = numberOption('workers', v.workers, { integer: true, min: 1, max: 64 }) ?? defaultWorkers();
     if (!v.json) printErr(`graft compare: ${trainSizes.length} train sizes × ${opts.seeds} seeds × 2 arms on ${workers} worker${workers > 1 ? 's' : ''} (${backend.description})\n`);
     const result = await compareParallel(opts, { workers, sourceLocation: v.from, backend: backend.name });

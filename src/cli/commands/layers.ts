@@ -1,7 +1,7 @@
-import { mkdir } from 'node:fs/promises';
 import * as path from 'node:path';
 import { GraftError } from '../../errors.js';
 import { writeFileAtomic } from '../../io/atomic.js';
+import { claimStudyOutput } from '../../io/study-output.js';
 import { loadModel } from '../../io/run-dir.js';
 import { LAYERS_DEFAULTS, layerTransferability, type LayersResult } from '../../workflows/layers.js';
 import { defineCommand, numberOption } from '../command.js';
@@ -25,6 +25,7 @@ export const layersCommand = defineCommand({
     out: { type: 'string', value: 'DIR', description: 'Write layers.json and report.html here (default runs/layers)' },
     'data-dir': { type: 'string', value: 'DIR', description: 'Folder with the dataset files' },
     offline: { type: 'boolean', description: 'Never download data' },
+    force: { type: 'boolean', description: 'Replace layers.json and report.html in --out (only files graft wrote)' },
     json: { type: 'boolean', description: 'Print the result as JSON' },
     ...BACKEND_OPTION,
     ...ENGINE_OPTION,
@@ -32,18 +33,23 @@ export const layersCommand = defineCommand({
   async run({ values: v }) {
     if (!v.from || !v.task) throw new GraftError('BAD_ARGUMENT', 'graft layers needs --from MODEL and --task SPEC.');
     const out = v.out ?? path.join('runs', 'layers');
-    await mkdir(out, { recursive: true });
+    const resultFile = path.join(out, 'layers.json');
+    const perClass = numberOption('per-class', v['per-class'], { integer: true, min: 1 });
+    const epochs = numberOption('epochs', v.epochs, { integer: true, min: 1 })!;
+    const seeds = numberOption('seeds', v.seeds, { integer: true, min: 1 })!;
+    const optimizer = optimizerOption(v.optimizer, v.lr, undefined)!;
     useEngine(v.engine);
     await startBackend(v.backend, v.json);
     const source = await loadModel(v.from);
-    const perClass = numberOption('per-class', v['per-class'], { integer: true, min: 1 });
+    // After every option is checked and the source loads: a refused command leaves nothing behind.
+    await claimStudyOutput(out, 'layers', resultFile, { force: v.force });
     const r = await layerTransferability({
       source: source.model,
       sourcePath: v.from,
       task: v.task,
-      epochs: numberOption('epochs', v.epochs, { integer: true, min: 1 })!,
-      seeds: numberOption('seeds', v.seeds, { integer: true, min: 1 })!,
-      optimizer: optimizerOption(v.optimizer, v.lr, undefined)!,
+      epochs,
+      seeds,
+      optimizer,
       ...(perClass !== undefined && { perClass }),
       ...(v['data-dir'] !== undefined && { dataDir: v['data-dir'] }),
       ...(v.offline && { download: false }),
@@ -51,7 +57,7 @@ export const layersCommand = defineCommand({
         if (!v.json) printErr(`n=${n} ${arm.padEnd(10)} seed ${seed}: test accuracy ${(100 * acc).toFixed(2)}%\n`);
       },
     });
-    await writeFileAtomic(path.join(out, 'layers.json'), `${JSON.stringify(r, null, 2)}\n`);
+    await writeFileAtomic(resultFile, `${JSON.stringify(r, null, 2)}\n`);
     const report = await writeReportFor(out);
     if (v.json) printJson(r);
     else {

@@ -1,6 +1,7 @@
 import { BACKEND_CHOICES } from '../../engine/backend.js';
 import { ENGINE_CHOICES, type EngineChoice } from '../../engine/onnx/runtime.js';
 import { GraftError } from '../../errors.js';
+import { protectedReason } from '../../io/protected-paths.js';
 import { loadExperiment } from '../../workflows/config/load.js';
 import type { Experiment } from '../../workflows/config/schema.js';
 import { schemaReference } from '../../workflows/config/validate.js';
@@ -17,7 +18,8 @@ import { printErr, printOut, terminalJson } from '../terminal-text.js';
 /** Flags `graft run` and `graft sweep` share; the file's own settings apply unless a flag is given. */
 export const EXPERIMENT_FLAGS = {
   json: { type: 'boolean', description: 'Print the result as one JSON object on stdout and no progress' },
-  force: { type: 'boolean', description: 'Replace existing outputs (as force: true in the file)' },
+  out: { type: 'string', value: 'DIR', description: "Output folder, replacing the file's out (which must lie inside the file's folder; this one may lie anywhere)" },
+  force: { type: 'boolean', description: 'Replace existing outputs that graft wrote (as force: true in the file)' },
   backend: { type: 'string', value: 'NAME', description: `Compute backend, overriding the file's: ${BACKEND_CHOICES.join(', ')} (default: the file's backend, else auto)` },
   engine: { type: 'string', value: 'NAME', description: `Training engine, overriding the file's: ${ENGINE_CHOICES.join(', ')} (default: the file's engine, else GRAFT_ENGINE, else auto)` },
   check: { type: 'boolean', description: 'Validate the file and print the experiment with paths resolved; train nothing' },
@@ -26,7 +28,7 @@ export const EXPERIMENT_FLAGS = {
 export const runCommand = defineCommand({
   name: 'run',
   summary: 'Run a whole experiment (train, transfer, seed, compare, sweep or layers) from a YAML or JSON file.',
-  usage: 'graft run FILE [--json] [--force] [--backend NAME] [--engine NAME] [--check]',
+  usage: 'graft run FILE [--out DIR] [--json] [--force] [--backend NAME] [--engine NAME] [--check]',
   options: EXPERIMENT_FLAGS,
   epilog: [
     'Example: graft run examples/model-a.yaml   (examples/ has one file per kind)',
@@ -37,9 +39,9 @@ export const runCommand = defineCommand({
   async run({ values: v, positionals }) {
     const [file] = positionals;
     if (!file || positionals.length > 1) throw new GraftError('BAD_ARGUMENT', `graft run takes one experiment file; received ${positionals.length}. Fix: graft run examples/model-a.yaml.`);
-    const exp = await loadExperiment(file);
+    const exp = await loadExperiment(file, { ...(v.out !== undefined && { out: v.out }) });
     if (v.check) return printChecked(file, exp);
-    const summary = await runWithFlags(exp, v);
+    const summary = await runWithFlags(exp, v, file);
     const report = ['compare', 'seed', 'sweep', 'layers'].includes(summary.kind) ? await writeReportFor(summary.out) : undefined;
     if (v.json) printJson(summary);
     else await printSummary(summary, report);
@@ -48,16 +50,20 @@ export const runCommand = defineCommand({
 });
 
 /** Applies --force/--backend, starts the backend and runs with progress on stderr (none with --json). */
-export async function runWithFlags(exp: Experiment, v: { json: boolean; force: boolean; backend?: string | undefined; engine?: string | undefined }): Promise<ExperimentSummary> {
+export async function runWithFlags(exp: Experiment, v: { json: boolean; force: boolean; backend?: string | undefined; engine?: string | undefined }, file: string): Promise<ExperimentSummary> {
   // Before anything starts: a bad --engine must leave no trace.
   const engine = v.engine ?? exp.engine;
   if (engine !== undefined) useEngine(engine);
+  const force = v.force || (exp.force ?? false);
+  // An --out from the command line may lie anywhere, but never above the experiment file.
+  const why = force ? await protectedReason(exp.out, { configFile: file }) : undefined;
+  if (why) throw new GraftError('OUTPUT_PROTECTED', `Refusing to write ${exp.out} with --force: ${why}. Nothing was changed. Choose another --out.`);
   const backend = await startBackend(v.backend ?? exp.backend ?? 'auto', v.json);
   const hooks: ExperimentHooks = { callbacks: (label) => progressCallbacks({ label, silent: v.json }) };
   if (!v.json) hooks.log = (line) => printErr(`${line}\n`);
   const { onDownloadProgress } = dataOptions({ seed: '0' }, v.json);
   if (onDownloadProgress) hooks.onDownloadProgress = onDownloadProgress;
-  return runExperiment({ ...exp, ...(engine !== undefined && { engine: engine as EngineChoice }), backend: backend.name, force: v.force || (exp.force ?? false) }, hooks);
+  return runExperiment({ ...exp, ...(engine !== undefined && { engine: engine as EngineChoice }), backend: backend.name, force }, hooks);
 }
 
 function printChecked(file: string, exp: Experiment): number {

@@ -11,7 +11,7 @@ import { printOut, terminalJson } from '../terminal-text.js';
 export const sweepCommand = defineCommand({
   name: 'sweep',
   summary: 'Try configurations of the transfer recipe from a sweep file; choose on validation, test the choice once.',
-  usage: 'graft sweep FILE [--json] [--force] [--backend NAME] [--engine NAME] [--check]',
+  usage: 'graft sweep FILE [--out DIR] [--json] [--force] [--backend NAME] [--engine NAME] [--check]',
   options: EXPERIMENT_FLAGS,
   epilog: [
     'FILE: a kind: sweep experiment, or a file with only the sweep fields (kind may be left out).',
@@ -21,7 +21,7 @@ export const sweepCommand = defineCommand({
   async run({ values: v, positionals }) {
     const [file] = positionals;
     if (!file || positionals.length > 1) throw new GraftError('BAD_ARGUMENT', `graft sweep takes one sweep file; received ${positionals.length}. Fix: graft sweep examples/sweep-shirt-sandal.yaml.`);
-    const exp = await loadExperiment(file, { defaultKind: 'sweep' });
+    const exp = await loadExperiment(file, { defaultKind: 'sweep', ...(v.out !== undefined && { out: v.out }) });
     if (exp.kind !== 'sweep') {
       throw new GraftError('BAD_ARGUMENT', `${file} is a kind: ${exp.kind} experiment; graft sweep takes kind: sweep. Fix: run it with graft run ${file}.`);
     }
@@ -29,7 +29,7 @@ export const sweepCommand = defineCommand({
       printOut(`${file}: a valid sweep.\n${terminalJson(exp, 2)}\n`);
       return 0;
     }
-    const summary = await runWithFlags(exp, v);
+    const summary = await runWithFlags(exp, v, file);
     if (summary.kind !== 'sweep') throw new Error(`expected a sweep summary, got ${summary.kind}`);
     const report = await writeReportFor(summary.out);
     if (v.json) printJson(summary.result);

@@ -21,6 +21,8 @@ export const CONFIG_EXTENSIONS = ['.yaml', '.yml', '.json'] as const;
 export interface LoadExperimentOptions {
   /** Kind assumed when the file has no `kind` field (graft sweep FILE). Default: `kind` is required. */
   defaultKind?: ExperimentKind;
+  /** An output folder from the command line, replacing the file's `out` (it may lie outside the file's folder). */
+  out?: string;
 }
 
 /** Loads and validates an experiment file; relative paths in it resolve against its folder. */
@@ -48,7 +50,7 @@ export async function loadExperiment(file: string, options: LoadExperimentOption
     throw new GraftError('BAD_ARGUMENT', `${file}: cannot read the experiment file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}). Fix: check its permissions.`);
   }
   const root = parseConfigText(text, file);
-  return validateExperiment(root, { file, baseDir: path.dirname(path.resolve(file)), ...(options.defaultKind && { defaultKind: options.defaultKind }) });
+  return validateExperiment(root, { file, baseDir: path.dirname(path.resolve(file)), ...(options.defaultKind && { defaultKind: options.defaultKind }), ...(options.out !== undefined && { out: options.out }) });
 }
 
 /**

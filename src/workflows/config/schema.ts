@@ -57,7 +57,7 @@ interface FieldBase {
 
 export type FieldSpec =
   | (FieldBase & { type: 'string'; oneOf?: readonly string[]; expect?: string; check?: (text: string) => unknown })
-  | (FieldBase & { type: 'path' })
+  | (FieldBase & { type: 'path'; /** An output: must lie inside the experiment file's folder (a path given on the command line may lie anywhere). */ inside?: boolean })
   | (FieldBase & { type: 'number'; integer?: boolean; min?: number; max?: number; above?: number; below?: number; words?: readonly string[] })
   | (FieldBase & { type: 'boolean' })
   | (FieldBase & { type: 'layer' })
@@ -104,7 +104,7 @@ const TASK = {
   example: 'fashion-mnist:binary=shirt,sandal',
   doc: 'Task spec: fashion-mnist, fashion-mnist:exclude=A,B, fashion-mnist:binary=NEGATIVE,POSITIVE or fashion-mnist:classes=A,B,C.',
 } as const satisfies FieldSpec;
-const OUT = { type: 'path', required: true, example: '../runs/NAME', doc: 'Output folder.' } as const satisfies FieldSpec;
+const OUT = { type: 'path', required: true, inside: true, example: 'runs/NAME', doc: "Output folder, inside the experiment file's folder (`graft run FILE --out DIR` puts it anywhere)." } as const satisfies FieldSpec;
 const FROM = {
   type: 'path',
   required: true,

@@ -17,6 +17,8 @@ export interface ValidateOptions {
   baseDir: string;
   /** Used when the file has no `kind` (graft sweep FILE); without it, `kind` is required. */
   defaultKind?: ExperimentKind;
+  /** An output folder given on the command line: replaces the file's `out`, and may lie anywhere. */
+  out?: string;
 }
 
 const MAX_ERRORS = 10;
@@ -34,7 +36,9 @@ export function validateExperiment(root: ConfigNode, options: ValidateOptions): 
   else if (!kind) cx.fail(root.pos, `kind is required; received nothing. Fix: add a first line kind: KIND, one of ${EXPERIMENT_KINDS.join(', ')}.`);
   if (!kind) return cx.stop();
   const fields: Record<string, FieldSpec> = { kind: { type: 'string', oneOf: [kind], doc: '' }, ...EXPERIMENT_SCHEMA[kind].fields };
+  if (options.out !== undefined) fields.out = { type: 'path', doc: '' };
   const value = cx.map(root, fields, kind, `a kind: ${kind} experiment`) as Record<string, unknown>;
+  if (options.out !== undefined) value.out = path.resolve(options.out);
   for (const [kinds, field, rule] of CROSS_CHECKS) {
     const problem = kinds.includes(kind) && cx.clean ? rule(value) : undefined;
     if (problem) cx.fail(cx.positions.get(`${kind}.${field}`) ?? root.pos, `${kind}.${field} ${problem}`);
@@ -111,8 +115,16 @@ class Checker {
     switch (spec.type) {
       case 'boolean':
         return typeof v === 'boolean' ? v : bad();
-      case 'path':
-        return typeof v === 'string' && v.trim() !== '' ? path.resolve(this.options.baseDir, v) : bad();
+      case 'path': {
+        if (typeof v !== 'string' || v.trim() === '') return bad();
+        const resolved = path.resolve(this.options.baseDir, v);
+        // An output beside or above the file could be a folder the user keeps (`out: ../../` with force: true).
+        const rel = path.relative(this.options.baseDir, resolved);
+        if (spec.inside && (rel === '' || rel.startsWith('..') || path.isAbsolute(rel))) {
+          return this.fail(node.pos, `${at} must be a folder inside the experiment file's folder ${this.options.baseDir}; received ${received(node)}, which is ${resolved}. Fix: write ${at}: runs/NAME (under the file's folder), or give the folder on the command line: graft run FILE --out DIR.`);
+        }
+        return resolved;
+      }
       case 'layer':
         return (typeof v === 'string' && v.trim() !== '') || (typeof v === 'number' && Number.isInteger(v)) ? v : bad();
       case 'number':

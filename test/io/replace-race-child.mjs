@@ -1,0 +1,38 @@
+// Child process for replace-race.test.ts: replaces ROOT/run with graft's built saveRun (dist/),
+// --force each time, alternating two saves: in save A every weight is 1 and run.json's seed is 1,
+// in save B every weight is 2 and the seed 2, so a reader can tell a whole save from a mix.
+// Usage: node replace-race-child.mjs ROOT ALTERNATIONS
+import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+import { initBackend } from '../../dist/engine/backend.js';
+import { saveRun } from '../../dist/io/run-dir.js';
+
+const [root, count = '500'] = process.argv.slice(2);
+if (!root) throw new Error('usage: replace-race-child.mjs ROOT ALTERNATIONS');
+await initBackend('cpu');
+const inputs = 64;
+const model = tfl.sequential({ layers: [tfl.layers.dense({ inputShape: [inputs], units: 256, kernelInitializer: 'zeros', name: 'd' })] });
+const info = (v) => ({
+  graftVersion: 'race-test',
+  tfjsVersion: 'race-test',
+  createdAt: new Date(0).toISOString(),
+  kind: 'train',
+  task: 'race-test',
+  classNames: ['a'],
+  sampleShape: [inputs],
+  preprocessing: { pixelScale: 1 },
+  seed: v,
+  backend: 'cpu',
+  phases: [],
+});
+const dir = path.join(root, 'run');
+for (let i = 0; i < Number(count); i++) {
+  const v = (i % 2) + 1;
+  const w = [tf.fill([inputs, 256], v), tf.fill([256], v)];
+  model.getLayer('d').setWeights(w);
+  tf.dispose(w);
+  await saveRun(dir, model, info(v), { force: i > 0 });
+  if (i === 0) process.stdout.write('ready\n');
+}
+process.stdout.write(`done ${count}\n`);
