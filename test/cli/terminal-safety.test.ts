@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -223,6 +224,28 @@ describe.skipIf(!haveData)('on Fashion-MNIST: evaluate and transfer from a hosti
     const r = await cli(['evaluate', '--model', run, '--offline', '--data-dir', DATA, '--backend', 'wasm']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain(`fm${SHOWN} on fashion-mnist`);
+  });
+
+  it('graft run: an experiment whose out: holds escape sequences trains, its log lines and result printed escaped', async () => {
+    const dir = path.join(root, 'exp-run');
+    mkdirSync(dir, { recursive: true });
+    const file = path.join(dir, 'train.json');
+    writeFileSync(file, JSON.stringify({ kind: 'train', task: 'fashion-mnist:binary=tshirt-top,sandal', out: `out${EVIL}`, epochs: 1, perClass: 10, dataDir: DATA, offline: true }));
+    const r = await cli(['run', file, '--backend', 'wasm']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain(`Saved ${dir}/out${SHOWN}`);
+  });
+
+  it('the real process: graft inspect and an error, read as bytes from a child', () => {
+    const bin = path.resolve(__dirname, '../../bin/graft.js');
+    for (const args of [['inspect', run, '--backend', 'wasm'], ['inspect', `${run}-missing`, '--backend', 'wasm']]) {
+      const r = spawnSync(process.execPath, [bin, ...args], { timeout: 120_000 });
+      const stdout = r.stdout.toString('utf8');
+      const stderr = r.stderr.toString('utf8');
+      expectNoRawControls(stdout, 'child stdout');
+      expectNoRawControls(stderr, 'child stderr');
+      expect(`${stdout}${stderr}`).toContain(`fm${SHOWN}`);
+    }
   });
 
   it('graft transfer: the output folder is printed escaped', async () => {
