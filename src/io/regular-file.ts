@@ -43,8 +43,12 @@ export function describeFileType(st: Stats): string {
   return 'not a regular file';
 }
 
-function mib(n: number): string {
-  return n >= 2 ** 30 ? `${(n / 2 ** 30).toFixed(n % 2 ** 30 === 0 ? 0 : 1)} GiB` : `${(n / 2 ** 20).toFixed(n % 2 ** 20 === 0 ? 0 : 1)} MiB`;
+/** "3 GiB (3221225472 bytes)", "256 MiB", "5 bytes". */
+function sizeText(n: number, exact = false): string {
+  const [unit, div] = n >= 2 ** 30 ? ['GiB', 2 ** 30] : n >= 2 ** 20 ? ['MiB', 2 ** 20] : ['bytes', 1];
+  if (div === 1) return `${n} bytes`;
+  const short = `${(n / div).toFixed(n % div === 0 ? 0 : 1)} ${unit}`;
+  return exact ? `${short} (${n} bytes)` : short;
 }
 
 function refuse(file: string, st: Stats, opts: ReadRegularFileOptions, via: string): GraftError {
@@ -69,7 +73,7 @@ export async function statRegularFile(file: string, opts: ReadRegularFileOptions
   }
   if (!st.isFile()) throw refuse(file, st, opts, '');
   if (st.size > opts.maxBytes) {
-    throw new GraftError(opts.code, `${file} is ${mib(st.size)} (${st.size} bytes), more than the ${mib(opts.maxBytes)} graft reads for ${opts.expected.replace(/^(a|an) /, '')}. Pass ${opts.expected}; this looks like the wrong file.`);
+    throw new GraftError(opts.code, `${file} is ${sizeText(st.size, true)}, more than the ${sizeText(opts.maxBytes)} graft reads for ${opts.expected.replace(/^(a|an) /, '')}. Pass ${opts.expected}; this looks like the wrong file.`);
   }
   return st;
 }

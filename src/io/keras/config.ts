@@ -1,5 +1,6 @@
 import { GraftError } from '../../errors.js';
 import type { LayerNode } from './weights.js';
+import { checkLayerCount } from '../layer-limit.js';
 
 /**
  * Keras model configs of every generation → the Keras-2-style topology TF.js deserialises.
@@ -52,6 +53,7 @@ export function normalizeKerasConfig(raw: unknown, where: string): NormalizedCon
   if (!CONTAINERS.has(raw.class_name)) {
     throw new GraftError('MODEL_CORRUPT', `${where}: the top-level config is a ${raw.class_name}, not a model (Sequential or Functional).`);
   }
+  checkLayerCount(raw, where); // before the recursive walk below
   const root: LayerNode = { className: raw.class_name, name: '', children: [] };
   const topology = normalizeLayer(raw, where, '', root, true);
   return { topology, tree: root.children ?? [] };
