@@ -25,7 +25,9 @@ describe.skipIf(!haveData)('graft CLI end to end on Fashion-MNIST subsets', () =
     const t = graft('train', '--task', 'fashion-mnist:exclude=sandal,shirt', '--out', a, '--epochs', '2', '--json', '--log', path.join(dir, 'a.jsonl'), ...common);
     expect(t.code, t.stderr).toBe(0);
     const tj = JSON.parse(t.stdout);
-    expect(tj.testAccuracy).toBeGreaterThan(0.5);
+    // 8 classes, 100 per class, 2 epochs: 0.746 (seed 0, either engine), 0.739–0.765 over seeds 0–2. Untrained
+    // it scores 0.14, with a tenth of the learning rate 0.20, after one epoch 0.61: all below 0.7.
+    expect(tj.testAccuracy).toBeGreaterThan(0.7);
     expect(readFileSync(path.join(dir, 'a.jsonl'), 'utf8').trim().split('\n')).toHaveLength(2);
     const run = JSON.parse(readFileSync(path.join(a, 'run.json'), 'utf8'));
     expect(run.classNames).toHaveLength(8);

@@ -41,7 +41,16 @@ describe('graft seed --cnn', () => {
     const models = j.rows.map((row) => `${row.model}/${row.phase}`);
     expect(models.slice(0, 4)).toEqual(['A (small CNN, 8 classes)/train', 'B from A (transfer)/frozen', 'B from A (transfer)/unfrozen', 'B from scratch (same architecture)/train']);
     if (hasTm) expect(models.slice(4)).toEqual(['B from MobileNetV2 (Teachable Machine)/frozen', 'B from MobileNetV2 (Teachable Machine)/unfrozen']);
-    for (const row of j.rows) expect(row.testAccuracy).toBeGreaterThanOrEqual(0);
+    // The tiny CIFAR's images are synthetic patterns, so no accuracy floor would mean anything here; but each
+    // score must be a count over its own test set: 32 test images for A's 8 classes, 8 for cat vs dog (B).
+    // This catches a NaN or missing score and one taken over the wrong set (A trains on 160, B on 40).
+    for (const row of j.rows) {
+      const n = row.model.startsWith('A ') ? 32 : 8;
+      const correct = row.testAccuracy * n;
+      expect(Math.abs(correct - Math.round(correct)), `${row.model}/${row.phase}: ${row.testAccuracy} is not k/${n}`).toBeLessThan(1e-9);
+      expect(correct, `${row.model}/${row.phase}`).toBeGreaterThanOrEqual(0);
+      expect(correct, `${row.model}/${row.phase}`).toBeLessThanOrEqual(n);
+    }
     const b = JSON.parse(readFileSync(path.join(out, 'model-b', 'run.json'), 'utf8'));
     expect(b.task).toBe('cifar10:binary=cat,dog');
     expect(b.transfer.cut).toBe('pool2');
