@@ -6,12 +6,14 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { GraftError } from '../../src/errors.js';
+import { readCheckpointHeader } from '../../src/io/checkpoint-dir.js';
 import { loadCifar10 } from '../../src/io/cifar10-files.js';
 import { loadFashionMnist } from '../../src/io/dataset-files.js';
+import { readDecodeCache } from '../../src/io/decode-cache.js';
 import { loadImageFolder } from '../../src/io/image-folder.js';
 import { readPng } from '../../src/io/png.js';
 import { READ_LIMITS, readRegularFile } from '../../src/io/regular-file.js';
-import { loadModel } from '../../src/io/run-dir.js';
+import { loadModel, readRunInfo } from '../../src/io/run-dir.js';
 import { buildMlp } from '../../src/models/mlp.js';
 import { disposeModel } from '../../src/models/dispose.js';
 import { predictFiles } from '../../src/workflows/predict.js';
@@ -179,6 +181,23 @@ describe('only regular files are read', () => {
     mkfifo(batch);
     const e = await refused(dir, () => loadCifar10('train', { dataDir: dir }));
     expect(e.message).toContain(`${batch} is a FIFO (named pipe), not a regular file`);
+  });
+
+  it('a FIFO in the decode cache is refused, not deleted or replaced', async () => {
+    const dir = path.join(root, 'fifo-cache');
+    mkdirSync(dir);
+    mkfifo(path.join(dir, 'abc.bin'));
+    const e = await refused(dir, () => readDecodeCache(dir, 'abc'));
+    expect(e.message).toMatch(/abc\.bin is a FIFO \(named pipe\), not a regular file/);
+  });
+
+  it('a FIFO as run.json or checkpoint.json is refused', async () => {
+    const dir = path.join(root, 'fifo-run');
+    mkdirSync(dir);
+    mkfifo(path.join(dir, 'run.json'));
+    mkfifo(path.join(dir, 'checkpoint.json'));
+    expect(await refused(dir, () => readRunInfo(path.join(dir, 'run.json')))).toMatchObject({ code: 'MODEL_CORRUPT', message: expect.stringMatching(/run\.json is a FIFO/) });
+    expect(await refused(dir, () => readCheckpointHeader(dir))).toMatchObject({ code: 'CHECKPOINT_CORRUPT', message: expect.stringMatching(/checkpoint\.json is a FIFO/) });
   });
 
   it('a socket named like an image is refused', async () => {
