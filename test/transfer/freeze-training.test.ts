@@ -3,6 +3,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { transfer, type TransferredModel } from '../../src/transfer/transfer.js';
 import { fineTune, type FineTuneOptions, type PhaseResult } from '../../src/transfer/fine-tune.js';
 import { parseFreezePolicy, parseUnfreezePolicy } from '../../src/transfer/freeze.js';
+import { buildSmallCnn } from '../../src/models/small-cnn.js';
 import { loadOnnxRuntime, setDefaultEngine } from '../../src/engine/onnx/runtime.js';
 import { sameValues, syntheticDataset, useBackend, weightValues } from '../helpers.js';
 
@@ -112,6 +113,21 @@ describe.each(ENGINES)('freeze policies, trained on %s', (engine) => {
       const end = byLayer(t.model);
       expect(moved(afterFrozen!, end)).toEqual([...expected, 'head_output']);
       for (const l of expected) expect(bothMoved(afterFrozen!, end, l), l).toBe(true);
+      t.model.dispose();
+    });
+  }
+
+  for (const featureCache of [true, false]) {
+    it(`--freeze first:4 on a CNN${featureCache ? '' : ' (no feature cache)'}: the frozen block keeps its BatchNorm statistics, the trainable one updates them`, async () => {
+      // Reused: conv1 bn1 relu1 pool1 | conv2 bn2 relu2 pool2; the head is Flatten → Dense.
+      const src = buildSmallCnn({ classes: 4, inputShape: [8, 8, 1], filters: [3, 4], dense: 6, seed: 2 });
+      const t = await transfer(src, { cut: 'pool2', head: { classes: 2 }, freeze: parseFreezePolicy('first:4'), seed: 3 });
+      src.dispose();
+      const before = weightValues(t.model);
+      await train(t, engine, { featureCache, frozen: { epochs: 2, optimizer: sgd }, unfrozen: { epochs: 0 } });
+      const after = weightValues(t.model);
+      const changed = [...before].filter(([k, v]) => !sameValues(v, after.get(k)!)).map(([k]) => k);
+      expect(changed.sort()).toEqual(['bn2/beta', 'bn2/gamma', 'bn2/moving_mean', 'bn2/moving_variance', 'conv2/kernel', 'head_output/bias', 'head_output/kernel']);
       t.model.dispose();
     });
   }
