@@ -74,6 +74,20 @@ describe('.keras archives written by tf.keras 2.13–2.15', () => {
     });
   });
 
+  it('names what it found when the weights file has neither layout', async () => {
+    const h5 = Buffer.from(unzipSync(readFileSync(path.join(DIR, 'tf-keras-2.14.0-mlp.keras')))['model.weights.h5']!);
+    // Same length, so the HDF5 heap stays valid: the file now has an unknown group where the layers were.
+    const renamed = Buffer.from(h5.toString('latin1').replaceAll('_layer_checkpoint_dependencies', '_layer_checkpoint_dependencieX'), 'latin1');
+    const file = path.join(mkdtempSync(path.join(tmpdir(), 'graft-tfkeras2-')), 'x.weights.h5');
+    writeFileSync(file, renamed);
+    const { model } = await loadKerasModel(path.join(DIR, 'tf-keras-2.15.0-mlp.keras'));
+    await expect(loadKerasWeights(model, file)).rejects.toMatchObject({
+      code: 'MODEL_CORRUPT',
+      message: expect.stringMatching(/holds no Keras weights: expected .*"_layer_checkpoint_dependencies".*its root holds "_layer_checkpoint_dependencieX", "metrics", "optimizer", "vars"/),
+    });
+    model.dispose();
+  });
+
   it('graft inspect prints the Keras version that wrote the file', async () => {
     let out = '';
     const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
