@@ -65,7 +65,7 @@ function imageFolder(name: string): { dir: string; cls: string } {
   const dir = path.join(root, name);
   const cls = path.join(dir, 'cat');
   mkdirSync(cls, { recursive: true });
-  writeFileSync(path.join(cls, 'a-ok.png'), encodePng(gradient(4, 4, 1), 1));
+  writeFileSync(path.join(cls, 'a-ok.png'), encodePng(4, 4, gradient(4, 4)));
   return { dir, cls };
 }
 
@@ -103,6 +103,13 @@ async function refused(dir: string, load: () => Promise<unknown>): Promise<Graft
 }
 
 describe('only regular files are read', () => {
+  it('control: a case folder without the hostile entry loads', async () => {
+    const { dir } = imageFolder('control');
+    const ds = await loadImageFolder(dir, { cache: false });
+    expect(ds.y.length).toBe(1);
+    expect(ds.sampleShape).toEqual([4, 4, 3]);
+  });
+
   it('a FIFO named img.jpg in an image folder is refused, not waited on', async () => {
     const { dir, cls } = imageFolder('fifo');
     mkfifo(path.join(cls, 'img.jpg'));
