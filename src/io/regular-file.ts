@@ -57,6 +57,11 @@ function refuse(file: string, st: Stats, opts: ReadRegularFileOptions, via: stri
   return new GraftError(opts.code, `${file}${via} ${is}; graft reads only regular files. Pass ${opts.expected}.`);
 }
 
+/** The error for a path whose symlinks never end (stat's ELOOP). */
+export function symlinkLoop(file: string, code: GraftErrorCode, expected: string): GraftError {
+  return new GraftError(code, `${file} is a symbolic link loop (it resolves to itself); graft cannot read it. Point it at a real file: pass ${expected}.`);
+}
+
 /**
  * Stats `file` and checks that it is a regular file within `maxBytes`. Errors other than a symlink
  * loop (ENOENT, EACCES) are thrown as they are, so callers keep their own "not found" messages.
@@ -66,9 +71,7 @@ export async function statRegularFile(file: string, opts: ReadRegularFileOptions
   try {
     st = await stat(file);
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ELOOP') {
-      throw new GraftError(opts.code, `${file} is a symbolic link loop (it resolves to itself); graft cannot read it. Point it at a real file: pass ${opts.expected}.`);
-    }
+    if ((e as NodeJS.ErrnoException).code === 'ELOOP') throw symlinkLoop(file, opts.code, opts.expected);
     throw e;
   }
   if (!st.isFile()) throw refuse(file, st, opts, '');

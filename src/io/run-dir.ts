@@ -5,7 +5,7 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import { GraftError, describeValue } from '../errors.js';
 import { parseJson } from './keras/archive.js';
 import { exists } from './exists.js';
-import { READ_LIMITS, readRegularFile } from './regular-file.js';
+import { READ_LIMITS, readRegularFile, symlinkLoop } from './regular-file.js';
 import type { EpochRecord } from '../train/types.js';
 import type { OptimizerSpec } from '../train/optimizer.js';
 import type { Evaluation } from '../evaluate/evaluate.js';
@@ -103,7 +103,8 @@ async function loadOnce(location: string, record: ReadRecorder): Promise<Consist
   let st;
   try {
     st = await stat(location);
-  } catch {
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ELOOP') throw symlinkLoop(location, 'MODEL_NOT_FOUND', 'a run directory, a TF.js model.json or a Keras .h5/.keras file');
     throw new GraftError('MODEL_NOT_FOUND', `No model at ${location}. Pass a graft run directory (from \`graft train\`/\`graft transfer\`), a TF.js model.json, or a Keras .h5/.keras file.`);
   }
   const plain = (loaded: LoadedModel): ConsistentRead<LoadedModel> => ({ value: loaded, dispose: () => loaded.model.dispose() });

@@ -222,6 +222,15 @@ describe('only regular files are read', () => {
     expect(e.message).toMatch(/cat\/(a|b)\.jpg is a symbolic link loop/);
   });
 
+  it('a symlink loop given as the model is refused with a clear message', async () => {
+    const dir = path.join(root, 'loop-model');
+    mkdirSync(dir);
+    symlinkSync('b.keras', path.join(dir, 'a.keras'));
+    symlinkSync('a.keras', path.join(dir, 'b.keras'));
+    const e = await refused(dir, () => loadModel(path.join(dir, 'a.keras')));
+    expect(e).toMatchObject({ code: 'MODEL_NOT_FOUND', message: expect.stringMatching(/a\.keras is a symbolic link loop/) });
+  });
+
   it('a 3 GiB image is refused before reading, naming its size and the limit', async () => {
     const { dir, cls } = imageFolder('huge');
     const file = path.join(cls, 'huge.jpg');
