@@ -137,8 +137,10 @@ export function writeError(e: unknown, target: string, unchanged = false): Graft
       message = `Cannot write ${target}: no space left on the disk (or quota) holding ${folder}. Free some space, or write to another disk (another --out).`;
       break;
     case 'ENOENT':
-    case 'ENOTDIR':
       message = `Cannot write ${target}: folder ${folder} does not exist. Create it first or choose another path.`;
+      break;
+    case 'ENOTDIR':
+      message = `Cannot write ${target}: a folder on its path (${folder} or above) is a file. Choose a path whose parent folders are folders.`;
       break;
     default:
       message = `Cannot write ${target} (${code ?? 'error'}: ${(e as Error | null)?.message ?? String(e)}). Check the path and try again.`;

@@ -32,7 +32,8 @@ async function lstatOrUndefined(p: string): Promise<Awaited<ReturnType<typeof ls
   try {
     return await lstat(p);
   } catch (e) {
-    if (errorCode(e) === 'ENOENT') return undefined;
+    // ENOTDIR: a parent is a file; assertParentUsable names it.
+    if (errorCode(e) === 'ENOENT' || errorCode(e) === 'ENOTDIR') return undefined;
     throw writeError(e, p, true);
   }
 }

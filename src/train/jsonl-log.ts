@@ -1,7 +1,7 @@
 import { appendFileSync, closeSync, lstatSync, openSync, readSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { GraftError } from '../errors.js';
-import { writeError } from '../io/atomic.js';
+import { beforeStep, writeError } from '../io/atomic.js';
 import type { EpochRecord, TrainCallbacks } from './types.js';
 
 /** Enough of a file to hold its first line: a graft log record is a few hundred bytes. */
@@ -69,6 +69,7 @@ export function jsonlLogger(file: string): TrainCallbacks {
       if (!checked) checkLogFile(file);
       checked = true;
       try {
+        beforeStep('write', file);
         appendFileSync(file, `${JSON.stringify(record)}\n`);
       } catch (e) {
         throw writeError(e, file);

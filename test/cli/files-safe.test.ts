@@ -6,10 +6,11 @@ import * as path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { OWNER_FILE } from '../../src/io/ownership.js';
 import { protectedReason } from '../../src/io/protected-paths.js';
-import { loadModel, saveRun } from '../../src/io/run-dir.js';
+import { assertRunDirFree, loadModel, saveRun } from '../../src/io/run-dir.js';
+import { writeFaults } from '../../src/io/atomic.js';
 import { exportModel } from '../../src/io/export-model.js';
 import { buildMlp } from '../../src/models/mlp.js';
-import { testRunInfo, useBackend } from '../helpers.js';
+import { rejectsWith, testRunInfo, useBackend } from '../helpers.js';
 import { cliInProcess as graft } from './in-process.js';
 
 /**
@@ -245,5 +246,36 @@ describe('--log appends, and only to its own logs', () => {
     const both = await readFile(log, 'utf8');
     expect(both.startsWith(first)).toBe(true);
     expect(both.trim().split('\n')).toHaveLength(2);
+  });
+});
+
+describe('storage problems are one-line errors, found before training where they can be', () => {
+  it('a parent that is a file: train, compare and layers name it', async () => {
+    const d = userFolder();
+    const run = await graftRun(path.join(root, `run-${n++}`));
+    const under = path.join(d, 'thesis.tex', 'out');
+    await refused([...TRAIN, '--out', under], d, /thesis\.tex is a file, not a folder/);
+    await refused(['compare', '--from', run, '--task', 'fashion-mnist:binary=shirt,sandal', '--out', under, '--backend', 'wasm'], d, /thesis\.tex is a file, not a folder/);
+    await refused(['layers', '--from', run, '--task', 'fashion-mnist:binary=shirt,sandal', '--out', under, '--backend', 'wasm'], d, /thesis\.tex is a file, not a folder/);
+  });
+
+  it('a disk without room for the output is refused before training', async () => {
+    const err = await rejectsWith(assertRunDirFree(path.join(root, `big-${n++}`), false, { bytes: 2 ** 60 }), 'WRITE_FAILED');
+    expect(err.message).toMatch(/Not enough free space .* needs about/);
+    await assertRunDirFree(path.join(root, `small-${n++}`), false, { bytes: 1024 });
+  });
+
+  it.runIf(haveData)('a full disk under the log: a GraftError naming the log, not a crash', async () => {
+    const log = path.join(root, `full-${n++}.jsonl`);
+    writeFaults.before = (step, file) => {
+      if (step === 'write' && file === log) throw Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' });
+    };
+    try {
+      const r = await graft([...TRAIN, '--out', path.join(root, `x-${n++}`), '--log', log]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(new RegExp(`Cannot write ${log.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: no space left`));
+    } finally {
+      delete writeFaults.before;
+    }
   });
 });
