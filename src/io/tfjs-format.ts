@@ -116,7 +116,7 @@ export async function loadTfjsModel(modelJsonPath: string, options: { onRead?: R
   for (const f of files) {
     let b: Buffer;
     try {
-      b = await readRegularFile(f, { maxBytes: sizes[files.indexOf(f)]!, expected: 'the weight file written with this model.json', code: 'MODEL_CORRUPT' });
+      b = await readRegularFile(f, { maxBytes: READ_LIMITS.blob, expected: 'the weight file written with this model.json', code: 'MODEL_CORRUPT' });
     } catch (e) {
       if (e instanceof GraftError) throw e;
       throw new GraftError('MODEL_CORRUPT', `${modelJsonPath}: weight file ${path.relative(dir, f)} cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}). Copy it beside model.json.`);
