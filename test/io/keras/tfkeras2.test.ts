@@ -68,6 +68,8 @@ describe('.keras archives written by tf.keras 2.13–2.15', () => {
       await loadKerasWeights(model, weights);
       expect(maxDiff(model, reference('cnn'))).toBeLessThan(1e-5);
       model.dispose();
+      // Opened as a model, it is recognised as a weights file rather than called unreadable.
+      await expect(loadKerasModel(weights)).rejects.toMatchObject({ message: expect.stringMatching(/holds weights only/) });
     }
   });
 
