@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { GraftError } from '../../src/errors.js';
+import { loadBackboneWeights } from '../../src/io/backbone-weights.js';
 import { readCheckpointHeader } from '../../src/io/checkpoint-dir.js';
 import { loadCifar10 } from '../../src/io/cifar10-files.js';
 import { loadFashionMnist } from '../../src/io/dataset-files.js';
@@ -155,6 +156,19 @@ describe('only regular files are read', () => {
     symlinkSync('/dev/zero', path.join(dir, 'm.keras'));
     const e = await refused(dir, () => loadModel(path.join(dir, 'm.keras')));
     expect(e.message).toMatch(/m\.keras is a character device, not a regular file/);
+  });
+
+  it('a FIFO as backbone weights (--weights FILE.h5) is refused', async () => {
+    const dir = path.join(root, 'fifo-weights');
+    mkdirSync(dir);
+    const file = mkfifo(path.join(dir, 'vgg16.h5'));
+    const model = buildMlp({ inputShape: [2, 2], hidden: 2, classes: 2 });
+    try {
+      const e = await refused(dir, () => loadBackboneWeights(model, file));
+      expect(e.message).toMatch(/vgg16\.h5 is a FIFO \(named pipe\), not a regular file.*Pass a Keras \.keras or \.h5 model file/);
+    } finally {
+      disposeModel(model);
+    }
   });
 
   it('a symlink to /dev/zero as an IDX file given to predict is refused', async () => {
