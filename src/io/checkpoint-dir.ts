@@ -137,7 +137,7 @@ async function readDoc(dir: string): Promise<Record<string, unknown>> {
   const file = path.join(dir, CHECKPOINT_FILE);
   let text: string;
   try {
-    text = (await readRegularFile(file, { maxBytes: READ_LIMITS.json, expected: `the ${CHECKPOINT_FILE} graft wrote`, code: 'CHECKPOINT_CORRUPT' })).toString('utf8');
+    text = (await readRegularFile(file, { maxBytes: READ_LIMITS.json, expected: `the ${CHECKPOINT_FILE} graft wrote`, code: 'CHECKPOINT_CORRUPT', fix: 'It cannot be resumed; start the run over with --force (its progress is lost).' })).toString('utf8');
   } catch (e) {
     if (e instanceof GraftError) throw e;
     throw new GraftError('MODEL_NOT_FOUND', `No checkpoint in ${dir} (no ${CHECKPOINT_FILE}): it is not an interrupted graft run. --resume takes the --out folder of a graft train/transfer run stopped with Ctrl-C or SIGTERM.`);
@@ -175,7 +175,7 @@ export async function readCheckpoint(dir: string): Promise<{ header: CheckpointH
   if (info.littleEndian !== (endianness() === 'LE')) throw new GraftError('CHECKPOINT_MISMATCH', `The checkpoint in ${dir} was written on a machine of the other byte order; resume it there.`);
   let blob: Buffer;
   try {
-    blob = await readRegularFile(path.join(dir, info.file), { maxBytes: Math.min(Number(info.bytes) || 0, READ_LIMITS.blob), expected: `the checkpoint data file graft wrote (${String(info.bytes)} bytes)`, code: 'CHECKPOINT_CORRUPT' });
+    blob = await readRegularFile(path.join(dir, info.file), { maxBytes: Math.min(Number(info.bytes) || 0, READ_LIMITS.blob), expected: `the checkpoint data file graft wrote (${String(info.bytes)} bytes)`, code: 'CHECKPOINT_CORRUPT', fix: 'It cannot be resumed; start the run over with --force (its progress is lost).' });
   } catch (e) {
     if (e instanceof GraftError) throw e;
     throw corrupt(dir, `its data file ${info.file} is missing`);

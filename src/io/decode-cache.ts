@@ -129,7 +129,7 @@ export async function readDecodeCache(dir: string, key: string): Promise<Decoded
   let bytes: Uint8Array;
   try {
     // No size limit: graft wrote it; one too large to read (a RangeError) is a miss, decoded again.
-    bytes = await readRegularFile(file, { maxBytes: Number.MAX_SAFE_INTEGER, expected: 'nothing else there: graft keeps its decode cache in that folder; remove the entry or load with cache off', code: 'DATA_CORRUPT' });
+    bytes = await readRegularFile(file, { maxBytes: Number.MAX_SAFE_INTEGER, expected: 'a decode cache file', code: 'DATA_CORRUPT', fix: 'graft keeps its decoded images in that folder and did not put this there; remove it, or load with the cache off.' });
   } catch (e) {
     // Not graft's: refuse rather than delete it or rename a new cache file over it.
     if (e instanceof GraftError) throw e;

@@ -31,6 +31,8 @@ export interface ReadRegularFileOptions {
   expected: string;
   /** The code of every refusal from here (the caller's own "cannot read" code). */
   code: GraftErrorCode;
+  /** The advice that ends a refusal. Default: "Pass <expected>." */
+  fix?: string;
 }
 
 /** What a non-regular file is, in words. */
@@ -54,7 +56,7 @@ function sizeText(n: number, exact = false): string {
 function refuse(file: string, st: Stats, opts: ReadRegularFileOptions, via: string): GraftError {
   const kind = describeFileType(st);
   const is = kind === 'not a regular file' ? 'is not a regular file' : `is ${kind}, not a regular file`;
-  return new GraftError(opts.code, `${file}${via} ${is}; graft reads only regular files. Pass ${opts.expected}.`);
+  return new GraftError(opts.code, `${file}${via} ${is}; graft reads only regular files. ${opts.fix ?? `Pass ${opts.expected}.`}`);
 }
 
 /** The error for a path whose symlinks never end (stat's ELOOP). */

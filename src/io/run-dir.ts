@@ -147,7 +147,7 @@ export async function readRunInfo(file: string): Promise<RunInfo> {
   const fix = 'The run directory is damaged; re-run the training.';
   let json: string;
   try {
-    json = (await readRegularFile(file, { maxBytes: READ_LIMITS.json, expected: "the run.json graft wrote", code: 'MODEL_CORRUPT' })).toString('utf8');
+    json = (await readRegularFile(file, { maxBytes: READ_LIMITS.json, expected: 'the run.json graft wrote', code: 'MODEL_CORRUPT', fix })).toString('utf8');
   } catch (e) {
     if (e instanceof GraftError) throw e;
     throw new GraftError('MODEL_CORRUPT', `${file} cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}). ${fix}`);
