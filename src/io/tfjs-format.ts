@@ -64,7 +64,7 @@ export async function loadTfjsModel(modelJsonPath: string, options: { onRead?: R
   const dir = path.dirname(path.resolve(modelJsonPath));
   let text: string;
   try {
-    text = (await readRegularFile(modelJsonPath, { maxBytes: READ_LIMITS.json, expected: "a TF.js model.json (or the run folder holding it)", code: 'MODEL_CORRUPT' })).toString('utf8');
+    text = (await readRegularFile(modelJsonPath, { maxBytes: READ_LIMITS.json, expected: 'a TF.js model.json (or the run folder holding it)', code: 'MODEL_CORRUPT' })).toString('utf8');
   } catch (e) {
     if (e instanceof GraftError) throw e;
     const err = e as NodeJS.ErrnoException;
