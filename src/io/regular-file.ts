@@ -1,5 +1,5 @@
 import { constants, type Stats } from 'node:fs';
-import { lstat, open, stat } from 'node:fs/promises';
+import { lstat, open, realpath, stat } from 'node:fs/promises';
 import { GraftError, type GraftErrorCode } from '../errors.js';
 
 /**
@@ -64,6 +64,16 @@ export function symlinkLoop(file: string, code: GraftErrorCode, expected: string
   return new GraftError(code, `${file} is a symbolic link loop (it resolves to itself); graft cannot read it. Point it at a real file: pass ${expected}.`);
 }
 
+/** " (a symbolic link to /dev/zero)" when `file` is a link, so the refusal names what it points at. */
+async function linkNote(file: string): Promise<string> {
+  try {
+    if ((await lstat(file)).isSymbolicLink()) return ` (a symbolic link to ${await realpath(file)})`;
+  } catch {
+    // Gone meanwhile: the refusal still names the path.
+  }
+  return '';
+}
+
 /**
  * Stats `file` and checks that it is a regular file within `maxBytes`. Errors other than a symlink
  * loop (ENOENT, EACCES) are thrown as they are, so callers keep their own "not found" messages.
@@ -76,7 +86,7 @@ export async function statRegularFile(file: string, opts: ReadRegularFileOptions
     if ((e as NodeJS.ErrnoException).code === 'ELOOP') throw symlinkLoop(file, opts.code, opts.expected);
     throw e;
   }
-  if (!st.isFile()) throw refuse(file, st, opts, '');
+  if (!st.isFile()) throw refuse(file, st, opts, await linkNote(file));
   if (st.size > opts.maxBytes) {
     throw new GraftError(opts.code, `${file} is ${sizeText(st.size, true)}, more than the ${sizeText(opts.maxBytes)} graft reads for ${opts.expected.replace(/^(a|an) /, '')}. Pass ${opts.expected}; this looks like the wrong file.`);
   }

@@ -139,7 +139,7 @@ describe('only regular files are read', () => {
     const { dir, cls } = imageFolder('zero-image');
     symlinkSync('/dev/zero', path.join(cls, 'zero.png'));
     const e = await refused(dir, () => loadImageFolder(dir, { cache: false }));
-    expect(e.message).toContain(`${path.join(cls, 'zero.png')} is a character device, not a regular file`);
+    expect(e.message).toContain(`${path.join(cls, 'zero.png')} (a symbolic link to /dev/zero) is a character device, not a regular file`);
   });
 
   it('a symlink to /dev/zero as model.json is refused', async () => {
@@ -147,7 +147,7 @@ describe('only regular files are read', () => {
     mkdirSync(dir);
     symlinkSync('/dev/zero', path.join(dir, 'model.json'));
     const e = await refused(dir, () => loadModel(dir));
-    expect(e).toMatchObject({ code: 'MODEL_CORRUPT', message: expect.stringMatching(/model\.json is a character device, not a regular file/) });
+    expect(e).toMatchObject({ code: 'MODEL_CORRUPT', message: expect.stringMatching(/model\.json \(a symbolic link to \/dev\/zero\) is a character device, not a regular file/) });
   });
 
   it('a symlink to /dev/zero as a Keras file is refused', async () => {
@@ -155,7 +155,7 @@ describe('only regular files are read', () => {
     mkdirSync(dir);
     symlinkSync('/dev/zero', path.join(dir, 'm.keras'));
     const e = await refused(dir, () => loadModel(path.join(dir, 'm.keras')));
-    expect(e.message).toMatch(/m\.keras is a character device, not a regular file/);
+    expect(e.message).toMatch(/m\.keras \(a symbolic link to \/dev\/zero\) is a character device, not a regular file/);
   });
 
   it('a FIFO as backbone weights (--weights FILE.h5) is refused', async () => {
@@ -178,7 +178,7 @@ describe('only regular files are read', () => {
     const model = buildMlp({ inputShape: [28, 28], hidden: 4, classes: 3 });
     try {
       const e = await refused(dir, () => predictFiles(model, [path.join(dir, 'images.idx')]));
-      expect(e).toMatchObject({ code: 'DATA_NOT_FOUND', message: expect.stringMatching(/images\.idx is a character device, not a regular file.*Pass a PNG image or an IDX images file/) });
+      expect(e).toMatchObject({ code: 'DATA_NOT_FOUND', message: expect.stringMatching(/images\.idx \(a symbolic link to \/dev\/zero\) is a character device, not a regular file.*Pass a PNG image or an IDX images file/) });
     } finally {
       disposeModel(model);
     }
@@ -190,7 +190,7 @@ describe('only regular files are read', () => {
     for (const n of ['train-labels-idx1-ubyte', 't10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte']) writeFileSync(path.join(dir, n), 'x');
     symlinkSync('/dev/zero', path.join(dir, 'train-images-idx3-ubyte'));
     const e = await refused(dir, () => loadFashionMnist('train', { dataDir: dir, download: false, verify: false }));
-    expect(e.message).toMatch(/train-images-idx3-ubyte is a character device, not a regular file/);
+    expect(e.message).toMatch(/train-images-idx3-ubyte \(a symbolic link to \/dev\/zero\) is a character device, not a regular file/);
   });
 
   it('a FIFO as a CIFAR-10 batch is refused', async () => {
