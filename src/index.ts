@@ -34,7 +34,7 @@ export { loadImageFolder, type ImageFolderOptions } from './io/image-folder.js';
 export { decodeImage } from './io/image-decode.js';
 export { decodeCacheDir } from './io/decode-cache.js';
 export { parseCifar10Batches } from './data/cifar-binary.js';
-export { toRgb, fitImage } from './data/image-convert.js';
+export { toRgb, fitImage, RESIZE_MODES, type ResizeMode } from './data/image-convert.js';
 export { fitDataset, type ImageFit } from './data/fit-dataset.js';
 export { makeAugmenter, type AugmentOptions } from './data/augment.js';
 export { fetchZooWeights, loadBackboneWeights, copyWeightsByName, weightsCacheDir, type ZooFetchOptions } from './io/backbone-weights.js';

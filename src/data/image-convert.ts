@@ -40,19 +40,75 @@ function toOneChannel(img: RawImage): RawImage {
 }
 
 /**
- * Converts `img` to `channels` (1 = luma, 3 = RGB) and resizes it bilinearly to width × height.
- * Channels are reduced before resizing and expanded after it, so the resize touches the fewest values.
+ * How an image whose aspect ratio differs from the target's is fitted:
+ * - `crop`: the largest centred crop with the target's aspect ratio, then a bilinear resize
+ *   (Keras's `smart_resize`, same integer arithmetic, so both crop the same pixels);
+ * - `squash`: a bilinear resize of the whole image, stretching it (what runs without a recorded mode used);
+ * - `pad`: the whole image scaled to fit inside the target, centred, the rest filled with zeros
+ *   (black); an odd leftover pixel goes to the bottom / right edge.
  */
-export function fitImage(img: RawImage, width: number, height: number, channels: 1 | 3): RawImage {
+export type ResizeMode = 'crop' | 'squash' | 'pad';
+export const RESIZE_MODES: readonly ResizeMode[] = ['crop', 'squash', 'pad'];
+
+/** Rows y0..y0+h-1 and columns x0..x0+w-1 of `img`. */
+function cropImage(img: RawImage, x0: number, y0: number, w: number, h: number): RawImage {
+  if (x0 === 0 && y0 === 0 && w === img.width && h === img.height) return img;
+  const c = img.channels;
+  const out = img.data instanceof Uint8Array ? new Uint8Array(w * h * c) : new Float32Array(w * h * c);
+  for (let y = 0; y < h; y++) {
+    const from = ((y0 + y) * img.width + x0) * c;
+    out.set(img.data.subarray(from, from + w * c), y * w * c);
+  }
+  return { width: w, height: h, channels: c, data: out };
+}
+
+/** Keras `smart_resize`'s crop box: int() truncation of the float quotients, at least 1 pixel. */
+export function centreCropBox(width: number, height: number, targetWidth: number, targetHeight: number): { x: number; y: number; width: number; height: number } {
+  const cropH = Math.max(Math.min(height, Math.trunc((width * targetHeight) / targetWidth)), 1);
+  const cropW = Math.max(Math.min(width, Math.trunc((height * targetWidth) / targetHeight)), 1);
+  return { x: Math.trunc((width - cropW) / 2), y: Math.trunc((height - cropH) / 2), width: cropW, height: cropH };
+}
+
+/** Scales `img` to fit inside width × height keeping its aspect ratio, centred on zeros. */
+function letterbox(img: RawImage, width: number, height: number): RawImage {
+  const scale = Math.min(width / img.width, height / img.height);
+  const w = Math.min(width, Math.max(1, Math.round(img.width * scale)));
+  const h = Math.min(height, Math.max(1, Math.round(img.height * scale)));
+  const inner = resizeBilinear(img, w, h);
+  if (w === width && h === height) return inner;
+  const c = img.channels;
+  const out = new Float32Array(width * height * c);
+  const x0 = Math.floor((width - w) / 2);
+  const y0 = Math.floor((height - h) / 2);
+  for (let y = 0; y < h; y++) out.set(inner.data.subarray(y * w * c, (y + 1) * w * c), ((y0 + y) * width + x0) * c);
+  return { width, height, channels: c, data: out };
+}
+
+function resizeTo(img: RawImage, width: number, height: number, mode: ResizeMode): RawImage {
+  if (mode === 'squash') return resizeBilinear(img, width, height);
+  if (mode === 'pad') return letterbox(img, width, height);
+  const box = centreCropBox(img.width, img.height, width, height);
+  return resizeBilinear(cropImage(img, box.x, box.y, box.width, box.height), width, height);
+}
+
+/**
+ * Converts `img` to `channels` (1 = luma, 3 = RGB) and fits it to width × height (`mode`, default
+ * `squash`, see ResizeMode). Channels are reduced before resizing and expanded after it, so the
+ * resize touches the fewest values.
+ */
+export function fitImage(img: RawImage, width: number, height: number, channels: 1 | 3, mode: ResizeMode = 'squash'): RawImage {
   if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1) {
     throw new GraftError('BAD_ARGUMENT', `fitImage: target size ${width}×${height} is not a positive whole number of pixels. Pass e.g. 64, 64.`);
   }
   if (channels !== 1 && channels !== 3) {
     throw new GraftError('BAD_ARGUMENT', `fitImage: channels must be 1 or 3, received ${String(channels)}.`);
   }
-  if (channels === 1) return resizeBilinear(toOneChannel(img), width, height);
+  if (!RESIZE_MODES.includes(mode)) {
+    throw new GraftError('BAD_ARGUMENT', `fitImage: resize mode must be one of ${RESIZE_MODES.join(', ')}, received ${JSON.stringify(mode)}.`);
+  }
+  if (channels === 1) return resizeTo(toOneChannel(img), width, height, mode);
   const reduced = img.channels === 4 ? toRgb(img) : img; // drop alpha before the resize
-  return toRgb(resizeBilinear(reduced, width, height));
+  return toRgb(resizeTo(reduced, width, height, mode));
 }
 
 /** Rounds and clamps to 0..255 bytes (what the decode cache stores). */

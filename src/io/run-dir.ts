@@ -16,6 +16,7 @@ import { readConsistently, sha256Hex, type ConsistentRead, type ReadRecorder } f
 import { toTfjsFiles, loadTfjsModel } from './tfjs-format.js';
 import { loadKerasModel } from './keras/load.js';
 import { GRAFT_VERSION, TFJS_VERSION } from '../version.js';
+import { RESIZE_MODES, type ResizeMode } from '../data/image-convert.js';
 
 export interface PhaseRecord {
   name: string;
@@ -48,7 +49,11 @@ export interface RunInfo {
   /** Shape of one input sample as the data comes (before any reshape to the model's input). */
   sampleShape: number[];
   /** How raw pixels become model input; graft applies it exactly once. */
-  preprocessing: { pixelScale: number };
+  preprocessing: {
+    pixelScale: number;
+    /** How images of another size or aspect ratio were fitted to the input; absent means 'squash' (older runs). */
+    resize?: ResizeMode;
+  };
   seed: number;
   backend: string;
   architecture?: string;
@@ -193,7 +198,10 @@ const RUN_INFO = shape({
   task: text,
   classNames: names,
   sampleShape: listOf(expect((v) => Number.isSafeInteger(v) && (v as number) >= 1, 'a whole number ≥ 1')),
-  preprocessing: shape({ pixelScale: expect((v) => typeof v === 'number' && v > 0 && Number.isFinite(v), 'a number > 0') }),
+  preprocessing: shape({
+    pixelScale: expect((v) => typeof v === 'number' && v > 0 && Number.isFinite(v), 'a number > 0'),
+    'resize?': expect((v) => (RESIZE_MODES as readonly unknown[]).includes(v), `one of ${RESIZE_MODES.map((m) => `"${m}"`).join(', ')}`),
+  }),
   seed: number,
   backend: text,
   'architecture?': text,
