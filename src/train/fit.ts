@@ -18,6 +18,7 @@ import { EarlyStopping, type EarlyStoppingOptions } from './early-stopping.js';
 import { chanceLoss, divergedEpoch, divergenceYardstick, explodedLoss, suggestLearningRate } from './divergence.js';
 import { WeightSnapshot } from './snapshot.js';
 import { checkWeights, readWeights, writeWeights, type FitCheckpoint } from './checkpoint.js';
+import { classWeightRecord, describeClassWeights, formatClassWeight, resolveClassWeights, type ClassWeight } from './class-weight.js';
 
 export interface FitOptions {
   /** Passes over the training data. Required. */
@@ -61,6 +62,12 @@ export interface FitOptions {
    * models it cannot train. Both compute the same steps (tested to float32 rounding).
    */
   engine?: EngineChoice;
+  /**
+   * Weights on the training loss per class, as Keras's class_weight (class-weight.ts): 'balanced'
+   * (n / (classes × count), from `data`) or a map from class name or index to a weight (unlisted
+   * classes 1). Validation loss stays unweighted, as in Keras. Default: none, every sample counts 1.
+   */
+  classWeight?: ClassWeight;
 }
 
 /** Rewrites `count` samples of shape `sampleShape` at the start of `x`, in place. */
@@ -99,7 +106,9 @@ export async function fit(model: tfl.LayersModel, data: Dataset, options: FitOpt
   const shape = modelSampleShape(model, data.sampleShape, data.source);
   const size = sampleSize(shape);
   const opt = resolveOptimizer(o.optimizer);
-  const stepper = await chooseStepper(model, head, opt, o.learningRateScale, size, o.engine);
+  const classWeights = o.classWeight === undefined ? undefined : resolveClassWeights(o.classWeight, data.y, data.classNames);
+  if (classWeights) o.callbacks?.onMessage?.(`Phase "${o.phase}": class weights (${formatClassWeight(o.classWeight!)}): ${describeClassWeights(classWeights, data.classNames)}.`);
+  const stepper = await chooseStepper(model, head, opt, o.learningRateScale, size, o.engine, classWeights);
   const nothingToTrain = (): GraftError =>
     new GraftError('BAD_ARGUMENT', `Every layer of ${model.name} is frozen, so there is nothing to train. Unfreeze some layers or add a trainable head.`);
   if (!o.beforeEpoch && (await stepper.refresh()) === 0) {
@@ -268,6 +277,7 @@ export async function fit(model: tfl.LayersModel, data: Dataset, options: FitOpt
     early?.dispose();
   }
   const result: FitResult = { history, stopReason, engine: stepper.use };
+  if (classWeights) result.classWeights = classWeightRecord(classWeights, data.classNames);
   if (message !== undefined) result.message = message;
   if (guard) result.guard = guard;
   if (early?.bestEpoch !== undefined) result.bestEpoch = early.bestEpoch;

@@ -77,6 +77,32 @@ export function lossOf(head: OutputHead, output: tf.Tensor, logits: boolean, lab
   return crossEntropy(logits ? { ...head, activation: 'linear' } : head, output, labels);
 }
 
+/**
+ * Keras's class-weighted loss: sum(w_i · cross-entropy_i) / batch size ("sum_over_batch_size"),
+ * with w_i the weight of sample i's class. Of what `forwardForLoss` returned, as `lossOf`.
+ */
+export function weightedLossOf(head: OutputHead, output: tf.Tensor, logits: boolean, labels: tf.Tensor1D, sampleWeights: tf.Tensor1D): tf.Scalar {
+  return tf.tidy(() => {
+    const h = logits ? { ...head, activation: 'linear' as const } : head;
+    const perSample = sampleCrossEntropy(h, output, labels);
+    return tf.div(tf.sum(tf.mul(perSample, sampleWeights)), labels.shape[0]) as tf.Scalar;
+  });
+}
+
+/** Cross-entropy of each row ([n]), with the same formulas as `crossEntropy`. */
+function sampleCrossEntropy(head: OutputHead, output: tf.Tensor, labels: tf.Tensor1D): tf.Tensor1D {
+  const NONE = tf.Reduction.NONE;
+  if (head.units === 1) {
+    const y = tf.reshape(labels, [-1, 1]);
+    if (head.activation === 'linear') return tf.reshape(tf.losses.sigmoidCrossEntropy(y, output, undefined, 0, NONE), [-1]);
+    const p = tf.clipByValue(output, EPS, 1 - EPS);
+    return tf.reshape(tf.neg(tf.add(tf.mul(y, tf.log(p)), tf.mul(tf.sub(1, y), tf.log(tf.sub(1, p))))), [-1]);
+  }
+  const oneHot = tf.oneHot(tf.cast(labels, 'int32') as tf.Tensor1D, head.units);
+  if (head.activation === 'linear') return tf.losses.softmaxCrossEntropy(oneHot, output, undefined, 0, NONE) as tf.Tensor1D;
+  return tf.neg(tf.sum(tf.mul(oneHot, tf.log(tf.clipByValue(output, EPS, 1 - EPS))), -1)) as tf.Tensor1D;
+}
+
 /** Correct predictions of what `forwardForLoss` returned (logits or probabilities). */
 export function correctOf(head: OutputHead, output: tf.Tensor, logits: boolean, labels: tf.Tensor1D): tf.Scalar {
   return correctCount(logits ? { ...head, activation: 'linear' } : head, output, labels);

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { sampleSize } from '../data/dataset.js';
 import { forwardForLoss } from './forward.js';
-import { correctOf, lossOf, type OutputHead } from './loss.js';
+import { correctOf, lossOf, weightedLossOf, type OutputHead } from './loss.js';
 import type { OptimizerSpec } from './optimizer.js';
 import { ParamGroups, type LearningRateScale } from './param-groups.js';
 import type { OptimizerState } from './checkpoint.js';
@@ -21,6 +21,8 @@ export class TfjsStepper implements Stepper {
     spec: Required<OptimizerSpec>,
     scale: LearningRateScale | undefined,
     readonly use: EngineUse,
+    /** Loss weight per class (label), or none: every sample counts 1. */
+    private readonly classWeights?: Float32Array,
   ) {
     this.groups = new ParamGroups(model, spec, scale);
   }
@@ -39,6 +41,8 @@ export class TfjsStepper implements Stepper {
   step(x: Float32Array, labels: Float32Array, m: number, sampleShape: readonly number[]): Promise<void> {
     const xs = tf.tensor(x.subarray(0, m * sampleSize(sampleShape)), [m, ...sampleShape]);
     const ys = tf.tensor1d(labels.subarray(0, m));
+    const cw = this.classWeights;
+    const ws = cw ? tf.tensor1d(Float32Array.from(labels.subarray(0, m), (l) => cw[l]!)) : undefined;
     let correct: tf.Scalar | undefined;
     let guard: tf.Scalar | undefined;
     const cost = this.groups.step(() => {
@@ -46,11 +50,12 @@ export class TfjsStepper implements Stepper {
       correct = tf.keep(correctOf(this.head, output, logits, ys));
       // 0 × sum(outputs) is NaN when any output is: a clipped loss alone would hide it.
       guard = tf.keep(tf.mul(tf.sum(output), 0) as tf.Scalar);
-      return lossOf(this.head, output, logits, ys);
+      return ws ? weightedLossOf(this.head, output, logits, ys, ws) : lossOf(this.head, output, logits, ys);
     });
     const nextLoss = tf.tidy(() => tf.add(tf.add(this.lossSum, tf.mul(cost, m)), guard!) as tf.Scalar);
     const nextCorrect = tf.add(this.correctSum, correct!) as tf.Scalar;
     tf.dispose([xs, ys, cost, correct!, guard!, this.lossSum, this.correctSum]);
+    ws?.dispose();
     this.lossSum = nextLoss;
     this.correctSum = nextCorrect;
     return Promise.resolve();

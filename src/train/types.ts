@@ -31,6 +31,8 @@ export interface FitResult {
   checkpoint?: FitCheckpoint;
   /** The engine that ran the steps (and why not onnxruntime, when not). */
   engine?: EngineUse;
+  /** With `classWeight`: the loss weight used for each class, by class name. */
+  classWeights?: Record<string, number>;
 }
 
 export interface BatchProgress {

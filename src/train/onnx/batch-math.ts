@@ -33,15 +33,19 @@ interface AleaState {
   c: number;
 }
 
-/** Loss sum (cross-entropy from logits, as TF.js's softmax/sigmoid losses) and correct count. */
-export function scoreLogits(logits: Float32Array, labels: Float32Array, m: number, k: number): { loss: number; correct: number } {
+/**
+ * Loss sum (cross-entropy from logits, as TF.js's softmax/sigmoid losses) and correct count. With
+ * `classWeights`, each sample's loss is multiplied by its class's weight (Keras's class_weight).
+ */
+export function scoreLogits(logits: Float32Array, labels: Float32Array, m: number, k: number, classWeights?: Float32Array): { loss: number; correct: number } {
   let loss = 0;
   let correct = 0;
   for (let i = 0; i < m; i++) {
     const label = labels[i]!;
+    const w = classWeights ? classWeights[label]! : 1;
     if (k === 1) {
       const z = logits[i]!;
-      loss += Math.max(z, 0) - z * label + Math.log1p(Math.exp(-Math.abs(z)));
+      loss += w * (Math.max(z, 0) - z * label + Math.log1p(Math.exp(-Math.abs(z))));
       if ((z > 0 ? 1 : 0) === label) correct++;
       continue;
     }
@@ -56,7 +60,7 @@ export function scoreLogits(logits: Float32Array, labels: Float32Array, m: numbe
     }
     let sum = 0;
     for (let c = 0; c < k; c++) sum += Math.exp(logits[i * k + c]! - max);
-    loss += max + Math.log(sum) - logits[i * k + label]!;
+    loss += w * (max + Math.log(sum) - logits[i * k + label]!);
     if (best === label) correct++;
   }
   return { loss, correct };

@@ -17,6 +17,11 @@ export interface ChainGraphSpec {
   /** Per weighted layer: its learning rate. */
   rates: readonly number[];
   optimizer: Required<OptimizerSpec>;
+  /**
+   * Class weights: the loss's per-sample factor comes in as `sample_scale` [n, 1] (w_i / n, Keras's
+   * sum(w_i · loss_i) / n) instead of the scalar `inv_n`. Default false.
+   */
+  weighted?: boolean;
 }
 
 /** A 1×1, stride-1, unpadded Conv2D: a matrix product over the channels of every pixel. */
@@ -80,7 +85,7 @@ export function buildChainGraph(spec: ChainGraphSpec): Uint8Array {
   const g = new GraphBuilder();
   const xIn = g.input('x', ['n', ...chain.sampleShape]);
   const y = g.input('y', ['n', chain.outputs]);
-  const invN = g.input('inv_n', []);
+  const invN = spec.weighted ? g.input('sample_scale', ['n', 1]) : g.input('inv_n', []);
   const input: Value = { name: xIn, layout: chain.sampleShape.length === 3 ? 'nhwc' : 'flat' };
   const plan = layouts(chain.steps, input.layout !== 'flat');
 
@@ -145,7 +150,7 @@ export function buildChainGraph(spec: ChainGraphSpec): Uint8Array {
   });
   g.output(logits, 'logits', ['n', chain.outputs]);
 
-  // d(mean cross-entropy)/d(logits): (softmax(z) − y)/n, or (sigmoid(z) − y)/n for one unit.
+  // d(mean cross-entropy)/d(logits): (softmax(z) − y)/n, or (sigmoid(z) − y)/n for one unit; × w_i with class weights.
   const prob = chain.outputs === 1 ? g.op('Sigmoid', [logits]) : g.op('Softmax', [logits], { axis: -1 });
   const dLogits = g.op('Mul', [g.op('Sub', [prob, y]), invN]);
   const last = chain.steps[chain.steps.length - 1]!;

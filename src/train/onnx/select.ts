@@ -21,12 +21,13 @@ export async function chooseStepper(
   scale: LearningRateScale | undefined,
   sampleFloats: number,
   engine: EngineChoice | undefined,
+  classWeights?: Float32Array,
 ): Promise<Stepper> {
   const choice = engine ?? engineFromEnv();
   if (!ENGINE_CHOICES.includes(choice)) {
     throw new GraftError('BAD_ARGUMENT', `engine ${JSON.stringify(choice)} is not an engine; use one of ${ENGINE_CHOICES.join(', ')}.`);
   }
-  if (choice === 'tfjs') return new TfjsStepper(model, head, spec, scale, { engine: 'tfjs', reason: 'TF.js was asked for' });
+  if (choice === 'tfjs') return new TfjsStepper(model, head, spec, scale, { engine: 'tfjs', reason: 'TF.js was asked for' }, classWeights);
   let reason: string;
   const chain = layerChain(model);
   if (typeof chain === 'string') reason = `${chain}; the onnxruntime path trains chains of Dense, conv, BatchNorm and pooling layers`;
@@ -34,11 +35,11 @@ export async function chooseStepper(
   else if (chain.outputs !== head.units) reason = `the chain ends in ${chain.outputs} units, the output has ${head.units}`;
   else {
     const ort = await loadOnnxRuntime();
-    if (typeof ort !== 'string') return new OnnxStepper(ort, model, chain, spec, scale);
+    if (typeof ort !== 'string') return new OnnxStepper(ort, model, chain, spec, scale, classWeights);
     reason = ort;
   }
   if (choice === 'onnxruntime') {
     throw new GraftError('BACKEND_UNAVAILABLE', `The onnxruntime engine cannot train ${model.name}: ${reason}. Use --engine tfjs (or auto, which falls back by itself).`);
   }
-  return new TfjsStepper(model, head, spec, scale, { engine: 'tfjs', reason });
+  return new TfjsStepper(model, head, spec, scale, { engine: 'tfjs', reason }, classWeights);
 }

@@ -53,6 +53,8 @@ export class OnnxStepper implements Stepper {
     private readonly chain: LayerChain,
     private readonly spec: Required<OptimizerSpec>,
     private readonly scale: LearningRateScale | undefined,
+    /** Loss weight per class (label), or none: every sample counts 1. */
+    private readonly classWeights?: Float32Array,
   ) {
     this.layers = chain.steps.filter(isWeighted);
     this.drops = chain.steps.filter((s): s is Drop => drops(s));
@@ -78,7 +80,7 @@ export class OnnxStepper implements Stepper {
     let session = this.sessions.get(key);
     if (!session) {
       const rates = this.layers.map((s) => this.spec.learningRate * (this.scale?.(s.layer) ?? 1));
-      const bytes = buildChainGraph({ chain: this.chain, trainable: this.trainable, bnTraining: this.bnTraining, rates, optimizer: this.spec });
+      const bytes = buildChainGraph({ chain: this.chain, trainable: this.trainable, bnTraining: this.bnTraining, rates, optimizer: this.spec, weighted: this.classWeights !== undefined });
       session = this.ort.InferenceSession.create(bytes, { graphOptimizationLevel: 'all', executionMode: 'sequential', logSeverityLevel: 3 });
       this.sessions.set(key, session);
     }
@@ -114,8 +116,10 @@ export class OnnxStepper implements Stepper {
     const feeds: Record<string, Ort.Tensor> = {
       x: t(x.subarray(0, m * size(chain.sampleShape)), [m, ...chain.sampleShape]),
       y: t(io.y, [m, k]),
-      inv_n: t(Float32Array.of(1 / m), []),
     };
+    const cw = this.classWeights;
+    if (cw) feeds.sample_scale = t(Float32Array.from(labels.subarray(0, m), (l) => cw[l]! / m), [m, 1]);
+    else feeds.inv_n = t(Float32Array.of(1 / m), []);
     const fetches: Record<string, Ort.Tensor> = { logits: t(io.logits, [m, k]) };
     const swaps: Array<[Float32Array[], number, Float32Array]> = [];
     const updated = (name: string, list: Float32Array[], at: number, dims: number[]): void => {
@@ -161,7 +165,7 @@ export class OnnxStepper implements Stepper {
       st.iterations++;
       if (this.spec.name === 'adam') st.accBeta = [Math.fround(st.accBeta[0] * Math.fround(ADAM.beta1)), Math.fround(st.accBeta[1] * Math.fround(ADAM.beta2))];
     });
-    const { loss, correct } = scoreLogits(io.logits, labels, m, k);
+    const { loss, correct } = scoreLogits(io.logits, labels, m, k, this.classWeights);
     this.lossSum += loss;
     this.correctSum += correct;
   }
