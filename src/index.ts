@@ -5,7 +5,8 @@ export { GraftError, isGraftError, type GraftErrorCode } from './errors.js';
 // engine
 export { initBackend, activeBackend, BACKEND_CHOICES, type BackendChoice, type BackendInfo, type BackendName } from './engine/backend.js';
 export { Rng, deriveSeed } from './engine/rng.js';
-export { ENGINE_CHOICES, setDefaultEngine, loadOnnxRuntime, type EngineChoice } from './engine/onnx/runtime.js';
+export { ENGINE_CHOICES, setDefaultEngine, type EngineChoice } from './engine/engine-choice.js';
+export { onnxRuntimeStatus } from './engine/onnx/status.js';
 
 // data
 export { type Dataset, type PixelRange, sampleSize, take, classCounts, assertDataset } from './data/dataset.js';
@@ -78,7 +79,7 @@ export { TrainingDiverged } from './workflows/diverged.js';
 export { writeCheckpoint, readCheckpoint, readCheckpointHeader, hasCheckpoint, CHECKPOINT_FILE, type CheckpointHeader } from './io/checkpoint-dir.js';
 export { runSeedCnn, SEED_CNN_RECIPE, type SeedCnnOptions, type SeedCnnResult, type SeedCnnModel } from './workflows/seed-cnn.js';
 export { loadBackbone, type BackboneOptions, type LoadedBackbone } from './workflows/backbone.js';
-export { predictFiles, type Prediction } from './workflows/predict.js';
+export { predictFiles, predictPreprocessing, modelImageInput, type Prediction, type PredictOptions, type PredictOutcome, type PredictPreprocessing } from './workflows/predict.js';
 export { compare, COMPARE_DEFAULTS, type CompareOptions } from './workflows/compare.js';
 export { compareParallel, defaultWorkers } from './workflows/compare-parallel.js';
 export { sweep, gridOf, SWEEP_DEFAULTS, type SweepOptions, type SweepSpace, type SweepResult, type SweepConfig, type SweepTrial } from './workflows/sweep.js';

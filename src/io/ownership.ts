@@ -118,13 +118,23 @@ export async function folderOwner(dir: string, depth = 0): Promise<Owner> {
 }
 
 /** Single files graft writes outside its own folders, and how each is recognised. */
-export type OutputFileKind = 'report' | 'result' | 'keras';
+export type OutputFileKind = 'report' | 'result' | 'keras' | 'csv';
+
+/**
+ * A CSV has nowhere to keep a graftVersion, so graft's first line is a comment naming graft, and its
+ * header row (the second line) starts with `file,`; a user's CSV would need both to be taken for ours.
+ */
+export const CSV_MARK = '# written by graft ';
 
 /**
  * Whether `file` (a regular file) was written by graft: a report carries graft's generator tag, a
- * result JSON its graftVersion, a .keras archive graft's name in metadata.json.
+ * result JSON its graftVersion, a .keras archive graft's name in metadata.json, a CSV its CSV_MARK.
  */
 export async function fileWrittenByGraft(file: string, kind: OutputFileKind): Promise<boolean> {
+  if (kind === 'csv') {
+    const [first, second] = ((await readSmall(file, 64 * 1024))?.toString('utf8') ?? '').split('\n');
+    return first !== undefined && second !== undefined && first.startsWith(CSV_MARK) && second.startsWith('file,');
+  }
   if (kind === 'report') {
     const head = (await readSmall(file, 4096))?.toString('utf8') ?? '';
     // Reports written before the generator tag carry graft's fixed Content-Security-Policy line.

@@ -1,6 +1,5 @@
 import { describe, it } from 'vitest';
 import { decodeImage } from '../../src/io/image-decode.js';
-import { decodePngRgba } from '../../src/io/png.js';
 import { encodePng, gradient } from '../io/image-fixtures.js';
 import { HOSTILE_SIDES, checkImage, imageFingerprint } from './checks.js';
 import { FUZZ_TIMEOUT_MS, fuzz, MiB, type FuzzCase } from './harness.js';
@@ -48,19 +47,6 @@ describe('fuzzing PNG decoding', () => {
       make,
       run: (bytes, label) => decodeImage(bytes, label),
       // Deflate tops out at 1032:1 and a 1-bit pixel becomes 4 bytes of RGBA in pngjs: 33 000 bytes per input byte at worst.
-      allowance: (size) => 8 * MiB + 33_000 * size,
-      check: checkImage,
-      fingerprint: imageFingerprint,
-    });
-  }, FUZZ_TIMEOUT_MS);
-
-  it('the RGBA reader graft predict uses (src/io/png.ts) holds to the same contract', async () => {
-    await fuzz({
-      name: 'PNG (RGBA reader)',
-      seed: 108,
-      sync: true,
-      make,
-      run: (bytes, label) => decodePngRgba(bytes, label),
       allowance: (size) => 8 * MiB + 33_000 * size,
       check: checkImage,
       fingerprint: imageFingerprint,
