@@ -1,6 +1,6 @@
 import type { CompareResult } from '../evaluate/compare-result.js';
 import type { Interval, Verdict } from '../evaluate/stats.js';
-import { pct, points, seconds, signedPoints, sizeLabel } from './format.js';
+import { differencePoints, pct, points, seconds, sizeLabel } from './format.js';
 import { htmlTable } from './html-table.js';
 import { esc } from './svg/escape.js';
 import { intervalChart, type IntervalPoint } from './svg/interval-chart.js';
@@ -22,7 +22,7 @@ export function compareSection(c: CompareResult, id: string): string {
     sizeLabel(r.trainSize),
     ci(r.transfer),
     ci(r.scratch),
-    `${signedPoints(r.difference.mean)}${Number.isFinite(r.difference.halfWidth) ? ` (${signedPoints(r.difference.low)} to ${signedPoints(r.difference.high)})` : ''}`,
+    difference(r.difference),
     Number.isFinite(r.errorRatio) ? `${r.errorRatio.toFixed(2)}×` : '—',
     { html: `<span class="${VERDICT_CLASS[r.verdict]}">${esc(r.verdict)}</span>` },
     r.difference.n,
@@ -44,6 +44,7 @@ export function compareSection(c: CompareResult, id: string): string {
       { name: 'from scratch', color: SCRATCH, values: c.rows.map((r) => asPct(r.scratch)) },
     ],
     yInclude: [0],
+    yBounds: [0, 100],
   });
   const diff = intervalChart({
     title: 'Paired difference of test error (transfer − scratch)',
@@ -64,6 +65,12 @@ export function compareSection(c: CompareResult, id: string): string {
     trials(c),
     '</section>',
   ].join('\n');
+}
+
+/** Mean (95% CI) in points, with the decimals that keep each bound on its side of zero. */
+function difference(d: Interval): string {
+  const shown = differencePoints(d);
+  return `${shown.mean}${Number.isFinite(d.halfWidth) ? ` (${shown.low} to ${shown.high})` : ''}`;
 }
 
 function ci(i: Interval): string {

@@ -1,4 +1,5 @@
 import type { TrainSize } from '../evaluate/compare-result.js';
+import { decimalsKeepingSign, signedFixed } from './sign-digits.js';
 
 /** Number formats the report uses everywhere, so a value reads the same in sentences and tables. */
 
@@ -17,11 +18,19 @@ export function points(x: number, digits = 1): string {
   return Number.isFinite(x) ? minus((100 * x).toFixed(digits)) : '—';
 }
 
-/** A signed difference in points: −0.083 → "−8.3", 0.02 → "+2.0". */
+/** A signed difference in points: −0.083 → "−8.3", 0.02 → "+2.0"; a non-zero value never shows as "0.0". */
 export function signedPoints(x: number, digits = 1): string {
-  if (!Number.isFinite(x)) return '—';
-  const s = (100 * x).toFixed(digits);
-  return Number(s) > 0 ? `+${s}` : minus(Number(s) === 0 ? (0).toFixed(digits) : s);
+  return signedFixed(100 * x, digits);
+}
+
+/**
+ * A difference's mean and 95% interval in points, all with one number of decimals: at least
+ * `digits`, more where fewer would round a bound to 0 and so contradict the verdict (which
+ * follows the unrounded interval): "−0.04 (−0.09 to +0.01)", not "0.0 (−0.1 to 0.0)".
+ */
+export function differencePoints(d: { mean: number; low: number; high: number }, digits = 1): { mean: string; low: string; high: string } {
+  const n = decimalsKeepingSign([d.mean, d.low, d.high].map((v) => 100 * v), digits);
+  return { mean: signedPoints(d.mean, n), low: signedPoints(d.low, n), high: signedPoints(d.high, n) };
 }
 
 export function num(x: number | undefined, digits = 3): string {

@@ -22,6 +22,9 @@ export function layersSection(l: LayersResult, id: string): string {
     yLabel: 'test accuracy (%)',
     categories: l.points.map((p) => `${p.n}: ${p.layer}`),
     arms: (['frozen', 'fine-tuned', 'scratch'] as const).map((arm) => ({ name: arm === 'scratch' ? 'from scratch' : `copied + ${arm}`, color: COLORS[arm], values: l.points.map((p) => asPct(p.arms[arm])) })),
+    yBounds: [0, 100],
+    // Three arms per category need room; the chart is never drawn larger than this, so its text stays the size of the others'.
+    width: Math.max(560, Math.min(1120, 110 * l.points.length)),
   });
   return [
     `<section id="${esc(id)}">`,

@@ -34,7 +34,7 @@ td.num, th.num { text-align: right; }
 thead th { background: var(--panel); font-weight: 600; }
 table:not(.confusion) tbody tr:nth-child(even) { background-color: #f7f9fb; }
 table.confusion td { text-align: center; min-width: 40px; padding: 5px 6px; border: 1px solid #fff; vertical-align: middle; }
-table.confusion thead th { font-size: 0.8rem; text-align: center; max-width: 86px; padding: 4px; vertical-align: bottom; overflow-wrap: anywhere; }
+table.confusion thead th { font-size: 0.8rem; text-align: center; padding: 4px; vertical-align: bottom; white-space: nowrap; }
 table.confusion tbody th { font-size: 0.85rem; white-space: nowrap; }
 table.confusion th.corner { color: var(--muted); font-weight: 400; font-size: 0.8rem; text-align: left; }
 .charts { display: grid; grid-template-columns: repeat(auto-fit, minmax(min(340px, 100%), 1fr)); gap: 16px 24px; }

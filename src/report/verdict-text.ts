@@ -1,6 +1,6 @@
 import type { CompareResult, CompareRow } from '../evaluate/compare-result.js';
 import type { Verdict } from '../evaluate/stats.js';
-import { pct, points, signedPoints, sizeLabel, sizePhrase } from './format.js';
+import { differencePoints, pct, points, sizeLabel, sizePhrase } from './format.js';
 import type { ReportInput, ReportRun } from './input.js';
 
 /**
@@ -36,9 +36,16 @@ export function compareVerdict(c: CompareResult): VerdictText {
 
 function rowSentence(r: CompareRow): string {
   const d = r.difference;
-  const verb = d.mean < 0 ? 'lowered' : d.mean > 0 ? 'raised' : 'did not change';
-  const ci = Number.isFinite(d.halfWidth) ? `95% CI ${signedPoints(d.low)} to ${signedPoints(d.high)}` : 'no interval from one seed';
-  return `${sizePhrase(r.trainSize)}, transfer ${verb} the test error from ${withCi(r.scratch.mean, r.scratch.halfWidth)} to ${withCi(r.transfer.mean, r.transfer.halfWidth)} (paired difference ${signedPoints(d.mean)} points, ${ci}): ${r.verdict}.`;
+  const shown = differencePoints(d);
+  const ci = Number.isFinite(d.halfWidth) ? `95% CI ${shown.low} to ${shown.high}` : 'no interval from one seed';
+  const scratch = withCi(r.scratch.mean, r.scratch.halfWidth);
+  const transfer = withCi(r.transfer.mean, r.transfer.halfWidth);
+  // The verb is the claim, so it follows the verdict (the unrounded interval), never the sign of the mean.
+  const result =
+    r.verdict === 'helps' ? `transfer lowered the test error from ${scratch} to ${transfer}`
+    : r.verdict === 'hurts' ? `transfer raised the test error from ${scratch} to ${transfer}`
+    : `transfer reached a test error of ${transfer}, against ${scratch} from scratch`;
+  return `${sizePhrase(r.trainSize)}, ${result} (paired difference ${shown.mean} points, ${ci}): ${r.verdict}.`;
 }
 
 function withCi(mean: number, half: number): string {

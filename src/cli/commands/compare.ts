@@ -3,13 +3,14 @@ import { GraftError } from '../../errors.js';
 import type { CompareResult, TrainSize } from '../../evaluate/compare-result.js';
 import { loadModel } from '../../io/run-dir.js';
 import { writeFileAtomic } from '../../io/atomic.js';
+import { differencePoints } from '../../report/format.js';
 import { claimStudyOutput } from '../../io/study-output.js';
 import { parseFreezePolicy } from '../../transfer/freeze.js';
 import { parseLayerRef } from '../../transfer/layer-ref.js';
 import { COMPARE_DEFAULTS, describeTrial, type CompareOptions } from '../../workflows/compare.js';
 import { compareParallel, defaultWorkers } from '../../workflows/compare-parallel.js';
 import { defineCommand, numberOption } from '../command.js';
-import { BACKEND_OPTION, ENGINE_OPTION, batchSizeOption, useEngine, optimizerOption, printJson, startBackend } from '../common.js';
+import { BACKEND_OPTION, ENGINE_OPTION, batchSizeOption, useEngine, optimizerOption, printJson, startBackend, RESIZE_OPTION, resizeOption } from '../common.js';
 import { renderTable } from '../table.js';
 import { writeReportFor } from '../report-file.js';
 import { printErr, printOut } from '../terminal-text.js';
@@ -40,6 +41,7 @@ export const compareCommand = defineCommand({
     'batch-size': { type: 'string', value: 'N', default: String(COMPARE_DEFAULTS.batchSize), description: 'Samples per step' },
     'data-dir': { type: 'string', value: 'DIR', description: 'Folder with the dataset files' },
     offline: { type: 'boolean', description: 'Never download data' },
+    ...RESIZE_OPTION,
     force: { type: 'boolean', description: 'Replace compare.json and report.html in --out (only files graft wrote)' },
     json: { type: 'boolean', description: 'Print the whole result (every trial) as JSON' },
     ...BACKEND_OPTION,
@@ -75,6 +77,7 @@ export const compareCommand = defineCommand({
       ...(v.cut !== undefined && { cut: parseLayerRef(v.cut) }),
       ...(v['data-dir'] !== undefined && { dataDir: v['data-dir'] }),
       ...(v.offline && { download: false }),
+      ...(v.resize !== undefined && { resize: resizeOption(v.resize)! }),
       onTrial: (t, done, total) => {
         if (!v.json) printErr(`${describeTrial(t, done, total)}\n`);
       },
@@ -96,13 +99,19 @@ export const compareCommand = defineCommand({
   },
 });
 
+/** "+1.20 [-0.04, +2.44]": more decimals where 2 would print a bound that crosses zero as 0.00. */
+function differenceCell(d: CompareResult['rows'][number]['difference']): string {
+  const shown = differencePoints(d, 2);
+  return `${shown.mean} [${shown.low}, ${shown.high}]`.replace(/−/g, '-');
+}
+
 export function printCompare(r: CompareResult): void {
   printOut(`\n${r.task}: transfer from ${r.source} vs the same architecture from scratch, ${r.seeds.length} seeds each (test error, mean ± 95% CI)\n`);
   const rows = r.rows.map((row) => [
     row.trainSize === 'all' ? 'all' : `${row.trainSize}/class`,
     ci(row.transfer.mean, row.transfer.halfWidth),
     ci(row.scratch.mean, row.scratch.halfWidth),
-    `${row.difference.mean >= 0 ? '+' : ''}${(100 * row.difference.mean).toFixed(2)} [${(100 * row.difference.low).toFixed(2)}, ${(100 * row.difference.high).toFixed(2)}]`,
+    differenceCell(row.difference),
     Number.isFinite(row.errorRatio) ? `${row.errorRatio.toFixed(2)}×` : '—',
     row.verdict,
   ]);

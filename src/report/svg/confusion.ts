@@ -9,7 +9,7 @@ import { esc } from './escape.js';
 export function confusionTable(confusion: readonly (readonly number[])[], classNames: readonly string[], caption: string): string {
   const k = confusion.length;
   const name = (i: number): string => classNames[i] ?? String(i);
-  const head = Array.from({ length: k }, (_, j) => `<th scope="col">${esc(name(j))}</th>`).join('');
+  const head = Array.from({ length: k }, (_, j) => `<th scope="col">${headingLines(name(j)).map(esc).join('<br>')}</th>`).join('');
   const rows = confusion.map((row, i) => {
     const total = row.reduce((a, b) => a + b, 0);
     const cells = Array.from({ length: k }, (_, j) => {
@@ -30,4 +30,29 @@ export function confusionTable(confusion: readonly (readonly number[])[], classN
     `<tbody>${rows.join('')}</tbody>`,
     '</table></div>',
   ].join('');
+}
+
+/** About this many characters fit the 86 px a heading of a 0.8rem font is meant to take. */
+const HEADING_CHARS = 12;
+
+/**
+ * A column heading broken into lines between words only: at spaces, and after the separators of
+ * names like "golden_retriever" or "T-shirt/top". The heading is laid out here (and the stylesheet
+ * keeps it from wrapping), so the browser never cuts a word ("Staffordsh / ire"); a word longer
+ * than a line gets its own line and widens its column.
+ */
+export function headingLines(name: string): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of name.split(/\s+/).filter(Boolean)) {
+    word.split(/(?<=[/_.-])(?=.)/).forEach((part, i) => {
+      const joined = line === '' ? part : i === 0 ? `${line} ${part}` : line + part;
+      if (line !== '' && joined.length > HEADING_CHARS) {
+        lines.push(line);
+        line = part;
+      } else line = joined;
+    });
+  }
+  if (line !== '' || lines.length === 0) lines.push(line);
+  return lines;
 }

@@ -23,7 +23,9 @@ export interface Box {
  */
 export function svgDocument(box: Box, title: string, desc: string, body: string[]): string {
   return [
-    `<svg viewBox="0 0 ${box.width} ${box.height}" width="${box.width}" height="${box.height}" role="img" aria-label="${esc(title)}" class="chart" ${FONT} font-size="12">`,
+    // The stylesheet fits a chart to its column; max-width keeps a lone chart in a wide column from
+    // being scaled up, so 12 px text stays 12 px in every chart of every report.
+    `<svg viewBox="0 0 ${box.width} ${box.height}" width="${box.width}" height="${box.height}" style="max-width: ${box.width}px" role="img" aria-label="${esc(title)}" class="chart" ${FONT} font-size="12">`,
     `<title>${esc(title)}</title>`,
     `<desc>${esc(desc)}</desc>`,
     ...body,

@@ -1,6 +1,7 @@
 import { esc } from './escape.js';
 import { legend, MUTED, svgDocument, xAxisLine, yAxis, INK, type Box } from './frame.js';
 import { linear, niceDomain, tickFormat } from './scale.js';
+import { placeMarkerLabel, type Point } from './label-place.js';
 
 export interface LineSeries {
   name: string;
@@ -48,9 +49,16 @@ export function lineChart(o: LineChartOptions): string {
   const yb = box.height - box.bottom;
 
   const xTicks = xr.ticks.map((t) => `<line x1="${x(t).toFixed(1)}" x2="${x(t).toFixed(1)}" y1="${yb}" y2="${yb + 4}" stroke="${MUTED}"/><text x="${x(t).toFixed(1)}" y="${yb + 16}" text-anchor="middle" fill="${MUTED}">${t}</text>`);
+  // A marker's label goes where it covers no curve (nor an earlier label): at the top it sat on
+  // any accuracy curve that starts high, as a transferred model's does.
+  const plot = { x0: box.left, y0: box.top, x1: box.width - box.right, y1: yb };
+  const curves: Point[][] = o.series.flatMap((s) => polylines(s.points).map((line) => line.map((p) => ({ x: x(p.x), y: y(p.y) }))));
   const markers = (o.markers ?? []).map((m) => {
     const px = x(m.x).toFixed(1);
-    return `<g class="marker"><line x1="${px}" x2="${px}" y1="${box.top - 4}" y2="${yb}" stroke="${INK}" stroke-dasharray="3 3"/><text x="${Number(px) + 4}" y="${box.top + 8}" fill="${INK}" font-weight="600">${esc(m.label)}</text></g>`;
+    const spot = placeMarkerLabel(Number(px), m.label, plot, curves);
+    const { x0, y0, x1, y1 } = spot.box;
+    curves.push([{ x: x0, y: y0 }, { x: x1, y: y0 }, { x: x1, y: y1 }, { x: x0, y: y1 }, { x: x0, y: y0 }]);
+    return `<g class="marker"><line x1="${px}" x2="${px}" y1="${box.top - 4}" y2="${yb}" stroke="${INK}" stroke-dasharray="3 3"/><text x="${spot.x.toFixed(1)}" y="${spot.y.toFixed(1)}"${spot.anchor === 'end' ? ' text-anchor="end"' : ''} fill="${INK}" font-weight="600">${esc(m.label)}</text></g>`;
   });
   const lines = o.series.map((s) => {
     const d = pathData(s.points, x, y);
@@ -59,6 +67,16 @@ export function lineChart(o: LineChartOptions): string {
   });
   const desc = o.series.map((s) => `${s.name}: ${s.points.length} points`).join('; ') + (o.markers?.length ? `; markers: ${o.markers.map((m) => `${m.label} at ${m.x}`).join(', ')}` : '');
   return svgDocument(box, o.title, desc, [yAxis(box, y, yr.ticks, fmtY, o.yLabel), xAxisLine(box, o.xLabel), `<g class="x-ticks">${xTicks.join('')}</g>`, ...markers, ...lines, legend(box, o.series)]);
+}
+
+/** The finite runs of a series, split at its gaps. */
+function polylines(points: LineSeries['points']): Array<Array<{ x: number; y: number }>> {
+  const runs: Array<Array<{ x: number; y: number }>> = [[]];
+  for (const p of points) {
+    if (Number.isFinite(p.y)) runs[runs.length - 1]!.push(p);
+    else if (runs[runs.length - 1]!.length > 0) runs.push([]);
+  }
+  return runs.filter((r) => r.length > 0);
 }
 
 /** "M x y L x y …", starting a new segment after each gap. */

@@ -29,8 +29,13 @@ export function niceDomain(lo: number, hi: number, count = 5, minStep = 0): { do
 }
 
 /** Enough decimals to tell ticks `step` apart, no more. */
+export function tickDecimals(step: number): number {
+  return Math.max(0, Math.min(6, -Math.floor(Math.log10(step) + 1e-9)));
+}
+
+/** Tick labels with tickDecimals(step). */
 export function tickFormat(step: number): (v: number) => string {
-  const decimals = Math.max(0, Math.min(6, -Math.floor(Math.log10(step) + 1e-9)));
+  const decimals = tickDecimals(step);
   return (v) => {
     const s = v.toFixed(decimals);
     // "-0.0" would read as a value below zero; typographic minus for the rest.
