@@ -1,9 +1,11 @@
 import { BACKEND_CHOICES, initBackend, type BackendChoice, type BackendInfo } from '../engine/backend.js';
 import { GraftError } from '../errors.js';
-import { ENGINE_CHOICES, setDefaultEngine, type EngineChoice } from '../engine/onnx/runtime.js';
+import { ENGINE_CHOICES, setDefaultEngine, type EngineChoice } from '../engine/engine-choice.js';
+import { noticeSlowEngine } from './engine-notice.js';
 import type { OptionDef } from './command.js';
 import { numberOption } from './command.js';
 import type { DataOptions } from '../workflows/prepare.js';
+import { RESIZE_MODES, type ResizeMode } from '../data/image-convert.js';
 import type { OptimizerSpec } from '../train/optimizer.js';
 import type { TrainCallbacks } from '../train/types.js';
 import { combineCallbacks, jsonlLogger } from '../train/jsonl-log.js';
@@ -25,17 +27,33 @@ export const ENGINE_OPTION = {
   },
 } as const satisfies Record<string, OptionDef>;
 
+/** The engine of a command that trains (set by useEngine): startBackend then says if it will be slow. */
+let trainingEngine: EngineChoice | undefined;
+
 /** Validates --engine and makes it the default of every fit in this process. */
 export function useEngine(choice: string): void {
   if (!(ENGINE_CHOICES as readonly string[]).includes(choice)) {
     throw new GraftError('BAD_ARGUMENT', `--engine received ${JSON.stringify(choice)}; choose one of ${ENGINE_CHOICES.join(', ')}.`);
   }
   setDefaultEngine(choice as EngineChoice);
+  trainingEngine = choice as EngineChoice;
   // Worker threads (graft compare --workers) start with a copy of the environment, not this module's state.
   process.env.GRAFT_ENGINE = choice;
 }
 
+/** --resize, for folder:/csv: tasks (built-in datasets are square, so every mode fits them alike). */
+export const RESIZE_OPTION = {
+  resize: { type: 'string', value: 'HOW', description: `How folder:/csv: images are fitted to the model's input: ${RESIZE_MODES.join(', ')} (default crop: the largest centred crop of the input's aspect ratio, as Keras's smart_resize; squash stretches; pad letterboxes with black)` },
+} as const satisfies Record<string, OptionDef>;
+
+export function resizeOption(text: string | undefined): ResizeMode | undefined {
+  if (text === undefined) return undefined;
+  if ((RESIZE_MODES as readonly string[]).includes(text)) return text as ResizeMode;
+  throw new GraftError('BAD_ARGUMENT', `--resize received ${JSON.stringify(text)}; choose one of ${RESIZE_MODES.join(', ')} (crop keeps the aspect ratio by cutting the edges, pad by adding black bars, squash stretches).`);
+}
+
 export const DATA_OPTIONS = {
+  ...RESIZE_OPTION,
   'data-dir': { type: 'string', value: 'DIR', description: 'Folder with the dataset files (else GRAFT_DATA_DIR, the cache, Debian\'s package, or a download)' },
   'per-class': { type: 'string', value: 'N', description: 'Keep N training images per class (seeded)' },
   'val-split': { type: 'string', value: 'F', description: 'Hold out this fraction of the training set for validation' },
@@ -60,10 +78,12 @@ export async function startBackend(choice: string, quiet: boolean): Promise<Back
   }
   const info = await initBackend(choice as BackendChoice);
   if (!quiet) printErr(`graft: backend ${info.description}\n`);
+  // Even with --json: the note goes to stderr, and a silent fall-back to TF.js is what it prevents.
+  if (trainingEngine) await noticeSlowEngine(trainingEngine);
   return info;
 }
 
-type DataValues = { 'data-dir'?: string | undefined; 'per-class'?: string | undefined; 'val-split'?: string | undefined; offline?: boolean; seed: string };
+type DataValues = { 'data-dir'?: string | undefined; 'per-class'?: string | undefined; 'val-split'?: string | undefined; offline?: boolean; seed: string; resize?: string | undefined };
 
 export function dataOptions(v: DataValues, quiet: boolean): DataOptions {
   const o: DataOptions = { seed: numberOption('seed', v.seed, { integer: true, min: 0, max: 2 ** 31 - 1 })! };
@@ -73,6 +93,10 @@ export function dataOptions(v: DataValues, quiet: boolean): DataOptions {
   const valSplit = numberOption('val-split', v['val-split'], { min: 0, max: 0.9 });
   if (valSplit !== undefined) o.valSplit = valSplit;
   if (v.offline) o.download = false;
+  const resize = resizeOption(v.resize);
+  if (resize !== undefined) o.resize = resize;
+  // Split sizes, class imbalance and skipped files go to stderr even with --json: stdout stays one object.
+  o.onNote = (line) => printErr(`graft: ${line}\n`);
   if (!quiet) o.onDownloadProgress = downloadProgress();
   return o;
 }

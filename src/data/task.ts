@@ -50,7 +50,7 @@ export interface TaskSpec {
 
 const FORMS =
   'Valid forms: <dataset>, <dataset>:exclude=a,b, <dataset>:binary=negative,positive, <dataset>:classes=a,b,c ' +
-  '(classes by slug, display name or index)';
+  '(classes by slug, display name or index); or your own images: folder:PATH, csv:FILE';
 
 function bad(spec: string, problem: string, hint: string): GraftError {
   return new GraftError('BAD_TASK_SPEC', `Task spec ${JSON.stringify(spec)}: ${problem}. ${hint}`);

@@ -6,6 +6,7 @@ import { GraftError } from '../errors.js';
 import { leftoversIn, makeDirs, removeStale, writeError, writeFileAtomic } from './atomic.js';
 import { DECODER_REVISION } from './image-decode.js';
 import { readRegularFile } from './regular-file.js';
+import type { Environment } from './environment.js';
 
 /**
  * A cache of decoded image sets, so JPEG/PNG decoding happens once. Each entry is one file
@@ -23,6 +24,14 @@ export interface DecodedImages {
   readonly labels: Int32Array;
   readonly classNames: readonly string[];
   readonly sampleShape: readonly [number, number, number];
+  /** Inputs that could not be decoded (index into the input list), so a cache hit reports them again. */
+  readonly skipped?: readonly SkippedInput[];
+}
+
+export interface SkippedInput {
+  readonly index: number;
+  readonly file: string;
+  readonly reason: string;
 }
 
 /** One input file of a cache key. */
@@ -38,7 +47,7 @@ const HASH_BYTES = 32;
 const MAX_HEADER_BYTES = 1 << 20;
 
 /** $XDG_CACHE_HOME/graft/decoded, else ~/.cache/graft/decoded. */
-export function decodeCacheDir(env: NodeJS.ProcessEnv = process.env): string {
+export function decodeCacheDir(env: Environment = process.env): string {
   const xdg = env.XDG_CACHE_HOME;
   const base = xdg && path.isAbsolute(xdg) ? xdg : path.join(env.HOME || homedir(), '.cache');
   return path.join(base, 'graft', 'decoded');
@@ -60,7 +69,7 @@ export function encodeDecodedImages(d: DecodedImages): Uint8Array {
   if (d.pixels.length !== count * h * w * c) {
     throw new GraftError('SHAPE_MISMATCH', `Decode cache: ${d.pixels.length} pixel bytes do not match ${count} images of [${h}, ${w}, ${c}]. This is a bug in graft.`, { userError: false });
   }
-  const header = new TextEncoder().encode(JSON.stringify({ version: VERSION, count, sampleShape: [h, w, c], classNames: d.classNames }));
+  const header = new TextEncoder().encode(JSON.stringify({ version: VERSION, count, sampleShape: [h, w, c], classNames: d.classNames, ...(d.skipped && { skipped: d.skipped }) }));
   const total = 8 + 4 + header.length + d.pixels.length + 4 * count + HASH_BYTES;
   const out = new Uint8Array(total);
   const view = new DataView(out.buffer);
@@ -90,17 +99,19 @@ export function parseDecodedImages(bytes: Uint8Array, file: string): DecodedImag
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const headerLength = view.getUint32(8, true);
   if (headerLength > MAX_HEADER_BYTES || 12 + headerLength + HASH_BYTES > bytes.length) throw corrupt(file, `header length ${headerLength} does not fit in ${bytes.length} bytes`);
-  let header: { version?: unknown; count?: unknown; sampleShape?: unknown; classNames?: unknown };
+  let header: { version?: unknown; count?: unknown; sampleShape?: unknown; classNames?: unknown; skipped?: unknown };
   try {
     header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(12, 12 + headerLength))) as typeof header;
   } catch {
     throw corrupt(file, 'its header is not valid JSON');
   }
-  const { version, count, sampleShape, classNames } = header ?? {};
+  const { version, count, sampleShape, classNames, skipped } = header ?? {};
   if (version !== VERSION) throw corrupt(file, `format version ${String(version)} is not ${VERSION}`);
   if (!isWholeNumber(count, 0)) throw corrupt(file, `image count ${String(count)} is not a whole number`);
   if (!Array.isArray(sampleShape) || sampleShape.length !== 3 || !sampleShape.every((v) => isWholeNumber(v, 1))) throw corrupt(file, 'sample shape is not [h, w, c]');
   if (!Array.isArray(classNames) || classNames.length === 0 || !classNames.every((n) => typeof n === 'string')) throw corrupt(file, 'class names are missing');
+  const isSkip = (v: unknown): boolean => typeof v === 'object' && v !== null && isWholeNumber((v as SkippedInput).index, 0) && typeof (v as SkippedInput).file === 'string' && typeof (v as SkippedInput).reason === 'string';
+  if (skipped !== undefined && !(Array.isArray(skipped) && skipped.every(isSkip))) throw corrupt(file, 'its list of skipped images is malformed');
   const [h, w, c] = sampleShape as [number, number, number];
   const pixelBytes = count * h * w * c;
   const expected = 12 + headerLength + pixelBytes + 4 * count + HASH_BYTES;
@@ -117,7 +128,7 @@ export function parseDecodedImages(bytes: Uint8Array, file: string): DecodedImag
     if (label < 0 || label >= classNames.length) throw corrupt(file, `label ${label} of image ${i} is outside 0..${classNames.length - 1}`);
     labels[i] = label;
   }
-  return { pixels, labels, classNames: classNames as string[], sampleShape: [h, w, c] };
+  return { pixels, labels, classNames: classNames as string[], sampleShape: [h, w, c], ...(skipped !== undefined && { skipped: skipped as SkippedInput[] }) };
 }
 
 /**

@@ -17,6 +17,7 @@ import { toTfjsFiles, loadTfjsModel } from './tfjs-format.js';
 import { loadKerasModel } from './keras/load.js';
 import { GRAFT_VERSION, TFJS_VERSION } from '../version.js';
 import { RESIZE_MODES, type ResizeMode } from '../data/image-convert.js';
+import type { DataSummary } from '../data/data-summary.js';
 
 export interface PhaseRecord {
   name: string;
@@ -35,6 +36,9 @@ export interface PhaseRecord {
   featureCache?: { layer: string; images: number; seconds: number; engine?: 'onnxruntime' | 'tfjs'; engineReason?: string };
   /** Which engine ran the training steps (onnxruntime or TF.js, with the reason for TF.js under auto). */
   engine?: EngineUse;
+  /** --class-weight as given ("balanced" or "class=weight,…"), and the loss weight each class got in this phase. */
+  classWeight?: string;
+  classWeights?: Record<string, number>;
 }
 
 /** Everything needed to reuse, score or reproduce a trained model; saved as run.json. */
@@ -62,6 +66,8 @@ export interface RunInfo {
   source?: { path: string; task?: string };
   transfer?: { cut: string; reused: string[]; head: string[]; frozen: string[] };
   phases: PhaseRecord[];
+  /** For folder: and csv: tasks: the split, class counts and skipped files. */
+  data?: DataSummary;
   /** Test-set scores: after training, and for transfers also after the frozen phase. */
   metrics?: { test?: Evaluation; frozenTest?: Evaluation };
   /**
@@ -220,6 +226,7 @@ const RUN_INFO = shape({
       history: listOf(shape({ phase: text, epoch: count, loss: score, accuracy: score, 'valLoss?': score, 'valAccuracy?': score, learningRate: score, seconds: score })),
     }),
   ),
+  'data?': shape({ kind: text, path: text, sizes: shape({ train: count, test: count }), skippedCount: count, skipped: listOf(shape({ file: text, reason: text })) }),
   'metrics?': shape({ 'test?': evaluation, 'frozenTest?': evaluation }),
   'files?': expect((v) => isRecord(v) && Object.values(v).every((h) => typeof h === 'string' && /^[0-9a-f]{64}$/.test(h)), 'file names with their SHA-256 in hex'),
 });

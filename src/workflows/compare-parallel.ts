@@ -1,12 +1,11 @@
-import { engineFromEnv, type EngineChoice } from '../engine/onnx/runtime.js';
+import { engineFromEnv, type EngineChoice } from '../engine/engine-choice.js';
 import { turnOffOnnxRuntimeTelemetry } from '../engine/onnx/telemetry-off.js';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { GraftError } from '../errors.js';
 import type { CompareResult, Trial } from '../evaluate/compare-result.js';
 import { toTfjsFiles } from '../io/tfjs-format.js';
-import { buildResult, compare, planCompare, trialKeys, type CompareOptions } from './compare.js';
-import { prepareTask } from './prepare.js';
+import { buildResult, classNamesOf, compare, planCompare, trialKeys, type CompareOptions } from './compare.js';
 
 /** One worker thread per core by default. */
 export function defaultWorkers(): number {
@@ -82,6 +81,6 @@ export async function compareParallel(options: CompareOptions, parallel: Paralle
     }
   });
   const trials = keys.flatMap((_, i) => results.get(i)!);
-  const classNames = [...(await prepareTask(plan.task, { ...(plan.dataDir !== undefined && { dataDir: plan.dataDir }), ...(plan.download !== undefined && { download: plan.download }) })).test.classNames];
+  const classNames = await classNamesOf(plan);
   return buildResult(plan, trials, parallel.sourceLocation, (performance.now() - started) / 1000, classNames);
 }

@@ -28,7 +28,7 @@ export const COMPARE_DEFAULTS = {
   batchSize: 32,
 } as const;
 
-export interface CompareOptions extends Pick<DataOptions, 'dataDir' | 'download'> {
+export interface CompareOptions extends Pick<DataOptions, 'dataDir' | 'download' | 'resize'> {
   source: tfl.LayersModel;
   sourcePath?: string;
   task: string;
@@ -66,6 +66,9 @@ export interface ComparePlan {
   batchSize: number;
   dataDir?: string;
   download?: boolean;
+  /** folder:/csv: tasks: how images are fitted, and the source's input shape they are fitted to. */
+  resize?: DataOptions['resize'];
+  modelInput?: (number | null)[];
 }
 
 export function planCompare(o: CompareOptions): ComparePlan {
@@ -90,6 +93,9 @@ export function planCompare(o: CompareOptions): ComparePlan {
   if (o.cut !== undefined) plan.cut = o.cut;
   if (o.dataDir !== undefined) plan.dataDir = o.dataDir;
   if (o.download !== undefined) plan.download = o.download;
+  if (o.resize !== undefined) plan.resize = o.resize;
+  const input = o.source.inputs[0]?.shape;
+  if (input) plan.modelInput = [...input];
   if (plan.trainSizes.length === 0) throw new GraftError('BAD_ARGUMENT', 'graft compare needs at least one training-set size (--per-class 10,50,200).');
   return plan;
 }
@@ -110,8 +116,7 @@ export async function runTrialPair(source: tfl.LayersModel, plan: ComparePlan, k
     seed,
     valSplit: plan.valSplit,
     ...(trainSize !== 'all' && { perClass: trainSize }),
-    ...(plan.dataDir !== undefined && { dataDir: plan.dataDir }),
-    ...(plan.download !== undefined && { download: plan.download }),
+    ...planData(plan),
   });
   const early: EarlyStoppingOptions | false = plan.earlyStoppingPatience === null ? false : { patience: plan.earlyStoppingPatience };
   const transferOpts = { head: { ...plan.head, classes: data.train.classNames.length }, seed, freeze: plan.freeze, ...(plan.cut !== undefined && { cut: plan.cut }) };
@@ -173,9 +178,19 @@ export async function compare(options: CompareOptions): Promise<CompareResult> {
   return buildResult(plan, trials, options.sourcePath ?? '(in memory)', (performance.now() - started) / 1000, await classNamesOf(plan));
 }
 
-async function classNamesOf(plan: ComparePlan): Promise<string[]> {
-  const data = await prepareTask(plan.task, { ...(plan.dataDir !== undefined && { dataDir: plan.dataDir }), ...(plan.download !== undefined && { download: plan.download }) });
+export async function classNamesOf(plan: ComparePlan): Promise<string[]> {
+  const data = await prepareTask(plan.task, planData(plan));
   return [...data.test.classNames];
+}
+
+/** The data options every trial of a plan shares. */
+function planData(plan: ComparePlan): DataOptions {
+  return {
+    ...(plan.dataDir !== undefined && { dataDir: plan.dataDir }),
+    ...(plan.download !== undefined && { download: plan.download }),
+    ...(plan.resize !== undefined && { resize: plan.resize }),
+    ...(plan.modelInput !== undefined && { modelInput: plan.modelInput }),
+  };
 }
 
 export function buildResult(plan: ComparePlan, trials: Trial[], source: string, seconds: number, classNames: string[]): CompareResult {

@@ -17,7 +17,7 @@ import { prepareTask, type DataOptions } from './prepare.js';
 
 export const LAYERS_DEFAULTS = { epochs: 10, seeds: 3, optimizer: { name: 'adam', learningRate: 1e-3 }, batchSize: 32 } as const;
 
-export interface LayersOptions extends Pick<DataOptions, 'dataDir' | 'download' | 'perClass'> {
+export interface LayersOptions extends Pick<DataOptions, 'dataDir' | 'download' | 'perClass' | 'resize'> {
   source: tfl.LayersModel;
   sourcePath?: string;
   task: string;
@@ -45,6 +45,8 @@ export async function layerTransferability(options: LayersOptions): Promise<Laye
   for (const seed of seeds) {
     const data = await prepareTask(options.task, {
       seed,
+      modelInput: options.source.inputs[0]!.shape,
+      ...(options.resize !== undefined && { resize: options.resize }),
       ...(options.perClass !== undefined && { perClass: options.perClass }),
       ...(options.dataDir !== undefined && { dataDir: options.dataDir }),
       ...(options.download !== undefined && { download: options.download }),

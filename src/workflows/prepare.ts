@@ -8,6 +8,10 @@ import { validationSplit } from '../data/split.js';
 import { applyTask, CIFAR10_CLASSES, formatTaskSpec, parseTaskSpec, type TaskSpec } from '../data/task.js';
 import { loadFashionMnist } from '../io/dataset-files.js';
 import { loadCifar10 } from '../io/cifar10-files.js';
+import type { ResizeMode } from '../data/image-convert.js';
+import type { DataSummary } from '../data/data-summary.js';
+import { isUserTaskSpec, parseUserTaskSpec, type UserTaskSpec } from '../data/user-task.js';
+import { prepareUserTask } from './prepare-user.js';
 
 export interface DataOptions {
   /** Folder with the dataset files; else GRAFT_DATA_DIR, graft's cache, Debian's package, download. */
@@ -23,15 +27,32 @@ export interface DataOptions {
   /** Allow downloading the dataset when no local copy exists. Default true. */
   download?: boolean;
   onDownloadProgress?: (received: number, total: number | undefined) => void;
+  /** folder:/csv: tasks: how images of another aspect ratio are fitted (see ResizeMode). Default 'crop'. */
+  resize?: ResizeMode;
+  /**
+   * folder:/csv: tasks: the input shape of the model the data will feed ([null, h, w, c] or
+   * [null, h, w]); every image is fitted to it. Default: `image`, else USER_IMAGE_DEFAULT_SIDE².
+   */
+  modelInput?: readonly (number | null)[];
+  /** folder:/csv: tasks: one line per finding (sizes, split, class imbalance, skipped files), e.g. for stderr. */
+  onNote?: (line: string) => void;
+  /** folder:/csv: tasks: use graft's decode cache (decode-cache.ts). Default true. */
+  decodeCache?: boolean;
+  /** folder:/csv: tasks: the decode cache's folder. Default decodeCacheDir(). */
+  cacheDir?: string;
 }
 
 export interface PreparedData {
-  spec: TaskSpec;
+  spec: TaskSpec | UserTaskSpec;
   /** Canonical task spec text. */
   task: string;
   train: Dataset;
   validation?: Dataset;
   test: Dataset;
+  /** How images were fitted to the sample shape (folder:/csv: tasks, and built-in images resized with `image`). */
+  resize?: ResizeMode;
+  /** folder:/csv: tasks: split, counts and skipped files (run.json's `data`). */
+  summary?: DataSummary;
 }
 
 const cache = new Map<string, Promise<Dataset>>();
@@ -65,6 +86,7 @@ function loadSplit(spec: TaskSpec, split: 'train' | 'test', opts: DataOptions): 
  * validation is carved from the training set only; the test set is never subsampled or split.
  */
 export async function prepareTask(taskText: string, opts: DataOptions = {}): Promise<PreparedData> {
+  if (isUserTaskSpec(taskText)) return prepareUserTask(parseUserTaskSpec(taskText), opts);
   const spec = parseTaskSpec(taskText);
   const seed = opts.seed ?? 0;
   const [trainAll, testAll] = await Promise.all([loadSplit(spec, 'train', opts), loadSplit(spec, 'test', opts)]);
@@ -80,5 +102,6 @@ export async function prepareTask(taskText: string, opts: DataOptions = {}): Pro
   if (validation) validation = fit(validation);
   const result: PreparedData = { spec, task: formatTaskSpec(spec), train: fit(normalizePixels(train)), test: fit(normalizePixels(applyTask(testAll, spec))) };
   if (validation) result.validation = validation;
+  if (opts.image) result.resize = 'squash'; // fitDataset's resize
   return result;
 }

@@ -30,7 +30,7 @@ export interface SweepSpace {
 
 export const SWEEP_DEFAULTS = { frozenEpochs: 10, unfrozenEpochs: 10, frozenLr: 1e-3, optimizer: 'adam', valSplit: 0.2, samples: 10, seed: 0, batchSize: 32 } as const;
 
-export interface SweepOptions extends Pick<DataOptions, 'dataDir' | 'download' | 'perClass'> {
+export interface SweepOptions extends Pick<DataOptions, 'dataDir' | 'download' | 'perClass' | 'resize'> {
   source: tfl.LayersModel;
   sourcePath?: string;
   task: string;
@@ -84,6 +84,8 @@ export async function sweep(options: SweepOptions): Promise<SweepResult> {
   }
   const data = await prepareTask(options.task, {
     seed,
+    modelInput: options.source.inputs[0]!.shape,
+    ...(options.resize !== undefined && { resize: options.resize }),
     valSplit: options.valSplit ?? SWEEP_DEFAULTS.valSplit,
     ...(options.perClass !== undefined && { perClass: options.perClass }),
     ...(options.dataDir !== undefined && { dataDir: options.dataDir }),

@@ -9,7 +9,7 @@ import { evaluate, type Evaluation } from '../evaluate/evaluate.js';
 import { assertRunDirFree, saveRun, type PhaseRecord, type RunInfo } from '../io/run-dir.js';
 import { hasCheckpoint } from '../io/checkpoint-dir.js';
 import { disposeModel } from '../models/dispose.js';
-import { formatTaskSpec, parseTaskSpec } from '../data/task.js';
+import { canonicalTaskText } from '../data/task-text.js';
 import { FIT_DEFAULTS } from '../train/fit.js';
 import { EARLY_STOPPING_DEFAULTS } from '../train/early-stopping.js';
 import { assertResumes, checkpointHeader, interrupted, abortReason, TrainingInterrupted, type Invocation, type RunCheckpoint } from './checkpoint.js';
@@ -142,7 +142,7 @@ export async function trainModel(options: TrainModelOptions): Promise<TrainedMod
 }
 
 /** The fields every run.json starts with. */
-export function runHeader(data: PreparedData, seed: number): Pick<RunInfo, 'graftVersion' | 'tfjsVersion' | 'createdAt' | 'task' | 'classNames' | 'sampleShape' | 'preprocessing' | 'seed' | 'backend'> {
+export function runHeader(data: PreparedData, seed: number): Pick<RunInfo, 'graftVersion' | 'tfjsVersion' | 'createdAt' | 'task' | 'classNames' | 'sampleShape' | 'preprocessing' | 'seed' | 'backend' | 'data'> {
   return {
     graftVersion: GRAFT_VERSION,
     tfjsVersion: TFJS_VERSION,
@@ -150,16 +150,17 @@ export function runHeader(data: PreparedData, seed: number): Pick<RunInfo, 'graf
     task: data.task,
     classNames: [...data.train.classNames],
     sampleShape: [...data.train.sampleShape],
-    preprocessing: { pixelScale: 1 / 255 },
+    preprocessing: { pixelScale: 1 / 255, resize: data.resize ?? 'squash' },
     seed,
     backend: activeBackend()?.name ?? 'unknown',
+    ...(data.summary && { data: data.summary }),
   };
 }
 
 /** The options that decide a train run's result, as a resume compares them. */
 function trainOptionsRecord(o: TrainModelOptions, seed: number): Record<string, unknown> {
   return {
-    task: formatTaskSpec(parseTaskSpec(o.task)),
+    task: canonicalTaskText(o.task),
     architecture: o.model ? `(given model ${o.model.name})` : (o.architecture ?? TRAIN_DEFAULTS.architecture),
     epochs: o.epochs ?? TRAIN_DEFAULTS.epochs,
     batchSize: o.batchSize ?? FIT_DEFAULTS.batchSize,
@@ -169,5 +170,6 @@ function trainOptionsRecord(o: TrainModelOptions, seed: number): Record<string, 
     perClass: o.perClass,
     valSplit: o.valSplit,
     image: o.image,
+    ...(o.resize !== undefined && { resize: o.resize }),
   };
 }

@@ -12,7 +12,7 @@ import { runHeader } from './train-model.js';
 import { activeBackend } from '../engine/backend.js';
 import { hasCheckpoint } from '../io/checkpoint-dir.js';
 import { disposeModel } from '../models/dispose.js';
-import { formatTaskSpec, parseTaskSpec } from '../data/task.js';
+import { canonicalTaskText } from '../data/task-text.js';
 import { resolveOptimizer } from '../train/optimizer.js';
 import { EARLY_STOPPING_DEFAULTS } from '../train/early-stopping.js';
 import { FIT_DEFAULTS } from '../train/fit.js';
@@ -63,7 +63,8 @@ export async function transferModel(options: TransferModelOptions): Promise<Tran
   const force = (options.force ?? false) || inPlace;
   // Weights, and a checkpoint holding them with the optimizer's slots: about four copies.
   if (options.out) await assertRunDirFree(options.out, force, { bytes: 16 * options.source.countParams() });
-  const data = options.data ?? (await prepareTask(options.task, { ...options, seed }));
+  // The user's images are fitted to the source's input (its size and channels).
+  const data = options.data ?? (await prepareTask(options.task, { modelInput: options.source.inputs[0]!.shape, ...options, seed }));
   const t = await transfer(options.source, {
     head: { ...options.head, classes: data.train.classNames.length },
     seed,
@@ -154,7 +155,7 @@ function sourcePathOf(o: TransferModelOptions, resume: RunCheckpoint | undefined
 function transferOptionsRecord(o: TransferModelOptions, seed: number): Record<string, unknown> {
   const phase = (p: { epochs: number; optimizer?: Parameters<typeof resolveOptimizer>[0] } | undefined): unknown => p && { ...p, ...(p.optimizer && { optimizer: resolveOptimizer(p.optimizer) }) };
   return {
-    task: formatTaskSpec(parseTaskSpec(o.task)),
+    task: canonicalTaskText(o.task),
     cut: o.cut,
     head: o.head,
     freeze: o.freeze,
@@ -168,5 +169,6 @@ function transferOptionsRecord(o: TransferModelOptions, seed: number): Record<st
     perClass: o.perClass,
     valSplit: o.valSplit,
     image: o.image,
+    ...(o.resize !== undefined && { resize: o.resize }),
   };
 }

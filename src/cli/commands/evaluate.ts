@@ -4,7 +4,7 @@ import { evaluate } from '../../evaluate/evaluate.js';
 import { loadModel } from '../../io/run-dir.js';
 import { prepareTask } from '../../workflows/prepare.js';
 import { defineCommand } from '../command.js';
-import { BACKEND_OPTION, dataOptions, printJson, startBackend } from '../common.js';
+import { BACKEND_OPTION, dataOptions, printJson, resizeOption, startBackend } from '../common.js';
 import { renderTable } from '../table.js';
 import { printOut } from '../terminal-text.js';
 
@@ -17,6 +17,7 @@ export const evaluateCommand = defineCommand({
     task: { type: 'string', value: 'SPEC', description: "Task spec (default: the run's own task)" },
     'data-dir': { type: 'string', value: 'DIR', description: 'Folder with the dataset files' },
     offline: { type: 'boolean', description: 'Never download data' },
+    resize: { type: 'string', value: 'HOW', description: "folder:/csv: tasks: crop, squash or pad (default: the run's own, else crop)" },
     json: { type: 'boolean', description: 'Print {"accuracy", "loss", "confusion", "perClass"} as JSON' },
     ...BACKEND_OPTION,
   },
@@ -26,7 +27,9 @@ export const evaluateCommand = defineCommand({
     const loaded = await loadModel(v.model);
     const task = v.task ?? loaded.run?.task;
     if (!task) throw new GraftError('BAD_ARGUMENT', `${v.model} has no run.json naming its task; pass --task SPEC.`);
-    const data = await prepareTask(task, dataOptions({ ...v, seed: '0' }, v.json));
+    // The user's images are fitted to the model's input the way its training fitted them.
+    const resize = resizeOption(v.resize) ?? (loaded.run ? (loaded.run.preprocessing.resize ?? 'squash') : 'crop');
+    const data = await prepareTask(task, { ...dataOptions({ ...v, seed: '0' }, v.json), resize, modelInput: loaded.model.inputs[0]!.shape });
     const result = evaluate(loaded.model, data.test);
     if (v.json) printJson({ accuracy: result.accuracy, loss: result.loss, confusion: result.confusion, perClass: result.perClass, count: result.count, task: data.task });
     else {

@@ -5,7 +5,7 @@ import { claimStudyOutput } from '../../io/study-output.js';
 import { loadModel } from '../../io/run-dir.js';
 import { LAYERS_DEFAULTS, layerTransferability, type LayersResult } from '../../workflows/layers.js';
 import { defineCommand, numberOption } from '../command.js';
-import { BACKEND_OPTION, ENGINE_OPTION, useEngine, optimizerOption, printJson, startBackend } from '../common.js';
+import { BACKEND_OPTION, ENGINE_OPTION, useEngine, optimizerOption, printJson, startBackend, RESIZE_OPTION, resizeOption } from '../common.js';
 import { renderTable } from '../table.js';
 import { writeReportFor } from '../report-file.js';
 import { printErr, printOut } from '../terminal-text.js';
@@ -25,6 +25,7 @@ export const layersCommand = defineCommand({
     out: { type: 'string', value: 'DIR', description: 'Write layers.json and report.html here (default runs/layers)' },
     'data-dir': { type: 'string', value: 'DIR', description: 'Folder with the dataset files' },
     offline: { type: 'boolean', description: 'Never download data' },
+    ...RESIZE_OPTION,
     force: { type: 'boolean', description: 'Replace layers.json and report.html in --out (only files graft wrote)' },
     json: { type: 'boolean', description: 'Print the result as JSON' },
     ...BACKEND_OPTION,
@@ -53,6 +54,7 @@ export const layersCommand = defineCommand({
       ...(perClass !== undefined && { perClass }),
       ...(v['data-dir'] !== undefined && { dataDir: v['data-dir'] }),
       ...(v.offline && { download: false }),
+      ...(v.resize !== undefined && { resize: resizeOption(v.resize)! }),
       onPoint: (n, arm, seed, acc) => {
         if (!v.json) printErr(`n=${n} ${arm.padEnd(10)} seed ${seed}: test accuracy ${(100 * acc).toFixed(2)}%\n`);
       },

@@ -6,6 +6,7 @@ import { trainModel, TRAIN_DEFAULTS, type TrainModelOptions } from '../../workfl
 import { printEvaluation } from './evaluate.js';
 import { INTERRUPT_HELP, RESUME_OPTION, interruptible, resumeArgs } from '../interrupt.js';
 import { printOut } from '../terminal-text.js';
+import { USER_IMAGE_DEFAULT_SIDE } from '../../workflows/prepare-user.js';
 
 export const trainCommand = defineCommand({
   name: 'train',
@@ -15,6 +16,7 @@ export const trainCommand = defineCommand({
     task: { type: 'string', value: 'SPEC', description: 'Task spec, e.g. fashion-mnist:exclude=sandal,shirt' },
     out: { type: 'string', value: 'DIR', description: 'Run directory to write' },
     arch: { type: 'string', value: 'NAME', default: TRAIN_DEFAULTS.architecture, description: `Architecture: ${ARCHITECTURES.join(', ')}` },
+    input: { type: 'string', value: 'SIDE', description: `Fit images to SIDE×SIDE: folder:/csv: tasks (default ${USER_IMAGE_DEFAULT_SIDE}) or built-in datasets (default as stored)` },
     epochs: { type: 'string', value: 'N', default: String(TRAIN_DEFAULTS.epochs), description: 'Epochs' },
     optimizer: { type: 'string', value: 'NAME', default: 'sgd', description: 'sgd or adam' },
     lr: { type: 'string', value: 'RATE', default: '0.01', description: 'Learning rate' },
@@ -26,7 +28,7 @@ export const trainCommand = defineCommand({
     ...ENGINE_OPTION,
     ...RESUME_OPTION,
   },
-  epilog: `Example: graft train --task fashion-mnist:exclude=sandal,shirt --out runs/model-a\n${INTERRUPT_HELP}`,
+  epilog: `Examples:\n  graft train --task fashion-mnist:exclude=sandal,shirt --out runs/model-a\n  graft train --task folder:photos --arch cnn --input 64 --out runs/photos   (photos/cat/*.jpg, photos/dog/*.jpg, …)\n${INTERRUPT_HELP}`,
   async run(args) {
     const { values: v, checkpoint, invocation } = await resumeArgs('train', args);
     if (!v.task) throw new GraftError('BAD_ARGUMENT', 'graft train needs --task, e.g. --task fashion-mnist:exclude=sandal,shirt.');
@@ -35,12 +37,14 @@ export const trainCommand = defineCommand({
     await startBackend(v.backend, v.json);
     const patience = numberOption('early-stopping', v['early-stopping'], { integer: true, min: 1 });
     const optimizer = optimizerOption(v.optimizer, v.lr, v.momentum);
+    const input = numberOption('input', v.input, { integer: true, min: 1, max: 4096 });
     const options: TrainModelOptions = {
       ...dataOptions(v, v.json),
       task: v.task,
       out: v.out,
       force: v.force,
       architecture: v.arch,
+      ...(input !== undefined && { image: { height: input, width: input } }),
       epochs: numberOption('epochs', v.epochs, { integer: true, min: 0 })!,
       batchSize: batchSizeOption(v['batch-size'])!,
       ...(optimizer && { optimizer }),

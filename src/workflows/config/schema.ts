@@ -7,9 +7,9 @@
  */
 import * as path from 'node:path';
 import { BACKEND_CHOICES } from '../../engine/backend.js';
-import { ENGINE_CHOICES } from '../../engine/onnx/runtime.js';
+import { ENGINE_CHOICES } from '../../engine/engine-choice.js';
 import { GraftError, describeValue } from '../../errors.js';
-import { parseTaskSpec } from '../../data/task.js';
+import { canonicalTaskText } from '../../data/task-text.js';
 import { ARCHITECTURES } from '../../models/architectures.js';
 import { EARLY_STOPPING_DEFAULTS } from '../../train/early-stopping.js';
 import { FIT_DEFAULTS } from '../../train/fit.js';
@@ -100,9 +100,9 @@ const TASK = {
   type: 'string',
   required: true,
   expect: 'a task spec',
-  check: parseTaskSpec,
+  check: canonicalTaskText,
   example: 'fashion-mnist:binary=shirt,sandal',
-  doc: 'Task spec: fashion-mnist, fashion-mnist:exclude=A,B, fashion-mnist:binary=NEGATIVE,POSITIVE or fashion-mnist:classes=A,B,C.',
+  doc: 'Task spec: fashion-mnist, fashion-mnist:exclude=A,B, fashion-mnist:binary=NEGATIVE,POSITIVE or fashion-mnist:classes=A,B,C; cifar10 alike; your own images as folder:PATH or csv:FILE (a relative PATH is relative to the experiment file), with the same :classes=/:binary=/:exclude= suffixes.',
 } as const satisfies FieldSpec;
 const OUT = { type: 'path', required: true, inside: true, example: 'runs/NAME', doc: "Output folder, inside the experiment file's folder (`graft run FILE --out DIR` puts it anywhere)." } as const satisfies FieldSpec;
 const FROM = {

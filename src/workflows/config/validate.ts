@@ -1,4 +1,5 @@
 import * as path from 'node:path';
+import { rebaseUserTask } from '../prepare-user.js';
 import { GraftError, describeValue } from '../../errors.js';
 import { EXPERIMENT_SCHEMA, EXPERIMENT_KINDS, type Pos, type ConfigNode, type FieldSpec, type ExperimentKind, type Experiment } from './schema.js';
 
@@ -39,6 +40,8 @@ export function validateExperiment(root: ConfigNode, options: ValidateOptions): 
   if (options.out !== undefined) fields.out = { type: 'path', doc: '' };
   const value = cx.map(root, fields, kind, `a kind: ${kind} experiment`) as Record<string, unknown>;
   if (options.out !== undefined) value.out = path.resolve(options.out);
+  // folder:photos in an experiment file means the photos beside the file, wherever graft runs.
+  if (typeof value.task === 'string' && cx.clean) value.task = rebaseUserTask(value.task, options.baseDir);
   for (const [kinds, field, rule] of CROSS_CHECKS) {
     const problem = kinds.includes(kind) && cx.clean ? rule(value) : undefined;
     if (problem) cx.fail(cx.positions.get(`${kind}.${field}`) ?? root.pos, `${kind}.${field} ${problem}`);

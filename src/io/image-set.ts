@@ -1,0 +1,109 @@
+import { stat } from 'node:fs/promises';
+import { GraftError } from '../errors.js';
+import { fitImage, toBytes, type ResizeMode } from '../data/image-convert.js';
+import { type DecodedImages, type SkippedInput, decodeCacheDir, decodeCacheKey, readDecodeCache, writeDecodeCache } from './decode-cache.js';
+import { decodeImage } from './image-decode.js';
+import { READ_LIMITS, readRegularFile } from './regular-file.js';
+
+/**
+ * Decodes a list of image files, each fitted to one sample shape, before any training starts. A
+ * file that cannot be read or decoded is skipped with its reason rather than failing the load:
+ * one bad photo in a thousand must not cost the other 999 (nor crash an epoch later).
+ */
+
+export interface ImageSetInput {
+  file: string;
+  /** Index into `classNames`. */
+  label: number;
+}
+
+export interface ImageSetOptions {
+  height: number;
+  width: number;
+  /** 1 (luma) or 3 (RGB). Default: 1 when the first readable image is grey, else 3. */
+  channels?: 1 | 3;
+  resize: ResizeMode;
+  /** Use graft's decode cache (see decode-cache.ts). Default true. */
+  cache?: boolean;
+  /** Default decodeCacheDir(env). */
+  cacheDir?: string;
+  env?: NodeJS.ProcessEnv;
+  /** Called after each file (not on a cache hit). */
+  onProgress?: (done: number, total: number) => void;
+}
+
+/** Images decoded at once; bounds open files and memory held by pending reads. */
+const READ_AHEAD = 32;
+/** Longest reason kept per skipped file. */
+const MAX_REASON = 200;
+
+/** The problem part of a decoder/reader message, without the path it starts with or the advice after it. */
+function reasonOf(e: unknown, file: string): string {
+  if (!(e instanceof GraftError)) return `cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`;
+  let m = e.message;
+  if (m.startsWith(`${file}: `)) m = m.slice(file.length + 2);
+  else if (m.startsWith(`${file} `)) m = m.slice(file.length + 1);
+  const firstSentence = /^(.*?[^.])\.(\s|$)/.exec(m)?.[1] ?? m;
+  return firstSentence.length > MAX_REASON ? `${firstSentence.slice(0, MAX_REASON - 1)}…` : firstSentence;
+}
+
+/**
+ * Every input decoded and fitted; unreadable ones listed in `skipped` (in input order). `unreadable`:
+ * some file could not even be read (permissions, a FIFO, a link loop), which no mtime records.
+ */
+export async function decodeImageSet(inputs: readonly ImageSetInput[], classNames: readonly string[], opts: ImageSetOptions): Promise<{ images: DecodedImages; unreadable: boolean }> {
+  const { height: h, width: w, resize } = opts;
+  let channels = opts.channels;
+  const kept: Uint8Array[] = [];
+  const labels: number[] = [];
+  const skipped: SkippedInput[] = [];
+  let unreadable = false;
+  let done = 0;
+  for (let start = 0; start < inputs.length; start += READ_AHEAD) {
+    const chunk = inputs.slice(start, start + READ_AHEAD);
+    const read = await Promise.allSettled(chunk.map((f) => readRegularFile(f.file, { maxBytes: READ_LIMITS.image, expected: 'an image file', code: 'DATA_CORRUPT' })));
+    read.forEach((r, k) => {
+      const input = chunk[k]!;
+      try {
+        if (r.status === 'rejected') throw r.reason;
+        const img = decodeImage(r.value, input.file);
+        channels ??= img.channels <= 2 ? 1 : 3;
+        kept.push(toBytes(fitImage(img, w, h, channels, resize).data));
+        labels.push(input.label);
+      } catch (e) {
+        // Any failure skips the file: a decoder's unexpected exception on odd bytes is still odd bytes.
+        unreadable ||= r.status === 'rejected';
+        skipped.push({ index: start + k, file: input.file, reason: reasonOf(e, input.file) });
+      }
+      opts.onProgress?.(++done, inputs.length);
+    });
+  }
+  const c = channels ?? 3;
+  const size = h * w * c;
+  const pixels = new Uint8Array(kept.length * size);
+  kept.forEach((p, i) => pixels.set(p, i * size));
+  return { images: { pixels, labels: Int32Array.from(labels), classNames: [...classNames], sampleShape: [h, w, c], skipped }, unreadable };
+}
+
+/**
+ * decodeImageSet through the decode cache: the key covers every file's path, label, position,
+ * size and mtime and the fit options, so an edited, added or relabelled image decodes again.
+ */
+export async function loadImageSet(inputs: readonly ImageSetInput[], classNames: readonly string[], opts: ImageSetOptions): Promise<DecodedImages> {
+  if (opts.cache === false) return (await decodeImageSet(inputs, classNames, opts)).images;
+  const keyed = await Promise.all(
+    inputs.map(async (f, i) => {
+      const s = await stat(f.file).catch(() => undefined);
+      return { path: `${i}\t${f.label}\t${f.file}`, size: s?.size ?? -1, mtimeMs: s?.mtimeMs ?? -1 };
+    }),
+  );
+  const key = decodeCacheKey(keyed, { loader: 'image-set 1', classNames, height: opts.height, width: opts.width, channels: opts.channels ?? null, resize: opts.resize });
+  const dir = opts.cacheDir ?? decodeCacheDir(opts.env);
+  const cached = await readDecodeCache(dir, key).catch(() => undefined);
+  if (cached && cached.labels.length + (cached.skipped?.length ?? 0) === inputs.length) return cached;
+  const { images, unreadable } = await decodeImageSet(inputs, classNames, opts);
+  // Skips of unreadable files are not cached: fixing a permission changes no mtime.
+  // The cache only saves time: a folder that cannot be written must not fail the load.
+  if (!unreadable) await writeDecodeCache(dir, key, images).catch(() => undefined);
+  return images;
+}
