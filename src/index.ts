@@ -5,7 +5,8 @@ export { GraftError, isGraftError, type GraftErrorCode } from './errors.js';
 // engine
 export { initBackend, activeBackend, BACKEND_CHOICES, type BackendChoice, type BackendInfo, type BackendName } from './engine/backend.js';
 export { Rng, deriveSeed } from './engine/rng.js';
-export { ENGINE_CHOICES, setDefaultEngine, loadOnnxRuntime, type EngineChoice } from './engine/onnx/runtime.js';
+export { ENGINE_CHOICES, setDefaultEngine, type EngineChoice } from './engine/engine-choice.js';
+export { onnxRuntimeStatus } from './engine/onnx/status.js';
 
 // data
 export { type Dataset, type PixelRange, sampleSize, take, classCounts, assertDataset } from './data/dataset.js';

@@ -15,9 +15,10 @@ import { downloadFile } from './download.js';
 import { loadKerasWeights } from './keras/load.js';
 import { loadModel } from './run-dir.js';
 import { isFile } from './exists.js';
+import type { Environment } from './environment.js';
 
 /** graft's weight cache: $XDG_CACHE_HOME/graft/weights, else ~/.cache/graft/weights. */
-export function weightsCacheDir(env: NodeJS.ProcessEnv = process.env): string {
+export function weightsCacheDir(env: Environment = process.env): string {
   const xdg = env.XDG_CACHE_HOME;
   const base = xdg && path.isAbsolute(xdg) ? xdg : path.join(env.HOME || homedir(), '.cache');
   return path.join(base, 'graft', 'weights');
@@ -33,7 +34,7 @@ export interface ZooFetchOptions {
   /** Base URL of a mirror holding the same files (e.g. inside a firewall); env GRAFT_WEIGHTS_MIRROR. */
   mirror?: string;
   onProgress?: (received: number, total: number | undefined) => void;
-  env?: NodeJS.ProcessEnv;
+  env?: Environment;
 }
 
 async function md5Of(file: string): Promise<string> {

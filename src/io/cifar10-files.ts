@@ -6,6 +6,7 @@ import { CIFAR10_CLASSES } from '../data/task.js';
 import { type ImageFolderOptions, loadImageFolder } from './image-folder.js';
 import { isDir } from './exists.js';
 import { READ_LIMITS, isPresent, readRegularFile } from './regular-file.js';
+import type { Environment } from './environment.js';
 
 /**
  * Finds and loads CIFAR-10 from a local folder; graft never downloads it. Two layouts are accepted:
@@ -20,7 +21,7 @@ export interface Cifar10Options extends Pick<ImageFolderOptions, 'onProgress' | 
   /** Folder holding either layout. Default $GRAFT_DATA_DIR. */
   dataDir?: string;
   /** Environment for GRAFT_DATA_DIR and the cache folder. Default process.env. */
-  env?: NodeJS.ProcessEnv;
+  env?: Environment;
   /**
    * Load only these classes (slugs, e.g. ['cat', 'dog']); an image tree then needs only their
    * folders. Labels and class names stay those of all ten classes, so task specs still apply.

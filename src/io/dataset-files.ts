@@ -7,6 +7,7 @@ import { FASHION_MNIST_FILES, FASHION_MNIST_MIRROR, type FashionMnistFileKey, fa
 import { maybeGunzip, parseIdx } from '../data/idx.js';
 import { downloadFile } from './download.js';
 import { READ_LIMITS, isPresent, readRegularFile } from './regular-file.js';
+import type { Environment } from './environment.js';
 
 /**
  * Finds the Fashion-MNIST files. Search order: an explicit folder (`dataDir` or GRAFT_DATA_DIR;
@@ -18,7 +19,7 @@ export interface LocateOptions {
   /** Folder holding the four files (raw or .gz). Default: $GRAFT_DATA_DIR. When set, it is the only place searched. */
   dataDir?: string;
   /** Environment for GRAFT_DATA_DIR, XDG_CACHE_HOME and HOME. Default: process.env. */
-  env?: NodeJS.ProcessEnv;
+  env?: Environment;
   /** Download into the cache when no local copy exists. Default true. */
   download?: boolean;
   /** Download progress, per file (`file` is its name). */
@@ -48,7 +49,7 @@ export const DEBIAN_FASHION_MNIST_DIR = '/usr/share/datasets/fashion-mnist';
 const KEYS = Object.keys(FASHION_MNIST_FILES) as FashionMnistFileKey[];
 
 /** graft's cache folder: $XDG_CACHE_HOME/graft/fashion-mnist, else ~/.cache/graft/fashion-mnist. */
-export function fashionMnistCacheDir(env: NodeJS.ProcessEnv = process.env): string {
+export function fashionMnistCacheDir(env: Environment = process.env): string {
   const xdg = env.XDG_CACHE_HOME;
   const base = xdg && path.isAbsolute(xdg) ? xdg : path.join(env.HOME || homedir(), '.cache');
   return path.join(base, 'graft', 'fashion-mnist');

@@ -6,6 +6,7 @@ import { fitImage, toBytes } from '../data/image-convert.js';
 import { type DecodedImages, decodeCacheDir, decodeCacheKey, readDecodeCache, writeDecodeCache } from './decode-cache.js';
 import { decodeImage } from './image-decode.js';
 import { READ_LIMITS, readRegularFile } from './regular-file.js';
+import type { Environment } from './environment.js';
 
 /**
  * Loads an image folder with one subfolder per class (PNG and JPEG, told apart by content) into a
@@ -27,7 +28,7 @@ export interface ImageFolderOptions {
   /** Cache folder. Default decodeCacheDir(env): $XDG_CACHE_HOME/graft/decoded, else ~/.cache/graft/decoded. */
   cacheDir?: string;
   /** Environment for XDG_CACHE_HOME and HOME. Default process.env. */
-  env?: NodeJS.ProcessEnv;
+  env?: Environment;
   /** Dataset.source. Default the folder's path. */
   source?: string;
 }

@@ -11,7 +11,7 @@ import { modelSampleShape } from './input-shape.js';
 import { checkFromLogits, checkLabels, describeOutput } from './loss.js';
 import { resolveOptimizer, describeOptimizer, type OptimizerSpec } from './optimizer.js';
 import type { LearningRateScale } from './param-groups.js';
-import type { EngineChoice } from '../engine/onnx/runtime.js';
+import type { EngineChoice } from '../engine/engine-choice.js';
 import { chooseStepper } from './onnx/select.js';
 import type { EpochRecord, FitResult, TrainCallbacks } from './types.js';
 import { EarlyStopping, type EarlyStoppingOptions } from './early-stopping.js';

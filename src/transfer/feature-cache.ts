@@ -6,7 +6,7 @@ import { inferenceBatch } from '../train/infer.js';
 import { modelSampleShape } from '../train/input-shape.js';
 import { isPreprocessLayer } from '../models/preprocess.js';
 import { modelNodes, replayLayers } from '../models/replay.js';
-import type { EngineChoice } from '../engine/onnx/runtime.js';
+import type { EngineChoice } from '../engine/engine-choice.js';
 import { onnxForward, type OnnxForward } from '../engine/onnx/forward/forward-session.js';
 
 /**

@@ -1,5 +1,5 @@
 import { BACKEND_CHOICES } from '../../engine/backend.js';
-import { ENGINE_CHOICES, type EngineChoice } from '../../engine/onnx/runtime.js';
+import { ENGINE_CHOICES, engineFromEnv, type EngineChoice } from '../../engine/engine-choice.js';
 import { GraftError } from '../../errors.js';
 import { protectedReason } from '../../io/protected-paths.js';
 import { loadExperiment } from '../../workflows/config/load.js';
@@ -53,7 +53,8 @@ export const runCommand = defineCommand({
 export async function runWithFlags(exp: Experiment, v: { json: boolean; force: boolean; backend?: string | undefined; engine?: string | undefined }, file: string): Promise<ExperimentSummary> {
   // Before anything starts: a bad --engine must leave no trace.
   const engine = v.engine ?? exp.engine;
-  if (engine !== undefined) useEngine(engine);
+  // Also without one: useEngine lets startBackend say when training will fall back to TF.js.
+  useEngine(engine ?? engineFromEnv());
   const force = v.force || (exp.force ?? false);
   // An --out from the command line may lie anywhere, but never above the experiment file.
   const why = force ? await protectedReason(exp.out, { configFile: file }) : undefined;
