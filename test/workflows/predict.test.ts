@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
 import { zipSync } from 'fflate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fitImage, type ResizeMode } from '../../src/data/image-convert.js';
@@ -10,6 +11,7 @@ import { Rng } from '../../src/engine/rng.js';
 import { exportModel } from '../../src/io/export-model.js';
 import { decodeImage } from '../../src/io/image-decode.js';
 import { loadModel, type LoadedModel } from '../../src/io/run-dir.js';
+import { applyPreprocess } from '../../src/models/preprocess.js';
 import { predictFiles, predictPreprocessing, type Prediction } from '../../src/workflows/predict.js';
 import { encodeJpeg, encodePng } from '../io/image-fixtures.js';
 import { liveTensors, useBackend } from '../helpers.js';
@@ -272,6 +274,26 @@ describe('models without run.json', () => {
       expect(a!.predictions![0]!.class).toBe('class 0');
     } finally {
       k.model.dispose();
+    }
+  });
+
+  it("a model whose first layer is a Rescaling gets 0..255 pixels; graft's own preprocess layer (a Rescaling too) gets [0, 1]", async () => {
+    const build = (first: (x: tfl.SymbolicTensor) => tfl.SymbolicTensor): tfl.LayersModel => {
+      const input = tfl.input({ shape: [8, 8, 3] });
+      const out = tfl.layers.dense({ units: 2, activation: 'softmax', kernelInitializer: 'ones' }).apply(tfl.layers.flatten().apply(first(input))) as tfl.SymbolicTensor;
+      return tfl.model({ inputs: input, outputs: out });
+    };
+    const own = build((x) => tfl.layers.rescaling({ scale: 1 / 255 }).apply(x) as tfl.SymbolicTensor);
+    const graftTf = build((x) => applyPreprocess('tf', x));
+    const plain = build((x) => x);
+    try {
+      expect(predictPreprocessing(own, undefined)).toMatchObject({ pixelScale: 1, resize: 'crop', source: expect.stringContaining('Rescaling') });
+      expect(predictPreprocessing(graftTf, undefined)).toMatchObject({ pixelScale: 1 / 255 });
+      expect(predictPreprocessing(plain, undefined, 'pad')).toMatchObject({ pixelScale: 1 / 255, resize: 'pad' });
+      // The run's record wins over the layer rule; --resize over the run.
+      expect(predictPreprocessing(own, rgb.run, 'squash')).toMatchObject({ pixelScale: 1 / 255, resize: 'squash', source: 'run.json' });
+    } finally {
+      for (const m of [own, graftTf, plain]) m.dispose();
     }
   });
 });

@@ -1,0 +1,123 @@
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { runCli } from '../../src/cli/main.js';
+import { Rng } from '../../src/engine/rng.js';
+import { encodeJpeg, encodePng } from '../io/image-fixtures.js';
+import { useBackend } from '../helpers.js';
+import { colourImage, makePredictRuns, RGB_CLASSES } from '../workflows/predict-fixtures.js';
+
+/** graft predict through the CLI, in this process: output formats, the CSV's claim rules, exit codes. */
+
+const root = mkdtempSync(path.join(tmpdir(), 'graft-predict-cli-'));
+let run: string;
+let photos: string;
+
+async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => ((stdout += String(chunk)), true));
+  vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => ((stderr += String(chunk)), true));
+  try {
+    return { code: await runCli(args), stdout, stderr };
+  } finally {
+    vi.restoreAllMocks();
+  }
+}
+
+const predict = (...args: string[]) => cli(['predict', '--model', run, ...args, '--backend', 'wasm']);
+
+beforeAll(async () => {
+  await useBackend();
+  ({ rgb: run } = await makePredictRuns(root));
+  photos = path.join(root, 'photos');
+  mkdirSync(path.join(photos, 'more'), { recursive: true });
+  const rng = new Rng(5);
+  writeFileSync(path.join(photos, 'a-red.png'), encodePng(30, 20, colourImage(30, 20, 0, rng)));
+  writeFileSync(path.join(photos, 'b-green.jpg'), encodeJpeg(16, 16, colourImage(16, 16, 1, rng), 95));
+  writeFileSync(path.join(photos, 'more', 'c-blue.png'), encodePng(16, 24, colourImage(16, 24, 2, rng)));
+  writeFileSync(path.join(photos, 'd-notes.jpg'), 'these are notes, not a photo\n');
+}, 300_000);
+
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+describe('graft predict (CLI)', () => {
+  it('--json: one object per input, {file, predictions: [{class, probability}]} or {file, error}; exit 0 when some succeed', async () => {
+    const r = await predict(photos, '--json');
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout) as Array<{ file: string; predictions?: Array<{ class: string; probability: number }>; error?: { code: string; message: string } }>;
+    expect(out.map((e) => path.relative(photos, e.file))).toEqual(['a-red.png', 'b-green.jpg', 'd-notes.jpg', 'more/c-blue.png']);
+    expect(out.map((e) => e.predictions?.[0]?.class ?? e.error?.message)).toEqual(['red', 'green', expect.any(String), 'blue']);
+    expect(out[0]!.predictions).toHaveLength(3);
+    expect(Object.keys(out[0]!.predictions![0]!)).toEqual(['class', 'probability']);
+    expect(out[2]).toEqual({ file: path.join(photos, 'd-notes.jpg'), error: { code: 'BAD_ARGUMENT', message: expect.stringContaining('d-notes.jpg is a text file, not an image') } });
+    expect(r.stderr).toContain('1 of 4 input(s) could not be predicted');
+  });
+
+  it('the table: file and top classes with %, --top 1; a failed file is named with its reason below', async () => {
+    const r = await predict(path.join(photos, 'a-red.png'), path.join(photos, 'd-notes.jpg'), '--top', '1');
+    expect(r.code, r.stderr).toBe(0);
+    const lines = r.stdout.split('\n');
+    expect(lines[0]).toMatch(/^file\s+class$/);
+    expect(lines[2]).toMatch(new RegExp(`a-red\\.png\\s+red \\d+\\.\\d%$`));
+    expect(lines[3]).toMatch(/d-notes\.jpg\s+not predicted \(reason below\)/);
+    expect(r.stdout).toMatch(/d-notes\.jpg: .*d-notes\.jpg is a text file, not an image or an IDX file/);
+  });
+
+  it('exit code 2 when every input failed; each is still reported', async () => {
+    const r = await predict(path.join(photos, 'd-notes.jpg'), path.join(root, 'nothing-*.png'), '--json');
+    expect(r.code).toBe(2);
+    expect((JSON.parse(r.stdout) as unknown[]).length).toBe(2);
+    expect(r.stderr).toContain('none of the 2 input(s) could be predicted');
+  });
+
+  it("--csv: one row per image, every class's probability, the error column; a graft comment first", async () => {
+    const csv = path.join(root, 'predictions.csv');
+    const r = await predict(photos, "--csv", csv, '--json');
+    expect(r.code, r.stderr).toBe(0);
+    const lines = readFileSync(csv, 'utf8').trimEnd().split('\n');
+    expect(lines[0]).toMatch(/^# written by graft \S+ \(graft predict\): model .*resize crop/);
+    expect(lines[1]).toBe(`file,class,probability,${RGB_CLASSES.map((c) => `p(${c})`).join(',')},error`);
+    expect(lines).toHaveLength(6);
+    const red = lines[2]!.split(',');
+    expect(red.slice(0, 2)).toEqual([path.join(photos, 'a-red.png'), 'red']);
+    expect(Number(red[2])).toBe(Math.max(...red.slice(3, 6).map(Number)));
+    expect(red.slice(3, 6).map(Number).reduce((s, v) => s + v, 0)).toBeCloseTo(1, 5);
+    expect(red[6]).toBe('');
+    expect(lines[4]).toMatch(/^.*d-notes\.jpg,,,,,,".*is a text file, not an image or an IDX file.*"$/);
+    // The JSON and the CSV agree on the probabilities.
+    const json = JSON.parse(r.stdout) as Array<{ predictions?: Array<{ class: string; probability: number }> }>;
+    expect(Number(red[3])).toBe(json[0]!.predictions!.find((p) => p.class === 'red')!.probability);
+
+    // Again without --force: refused; with --force: replaced (graft wrote it).
+    const again = await predict(photos, '--csv', csv);
+    expect(again.code).toBe(2);
+    expect(again.stderr).toContain('already exists');
+    const forced = await predict(path.join(photos, 'a-red.png'), '--csv', csv, '--force');
+    expect(forced.code, forced.stderr).toBe(0);
+    expect(readFileSync(csv, 'utf8').trimEnd().split('\n')).toHaveLength(3);
+  });
+
+  it("--csv onto a user's file is refused, with or without --force, the file byte-identical", async () => {
+    const mine = path.join(root, 'mine.csv');
+    // Even a CSV that starts like graft's header is not graft's without the comment line.
+    const text = 'file,class,probability\nholiday.jpg,cat,0.9\n';
+    writeFileSync(mine, text);
+    for (const extra of [[], ['--force']]) {
+      const r = await predict(photos, '--csv', mine, ...extra);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(extra.length ? /Refusing to replace .*mine\.csv: it was not written by graft/ : /mine\.csv already exists \(not written by graft\)/);
+      expect(r.stdout).toBe(''); // refused before predicting anything
+      expect(readFileSync(mine, 'utf8')).toBe(text);
+    }
+  });
+
+  it('--top, --resize and --force are checked; --help names every input and model form', async () => {
+    expect((await predict(photos, '--top', '0')).stderr).toContain('--top needs a whole number of classes, 1 or more; received "0"');
+    expect((await predict(photos, '--resize', 'stretch')).stderr).toContain('--resize must be one of crop, squash, pad; received "stretch"');
+    expect((await predict(photos, '--force')).stderr).toContain('--force only concerns --csv FILE');
+    const help = (await cli(['predict', '--help'])).stdout;
+    for (const form of ['PNG, JPEG, WebP, BMP or GIF', 'IDX', 'folder', "'photos/*.jpg'", 'graft run directory', 'model.json', '.keras', '.h5', 'Rescaling', 'crop', 'Exit code 0']) expect(help).toContain(form);
+  });
+});
