@@ -3,46 +3,42 @@ import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
 import { GraftError } from '../errors.js';
 import type { RawImage } from '../data/image.js';
+import { decodeBmp } from './bmp.js';
+import { applyExifOrientation, readExifOrientation } from './exif-orientation.js';
+import { describeFileKind } from './file-kind.js';
+import { decodeGif } from './gif.js';
+import { checkImageSize as checkSize, corruptImage as corrupt, type DecodedImage, MAX_IMAGE_PIXELS } from './image-checks.js';
 import { jpegToRgb, planJpegColour, type JpegMarkers } from './jpeg-colour.js';
+import { decodeWebp } from './webp.js';
 
 /**
- * Decodes PNG and JPEG bytes into RawImage, choosing the decoder by the file's magic bytes (never
- * its extension). Image dimensions are read from the header and checked against a limit before a
- * decoder allocates anything, so a hostile header cannot reserve gigabytes.
+ * Decodes PNG, JPEG, WebP, BMP and GIF bytes into RawImage, choosing the decoder by the file's
+ * magic bytes (never its extension). Image dimensions are read from the header and checked against
+ * a limit before a decoder allocates anything, so a hostile header cannot reserve gigabytes. EXIF
+ * orientation (JPEG, PNG, WebP) is applied here, so every consumer gets upright pixels.
  */
 
-export type ImageFormat = 'png' | 'jpeg';
+export type ImageFormat = 'png' | 'jpeg' | 'webp' | 'bmp' | 'gif';
 
 /** Changes whenever decoded pixels change, so caches of decoded images are rebuilt (decode-cache.ts). */
-export const DECODER_REVISION = 'jpeg-libjpeg-colour';
+export const DECODER_REVISION = 'exif-orientation';
 
-/** Largest image graft decodes, in pixels (40 megapixels). */
-export const MAX_IMAGE_PIXELS = 40_000_000;
+export { MAX_IMAGE_PIXELS } from './image-checks.js';
 /** Memory cap handed to the JPEG decoder (its own accounting, in MB). */
 export const JPEG_MAX_MEMORY_MB = 512;
 
 const PNG_MAGIC = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 
-/** 'png', 'jpeg', or undefined when the bytes start like neither. */
+/** The format the bytes start like, or undefined when they start like no format graft decodes. */
 export function sniffImageFormat(bytes: Uint8Array): ImageFormat | undefined {
   if (bytes.length >= 8 && PNG_MAGIC.every((b, i) => bytes[i] === b)) return 'png';
   if (bytes.length >= 3 && bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff) return 'jpeg';
+  // The same signatures describeFileKind knows, so the two never disagree about what is an image.
+  const kind = describeFileKind(bytes.subarray(0, 32));
+  if (kind === 'a WebP image') return 'webp';
+  if (kind === 'a BMP image') return 'bmp';
+  if (kind === 'a GIF image') return 'gif';
   return undefined;
-}
-
-function corrupt(file: string, problem: string, cause?: unknown): GraftError {
-  return new GraftError(
-    'DATA_CORRUPT',
-    `${file}: ${problem}. Re-save the image as PNG or JPEG, or remove it from the folder.`,
-    cause === undefined ? undefined : { cause },
-  );
-}
-
-function checkSize(file: string, width: number, height: number): void {
-  if (width < 1 || height < 1) throw corrupt(file, `header says the image is ${width}×${height} pixels`);
-  if (width * height > MAX_IMAGE_PIXELS) {
-    throw corrupt(file, `header says the image is ${width}×${height} pixels, more than graft's limit of ${MAX_IMAGE_PIXELS} pixels`);
-  }
 }
 
 /** Deflate's best ratio is 1032:1 (a 258-byte match coded in two bits); no zlib stream inflates further. */
@@ -62,6 +58,8 @@ export interface PngHeader {
   width: number;
   height: number;
   colourType: number;
+  /** The eXIf chunk's contents, when there is one. */
+  exif?: Uint8Array;
 }
 
 /**
@@ -87,6 +85,7 @@ export function checkPng(bytes: Uint8Array, file: string): PngHeader {
   if (interlace > 1) throw corrupt(file, `PNG header has interlace method ${interlace}; only 0 and 1 exist`);
   let compressed = 0;
   const idat: Uint8Array[] = [];
+  let exif: Uint8Array | undefined;
   for (let at = 8; at + 8 <= bytes.length; ) {
     const length = view.getUint32(at, false);
     const type = String.fromCharCode(bytes[at + 4]!, bytes[at + 5]!, bytes[at + 6]!, bytes[at + 7]!);
@@ -97,6 +96,7 @@ export function checkPng(bytes: Uint8Array, file: string): PngHeader {
       compressed += length;
       idat.push(bytes.subarray(at + 8, at + 8 + length));
     }
+    if (type === 'eXIf' && !exif) exif = bytes.subarray(at + 8, at + 8 + length);
     if (type === 'IEND') break;
     at += 12 + length;
   }
@@ -124,11 +124,11 @@ export function checkPng(bytes: Uint8Array, file: string): PngHeader {
     throw corrupt(file, tooLarge ? `PNG image data inflates to more than the ${raw} bytes its header implies` : `PNG image data is damaged (zlib: ${(e as Error).message})`, e);
   }
   if (inflated !== raw) throw corrupt(file, `PNG image data inflates to ${inflated} bytes but its header implies ${raw} (truncated or damaged data)`);
-  return { width, height, colourType };
+  return { width, height, colourType, ...(exif && { exif }) };
 }
 
-function decodePng(bytes: Uint8Array, file: string): RawImage {
-  const { colourType } = checkPng(bytes, file);
+function decodePng(bytes: Uint8Array, file: string): DecodedImage {
+  const { colourType, exif } = checkPng(bytes, file);
   let png: PNG;
   try {
     png = PNG.sync.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
@@ -149,7 +149,8 @@ function decodePng(bytes: Uint8Array, file: string): RawImage {
       data[3 * i + 2] = rgba[4 * i + 2]!;
     }
   }
-  return { width: png.width, height: png.height, channels, data };
+  const image = { width: png.width, height: png.height, channels, data };
+  return exif ? applyExifOrientation(image, readExifOrientation(exif)) : image;
 }
 
 interface JpegFrame extends JpegMarkers {
@@ -159,12 +160,14 @@ interface JpegFrame extends JpegMarkers {
   scanBytes: number;
   /** Where the Adobe APP14 transform byte sits, when there is one. */
   adobeTransformAt?: number;
+  /** The first APP1 "Exif" segment's TIFF data, when there is one. */
+  exif?: Uint8Array;
 }
 
 /** The first start-of-frame header and where the first scan starts, or a reason why they cannot be read. */
 function readJpegFrame(bytes: Uint8Array): JpegFrame | string {
   let frame: Pick<JpegFrame, 'width' | 'height' | 'sampling' | 'ids'> | undefined;
-  const app: Pick<JpegFrame, 'jfif' | 'adobeTransform' | 'adobeTransformAt'> = { jfif: false };
+  const app: Pick<JpegFrame, 'jfif' | 'adobeTransform' | 'adobeTransformAt' | 'exif'> = { jfif: false };
   const tagged = (at: number, tag: string): boolean => [...tag].every((ch, k) => bytes[at + k] === ch.charCodeAt(0));
   let i = 2;
   while (i + 4 <= bytes.length) {
@@ -195,6 +198,7 @@ function readJpegFrame(bytes: Uint8Array): JpegFrame | string {
       frame = { height: (bytes[i + 5]! << 8) | bytes[i + 6]!, width: (bytes[i + 7]! << 8) | bytes[i + 8]!, sampling, ids };
     }
     if (marker === 0xe0 && length >= 7 && tagged(i + 4, 'JFIF\0')) app.jfif = true;
+    if (marker === 0xe1 && !app.exif && length >= 8 && tagged(i + 4, 'Exif\0')) app.exif = bytes.subarray(i + 10, i + 2 + length);
     // APP14 "Adobe": version(2) flags0(2) flags1(2) transform(1).
     if (marker === 0xee && length >= 14 && tagged(i + 4, 'Adobe')) {
       app.adobeTransformAt = i + 4 + 11;
@@ -225,7 +229,7 @@ function checkJpegFrame(bytes: Uint8Array, file: string): JpegFrame {
   return frame;
 }
 
-function decodeJpeg(bytes: Uint8Array, file: string): RawImage {
+function decodeJpeg(bytes: Uint8Array, file: string): DecodedImage {
   const frame = checkJpegFrame(bytes, file);
   // Colour as libjpeg makes it (jpeg-colour.ts): jpeg-js then only decodes the planes. It converts
   // regardless when an Adobe marker asks for a transform, so a copy with that byte cleared goes in.
@@ -246,20 +250,42 @@ function decodeJpeg(bytes: Uint8Array, file: string): RawImage {
     });
     if (img.data.length !== img.width * img.height * 3) throw new Error(`decoder returned ${img.data.length} bytes for ${img.width}×${img.height} RGB`);
     const data = plan ? jpegToRgb(img.data, img.width, img.height, plan) : img.data;
-    return { width: img.width, height: img.height, channels: 3, data };
+    const image = { width: img.width, height: img.height, channels: 3, data };
+    return frame.exif ? applyExifOrientation(image, readExifOrientation(frame.exif)) : image;
   } catch (e) {
     throw corrupt(file, `not a readable JPEG (${(e as Error).message})`, e);
   }
 }
 
 /**
- * Decodes a PNG or JPEG. PNG greys come back with 1 channel, everything else with 3 (RGB; alpha
- * is dropped); values are 0..255 bytes. `file` names the image in errors (DATA_CORRUPT).
+ * Decodes a PNG, JPEG, WebP, BMP or GIF (its first frame), turned upright by its EXIF orientation.
+ * PNG greys come back with 1 channel, everything else with 3 (RGB; alpha is dropped); values are
+ * 0..255 bytes. `file` names the image in errors (DATA_CORRUPT): a damaged image says what is
+ * wrong; any other file says what it is ("holiday.jpg is a text file, not an image").
  */
 export function decodeImage(bytes: Uint8Array, file: string): RawImage {
-  const format = sniffImageFormat(bytes);
-  if (format === 'png') return decodePng(bytes, file);
-  if (format === 'jpeg') return decodeJpeg(bytes, file);
+  switch (sniffImageFormat(bytes)) {
+    case 'png':
+      return decodePng(bytes, file);
+    case 'jpeg':
+      return decodeJpeg(bytes, file);
+    case 'webp':
+      return decodeWebp(bytes, file);
+    case 'bmp':
+      return decodeBmp(bytes, file);
+    case 'gif':
+      return decodeGif(bytes, file);
+    case undefined:
+      throw notAnImage(bytes, file);
+  }
+}
+
+/** A file that is no image at all: say what it is, and ask for an image; nothing here is damaged. */
+function notAnImage(bytes: Uint8Array, file: string): GraftError {
+  const kind = describeFileKind(bytes);
   const head = Array.from(bytes.subarray(0, 4), (b) => b.toString(16).padStart(2, '0')).join(' ');
-  throw corrupt(file, `starts with bytes ${head || '(empty file)'}, which is neither PNG (89 50 4e 47) nor JPEG (ff d8 ff)`);
+  return new GraftError(
+    'DATA_CORRUPT',
+    `${file} is ${kind}, not an image${bytes.length > 0 ? ` (it starts with bytes ${head}; PNG, JPEG, WebP, BMP and GIF are told by their first bytes, not by the file name)` : ''}. Pass a PNG, JPEG, WebP, BMP or GIF image, or move this file out of the image folder.`,
+  );
 }
