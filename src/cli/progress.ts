@@ -19,6 +19,8 @@ export function progressCallbacks(options: ProgressOptions): TrainCallbacks {
   const tty = stream.isTTY === true;
   // Only the \r and erase-line below are graft's own; the label and messages may quote data.
   const label = safeText(options.label);
+  // `graft train` labels its lines "train" and its one phase is "train" too: say it once.
+  const prefix = (phase: string): string => (phase === options.label ? label : `${label} ${safeText(phase)}`);
   return {
     onBatchProgress(p: BatchProgress) {
       if (!tty) return;
@@ -27,11 +29,11 @@ export function progressCallbacks(options: ProgressOptions): TrainCallbacks {
       const filled = Math.round(frac * width);
       const eta = frac > 0 ? (p.elapsedSeconds / frac) * (1 - frac) : 0;
       const bar = `${'█'.repeat(filled)}${'░'.repeat(width - filled)}`;
-      stream.write(`\r\x1b[2K${label} ${safeText(p.phase)} ${p.epoch}/${p.epochs} ${bar} ${Math.round(frac * 100)}% loss ${p.loss.toFixed(4)} acc ${p.accuracy.toFixed(4)} ETA ${eta.toFixed(0)}s`);
+      stream.write(`\r\x1b[2K${prefix(p.phase)} ${p.epoch}/${p.epochs} ${bar} ${Math.round(frac * 100)}% loss ${p.loss.toFixed(4)} acc ${p.accuracy.toFixed(4)} ETA ${eta.toFixed(0)}s`);
     },
     onEpochEnd(r: EpochRecord) {
       const val = r.valLoss !== undefined ? ` val_loss ${r.valLoss.toFixed(4)} val_acc ${r.valAccuracy!.toFixed(4)}` : '';
-      stream.write(`${tty ? '\r\x1b[2K' : ''}${label} ${safeText(r.phase)} epoch ${r.epoch}: loss ${r.loss.toFixed(4)} acc ${r.accuracy.toFixed(4)}${val} (${r.seconds.toFixed(1)}s)\n`);
+      stream.write(`${tty ? '\r\x1b[2K' : ''}${prefix(r.phase)} epoch ${r.epoch}: loss ${r.loss.toFixed(4)} acc ${r.accuracy.toFixed(4)}${val} (${r.seconds.toFixed(1)}s)\n`);
     },
     onMessage(text: string) {
       stream.write(`${tty ? '\r\x1b[2K' : ''}${label}: ${safeLines(text)}\n`);

@@ -8,7 +8,10 @@ export function renderTable(headings: readonly string[], rows: ReadonlyArray<Rea
   const numeric = header.map((_, i) => rows.every((r) => typeof r[i] === 'number' || /^-?\d+(\.\d+)?%?$/.test(String(r[i]))));
   const line = (r: readonly string[]): string =>
     r.map((c, i) => (numeric[i] ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd();
-  return [line(header), widths.map((w) => '─'.repeat(w)).join('  '), ...cells.map(line)].join('\n');
+  // A column without a heading (sweep's "← chosen" marks, evaluate's row names) gets no rule:
+  // the rule underlines headings, one per heading.
+  const rule = widths.map((w, i) => (header[i] === '' ? ' ' : '─').repeat(w)).join('  ').trimEnd();
+  return [line(header), rule, ...cells.map(line)].join('\n');
 }
 
 export function formatNumber(n: number): string {

@@ -33,8 +33,8 @@ export interface ExperimentHooks {
 
 /** What a run produced, per kind; compare, sweep and layers also wrote `file` in `out`. */
 export type ExperimentSummary =
-  | { kind: 'train'; out: string; testAccuracy: number; testLoss: number; seconds: number; stopReason: string }
-  | { kind: 'transfer'; out: string; frozenTestAccuracy: number; testAccuracy: number; testLoss: number; seconds: number; phases: Array<{ name: string; epochs: number; stopReason: string; seconds: number }> }
+  | { kind: 'train'; out: string; testAccuracy: number; testLoss: number; seconds: number; evaluationSeconds: number; stopReason: string }
+  | { kind: 'transfer'; out: string; frozenTestAccuracy: number; testAccuracy: number; testLoss: number; seconds: number; evaluationSeconds: number; phases: Array<{ name: string; epochs: number; stopReason: string; seconds: number }> }
   | { kind: 'seed'; out: string; result: SeedResult }
   | { kind: 'compare'; out: string; file: string; result: CompareResult }
   | { kind: 'sweep'; out: string; file: string; result: SweepResult }
@@ -74,7 +74,7 @@ async function runTrain(exp: ExperimentOf<'train'>, hooks: ExperimentHooks): Pro
     callbacks: callbacksOf('train', exp.log, hooks),
   });
   disposeModel(r.model);
-  return { kind: 'train', out: exp.out, testAccuracy: r.test.accuracy, testLoss: r.test.loss, seconds: r.seconds, stopReason: r.run.phases[0]?.stopReason ?? 'completed' };
+  return { kind: 'train', out: exp.out, testAccuracy: r.test.accuracy, testLoss: r.test.loss, seconds: r.seconds, evaluationSeconds: r.evaluationSeconds, stopReason: r.run.phases[0]?.stopReason ?? 'completed' };
 }
 
 async function runTransfer(exp: ExperimentOf<'transfer'>, hooks: ExperimentHooks): Promise<ExperimentSummary> {
@@ -104,6 +104,7 @@ async function runTransfer(exp: ExperimentOf<'transfer'>, hooks: ExperimentHooks
       testAccuracy: r.test.accuracy,
       testLoss: r.test.loss,
       seconds: r.seconds,
+      evaluationSeconds: r.evaluationSeconds,
       phases: r.phases.map((p) => ({ name: p.name, epochs: p.history.length, stopReason: p.stopReason, seconds: p.seconds })),
     };
   } finally {

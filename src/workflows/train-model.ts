@@ -62,7 +62,10 @@ export interface TrainedModel {
   model: tfl.LayersModel;
   run: RunInfo;
   test: Evaluation;
+  /** Seconds of training; scoring the test set is not counted. */
   seconds: number;
+  /** Seconds spent scoring the test set, apart from `seconds`. */
+  evaluationSeconds: number;
 }
 
 /** Builds an architecture for the task, trains it from scratch and scores it on the test set. */
@@ -117,7 +120,9 @@ export async function trainModel(options: TrainModelOptions): Promise<TrainedMod
     if (!options.model) disposeModel(model);
     throw new TrainingDiverged('train', { ...result, stopReason: result.stopReason }, result.history, options.out);
   }
+  const scoring = performance.now();
   const test = evaluate(model, data.test);
+  const evaluationSeconds = (performance.now() - scoring) / 1000;
   const phase: PhaseRecord = {
     name: 'train',
     epochs,
@@ -138,7 +143,7 @@ export async function trainModel(options: TrainModelOptions): Promise<TrainedMod
     metrics: { test },
   };
   if (options.out) await saveRun(options.out, model, run, { force, extraFiles: examplesFile(model, data.test) });
-  return { model, run, test, seconds };
+  return { model, run, test, seconds, evaluationSeconds };
 }
 
 /** The fields every run.json starts with. */

@@ -50,7 +50,10 @@ export interface TransferResult {
   /** Test score after the frozen phase, before unfreezing. */
   frozenTest: Evaluation;
   test: Evaluation;
+  /** Seconds of training, both phases; scoring the test set is not training and is not counted. */
   seconds: number;
+  /** Seconds spent scoring the test set (after each phase), apart from `seconds`. */
+  evaluationSeconds: number;
 }
 
 /** The write-up's Model B recipe: copy the source's layers, new head, frozen phase, unfrozen phase, test. */
@@ -77,6 +80,7 @@ export async function transferModel(options: TransferModelOptions): Promise<Tran
     throw new TrainingInterrupted(abortReason(signal), undefined, undefined);
   }
   const started = performance.now();
+  let evaluationSeconds = 0;
   let frozenTest: Evaluation | undefined = resume?.command === 'transfer' ? resume.frozenTest : undefined;
   let last: ReturnType<typeof evaluateWithProbabilities> | undefined;
   const phases = await fineTune(t, data.train, {
@@ -92,13 +96,16 @@ export async function transferModel(options: TransferModelOptions): Promise<Tran
     ...(signal && { signal }),
     ...(resume?.command === 'transfer' && { resumeFrom: resume.fineTune }),
     onPhaseEnd: async (phase) => {
+      const scoring = performance.now();
       // Scored on cached test features when the phase had them: same numbers, no second pass through the base.
       if (phase.cache) await phase.cache.precompute([data.test]);
       last = phase.cache ? evaluateWithProbabilities(phase.cache.top, phase.cache.features(data.test)) : evaluateWithProbabilities(t.model, data.test);
       if (phase.name === 'frozen') frozenTest = last.evaluation;
+      evaluationSeconds += (performance.now() - scoring) / 1000;
     },
   });
-  const seconds = (performance.now() - started) / 1000 + (resume?.seconds ?? 0);
+  // Scoring ran inside fineTune's time (onPhaseEnd) but is not training.
+  const seconds = (performance.now() - started) / 1000 - evaluationSeconds + (resume?.seconds ?? 0);
   const stopped = phases[phases.length - 1];
   if (stopped?.stopReason === 'interrupted') {
     const state = stopped.resume!;
@@ -121,7 +128,11 @@ export async function transferModel(options: TransferModelOptions): Promise<Tran
     disposeModel(t.model);
     throw new TrainingDiverged(stopped.name, { ...stopped, stopReason: stopped.stopReason }, phases.flatMap((p) => p.history), options.out);
   }
-  last ??= evaluateWithProbabilities(t.model, data.test);
+  if (!last) {
+    const scoring = performance.now();
+    last = evaluateWithProbabilities(t.model, data.test);
+    evaluationSeconds += (performance.now() - scoring) / 1000;
+  }
   const test = last.evaluation;
   frozenTest ??= test;
   const run: RunInfo = {
@@ -133,7 +144,7 @@ export async function transferModel(options: TransferModelOptions): Promise<Tran
     metrics: { test, frozenTest },
   };
   if (options.out) await saveRun(options.out, t.model, run, { force, extraFiles: examplesFile(t.model, data.test, last.probabilities) });
-  return { model: t.model, run, phases, frozenTest, test, seconds };
+  return { model: t.model, run, phases, frozenTest, test, seconds, evaluationSeconds };
 }
 
 function toPhaseRecord(p: PhaseResult): PhaseRecord {

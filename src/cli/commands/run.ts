@@ -14,6 +14,7 @@ import { renderTable } from '../table.js';
 import { printCompare } from './compare.js';
 import { printLayers } from './layers.js';
 import { printErr, printOut, terminalJson } from '../terminal-text.js';
+import { timeSpent } from '../time-spent.js';
 
 /** Flags `graft run` and `graft sweep` share; the file's own settings apply unless a flag is given. */
 export const EXPERIMENT_FLAGS = {
@@ -76,10 +77,10 @@ async function printSummary(s: ExperimentSummary, report: string | undefined): P
   const wrote = (file: string): void => void printOut(`\nWrote ${file}${report ? ` and ${report}` : ''}\n`);
   switch (s.kind) {
     case 'train':
-      printOut(`Test accuracy ${s.testAccuracy.toFixed(4)} (loss ${s.testLoss.toFixed(4)}; ${s.stopReason}). Saved ${s.out} (${s.seconds.toFixed(1)} s of training)\n`);
+      printOut(`Test accuracy ${s.testAccuracy.toFixed(4)} (loss ${s.testLoss.toFixed(4)}; ${s.stopReason}). Saved ${s.out} ${timeSpent(s.seconds, s.evaluationSeconds)}\n`);
       return;
     case 'transfer':
-      printOut(`Test accuracy after the frozen phase ${s.frozenTestAccuracy.toFixed(4)}; after the unfrozen phase ${s.testAccuracy.toFixed(4)} (loss ${s.testLoss.toFixed(4)}). Saved ${s.out} (${s.seconds.toFixed(1)} s of training)\n`);
+      printOut(`Test accuracy after the frozen phase ${s.frozenTestAccuracy.toFixed(4)}; after the unfrozen phase ${s.testAccuracy.toFixed(4)} (loss ${s.testLoss.toFixed(4)}). Saved ${s.out} ${timeSpent(s.seconds, s.evaluationSeconds)}\n`);
       return;
     case 'seed':
       printOut(`${renderTable(['model', 'phase', 'epochs', 'seconds', 'test accuracy'], s.result.rows.map((r) => [r.model, r.phase, r.epochs, r.seconds.toFixed(1), r.testAccuracy.toFixed(4)]))}\n`);

@@ -6,6 +6,7 @@ import { trainModel, TRAIN_DEFAULTS, type TrainModelOptions } from '../../workfl
 import { printEvaluation } from './evaluate.js';
 import { INTERRUPT_HELP, RESUME_OPTION, interruptible, resumeArgs } from '../interrupt.js';
 import { printOut } from '../terminal-text.js';
+import { timeSpent } from '../time-spent.js';
 import { USER_IMAGE_DEFAULT_SIDE } from '../../workflows/prepare-user.js';
 
 export const trainCommand = defineCommand({
@@ -56,10 +57,10 @@ export const trainCommand = defineCommand({
     const outcome = await interruptible('train', v, (signal) => trainModel({ ...options, signal }));
     if ('exitCode' in outcome) return outcome.exitCode;
     const r = outcome.done;
-    if (v.json) printJson({ out: v.out, seconds: r.seconds, testAccuracy: r.test.accuracy, testLoss: r.test.loss, stopReason: r.run.phases[0]?.stopReason });
+    if (v.json) printJson({ out: v.out, seconds: r.seconds, evaluationSeconds: r.evaluationSeconds, testAccuracy: r.test.accuracy, testLoss: r.test.loss, stopReason: r.run.phases[0]?.stopReason });
     else {
       printEvaluation(r.test, r.run.classNames);
-      printOut(`Saved ${v.out} (${r.seconds.toFixed(1)} s of training)\n`);
+      printOut(`Saved ${v.out} ${timeSpent(r.seconds, r.evaluationSeconds)}\n`);
     }
     return 0;
   },

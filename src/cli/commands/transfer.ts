@@ -10,6 +10,7 @@ import { BACKBONE_OPTIONS, PHASE_OPTIONS, parseAugment, parseHeadPool } from '..
 import { printEvaluation } from './evaluate.js';
 import { INTERRUPT_HELP, RESUME_OPTION, interruptible, resumeArgs } from '../interrupt.js';
 import { printErr, printOut } from '../terminal-text.js';
+import { timeSpent } from '../time-spent.js';
 
 export const transferCommand = defineCommand({
   name: 'transfer',
@@ -97,13 +98,13 @@ export const transferCommand = defineCommand({
     if ('exitCode' in outcome) return outcome.exitCode;
     const r = outcome.done;
     if (v.json) {
-      printJson({ out: v.out, seconds: r.seconds, frozenTestAccuracy: r.frozenTest.accuracy, testAccuracy: r.test.accuracy, testLoss: r.test.loss, phases: r.phases.map((p) => ({ name: p.name, epochs: p.history.length, stopReason: p.stopReason, seconds: p.seconds })) });
+      printJson({ out: v.out, seconds: r.seconds, evaluationSeconds: r.evaluationSeconds, frozenTestAccuracy: r.frozenTest.accuracy, testAccuracy: r.test.accuracy, testLoss: r.test.loss, phases: r.phases.map((p) => ({ name: p.name, epochs: p.history.length, stopReason: p.stopReason, seconds: p.seconds })) });
     } else {
       const t = r.run.transfer;
       printOut(`Reused ${listLayers(t?.reused ?? [])}; new head ${t?.head.join(', ')}; frozen in phase 1: ${listLayers(t?.frozen ?? []) || 'none'}\n`);
       printOut(`Test accuracy after the frozen phase: ${r.frozenTest.accuracy.toFixed(4)}\n`);
       printEvaluation(r.test, r.run.classNames);
-      printOut(`Saved ${v.out} (${r.seconds.toFixed(1)} s of training)\n`);
+      printOut(`Saved ${v.out} ${timeSpent(r.seconds, r.evaluationSeconds)}\n`);
     }
     return 0;
   },
