@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { GraftError } from '../errors.js';
+import { suggest } from '../suggest.js';
 
 /** One option of a command: its help text and default are stated once, here. */
 export interface OptionDef {
@@ -39,14 +40,62 @@ export function parseCommandArgs<O extends Record<string, OptionDef>>(def: Comma
   for (const [name, o] of Object.entries(def.options)) options[name] = o.short ? { type: o.type, short: o.short } : { type: o.type };
   let parsed;
   try {
-    parsed = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+    parsed = parseArgs({ args: checkFlags(def, argv), options, allowPositionals: true, strict: true });
   } catch (e) {
-    throw new GraftError('BAD_ARGUMENT', `${(e as Error).message.replace(/\. To specify a positional.*$/s, '')}\nRun \`graft ${def.name} --help\` for the options.`);
+    throw new GraftError('BAD_ARGUMENT', `${(e as Error).message.replace(/\. To specify a positional.*$/s, '')}\n${helpHint(def)}`);
   }
   const values: Record<string, unknown> = { ...parsed.values };
   const explicit = new Set(Object.keys(parsed.values));
   for (const [name, o] of Object.entries(def.options)) if (values[name] === undefined && o.default !== undefined) values[name] = o.default;
   return { values: values as ParsedArgs<O>['values'], positionals: parsed.positionals, explicit };
+}
+
+const helpHint = (def: CommandDef): string => `Run \`graft ${def.name} --help\` for the options.`;
+
+/** A negative number given as a flag's value (`--epochs -1`), which node:util reads as another flag. */
+const NEGATIVE_NUMBER = /^-(\d|\.\d|Infinity$|NaN$)/;
+
+/**
+ * Checks the flags before node:util's parser, whose messages name neither the likely flag nor the
+ * value's range: an unknown flag gets the closest one suggested, a flag's negative number is kept
+ * as its value (for numberOption's message), and a flag followed by another flag instead of its
+ * value says so.
+ */
+function checkFlags(def: CommandDef, argv: readonly string[]): string[] {
+  const out: string[] = [];
+  const shorts = new Map(Object.entries(def.options).flatMap(([name, o]) => (o.short ? [[o.short, name] as const] : [])));
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--') {
+      out.push(...argv.slice(i));
+      break;
+    }
+    if (!arg.startsWith('-') || arg === '-' || NEGATIVE_NUMBER.test(arg)) {
+      out.push(arg);
+      continue;
+    }
+    const name = arg.startsWith('--') ? arg.slice(2).split('=')[0]! : shorts.get(arg.slice(1, 2));
+    const option = name === undefined ? undefined : def.options[name];
+    if (name === undefined || option === undefined) {
+      const typed = arg.split('=')[0]!;
+      const guess = suggest(typed.replace(/^-+/, ''), Object.keys(def.options));
+      throw new GraftError('BAD_ARGUMENT', `graft ${def.name} has no option ${typed}${guess ? `; did you mean --${guess}?` : '.'}\n${helpHint(def)}`);
+    }
+    const next = argv[i + 1];
+    if (option.type === 'string' && !arg.includes('=') && arg.startsWith('--')) {
+      if (next === undefined || (next.startsWith('-') && next !== '-' && !NEGATIVE_NUMBER.test(next))) {
+        const got = next === undefined ? 'nothing after it' : `the flag ${next} instead`;
+        throw new GraftError('BAD_ARGUMENT', `--${name} needs a value (${option.value ?? 'VALUE'}: ${option.description}); received ${got}.\n${helpHint(def)}`);
+      }
+      if (NEGATIVE_NUMBER.test(next)) {
+        out.push(`--${name}=${next}`);
+        i++;
+        continue;
+      }
+    }
+    out.push(arg);
+  }
+  return out;
 }
 
 export function commandHelp(def: CommandDef): string {
@@ -61,14 +110,23 @@ export function commandHelp(def: CommandDef): string {
   return `${lines.join('\n')}\n`;
 }
 
-/** Number option parsing with a message naming the flag and the received text. */
-export function numberOption(name: string, text: string | undefined, { integer = false, min = -Infinity, max = Infinity } = {}): number | undefined {
+/** Number option parsing with a message naming the flag, the allowed range in words and the received text. */
+export function numberOption(
+  name: string,
+  text: string | undefined,
+  { integer = false, min = -Infinity, max = Infinity, above }: { integer?: boolean; min?: number; max?: number; above?: number } = {},
+): number | undefined {
   if (text === undefined) return undefined;
   const n = Number(text);
-  if (text.trim() === '' || !Number.isFinite(n) || (integer && !Number.isInteger(n)) || n < min || n > max) {
-    const kind = integer ? 'a whole number' : 'a number';
-    const range = min > -Infinity || max < Infinity ? ` in ${min}..${max}` : '';
-    throw new GraftError('BAD_ARGUMENT', `--${name} needs ${kind}${range}; received ${JSON.stringify(text)}.`);
+  if (text.trim() === '' || !Number.isFinite(n) || (integer && !Number.isInteger(n)) || n < min || n > max || (above !== undefined && n <= above)) {
+    throw new GraftError('BAD_ARGUMENT', `--${name} needs ${integer ? 'a whole number' : 'a number'}${rangeInWords(min, max, above)}; received ${JSON.stringify(text)}.`);
   }
   return n;
+}
+
+function rangeInWords(min: number, max: number, above: number | undefined): string {
+  const upTo = max < Infinity ? ` and at most ${max}` : '';
+  if (above !== undefined) return ` greater than ${above}${upTo}`;
+  if (min > -Infinity) return max < Infinity ? ` from ${min} to ${max}` : `, ${min} or more`;
+  return max < Infinity ? `, at most ${max}` : '';
 }

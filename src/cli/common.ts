@@ -120,7 +120,7 @@ export function optimizerOption(name: string | undefined, lr: string | undefined
     if (name !== 'sgd' && name !== 'adam') throw new GraftError('BAD_ARGUMENT', `--${prefix}optimizer received ${JSON.stringify(name)}; choose sgd or adam.`);
     spec.name = name;
   }
-  const l = numberOption(`${prefix}lr`, lr, { min: Number.MIN_VALUE });
+  const l = numberOption(`${prefix}lr`, lr, { above: 0 });
   if (l !== undefined) spec.learningRate = l;
   const m = numberOption(`${prefix}momentum`, momentum, { min: 0, max: 0.999999 });
   if (m !== undefined) spec.momentum = m;

@@ -14,6 +14,7 @@ import { seedCommand } from './commands/seed.js';
 import { trainCommand } from './commands/train.js';
 import { transferCommand } from './commands/transfer.js';
 import { safeLines } from './terminal-text.js';
+import { suggest } from '../suggest.js';
 
 const COMMANDS: ReadonlyArray<CommandDef<any>> = [seedCommand, trainCommand, transferCommand, compareCommand, sweepCommand, layersCommand, reportCommand, runCommand, evaluateCommand, predictCommand, inspectCommand, exportCommand];
 
@@ -45,7 +46,9 @@ export async function runCli(argv: string[]): Promise<number> {
   }
   const command = COMMANDS.find((c) => c.name === name);
   if (!command) {
-    process.stderr.write(safeLines(`graft: unknown command ${JSON.stringify(name)}.\n\n${mainHelp()}`));
+    const guess = suggest(name, COMMANDS.map((c) => c.name));
+    const hint = guess ? ` Did you mean \`graft ${guess}\`?` : '';
+    process.stderr.write(safeLines(`graft: unknown command ${JSON.stringify(name)}.${hint}\n\n${mainHelp()}`));
     return 2;
   }
   if (rest.includes('--help') || rest.includes('-h')) {

@@ -1,5 +1,6 @@
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { GraftError } from '../errors.js';
+import { suggest } from '../suggest.js';
 
 /**
  * Which reused layers to freeze. 'all' (the write-up's recipe), the first n, or by name/pattern.
@@ -22,7 +23,7 @@ function selectFrozen(reused: readonly tfl.layers.Layer[], policy: FreezePolicy)
   if (policy === 'none') return new Set();
   if ('first' in policy) {
     if (!Number.isInteger(policy.first) || policy.first < 0 || policy.first > reused.length) {
-      throw new GraftError('BAD_ARGUMENT', `Freeze policy first=${policy.first} is outside 0..${reused.length} (the number of reused layers).`);
+      throw new GraftError('BAD_ARGUMENT', `Freeze policy first:${policy.first} asks for ${policy.first} layers; the model reuses ${reused.length}, so use first:0 to first:${reused.length} (or all).`);
     }
     return new Set(reused.slice(0, policy.first));
   }
@@ -30,7 +31,9 @@ function selectFrozen(reused: readonly tfl.layers.Layer[], policy: FreezePolicy)
     const known = new Set(reused.map((l) => l.name));
     const missing = policy.names.filter((n) => !known.has(n));
     if (missing.length > 0) {
-      throw new GraftError('BAD_LAYER_REF', `Freeze policy names ${missing.map((m) => JSON.stringify(m)).join(', ')}, not among the reused layers: ${[...known].join(', ')}.`);
+      const guesses = missing.map((m) => suggest(m, [...known, 'all', 'none'])).filter((g) => g !== undefined);
+      const hint = guesses.length > 0 ? ` Did you mean ${guesses.join(', ')}?` : '';
+      throw new GraftError('BAD_LAYER_REF', `Freeze policy ${policy.names.join(',')} names ${missing.map((m) => JSON.stringify(m)).join(', ')}, not among the reused layers: ${[...known].join(', ')}.${hint} The policy is all, none, first:N, /regex/ or layer names.`);
     }
     return new Set(reused.filter((l) => policy.names.includes(l.name)));
   }
@@ -54,7 +57,7 @@ export function selectUnfreeze(reused: readonly tfl.layers.Layer[], policy: Unfr
   if (policy === 'all') chosen = reused;
   else if ('last' in policy) {
     if (!Number.isInteger(policy.last) || policy.last < 1 || policy.last > reused.length) {
-      throw new GraftError('BAD_ARGUMENT', `Unfreeze policy last=${policy.last} is outside 1..${reused.length} (the number of reused layers).`);
+      throw new GraftError('BAD_ARGUMENT', `Unfreeze policy last:${policy.last} asks for ${policy.last} layers; the model reuses ${reused.length}, so use last:1 to last:${reused.length} (or all).`);
     }
     chosen = reused.slice(reused.length - policy.last);
   } else {
@@ -70,6 +73,9 @@ export function parseFreezePolicy(text: string): FreezePolicy {
   if (text === 'all' || text === 'none') return text;
   const first = /^first:(\d+)$/.exec(text);
   if (first) return { first: Number(first[1]) };
+  // graft's own forms, mistyped or given to the wrong flag: say what was meant, not "no such layer".
+  if (text.startsWith('first:')) throw new GraftError('BAD_ARGUMENT', `--freeze received ${JSON.stringify(text)}; first:N needs a whole number of layers, e.g. first:2.`);
+  if (/^(last|from):/.test(text)) throw new GraftError('BAD_ARGUMENT', `--freeze received ${JSON.stringify(text)}; last:N and from:LAYER are forms of --unfreeze. --freeze takes all, none, first:N, /regex/ or layer names.`);
   const re = /^\/(.+)\/([a-z]*)$/.exec(text);
   if (re) {
     try {
@@ -88,6 +94,7 @@ export function parseUnfreezePolicy(text: string): UnfreezePolicy {
   if (text === 'all') return 'all';
   const last = /^last:(\d+)$/.exec(text);
   if (last) return { last: Number(last[1]) };
+  if (text.startsWith('last:')) throw new GraftError('BAD_ARGUMENT', `--unfreeze received ${JSON.stringify(text)}; last:N needs a whole number of layers, e.g. last:4.`);
   const from = /^from:(.+)$/.exec(text);
   if (from) return { from: from[1]! };
   throw new GraftError('BAD_ARGUMENT', `--unfreeze received ${JSON.stringify(text)}; use all, last:N or from:LAYER_NAME.`);

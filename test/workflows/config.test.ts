@@ -4,7 +4,8 @@ import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { GraftError } from '../../src/errors.js';
 import { loadExperiment } from '../../src/workflows/config/load.js';
-import { editDistance, schemaReference, suggest } from '../../src/workflows/config/validate.js';
+import { schemaReference } from '../../src/workflows/config/validate.js';
+import { editDistance, suggest } from '../../src/suggest.js';
 import { COMPARE_DEFAULTS } from '../../src/workflows/compare.js';
 
 const EXAMPLES = path.resolve(__dirname, '../../examples');
@@ -179,6 +180,8 @@ describe('validation errors name the file, line, field and received value', () =
 describe('schema helpers', () => {
   it('suggests by edit distance, ignoring case, dashes and underscores', () => {
     expect(editDistance('seed', 'seeds')).toBe(1);
+    expect(editDistance('trian', 'train')).toBe(1); // a swap of neighbours is one edit
+    expect(editDistance('abc', 'cba')).toBe(2);
     expect(suggest('per_class', ['perClass', 'seeds'])).toBe('perClass');
     expect(suggest('valsplit', ['valSplit'])).toBe('valSplit');
     expect(suggest('zzz', ['perClass', 'seeds'])).toBeUndefined();

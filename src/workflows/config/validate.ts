@@ -2,6 +2,7 @@ import * as path from 'node:path';
 import { rebaseUserTask } from '../prepare-user.js';
 import { GraftError, describeValue } from '../../errors.js';
 import { EXPERIMENT_SCHEMA, EXPERIMENT_KINDS, type Pos, type ConfigNode, type FieldSpec, type ExperimentKind, type Experiment } from './schema.js';
+import { suggest } from '../../suggest.js';
 
 /** Checks that involve two fields: [kind, field the error points at, problem or undefined]. */
 const CROSS_CHECKS: ReadonlyArray<[ExperimentKind[], string, (e: Record<string, unknown>) => string | undefined]> = [
@@ -220,29 +221,6 @@ function received(node: ConfigNode): string {
   if (node.type === 'map') return 'a mapping';
   if (node.type === 'list') return node.items.every((i) => i.type === 'scalar') ? describeValue(node.items.map((i) => (i as { value: unknown }).value)) : `a list of ${node.items.length} item${node.items.length === 1 ? '' : 's'}`;
   return node.value === null ? 'an empty value' : describeValue(node.value);
-}
-
-/** The closest choice by edit distance (ignoring case, "-" and "_"), when close enough to be a typo. */
-export function suggest(word: string, choices: readonly string[]): string | undefined {
-  // No typo is that long, and edit distance costs length × length.
-  if (word.length > 64) return undefined;
-  const norm = (s: string): string => s.toLowerCase().replace(/[-_\s]/g, '');
-  let best: { choice: string; d: number } | undefined;
-  for (const choice of choices) {
-    const d = editDistance(norm(word), norm(choice));
-    if (!best || d < best.d) best = { choice, d };
-  }
-  return best && best.d <= Math.max(1, Math.floor(word.length / 3)) ? best.choice : undefined;
-}
-
-export function editDistance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const row = [i];
-    for (let j = 1; j <= b.length; j++) row.push(Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1)));
-    prev = row;
-  }
-  return prev[b.length]!;
 }
 
 // ── Reference for --help ────────────────────────────────────────────────────────────────────────
