@@ -69,7 +69,7 @@ export const compareCommand = defineCommand({
       frozen: { epochs: numberOption('frozen-epochs', v['frozen-epochs'], { integer: true, min: 0 })!, optimizer: frozenOptimizer },
       unfrozen: {
         epochs: numberOption('epochs', v.epochs, { integer: true, min: 0 })!,
-        optimizer: { ...frozenOptimizer, learningRate: numberOption('lr', v.lr, { min: Number.MIN_VALUE }) ?? frozenOptimizer.learningRate! / 10 },
+        optimizer: { ...frozenOptimizer, learningRate: numberOption('lr', v.lr, { above: 0 }) ?? frozenOptimizer.learningRate! / 10 },
       },
       valSplit: numberOption('val-split', v['val-split'], { min: 0.05, max: 0.5 })!,
       earlyStoppingPatience: patience,
