@@ -13,6 +13,9 @@ export { type Dataset, type PixelRange, sampleSize, take, classCounts, assertDat
 export { parseIdx } from './data/idx.js';
 export { fashionMnistFromIdx, FASHION_MNIST_CLASSES } from './data/fashion-mnist.js';
 export { parseTaskSpec, formatTaskSpec, applyTask, taskClassNames, type TaskSpec } from './data/task.js';
+export { parseUserTaskSpec, formatUserTaskSpec, isUserTaskSpec, type UserTaskSpec } from './data/user-task.js';
+export { canonicalTaskText } from './data/task-text.js';
+export type { DataSummary } from './data/data-summary.js';
 export { perClassSubsample } from './data/subsample.js';
 export { validationSplit } from './data/split.js';
 export { normalizePixels, inferPixelRange, assertUnitRange } from './data/normalize.js';
