@@ -9,7 +9,7 @@ import { READ_LIMITS, readRegularFile } from './regular-file.js';
 import type { Environment } from './environment.js';
 
 /**
- * Loads an image folder with one subfolder per class (PNG and JPEG, told apart by content) into a
+ * Loads an image folder with one subfolder per class (PNG, JPEG, WebP, BMP, GIF; told apart by content) into a
  * raw-pixel Dataset. Decoded pixels are cached (see decode-cache.ts), keyed by the file list with
  * sizes and mtimes plus the options, so a second load reads one file instead of decoding again.
  */
@@ -34,7 +34,7 @@ export interface ImageFolderOptions {
 }
 
 /** File names (case-insensitive) that count as images; others (README, .DS_Store) are ignored. */
-export const IMAGE_EXTENSIONS: readonly string[] = ['.png', '.jpg', '.jpeg'];
+export const IMAGE_EXTENSIONS: readonly string[] = ['.png', '.jpg', '.jpeg', '.webp', '.bmp', '.gif'];
 
 /** Images decoded at once while reading; bounds open files and memory held by pending reads. */
 const READ_AHEAD = 64;
