@@ -2,6 +2,7 @@ import type { CompareResult, CompareRow } from '../evaluate/compare-result.js';
 import type { Verdict } from '../evaluate/stats.js';
 import { differencePoints, pct, points, sizeLabel, sizePhrase } from './format.js';
 import type { ReportInput, ReportRun } from './input.js';
+import { decimalsKeepingSign } from './sign-digits.js';
 
 /**
  * The answer to "did transfer help?" in words, from numbers evaluate/ already computed. Caveats
@@ -48,6 +49,11 @@ function rowSentence(r: CompareRow): string {
   return `${sizePhrase(r.trainSize)}, ${result} (paired difference ${shown.mean} points, ${ci}): ${r.verdict}.`;
 }
 
+/** A gap in points that never reads "ahead by 0.0". */
+function gapPoints(gap: number): string {
+  return points(gap, decimalsKeepingSign([100 * gap], 1));
+}
+
 function withCi(mean: number, half: number): string {
   return Number.isFinite(half) ? `${pct(mean)} ± ${points(half)}` : pct(mean);
 }
@@ -69,7 +75,7 @@ export function runsVerdict(runs: readonly ReportRun[]): VerdictText {
     lines.push({
       text:
         `On ${t.run.task}, transfer (${t.name}) reached ${pct(ta)} test accuracy and the same architecture from scratch (${s.name}) ${pct(sa)}: ` +
-        `${gap > 0 ? `transfer ahead by ${points(gap)} points` : gap < 0 ? `scratch ahead by ${points(-gap)} points` : 'a tie'}` +
+        `${gap > 0 ? `transfer ahead by ${gapPoints(gap)} points` : gap < 0 ? `scratch ahead by ${gapPoints(-gap)} points` : 'a tie'}` +
         `${frozen !== undefined ? ` (after the frozen phase alone, transfer had ${pct(frozen)})` : ''}.`,
     });
     const from = t.run.source?.path;

@@ -4,8 +4,8 @@ import { confidenceInterval, verdict, type Interval } from '../../src/evaluate/s
 import { compareSection } from '../../src/report/compare-section.js';
 import { differencePoints } from '../../src/report/format.js';
 import { decimalsKeepingSign, signedFixed } from '../../src/report/sign-digits.js';
-import { compareVerdict } from '../../src/report/verdict-text.js';
-import { compareResult } from './fixtures.js';
+import { compareVerdict, runsVerdict } from '../../src/report/verdict-text.js';
+import { compareResult, runInfo } from './fixtures.js';
 
 /** A compare whose one row has this paired difference of test error (fractions, transfer − scratch). */
 function withDifference(low: number, high: number, mean = (low + high) / 2): ReturnType<typeof compareResult> {
@@ -81,5 +81,14 @@ describe('decimals that keep a sign', () => {
   });
   it('gives a difference one number of decimals', () => {
     expect(differencePoints({ mean: -0.135, low: -0.154, high: -0.115 })).toEqual({ mean: '−13.5', low: '−15.4', high: '−11.5' });
+  });
+});
+
+describe('one transfer run against its scratch baseline', () => {
+  it('a gap of 0.04 points is not "ahead by 0.0 points"', () => {
+    const transfer = { name: 't', run: runInfo({ kind: 'transfer', accuracy: 0.9404 }) };
+    const scratch = { name: 's', run: runInfo({ kind: 'scratch', accuracy: 0.94 }) };
+    const text = runsVerdict([transfer, scratch]).lines[0]!.text;
+    expect(text).toContain('transfer ahead by 0.04 points');
   });
 });
