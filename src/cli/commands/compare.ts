@@ -24,7 +24,7 @@ export const compareCommand = defineCommand({
   usage: 'graft compare --from MODEL --task SPEC [--per-class 10,50,200,all] [--seeds 5] [--out DIR]',
   options: {
     from: { type: 'string', value: 'MODEL', description: 'Source model (run dir, model.json, .h5, .keras)' },
-    task: { type: 'string', value: 'SPEC', description: 'Target task, e.g. fashion-mnist:binary=shirt,sandal' },
+    task: { type: 'string', value: 'SPEC', description: 'Target task, e.g. fashion-mnist:binary=shirt,sandal, or your own images: folder:PATH, csv:FILE' },
     'per-class': { type: 'string', value: 'LIST', default: COMPARE_DEFAULTS.trainSizes.join(','), description: 'Training images per class to compare at ("all" = the whole training set)' },
     seeds: { type: 'string', value: 'N', default: String(COMPARE_DEFAULTS.seeds), description: 'Seeds per train size (each: its own subsample, split and initialisation)' },
     out: { type: 'string', value: 'DIR', description: 'Write compare.json and report.html here (default runs/compare)' },

@@ -14,7 +14,7 @@ export const evaluateCommand = defineCommand({
   usage: 'graft evaluate --model MODEL [--task SPEC] [--json]',
   options: {
     model: { type: 'string', value: 'MODEL', description: 'A graft run directory or a TF.js model.json' },
-    task: { type: 'string', value: 'SPEC', description: "Task spec (default: the run's own task)" },
+    task: { type: 'string', value: 'SPEC', description: "Task spec, e.g. folder:PATH (scores its test part) (default: the run's own task)" },
     'data-dir': { type: 'string', value: 'DIR', description: 'Folder with the dataset files' },
     offline: { type: 'boolean', description: 'Never download data' },
     resize: { type: 'string', value: 'HOW', description: "folder:/csv: tasks: crop, squash or pad (default: the run's own, else crop)" },

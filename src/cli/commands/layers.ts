@@ -16,7 +16,7 @@ export const layersCommand = defineCommand({
   usage: 'graft layers --from MODEL --task SPEC [--per-class N] [--seeds 3] [--out DIR]',
   options: {
     from: { type: 'string', value: 'MODEL', description: 'Source model (run dir, model.json, .h5, .keras)' },
-    task: { type: 'string', value: 'SPEC', description: 'Target task' },
+    task: { type: 'string', value: 'SPEC', description: 'Target task, e.g. fashion-mnist:binary=shirt,sandal or folder:PATH' },
     'per-class': { type: 'string', value: 'N', description: 'Training images per class (default: all)' },
     seeds: { type: 'string', value: 'N', default: String(LAYERS_DEFAULTS.seeds), description: 'Seeds per point' },
     epochs: { type: 'string', value: 'N', default: String(LAYERS_DEFAULTS.epochs), description: 'Epochs for every arm' },

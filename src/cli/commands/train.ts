@@ -14,7 +14,7 @@ export const trainCommand = defineCommand({
   summary: 'Train a model from scratch on a task and save it as a run directory.',
   usage: 'graft train --task SPEC --out DIR [options] | graft train --resume DIR',
   options: {
-    task: { type: 'string', value: 'SPEC', description: 'Task spec, e.g. fashion-mnist:exclude=sandal,shirt' },
+    task: { type: 'string', value: 'SPEC', description: 'Task spec, e.g. fashion-mnist:exclude=sandal,shirt, or your own images: folder:PATH (a subfolder per class), csv:FILE (path,label rows), with :classes=a,b / :binary=neg,pos / :exclude=a' },
     out: { type: 'string', value: 'DIR', description: 'Run directory to write' },
     arch: { type: 'string', value: 'NAME', default: TRAIN_DEFAULTS.architecture, description: `Architecture: ${ARCHITECTURES.join(', ')}` },
     input: { type: 'string', value: 'SIDE', description: `Fit images to SIDE×SIDE: folder:/csv: tasks (default ${USER_IMAGE_DEFAULT_SIDE}) or built-in datasets (default as stored)` },

@@ -19,7 +19,7 @@ export const transferCommand = defineCommand({
   options: {
     from: { type: 'string', value: 'MODEL', description: 'Source model: a graft run directory, TF.js model.json, Keras .h5/.keras (never modified)' },
     ...BACKBONE_OPTIONS,
-    task: { type: 'string', value: 'SPEC', description: 'Target task, e.g. fashion-mnist:binary=tshirt-top,sandal' },
+    task: { type: 'string', value: 'SPEC', description: 'Target task, e.g. fashion-mnist:binary=tshirt-top,sandal, or your own images: folder:PATH, csv:FILE (fitted to the source input)' },
     out: { type: 'string', value: 'DIR', description: 'Run directory to write' },
     cut: { type: 'string', value: 'LAYER', description: 'Last reused layer, by name or index (default: all but the output layer)' },
     'head-hidden': { type: 'string', value: 'UNITS', description: 'Add a hidden Dense (relu) layer to the new head' },
