@@ -1,3 +1,4 @@
+import { constants as zlibConstants, gunzipSync } from 'node:zlib';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { GraftError, type GraftErrorCode } from '../errors.js';
 import { isGzip, maybeGunzip, parseIdx, IDX_MAX_BYTES } from '../data/idx.js';
@@ -209,6 +210,16 @@ export async function predictFiles(model: tfl.LayersModel, inputs: readonly stri
   return { results, skipped, classNames, input };
 }
 
+/** The first bytes `head` (a gzip file's start) decompress to; undefined when they are not valid gzip data. */
+function gunzipHead(head: Uint8Array): Uint8Array | undefined {
+  try {
+    // A partial stream: Z_SYNC_FLUSH returns what the bytes so far give instead of failing on the missing end.
+    return gunzipSync(head, { finishFlush: zlibConstants.Z_SYNC_FLUSH, maxOutputLength: 1 << 20 }).subarray(0, FILE_KIND_PROBE_BYTES);
+  } catch {
+    return undefined;
+  }
+}
+
 /** Reads one file and feeds its image(s) to `add`; 'skipped' for a folder's non-image file. */
 async function predictOne(item: InputFile, add: (entry: Prediction, img: RawImage) => void): Promise<'done' | 'skipped'> {
   const { file } = item;
@@ -227,14 +238,12 @@ async function predictOne(item: InputFile, add: (entry: Prediction, img: RawImag
     add({ file }, decodeImage(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), file));
     return 'done';
   }
-  if (kind.startsWith('an IDX file') || isGzip(head)) {
+  // A gzip file is judged by its first decompressed bytes, so a big .tar.gz in a folder is never read whole.
+  const unzipped = isGzip(head) ? gunzipHead(head) : head;
+  const inner = unzipped ? describeFileKind(unzipped) : 'damaged data that cannot be decompressed';
+  if (inner.startsWith('an IDX file')) {
     const bytes = await readRegularFile(file, { ...readOpts, maxBytes: READ_LIMITS.dataset });
     const raw = maybeGunzip(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), file, IDX_MAX_BYTES, IDX_FIX);
-    const inner = describeFileKind(raw.subarray(0, FILE_KIND_PROBE_BYTES));
-    if (!inner.startsWith('an IDX file')) {
-      if (item.listed && !IMAGE_NAME.test(file)) return 'skipped';
-      throw new GraftError('BAD_ARGUMENT', `${file} is a gzip-compressed file holding ${inner}, not IDX image data. Pass ${WANTED}.`);
-    }
     const { dims, data } = parseIdx(raw, file, IDX_FIX);
     if (dims.length !== 3) {
       throw new GraftError('BAD_ARGUMENT', `${file} is an IDX file of shape [${dims.join(', ')}]; predict needs images, [count, height, width] (a labels file has one dimension). Pass an images IDX file.`);
@@ -244,5 +253,6 @@ async function predictOne(item: InputFile, add: (entry: Prediction, img: RawImag
     return 'done';
   }
   if (item.listed && !IMAGE_NAME.test(file)) return 'skipped';
+  if (isGzip(head)) throw new GraftError('BAD_ARGUMENT', `${file} is a gzip-compressed file holding ${inner}, not IDX image data. Pass ${WANTED}.`);
   throw new GraftError('BAD_ARGUMENT', `${file} is ${kind}, not an image or an IDX file; graft predict reads images (PNG, JPEG, WebP, BMP, GIF, told apart by their content, not their name) and IDX image files (raw or .gz). Pass one of those.`);
 }

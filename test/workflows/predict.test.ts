@@ -158,10 +158,17 @@ describe('predict on a grayscale model', () => {
   it('a damaged IDX file is described, never with advice to delete it', async () => {
     const full = idxImages([bandImage(28, 28, 0, new Rng(1))], 28, 28);
     const cut = put('grey/cut-idx3-ubyte', full.subarray(0, 400));
-    const [r] = (await predictFiles(grey.model, [cut], optsFor(grey))).results;
-    expect(r!.error?.code).toBe('DATA_CORRUPT');
-    expect(r!.error?.message).toMatch(/truncated file/);
-    expect(r!.error?.message).not.toMatch(/delete/i);
+    const gzCut = put('grey/cut-idx3-ubyte.gz', gzipSync(full).subarray(0, 200));
+    const gzText = put('grey/notes.gz', gzipSync('some notes\n'));
+    const gzBroken = put('grey/broken.gz', Uint8Array.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3, 0xff, 0xff, 0xff, 0xff]));
+    const results = (await predictFiles(grey.model, [cut, gzCut, gzText, gzBroken], optsFor(grey))).results;
+    expect(results.map((r) => r.error?.code)).toEqual(['DATA_CORRUPT', 'DATA_CORRUPT', 'BAD_ARGUMENT', 'BAD_ARGUMENT']);
+    const [m0, m1, m2, m3] = results.map((r) => r.error?.message ?? '');
+    expect(m0).toMatch(/cut-idx3-ubyte: header dims \[1, 28, 28\] need 784 data bytes but only 384 are present \(truncated file\)\. The file is damaged or was cut short/);
+    expect(m1).toMatch(/cut-idx3-ubyte\.gz: gzip data could not be decompressed/);
+    expect(m2).toContain('notes.gz is a gzip-compressed file holding a text file, not IDX image data');
+    expect(m3).toContain('broken.gz is a gzip-compressed file holding damaged data that cannot be decompressed');
+    for (const m of [m0, m1, m2, m3]) expect(m).not.toMatch(/delete/i);
   });
 });
 

@@ -6,7 +6,7 @@ import { claimPredictionsCsv, float32Text, predictionsCsv, writePredictionsCsv }
 import { defineCommand } from '../command.js';
 import { BACKEND_OPTION, printJson, startBackend } from '../common.js';
 import { renderTable } from '../table.js';
-import { printErr, printOut } from '../terminal-text.js';
+import { printErr, printOut, safeText } from '../terminal-text.js';
 
 export const predictCommand = defineCommand({
   name: 'predict',
@@ -73,9 +73,9 @@ export const predictCommand = defineCommand({
       printOut(`${renderTable(tableHeadings(results), results.map(tableRow))}\n`);
       // The reasons follow the table: one long message would widen every row's column.
       const errors = results.filter((r) => r.error);
-      if (errors.length > 0) printOut(`\n${errors.map((r) => `${entryName(r)}: ${r.error!.message}`).join('\n')}\n`);
+      if (errors.length > 0) printOut(`\n${errors.map((r) => `${safeText(entryName(r))}: ${r.error!.message}`).join('\n')}\n`);
     }
-    if (skipped.length > 0) printErr(`Skipped ${skipped.length} file(s) in folders that are neither images nor IDX files: ${skipped.slice(0, 5).join(', ')}${skipped.length > 5 ? ', …' : ''}.\n`);
+    if (skipped.length > 0) printErr(`Skipped ${skipped.length} file(s) in folders that are neither images nor IDX files: ${skipped.slice(0, 5).map(safeText).join(', ')}${skipped.length > 5 ? ', …' : ''}.\n`);
     const failed = results.filter((r) => r.error).length;
     if (v.csv) printErr(`Wrote ${v.csv} (${results.length} row(s)).\n`);
     if (failed === results.length) {
