@@ -59,6 +59,7 @@ export type { LayerRef } from './transfer/layer-ref.js';
 
 // train
 export { fit, FIT_DEFAULTS, type FitOptions } from './train/fit.js';
+export { parseClassWeight, resolveClassWeights, type ClassWeight } from './train/class-weight.js';
 export type { FitCheckpoint, OptimizerState, EarlyStoppingState } from './train/checkpoint.js';
 export { OPTIMIZER_DEFAULTS, type OptimizerSpec, type OptimizerName } from './train/optimizer.js';
 export { EARLY_STOPPING_DEFAULTS, type EarlyStoppingOptions } from './train/early-stopping.js';

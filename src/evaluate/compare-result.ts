@@ -19,6 +19,8 @@ export interface Trial {
   seconds: number;
   /** Number of training images (after the validation split). */
   trainCount: number;
+  /** With a class weight: the loss weight each class got in this trial (balanced follows the trial's subsample). */
+  classWeights?: Record<string, number>;
 }
 
 /** The two arms at one training-set size, over all seeds. */
@@ -58,6 +60,8 @@ export interface CompareResult {
     valSplit: number;
     earlyStoppingPatience: number | null;
     batchSize: number;
+    /** --class-weight as given, on both arms; absent when none. */
+    classWeight?: string;
   };
   rows: CompareRow[];
   trials: Trial[];

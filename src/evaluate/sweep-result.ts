@@ -22,6 +22,8 @@ export interface SweepResult {
   source: string;
   task: string;
   mode: 'grid' | 'random';
+  /** The file's classWeight, used by every configuration; absent when none. */
+  classWeight?: string;
   /** How many configurations were trained and scored on the validation split. */
   tried: number;
   trials: SweepTrial[];

@@ -50,10 +50,16 @@ export function resolveClassWeights(spec: ClassWeight, labels: Int32Array, class
   return weights;
 }
 
-/** A class by its name, else by its index ("0", "1", …). Names win, so a class named "1" stays reachable. */
+/**
+ * A class by its exact name, else by name as task specs match it (letters and digits, any case:
+ * "tshirt-top" is "T-shirt/top"), else by index ("0", "1", …). Names win, so a class named "1" stays reachable.
+ */
 function classIndex(key: string, classNames: readonly string[]): number | undefined {
-  const byName = classNames.indexOf(key);
-  if (byName >= 0) return byName;
+  const exact = classNames.indexOf(key);
+  if (exact >= 0) return exact;
+  const loose = (s: string): string => s.toLowerCase().replace(/[^a-z0-9]/g, '');
+  const near = classNames.flatMap((n, i) => (loose(n) === loose(key) && loose(key) !== '' ? [i] : []));
+  if (near.length === 1) return near[0];
   if (/^\d+$/.test(key) && Number(key) < classNames.length) return Number(key);
   return undefined;
 }

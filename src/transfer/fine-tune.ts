@@ -29,7 +29,7 @@ export interface UnfrozenPhaseOptions extends PhaseOptions {
   discriminative?: number;
 }
 
-export interface FineTuneOptions extends Pick<FitOptions, 'batchSize' | 'seed' | 'validation' | 'earlyStopping' | 'callbacks' | 'signal'> {
+export interface FineTuneOptions extends Pick<FitOptions, 'batchSize' | 'seed' | 'validation' | 'earlyStopping' | 'callbacks' | 'signal' | 'classWeight'> {
   /** Phase 1: reused layers frozen as `transfer` left them; only the rest trains. Default sgd 0.001 × 4 (the write-up's Model B). */
   frozen?: PhaseOptions;
   /** Phase 2: unfrozen. Default 16 epochs, same optimizer as phase 1 at a tenth of its learning rate. */
@@ -197,6 +197,7 @@ async function runPhase(
     ...(options.batchSize !== undefined && { batchSize: options.batchSize }),
     ...(options.seed !== undefined && { seed: options.seed }),
     ...(options.earlyStopping !== undefined && { earlyStopping: options.earlyStopping }),
+    ...(options.classWeight !== undefined && { classWeight: options.classWeight }),
     ...(options.callbacks && { callbacks: options.callbacks }),
     ...(plan.learningRateScale && { learningRateScale: plan.learningRateScale }),
     ...(augment && { augment }),

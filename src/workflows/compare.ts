@@ -10,6 +10,7 @@ import { fit } from '../train/fit.js';
 import { describeOptimizer, resolveOptimizer, type OptimizerSpec } from '../train/optimizer.js';
 import type { TrainCallbacks } from '../train/types.js';
 import type { EarlyStoppingOptions } from '../train/early-stopping.js';
+import { formatClassWeight, type ClassWeight } from '../train/class-weight.js';
 import { applyUnfreeze, type FreezePolicy } from '../transfer/freeze.js';
 import { fineTune } from '../transfer/fine-tune.js';
 import type { LayerRef } from '../transfer/layer-ref.js';
@@ -48,6 +49,8 @@ export interface CompareOptions extends Pick<DataOptions, 'dataDir' | 'download'
   batchSize?: number;
   /** Called after each trial (for progress). */
   onTrial?: (trial: Trial, done: number, total: number) => void;
+  /** Loss weight per class on both arms ('balanced': from each trial's own training split), as Keras's class_weight. Default none. */
+  classWeight?: ClassWeight;
   callbacks?: TrainCallbacks;
 }
 
@@ -69,6 +72,7 @@ export interface ComparePlan {
   /** folder:/csv: tasks: how images are fitted, and the source's input shape they are fitted to. */
   resize?: DataOptions['resize'];
   modelInput?: (number | null)[];
+  classWeight?: ClassWeight;
 }
 
 export function planCompare(o: CompareOptions): ComparePlan {
@@ -94,6 +98,7 @@ export function planCompare(o: CompareOptions): ComparePlan {
   if (o.dataDir !== undefined) plan.dataDir = o.dataDir;
   if (o.download !== undefined) plan.download = o.download;
   if (o.resize !== undefined) plan.resize = o.resize;
+  if (o.classWeight !== undefined) plan.classWeight = o.classWeight;
   const input = o.source.inputs[0]?.shape;
   if (input) plan.modelInput = [...input];
   if (plan.trainSizes.length === 0) throw new GraftError('BAD_ARGUMENT', 'graft compare needs at least one training-set size (--per-class 10,50,200).');
@@ -120,12 +125,12 @@ export async function runTrialPair(source: tfl.LayersModel, plan: ComparePlan, k
   });
   const early: EarlyStoppingOptions | false = plan.earlyStoppingPatience === null ? false : { patience: plan.earlyStoppingPatience };
   const transferOpts = { head: { ...plan.head, classes: data.train.classNames.length }, seed, freeze: plan.freeze, ...(plan.cut !== undefined && { cut: plan.cut }) };
-  const common = { batchSize: plan.batchSize, seed, earlyStopping: early, ...(data.validation && { validation: data.validation }), ...(callbacks && { callbacks }) };
+  const common = { batchSize: plan.batchSize, seed, earlyStopping: early, ...(plan.classWeight !== undefined && { classWeight: plan.classWeight }), ...(data.validation && { validation: data.validation }), ...(callbacks && { callbacks }) };
 
   const t = await transfer(source, transferOpts);
   let started = performance.now();
   const phases = await fineTune(t, data.train, { ...common, frozen: plan.frozen, unfrozen: { ...plan.unfrozen, unfreeze: 'all' } });
-  const transferTrial = trial('transfer', evaluate(t.model, data.test), performance.now() - started, phases.flatMap((p) => p.history));
+  const transferTrial = trial('transfer', evaluate(t.model, data.test), performance.now() - started, phases.flatMap((p) => p.history), phases[0]?.classWeights);
   disposeModel(t.model);
 
   const s = await transfer(source, transferOpts);
@@ -133,14 +138,15 @@ export async function runTrialPair(source: tfl.LayersModel, plan: ComparePlan, k
   applyUnfreeze(s.reused, 'all');
   started = performance.now();
   const r = await fit(s.model, data.train, { ...common, epochs: plan.frozen.epochs + plan.unfrozen.epochs, optimizer: plan.frozen.optimizer, phase: 'scratch' });
-  const scratchTrial = trial('scratch', evaluate(s.model, data.test), performance.now() - started, r.history);
+  const scratchTrial = trial('scratch', evaluate(s.model, data.test), performance.now() - started, r.history, r.classWeights);
   disposeModel(s.model);
   return [transferTrial, scratchTrial];
 
-  function trial(arm: Trial['arm'], e: ReturnType<typeof evaluate>, ms: number, history: Array<{ valAccuracy?: number }>): Trial {
+  function trial(arm: Trial['arm'], e: ReturnType<typeof evaluate>, ms: number, history: Array<{ valAccuracy?: number }>, classWeights: Record<string, number> | undefined): Trial {
     const vals = history.map((h) => h.valAccuracy).filter((v): v is number => v !== undefined);
     const out: Trial = { trainSize, seed, arm, testAccuracy: e.accuracy, testError: 1 - e.accuracy, testLoss: e.loss, epochs: history.length, seconds: ms / 1000, trainCount: data.train.y.length };
     if (vals.length > 0) out.valAccuracy = Math.max(...vals);
+    if (classWeights) out.classWeights = classWeights;
     return out;
   }
 }
@@ -213,6 +219,7 @@ export function buildResult(plan: ComparePlan, trials: Trial[], source: string, 
       valSplit: plan.valSplit,
       earlyStoppingPatience: plan.earlyStoppingPatience,
       batchSize: plan.batchSize,
+      ...(plan.classWeight !== undefined && { classWeight: formatClassWeight(plan.classWeight) }),
     },
     rows: summarize(trials, plan.trainSizes),
     trials,

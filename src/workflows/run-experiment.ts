@@ -22,6 +22,7 @@ import { runSeed, type SeedResult } from './seed.js';
 import { sweep, type SweepResult } from './sweep.js';
 import { trainModel } from './train-model.js';
 import { transferModel } from './transfer-model.js';
+import { parseClassWeight, type ClassWeight } from '../train/class-weight.js';
 
 export interface ExperimentHooks {
   /** One progress line, without a newline (trials, configurations, points). Default: none. */
@@ -71,6 +72,7 @@ async function runTrain(exp: ExperimentOf<'train'>, hooks: ExperimentHooks): Pro
     out: exp.out,
     force: exp.force ?? false,
     ...given(exp, ['seed', 'perClass', 'valSplit', 'architecture', 'epochs', 'batchSize', 'optimizer', 'earlyStopping']),
+    ...classWeightOf(exp),
     callbacks: callbacksOf('train', exp.log, hooks),
   });
   disposeModel(r.model);
@@ -90,6 +92,7 @@ async function runTransfer(exp: ExperimentOf<'transfer'>, hooks: ExperimentHooks
       out: exp.out,
       force: exp.force ?? false,
       ...given(exp, ['seed', 'perClass', 'valSplit', 'head', 'batchSize', 'earlyStopping']),
+      ...classWeightOf(exp),
       ...(exp.cut !== undefined && { cut: layerRef(exp.cut) }),
       freeze: parseFreezePolicy(exp.freeze ?? 'all'),
       frozen: { epochs: exp.frozen?.epochs ?? FINE_TUNE_DEFAULTS.frozen.epochs, optimizer: opt.frozen },
@@ -133,6 +136,7 @@ async function runCompare(exp: ExperimentOf<'compare'>, hooks: ExperimentHooks):
       {
         ...input,
         ...given(exp, ['seeds', 'head', 'valSplit', 'batchSize']),
+        ...classWeightOf(exp),
         ...(exp.perClass !== undefined && { trainSizes: exp.perClass }),
         ...(exp.cut !== undefined && { cut: layerRef(exp.cut) }),
         freeze: parseFreezePolicy(exp.freeze ?? 'all'),
@@ -153,6 +157,7 @@ async function runSweep(exp: ExperimentOf<'sweep'>, hooks: ExperimentHooks): Pro
       ...input,
       space: exp.space,
       ...given(exp, ['mode', 'samples', 'optimizer', 'valSplit', 'seed', 'perClass', 'batchSize']),
+      ...classWeightOf(exp),
       onConfig: (t, done, total) => {
         const c = t.config;
         hooks.log?.(`configuration ${done}/${total}: cut ${c.cut ?? 'default'}, freeze ${c.freeze}, ${c.frozenEpochs}+${c.unfrozenEpochs} epochs, lr ${c.frozenLr}/${c.unfrozenLr}: validation accuracy ${pct(t.valAccuracy)} (${t.seconds.toFixed(1)} s)`);
@@ -174,6 +179,11 @@ async function runLayers(exp: ExperimentOf<'layers'>, hooks: ExperimentHooks): P
 }
 
 // ── Helpers ─────────────────────────────────────────────────────────────────────────────────────
+
+/** The file's `classWeight:` text (checked by the schema), parsed. */
+function classWeightOf(exp: { classWeight?: string }): { classWeight?: ClassWeight } {
+  return exp.classWeight === undefined ? {} : { classWeight: parseClassWeight(exp.classWeight) };
+}
 
 function dataOf(exp: { dataDir?: string; offline?: boolean }, hooks: ExperimentHooks): Pick<DataOptions, 'dataDir' | 'download' | 'onDownloadProgress'> {
   return {

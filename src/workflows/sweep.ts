@@ -14,6 +14,7 @@ import { betterTrial, type SweepConfig, type SweepResult, type SweepTrial } from
 
 export type { SweepConfig, SweepResult, SweepTrial } from '../evaluate/sweep-result.js';
 import { prepareTask, type DataOptions } from './prepare.js';
+import { formatClassWeight, type ClassWeight } from '../train/class-weight.js';
 
 /** The values to try for each knob; a knob left out keeps its single default. */
 export interface SweepSpace {
@@ -42,6 +43,8 @@ export interface SweepOptions extends Pick<DataOptions, 'dataDir' | 'download' |
   valSplit?: number;
   seed?: number;
   batchSize?: number;
+  /** Loss weight per class in every configuration, as Keras's class_weight (FitOptions.classWeight). Default none. */
+  classWeight?: ClassWeight;
   onConfig?: (tried: SweepTrial, done: number, total: number) => void;
 }
 
@@ -106,6 +109,7 @@ export async function sweep(options: SweepOptions): Promise<SweepResult> {
     await fineTune(t, data.train, {
       seed,
       batchSize: options.batchSize ?? SWEEP_DEFAULTS.batchSize,
+      ...(options.classWeight !== undefined && { classWeight: options.classWeight }),
       frozen: { epochs: config.frozenEpochs, optimizer: resolveOptimizer({ name: optimizer, learningRate: config.frozenLr }) },
       unfrozen: { epochs: config.unfrozenEpochs, optimizer: resolveOptimizer({ name: optimizer, learningRate: config.unfrozenLr }) },
     });
@@ -129,6 +133,7 @@ export async function sweep(options: SweepOptions): Promise<SweepResult> {
     source: options.sourcePath ?? '(in memory)',
     task: data.task,
     mode,
+    ...(options.classWeight !== undefined && { classWeight: formatClassWeight(options.classWeight) }),
     tried: trials.length,
     trials,
     best: { ...best!.trial, testAccuracy: test.accuracy, testLoss: test.loss },

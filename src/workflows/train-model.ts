@@ -5,6 +5,7 @@ import { fit } from '../train/fit.js';
 import { resolveOptimizer, type OptimizerSpec } from '../train/optimizer.js';
 import type { TrainCallbacks } from '../train/types.js';
 import type { EarlyStoppingOptions } from '../train/early-stopping.js';
+import { formatClassWeight, type ClassWeight } from '../train/class-weight.js';
 import { evaluate, type Evaluation } from '../evaluate/evaluate.js';
 import { assertRunDirFree, saveRun, type PhaseRecord, type RunInfo } from '../io/run-dir.js';
 import { hasCheckpoint } from '../io/checkpoint-dir.js';
@@ -29,6 +30,8 @@ export interface TrainModelOptions extends DataOptions {
   /** Default sgd, learning rate 0.01. */
   optimizer?: OptimizerSpec;
   earlyStopping?: EarlyStoppingOptions | false;
+  /** Loss weight per class ('balanced' or class → weight), as Keras's class_weight; see FitOptions.classWeight. Default none. */
+  classWeight?: ClassWeight;
   callbacks?: TrainCallbacks;
   /** Save the run here (model.json, weights.bin, run.json, history.jsonl). */
   out?: string;
@@ -97,6 +100,7 @@ export async function trainModel(options: TrainModelOptions): Promise<TrainedMod
     ...(options.batchSize !== undefined && { batchSize: options.batchSize }),
     ...(data.validation && { validation: data.validation }),
     ...(options.earlyStopping !== undefined && { earlyStopping: options.earlyStopping }),
+    ...(options.classWeight !== undefined && { classWeight: options.classWeight }),
     ...(options.callbacks && { callbacks: options.callbacks }),
     ...(signal && { signal }),
     ...(resume?.command === 'train' && { resumeFrom: resume.fit }),
@@ -134,6 +138,8 @@ export async function trainModel(options: TrainModelOptions): Promise<TrainedMod
   };
   if (result.message) phase.message = result.message;
   if (result.engine) phase.engine = result.engine;
+  if (options.classWeight !== undefined) phase.classWeight = formatClassWeight(options.classWeight);
+  if (result.classWeights) phase.classWeights = result.classWeights;
   const run: RunInfo = {
     ...runHeader(data, seed),
     kind: options.kind ?? 'train',
@@ -175,6 +181,7 @@ function trainOptionsRecord(o: TrainModelOptions, seed: number): Record<string, 
     perClass: o.perClass,
     valSplit: o.valSplit,
     image: o.image,
+    ...(o.classWeight !== undefined && { classWeight: o.classWeight }),
     ...(o.resize !== undefined && { resize: o.resize }),
   };
 }

@@ -16,6 +16,7 @@ import { canonicalTaskText } from '../data/task-text.js';
 import { resolveOptimizer } from '../train/optimizer.js';
 import { EARLY_STOPPING_DEFAULTS } from '../train/early-stopping.js';
 import { FIT_DEFAULTS } from '../train/fit.js';
+import { formatClassWeight } from '../train/class-weight.js';
 import { assertResumes, checkpointHeader, interrupted, abortReason, TrainingInterrupted, type Invocation, type RunCheckpoint } from './checkpoint.js';
 
 export interface TransferModelOptions extends DataOptions, Omit<FineTuneOptions, 'validation' | 'seed' | 'signal' | 'resumeFrom'> {
@@ -91,6 +92,7 @@ export async function transferModel(options: TransferModelOptions): Promise<Tran
     ...(options.augment && { augment: options.augment }),
     ...(options.batchSize !== undefined && { batchSize: options.batchSize }),
     ...(options.earlyStopping !== undefined && { earlyStopping: options.earlyStopping }),
+    ...(options.classWeight !== undefined && { classWeight: options.classWeight }),
     ...(data.validation && { validation: data.validation }),
     ...(options.callbacks && { callbacks: options.callbacks }),
     ...(signal && { signal }),
@@ -140,7 +142,7 @@ export async function transferModel(options: TransferModelOptions): Promise<Tran
     kind: 'transfer',
     source: { path: sourcePathOf(options, resume) ?? '(in memory)', ...(options.sourceTask && { task: options.sourceTask }) },
     transfer: { cut: t.reused[t.reused.length - 1]?.name ?? '', reused: t.reused.map((l) => l.name), head: t.head.map((l) => l.name), frozen: t.frozen },
-    phases: phases.map(toPhaseRecord),
+    phases: phases.map((p) => ({ ...toPhaseRecord(p), ...(options.classWeight !== undefined && { classWeight: formatClassWeight(options.classWeight) }) })),
     metrics: { test, frozenTest },
   };
   if (options.out) await saveRun(options.out, t.model, run, { force, extraFiles: examplesFile(t.model, data.test, last.probabilities) });
@@ -154,6 +156,7 @@ function toPhaseRecord(p: PhaseResult): PhaseRecord {
   if (p.learningRates) r.learningRates = p.learningRates;
   if (p.unfreezeSchedule) r.unfreezeSchedule = p.unfreezeSchedule;
   if (p.featureCache) r.featureCache = p.featureCache;
+  if (p.classWeights) r.classWeights = p.classWeights;
   return r;
 }
 
@@ -180,6 +183,7 @@ function transferOptionsRecord(o: TransferModelOptions, seed: number): Record<st
     perClass: o.perClass,
     valSplit: o.valSplit,
     image: o.image,
+    ...(o.classWeight !== undefined && { classWeight: o.classWeight }),
     ...(o.resize !== undefined && { resize: o.resize }),
   };
 }

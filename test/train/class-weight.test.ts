@@ -231,6 +231,8 @@ describe('class weights: values', () => {
 
   it('a map by name or index; unlisted classes keep 1 (as Keras)', () => {
     expect([...resolveClassWeights({ dog: 2, '2': 0.5 }, y, names)]).toEqual([1, 2, 0.5]);
+    // Names as task specs write them: "tshirt-top" is "T-shirt/top".
+    expect([...resolveClassWeights({ 'tshirt-top': 3 }, Int32Array.from([0, 1]), ['T-shirt/top', 'Sandal'])]).toEqual([3, 1]);
   });
 
   it('parses balanced and class=weight lists', () => {

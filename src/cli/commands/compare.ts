@@ -14,6 +14,7 @@ import { BACKEND_OPTION, ENGINE_OPTION, batchSizeOption, useEngine, optimizerOpt
 import { renderTable } from '../table.js';
 import { writeReportFor } from '../report-file.js';
 import { printErr, printOut } from '../terminal-text.js';
+import { CLASS_WEIGHT_OPTION, classWeightOption } from '../class-weight-option.js';
 
 const pct = (x: number): string => (Number.isFinite(x) ? `${(100 * x).toFixed(1)}%` : '—');
 const ci = (m: number, h: number): string => `${pct(m)} ± ${Number.isFinite(h) ? (100 * h).toFixed(1) : '—'}`;
@@ -39,6 +40,7 @@ export const compareCommand = defineCommand({
     'val-split': { type: 'string', value: 'F', default: String(COMPARE_DEFAULTS.valSplit), description: 'Fraction of training images held out for early stopping' },
     'early-stopping': { type: 'string', value: 'PATIENCE', default: String(COMPARE_DEFAULTS.earlyStoppingPatience), description: 'Patience on validation loss, or "off"' },
     'batch-size': { type: 'string', value: 'N', default: String(COMPARE_DEFAULTS.batchSize), description: 'Samples per step' },
+    ...CLASS_WEIGHT_OPTION,
     'data-dir': { type: 'string', value: 'DIR', description: 'Folder with the dataset files' },
     offline: { type: 'boolean', description: 'Never download data' },
     ...RESIZE_OPTION,
@@ -53,6 +55,7 @@ export const compareCommand = defineCommand({
     if (!v.task) throw new GraftError('BAD_ARGUMENT', 'graft compare needs --task SPEC, e.g. fashion-mnist:binary=shirt,sandal.');
     const out = v.out ?? path.join('runs', 'compare');
     const resultFile = path.join(out, 'compare.json');
+    const classWeight = classWeightOption(v['class-weight']);
     const trainSizes = v['per-class'].split(',').map((s): TrainSize => (s.trim() === 'all' ? 'all' : numberOption('per-class', s.trim(), { integer: true, min: 1 })!));
     useEngine(v.engine);
     const backend = await startBackend(v.backend, v.json);
@@ -74,6 +77,7 @@ export const compareCommand = defineCommand({
       valSplit: numberOption('val-split', v['val-split'], { min: 0.05, max: 0.5 })!,
       earlyStoppingPatience: patience,
       batchSize: batchSizeOption(v['batch-size'])!,
+      ...(classWeight !== undefined && { classWeight }),
       ...(v.cut !== undefined && { cut: parseLayerRef(v.cut) }),
       ...(v['data-dir'] !== undefined && { dataDir: v['data-dir'] }),
       ...(v.offline && { download: false }),
@@ -118,6 +122,6 @@ export function printCompare(r: CompareResult): void {
   printOut(`${renderTable(['train size', 'transfer error', 'scratch error', 'difference (points, 95% CI)', 'scratch/transfer', 'verdict'], rows)}\n`);
   printOut(
     `Budget per arm: transfer ${r.settings.frozenEpochs} frozen epochs (${r.settings.frozenOptimizer}) + ${r.settings.unfrozenEpochs} unfrozen (${r.settings.unfrozenOptimizer}); scratch ${r.settings.scratchEpochs} epochs (${r.settings.scratchOptimizer}); ` +
-      `early stopping ${r.settings.earlyStoppingPatience === null ? 'off' : `patience ${r.settings.earlyStoppingPatience} on a ${r.settings.valSplit} validation split`}. Same subsample, split and test set for both arms of a seed.\n`,
+      `early stopping ${r.settings.earlyStoppingPatience === null ? 'off' : `patience ${r.settings.earlyStoppingPatience} on a ${r.settings.valSplit} validation split`}. Same subsample, split and test set for both arms of a seed.${r.settings.classWeight ? ` Class weight ${r.settings.classWeight} on both arms (per trial in compare.json).` : ''}\n`,
   );
 }

@@ -6,6 +6,7 @@ import { trainModel, TRAIN_DEFAULTS, type TrainModelOptions } from '../../workfl
 import { printEvaluation } from './evaluate.js';
 import { INTERRUPT_HELP, RESUME_OPTION, interruptible, resumeArgs } from '../interrupt.js';
 import { printOut } from '../terminal-text.js';
+import { CLASS_WEIGHT_OPTION, classWeightOption } from '../class-weight-option.js';
 import { timeSpent } from '../time-spent.js';
 import { USER_IMAGE_DEFAULT_SIDE } from '../../workflows/prepare-user.js';
 
@@ -23,6 +24,7 @@ export const trainCommand = defineCommand({
     lr: { type: 'string', value: 'RATE', default: '0.01', description: 'Learning rate' },
     momentum: { type: 'string', value: 'M', description: 'SGD momentum (default 0)' },
     ...FIT_OPTIONS,
+    ...CLASS_WEIGHT_OPTION,
     ...DATA_OPTIONS,
     ...OUTPUT_OPTIONS,
     ...BACKEND_OPTION,
@@ -38,6 +40,7 @@ export const trainCommand = defineCommand({
     await startBackend(v.backend, v.json);
     const patience = numberOption('early-stopping', v['early-stopping'], { integer: true, min: 1 });
     const optimizer = optimizerOption(v.optimizer, v.lr, v.momentum);
+    const classWeight = classWeightOption(v['class-weight']);
     const input = numberOption('input', v.input, { integer: true, min: 1, max: 4096 });
     const options: TrainModelOptions = {
       ...dataOptions(v, v.json),
@@ -50,6 +53,7 @@ export const trainCommand = defineCommand({
       batchSize: batchSizeOption(v['batch-size'])!,
       ...(optimizer && { optimizer }),
       ...(patience !== undefined && { earlyStopping: { patience } }),
+      ...(classWeight !== undefined && { classWeight }),
       callbacks: trainingCallbacks('train', v),
       invocation,
       ...(checkpoint && { resumeFrom: checkpoint }),

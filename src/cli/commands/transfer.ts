@@ -10,6 +10,7 @@ import { BACKBONE_OPTIONS, PHASE_OPTIONS, parseAugment, parseHeadPool } from '..
 import { printEvaluation } from './evaluate.js';
 import { INTERRUPT_HELP, RESUME_OPTION, interruptible, resumeArgs } from '../interrupt.js';
 import { printErr, printOut } from '../terminal-text.js';
+import { CLASS_WEIGHT_OPTION, classWeightOption } from '../class-weight-option.js';
 import { timeSpent } from '../time-spent.js';
 
 export const transferCommand = defineCommand({
@@ -35,6 +36,7 @@ export const transferCommand = defineCommand({
     momentum: { type: 'string', value: 'M', description: 'SGD momentum for both phases (default 0)' },
     ...PHASE_OPTIONS,
     ...FIT_OPTIONS,
+    ...CLASS_WEIGHT_OPTION,
     ...DATA_OPTIONS,
     ...OUTPUT_OPTIONS,
     ...BACKEND_OPTION,
@@ -55,6 +57,7 @@ export const transferCommand = defineCommand({
     if (!v.out) throw new GraftError('BAD_ARGUMENT', 'graft transfer needs --out DIR for the run directory.');
     const freeze = parseFreezePolicy(v.freeze);
     const unfreeze = parseUnfreezePolicy(v.unfreeze);
+    const classWeight = classWeightOption(v['class-weight']);
     useEngine(v.engine);
     await startBackend(v.backend, v.json);
     const backbone = v.backbone ? await loadBackbone({ backbone: v.backbone, input: input!, weights: v.weights, seed: numberOption('seed', v.seed, { integer: true, min: 0 })! }) : undefined;
@@ -91,6 +94,7 @@ export const transferCommand = defineCommand({
       ...(v['no-feature-cache'] && { featureCache: false }),
       batchSize: batchSizeOption(v['batch-size'])!,
       ...(patience !== undefined && { earlyStopping: { patience } }),
+      ...(classWeight !== undefined && { classWeight }),
       ...(v.cut !== undefined && { cut: parseLayerRef(v.cut) }),
       callbacks: trainingCallbacks('transfer', v),
     };

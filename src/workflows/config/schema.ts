@@ -16,6 +16,7 @@ import { FIT_DEFAULTS } from '../../train/fit.js';
 import { OPTIMIZER_DEFAULTS } from '../../train/optimizer.js';
 import { FINE_TUNE_DEFAULTS } from '../../transfer/fine-tune.js';
 import { parseFreezePolicy, parseUnfreezePolicy } from '../../transfer/freeze.js';
+import { parseClassWeight } from '../../train/class-weight.js';
 import { COMPARE_DEFAULTS } from '../compare.js';
 import { LAYERS_DEFAULTS } from '../layers.js';
 import { SWEEP_DEFAULTS } from '../sweep.js';
@@ -126,6 +127,14 @@ const FORCE = { type: 'boolean', default: false, doc: 'Replace existing outputs 
 const LOG = { type: 'path', doc: 'Append each epoch as a JSON line to this file.' } as const satisfies FieldSpec;
 const CUT = { type: 'layer', defaultNote: 'all but the output layer', example: 'hidden', doc: 'Last reused layer, by name or index (negative counts from the end).' } as const satisfies FieldSpec;
 const FREEZE = { type: 'string', check: parseFreezePolicy, default: 'all', expect: 'a freeze policy', doc: 'Reused layers frozen in phase 1: all, none, first:N, /regex/, or name,name.' } as const satisfies FieldSpec;
+const CLASS_WEIGHT = {
+  type: 'string',
+  check: parseClassWeight,
+  defaultNote: 'none',
+  expect: 'a class weight',
+  example: 'balanced',
+  doc: "Weight the training loss per class, as Keras's class_weight: balanced (n / (classes × count)) or class=weight,… by name or index (others 1).",
+} as const satisfies FieldSpec;
 const UNFREEZE = { type: 'string', check: parseUnfreezePolicy, default: FINE_TUNE_DEFAULTS.unfrozen.unfreeze, expect: 'an unfreeze policy', doc: 'Layers unfrozen in phase 2: all, last:N or from:LAYER.' } as const satisfies FieldSpec;
 const HEAD = {
   type: 'map',
@@ -184,6 +193,7 @@ export const EXPERIMENT_SCHEMA = {
       perClass: PER_CLASS,
       valSplit: VAL_SPLIT,
       batchSize: batchSize(FIT_DEFAULTS.batchSize),
+      classWeight: CLASS_WEIGHT,
       log: LOG,
     },
   },
@@ -204,6 +214,7 @@ export const EXPERIMENT_SCHEMA = {
       perClass: PER_CLASS,
       valSplit: VAL_SPLIT,
       batchSize: batchSize(FIT_DEFAULTS.batchSize),
+      classWeight: CLASS_WEIGHT,
       log: LOG,
     },
   },
@@ -236,6 +247,7 @@ export const EXPERIMENT_SCHEMA = {
         fields: { patience: { type: 'number', integer: true, min: 1, words: ['off'], default: COMPARE_DEFAULTS.earlyStoppingPatience, doc: 'Patience in epochs, or off.' } },
       },
       batchSize: batchSize(COMPARE_DEFAULTS.batchSize),
+      classWeight: { ...CLASS_WEIGHT, doc: `${CLASS_WEIGHT.doc} Both arms.` },
     },
   },
   sweep: {
@@ -264,6 +276,7 @@ export const EXPERIMENT_SCHEMA = {
       seed: seedField(SWEEP_DEFAULTS.seed),
       perClass: PER_CLASS,
       batchSize: batchSize(SWEEP_DEFAULTS.batchSize),
+      classWeight: { ...CLASS_WEIGHT, doc: `${CLASS_WEIGHT.doc} Every configuration.` },
     },
   },
   layers: {
