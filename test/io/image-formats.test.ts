@@ -12,6 +12,7 @@ const CASES: Array<[string, string, number]> = [
   ['webp-lossless.webp', 'webp', 0],
   ['webp-alpha-lossless.webp', 'webp', 0],
   ['webp-animated.webp', 'webp', 0],
+  ['webp-animated-offset.webp', 'webp', 0],
   // libwebp 1.0.2 (wasm) against Pillow's libwebp 1.6: VP8 decoding is specified to the bit.
   ['webp-lossy.webp', 'webp', 0],
   ['webp-alpha-lossy.webp', 'webp', 0],
@@ -31,6 +32,8 @@ const CASES: Array<[string, string, number]> = [
   ['gif-interlaced.gif', 'gif', 0],
   ['gif-animated.gif', 'gif', 0],
   ['gif-grey.gif', 'gif', 0],
+  ['gif-partial.gif', 'gif', 0],
+  ['gif-partial-transparent.gif', 'gif', 0],
 ];
 
 describe('WebP, BMP and GIF decode to Pillow\'s pixels', () => {

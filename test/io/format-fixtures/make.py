@@ -55,6 +55,13 @@ def webp():
     write("webp-alpha-lossless.webp", saved(with_alpha(pic), "WEBP", lossless=True, exact=True))
     frames = [with_alpha(picture(seed=0)), picture(seed=100).convert("RGBA")]
     write("webp-animated.webp", saved(frames[0], "WEBP", save_all=True, append_images=frames[1:], lossless=True, exact=True, duration=100))
+    # A first frame transparent around its middle: the encoder stores only the middle, at an offset.
+    first = Image.new("RGBA", (W, H))
+    first.paste(picture(6, 4).convert("RGBA"), (4, 2))
+    data = saved(first, "WEBP", save_all=True, append_images=frames[1:], lossless=True, exact=True, duration=100)
+    anmf = data.find(b"ANMF") + 8
+    assert data[anmf:anmf + 6] == bytes((2, 0, 0, 1, 0, 0)), "expected the first frame stored at (4, 2)"
+    write("webp-animated-offset.webp", data)
 
 
 def gif():
@@ -66,6 +73,15 @@ def gif():
     frames = [pal, picture(seed=100).quantize(colors=16, dither=Image.Dither.NONE)]
     write("gif-animated.gif", saved(frames[0], "GIF", save_all=True, append_images=frames[1:], duration=100, loop=0))
     write("gif-grey.gif", saved(picture().convert("L"), "GIF"))
+    # A first frame smaller than the screen, at (3, 2): Pillow saves the frame alone, the screen
+    # size and position are patched in. Outside the frame: index 0, or the transparent index.
+    small = picture(6, 4).quantize(colors=8, dither=Image.Dither.NONE)
+    for name, options in (("gif-partial.gif", {}), ("gif-partial-transparent.gif", {"transparency": 5})):
+        data = bytearray(saved(small, "GIF", **options))
+        data[6:10] = struct.pack("<HH", W, H)
+        at = data.index(b"\x2c", 13 + 3 * 8)
+        data[at + 1:at + 5] = struct.pack("<HH", 3, 2)
+        write(name, bytes(data))
 
 
 def bmp_file(bits, rows, palette=b"", masks=b"", top_down=False, compression=0, header=40, width=W):
