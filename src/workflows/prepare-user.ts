@@ -23,6 +23,19 @@ import type { DataOptions, PreparedData } from './prepare.js';
 export const USER_IMAGE_DEFAULT_SIDE = 32;
 /** A class this many times larger than the smallest earns the --class-weight suggestion. */
 export const IMBALANCE_NOTE_RATIO = 1.5;
+/** Sets this large say how decoding is going (not shown on a cache hit). */
+const PROGRESS_FROM = 2000;
+
+/** A note at each quarter of the decoding. */
+function decodeProgress(note: (line: string) => void): (done: number, total: number) => void {
+  let shown = 0;
+  return (done, total) => {
+    const quarter = Math.floor((4 * done) / total);
+    if (quarter > shown) note(`decoded ${done} of ${total} images`);
+    shown = Math.max(shown, quarter);
+  };
+}
+
 /** Skipped files named on stderr; run.json lists more. */
 const SKIPPED_PRINTED = 5;
 
@@ -86,6 +99,7 @@ export async function prepareUserTask(spec: UserTaskSpec, opts: DataOptions): Pr
     }
   }
 
+  const hasValFolder = inputs.some((im) => im.part === 'validation');
   const fit = fitFor(opts);
   const resize = opts.resize ?? 'crop';
   const decoded = await loadImageSet(inputs, picked, {
@@ -95,7 +109,9 @@ export async function prepareUserTask(spec: UserTaskSpec, opts: DataOptions): Pr
     resize,
     ...(opts.decodeCache !== undefined && { cache: opts.decodeCache }),
     ...(opts.cacheDir !== undefined && { cacheDir: opts.cacheDir }),
+    ...(opts.onNote && inputs.length >= PROGRESS_FROM && { onProgress: decodeProgress(opts.onNote) }),
   });
+  if (hasValFolder && opts.valSplit) opts.onNote?.(`--val-split ${opts.valSplit} is ignored: ${path.dirname(listing.classPlace(picked[0]!, 'validation'))} is the validation set`);
   const skipped = decoded.skipped ?? [];
   const skippedAt = new Set(skipped.map((s) => s.index));
   const kept = inputs.filter((_, i) => !skippedAt.has(i));

@@ -139,6 +139,9 @@ describe('folder: tasks', () => {
     expect(data.train.classNames).toEqual(['bee', 'a']);
     // Grey PNGs (class b) become RGB for a 3-channel model.
     expect(data.test.sampleShape).toEqual([5, 5, 3]);
+    const withSplit = await prepare(`folder:${root}/nested`, { valSplit: 0.5 });
+    expect(withSplit.data.summary!.sizes.validation).toBe(4);
+    expect(withSplit.notes.join('\n')).toContain(`--val-split 0.5 is ignored: ${root}/nested/val is the validation set`);
     const grey = await prepare(`folder:${root}/nested`, { modelInput: [null, 4, 4] });
     expect(grey.data.train.sampleShape).toEqual([4, 4]);
   });
@@ -182,6 +185,17 @@ describe('folder: tasks', () => {
     expect(await refusal(`folder:${root}/missing`)).toMatch(/No folder at .*missing/);
     expect(await refusal(`folder:${root}/flat:classes=cat,horse`)).toMatch(/has no class "horse"\. Classes in .*: cat, dog/);
   });
+
+  it('says how decoding goes for a large folder, once per quarter', async () => {
+    const big = path.join(root, 'big');
+    const tiny = encodePng(1, 1, new Uint8Array([1, 2, 3]));
+    for (const cls of ['a', 'b']) {
+      mkdirSync(path.join(big, cls), { recursive: true });
+      for (let i = 0; i < 1000; i++) writeFileSync(path.join(big, cls, `${i}.png`), tiny);
+    }
+    const { notes } = await prepare(`folder:${big}`, { decodeCache: false, image: { height: 1, width: 1 } });
+    expect(notes.filter((n) => n.startsWith('decoded'))).toEqual(['decoded 500 of 2000 images', 'decoded 1000 of 2000 images', 'decoded 1500 of 2000 images', 'decoded 2000 of 2000 images']);
+  }, 30_000);
 
   it('reports skipped files again from the decode cache', async () => {
     const dir = path.join(root, 'cached');
