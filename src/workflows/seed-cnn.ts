@@ -95,8 +95,8 @@ export async function runSeedCnn(options: SeedCnnOptions = {}): Promise<SeedCnnR
   const runDirs: SeedCnnResult['runDirs'] = {};
   const transferRows = (label: string, r: TransferResult): void => {
     const [frozen, unfrozen] = r.phases;
-    rows.push({ model: label, phase: 'frozen', epochs: frozen?.history.length ?? 0, seconds: frozen?.seconds ?? 0, testAccuracy: r.frozenTest.accuracy });
-    if (unfrozen) rows.push({ model: label, phase: 'unfrozen', epochs: unfrozen.history.length, seconds: unfrozen.seconds, testAccuracy: r.test.accuracy });
+    rows.push({ model: label, phase: 'frozen', epochs: frozen?.history.length ?? 0, seconds: frozen?.seconds ?? 0, testAccuracy: r.frozenTest.accuracy, engine: frozen?.engine });
+    if (unfrozen) rows.push({ model: label, phase: 'unfrozen', epochs: unfrozen.history.length, seconds: unfrozen.seconds, testAccuracy: r.test.accuracy, engine: unfrozen.engine });
   };
   const common = { batchSize: R.batchSize, seed, force };
 
@@ -135,7 +135,7 @@ export async function runSeedCnn(options: SeedCnnOptions = {}): Promise<SeedCnnR
   // The image analogue of Model A → Model B, and B's architecture from random weights: the baseline.
   const target32 = await prepareTask(R.target, data);
   const a = await trainModel({ ...common, task: R.source.task, architecture: R.source.architecture, epochs: epochs(R.source.epochs), optimizer: R.source.optimizer, out: dir('modelA'), ...data, ...cb('modelA') });
-  rows.push({ model: 'A (small CNN, 8 classes)', phase: 'train', epochs: a.run.phases[0]?.history.length ?? 0, seconds: a.seconds, testAccuracy: a.test.accuracy });
+  rows.push({ model: 'A (small CNN, 8 classes)', phase: 'train', epochs: a.run.phases[0]?.history.length ?? 0, seconds: a.seconds, testAccuracy: a.test.accuracy, engine: a.run.phases[0]?.engine });
   runDirs.modelA = dir('modelA');
   const head: HeadOptions = { ...R.head, classes: 2 };
   const b = await transferModel({
@@ -170,7 +170,7 @@ export async function runSeedCnn(options: SeedCnnOptions = {}): Promise<SeedCnnR
     out: dir('scratchB'),
     ...cb('scratchB'),
   });
-  rows.push({ model: 'B from scratch (same architecture)', phase: 'train', epochs: s.run.phases[0]?.history.length ?? 0, seconds: s.seconds, testAccuracy: s.test.accuracy });
+  rows.push({ model: 'B from scratch (same architecture)', phase: 'train', epochs: s.run.phases[0]?.history.length ?? 0, seconds: s.seconds, testAccuracy: s.test.accuracy, engine: s.run.phases[0]?.engine });
   runDirs.scratchB = dir('scratchB');
   disposeModel(s.model);
   disposeModel(a.model);

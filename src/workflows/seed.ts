@@ -8,6 +8,7 @@ import { GRAFT_VERSION } from '../version.js';
 import { prepareTask, type DataOptions } from './prepare.js';
 import { trainModel } from './train-model.js';
 import { transferModel } from './transfer-model.js';
+import type { EngineUse } from '../train/stepper.js';
 
 /** The write-up's settings: everything `graft seed` runs, in one place. */
 export const SEED_RECIPE = {
@@ -38,6 +39,8 @@ export interface SeedRow {
   epochs: number;
   seconds: number;
   testAccuracy: number;
+  /** The engine that trained the phase (and why not onnxruntime, when not). */
+  engine?: EngineUse | undefined;
 }
 
 export interface SeedResult {
@@ -122,10 +125,10 @@ export async function runSeed(options: SeedOptions = {}): Promise<SeedResult> {
 
   const [frozen, unfrozen] = b.phases;
   const rows: SeedRow[] = [
-    { model: 'A (source, 8 classes)', phase: 'train', epochs: a.run.phases[0]?.history.length ?? 0, seconds: a.seconds, testAccuracy: a.test.accuracy },
-    { model: 'B (transfer)', phase: 'frozen', epochs: frozen?.history.length ?? 0, seconds: frozen?.seconds ?? 0, testAccuracy: b.frozenTest.accuracy },
-    { model: 'B (transfer)', phase: 'unfrozen', epochs: unfrozen?.history.length ?? 0, seconds: unfrozen?.seconds ?? 0, testAccuracy: b.test.accuracy },
-    { model: 'B (from scratch)', phase: 'train', epochs: s.run.phases[0]?.history.length ?? 0, seconds: s.seconds, testAccuracy: s.test.accuracy },
+    { model: 'A (source, 8 classes)', phase: 'train', epochs: a.run.phases[0]?.history.length ?? 0, seconds: a.seconds, testAccuracy: a.test.accuracy, engine: a.run.phases[0]?.engine },
+    { model: 'B (transfer)', phase: 'frozen', epochs: frozen?.history.length ?? 0, seconds: frozen?.seconds ?? 0, testAccuracy: b.frozenTest.accuracy, engine: frozen?.engine },
+    { model: 'B (transfer)', phase: 'unfrozen', epochs: unfrozen?.history.length ?? 0, seconds: unfrozen?.seconds ?? 0, testAccuracy: b.test.accuracy, engine: unfrozen?.engine },
+    { model: 'B (from scratch)', phase: 'train', epochs: s.run.phases[0]?.history.length ?? 0, seconds: s.seconds, testAccuracy: s.test.accuracy, engine: s.run.phases[0]?.engine },
   ];
   const result: SeedResult = {
     backend: activeBackend()?.name ?? 'unknown',

@@ -8,6 +8,7 @@ import { runSeedCnn, SEED_CNN_RECIPE, type SeedCnnModel, type SeedCnnOptions } f
 import type { OptionDef, ParsedArgs } from '../command.js';
 import { GraftError } from '../../errors.js';
 import { printErr, printOut } from '../terminal-text.js';
+import { engineName, fallbackReasons } from '../engine-text.js';
 
 const SEED_OPTIONS = {
   out: { type: 'string', value: 'DIR', description: 'Folder for the run directories (default runs/seed, or runs/seed-cnn with --cnn)' },
@@ -64,7 +65,7 @@ export const seedCommand = defineCommand({
       return 0;
     }
     printOut(`\nbackend: ${backend.description}\n`);
-    printOut(`${renderTable(['model', 'phase', 'epochs', 'seconds', 'test accuracy'], r.rows.map((row) => [row.model, row.phase, row.epochs, row.seconds.toFixed(1), row.testAccuracy.toFixed(4)]))}\n`);
+    printOut(`${renderTable(['model', 'phase', 'epochs', 'seconds', 'test accuracy', 'engine'], r.rows.map((row) => [row.model, row.phase, row.epochs, row.seconds.toFixed(1), row.testAccuracy.toFixed(4), engineName(row.engine, false)]))}\n${fallbackReasons(r.rows)}`);
     const diff = r.modelB.testAccuracy - r.scratchB.testAccuracy;
     printOut(
       `\nTransfer vs scratch on this one seed: ${diff >= 0 ? '+' : ''}${(diff * 100).toFixed(2)} points of test accuracy. ` +
@@ -105,7 +106,7 @@ async function runCnn({ values: v }: ParsedArgs<typeof SEED_OPTIONS>, backend: s
     return 0;
   }
   printOut(`\nbackend: ${backend}\n`);
-  printOut(`${renderTable(['model', 'phase', 'epochs', 'seconds', 'test accuracy'], r.rows.map((row) => [row.model, row.phase, row.epochs, row.seconds.toFixed(1), row.testAccuracy.toFixed(4)]))}\n`);
+  printOut(`${renderTable(['model', 'phase', 'epochs', 'seconds', 'test accuracy', 'engine'], r.rows.map((row) => [row.model, row.phase, row.epochs, row.seconds.toFixed(1), row.testAccuracy.toFixed(4), engineName(row.engine, false)]))}\n${fallbackReasons(r.rows)}`);
   printOut('\nOne seed is not evidence; use graft compare with several seeds before claiming transfer helped.\n');
   printOut(`Run directories: ${Object.values(r.runDirs).join(', ')}\nReport: ${report}\n`);
   return 0;
