@@ -6,6 +6,7 @@ import { trainModel, TRAIN_DEFAULTS, type TrainModelOptions } from '../../workfl
 import { printEvaluation } from './evaluate.js';
 import { INTERRUPT_HELP, RESUME_OPTION, interruptible, resumeArgs } from '../interrupt.js';
 import { printOut } from '../terminal-text.js';
+import { phaseEngines } from '../engine-text.js';
 import { CLASS_WEIGHT_OPTION, classWeightOption } from '../class-weight-option.js';
 import { timeSpent } from '../time-spent.js';
 import { USER_IMAGE_DEFAULT_SIDE } from '../../workflows/prepare-user.js';
@@ -64,6 +65,7 @@ export const trainCommand = defineCommand({
     if (v.json) printJson({ out: v.out, seconds: r.seconds, evaluationSeconds: r.evaluationSeconds, testAccuracy: r.test.accuracy, testLoss: r.test.loss, stopReason: r.run.phases[0]?.stopReason });
     else {
       printEvaluation(r.test, r.run.classNames);
+      printOut(`${phaseEngines(r.run.phases)}\n`);
       printOut(`Saved ${v.out} ${timeSpent(r.seconds, r.evaluationSeconds)}\n`);
     }
     return 0;

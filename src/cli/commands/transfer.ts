@@ -10,6 +10,7 @@ import { BACKBONE_OPTIONS, PHASE_OPTIONS, parseAugment, parseHeadPool } from '..
 import { printEvaluation } from './evaluate.js';
 import { INTERRUPT_HELP, RESUME_OPTION, interruptible, resumeArgs } from '../interrupt.js';
 import { printErr, printOut } from '../terminal-text.js';
+import { phaseEngines } from '../engine-text.js';
 import { CLASS_WEIGHT_OPTION, classWeightOption } from '../class-weight-option.js';
 import { timeSpent } from '../time-spent.js';
 
@@ -108,6 +109,7 @@ export const transferCommand = defineCommand({
       printOut(`Reused ${listLayers(t?.reused ?? [])}; new head ${t?.head.join(', ')}; frozen in phase 1: ${listLayers(t?.frozen ?? []) || 'none'}\n`);
       printOut(`Test accuracy after the frozen phase: ${r.frozenTest.accuracy.toFixed(4)}\n`);
       printEvaluation(r.test, r.run.classNames);
+      printOut(`${phaseEngines(r.phases)}\n`);
       printOut(`Saved ${v.out} ${timeSpent(r.seconds, r.evaluationSeconds)}\n`);
     }
     return 0;
