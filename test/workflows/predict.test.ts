@@ -126,6 +126,19 @@ describe('predict on an RGB model', () => {
     const out = (await predictFiles(rgb.model, [idx], optsFor(rgb))).results;
     expect(out.map((e) => [e.file, e.index, e.error])).toEqual([[idx, 0, undefined], [idx, 1, undefined]]);
   });
+  it('WebP, BMP and GIF photos go through the same path, told apart by content even under a wrong name', async () => {
+    const fixtures = path.resolve(__dirname, '../io/format-fixtures');
+    const files = [
+      put('formats/photo.webp', readFileSync(path.join(fixtures, 'exif-1.webp'))),
+      put('formats/bmp-named.png', readFileSync(path.join(fixtures, 'bmp-24.bmp'))),
+      put('formats/gif-named.jpg', readFileSync(path.join(fixtures, 'gif-palette.gif'))),
+    ];
+    const { results } = await predictFiles(rgb.model, files, optsFor(rgb));
+    results.forEach((r, i) => {
+      expect(r.error, files[i]).toBeUndefined();
+      expectClose(r.probabilities, expected(rgb, files[i]!, 'crop'));
+    });
+  });
 });
 
 describe('predict on a grayscale model', () => {
