@@ -3,6 +3,7 @@ import { ENGINE_CHOICES, engineFromEnv, type EngineChoice } from '../../engine/e
 import { GraftError } from '../../errors.js';
 import { protectedReason } from '../../io/protected-paths.js';
 import { loadExperiment } from '../../workflows/config/load.js';
+import { assertSourcesExist } from '../../workflows/config/sources.js';
 import type { Experiment } from '../../workflows/config/schema.js';
 import { schemaReference } from '../../workflows/config/validate.js';
 import { runExperiment, type ExperimentHooks, type ExperimentSummary } from '../../workflows/run-experiment.js';
@@ -41,6 +42,7 @@ export const runCommand = defineCommand({
     const [file] = positionals;
     if (!file || positionals.length > 1) throw new GraftError('BAD_ARGUMENT', `graft run takes one experiment file; received ${positionals.length}. Fix: graft run examples/model-a.yaml.`);
     const exp = await loadExperiment(file, { ...(v.out !== undefined && { out: v.out }) });
+    await assertSourcesExist(exp, file);
     if (v.check) return printChecked(file, exp);
     const summary = await runWithFlags(exp, v, file);
     const report = ['compare', 'seed', 'sweep', 'layers'].includes(summary.kind) ? await writeReportFor(summary.out) : undefined;
