@@ -1,6 +1,7 @@
 import { writeReportFor } from '../report-file.js';
 import { GraftError } from '../../errors.js';
 import { loadExperiment } from '../../workflows/config/load.js';
+import { assertSourcesExist } from '../../workflows/config/sources.js';
 import type { SweepResult } from '../../workflows/sweep.js';
 import { defineCommand } from '../command.js';
 import { printJson } from '../common.js';
@@ -25,6 +26,7 @@ export const sweepCommand = defineCommand({
     if (exp.kind !== 'sweep') {
       throw new GraftError('BAD_ARGUMENT', `${file} is a kind: ${exp.kind} experiment; graft sweep takes kind: sweep. Fix: run it with graft run ${file}.`);
     }
+    await assertSourcesExist(exp, file);
     if (v.check) {
       printOut(`${file}: a valid sweep.\n${terminalJson(exp, 2)}\n`);
       return 0;
