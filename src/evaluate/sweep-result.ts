@@ -22,8 +22,9 @@ export interface SweepResult {
   source: string;
   task: string;
   mode: 'grid' | 'random';
-  /** The file's classWeight, used by every configuration; absent when none. */
+  /** The file's classWeight, used by every configuration, and the weight each class got; absent when none. */
   classWeight?: string;
+  classWeights?: Record<string, number>;
   /** How many configurations were trained and scored on the validation split. */
   tried: number;
   trials: SweepTrial[];

@@ -14,7 +14,7 @@ import { betterTrial, type SweepConfig, type SweepResult, type SweepTrial } from
 
 export type { SweepConfig, SweepResult, SweepTrial } from '../evaluate/sweep-result.js';
 import { prepareTask, type DataOptions } from './prepare.js';
-import { formatClassWeight, type ClassWeight } from '../train/class-weight.js';
+import { classWeightRecord, formatClassWeight, resolveClassWeights, type ClassWeight } from '../train/class-weight.js';
 
 /** The values to try for each knob; a knob left out keeps its single default. */
 export interface SweepSpace {
@@ -133,7 +133,7 @@ export async function sweep(options: SweepOptions): Promise<SweepResult> {
     source: options.sourcePath ?? '(in memory)',
     task: data.task,
     mode,
-    ...(options.classWeight !== undefined && { classWeight: formatClassWeight(options.classWeight) }),
+    ...(options.classWeight !== undefined && { classWeight: formatClassWeight(options.classWeight), classWeights: classWeightRecord(resolveClassWeights(options.classWeight, data.train.y, data.train.classNames), data.train.classNames) }),
     tried: trials.length,
     trials,
     best: { ...best!.trial, testAccuracy: test.accuracy, testLoss: test.loss },

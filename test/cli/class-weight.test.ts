@@ -52,14 +52,18 @@ describe.skipIf(!haveData)('--class-weight runs record what they used', () => {
     expect(run.phases[0]).toMatchObject({ classWeight: 'sandal=3', classWeights: { 'T-shirt/top': 1, Sandal: 3 } });
   });
 
-  it('graft transfer: both phases; graft compare: both arms of every trial', async () => {
-    const source = path.join(dir, 'source');
+  /** A small 8-class source model saved as a run. */
+  const source = path.join(dir, 'source');
+  beforeAll(async () => {
     const m = tfl.sequential({ name: 'src' });
     m.add(tfl.layers.flatten({ inputShape: [28, 28], name: 'flat' }));
     m.add(tfl.layers.dense({ units: 8, activation: 'relu', name: 'd1', kernelInitializer: tfl.initializers.glorotUniform({ seed: 1 }) }));
     m.add(tfl.layers.dense({ units: 8, activation: 'softmax', name: 'out', kernelInitializer: tfl.initializers.glorotUniform({ seed: 2 }) }));
     await saveRun(source, m, testRunInfo({ task: 'fashion-mnist:exclude=sandal,shirt', classNames: ['0', '1', '2', '3', '4', '5', '6', '7'], sampleShape: [28, 28], preprocessing: { pixelScale: 1 / 255 } }));
     m.dispose();
+  });
+
+  it('graft transfer: both phases; graft compare: both arms of every trial', async () => {
 
     const out = path.join(dir, 'transfer');
     const t = await cliInProcess(['transfer', '--from', source, '--task', TASK, '--per-class', '30', '--frozen-epochs', '1', '--epochs', '1', '--out', out, '--class-weight', 'balanced', ...DATA_FLAGS]);
@@ -80,6 +84,21 @@ describe.skipIf(!haveData)('--class-weight runs record what they used', () => {
       ['transfer', { 'T-shirt/top': 1, Sandal: 2 }],
       ['scratch', { 'T-shirt/top': 1, Sandal: 2 }],
     ]);
+  }, 120_000);
+
+  it('graft sweep: classWeight: trains every configuration with it and records it', async () => {
+    const sweepOf = async (name: string, extra: string): Promise<{ classWeight?: string; classWeights?: Record<string, number>; trials: Array<{ valLoss: number }> }> => {
+      const file = path.join(dir, `${name}.yaml`);
+      writeFileSync(file, `kind: sweep\nfrom: ${source}\ntask: ${TASK}\nout: ${name}\nperClass: 20\nvalSplit: 0.25\nspace:\n  frozenEpochs: [1]\n  unfrozenEpochs: [0]\n${extra}`);
+      const r = await cliInProcess(['sweep', file, '--backend', 'wasm']);
+      expect(r.code, r.stderr).toBe(0);
+      return JSON.parse(readFileSync(path.join(dir, name, 'sweep.json'), 'utf8'));
+    };
+    const weighted = await sweepOf('sweep-w', 'classWeight: sandal=5\ndataDir: ' + DATA + '\noffline: true\n');
+    const plain = await sweepOf('sweep-p', 'dataDir: ' + DATA + '\noffline: true\n');
+    expect(weighted).toMatchObject({ classWeight: 'sandal=5', classWeights: { 'T-shirt/top': 1, Sandal: 5 } });
+    expect(plain.classWeight).toBeUndefined();
+    expect(weighted.trials[0]!.valLoss).not.toBe(plain.trials[0]!.valLoss);
   }, 120_000);
 });
 

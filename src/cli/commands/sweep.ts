@@ -58,5 +58,6 @@ export function printSweep(r: SweepResult): void {
     `\nChosen: cut ${c.cut ?? 'default'}, freeze ${c.freeze}, ${c.frozenEpochs} frozen + ${c.unfrozenEpochs} unfrozen epochs, lr ${c.frozenLr} then ${c.unfrozenLr}: ` +
       `validation accuracy ${pct(r.best.valAccuracy)}, test accuracy ${pct(r.best.testAccuracy)} (the test set, scored once).\n`,
   );
+  if (r.classWeights) printOut(`Class weight ${r.classWeight} in every configuration: ${Object.entries(r.classWeights).map(([n, w]) => `${n} ${w}`).join(', ')}.\n`);
   printOut(`${r.caveat}\n`);
 }
