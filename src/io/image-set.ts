@@ -34,6 +34,8 @@ export interface ImageSetOptions {
 
 /** Images decoded at once; bounds open files and memory held by pending reads. */
 const READ_AHEAD = 32;
+/** Cache no set whose skipped list is longer than this as JSON (the cache header holds at most 1 MiB). */
+const MAX_SKIPPED_JSON = 512 * 1024;
 /** Longest reason kept per skipped file. */
 const MAX_REASON = 200;
 
@@ -104,6 +106,8 @@ export async function loadImageSet(inputs: readonly ImageSetInput[], classNames:
   const { images, unreadable } = await decodeImageSet(inputs, classNames, opts);
   // Skips of unreadable files are not cached: fixing a permission changes no mtime.
   // The cache only saves time: a folder that cannot be written must not fail the load.
-  if (!unreadable) await writeDecodeCache(dir, key, images).catch(() => undefined);
+  // A header listing tens of thousands of skips would pass the cache's header limit; decode again instead.
+  const listable = JSON.stringify(images.skipped ?? []).length < MAX_SKIPPED_JSON;
+  if (!unreadable && listable) await writeDecodeCache(dir, key, images).catch(() => undefined);
   return images;
 }

@@ -54,6 +54,7 @@ beforeAll(() => {
   new DataView(huge.buffer).setUint32(20, 100_000, false);
   writeFileSync(path.join(dog, 'huge.png'), huge);
   symlinkSync('loop.jpg', path.join(dog, 'loop.jpg'));
+  symlinkSync('/nonexistent/gone.jpg', path.join(dog, 'dangling.jpg'));
   execFileSync('mkfifo', [path.join(dog, 'pipe.jpg')]);
   png(path.join(dog, 'locked.png'), 99);
   chmodSync(path.join(dog, 'locked.png'), 0o000);
@@ -100,11 +101,13 @@ describe('folder: tasks', () => {
     const { data, notes } = await prepare(`folder:${root}/flat`, { image: { height: 8, width: 8 } });
     const s = data.summary!;
     const skipped = Object.fromEntries(s.skipped.map((k) => [k.file, k.reason]));
-    expect(Object.keys(skipped).sort()).toEqual(['dog/empty.png', 'dog/huge.png', ...(isRoot ? [] : ['dog/locked.png']), 'dog/loop.jpg', 'dog/pipe.jpg', 'dog/text.jpg', 'dog/truncated.jpg'].sort());
+    expect(Object.keys(skipped).sort()).toEqual(['dog/dangling.jpg', 'dog/empty.png', 'dog/huge.png', ...(isRoot ? [] : ['dog/locked.png']), 'dog/loop.jpg', 'dog/pipe.jpg', 'dog/text.jpg', 'dog/truncated.jpg'].sort());
     expect(skipped['dog/empty.png']).toMatch(/empty file/);
     expect(skipped['dog/huge.png']).toMatch(/100000×100000/);
     expect(skipped['dog/pipe.jpg']).toMatch(/FIFO/);
     expect(skipped['dog/loop.jpg']).toMatch(/link/i);
+    expect(skipped['dog/dangling.jpg']).toMatch(/ENOENT|no such|not found|does not exist/i);
+    if (!isRoot) expect(skipped['dog/locked.png']).toMatch(/EACCES|permission/i);
     expect(skipped['dog/text.jpg']).toMatch(/not an image|neither PNG/);
     expect(s.skippedCount).toBe(s.skipped.length);
     // 10 cats and 5 usable dogs (6 with locked.png when root can read it); 20% of each class tested.
