@@ -91,10 +91,13 @@ function readFirstFrame(bytes: Uint8Array, file: string): { screen: [number, num
     if (minCodeSize === undefined) throw corruptImage(file, 'GIF file ends before its image data (truncated?)');
     if (minCodeSize < 1 || minCodeSize > 11) throw corruptImage(file, `GIF image data starts with LZW code size ${minCodeSize}; it must be 2 to 8`);
     const { data } = subBlocks(bytes, at + 1, file, true);
-    // Each code takes at least minCodeSize + 1 bits and stands for at most MAX_CODES pixels.
+    // Each code takes at least minCodeSize + 1 bits and stands for at most MAX_CODES pixels. The
+    // canvas around a smaller first frame is held to the same bound: it costs no data, so a header
+    // alone could otherwise make graft fill 40 megapixels with one colour.
     const most = Math.floor((data.length * 8) / (minCodeSize + 1)) * MAX_CODES;
-    if (width * height > most) {
-      throw corruptImage(file, `GIF first frame is ${width}×${height} pixels but its ${data.length} bytes of LZW data can code at most ${most} (truncated file or damaged header)`);
+    const canvas = [Math.max(screen[0], left + width), Math.max(screen[1], top + height)] as const;
+    for (const [what, w, h] of [['first frame', width, height], ['image (screen and first frame together)', canvas[0], canvas[1]]] as const) {
+      if (w * h > most) throw corruptImage(file, `GIF ${what} is ${w}×${h} pixels but its ${data.length} bytes of LZW data can code at most ${most} (truncated file or damaged header)`);
     }
     const grey = Uint8Array.from({ length: 768 }, (_, i) => Math.floor(i / 3));
     return { screen, frame: { left, top, width, height, interlaced: (imageFlags & 0x40) !== 0, palette: palette ?? grey, transparent, minCodeSize, data } };

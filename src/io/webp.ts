@@ -10,6 +10,10 @@ import { webpToRgba } from './webp-wasm.js';
  * animation decoder (and so Pillow) does; alpha is then dropped, as for PNG.
  */
 
+/** 8 bits / 1.67 bits per macroblock (see bitstreamSize). */
+const MACROBLOCKS_PER_BYTE = 4.8;
+const PIXELS_PER_BYTE = MACROBLOCKS_PER_BYTE * 256;
+
 interface Chunk {
   type: string;
   /** Offset of the chunk header (its four-letter type). */
@@ -58,8 +62,8 @@ function bitstreamSize(chunk: Chunk, file: string): { width: number; height: num
   const partition = u24(d, 0) >>> 5;
   const available = Math.min(partition, d.length - 10);
   const macroblocks = Math.ceil(width / 16) * Math.ceil(height / 16);
-  if (macroblocks > 4.8 * available + 16) {
-    throw corruptImage(file, `WebP header says ${width}×${height} pixels (${macroblocks} macroblocks) but its mode data is ${available} bytes, which can code at most ${Math.floor(4.8 * available + 16)} (truncated file or damaged header)`);
+  if (macroblocks > MACROBLOCKS_PER_BYTE * available + 16) {
+    throw corruptImage(file, `WebP header says ${width}×${height} pixels (${macroblocks} macroblocks) but its mode data is ${available} bytes, which can code at most ${Math.floor(MACROBLOCKS_PER_BYTE * available + 16)} (truncated file or damaged header)`);
   }
   return { width, height };
 }
@@ -121,7 +125,7 @@ export function decodeWebp(bytes: Uint8Array, file: string): DecodedImage {
     checkImageSize(file, canvas.width, canvas.height);
     exif = all.find((c) => c.type === 'EXIF')?.data;
     const frame = all.find((c) => c.type === 'ANMF');
-    if (frame) rgba = firstFrame(frame, canvas, file);
+    if (frame) rgba = firstFrame(frame, canvas, file, bytes.length);
     else {
       const image = all.find((c) => c.type === 'VP8 ' || c.type === 'VP8L');
       if (!image) throw corruptImage(file, 'WebP file has an extended header but no image data (no VP8, VP8L or ANMF chunk)');
@@ -146,7 +150,7 @@ export function decodeWebp(bytes: Uint8Array, file: string): DecodedImage {
 }
 
 /** The first ANMF frame, decoded alone and placed at its offset on a transparent canvas. */
-function firstFrame(frame: Chunk, canvas: { width: number; height: number }, file: string): Uint8Array {
+function firstFrame(frame: Chunk, canvas: { width: number; height: number }, file: string, fileBytes: number): Uint8Array {
   const d = frame.data;
   if (d.length < 16) throw corruptImage(file, `WebP animation frame header is ${d.length} bytes, not 16`);
   const x = 2 * u24(d, 0);
@@ -154,6 +158,12 @@ function firstFrame(frame: Chunk, canvas: { width: number; height: number }, fil
   const size = { width: u24(d, 6) + 1, height: u24(d, 9) + 1 };
   if (x + size.width > canvas.width || y + size.height > canvas.height) {
     throw corruptImage(file, `WebP animation frame of ${size.width}×${size.height} at (${x}, ${y}) lies outside its ${canvas.width}×${canvas.height} canvas`);
+  }
+  // The canvas around a smaller first frame costs no data; hold it to the lossy bound over the
+  // whole file, so a header alone cannot make graft fill 40 megapixels with transparency.
+  const uncoded = canvas.width * canvas.height - size.width * size.height;
+  if (uncoded > PIXELS_PER_BYTE * fileBytes) {
+    throw corruptImage(file, `WebP animation canvas is ${canvas.width}×${canvas.height} pixels around a first frame of ${size.width}×${size.height}, more than a ${fileBytes}-byte file can describe (damaged header)`);
   }
   const parts = chunks(d, 16, d.length, file).filter((c) => c.type === 'ALPH' || c.type === 'VP8 ' || c.type === 'VP8L');
   const image = parts.find((c) => c.type !== 'ALPH');

@@ -98,4 +98,17 @@ describe('headers claiming huge images are refused before anything is allocated'
     new DataView(gif.buffer).setUint16(descriptor + 7, 6000, true);
     expect(refusal(gif, 'huge.gif')).toMatch(/6000×6000 pixels but its \d+ bytes of LZW data can code at most/);
   });
+
+  it('a GIF screen or WebP canvas far larger than the first frame its data codes', () => {
+    const gif = fixture('gif-palette.gif').slice();
+    new DataView(gif.buffer).setUint16(6, 6000, true);
+    new DataView(gif.buffer).setUint16(8, 6000, true);
+    expect(refusal(gif, 'screen.gif')).toMatch(/image \(screen and first frame together\) is 6000×6000 pixels but its \d+ bytes of LZW data/);
+    const offset = fixture('gif-palette.gif').slice();
+    new DataView(offset.buffer).setUint16(offset.indexOf(0x2c, 13 + 3 * 32) + 1, 60000, true); // frame far to the right
+    expect(refusal(offset, 'offset.gif')).toMatch(/60013×9 pixels/);
+    const webp = fixture('webp-animated.webp').slice();
+    webp.set([0x6f, 0x17, 0, 0x6f, 0x17, 0], 24); // VP8X canvas 6000×6000
+    expect(refusal(webp, 'canvas.webp')).toMatch(/canvas is 6000×6000 pixels around a first frame of 13×9, more than a \d+-byte file can describe/);
+  });
 });
