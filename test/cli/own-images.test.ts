@@ -112,6 +112,7 @@ describe.skipIf(!available)('graft on a folder of photos', () => {
     const out = path.join(runs, 'compare');
     const r = await graft('compare', '--from', source, '--task', `folder:${flat}:binary=cat,dog`, '--per-class', '10', '--seeds', '1', '--frozen-epochs', '1', '--epochs', '1', '--workers', '1', '--out', out, '--json');
     expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/2 classes, train 64, test 16 \(test = 20% of each class, fixed seed 0\); images fitted to 32×32×3/);
     const result = JSON.parse(readFileSync(path.join(out, 'compare.json'), 'utf8')) as { trials: unknown[] };
     expect(result.trials).toHaveLength(2);
   }, 120_000);

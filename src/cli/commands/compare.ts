@@ -8,6 +8,8 @@ import { claimStudyOutput } from '../../io/study-output.js';
 import { parseFreezePolicy } from '../../transfer/freeze.js';
 import { parseLayerRef } from '../../transfer/layer-ref.js';
 import { COMPARE_DEFAULTS, describeTrial, type CompareOptions } from '../../workflows/compare.js';
+import { prepareTask } from '../../workflows/prepare.js';
+import { isUserTaskSpec } from '../../data/user-task.js';
 import { compareParallel, defaultWorkers } from '../../workflows/compare-parallel.js';
 import { defineCommand, numberOption } from '../command.js';
 import { BACKEND_OPTION, ENGINE_OPTION, batchSizeOption, useEngine, optimizerOption, printJson, startBackend, RESIZE_OPTION, resizeOption } from '../common.js';
@@ -88,6 +90,8 @@ export const compareCommand = defineCommand({
     };
     // Fail now, not after every trial has run, if the results cannot be written.
     await claimStudyOutput(out, 'compare', resultFile, { force: v.force });
+    // The user's images: decode them once now (the trials read the cache) and state sizes, imbalance and skipped files.
+    if (isUserTaskSpec(v.task)) await prepareTask(v.task, { modelInput: source.model.inputs[0]!.shape, ...(opts.resize && { resize: opts.resize }), onNote: (l) => printErr(`graft: ${l}\n`) });
     const workers = numberOption('workers', v.workers, { integer: true, min: 1, max: 64 }) ?? defaultWorkers();
     if (!v.json) printErr(`graft compare: ${trainSizes.length} train sizes × ${opts.seeds} seeds × 2 arms on ${workers} worker${workers > 1 ? 's' : ''} (${backend.description})\n`);
     const result = await compareParallel(opts, { workers, sourceLocation: v.from, backend: backend.name });
