@@ -109,8 +109,10 @@ export interface PredictOptions {
   top?: number;
   /** Images per model call. Default PREDICT_CHUNK. */
   chunk?: number;
-  /** Called after each model call with the number of images it predicted (progress). */
+  /** Called after each model call with the number of images it predicted. */
   onChunk?: (images: number) => void;
+  /** Called after each file with the files done and the files found (folders and patterns expanded). */
+  onProgress?: (done: number, total: number) => void;
 }
 
 export interface PredictOutcome {
@@ -184,7 +186,11 @@ export async function predictFiles(model: tfl.LayersModel, inputs: readonly stri
     const what = group.files === 1 ? 'only file is neither an image nor an IDX file' : `${group.files} files are neither images nor IDX files`;
     results.push({ file: group.from, error: { code: 'DATA_NOT_FOUND', message: `${group.from} holds no images: its ${what} (e.g. ${group.example}). Pass a folder of PNG, JPEG, WebP, BMP or GIF images.` } });
   };
-  for (const item of await resolvePredictInputs(inputs)) {
+  const items = await resolvePredictInputs(inputs);
+  let done = 0;
+  for (const item of items) {
+    if (done > 0) opts.onProgress?.(done, items.length);
+    done++;
     if (group?.from !== item.from) {
       closeGroup();
       group = { from: item.from, used: 0, files: 0 };
@@ -207,6 +213,7 @@ export async function predictFiles(model: tfl.LayersModel, inputs: readonly stri
   }
   closeGroup();
   flush();
+  opts.onProgress?.(done, items.length);
   return { results, skipped, classNames, input };
 }
 

@@ -120,4 +120,15 @@ describe('graft predict (CLI)', () => {
     const help = (await cli(['predict', '--help'])).stdout;
     for (const form of ['PNG, JPEG, WebP, BMP or GIF', 'IDX', 'folder', "'photos/*.jpg'", 'graft run directory', 'model.json', '.keras', '.h5', 'Rescaling', 'crop', 'Exit code 0']) expect(help).toContain(form);
   });
+
+  it('a folder of 2000 files: a progress line on stderr at each quarter, the JSON untouched', async () => {
+    const many = path.join(root, 'many');
+    mkdirSync(many);
+    const png = encodePng(4, 4, colourImage(4, 4, 1, new Rng(9)));
+    for (let i = 0; i < 2000; i++) writeFileSync(path.join(many, `${String(i).padStart(4, '0')}.png`), png);
+    const r = await predict(many, '--json');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr.split('\n').filter((l) => l.startsWith('predicted'))).toEqual(['predicted 500 of 2000 files', 'predicted 1000 of 2000 files', 'predicted 1500 of 2000 files']);
+    expect((JSON.parse(r.stdout) as unknown[]).length).toBe(2000);
+  }, 120_000);
 });

@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -186,6 +186,32 @@ describe('predict on a grayscale model', () => {
 });
 
 describe('bad files among good ones', () => {
+  it('a PNG claiming 100000×100000 pixels, symlink loops and a link to its own folder: reported or skipped, no hang, no big allocation', async () => {
+    const good = encodePng(16, 16, colourImage(16, 16, 2, new Rng(32)));
+    const huge = good.slice();
+    new DataView(huge.buffer).setUint32(16, 100_000);
+    new DataView(huge.buffer).setUint32(20, 100_000);
+    const dir = path.join(root, 'loops');
+    put('loops/a-good.png', good);
+    put('loops/b-huge.png', huge);
+    symlinkSync('c-loop.png', path.join(dir, 'c-loop.png'));
+    symlinkSync('.', path.join(dir, 'd-self'));
+    symlinkSync('e-ping', path.join(dir, 'e-pong'));
+    symlinkSync('e-pong', path.join(dir, 'e-ping'));
+    const rss = process.memoryUsage().rss;
+    const t0 = Date.now();
+    const { results, skipped } = await predictFiles(rgb.model, [dir], optsFor(rgb));
+    expect(Date.now() - t0).toBeLessThan(3000);
+    expect(process.memoryUsage().rss - rss).toBeLessThan(64 * 2 ** 20);
+    expect(results.map((r) => [path.basename(r.file), best(r) ?? r.error?.message])).toEqual([
+      ['a-good.png', 'blue'],
+      ['b-huge.png', expect.stringContaining('header says the image is 100000×100000 pixels, more than graft\'s limit')],
+      ['c-loop.png', expect.stringContaining('c-loop.png is a symbolic link loop')],
+    ]);
+    // Not named like images: the folder link and the loop pair are skipped, never walked into.
+    expect(skipped.map((f) => path.basename(f))).toEqual(['d-self', 'e-ping', 'e-pong']);
+  });
+
   it('each bad file is reported in its own entry, saying what it is; the good ones are still predicted', async () => {
     const rng = new Rng(31);
     const good = encodePng(16, 16, colourImage(16, 16, 1, rng));

@@ -62,6 +62,7 @@ export const predictCommand = defineCommand({
       pixelScale: prep.pixelScale,
       resize: prep.resize,
       ...(top !== undefined && { top }),
+      onProgress: progressNote(),
     });
     const { results, skipped, classNames, input } = outcome;
     if (v.csv) {
@@ -86,6 +87,17 @@ export const predictCommand = defineCommand({
     return 0;
   },
 });
+
+/** For 2000 files or more, a line on stderr at each quarter, so a long run is seen to move. */
+function progressNote(): (done: number, total: number) => void {
+  let shown = 0;
+  return (done, total) => {
+    if (total < 2000) return;
+    const quarter = Math.floor((4 * done) / total);
+    if (quarter > shown && done < total) printErr(`predicted ${done} of ${total} files\n`);
+    shown = Math.max(shown, quarter);
+  };
+}
 
 function jsonEntry(r: Prediction): object {
   if (r.error) return { file: r.file, ...(r.index !== undefined && { index: r.index }), error: r.error };
