@@ -62,7 +62,7 @@ describe('graft predict (CLI)', () => {
     expect(lines[0]).toMatch(/^file\s+class$/);
     expect(lines[2]).toMatch(new RegExp(`a-red\\.png\\s+red \\d+\\.\\d%$`));
     expect(lines[3]).toMatch(/d-notes\.jpg\s+not predicted \(reason below\)/);
-    expect(r.stdout).toMatch(/d-notes\.jpg: .*d-notes\.jpg is a text file, not an image or an IDX file/);
+    expect(r.stdout).toMatch(/\nNot predicted:\n  \S*d-notes\.jpg is a text file, not an image or an IDX file/);
   });
 
   it('exit code 2 when every input failed; each is still reported', async () => {

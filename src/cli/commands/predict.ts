@@ -11,7 +11,7 @@ import { printErr, printOut, safeText } from '../terminal-text.js';
 export const predictCommand = defineCommand({
   name: 'predict',
   summary: 'Predict the classes of images, image folders and IDX files with a trained model (grey or RGB).',
-  usage: "graft predict --model MODEL INPUT... [--top K] [--json | --csv FILE] [--resize crop|squash|pad]",
+  usage: 'graft predict --model MODEL INPUT... [--top K] [--json] [--csv FILE [--force]] [--resize crop|squash|pad]',
   options: {
     model: { type: 'string', value: 'MODEL', description: 'A graft run directory, a TF.js model.json (or its folder), or a Keras .keras/.h5 file' },
     top: { type: 'string', value: 'K', description: 'Classes shown per image, most probable first (default: 3, or every class when there are fewer)' },
@@ -72,9 +72,9 @@ export const predictCommand = defineCommand({
     if (v.json) printJson(results.map(jsonEntry));
     else {
       printOut(`${renderTable(tableHeadings(results), results.map(tableRow))}\n`);
-      // The reasons follow the table: one long message would widen every row's column.
+      // The reasons follow the table (one long message would widen every row's column); each names its file.
       const errors = results.filter((r) => r.error);
-      if (errors.length > 0) printOut(`\n${errors.map((r) => `${safeText(entryName(r))}: ${r.error!.message}`).join('\n')}\n`);
+      if (errors.length > 0) printOut(`\nNot predicted:\n${errors.map((r) => `  ${r.error!.message}`).join('\n')}\n`);
     }
     if (skipped.length > 0) printErr(`Skipped ${skipped.length} file(s) in folders that are neither images nor IDX files: ${skipped.slice(0, 5).map(safeText).join(', ')}${skipped.length > 5 ? ', …' : ''}.\n`);
     const failed = results.filter((r) => r.error).length;
