@@ -6,6 +6,8 @@ weight ("balanced" is computed here, independently of graft, as scikit-learn's f
 n_samples / (n_classes * bincount(y))). Trains with model.fit(shuffle=False, class_weight=...) one
 epoch at a time, so Keras sees the same batches. Writes JSON (argv[2]): per-epoch loss as Keras's
 history reports it, the final weights, and the class weights used; one result per job, in order.
+test/train/class-weight.test.ts writes the jobs and runs this; with GRAFT_WRITE_KERAS_REFERENCE=1 it
+also records the results in fixtures/keras/class-weight-reference.json for machines without Keras.
 """
 import json
 import os
