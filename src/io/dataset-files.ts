@@ -55,11 +55,11 @@ export function fashionMnistCacheDir(env: Environment = process.env): string {
   return path.join(base, 'graft', 'fashion-mnist');
 }
 
-/** Which of the four files `dir` holds (raw preferred over .gz) and which are missing. */
-async function scan(dir: string): Promise<{ found: Partial<Record<FashionMnistFileKey, string>>; missing: FashionMnistFileKey[] }> {
+/** Which of the needed files `dir` holds (raw preferred over .gz) and which are missing. */
+async function scan(dir: string, needs: readonly FashionMnistFileKey[] = KEYS): Promise<{ found: Partial<Record<FashionMnistFileKey, string>>; missing: FashionMnistFileKey[] }> {
   const found: Partial<Record<FashionMnistFileKey, string>> = {};
   const missing: FashionMnistFileKey[] = [];
-  for (const key of KEYS) {
+  for (const key of needs) {
     const raw = path.join(dir, FASHION_MNIST_FILES[key].name);
     if (await isPresent(raw)) found[key] = raw;
     else if (await isPresent(`${raw}.gz`)) found[key] = `${raw}.gz`;
@@ -68,10 +68,9 @@ async function scan(dir: string): Promise<{ found: Partial<Record<FashionMnistFi
   return { found, missing };
 }
 
-function complete(found: Partial<Record<FashionMnistFileKey, string>>): Record<FashionMnistFileKey, string> | undefined {
-  const { trainImages, trainLabels, testImages, testLabels } = found;
-  if (!trainImages || !trainLabels || !testImages || !testLabels) return undefined;
-  return { trainImages, trainLabels, testImages, testLabels };
+/** The files when every needed one was found (the others may be absent). */
+function complete(found: Partial<Record<FashionMnistFileKey, string>>, needs: readonly FashionMnistFileKey[] = KEYS): Partial<Record<FashionMnistFileKey, string>> | undefined {
+  return needs.every((k) => found[k] !== undefined) ? found : undefined;
 }
 
 function threeWays(cache: string, mirror: string): string {
@@ -96,6 +95,12 @@ function downloadOnce(dest: string, run: () => Promise<void>): Promise<void> {
 }
 
 export async function locateFashionMnist(opts: LocateOptions = {}): Promise<FashionMnistLocation> {
+  // Every file was needed, so every file is there.
+  return (await locate(opts, KEYS)) as FashionMnistLocation;
+}
+
+/** Finds the needed files: loading one split needs only its two, so graft evaluate needs no training files. */
+async function locate(opts: LocateOptions, needs: readonly FashionMnistFileKey[]): Promise<Omit<FashionMnistLocation, 'files'> & { files: Partial<Record<FashionMnistFileKey, string>> }> {
   const env = opts.env ?? process.env;
   const mirror = opts.mirror ?? FASHION_MNIST_MIRROR;
   const cache = fashionMnistCacheDir(env);
@@ -103,8 +108,8 @@ export async function locateFashionMnist(opts: LocateOptions = {}): Promise<Fash
   const explicit = opts.dataDir ?? (env.GRAFT_DATA_DIR || undefined);
   if (explicit !== undefined) {
     const dir = path.resolve(explicit);
-    const { found, missing } = await scan(dir);
-    const files = complete(found);
+    const { found, missing } = await scan(dir, needs);
+    const files = complete(found, needs);
     if (files) return { dir, origin: 'data-dir', files };
     const from = opts.dataDir !== undefined ? '--data-dir' : 'GRAFT_DATA_DIR';
     throw new GraftError(
@@ -114,12 +119,12 @@ export async function locateFashionMnist(opts: LocateOptions = {}): Promise<Fash
     );
   }
 
-  const cached = await scan(cache);
-  const cachedFiles = complete(cached.found);
+  const cached = await scan(cache, needs);
+  const cachedFiles = complete(cached.found, needs);
   if (cachedFiles) return { dir: cache, origin: 'cache', files: cachedFiles };
 
   const systemDir = opts.systemDir ?? DEBIAN_FASHION_MNIST_DIR;
-  const system = complete((await scan(systemDir)).found);
+  const system = complete((await scan(systemDir, needs)).found, needs);
   if (system) return { dir: systemDir, origin: 'debian', files: system };
 
   const searched = `Searched graft's cache ${cache} and Debian's ${systemDir}`;
@@ -143,7 +148,7 @@ export async function locateFashionMnist(opts: LocateOptions = {}): Promise<Fash
       { cause: e },
     );
   }
-  const files = complete((await scan(cache)).found);
+  const files = complete((await scan(cache, needs)).found, needs);
   if (!files) throw new GraftError('DATA_NOT_FOUND', `Fashion-MNIST was downloaded into ${cache} but the files are gone again. ${threeWays(cache, mirror)}`);
   return { dir: cache, origin: 'download', files };
 }
@@ -174,9 +179,9 @@ async function readPayload(file: string, key: FashionMnistFileKey, verify: boole
 
 /** Loads the train (60 000) or test (10 000) split as a raw-pixel Dataset named "fashion-mnist/<split>". */
 export async function loadFashionMnist(split: 'train' | 'test', opts: LoadOptions = {}): Promise<Dataset> {
-  const { files } = await locateFashionMnist(opts);
   const verify = opts.verify ?? true;
   const [imagesKey, labelsKey]: [FashionMnistFileKey, FashionMnistFileKey] = split === 'train' ? ['trainImages', 'trainLabels'] : ['testImages', 'testLabels'];
-  const [images, labels] = await Promise.all([readPayload(files[imagesKey], imagesKey, verify), readPayload(files[labelsKey], labelsKey, verify)]);
+  const { files } = await locate(opts, [imagesKey, labelsKey]);
+  const [images, labels] = await Promise.all([readPayload(files[imagesKey]!, imagesKey, verify), readPayload(files[labelsKey]!, labelsKey, verify)]);
   return fashionMnistFromIdx(images, labels, `fashion-mnist/${split}`);
 }

@@ -82,6 +82,20 @@ function loadSplit(spec: TaskSpec, split: 'train' | 'test', opts: DataOptions): 
 }
 
 /**
+ * The test set alone, normalised as prepareTask does it (graft evaluate): for the built-in datasets
+ * only the test files are read, so a --data-dir holding just those is enough.
+ */
+export async function prepareTestSet(taskText: string, opts: DataOptions = {}): Promise<{ task: string; test: Dataset }> {
+  if (isUserTaskSpec(taskText)) {
+    const { task, test } = await prepareTask(taskText, opts);
+    return { task, test };
+  }
+  const spec = parseTaskSpec(taskText);
+  const test = normalizePixels(applyTask(await loadSplit(spec, 'test', opts), spec));
+  return { task: formatTaskSpec(spec), test: opts.image ? fitDataset(test, opts.image) : test };
+}
+
+/**
  * Task spec text → normalised train / validation / test sets. Pixels are scaled exactly once here;
  * validation is carved from the training set only; the test set is never subsampled or split.
  */
