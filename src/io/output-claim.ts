@@ -4,6 +4,7 @@ import { GraftError } from '../errors.js';
 import { errorCode, makeDirs, writeDirAtomic, writeError, writeFileAtomic } from './atomic.js';
 import { fileWrittenByGraft, folderOwner, ownerMarker, OWNER_FILE, type OutputFileKind, type OutputKind } from './ownership.js';
 import { protectedReason } from './protected-paths.js';
+import { describeFileType } from './regular-file.js';
 
 /**
  * The one gate every output passes before graft writes it: an existing output is kept unless
@@ -19,14 +20,6 @@ export interface ClaimOptions {
   configFile?: string | undefined;
 }
 
-function describeEntry(st: { isFile(): boolean; isDirectory(): boolean; isSymbolicLink(): boolean; isFIFO(): boolean; isSocket(): boolean }): string {
-  if (st.isSymbolicLink()) return 'a symbolic link';
-  if (st.isDirectory()) return 'a folder';
-  if (st.isFile()) return 'a file';
-  if (st.isFIFO()) return 'a named pipe';
-  if (st.isSocket()) return 'a socket';
-  return 'a device or other special file';
-}
 
 async function lstatOrUndefined(p: string): Promise<Awaited<ReturnType<typeof lstat>> | undefined> {
   try {
@@ -54,7 +47,7 @@ export async function assertParentUsable(target: string): Promise<void> {
       throw writeError(e, target, true);
     }
     if (!st.isDirectory()) {
-      throw new GraftError('WRITE_FAILED', `Cannot write ${target}: ${p} is ${describeEntry(st)}, not a folder. Choose a path whose parent folders are folders.`);
+      throw new GraftError('WRITE_FAILED', `Cannot write ${target}: ${p} is ${describeFileType(st)}, not a folder. Choose a path whose parent folders are folders.`);
     }
     return;
   }
@@ -67,7 +60,7 @@ function refuse(target: string, what: string, o: ClaimOptions): GraftError {
 /** Throws unless --force may replace the existing folder `target` (it must exist). */
 export async function assertFolderReplaceable(target: string, o: ClaimOptions): Promise<void> {
   const st = await lstat(target);
-  if (!st.isDirectory()) throw refuse(target, `it is ${describeEntry(st)}, not a folder graft wrote`, o);
+  if (!st.isDirectory()) throw refuse(target, `it is ${describeFileType(st)}, not a folder graft wrote`, o);
   const why = await protectedReason(target, { configFile: o.configFile });
   if (why) throw refuse(target, why, o);
   const owner = await folderOwner(target);
@@ -98,7 +91,7 @@ export async function writeOutputDir(dir: string, kind: OutputKind, files: Recor
 export async function claimOutputFile(file: string, kind: OutputFileKind, o: ClaimOptions & { replaceOwn?: boolean }): Promise<void> {
   const st = await lstatOrUndefined(file);
   if (!st) return assertParentUsable(file);
-  if (!st.isFile()) throw refuse(file, `it is ${describeEntry(st)}`, o);
+  if (!st.isFile()) throw refuse(file, `it is ${describeFileType(st)}`, o);
   const ours = await fileWrittenByGraft(file, kind);
   if (!o.force && !(o.replaceOwn && ours)) {
     throw new GraftError('OUTPUT_EXISTS', `${file} already exists${ours ? '' : ' (not written by graft)'}. ${ours ? 'Pass --force to replace it, or choose' : 'Choose'} another ${o.flag ?? 'path'}; nothing was changed.`);
@@ -123,7 +116,7 @@ export async function ensureOutputFolder(dir: string, kind: OutputKind, o: Claim
     if (errorCode(e) !== 'ENOENT') throw writeError(e, dir, true);
   }
   if (st) {
-    if (!st.isDirectory()) throw new GraftError('WRITE_FAILED', `Cannot write into ${dir}: it is ${describeEntry(st)}, not a folder. Choose another ${o.flag ?? '--out'}.`);
+    if (!st.isDirectory()) throw new GraftError('WRITE_FAILED', `Cannot write into ${dir}: it is ${describeFileType(st)}, not a folder. Choose another ${o.flag ?? '--out'}.`);
     return;
   }
   await assertParentUsable(dir);

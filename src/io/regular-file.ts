@@ -35,8 +35,10 @@ export interface ReadRegularFileOptions {
   fix?: string;
 }
 
-/** What a non-regular file is, in words. */
-export function describeFileType(st: Stats): string {
+/** What a file-system entry is, in words (for messages about entries graft will not read or replace). */
+export function describeFileType(st: Pick<Stats, 'isFIFO' | 'isSocket' | 'isCharacterDevice' | 'isBlockDevice' | 'isDirectory' | 'isSymbolicLink' | 'isFile'>): string {
+  if (st.isSymbolicLink()) return 'a symbolic link';
+  if (st.isFile()) return 'a file';
   if (st.isFIFO()) return 'a FIFO (named pipe)';
   if (st.isSocket()) return 'a socket';
   if (st.isCharacterDevice()) return 'a character device';

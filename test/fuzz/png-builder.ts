@@ -1,3 +1,4 @@
+import { concat } from '../io/zip-bomb.js';
 import { deflateSync } from 'node:zlib';
 
 /**
@@ -68,13 +69,7 @@ export function buildPng(spec: PngSpec): Uint8Array {
   // Two IDAT chunks: a decoder must join them.
   const half = z.length >> 1;
   parts.push(chunk('IDAT', z.subarray(0, half)), chunk('IDAT', z.subarray(half)), chunk('IEND', new Uint8Array(0)));
-  const out = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
+  return concat(parts);
 }
 
 /** Byte ranges of every chunk's length, type and CRC fields, plus IHDR's body: where mutations matter. */

@@ -7,25 +7,14 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { initBackend } from '../../dist/engine/backend.js';
 import { saveRun } from '../../dist/io/run-dir.js';
+import { childRunInfo } from './child-run-info.mjs';
 
 const [root, count = '500'] = process.argv.slice(2);
 if (!root) throw new Error('usage: replace-race-child.mjs ROOT ALTERNATIONS');
 await initBackend('cpu');
 const inputs = 64;
 const model = tfl.sequential({ layers: [tfl.layers.dense({ inputShape: [inputs], units: 256, kernelInitializer: 'zeros', name: 'd' })] });
-const info = (v) => ({
-  graftVersion: 'race-test',
-  tfjsVersion: 'race-test',
-  createdAt: new Date(0).toISOString(),
-  kind: 'train',
-  task: 'race-test',
-  classNames: ['a'],
-  sampleShape: [inputs],
-  preprocessing: { pixelScale: 1 },
-  seed: v,
-  backend: 'cpu',
-  phases: [],
-});
+const info = (v) => childRunInfo('race-test', v, inputs);
 const dir = path.join(root, 'run');
 for (let i = 0; i < Number(count); i++) {
   const v = (i % 2) + 1;

@@ -10,6 +10,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { initBackend } from '../../dist/engine/backend.js';
 import { saveRun } from '../../dist/io/run-dir.js';
+import { childRunInfo } from './child-run-info.mjs';
 import { writeFaults } from '../../dist/io/atomic.js';
 
 const [root, mib = '16', stepDelay = '0'] = process.argv.slice(2);
@@ -23,19 +24,7 @@ const inputs = 1000;
 const units = Math.max(1, Math.round((Number(mib) * 2 ** 20) / 4 / inputs));
 // Zeros: initialising millions of weights randomly would dominate the child's start-up.
 const model = tfl.sequential({ layers: [tfl.layers.dense({ inputShape: [inputs], units, kernelInitializer: 'zeros', name: 'big' })] });
-const info = (v) => ({
-  graftVersion: 'kill-test',
-  tfjsVersion: 'kill-test',
-  createdAt: new Date(0).toISOString(),
-  kind: 'train',
-  task: 'kill-test',
-  classNames: ['a'],
-  sampleShape: [inputs],
-  preprocessing: { pixelScale: 1 },
-  seed: v,
-  backend: 'cpu',
-  phases: [],
-});
+const info = (v) => childRunInfo('kill-test', v, inputs);
 
 process.stdout.write(`ready ${units}\n`);
 for (let v = 1; ; v++) {
