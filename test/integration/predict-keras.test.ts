@@ -57,7 +57,7 @@ async function graftPredict(model: string, files: string[], name: string): Promi
   return new Map(rows.map((r) => [r[0]!, r.slice(3, -1).map(Number)]));
 }
 
-interface Case { model: string; input_shape: number[]; input?: number[]; pngs?: string[]; channels?: number; want: number[][]; name: string }
+interface Case { model: string; input_shape: number[]; input?: number[]; pngs?: string[]; channels?: number; raw?: boolean; want: number[][]; name: string }
 
 function keras(cases: Case[]): Array<{ output: number[] }> {
   const casesFile = path.join(root, 'cases.json');
@@ -132,6 +132,12 @@ describe.skipIf(skipReason !== undefined)(`graft predict and real Keras ${kerasV
       const fromKeras = await graftPredict(path.join(root, `${name}.keras`), exact, `${name}-keras`);
       cases.push({ name: `${name}: graft predict on the .keras file`, model: path.join(root, `${name}.keras`), input_shape: shape, pngs: [...exact], channels, want: exact.map((f) => fromKeras.get(f)!) });
     }
+    // A Keras model that scales its own input (Rescaling(1/255) first): graft predict feeds it 0..255 pixels.
+    const rescaling = path.join(root, 'rescaling.keras');
+    const made = spawnSync(PYTHON, [SCRIPT, '--make-rescaling', rescaling], { encoding: 'utf8', timeout: 300_000, env: { ...process.env, KERAS_BACKEND: 'tensorflow', TF_CPP_MIN_LOG_LEVEL: '2' } });
+    expect(made.status, made.stderr).toBe(0);
+    const fromRescaling = await graftPredict(rescaling, rgbExact, 'rescaling');
+    cases.push({ name: 'Keras model with a leading Rescaling', model: rescaling, input_shape: [16, 16, 3], pngs: [...rgbExact], channels: 3, raw: true, want: rgbExact.map((f) => fromRescaling.get(f)!) });
     const out = keras(cases);
     expect(out).toHaveLength(cases.length);
     const worst = cases.map((c, i) => `${c.name} ${c.want.length} image(s): ${expectAgree(c, out[i]!.output).toExponential(1)}`);
