@@ -177,7 +177,9 @@ export function decodeGif(bytes: Uint8Array, file: string): DecodedImage {
   const background = frame.transparent ?? 0;
   const out = new Uint8Array(width * height * 3);
   const p = frame.palette;
-  for (let i = 0; i < width * height; i++) out.set(p.subarray(3 * background, 3 * background + 3), 3 * i);
+  // Background colour: one pixel, then doubled by copying (a per-pixel loop is slow at megapixels).
+  out.set(p.subarray(3 * background, 3 * background + 3));
+  for (let filled = 3; filled < out.length; filled *= 2) out.copyWithin(filled, 0, Math.min(filled, out.length - filled));
   const rows = frame.interlaced ? interlacedRows(frame.height) : undefined;
   for (let k = 0; k < frame.height; k++) {
     const y = frame.top + (rows ? rows[k]! : k);
