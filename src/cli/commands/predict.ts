@@ -16,7 +16,7 @@ export const predictCommand = defineCommand({
     model: { type: 'string', value: 'MODEL', description: 'A graft run directory, a TF.js model.json (or its folder), or a Keras .keras/.h5 file' },
     top: { type: 'string', value: 'K', description: 'Classes shown per image, most probable first (default: 3, or every class when there are fewer)' },
     json: { type: 'boolean', description: 'Print a JSON array: per input {file, index (IDX only), predictions: [{class, probability}]} or {file, error}' },
-    csv: { type: 'string', value: 'FILE', description: "Also write FILE: one row per image (file, class, probability, every class's probability, error)" },
+    csv: { type: 'string', value: 'FILE', description: "Also write FILE: one row per image, an IDX file's images as FILE[i] (file, class, probability, every class's probability, error)" },
     force: { type: 'boolean', description: 'Let --csv replace a CSV that graft predict wrote (never any other file)' },
     resize: { type: 'string', value: 'MODE', description: "How images of another size are fitted: crop (centre crop to the input's aspect ratio, then resize), squash (stretch), pad (letterbox). Default: the run's own" },
     ...BACKEND_OPTION,
