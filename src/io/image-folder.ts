@@ -92,7 +92,7 @@ async function listImages(root: string, wanted?: readonly string[]): Promise<Lis
 async function readImage(root: string, rel: string): Promise<Uint8Array> {
   const file = path.join(root, rel);
   try {
-    return await readRegularFile(file, { maxBytes: READ_LIMITS.image, expected: 'an image file (PNG or JPEG), or remove it from the class folder', code: 'DATA_NOT_FOUND' });
+    return await readRegularFile(file, { maxBytes: READ_LIMITS.image, expected: 'an image file (PNG, JPEG, WebP, BMP or GIF), or remove it from the class folder', code: 'DATA_NOT_FOUND' });
   } catch (e) {
     if (e instanceof GraftError) throw e;
     throw notFound(`Cannot read image ${file} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}). Check its permissions or remove it.`);
