@@ -20,6 +20,10 @@ const MAGIC: ReadonlyArray<{ kind: string; test: (b: Uint8Array) => boolean }> =
   { kind: 'a GIF image', test: (b) => startsWith(b, ascii('GIF87a')) || startsWith(b, ascii('GIF89a')) },
   // "BM" alone is two letters of text; the DIB header size (offset 14) pins it down.
   { kind: 'a BMP image', test: (b) => startsWith(b, ascii('BM')) && [12, 16, 40, 52, 56, 64, 108, 124].includes(b.length >= 18 ? (b[14]! | (b[15]! << 8) | (b[16]! << 16) | (b[17]! << 24)) : -1) },
+  // Image formats graft does not decode, named so the message can say "convert it".
+  { kind: 'a HEIC image', test: (b) => startsWith(b, ascii('ftyp'), 4) && ['heic', 'heix', 'hevc', 'heim', 'heis', 'mif1', 'msf1'].some((brand) => startsWith(b, ascii(brand), 8)) },
+  { kind: 'an AVIF image', test: (b) => startsWith(b, ascii('ftyp'), 4) && ['avif', 'avis'].some((brand) => startsWith(b, ascii(brand), 8)) },
+  { kind: 'a TIFF image', test: (b) => startsWith(b, [0x49, 0x49, 0x2a, 0x00]) || startsWith(b, [0x4d, 0x4d, 0x00, 0x2a]) },
   { kind: 'an HDF5 file', test: (b) => startsWith(b, [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a]) },
   { kind: 'a gzip-compressed file', test: (b) => startsWith(b, [0x1f, 0x8b]) },
   { kind: 'a zip archive', test: (b) => startsWith(b, [0x50, 0x4b, 0x03, 0x04]) || startsWith(b, [0x50, 0x4b, 0x05, 0x06]) },
@@ -47,7 +51,8 @@ function looksLikeText(bytes: Uint8Array): boolean {
 
 /**
  * What a file is, from its first bytes: "a PNG image", "a text file", "an empty file", …, or
- * "a binary file of unknown format". Pass at least FILE_KIND_PROBE_BYTES bytes when there are that many.
+ * "a binary file of unknown format". Kinds that end in "image" are images (some of formats graft
+ * does not decode: HEIC, AVIF, TIFF, SVG). Pass at least FILE_KIND_PROBE_BYTES bytes when there are that many.
  */
 export function describeFileKind(bytes: Uint8Array): string {
   if (bytes.length === 0) return 'an empty file';
@@ -56,6 +61,7 @@ export function describeFileKind(bytes: Uint8Array): string {
   if (!looksLikeText(probe)) return 'a binary file of unknown format';
   const text = new TextDecoder().decode(probe).replace(/^\uFEFF/, '').trimStart();
   if (/^(<!doctype\s+html|<html[\s>]|<head[\s>]|<body[\s>])/i.test(text)) return 'an HTML page';
+  if (/^<svg[\s>]/i.test(text) || (/^<\?xml/i.test(text) && /<svg[\s>]/i.test(text))) return 'an SVG image';
   if (/^[[{]/.test(text)) return 'a JSON file';
   return 'a text file';
 }

@@ -283,6 +283,10 @@ export function decodeImage(bytes: Uint8Array, file: string): RawImage {
 /** A file that is no image at all: say what it is, and ask for an image; nothing here is damaged. */
 function notAnImage(bytes: Uint8Array, file: string): GraftError {
   const kind = describeFileKind(bytes);
+  if (kind.endsWith(' image')) {
+    // HEIC (phones' default), AVIF, TIFF, SVG: an image all the same, in a format graft does not decode.
+    return new GraftError('DATA_CORRUPT', `${file} is ${kind}, a format graft does not decode. Convert it to PNG, JPEG, WebP, BMP or GIF (or move it out of the image folder).`);
+  }
   const head = Array.from(bytes.subarray(0, 4), (b) => b.toString(16).padStart(2, '0')).join(' ');
   return new GraftError(
     'DATA_CORRUPT',

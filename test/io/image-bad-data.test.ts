@@ -33,6 +33,18 @@ describe('files that are not images say what they are, and are not called damage
   });
 });
 
+describe('images in formats graft does not decode are named, with the conversion to make', () => {
+  it.each([
+    ['IMG_0001.jpg', Uint8Array.from([0, 0, 0, 0x18, ...text('ftypheic'), 0, 0, 0, 0]), 'a HEIC image'],
+    ['scan.png', Uint8Array.from([0x49, 0x49, 0x2a, 0, 8, 0, 0, 0]), 'a TIFF image'],
+    ['logo.png', text('<svg xmlns="http://www.w3.org/2000/svg"></svg>'), 'an SVG image'],
+  ])('%s', (file, bytes, kind) => {
+    const message = refusal(bytes, file);
+    expect(message).toContain(`${file} is ${kind}, a format graft does not decode. Convert it to PNG, JPEG, WebP, BMP or GIF`);
+    expect(message).not.toMatch(/damaged|not an image/);
+  });
+});
+
 describe('damaged images are refused naming the file and the damage', () => {
   const images = ['webp-lossy.webp', 'webp-lossless.webp', 'webp-alpha-lossy.webp', 'webp-animated.webp', 'bmp-4.bmp', 'bmp-24.bmp', 'bmp-16-565.bmp', 'gif-palette.gif', 'gif-interlaced.gif'];
 
