@@ -57,7 +57,8 @@ function readFirstFrame(bytes: Uint8Array, file: string): { screen: [number, num
   const u16 = (at: number): number => bytes[at]! | (bytes[at + 1]! << 8);
   if (bytes.length < 13) throw corruptImage(file, `GIF file is only ${bytes.length} bytes long, too short for its header`);
   const screen: [number, number] = [u16(6), u16(8)];
-  checkImageSize(file, screen[0], screen[1]);
+  // A 0×0 screen is taken as the first frame's size, as Pillow and browsers do.
+  if (screen[0] * screen[1] > 0) checkImageSize(file, screen[0], screen[1]);
   const flags = bytes[10]!;
   let at = 13;
   let palette: Uint8Array | undefined;

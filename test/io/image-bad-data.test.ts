@@ -72,6 +72,14 @@ describe('damaged images are refused naming the file and the damage', () => {
     expect(refusal(fixture('webp-lossy.webp').subarray(0, 100), 'cut.webp')).toMatch(/damaged/);
   });
 
+  it('a GIF whose screen says 0×0 shows its first frame, as in Pillow', () => {
+    const gif = fixture('gif-palette.gif').slice();
+    new DataView(gif.buffer).setUint32(6, 0, true);
+    const img = decodeImage(gif, 'zero-screen.gif');
+    expect([img.width, img.height]).toEqual([13, 9]);
+    expect(Array.from(img.data)).toEqual(Array.from(decodeImage(fixture('gif-palette.gif'), 'gif-palette.gif').data));
+  });
+
   it('BMP compression graft does not read is named', () => {
     const rle = fixture('bmp-8.bmp').slice();
     new DataView(rle.buffer).setUint32(30, 1, true);
