@@ -112,9 +112,13 @@ async function locate(opts: LocateOptions, needs: readonly FashionMnistFileKey[]
     const files = complete(found, needs);
     if (files) return { dir, origin: 'data-dir', files };
     const from = opts.dataDir !== undefined ? '--data-dir' : 'GRAFT_DATA_DIR';
+    // The other split's missing files too, so that training (which reads both) is fixed in one go.
+    const others = (await scan(dir, KEYS.filter((k) => !needs.includes(k)))).missing;
+    const alsoFor = others.some((k) => k.startsWith('train')) ? 'training' : 'the test set';
+    const also = others.length > 0 ? ` (and, for ${alsoFor}, ${others.map((k) => FASHION_MNIST_FILES[k].name).join(', ')})` : '';
     throw new GraftError(
       'DATA_NOT_FOUND',
-      `Data folder ${dir} (from ${from}) lacks ${missing.map((k) => FASHION_MNIST_FILES[k].name).join(', ')} (each may also end in .gz). ` +
+      `Data folder ${dir} (from ${from}) lacks ${missing.map((k) => FASHION_MNIST_FILES[k].name).join(', ')}${also} (each may also end in .gz). ` +
         `Put the files there, or drop ${from} to let graft search elsewhere. ${threeWays(cache, mirror)}`,
     );
   }

@@ -46,7 +46,13 @@ describe.skipIf(!haveData)('graft evaluate --data-dir needs only the test files'
     expect((await loadFashionMnist('test', { dataDir: testOnly })).y.length).toBe(10_000);
     const e = await loadFashionMnist('train', { dataDir: testOnly }).catch((x: Error) => x);
     expect((e as Error).message).toContain('lacks train-images-idx3-ubyte, train-labels-idx1-ubyte (each may also end in .gz)');
-    expect((e as Error).message).not.toContain('lacks train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k');
+    // An empty folder: the split's own files first, the other split's named too.
+    const empty = path.join(root, 'empty');
+    mkdirSync(empty);
+    const e2 = await loadFashionMnist('train', { dataDir: empty }).catch((x: Error) => x);
+    expect((e2 as Error).message).toContain('lacks train-images-idx3-ubyte, train-labels-idx1-ubyte (and, for the test set, t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte) (each may also end in .gz)');
+    const e3 = await loadFashionMnist('test', { dataDir: empty }).catch((x: Error) => x);
+    expect((e3 as Error).message).toContain('lacks t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte (and, for training, train-images-idx3-ubyte, train-labels-idx1-ubyte) (each may also end in .gz)');
   });
 
   it('a model trained elsewhere is scored from a folder holding only the test files', async () => {
