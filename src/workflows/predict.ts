@@ -4,6 +4,7 @@ import { GraftError, type GraftErrorCode } from '../errors.js';
 import { isGzip, maybeGunzip, parseIdx, IDX_MAX_BYTES } from '../data/idx.js';
 import type { RawImage } from '../data/image.js';
 import { fitImage, type ResizeMode } from '../data/image-convert.js';
+import { isUserTaskSpec } from '../data/user-task.js';
 import { describeFileKind, FILE_KIND_PROBE_BYTES } from '../io/file-kind.js';
 import { decodeImage } from '../io/image-decode.js';
 import { readFileHead, resolvePredictInputs, type InputFile } from '../io/predict-inputs.js';
@@ -50,6 +51,11 @@ export interface PredictPreprocessing {
   /** Multiplies the 0..255 pixels. */
   pixelScale: number;
   resize: ResizeMode;
+  /**
+   * Round fitted pixels to whole 0..255 values before scaling: what a run trained on a folder:/csv:
+   * task saw (graft's decode cache stores fitted images as bytes). Default false.
+   */
+  quantize?: boolean;
   /** Said in messages: "run.json", "a Rescaling layer", "graft's default for model files". */
   source: string;
 }
@@ -72,7 +78,7 @@ function firstLayer(model: tfl.LayersModel): tfl.layers.Layer | undefined {
  * `resize` overrides the mode.
  */
 export function predictPreprocessing(model: tfl.LayersModel, run: RunInfo | undefined, resize?: ResizeMode): PredictPreprocessing {
-  if (run) return { pixelScale: run.preprocessing.pixelScale, resize: resize ?? run.preprocessing.resize ?? 'squash', source: 'run.json' };
+  if (run) return { pixelScale: run.preprocessing.pixelScale, resize: resize ?? run.preprocessing.resize ?? 'squash', quantize: isUserTaskSpec(run.task), source: 'run.json' };
   const first = firstLayer(model);
   const rescales = first !== undefined && first.getClassName() === 'Rescaling' && !isPreprocessLayer(first);
   return rescales
@@ -105,6 +111,8 @@ export interface PredictOptions {
   pixelScale?: number;
   /** How an image of another shape is fitted. Default 'crop'. */
   resize?: ResizeMode;
+  /** Round fitted pixels to whole 0..255 values before scaling (see PredictPreprocessing). Default false. */
+  quantize?: boolean;
   /** Classes listed per input, most probable first. Default min(3, classes); more than the classes gives all. */
   top?: number;
   /** Images per model call. Default PREDICT_CHUNK. */
@@ -173,7 +181,9 @@ export async function predictFiles(model: tfl.LayersModel, inputs: readonly stri
   const add = (entry: Prediction, img: RawImage): void => {
     const fitted = fitImage(img, w, h, channels, resize).data;
     const at = pending.length * size;
-    for (let j = 0; j < size; j++) x[at + j] = fitted[j]! * scale;
+    if (opts.quantize) {
+      for (let j = 0; j < size; j++) x[at + j] = Math.min(255, Math.max(0, Math.round(fitted[j]!))) * scale;
+    } else for (let j = 0; j < size; j++) x[at + j] = fitted[j]! * scale;
     results.push(entry);
     pending.push(entry);
     if (pending.length === chunk) flush();

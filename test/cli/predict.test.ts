@@ -131,4 +131,48 @@ describe('graft predict (CLI)', () => {
     expect(r.stderr.split('\n').filter((l) => l.startsWith('predicted'))).toEqual(['predicted 500 of 2000 files', 'predicted 1000 of 2000 files', 'predicted 1500 of 2000 files']);
     expect((JSON.parse(r.stdout) as unknown[]).length).toBe(2000);
   }, 120_000);
+
+  it("reproduces graft evaluate on a folder: task's test images: the run's own resize (pad) and scale, same loss from the CSV's probabilities", async () => {
+    // Wide and tall photos, so pad, crop and squash each give the model different pixels.
+    const tree = path.join(root, 'tree');
+    const rng = new Rng(17);
+    const sizes = [[40, 24], [20, 36], [33, 17], [16, 16]] as const;
+    for (const [split, n] of [['train', 12], ['test', 5]] as const) {
+      RGB_CLASSES.forEach((c, k) => {
+        mkdirSync(path.join(tree, split, c), { recursive: true });
+        for (let i = 0; i < n; i++) {
+          const [w, h] = sizes[i % sizes.length]!;
+          writeFileSync(path.join(tree, split, c, `${i}.png`), encodePng(w, h, colourImage(w, h, k, rng)));
+        }
+      });
+    }
+    const out = path.join(root, 'folder-run');
+    const cache = process.env.XDG_CACHE_HOME;
+    process.env.XDG_CACHE_HOME = path.join(root, 'cache');
+    try {
+      const t = await cli(['train', '--task', `folder:${tree}`, '--input', '12', '--resize', 'pad', '--epochs', '2', '--out', out, '--backend', 'wasm']);
+      expect(t.code, t.stderr).toBe(0);
+      const e = await cli(['evaluate', '--model', out, '--json', '--backend', 'wasm']);
+      expect(e.code, e.stderr).toBe(0);
+      const evaluation = JSON.parse(e.stdout) as { loss: number; accuracy: number; count: number };
+      const csv = path.join(root, 'tree.csv');
+      const p = await cli(['predict', '--model', out, path.join(tree, 'test'), '--csv', csv, '--backend', 'wasm']);
+      expect(p.code, p.stderr).toBe(0);
+      const [, header, ...lines] = readFileSync(csv, 'utf8').trimEnd().split('\n');
+      // The run's classes are the folder names, sorted: blue, green, red.
+      const classes = header!.split(',').slice(3, -1).map((c) => c.slice(2, -1));
+      expect(classes).toEqual(['blue', 'green', 'red']);
+      const rows = lines.map((l) => l.split(','));
+      expect(rows).toHaveLength(evaluation.count);
+      const truth = rows.map((r) => classes.indexOf(path.basename(path.dirname(r[0]!))));
+      const loss = rows.reduce((s, r, i) => s - Math.log(Number(r[3 + truth[i]!])), 0) / rows.length;
+      const accuracy = rows.filter((r, i) => r[1] === classes[truth[i]!]).length / rows.length;
+      // Unrounded pixels give 3.6e-5 here, crop 0.13, squash 0.11.
+      expect(Math.abs(loss - evaluation.loss), `predict's loss ${loss} vs evaluate's ${evaluation.loss}`).toBeLessThan(2e-6);
+      expect(accuracy).toBe(evaluation.accuracy);
+    } finally {
+      if (cache === undefined) delete process.env.XDG_CACHE_HOME;
+      else process.env.XDG_CACHE_HOME = cache;
+    }
+  }, 120_000);
 });

@@ -33,7 +33,8 @@ export const predictCommand = defineCommand({
     '',
     "Preprocessing: each image is converted to the model's channels (grey or RGB) and fitted to its input",
     "size. A graft run uses its own run.json: its pixel scale and resize mode (runs from before resize modes",
-    'were squashed). A model without run.json (TF.js or Keras file) is fitted by crop and given pixels /255,',
+    'were squashed; a folder:/csv: run also rounds the fitted pixels to whole values, as its training did).',
+    'A model without run.json (TF.js or Keras file) is fitted by crop and given pixels /255,',
     "graft's convention of pixels in [0, 1], unless its first layer is a Rescaling layer, which then gets",
     '0..255 pixels. --resize overrides the resize mode.',
     '',
@@ -61,6 +62,7 @@ export const predictCommand = defineCommand({
       ...(loaded.run && { classNames: loaded.run.classNames }),
       pixelScale: prep.pixelScale,
       resize: prep.resize,
+      ...(prep.quantize && { quantize: true }),
       ...(top !== undefined && { top }),
       onProgress: progressNote(),
     });
