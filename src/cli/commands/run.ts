@@ -4,6 +4,7 @@ import { GraftError } from '../../errors.js';
 import { protectedReason } from '../../io/protected-paths.js';
 import { loadExperiment } from '../../workflows/config/load.js';
 import { assertSourcesExist } from '../../workflows/config/sources.js';
+import { engineName, fallbackReasons } from '../engine-text.js';
 import type { Experiment } from '../../workflows/config/schema.js';
 import { schemaReference } from '../../workflows/config/validate.js';
 import { runExperiment, type ExperimentHooks, type ExperimentSummary } from '../../workflows/run-experiment.js';
@@ -85,7 +86,7 @@ async function printSummary(s: ExperimentSummary, report: string | undefined): P
       printOut(`Test accuracy after the frozen phase ${s.frozenTestAccuracy.toFixed(4)}; after the unfrozen phase ${s.testAccuracy.toFixed(4)} (loss ${s.testLoss.toFixed(4)}). Saved ${s.out} ${timeSpent(s.seconds, s.evaluationSeconds)}\n`);
       return;
     case 'seed':
-      printOut(`${renderTable(['model', 'phase', 'epochs', 'seconds', 'test accuracy'], s.result.rows.map((r) => [r.model, r.phase, r.epochs, r.seconds.toFixed(1), r.testAccuracy.toFixed(4)]))}\n`);
+      printOut(`${renderTable(['model', 'phase', 'epochs', 'seconds', 'test accuracy', 'engine'], s.result.rows.map((r) => [r.model, r.phase, r.epochs, r.seconds.toFixed(1), r.testAccuracy.toFixed(4), engineName(r.engine, false)]))}\n${fallbackReasons(s.result.rows)}`);
       printOut('One seed is not evidence; a kind: compare experiment runs several.\n');
       wrote(Object.values(s.result.runDirs).join(', '));
       return;
