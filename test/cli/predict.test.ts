@@ -53,6 +53,7 @@ describe('graft predict (CLI)', () => {
     expect(Object.keys(out[0]!.predictions![0]!)).toEqual(['class', 'probability']);
     expect(out[2]).toEqual({ file: path.join(photos, 'd-notes.jpg'), error: { code: 'BAD_ARGUMENT', message: expect.stringContaining('d-notes.jpg is a text file, not an image') } });
     expect(r.stderr).toContain('1 of 4 input(s) could not be predicted');
+    expect(r.stderr).toContain('Images → 16×16 RGB, resize crop, pixels /255 (run.json).');
   });
 
   it('the table: file and top classes with %, --top 1; a failed file is named with its reason below', async () => {

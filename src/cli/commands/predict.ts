@@ -1,7 +1,7 @@
 import { GraftError } from '../../errors.js';
 import { RESIZE_MODES, type ResizeMode } from '../../data/image-convert.js';
 import { loadModel } from '../../io/run-dir.js';
-import { predictFiles, predictPreprocessing, type Prediction } from '../../workflows/predict.js';
+import { modelImageInput, predictFiles, predictPreprocessing, type Prediction } from '../../workflows/predict.js';
 import { claimPredictionsCsv, float32Text, predictionsCsv, writePredictionsCsv } from '../../workflows/predictions-csv.js';
 import { defineCommand } from '../command.js';
 import { BACKEND_OPTION, printJson, startBackend } from '../common.js';
@@ -58,6 +58,10 @@ export const predictCommand = defineCommand({
     await startBackend(v.backend, v.json);
     const loaded = await loadModel(v.model);
     const prep = predictPreprocessing(loaded.model, loaded.run, v.resize as ResizeMode | undefined);
+    // Said once, so that greying a colour photo or cropping it is never silent.
+    const input = modelImageInput(loaded.model);
+    const scale = prep.pixelScale === 1 ? 'pixels 0..255' : Math.abs(prep.pixelScale * 255 - 1) < 1e-9 ? 'pixels /255' : `pixels ×${prep.pixelScale}`;
+    printErr(`Images → ${input.height}×${input.width} ${input.channels === 1 ? 'grey' : 'RGB'}, resize ${prep.resize}${v.resize ? ' (--resize)' : ''}, ${scale}${prep.quantize ? ' rounded' : ''} (${prep.source}).\n`);
     const outcome = await predictFiles(loaded.model, positionals, {
       ...(loaded.run && { classNames: loaded.run.classNames }),
       pixelScale: prep.pixelScale,
@@ -66,7 +70,7 @@ export const predictCommand = defineCommand({
       ...(top !== undefined && { top }),
       onProgress: progressNote(),
     });
-    const { results, skipped, classNames, input } = outcome;
+    const { results, skipped, classNames } = outcome;
     if (v.csv) {
       const about = `model ${JSON.stringify(v.model)}, input ${input.height}×${input.width}×${input.channels}, resize ${prep.resize}, pixel scale ${prep.pixelScale} (${prep.source})`;
       await writePredictionsCsv(v.csv, predictionsCsv(results, classNames, about), { force: v.force });
