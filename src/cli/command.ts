@@ -75,7 +75,7 @@ function checkFlags(def: CommandDef, argv: readonly string[]): string[] {
       continue;
     }
     const name = arg.startsWith('--') ? arg.slice(2).split('=')[0]! : shorts.get(arg.slice(1, 2));
-    const option = name === undefined ? undefined : def.options[name];
+    const option = name !== undefined && Object.hasOwn(def.options, name) ? def.options[name] : undefined;
     if (name === undefined || option === undefined) {
       const typed = arg.split('=')[0]!;
       const guess = suggest(typed.replace(/^-+/, ''), Object.keys(def.options));

@@ -31,6 +31,7 @@ describe('CLI messages for mistyped commands and flags', () => {
   it('a mistyped flag suggests the right one; an unrelated one says there is none', async () => {
     expect(errorLine(await train('--epoch', '3'), 'train')).toBe('graft train: graft train has no option --epoch; did you mean --epochs?');
     expect(errorLine(await train('--learning-rate=0.1'), 'train')).toBe('graft train: graft train has no option --learning-rate.');
+    expect(errorLine(await train('--constructor'), 'train')).toBe('graft train: graft train has no option --constructor.');
     expect((await train('--epoch', '3')).stderr).toContain('Run `graft train --help` for the options.');
   });
 
