@@ -7,10 +7,11 @@ let shown = false;
 /**
  * Says on stderr, once per process, when training will run on TF.js because onnxruntime-node is
  * missing or broken: npm removes it silently when its install step fails, and TF.js is several
- * times slower. Stays quiet when TF.js was asked for.
+ * times slower. Only under auto: --engine tfjs asked for TF.js, and --engine onnxruntime refuses
+ * to train without it, giving the same reason.
  */
 export async function noticeSlowEngine(choice: EngineChoice, load: () => Promise<unknown> = loadOnnxRuntime, write: (text: string) => void = printErr): Promise<void> {
-  if (shown || choice === 'tfjs') return;
+  if (shown || choice !== 'auto') return;
   const ort = await load();
   if (typeof ort !== 'string') return;
   shown = true;
