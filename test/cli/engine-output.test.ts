@@ -36,6 +36,8 @@ describe.skipIf(!haveData)('the engine of each phase in the CLI output', () => {
     const r = await cliStdout(['train', '--task', 'fashion-mnist:binary=tshirt-top,sandal', '--epochs', '1', ...COMMON, '--engine', 'tfjs', '--out', path.join(root, 'tfjs')]);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('\nEngine: TF.js (TF.js was asked for)\n');
+    const json = await cliStdout(['train', '--task', 'fashion-mnist:binary=tshirt-top,sandal', '--epochs', '1', ...COMMON, '--engine', 'tfjs', '--json', '--out', path.join(root, 'tfjs-json')]);
+    expect(JSON.parse(json.stdout).engine).toEqual({ engine: 'tfjs', reason: 'TF.js was asked for' });
   });
 
   it.skipIf(typeof ort === 'string')('graft train and graft transfer on auto name onnxruntime', async () => {
@@ -46,6 +48,8 @@ describe.skipIf(!haveData)('the engine of each phase in the CLI output', () => {
     const t = await cliStdout(['transfer', '--from', a, '--task', 'fashion-mnist:binary=tshirt-top,sandal', '--frozen-epochs', '1', '--epochs', '1', ...COMMON, '--out', path.join(root, 'b')]);
     expect(t.code).toBe(0);
     expect(t.stdout).toContain('\nEngine: onnxruntime\n');
+    const tj = await cliStdout(['transfer', '--from', a, '--task', 'fashion-mnist:binary=tshirt-top,sandal', '--frozen-epochs', '1', '--epochs', '1', ...COMMON, '--json', '--out', path.join(root, 'b-json')]);
+    expect(JSON.parse(tj.stdout).phases.map((p: { engine: unknown }) => p.engine)).toEqual([{ engine: 'onnxruntime' }, { engine: 'onnxruntime' }]);
   });
 });
 

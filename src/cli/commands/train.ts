@@ -62,7 +62,7 @@ export const trainCommand = defineCommand({
     const outcome = await interruptible('train', v, (signal) => trainModel({ ...options, signal }));
     if ('exitCode' in outcome) return outcome.exitCode;
     const r = outcome.done;
-    if (v.json) printJson({ out: v.out, seconds: r.seconds, evaluationSeconds: r.evaluationSeconds, testAccuracy: r.test.accuracy, testLoss: r.test.loss, stopReason: r.run.phases[0]?.stopReason });
+    if (v.json) printJson({ out: v.out, seconds: r.seconds, evaluationSeconds: r.evaluationSeconds, testAccuracy: r.test.accuracy, testLoss: r.test.loss, stopReason: r.run.phases[0]?.stopReason, engine: r.run.phases[0]?.engine });
     else {
       printEvaluation(r.test, r.run.classNames);
       printOut(`${phaseEngines(r.run.phases)}\n`);

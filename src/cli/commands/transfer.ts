@@ -103,7 +103,7 @@ export const transferCommand = defineCommand({
     if ('exitCode' in outcome) return outcome.exitCode;
     const r = outcome.done;
     if (v.json) {
-      printJson({ out: v.out, seconds: r.seconds, evaluationSeconds: r.evaluationSeconds, frozenTestAccuracy: r.frozenTest.accuracy, testAccuracy: r.test.accuracy, testLoss: r.test.loss, phases: r.phases.map((p) => ({ name: p.name, epochs: p.history.length, stopReason: p.stopReason, seconds: p.seconds })) });
+      printJson({ out: v.out, seconds: r.seconds, evaluationSeconds: r.evaluationSeconds, frozenTestAccuracy: r.frozenTest.accuracy, testAccuracy: r.test.accuracy, testLoss: r.test.loss, phases: r.phases.map((p) => ({ name: p.name, epochs: p.history.length, stopReason: p.stopReason, seconds: p.seconds, engine: p.engine })) });
     } else {
       const t = r.run.transfer;
       printOut(`Reused ${listLayers(t?.reused ?? [])}; new head ${t?.head.join(', ')}; frozen in phase 1: ${listLayers(t?.frozen ?? []) || 'none'}\n`);
