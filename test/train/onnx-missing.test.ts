@@ -19,13 +19,13 @@ describe('without onnxruntime-node', () => {
     const r = await fit(mlp(), data, { epochs: 1, engine: 'auto' });
     expect(r.stopReason).toBe('completed');
     expect(r.engine?.engine).toBe('tfjs');
-    expect(r.engine?.reason).toMatch(/onnxruntime-node could not be loaded .*npm install/);
+    expect(r.engine?.reason).toMatch(/onnxruntime-node is installed but could not be loaded \(.+\); reinstall it with: .*npm install onnxruntime-node@/);
   });
 
   it('--engine onnxruntime refuses, naming the cause and the way out', async () => {
     await expect(fit(mlp(), data, { epochs: 1, engine: 'onnxruntime' })).rejects.toMatchObject({
       code: 'BACKEND_UNAVAILABLE',
-      message: expect.stringMatching(/onnxruntime-node could not be loaded.*--engine tfjs/),
+      message: expect.stringMatching(/onnxruntime-node is installed but could not be loaded.*npm install onnxruntime-node@.*--engine tfjs/),
     });
   });
 });
