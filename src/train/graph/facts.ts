@@ -1,0 +1,91 @@
+import type { OnnxGraph, OnnxNode, OnnxTensor } from '../../engine/onnx/model-proto.js';
+import { intAttr, intsAttr } from './attrs.js';
+
+/**
+ * What the gradients may know about a tensor before the graph runs: its rank (propagated through
+ * the ops below) and, for initializers, Constant nodes and fully sized graph inputs, its dims.
+ * Everything else about shapes is read at run time with Shape ops, so one gradient graph serves
+ * every batch size; a later shape-inference pass can turn those into constants.
+ */
+export interface Facts {
+  rank(name: string): number | undefined;
+  dims(name: string): number[] | undefined;
+  /** The value of an int64 initializer or Constant (Reshape's shape, Unsqueeze's axes). */
+  ints(name: string): number[] | undefined;
+}
+
+const SAME_RANK = new Set([
+  'Relu', 'LeakyRelu', 'Sigmoid', 'Tanh', 'Clip', 'HardSigmoid', 'HardSwish', 'Erf', 'Exp', 'Log', 'Sqrt', 'Reciprocal', 'Neg', 'Abs',
+  'Softmax', 'LogSoftmax', 'Identity', 'Dropout', 'Cast', 'Transpose', 'Conv', 'ConvTranspose', 'MaxPool', 'AveragePool',
+  'GlobalAveragePool', 'GlobalMaxPool', 'BatchNormalization', 'LayerNormalization', 'Concat', 'Slice', 'Split', 'Pad', 'Not',
+]);
+const BROADCASTING = new Set(['Add', 'Sub', 'Mul', 'Div', 'Pow', 'Where', 'Equal', 'Greater', 'Less', 'GreaterOrEqual', 'LessOrEqual', 'Sum', 'Max', 'Min', 'And', 'Or', 'PRelu']);
+const REDUCE = new Set(['ReduceMean', 'ReduceSum', 'ReduceMax', 'ReduceMin', 'ReduceProd', 'ReduceSumSquare', 'ReduceL2']);
+
+export function inferFacts(graph: OnnxGraph, order: readonly OnnxNode[]): Facts {
+  const ranks = new Map<string, number>();
+  const dims = new Map<string, number[]>();
+  const values = new Map<string, OnnxTensor>();
+  for (const t of graph.initializers) {
+    dims.set(t.name, t.dims);
+    values.set(t.name, t);
+  }
+  for (const v of graph.inputs) {
+    if (!v.shape) continue;
+    ranks.set(v.name, v.shape.length);
+    if (v.shape.every((d) => typeof d === 'number')) dims.set(v.name, v.shape as number[]);
+  }
+  for (const [name, d] of dims) ranks.set(name, d.length);
+  const ints = (name: string): number[] | undefined => {
+    const t = values.get(name);
+    return t && t.data instanceof BigInt64Array ? Array.from(t.data, Number) : undefined;
+  };
+  for (const node of order) {
+    if (node.op === 'Constant') {
+      const v = node.attrs?.value;
+      if (v && typeof v === 'object' && 'tensor' in v) {
+        values.set(node.outputs[0]!, v.tensor);
+        dims.set(node.outputs[0]!, v.tensor.dims);
+        ranks.set(node.outputs[0]!, v.tensor.dims.length);
+      }
+      continue;
+    }
+    const r = outputRank(node, (n) => ranks.get(n), ints);
+    if (r === undefined) continue;
+    for (const o of node.outputs) if (o) ranks.set(o, r);
+  }
+  return { rank: (n) => ranks.get(n), dims: (n) => dims.get(n), ints };
+}
+
+function outputRank(node: OnnxNode, rank: (n: string) => number | undefined, ints: (n: string) => number[] | undefined): number | undefined {
+  const r0 = rank(node.inputs[0] ?? '');
+  const { op } = node;
+  if (SAME_RANK.has(op)) return r0;
+  if (BROADCASTING.has(op)) {
+    const rs = node.inputs.map(rank);
+    return rs.some((r) => r === undefined) ? undefined : Math.max(...(rs as number[]));
+  }
+  if (op === 'Gemm' || op === 'Flatten') return 2;
+  if (op === 'MatMul') {
+    const r1 = rank(node.inputs[1]!);
+    return r0 !== undefined && r1 !== undefined && r0 >= 2 && r1 >= 2 ? Math.max(r0, r1) : undefined;
+  }
+  if (op === 'Reshape') return ints(node.inputs[1]!)?.length;
+  if (op === 'Expand') return ints(node.inputs[1]!)?.length;
+  const axes = intsAttr(node, 'axes') ?? (node.inputs[1] ? ints(node.inputs[1]) : undefined);
+  if (op === 'Unsqueeze') return r0 !== undefined && axes ? r0 + axes.length : undefined;
+  if (op === 'Squeeze') return r0 !== undefined && axes ? r0 - axes.length : undefined;
+  if (REDUCE.has(op)) {
+    if (r0 === undefined) return undefined;
+    if (intAttr(node, 'keepdims', 1)) return r0;
+    return axes ? r0 - axes.length : 0;
+  }
+  if (op === 'Gather') {
+    const ri = rank(node.inputs[1]!);
+    return r0 !== undefined && ri !== undefined ? r0 - 1 + ri : undefined;
+  }
+  if (op === 'Shape') return 1;
+  if (op === 'Size') return 0;
+  if (op === 'SoftmaxCrossEntropyLoss') return undefined; // two outputs of different ranks: the loss's own gradient needs neither
+  return undefined;
+}

@@ -1,0 +1,81 @@
+import { floatAttr } from '../attrs.js';
+import type { GradientFn } from '../gradient.js';
+
+/*
+ * Pointwise activations: dx = dy · f'(x), written with the forward output where that is cheaper
+ * (sigmoid, tanh). At kinks the subgradient is PyTorch's: relu'(0) = 0, clamp passes min ≤ x ≤ max.
+ */
+
+/** relu'(x) = 1 where x > 0, else 0. */
+const relu: GradientFn = (c) => [c.e.op('Where', [c.e.op('Greater', [c.node.inputs[0]!, c.e.scalar(0)]), c.dy[0]!, c.e.scalar(0)])];
+
+/** LeakyRelu(α = 0.01): f'(x) = 1 where x > 0, else α. */
+const leakyRelu: GradientFn = (c) => {
+  const alpha = floatAttr(c.node, 'alpha', 0.01);
+  const dy = c.dy[0]!;
+  return [c.e.op('Where', [c.e.op('Greater', [c.node.inputs[0]!, c.e.scalar(0)]), dy, c.e.op('Mul', [dy, c.e.scalar(alpha)])])];
+};
+
+/** σ'(x) = y (1 − y). */
+const sigmoid: GradientFn = (c) => {
+  const y = c.node.outputs[0]!;
+  return [c.e.op('Mul', [c.dy[0]!, c.e.op('Mul', [y, c.e.op('Sub', [c.e.scalar(1), y])])])];
+};
+
+/** tanh'(x) = 1 − y². */
+const tanh: GradientFn = (c) => {
+  const y = c.node.outputs[0]!;
+  return [c.e.op('Mul', [c.dy[0]!, c.e.op('Sub', [c.e.scalar(1), c.e.op('Mul', [y, y])])])];
+};
+
+/** Clip(x, min, max) (opset ≥ 11: bounds are optional inputs): dx = dy where min ≤ x ≤ max, else 0. Bounds get no gradient. */
+const clip: GradientFn = (c) => {
+  const [x, lo, hi] = c.node.inputs as [string, string | undefined, string | undefined];
+  const conds: string[] = [];
+  if (lo) conds.push(c.e.op('GreaterOrEqual', [x, lo]));
+  if (hi) conds.push(c.e.op('LessOrEqual', [x, hi]));
+  if (conds.length === 0) return [c.dy[0]];
+  const inside = conds.length === 2 ? c.e.op('And', conds) : conds[0]!;
+  return [c.e.op('Where', [inside, c.dy[0]!, c.e.scalar(0)])];
+};
+
+/** HardSigmoid(α = 0.2, β = 0.5): y = max(0, min(1, αx + β)); f'(x) = α where 0 < αx + β < 1, else 0. */
+const hardSigmoid: GradientFn = (c) => {
+  const alpha = floatAttr(c.node, 'alpha', 0.2);
+  const t = c.e.op('Add', [c.e.op('Mul', [c.node.inputs[0]!, c.e.scalar(alpha)]), c.e.scalar(floatAttr(c.node, 'beta', 0.5))]);
+  const inside = c.e.op('And', [c.e.op('Greater', [t, c.e.scalar(0)]), c.e.op('Less', [t, c.e.scalar(1)])]);
+  return [c.e.op('Where', [inside, c.e.op('Mul', [c.dy[0]!, c.e.scalar(alpha)]), c.e.scalar(0)])];
+};
+
+/** HardSwish: y = x · max(0, min(1, x/6 + 1/2)); f'(x) = 0 for x < −3, x/3 + 1/2 for −3 ≤ x ≤ 3, 1 above (PyTorch's choice at ±3). */
+const hardSwish: GradientFn = (c) => {
+  const x = c.node.inputs[0]!;
+  const dy = c.dy[0]!;
+  const middle = c.e.op('Mul', [dy, c.e.op('Add', [c.e.op('Mul', [x, c.e.scalar(1 / 3)]), c.e.scalar(0.5)])]);
+  const upper = c.e.op('Where', [c.e.op('Greater', [x, c.e.scalar(3)]), dy, middle]);
+  return [c.e.op('Where', [c.e.op('Less', [x, c.e.scalar(-3)]), c.e.scalar(0), upper])];
+};
+
+/** erf'(x) = 2/√π · exp(−x²) (GELU's building block). */
+const erf: GradientFn = (c) => {
+  const x = c.node.inputs[0]!;
+  const bell = c.e.op('Exp', [c.e.op('Neg', [c.e.op('Mul', [x, x])])]);
+  return [c.e.op('Mul', [c.dy[0]!, c.e.op('Mul', [bell, c.e.scalar(2 / Math.sqrt(Math.PI))])])];
+};
+
+/** exp'(x) = y. */
+const exp: GradientFn = (c) => [c.e.op('Mul', [c.dy[0]!, c.node.outputs[0]!])];
+
+/** sqrt'(x) = 1 / (2y). */
+const sqrt: GradientFn = (c) => [c.e.op('Div', [c.dy[0]!, c.e.op('Mul', [c.node.outputs[0]!, c.e.scalar(2)])])];
+
+/** (1/x)' = −y². */
+const reciprocal: GradientFn = (c) => {
+  const y = c.node.outputs[0]!;
+  return [c.e.op('Neg', [c.e.op('Mul', [c.dy[0]!, c.e.op('Mul', [y, y])])])];
+};
+
+export const activationGradients: Record<string, GradientFn> = {
+  Relu: relu, LeakyRelu: leakyRelu, Sigmoid: sigmoid, Tanh: tanh, Clip: clip, HardSigmoid: hardSigmoid, HardSwish: hardSwish, Erf: erf,
+  Exp: exp, Sqrt: sqrt, Reciprocal: reciprocal,
+};

@@ -1,0 +1,76 @@
+import { GraftError } from '../../../errors.js';
+import { describeNode, intAttr, intsAttr, stringAttr } from '../attrs.js';
+import type { Emitter } from '../emit.js';
+import type { GradContext, GradientFn } from '../gradient.js';
+
+/** Conv's geometry with ONNX's defaults; auto_pad other than NOTSET/VALID is refused (its pads depend on the input size). */
+export function convGeometry(c: GradContext, spatial: number): { strides: number[]; dilations: number[]; pads: number[] } {
+  const autoPad = stringAttr(c.node, 'auto_pad', 'NOTSET');
+  if (autoPad !== 'NOTSET' && autoPad !== 'VALID') {
+    throw new GraftError('BACKEND_UNAVAILABLE', `graft cannot differentiate ${describeNode(c.node)}: auto_pad ${autoPad} is not handled yet (received auto_pad=${autoPad}). Export the model with explicit pads.`);
+  }
+  const ones = new Array<number>(spatial).fill(1);
+  return { strides: intsAttr(c.node, 'strides') ?? ones, dilations: intsAttr(c.node, 'dilations') ?? ones, pads: autoPad === 'VALID' ? new Array<number>(2 * spatial).fill(0) : (intsAttr(c.node, 'pads') ?? new Array<number>(2 * spatial).fill(0)) };
+}
+
+/**
+ * Pads the end of each spatial axis of `t` with zeros up to x's size: a strided op leaves the last
+ * rows of x unread when they do not fill a window, and their gradient is 0.
+ */
+export function padTo(e: Emitter, t: string, x: string, rank: number): string {
+  const grow = e.op('Sub', [e.shape(x), e.op('Shape', [t])]);
+  return e.op('Pad', [t, e.op('Concat', [e.ints(new Array<number>(rank).fill(0)), grow], { axis: 0 })], undefined, 'dx');
+}
+
+/**
+ * Conv(X [N, G·ci, …], W [G·co, ci, k…], B) with strides s, dilations d, pads p, group G.
+ *  dX = ConvTranspose(dY, W) with the same s, d, p, G (the adjoint of the convolution), padded
+ *       at the end where the forward left input rows unread.
+ *  dW[o, i, k] = Σ_n Σ_j X[n, i, j·s + k·d − p] · dY[n, o, j]: itself a convolution, of X (batch
+ *       and channel axes swapped) with dY as the filter, stride d, dilation s; it can run past the
+ *       kernel's extent, hence the Slice. Groups ride along the channel axis (reshapes below).
+ *  dB = Σ dY over all axes but the channel one.
+ */
+const conv: GradientFn = (c) => {
+  const [x, w, b] = c.node.inputs as [string, string, string | undefined];
+  const wDims = c.facts.dims(w);
+  const rank = c.facts.rank(x) ?? (wDims ? wDims.length : intsAttr(c.node, 'kernel_shape')?.length !== undefined ? intsAttr(c.node, 'kernel_shape')!.length + 2 : undefined);
+  const kernel = intsAttr(c.node, 'kernel_shape') ?? wDims?.slice(2);
+  if (rank === undefined || kernel === undefined) {
+    throw new GraftError('BACKEND_UNAVAILABLE', `graft cannot differentiate ${describeNode(c.node)}: its kernel size is unknown (no kernel_shape, and the weight ${JSON.stringify(w)} is not an initializer). Give the node its kernel_shape attribute.`);
+  }
+  const spatial = rank - 2;
+  const { strides, dilations, pads } = convGeometry(c, spatial);
+  const group = intAttr(c.node, 'group', 1);
+  const e = c.e;
+  const dy = c.dy[0]!;
+  const axesAfter = (n: number): number[] => Array.from({ length: spatial }, (_, i) => i + n);
+  let dx: string | undefined;
+  if (c.needs[0]) dx = padTo(e, e.op('ConvTranspose', [dy, w], { strides, dilations, pads, group }), x, rank);
+  let dw: string | undefined;
+  if (c.needs[1]) {
+    let xs: string;
+    let filters: string;
+    if (group === 1) {
+      xs = e.op('Transpose', [x], { perm: [1, 0, ...axesAfter(2)] });
+      filters = e.op('Transpose', [dy], { perm: [1, 0, ...axesAfter(2)] });
+    } else {
+      if (!wDims) throw new GraftError('BACKEND_UNAVAILABLE', `graft cannot differentiate ${describeNode(c.node)}: a grouped convolution's weight gradient needs the weight's dims, and ${JSON.stringify(w)} is not an initializer. Store the weight as an initializer.`);
+      const co = wDims[0]! / group;
+      const ci = wDims[1]!;
+      // X [N, G·ci, S…] → [N, G, ci, S…] → [ci, G, N, S…] → [ci, G·N, S…]: group g's channels are the N samples of its block.
+      const x5 = e.op('Reshape', [x, e.op('Concat', [e.op('Slice', [e.shape(x), e.ints([0]), e.ints([1])]), e.ints([group, ci]), e.shapeFrom(x, 2)], { axis: 0 })]);
+      xs = e.op('Reshape', [e.op('Transpose', [x5], { perm: [2, 1, 0, ...axesAfter(3)] }), e.op('Concat', [e.ints([ci, -1]), e.shapeFrom(x, 2)], { axis: 0 })]);
+      // dY [N, G·co, S…] → [N, G, co, S…] → [G, co, N, S…] → [G·co, N, S…]: the filters of group g see its N channels.
+      const dy5 = e.op('Reshape', [dy, e.op('Concat', [e.ints([-1, group, co]), e.shapeFrom(dy, 2)], { axis: 0 })]);
+      filters = e.op('Reshape', [e.op('Transpose', [dy5], { perm: [1, 2, 0, ...axesAfter(3)] }), e.op('Concat', [e.ints([group * co, -1]), e.shapeFrom(dy, 2)], { axis: 0 })]);
+    }
+    const full = e.op('Conv', [xs, filters], { strides: dilations, dilations: strides, pads, group });
+    const cut = e.op('Slice', [full, e.ints(new Array<number>(spatial).fill(0)), e.ints(kernel), e.ints(axesAfter(2))]);
+    dw = e.op('Transpose', [cut], { perm: [1, 0, ...axesAfter(2)] }, 'dW');
+  }
+  const db = b && c.needs[2] ? e.op('ReduceSum', [dy, e.ints([0, ...axesAfter(2)])], { keepdims: 0 }, 'dB') : undefined;
+  return [dx, dw, db];
+};
+
+export const convGradients: Record<string, GradientFn> = { Conv: conv };
