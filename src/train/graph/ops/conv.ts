@@ -14,8 +14,18 @@ export function convGeometry(c: GradContext, spatial: number): { strides: number
 }
 
 /**
- * Pads the end of each spatial axis of `t` with zeros up to x's size: a strided op leaves the last
- * rows of x unread when they do not fill a window, and their gradient is 0.
+ * The pads a ConvTranspose takes to undo a strided window op: the begin pads only. Its output then
+ * runs from x's first row to the last row any window reached (end padding included); padTo
+ * trims the end padding or adds zero rows for the rows no window read, whichever applies.
+ */
+export function beginPadsOnly(pads: number[]): number[] {
+  const half = pads.length / 2;
+  return pads.map((p, i) => (i < half ? p : 0));
+}
+
+/**
+ * Pads (or, with negative pads, trims) the end of each spatial axis of `t` to x's size: a strided
+ * op leaves the last rows of x unread when they do not fill a window, and their gradient is 0.
  */
 export function padTo(e: Emitter, t: string, x: string, rank: number): string {
   const grow = e.op('Sub', [e.shape(x), e.op('Shape', [t])]);
@@ -24,8 +34,8 @@ export function padTo(e: Emitter, t: string, x: string, rank: number): string {
 
 /**
  * Conv(X [N, G·ci, …], W [G·co, ci, k…], B) with strides s, dilations d, pads p, group G.
- *  dX = ConvTranspose(dY, W) with the same s, d, p, G (the adjoint of the convolution), padded
- *       at the end where the forward left input rows unread.
+ *  dX = ConvTranspose(dY, W) with the same s, d, G and begin pads (the adjoint of the
+ *       convolution), cut or padded at the end to X's size (beginPadsOnly, padTo).
  *  dW[o, i, k] = Σ_n Σ_j X[n, i, j·s + k·d − p] · dY[n, o, j]: itself a convolution, of X (batch
  *       and channel axes swapped) with dY as the filter, stride d, dilation s; it can run past the
  *       kernel's extent, hence the Slice. Groups ride along the channel axis (reshapes below).
@@ -46,7 +56,7 @@ const conv: GradientFn = (c) => {
   const dy = c.dy[0]!;
   const axesAfter = (n: number): number[] => Array.from({ length: spatial }, (_, i) => i + n);
   let dx: string | undefined;
-  if (c.needs[0]) dx = padTo(e, e.op('ConvTranspose', [dy, w], { strides, dilations, pads, group }), x, rank);
+  if (c.needs[0]) dx = padTo(e, e.op('ConvTranspose', [dy, w], { strides, dilations, pads: beginPadsOnly(pads), group }), x, rank);
   let dw: string | undefined;
   if (c.needs[1]) {
     let xs: string;

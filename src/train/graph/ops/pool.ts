@@ -2,7 +2,7 @@ import { GraftError } from '../../../errors.js';
 import { describeNode, intAttr, intsAttr } from '../attrs.js';
 import type { GradientFn } from '../gradient.js';
 import { addAt } from '../scatter-back.js';
-import { convGeometry, padTo } from './conv.js';
+import { beginPadsOnly, convGeometry, padTo } from './conv.js';
 
 /**
  * MaxPool: each output took one input element; dx adds dy at that element (positions from
@@ -43,7 +43,7 @@ const averagePool: GradientFn = (c) => {
   }
   const rows = e.op('Reshape', [scaled, e.op('Concat', [e.ints([-1, 1]), e.shapeFrom(scaled, 2)], { axis: 0 })]);
   const kernelOnes = e.constantTensor(`ones${kernel.join('x')}`, [1, 1, ...kernel], new Float32Array(size).fill(1));
-  const spread = e.op('ConvTranspose', [rows, kernelOnes], { strides, pads });
+  const spread = e.op('ConvTranspose', [rows, kernelOnes], { strides, pads: beginPadsOnly(pads) });
   const xRows = e.op('Reshape', [x, e.op('Concat', [e.ints([-1, 1]), e.shapeFrom(x, 2)], { axis: 0 })]);
   return [e.op('Reshape', [padTo(e, spread, xRows, rank), e.shape(x)], undefined, 'dx')];
 };
