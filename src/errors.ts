@@ -29,7 +29,8 @@ export type GraftErrorCode =
   | 'DIVERGED'
   | 'BACKEND_UNAVAILABLE'
   | 'NETWORK'
-  | 'WEIGHTS_NOT_FOUND';
+  | 'WEIGHTS_NOT_FOUND'
+  | 'UNSUPPORTED_OP';
 
 export class GraftError extends Error {
   readonly code: GraftErrorCode;

@@ -1,9 +1,11 @@
 import { GraftError } from '../../errors.js';
 import { describeModel } from '../../models/summary.js';
+import { isOnnxFile } from '../../io/onnx/read.js';
 import { loadModel } from '../../io/run-dir.js';
 import { defineCommand } from '../command.js';
 import { BACKEND_OPTION, printJson, startBackend } from '../common.js';
 import { renderTable } from '../table.js';
+import { inspectOnnx } from './inspect-onnx.js';
 import { printOut } from '../terminal-text.js';
 
 export const inspectCommand = defineCommand({
@@ -14,10 +16,15 @@ export const inspectCommand = defineCommand({
     json: { type: 'boolean', description: 'Print the layer table as JSON' },
     ...BACKEND_OPTION,
   },
-  epilog: 'MODEL: a graft run directory, a TF.js model.json, a Keras .h5 or .keras file.',
+  epilog: 'MODEL: a graft run directory, a TF.js model.json, a Keras .h5 or .keras file, an ONNX .onnx file.',
   async run({ values: v, positionals }) {
     const [location] = positionals;
     if (!location || positionals.length > 1) throw new GraftError('BAD_ARGUMENT', `graft inspect takes one model path; received ${positionals.length}.`);
+    // ONNX is read by graft itself: no TF.js backend to start.
+    if (await isOnnxFile(location)) {
+      await inspectOnnx(location, v.json);
+      return 0;
+    }
     await startBackend(v.backend, true);
     const loaded = await loadModel(location);
     const summary = describeModel(loaded.model);

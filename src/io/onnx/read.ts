@@ -1,3 +1,6 @@
+import { constants } from 'node:fs';
+import { open, stat } from 'node:fs/promises';
+import * as path from 'node:path';
 import type { OnnxModel } from '../../engine/onnx/model-proto.js';
 import { READ_LIMITS, readRegularFile } from '../regular-file.js';
 import { loadExternalData } from './external-data.js';
@@ -43,4 +46,25 @@ export async function decodeOnnxModel(bytes: Uint8Array, file: string): Promise<
  */
 export function looksLikeOnnx(head: Uint8Array): boolean {
   return head.length >= 4 && head[0] === 0x08 && head[1]! >= 1 && head[1]! <= 0x7f && [0x12, 0x1a, 0x22, 0x28, 0x32, 0x3a, 0x42].includes(head[2]!);
+}
+
+/**
+ * Whether `file` is to be read as ONNX: by its .onnx extension, or, for a regular file with no
+ * extension graft knows, by its first bytes. Never opens a non-regular file (a FIFO would block).
+ */
+export async function isOnnxFile(file: string): Promise<boolean> {
+  const ext = path.extname(file).toLowerCase();
+  if (ext === '.onnx') return true;
+  if (['.json', '.h5', '.hdf5', '.keras'].includes(ext)) return false;
+  const st = await stat(file).catch(() => undefined);
+  if (!st?.isFile()) return false;
+  const handle = await open(file, constants.O_RDONLY | constants.O_NONBLOCK).catch(() => undefined);
+  if (!handle) return false;
+  try {
+    const head = new Uint8Array(8);
+    const { bytesRead } = await handle.read(head, 0, 8, 0);
+    return looksLikeOnnx(head.subarray(0, bytesRead));
+  } finally {
+    await handle.close();
+  }
 }

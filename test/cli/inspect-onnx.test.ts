@@ -1,0 +1,94 @@
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { afterAll, describe, expect, it, vi } from 'vitest';
+import { runCli } from '../../src/cli/main.js';
+import { encodeOnnxModel } from '../../src/engine/onnx/model-proto.js';
+
+/** `graft inspect model.onnx`: the header, IO with symbolic dims, the node table, --json. */
+
+const CONV = path.join(import.meta.dirname, '../io/onnx/fixtures/conv.onnx');
+const root = mkdtempSync(path.join(tmpdir(), 'graft-inspect-onnx-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    stdout += String(chunk);
+    return true;
+  });
+  vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    stderr += String(chunk);
+    return true;
+  });
+  try {
+    return { code: await runCli(args), stdout, stderr };
+  } finally {
+    vi.restoreAllMocks();
+  }
+}
+
+describe('graft inspect model.onnx', () => {
+  it('prints producer, IR version, opsets, inputs and outputs with symbolic dims, and a node table with parameters', async () => {
+    const r = await cli(['inspect', CONV]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const lines = r.stdout.split('\n');
+    expect(lines[0]).toMatch(/conv\.onnx: ONNX model, IR version 8, written by pytorch \d/);
+    expect(lines[1]).toBe('opsets ai.onnx 17; graph "main_graph"');
+    expect(lines[2]).toBe('input input: float32 [batch, 3, 8, 8]');
+    expect(lines[3]).toBe('output logits: float32 [batch, 5]');
+    // Conv: 4×3×3×3 weights + 4 biases (BatchNorm folded in by the exporter); Gemm: 64×5 + 5.
+    const table = lines.slice(5, 12).map((l) => l.split(/\s{2,}/));
+    expect(table[0]).toEqual(['node', 'op', 'inputs → outputs', 'params']);
+    expect(table.slice(2).map((c) => [c[1], c.at(-1)])).toEqual([['Conv', '112'], ['Relu', '0'], ['MaxPool', '0'], ['Flatten', '0'], ['Gemm', '325']]);
+    expect(table[2]![0]).toBe('/conv/Conv');
+    expect(table[2]![2]).toMatch(/^input, onnx::Conv_\d+, onnx::Conv_\d+ → \/conv\/Conv_output_0$/);
+    expect(r.stdout).toContain('Total parameters 437 in 4 initializers; 5 nodes');
+  });
+
+  it('--json: the same as data', async () => {
+    const r = await cli(['inspect', CONV, '--json']);
+    expect(r.code).toBe(0);
+    const s = JSON.parse(r.stdout);
+    expect(s).toMatchObject({ format: 'onnx', irVersion: 8, opsets: { 'ai.onnx': 17 }, graphName: 'main_graph', totalParams: 437, constantElements: 0, initializers: 4 });
+    expect(s.inputs).toEqual([{ name: 'input', type: 'float32', shape: ['batch', 3, 8, 8] }]);
+    expect(s.nodes.map((n: { op: string; params: number }) => [n.op, n.params])).toEqual([['Conv', 112], ['Relu', 0], ['MaxPool', 0], ['Flatten', 0], ['Gemm', 325]]);
+    expect(s.nodes[4].outputs).toEqual(['logits']);
+  });
+
+  it('knows an ONNX file by its content when the name does not say', async () => {
+    const file = path.join(root, 'model.bin');
+    copyFileSync(CONV, file);
+    const r = await cli(['inspect', file, '--json']);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout).totalParams).toBe(437);
+  });
+
+  it('names from the file reach the terminal escaped', async () => {
+    const evil = '\x1b]0;pwned\x07\x1b[2J\u202e';
+    const file = path.join(root, 'evil.onnx');
+    writeFileSync(file, encodeOnnxModel({
+      irVersion: 8, producerName: `p${evil}`, opsets: [{ domain: '', version: 17 }], graphName: `g${evil}`,
+      graph: { nodes: [{ name: `n${evil}`, op: 'Relu', inputs: [`x${evil}`], outputs: [`y${evil}`] }], inputs: [{ name: `x${evil}`, shape: [`b${evil}`, 2] }], outputs: [{ name: `y${evil}`, shape: [null, 2] }], initializers: [] },
+    }));
+    for (const args of [['inspect', file], ['inspect', file, '--json']]) {
+      const r = await cli(args);
+      expect(r.code).toBe(0);
+      expect(r.stdout).not.toMatch(/[\x1b\x07\u202e]/);
+      expect(r.stdout).toContain(args.length === 2 ? 'n\\x1b]0;pwned\\x07\\x1b[2J\\u202e' : 'n\\u001b]0;pwned\\u0007\\u001b[2J\\u202e');
+    }
+    expect((await cli(['inspect', file])).stdout).toContain('output y\\x1b]0;pwned\\x07\\x1b[2J\\u202e: float32 [?, 2]');
+  });
+
+  it('a damaged file: exit 2 and one line naming the file and what is wrong', async () => {
+    const file = path.join(root, 'cut.onnx');
+    const bytes = readFileSync(CONV);
+    writeFileSync(file, bytes.subarray(0, bytes.length - 100));
+    const r = await cli(['inspect', file]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`${file} is not a valid ONNX model: its protobuf`);
+    expect(r.stdout).toBe('');
+  });
+});
