@@ -18,6 +18,7 @@ const SAME_RANK = new Set([
   'Relu', 'LeakyRelu', 'Sigmoid', 'Tanh', 'Clip', 'HardSigmoid', 'HardSwish', 'Erf', 'Exp', 'Log', 'Sqrt', 'Reciprocal', 'Neg', 'Abs',
   'Softmax', 'LogSoftmax', 'Identity', 'Dropout', 'Cast', 'Transpose', 'Conv', 'ConvTranspose', 'MaxPool', 'AveragePool',
   'GlobalAveragePool', 'GlobalMaxPool', 'BatchNormalization', 'LayerNormalization', 'Concat', 'Slice', 'Split', 'Pad', 'Not',
+  'Sin', 'Cos', 'Floor', 'Ceil', 'Round', 'Sign', 'Softplus', 'Softsign', 'Elu', 'Selu', 'Celu', 'Gelu', 'Mish', 'InstanceNormalization', 'LRN',
 ]);
 const BROADCASTING = new Set(['Add', 'Sub', 'Mul', 'Div', 'Pow', 'Where', 'Equal', 'Greater', 'Less', 'GreaterOrEqual', 'LessOrEqual', 'Sum', 'Max', 'Min', 'And', 'Or', 'PRelu']);
 const REDUCE = new Set(['ReduceMean', 'ReduceSum', 'ReduceMax', 'ReduceMin', 'ReduceProd', 'ReduceSumSquare', 'ReduceL2']);
