@@ -103,7 +103,7 @@ async function chainGradients(model: tfl.LayersModel, chain: LayerChain, x: Floa
     const [i, v] = layerOf[k]!;
     const before = w[WEIGHT_INDEX[k]!]!;
     const after = out[`new_L${i}_${v}`]!.data as Float32Array;
-    let g = Float32Array.from(before, (b, e) => (b - after[e]!) / RATE);
+    let g: Float32Array = Float32Array.from(before, (b, e) => (b - after[e]!) / RATE);
     if (p.endsWith('.weight') && p.startsWith('c')) g = onnxKernel(g, 3, 3, p === 'c1.weight' ? C : F, F);
     grads.set(p, g);
   });
