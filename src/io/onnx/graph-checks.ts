@@ -58,8 +58,11 @@ function findCycle(nodes: readonly OnnxNode[], producer: Map<string, number>, wa
     const next = nodes[at]!.inputs.map((i) => producer.get(i)).find((p) => p !== undefined && waiting[p]! > 0);
     at = next!;
   }
-  // Producers come before readers along the walk; reverse it so the cycle reads in data-flow order.
-  return path.slice(seenAt.get(at)).reverse();
+  // The walk goes from readers to producers; reversed, the cycle reads in data-flow order, and
+  // rotated, it starts at its first node in the file.
+  const cycle = path.slice(seenAt.get(at)).reverse();
+  const first = cycle.indexOf(Math.min(...cycle));
+  return [...cycle.slice(first), ...cycle.slice(0, first)];
 }
 
 /**
