@@ -72,7 +72,10 @@ function outputRank(node: OnnxNode, rank: (n: string) => number | undefined, int
     return r0 !== undefined && r1 !== undefined && r0 >= 2 && r1 >= 2 ? Math.max(r0, r1) : undefined;
   }
   if (op === 'Reshape') return ints(node.inputs[1]!)?.length;
-  if (op === 'Expand') return ints(node.inputs[1]!)?.length;
+  if (op === 'Expand') {
+    const n = ints(node.inputs[1]!)?.length;
+    return n !== undefined && r0 !== undefined ? Math.max(n, r0) : undefined;
+  }
   const axes = intsAttr(node, 'axes') ?? (node.inputs[1] ? ints(node.inputs[1]) : undefined);
   if (op === 'Unsqueeze') return r0 !== undefined && axes ? r0 + axes.length : undefined;
   if (op === 'Squeeze') return r0 !== undefined && axes ? r0 - axes.length : undefined;

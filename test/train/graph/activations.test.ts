@@ -26,6 +26,11 @@ describe.skipIf(missing)('gradients of activations', () => {
     });
   }
 
+  it('PRelu with a per-channel slope [C, 1, 1] and a scalar slope', async () => {
+    await expectGradients('PRelu [C,1,1]', one('PRelu', { x: { dims: [2, 3, 2, 2] }, slope: { dims: [3, 1, 1], lo: 0.05, hi: 0.5 } }), 1e-4, 'float64');
+    await expectGradients('PRelu scalar', one('PRelu', { x: { dims: [2, 5] }, slope: { dims: [1], lo: 0.05, hi: 0.5 } }), 1e-4, 'float64');
+  });
+
   it('Sqrt and Reciprocal (positive inputs)', async () => {
     await expectGradients('Sqrt', one('Sqrt', { x: { dims: [2, 5], lo: 0.5, hi: 3 } }), 1e-4, 'float64');
     await expectGradients('Reciprocal', one('Reciprocal', { x: { dims: [2, 5], lo: 0.5, hi: 3 } }), 1e-4, 'float64');

@@ -77,3 +77,44 @@ describe.skipIf(missing)('unbroadcasting when the input shape is only known at r
     });
   }
 });
+
+describe.skipIf(missing)('gradients of Pow, Where, Expand, Cast (float64 finite differences)', () => {
+  it('Pow: trained base and exponent, broadcast exponent', async () => {
+    await expectGradients('Pow', one('Pow', { a: { dims: [3, 4], lo: 0.5, hi: 2 }, b: { dims: [4], lo: -1.5, hi: 2.5 } }), 1e-4, 'float64');
+    await expectGradients('Pow constant 2', one('Pow', { a: { dims: [2, 3] }, b: { dims: [], data: [2], trainable: false } }), 1e-4, 'float64');
+  });
+
+  it('Where: both branches broadcast against the condition', async () => {
+    await expectGradients(
+      'Where',
+      {
+        nodes: [
+          { op: 'Greater', inputs: ['a', 'zero'], outputs: ['cond'] },
+          { op: 'Where', inputs: ['cond', 'a', 'b'], outputs: ['y'] },
+        ],
+        tensors: { a: { dims: [3, 4] }, zero: { dims: [], data: [0], trainable: false }, b: { dims: [4] } },
+      },
+      1e-4,
+      'float64',
+    );
+  });
+
+  // The backward is float32 throughout (its constants are float32), so the Cast checked is the
+  // float → float one exporters leave in graphs; a float64 stretch inside a model is not handled.
+  it('Expand to a larger rank and along size-1 axes; a float → float Cast', async () => {
+    await expectGradients('Expand', one('Expand', { x: { dims: [3, 1] }, shape: { dims: [3], data: [2, 3, 4], int: true } }), 1e-4, 'float64');
+    await expectGradients(
+      'Cast',
+      {
+        nodes: [
+          { op: 'Cast', inputs: ['x'], outputs: ['same'], attrs: { to: 1 } },
+          { op: 'Tanh', inputs: ['same'], outputs: ['y'] },
+        ],
+        tensors: { x: { dims: [2, 3] } },
+        floatStep: 1e-2,
+      },
+      1e-3,
+      'float32', // the Cast pins the reference to float32
+    );
+  });
+});

@@ -54,6 +54,22 @@ describe.skipIf(missing)('gradients of the softmax family and of shape ops (floa
     }
   });
 
+  it('Split into unequal parts (one part unused), Pad with constant zeros', async () => {
+    await expectGradients(
+      'Split',
+      {
+        nodes: [
+          { op: 'Split', inputs: ['x', 'sizes'], outputs: ['p', 'unused', 'q'], attrs: { axis: 1 } },
+          { op: 'Mul', inputs: ['p', 'q'], outputs: ['y'] },
+        ],
+        tensors: { x: { dims: [2, 7] }, sizes: ints([3, 1, 3]) },
+      },
+      1e-4,
+      'float64',
+    );
+    await expectGradients('Pad', one('Pad', { x: { dims: [2, 3, 4] }, pads: ints([0, 1, 2, 0, 2, 1]) }), 1e-4, 'float64');
+  });
+
   it('Identity and Dropout (inference)', async () => {
     await expectGradients('Identity', one('Identity', { x: { dims: [3] } }), 1e-4, 'float64');
     await expectGradients('Dropout', one('Dropout', { x: { dims: [2, 3] } }), 1e-4, 'float64');

@@ -1,5 +1,6 @@
 import { floatAttr } from '../attrs.js';
 import type { GradientFn } from '../gradient.js';
+import { unbroadcast } from '../unbroadcast.js';
 
 /*
  * Pointwise activations: dx = dy · f'(x), written with the forward output where that is cheaper
@@ -14,6 +15,18 @@ const leakyRelu: GradientFn = (c) => {
   const alpha = floatAttr(c.node, 'alpha', 0.01);
   const dy = c.dy[0]!;
   return [c.e.op('Where', [c.e.op('Greater', [c.node.inputs[0]!, c.e.scalar(0)]), dy, c.e.op('Mul', [dy, c.e.scalar(alpha)])])];
+};
+
+/** PRelu(x, slope) (slope broadcast, e.g. [C, 1, 1]): dx = dy where x > 0, else dy·slope; dslope = dy·x where x ≤ 0, summed to slope's shape. */
+const prelu: GradientFn = (c) => {
+  const [x, slope] = c.node.inputs as [string, string];
+  const e = c.e;
+  const dy = c.dy[0]!;
+  const positive = e.op('Greater', [x, e.scalar(0)]);
+  const rank = c.facts.rank(c.node.outputs[0]!);
+  const dx = c.needs[0] ? unbroadcast(e, c.facts, e.op('Where', [positive, dy, e.op('Mul', [dy, slope])]), x, rank) : undefined;
+  const dslope = c.needs[1] ? unbroadcast(e, c.facts, e.op('Where', [positive, e.scalar(0), e.op('Mul', [dy, x])]), slope, rank) : undefined;
+  return [dx, dslope];
 };
 
 /** σ'(x) = y (1 − y). */
@@ -76,6 +89,6 @@ const reciprocal: GradientFn = (c) => {
 };
 
 export const activationGradients: Record<string, GradientFn> = {
-  Relu: relu, LeakyRelu: leakyRelu, Sigmoid: sigmoid, Tanh: tanh, Clip: clip, HardSigmoid: hardSigmoid, HardSwish: hardSwish, Erf: erf,
+  Relu: relu, LeakyRelu: leakyRelu, PRelu: prelu, Sigmoid: sigmoid, Tanh: tanh, Clip: clip, HardSigmoid: hardSigmoid, HardSwish: hardSwish, Erf: erf,
   Exp: exp, Sqrt: sqrt, Reciprocal: reciprocal,
 };

@@ -28,13 +28,37 @@ const div: GradientFn = (c) => {
   return [back(c, 0, () => c.e.op('Div', [c.dy[0]!, b])), back(c, 1, () => c.e.op('Neg', [c.e.op('Div', [c.e.op('Mul', [c.dy[0]!, y]), b])]))];
 };
 
+/** y = aᵇ: da = dy · b · a^(b−1), db = dy · y · ln a (needed only for a trained exponent; a > 0 there). */
+const pow: GradientFn = (c) => {
+  const [a, b] = c.node.inputs as [string, string];
+  const y = c.node.outputs[0]!;
+  const e = c.e;
+  return [
+    back(c, 0, () => e.op('Mul', [c.dy[0]!, e.op('Mul', [b, e.op('Pow', [a, e.op('Sub', [b, e.scalar(1)])])])])),
+    back(c, 1, () => e.op('Mul', [c.dy[0]!, e.op('Mul', [y, e.op('Log', [a])])])),
+  ];
+};
+
+/** y = Where(cond, a, b): da = dy where cond, else 0; db = dy where not cond. The condition gets none. */
+const where: GradientFn = (c) => {
+  const cond = c.node.inputs[0]!;
+  const zero = c.e.scalar(0);
+  return [undefined, back(c, 1, () => c.e.op('Where', [cond, c.dy[0]!, zero])), back(c, 2, () => c.e.op('Where', [cond, zero, c.dy[0]!]))];
+};
+
+/** y = Expand(x, shape): x is broadcast, so dx = dy summed back to x's shape. */
+const expand: GradientFn = (c) => [back(c, 0, () => c.dy[0]!), undefined];
+
 /** y = Σ xᵢ (variadic, broadcasting): dxᵢ = dy. */
 const sum: GradientFn = (c) => c.node.inputs.map((_, i) => back(c, i, () => c.dy[0]!));
 
 /** y = −x: dx = −dy. */
 const neg: GradientFn = (c) => [c.e.op('Neg', [c.dy[0]!])];
 
-/** y = x (Identity; Dropout at inference, where it passes x through): dx = dy. */
+/**
+ * y = x (Identity; Dropout at inference, where it passes x through; Cast between float types, the
+ * backward being float32 throughout): dx = dy. A Cast to an integer type never receives a gradient.
+ */
 const identity: GradientFn = (c) => [c.dy[0]];
 
-export const elementwiseGradients: Record<string, GradientFn> = { Add: add, Sub: sub, Mul: mul, Div: div, Sum: sum, Neg: neg, Identity: identity, Dropout: identity };
+export const elementwiseGradients: Record<string, GradientFn> = { Add: add, Sub: sub, Mul: mul, Div: div, Sum: sum, Neg: neg, Identity: identity, Dropout: identity, Cast: identity, Pow: pow, Where: where, Expand: expand };

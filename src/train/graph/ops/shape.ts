@@ -1,4 +1,5 @@
-import { intAttr, intsAttr } from '../attrs.js';
+import { GraftError } from '../../../errors.js';
+import { describeNode, intAttr, intsAttr, stringAttr } from '../attrs.js';
 import type { GradientFn } from '../gradient.js';
 
 /*
@@ -27,4 +28,27 @@ const concat: GradientFn = (c) => {
   return parts.map((p, i) => (c.needs[i] ? p : undefined));
 };
 
-export const shapeGradients: Record<string, GradientFn> = { Reshape: reshapeBack, Flatten: reshapeBack, Squeeze: reshapeBack, Unsqueeze: reshapeBack, Transpose: transpose, Concat: concat };
+/** Split(axis): dx = Concat of the parts' gradients along the axis, zeros for parts nothing used. */
+const split: GradientFn = (c) => {
+  const axis = intAttr(c.node, 'axis', 0);
+  const parts = c.node.outputs.map((o, k) => c.dy[k] ?? c.e.op('ConstantOfShape', [c.e.shape(o)]));
+  return [c.e.op('Concat', parts, { axis }, 'dx'), ...c.node.inputs.slice(1).map(() => undefined)];
+};
+
+/**
+ * Pad (constant mode, pads ≥ 0 given as an int64 constant, no axes input): dx = the slice of dy
+ * where x sits, from the begin pads to begin + shape(x).
+ */
+const pad: GradientFn = (c) => {
+  const [x, padsName] = c.node.inputs as [string, string | undefined];
+  const pads = padsName ? c.facts.ints(padsName) : intsAttr(c.node, 'pads');
+  const mode = stringAttr(c.node, 'mode', 'constant');
+  if (!pads || pads.some((p) => p < 0) || mode !== 'constant' || c.node.inputs[3]) {
+    throw new GraftError('BACKEND_UNAVAILABLE', `graft cannot differentiate ${describeNode(c.node)}: its gradient handles constant padding by fixed, non-negative pads (received mode ${mode}, pads ${pads ? `[${pads.join(', ')}]` : 'computed at run time'}). Pad with a Constant pads tensor, or freeze up to this node.`);
+  }
+  const begin = pads.slice(0, pads.length / 2);
+  const starts = c.e.ints(begin);
+  return [c.e.op('Slice', [c.dy[0]!, starts, c.e.op('Add', [starts, c.e.shape(x)])], undefined, 'dx'), ...c.node.inputs.slice(1).map(() => undefined)];
+};
+
+export const shapeGradients: Record<string, GradientFn> = { Reshape: reshapeBack, Flatten: reshapeBack, Squeeze: reshapeBack, Unsqueeze: reshapeBack, Transpose: transpose, Concat: concat, Split: split, Pad: pad };
