@@ -1,4 +1,5 @@
 import { GraftError } from '../errors.js';
+import type { SampleRows } from './rows.js';
 
 /**
  * How the values in `Dataset.x` are scaled. Decoders produce 'raw' (0..255); `normalizePixels` gives
@@ -21,6 +22,11 @@ export interface Dataset {
   readonly pixelRange: PixelRange;
   /** Human-readable origin, e.g. "fashion-mnist/train". */
   readonly source: string;
+  /**
+   * Samples kept on disk (rows.ts); `x` is then empty. Read samples with `gatherSamples` or
+   * `sampleRange`, which serve both kinds.
+   */
+  readonly rows?: SampleRows;
 }
 
 export function sampleSize(shape: readonly number[]): number {
@@ -33,6 +39,7 @@ export function count(ds: Dataset): number {
 
 /** A new dataset holding the samples at `indices`, in that order (labels unchanged). */
 export function take(ds: Dataset, indices: ArrayLike<number>, source = ds.source): Dataset {
+  if (ds.rows) return { ...ds, rows: ds.rows.select(indices), y: Int32Array.from(indices, (i) => ds.y[i]!), source };
   const size = sampleSize(ds.sampleShape);
   const x = new Float32Array(indices.length * size);
   const y = new Int32Array(indices.length);
@@ -54,7 +61,10 @@ export function classCounts(ds: Dataset): number[] {
 /** Checks internal consistency; used on data that comes from outside graft. */
 export function assertDataset(ds: Dataset): void {
   const size = sampleSize(ds.sampleShape);
-  if (ds.x.length !== ds.y.length * size) {
+  if (ds.rows && (ds.rows.count !== ds.y.length || ds.rows.size !== size)) {
+    throw new GraftError('SHAPE_MISMATCH', `Dataset ${ds.source}: its stored rows hold ${ds.rows.count} samples of ${ds.rows.size} values but it has ${ds.y.length} labels of shape [${ds.sampleShape.join(', ')}]. This is a bug in graft.`, { userError: false });
+  }
+  if (!ds.rows && ds.x.length !== ds.y.length * size) {
     throw new GraftError(
       'SHAPE_MISMATCH',
       `Dataset ${ds.source}: x holds ${ds.x.length} values but ${ds.y.length} labels × sample shape [${ds.sampleShape.join(', ')}] needs ${ds.y.length * size}. Pass one label per sample and the shape of one sample.`,

@@ -15,6 +15,8 @@ export interface ImageFit {
  * data stays in [0, 1].
  */
 export function fitDataset(ds: Dataset, target: ImageFit): Dataset {
+  // Stored rows were fitted to the model when they were decoded (prepare-user.ts).
+  if (ds.rows) throw new GraftError('SHAPE_MISMATCH', `${ds.source} is read from disk as decoded; it cannot be resized again. This is a bug in graft.`, { userError: false });
   const { height, width } = target;
   if (!Number.isInteger(height) || !Number.isInteger(width) || height < 1 || width < 1 || height * width > 4096 * 4096) {
     throw new GraftError('BAD_ARGUMENT', `Image size ${height}×${width} is not a sensible whole number of pixels; pass e.g. --input 64.`);

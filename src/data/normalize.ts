@@ -23,6 +23,8 @@ export function normalizePixels(ds: Dataset): Dataset {
       `Dataset ${ds.source} is already scaled to [0, 1] (pixelRange 'unit'); dividing by 255 again would repeat the write-up's bug where Model B's images were divided by 255 twice. Pass the dataset as it is.`,
     );
   }
+  // Stored rows are bytes graft decoded: scaled as they are read.
+  if (ds.rows) return { ...ds, rows: ds.rows.dividedBy(255), pixelRange: 'unit' };
   // Raw pixels from a decoder are at most 255; if a 'raw' dataset holds only fractions in [0, 1],
   // someone scaled it without updating the flag.
   let max = 0;
@@ -53,6 +55,7 @@ export function assertUnitRange(ds: Dataset, what: string): void {
       `The ${what} (${ds.source}) has pixelRange ${JSON.stringify(ds.pixelRange)}, but models expect values in [0, 1]. Call normalizePixels on it once before training or evaluating.`,
     );
   }
+  // Stored rows are bytes over 255 (normalizePixels), in [0, 1] by construction; x is empty then.
   for (let i = 0; i < ds.x.length; i++) {
     const v = ds.x[i]!;
     if (!(v >= 0 && v <= 1)) {

@@ -24,7 +24,7 @@ export function evaluateWithProbabilities(model: tfl.LayersModel, data: Dataset)
   assertUnitRange(data, 'evaluation data');
   const head = describeOutput(model);
   checkLabels(head, data.y, `Evaluation data ${data.source}`);
-  const probabilities = predictProbabilities(model, head, data.x, data.sampleShape, data.source);
+  const probabilities = predictProbabilities(model, head, data, data.sampleShape, data.source);
   return { evaluation: scoreProbabilities(probabilities, head.classes, data), probabilities };
 }
 

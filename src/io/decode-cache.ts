@@ -41,10 +41,10 @@ export interface CacheInput {
   readonly mtimeMs: number;
 }
 
-const MAGIC = 'GRAFTDC1';
+export const MAGIC = 'GRAFTDC1';
 const VERSION = 1;
-const HASH_BYTES = 32;
-const MAX_HEADER_BYTES = 1 << 20;
+export const HASH_BYTES = 32;
+export const MAX_HEADER_BYTES = 1 << 20;
 
 /** $XDG_CACHE_HOME/graft/decoded, else ~/.cache/graft/decoded. */
 export function decodeCacheDir(env: Environment = process.env): string {
@@ -63,13 +63,19 @@ export function decodeCacheKey(inputs: readonly CacheInput[], options: unknown):
   return hash.digest('hex');
 }
 
+/** The header JSON of a cache file holding `count` images described by `d`. */
+export function encodeCacheHeader(count: number, d: Pick<DecodedImages, 'sampleShape' | 'classNames' | 'skipped'>): Uint8Array {
+  const [h, w, c] = d.sampleShape;
+  return new TextEncoder().encode(JSON.stringify({ version: VERSION, count, sampleShape: [h, w, c], classNames: d.classNames, ...(d.skipped && { skipped: d.skipped }) }));
+}
+
 export function encodeDecodedImages(d: DecodedImages): Uint8Array {
   const [h, w, c] = d.sampleShape;
   const count = d.labels.length;
   if (d.pixels.length !== count * h * w * c) {
     throw new GraftError('SHAPE_MISMATCH', `Decode cache: ${d.pixels.length} pixel bytes do not match ${count} images of [${h}, ${w}, ${c}]. This is a bug in graft.`, { userError: false });
   }
-  const header = new TextEncoder().encode(JSON.stringify({ version: VERSION, count, sampleShape: [h, w, c], classNames: d.classNames, ...(d.skipped && { skipped: d.skipped }) }));
+  const header = encodeCacheHeader(count, d);
   const total = 8 + 4 + header.length + d.pixels.length + 4 * count + HASH_BYTES;
   const out = new Uint8Array(total);
   const view = new DataView(out.buffer);
@@ -85,7 +91,7 @@ export function encodeDecodedImages(d: DecodedImages): Uint8Array {
   return out;
 }
 
-function corrupt(file: string, problem: string): GraftError {
+export function corrupt(file: string, problem: string): GraftError {
   return new GraftError('DATA_CORRUPT', `Decode cache file ${file}: ${problem}. Delete it; graft rebuilds it from the images.`);
 }
 
@@ -98,23 +104,8 @@ export function parseDecodedImages(bytes: Uint8Array, file: string): DecodedImag
   if (bytes.length < 12 + HASH_BYTES || new TextDecoder().decode(bytes.subarray(0, 8)) !== MAGIC) throw corrupt(file, `it does not start with ${MAGIC}`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const headerLength = view.getUint32(8, true);
-  if (headerLength > MAX_HEADER_BYTES || 12 + headerLength + HASH_BYTES > bytes.length) throw corrupt(file, `header length ${headerLength} does not fit in ${bytes.length} bytes`);
-  let header: { version?: unknown; count?: unknown; sampleShape?: unknown; classNames?: unknown; skipped?: unknown };
-  try {
-    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(12, 12 + headerLength))) as typeof header;
-  } catch {
-    throw corrupt(file, 'its header is not valid JSON');
-  }
-  const { version, count, sampleShape, classNames, skipped } = header ?? {};
-  if (version !== VERSION) throw corrupt(file, `format version ${String(version)} is not ${VERSION}`);
-  if (!isWholeNumber(count, 0)) throw corrupt(file, `image count ${String(count)} is not a whole number`);
-  if (!Array.isArray(sampleShape) || sampleShape.length !== 3 || !sampleShape.every((v) => isWholeNumber(v, 1))) throw corrupt(file, 'sample shape is not [h, w, c]');
-  if (!Array.isArray(classNames) || classNames.length === 0 || !classNames.every((n) => typeof n === 'string')) throw corrupt(file, 'class names are missing');
-  const isSkip = (v: unknown): boolean => typeof v === 'object' && v !== null && isWholeNumber((v as SkippedInput).index, 0) && typeof (v as SkippedInput).file === 'string' && typeof (v as SkippedInput).reason === 'string';
-  if (skipped !== undefined && !(Array.isArray(skipped) && skipped.every(isSkip))) throw corrupt(file, 'its list of skipped images is malformed');
-  const [h, w, c] = sampleShape as [number, number, number];
-  const pixelBytes = count * h * w * c;
-  const expected = 12 + headerLength + pixelBytes + 4 * count + HASH_BYTES;
+  const { count, sampleShape, classNames, skipped, pixelBytes, expected } = parseCacheHeader(headerLength, bytes.subarray(12, 12 + headerLength), bytes.length, file);
+  const [h, w, c] = sampleShape;
   if (bytes.length !== expected) throw corrupt(file, `header describes ${expected} bytes but the file has ${bytes.length}`);
   const body = bytes.length - HASH_BYTES;
   const digest = createHash('sha256').update(bytes.subarray(0, body)).digest();
@@ -128,7 +119,38 @@ export function parseDecodedImages(bytes: Uint8Array, file: string): DecodedImag
     if (label < 0 || label >= classNames.length) throw corrupt(file, `label ${label} of image ${i} is outside 0..${classNames.length - 1}`);
     labels[i] = label;
   }
-  return { pixels, labels, classNames: classNames as string[], sampleShape: [h, w, c], ...(skipped !== undefined && { skipped: skipped as SkippedInput[] }) };
+  return { pixels, labels, classNames, sampleShape: [h, w, c], ...(skipped !== undefined && { skipped }) };
+}
+
+export interface CacheHeader {
+  count: number;
+  sampleShape: [number, number, number];
+  classNames: string[];
+  skipped?: SkippedInput[];
+  /** Bytes of the pixel block, and of the whole file the header describes. */
+  pixelBytes: number;
+  expected: number;
+}
+
+/** Validates a cache file's header (its JSON bytes and declared length) against the file's size. */
+export function parseCacheHeader(headerLength: number, json: Uint8Array, fileBytes: number, file: string): CacheHeader {
+  if (headerLength > MAX_HEADER_BYTES || 12 + headerLength + HASH_BYTES > fileBytes || json.length !== headerLength) throw corrupt(file, `header length ${headerLength} does not fit in ${fileBytes} bytes`);
+  let header: { version?: unknown; count?: unknown; sampleShape?: unknown; classNames?: unknown; skipped?: unknown };
+  try {
+    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(json)) as typeof header;
+  } catch {
+    throw corrupt(file, 'its header is not valid JSON');
+  }
+  const { version, count, sampleShape, classNames, skipped } = header ?? {};
+  if (version !== VERSION) throw corrupt(file, `format version ${String(version)} is not ${VERSION}`);
+  if (!isWholeNumber(count, 0)) throw corrupt(file, `image count ${String(count)} is not a whole number`);
+  if (!Array.isArray(sampleShape) || sampleShape.length !== 3 || !sampleShape.every((v) => isWholeNumber(v, 1))) throw corrupt(file, 'sample shape is not [h, w, c]');
+  if (!Array.isArray(classNames) || classNames.length === 0 || !classNames.every((n) => typeof n === 'string')) throw corrupt(file, 'class names are missing');
+  const isSkip = (v: unknown): boolean => typeof v === 'object' && v !== null && isWholeNumber((v as SkippedInput).index, 0) && typeof (v as SkippedInput).file === 'string' && typeof (v as SkippedInput).reason === 'string';
+  if (skipped !== undefined && !(Array.isArray(skipped) && skipped.every(isSkip))) throw corrupt(file, 'its list of skipped images is malformed');
+  const [h, w, c] = sampleShape as [number, number, number];
+  const pixelBytes = count * h * w * c;
+  return { count, sampleShape: [h, w, c], classNames: classNames as string[], ...(skipped !== undefined && { skipped: skipped as SkippedInput[] }), pixelBytes, expected: 12 + headerLength + pixelBytes + 4 * count + HASH_BYTES };
 }
 
 /**

@@ -1,3 +1,4 @@
+import type { SampleRows } from '../data/rows.js';
 import { misclassifiedExamples } from '../evaluate/misclassified.js';
 import { GraftError } from '../errors.js';
 import { imageShape, samplePngDataUri } from './png.js';
@@ -26,7 +27,7 @@ export const EXAMPLES_FILE = 'examples.json';
  * Samples that are not images (e.g. tabular features) give an empty list.
  */
 export function buildExamples(
-  x: Float32Array,
+  x: Float32Array | SampleRows,
   sampleShape: readonly number[],
   probs: Float32Array,
   classes: number,
@@ -38,8 +39,9 @@ export function buildExamples(
   const shape = imageShape(sampleShape);
   if (!shape) return { images: [] };
   const size = shape.reduce((a, b) => a * b, 1);
-  if (x.length !== labels.length * size) {
-    throw new GraftError('SHAPE_MISMATCH', `buildExamples: x has ${x.length} values, expected ${labels.length} samples × ${size} (shape [${sampleShape.join(', ')}]). Pass the same samples that were scored.`);
+  const rows = x instanceof Float32Array ? undefined : x;
+  if (rows ? rows.count !== labels.length || rows.size !== size : (x as Float32Array).length !== labels.length * size) {
+    throw new GraftError('SHAPE_MISMATCH', `buildExamples: x has ${rows ? rows.count * rows.size : (x as Float32Array).length} values, expected ${labels.length} samples × ${size} (shape [${sampleShape.join(', ')}]). Pass the same samples that were scored.`);
   }
   const name = (k: number): string => classNames[k] ?? String(k);
   return {
@@ -47,7 +49,7 @@ export function buildExamples(
       label: name(m.label),
       predicted: name(m.predicted),
       confidence: m.confidence,
-      dataUri: samplePngDataUri(x.subarray(m.index * size, (m.index + 1) * size), shape, pixelScale),
+      dataUri: samplePngDataUri(rows ? rows.read([m.index], 0, 1, new Float32Array(size)) : (x as Float32Array).subarray(m.index * size, (m.index + 1) * size), shape, pixelScale),
     })),
   };
 }

@@ -3,7 +3,8 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { GraftError } from '../errors.js';
 import { Rng, deriveSeed } from '../engine/rng.js';
 import { type Dataset, sampleSize } from '../data/dataset.js';
-import { gatherBatch, gatherLabels } from '../data/batch.js';
+import { gatherLabels } from '../data/batch.js';
+import { gatherSamples } from '../data/rows.js';
 import { assertUnitRange } from '../data/normalize.js';
 import { flatLayers } from './forward.js';
 import { lossAndAccuracy } from './infer.js';
@@ -209,7 +210,7 @@ export async function fit(model: tfl.LayersModel, data: Dataset, options: FitOpt
         const start = b * o.batchSize;
         const end = Math.min(n, start + o.batchSize);
         const m = end - start;
-        gatherBatch(data.x, size, order, start, end, xBuf);
+        gatherSamples(data, order, start, end, xBuf);
         o.augment?.(xBuf, m, shape, augmentRng);
         gatherLabels(data.y, order, start, end, yBuf);
         for (const d of dropouts) d.seed = rng.seed();

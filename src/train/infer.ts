@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import type { Dataset } from '../data/dataset.js';
 import { sampleSize } from '../data/dataset.js';
+import { sampleRange } from '../data/rows.js';
 import { forward, forwardForLoss } from './forward.js';
 import { modelSampleShape } from './input-shape.js';
 import { correctOf, lossOf, probabilities, type OutputHead } from './loss.js';
@@ -38,10 +39,11 @@ export function lossAndAccuracy(model: tfl.LayersModel, head: OutputHead, data: 
   let lossSum = 0;
   let correct = 0;
   const batch = inferenceBatch(model);
+  const buf = data.rows ? new Float32Array(batch * size) : undefined;
   for (let start = 0; start < n; start += batch) {
     const end = Math.min(n, start + batch);
     const [l, c] = tf.tidy(() => {
-      const x = tf.tensor(data.x.subarray(start * size, end * size), [end - start, ...shape]);
+      const x = tf.tensor(sampleRange(data, start, end, buf), [end - start, ...shape]);
       const y = tf.tensor1d(data.y.subarray(start, end), 'float32');
       // The same loss as training (from logits where possible), so validation and training compare.
       const { output: out, logits } = forwardForLoss(model, x, false);
@@ -55,16 +57,18 @@ export function lossAndAccuracy(model: tfl.LayersModel, head: OutputHead, data: 
   return { loss: lossSum / n, accuracy: correct / n };
 }
 
-/** Class probabilities for every sample, row-major [n, classes]. */
-export function predictProbabilities(model: tfl.LayersModel, head: OutputHead, x: Float32Array, sampleShape: readonly number[], what: string): Float32Array {
+/** Class probabilities for every sample (of `x`, or of a dataset, which may be read from disk), row-major [n, classes]. */
+export function predictProbabilities(model: tfl.LayersModel, head: OutputHead, x: Float32Array | Dataset, sampleShape: readonly number[], what: string): Float32Array {
   const shape = modelSampleShape(model, sampleShape, what);
   const size = sampleSize(shape);
-  const n = x.length / size;
+  const n = x instanceof Float32Array ? x.length / size : x.y.length;
   const out = new Float32Array(n * head.classes);
   const batch = inferenceBatch(model);
+  const buf = x instanceof Float32Array || !x.rows ? undefined : new Float32Array(batch * size);
+  const slice = (start: number, end: number): Float32Array => (x instanceof Float32Array ? x.subarray(start * size, end * size) : sampleRange(x, start, end, buf));
   for (let start = 0; start < n; start += batch) {
     const end = Math.min(n, start + batch);
-    const p = tf.tidy(() => probabilities(head, forward(model, tf.tensor(x.subarray(start * size, end * size), [end - start, ...shape]), false)));
+    const p = tf.tidy(() => probabilities(head, forward(model, tf.tensor(slice(start, end), [end - start, ...shape]), false)));
     out.set(p.dataSync(), start * head.classes);
     p.dispose();
   }

@@ -1,3 +1,4 @@
+import { sampleRange } from '../data/rows.js';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { sampleSize, type Dataset } from '../data/dataset.js';
@@ -144,7 +145,7 @@ export class FeatureCache {
       const n = d.y.length;
       const shape = modelSampleShape(this.model, d.sampleShape, d.source);
       if (sampleSize(shape) !== sampleSize(onnx.inputShape)) throw new Error(`graft: feature cache: samples of shape [${shape.join(', ')}] for a base that reads [${onnx.inputShape.join(', ')}]`);
-      const x = await onnx.run(d.x, n, inferenceBatch(this.base));
+      const x = d.rows ? await this.onnxFromRows(onnx, d, n) : await onnx.run(d.x, n, inferenceBatch(this.base));
       this.compute(d, { engine: 'onnxruntime' }, () => x, started);
     }
   }
@@ -166,6 +167,20 @@ export class FeatureCache {
     return out;
   }
 
+  /** Features of a dataset read from disk, a chunk at a time: only the features are held whole. */
+  private async onnxFromRows(onnx: { run(x: Float32Array, n: number, batch: number): Promise<Float32Array> }, d: Dataset, n: number): Promise<Float32Array> {
+    const featSize = sampleSize(this.featureShape);
+    const out = new Float32Array(n * featSize);
+    const batch = inferenceBatch(this.base);
+    const chunk = batch * 8;
+    const buf = new Float32Array(chunk * sampleSize(d.sampleShape));
+    for (let start = 0; start < n; start += chunk) {
+      const end = Math.min(n, start + chunk);
+      out.set(await onnx.run(sampleRange(d, start, end, buf), end - start, batch), start * featSize);
+    }
+    return out;
+  }
+
   private tfjsFeatures(data: Dataset): Float32Array {
     const shape = modelSampleShape(this.model, data.sampleShape, data.source);
     const size = sampleSize(shape);
@@ -173,9 +188,10 @@ export class FeatureCache {
     const n = data.y.length;
     const x = new Float32Array(n * featSize);
     const batch = inferenceBatch(this.base);
+    const buf = data.rows ? new Float32Array(batch * size) : undefined;
     for (let start = 0; start < n; start += batch) {
       const end = Math.min(n, start + batch);
-      const f = tf.tidy(() => forward(this.base, tf.tensor(data.x.subarray(start * size, end * size), [end - start, ...shape]), false));
+      const f = tf.tidy(() => forward(this.base, tf.tensor(sampleRange(data, start, end, buf), [end - start, ...shape]), false));
       x.set(f.dataSync(), start * featSize);
       f.dispose();
     }

@@ -10,7 +10,8 @@ import { describeOutput } from '../train/loss.js';
  */
 export function examplesFile(model: tfl.LayersModel, test: Dataset, probs?: Float32Array): Record<string, string> {
   const head = describeOutput(model);
-  probs ??= predictProbabilities(model, head, test.x, test.sampleShape, test.source);
-  const examples = buildExamples(test.x, test.sampleShape, probs, head.classes, test.y, test.classNames);
+  probs ??= predictProbabilities(model, head, test, test.sampleShape, test.source);
+  // Only the images shown are read from a test set kept on disk.
+  const examples = buildExamples(test.rows ?? test.x, test.sampleShape, probs, head.classes, test.y, test.classNames);
   return { [EXAMPLES_FILE]: `${JSON.stringify(examples)}\n` };
 }

@@ -10,7 +10,7 @@ import { validationSplit } from '../data/split.js';
 import { holdOutTest, TEST_FRACTION, TEST_SPLIT_SEED } from '../data/test-split.js';
 import { formatUserTaskSpec, isUserTaskSpec, parseUserTaskSpec, resolveUserClasses, type UserTaskSpec } from '../data/user-task.js';
 import { listImageCsv, listImageFolder, USER_IMAGE_EXTENSIONS, type DataPart, type ImageListing } from '../io/image-listing.js';
-import { loadImageSet } from '../io/image-set.js';
+import { loadImageSet, loadImageSetRows } from '../io/image-set.js';
 import type { DataOptions, PreparedData } from './prepare.js';
 
 /**
@@ -35,6 +35,9 @@ function decodeProgress(note: (line: string) => void): (done: number, total: num
     shown = Math.max(shown, quarter);
   };
 }
+
+/** Sets larger than this as float32 are read from the decode cache a batch at a time (DataOptions.stream). */
+export const STREAM_ABOVE_BYTES = 512 * 1024 ** 2;
 
 /** Skipped files named on stderr; run.json lists more. */
 const SKIPPED_PRINTED = 5;
@@ -102,7 +105,7 @@ export async function prepareUserTask(spec: UserTaskSpec, opts: DataOptions): Pr
   const hasValFolder = inputs.some((im) => im.part === 'validation');
   const fit = fitFor(opts);
   const resize = opts.resize ?? 'crop';
-  const decoded = await loadImageSet(inputs, picked, {
+  const setOptions = {
     height: fit.height,
     width: fit.width,
     ...(fit.channels && { channels: fit.channels }),
@@ -110,7 +113,13 @@ export async function prepareUserTask(spec: UserTaskSpec, opts: DataOptions): Pr
     ...(opts.decodeCache !== undefined && { cache: opts.decodeCache }),
     ...(opts.cacheDir !== undefined && { cacheDir: opts.cacheDir }),
     ...(opts.onNote && inputs.length >= PROGRESS_FROM && { onProgress: decodeProgress(opts.onNote) }),
-  });
+  };
+  // Large sets stay on disk, read a batch at a time; where the cache cannot be written, in memory.
+  const floatBytes = inputs.length * fit.height * fit.width * (fit.channels ?? 3) * 4;
+  const stream = opts.decodeCache !== false && (opts.stream ?? floatBytes > STREAM_ABOVE_BYTES);
+  const stored = stream ? await loadImageSetRows(inputs, picked, setOptions) : undefined;
+  if (stream && !stored) opts.onNote?.(`the decode cache cannot be written, so the ${inputs.length} images are held in memory`);
+  const decoded = stored ? { ...stored, pixels: new Uint8Array(0) } : await loadImageSet(inputs, picked, setOptions);
   if (hasValFolder && opts.valSplit) opts.onNote?.(`--val-split ${opts.valSplit} is ignored: ${path.dirname(listing.classPlace(picked[0]!, 'validation'))} is the validation set`);
   const skipped = decoded.skipped ?? [];
   const skippedAt = new Set(skipped.map((s) => s.index));
@@ -135,13 +144,12 @@ export async function prepareUserTask(spec: UserTaskSpec, opts: DataOptions): Pr
     kept.forEach((im, i) => {
       if (im.part === part && (keep?.(i) ?? true)) idx.push(i);
     });
+    const y = Int32Array.from(idx, (i) => kept[i]!.label);
+    const shape = fit.flat ? [h, w] : [h, w, c];
+    if (stored) return { ...dataset(new Float32Array(0), y, shape, [...names], `${task} (${part})`), rows: stored.rows.select(idx) };
     const x = new Float32Array(idx.length * size);
-    const y = new Int32Array(idx.length);
-    idx.forEach((i, k) => {
-      x.set(decoded.pixels.subarray(i * size, (i + 1) * size), k * size);
-      y[k] = kept[i]!.label;
-    });
-    return dataset(x, y, fit.flat ? [h, w] : [h, w, c], [...names], `${task} (${part})`);
+    idx.forEach((i, k) => x.set(decoded.pixels.subarray(i * size, (i + 1) * size), k * size));
+    return dataset(x, y, shape, [...names], `${task} (${part})`);
   };
   const hasTest = kept.some((im) => im.part === 'test');
   const hasVal = kept.some((im) => im.part === 'validation');

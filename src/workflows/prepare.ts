@@ -40,6 +40,12 @@ export interface DataOptions {
   decodeCache?: boolean;
   /** folder:/csv: tasks: the decode cache's folder. Default decodeCacheDir(). */
   cacheDir?: string;
+  /**
+   * folder:/csv: tasks: keep the decoded images on disk (in the decode cache) and read them a batch
+   * at a time, instead of in memory. Default: when the set would take more than
+   * STREAM_ABOVE_BYTES as float32 and the decode cache is on.
+   */
+  stream?: boolean;
 }
 
 export interface PreparedData {
