@@ -76,6 +76,15 @@ const erf: GradientFn = (c) => {
   return [c.e.op('Mul', [c.dy[0]!, c.e.op('Mul', [bell, c.e.scalar(2 / Math.sqrt(Math.PI))])])];
 };
 
+/** |x|' = sign(x) (0 at 0, as PyTorch). */
+const abs: GradientFn = (c) => [c.e.op('Mul', [c.dy[0]!, c.e.op('Sign', [c.node.inputs[0]!])])];
+
+/** log'(x) = 1/x. */
+const log: GradientFn = (c) => [c.e.op('Div', [c.dy[0]!, c.node.inputs[0]!])];
+
+/** softplus(x) = ln(1 + eˣ); softplus'(x) = σ(x). */
+const softplus: GradientFn = (c) => [c.e.op('Mul', [c.dy[0]!, c.e.op('Sigmoid', [c.node.inputs[0]!])])];
+
 /** exp'(x) = y. */
 const exp: GradientFn = (c) => [c.e.op('Mul', [c.dy[0]!, c.node.outputs[0]!])];
 
@@ -90,5 +99,5 @@ const reciprocal: GradientFn = (c) => {
 
 export const activationGradients: Record<string, GradientFn> = {
   Relu: relu, LeakyRelu: leakyRelu, PRelu: prelu, Sigmoid: sigmoid, Tanh: tanh, Clip: clip, HardSigmoid: hardSigmoid, HardSwish: hardSwish, Erf: erf,
-  Exp: exp, Sqrt: sqrt, Reciprocal: reciprocal,
+  Exp: exp, Sqrt: sqrt, Reciprocal: reciprocal, Abs: abs, Log: log, Softplus: softplus,
 };
