@@ -67,7 +67,8 @@ describe('graft inspect model.onnx', () => {
   });
 
   it('names from the file reach the terminal escaped', async () => {
-    const evil = '\x1b]0;pwned\x07\x1b[2J\u202e';
+    // A newline too: it must not start a line of graft's output.
+    const evil = '\x1b]0;pwned\x07\x1b[2J\u202e\n';
     const file = path.join(root, 'evil.onnx');
     writeFileSync(file, encodeOnnxModel({
       irVersion: 8, producerName: `p${evil}`, opsets: [{ domain: '', version: 17 }], graphName: `g${evil}`,
@@ -77,9 +78,15 @@ describe('graft inspect model.onnx', () => {
       const r = await cli(args);
       expect(r.code).toBe(0);
       expect(r.stdout).not.toMatch(/[\x1b\x07\u202e]/);
-      expect(r.stdout).toContain(args.length === 2 ? 'n\\x1b]0;pwned\\x07\\x1b[2J\\u202e' : 'n\\u001b]0;pwned\\u0007\\u001b[2J\\u202e');
+      expect(r.stdout).toContain(args.length === 2 ? 'n\\x1b]0;pwned\\x07\\x1b[2J\\u202e\\n' : 'n\\u001b]0;pwned\\u0007\\u001b[2J\\u202e\\n');
     }
-    expect((await cli(['inspect', file])).stdout).toContain('output y\\x1b]0;pwned\\x07\\x1b[2J\\u202e: float32 [?, 2]');
+    const lines = (await cli(['inspect', file])).stdout.split('\n');
+    expect(lines.slice(0, 4)).toEqual([
+      `${file}: ONNX model, IR version 8, written by p\\x1b]0;pwned\\x07\\x1b[2J\\u202e\\n`,
+      'opsets ai.onnx 17; graph "g\\u001b]0;pwned\\u0007\\u001b[2J\\u202e\\n"',
+      'input x\\x1b]0;pwned\\x07\\x1b[2J\\u202e\\n: float32 [b\\x1b]0;pwned\\x07\\x1b[2J\\u202e\\n, 2]',
+      'output y\\x1b]0;pwned\\x07\\x1b[2J\\u202e\\n: float32 [?, 2]',
+    ]);
   });
 
   it('a damaged file: exit 2 and one line naming the file and what is wrong', async () => {

@@ -37,11 +37,13 @@ export class ProtoReader {
     readonly depth = 0,
     start = 0,
     end = buf.length,
+    view?: DataView,
   ) {
     if (depth > MAX_PROTO_DEPTH) throw new ProtoError(`messages nested more than ${MAX_PROTO_DEPTH} deep`);
     this.pos = start;
     this.end = end;
-    this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    // Nested readers share their parent's view: a model has one message per node and attribute.
+    this.view = view ?? new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   }
 
   /** Offset of the next byte to read, within the whole buffer (for messages). */
@@ -141,7 +143,7 @@ export class ProtoReader {
   /** A nested message: a reader over its bytes, one level deeper. */
   message(): ProtoReader {
     const length = this.length();
-    const inner = new ProtoReader(this.buf, this.depth + 1, this.pos, this.pos + length);
+    const inner = new ProtoReader(this.buf, this.depth + 1, this.pos, this.pos + length, this.view);
     this.pos += length;
     return inner;
   }

@@ -31,9 +31,14 @@ export async function loadExternalData(pending: readonly PendingTensor[], modelF
         code: 'MODEL_CORRUPT',
         fix: `Put the model's data file ${describeValue(p.ref.location)} beside ${path.basename(modelFile)}, as the exporter wrote it.`,
       }).catch((e: unknown) => {
-        if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
-          throw new GraftError('MODEL_NOT_FOUND', `${modelFile}: ${label} is stored in ${describeValue(p.ref.location)}, which is not in ${dir}. Copy the data file the exporter wrote beside the .onnx file.`);
+        const where = `${modelFile}: ${label} is stored in ${describeValue(p.ref.location)}`;
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code === 'ENOENT' || code === 'ENOTDIR') {
+          throw new GraftError('MODEL_NOT_FOUND', `${where}, which is not in ${dir}. Copy the data file the exporter wrote beside the .onnx file.`);
         }
+        // readRegularFile's refusals name the data file; the model's name goes in front.
+        if (e instanceof GraftError) throw new GraftError(e.code, `${where}: ${e.message}`);
+        if (typeof code === 'string') throw new GraftError('MODEL_CORRUPT', `${where}, which graft cannot read (${code}). Check the data file's name and permissions.`, { cause: e });
         throw e;
       });
       files.set(file, bytes);
