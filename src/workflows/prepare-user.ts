@@ -39,6 +39,15 @@ function decodeProgress(note: (line: string) => void): (done: number, total: num
 /** Sets larger than this as float32 are read from the decode cache a batch at a time (DataOptions.stream). */
 export const STREAM_ABOVE_BYTES = 512 * 1024 ** 2;
 
+/** The threshold: GRAFT_STREAM_ABOVE_MB when set (0 keeps every set on disk; a huge value none), else STREAM_ABOVE_BYTES. */
+function streamAboveBytes(): number {
+  const text = process.env.GRAFT_STREAM_ABOVE_MB;
+  if (text === undefined || text === '') return STREAM_ABOVE_BYTES;
+  const mb = Number(text);
+  if (!Number.isFinite(mb) || mb < 0) throw new GraftError('BAD_ARGUMENT', `GRAFT_STREAM_ABOVE_MB must be a number of megabytes ≥ 0; received ${JSON.stringify(text)}. Unset it for the default (${STREAM_ABOVE_BYTES / 1024 ** 2}).`);
+  return mb * 1024 ** 2;
+}
+
 /** Skipped files named on stderr; run.json lists more. */
 const SKIPPED_PRINTED = 5;
 
@@ -116,7 +125,7 @@ export async function prepareUserTask(spec: UserTaskSpec, opts: DataOptions): Pr
   };
   // Large sets stay on disk, read a batch at a time; where the cache cannot be written, in memory.
   const floatBytes = inputs.length * fit.height * fit.width * (fit.channels ?? 3) * 4;
-  const stream = opts.decodeCache !== false && (opts.stream ?? floatBytes > STREAM_ABOVE_BYTES);
+  const stream = opts.decodeCache !== false && (opts.stream ?? floatBytes > streamAboveBytes());
   const stored = stream ? await loadImageSetRows(inputs, picked, setOptions) : undefined;
   if (stream && !stored) opts.onNote?.(`the decode cache cannot be written, so the ${inputs.length} images are held in memory`);
   const decoded = stored ? { ...stored, pixels: new Uint8Array(0) } : await loadImageSet(inputs, picked, setOptions);
