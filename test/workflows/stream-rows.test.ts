@@ -125,6 +125,21 @@ describe('image sets read from disk', () => {
     expect(existsSync(path.join(blocked, 'cache'))).toBe(false);
   });
 
+  it('follow GRAFT_STREAM_ABOVE_MB, and refuse a value that is not a size', async () => {
+    const saved = process.env.GRAFT_STREAM_ABOVE_MB;
+    try {
+      process.env.GRAFT_STREAM_ABOVE_MB = '0';
+      expect((await prepareTask(`folder:${folder}`, options({ cacheDir: cacheDir() }))).train.rows).toBeDefined();
+      delete process.env.GRAFT_STREAM_ABOVE_MB;
+      expect((await prepareTask(`folder:${folder}`, options({ cacheDir: cacheDir() }))).train.rows).toBeUndefined();
+      process.env.GRAFT_STREAM_ABOVE_MB = 'lots';
+      await expect(prepareTask(`folder:${folder}`, options({ cacheDir: cacheDir() }))).rejects.toMatchObject({ code: 'BAD_ARGUMENT', message: expect.stringMatching(/GRAFT_STREAM_ABOVE_MB .* received "lots"/) });
+    } finally {
+      if (saved === undefined) delete process.env.GRAFT_STREAM_ABOVE_MB;
+      else process.env.GRAFT_STREAM_ABOVE_MB = saved;
+    }
+  });
+
   it('refuse an index outside the set', async () => {
     const d = await prepareTask(`folder:${folder}`, options({ stream: true, cacheDir: cacheDir() }));
     const out = new Float32Array(sampleSize(d.test.sampleShape));
