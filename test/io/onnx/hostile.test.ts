@@ -227,6 +227,22 @@ describe('external data', () => {
     expect(gone.message).toContain('tensor "w" is stored in "nowhere.bin", which is not in');
   });
 
+  it("a Constant node's value tensor may be external too", async () => {
+    const dir = path.join(root, `ext${n++}`);
+    mkdirSync(dir);
+    writeFileSync(path.join(dir, 'c.bin'), floats);
+    const t = new ProtoWriter().int(1, 2).int(2, 1);
+    for (const [key, value] of [['location', 'c.bin'], ['length', '8']]) t.message(13, new ProtoWriter().string(1, key!).string(2, value!));
+    t.int(14, 1);
+    const node = new ProtoWriter().string(2, 'c').string(3, 'const').string(4, 'Constant').message(5, new ProtoWriter().string(1, 'value').message(5, t).int(20, 4));
+    const g = new ProtoWriter().message(1, node).string(2, 'g');
+    g.message(12, new ProtoWriter().string(1, 'c').message(2, new ProtoWriter().message(1, new ProtoWriter().int(1, 1))));
+    const file = path.join(dir, 'm.onnx');
+    writeFileSync(file, new ProtoWriter().int(1, 8).message(7, g).message(8, new ProtoWriter().string(1, '').int(2, 17)).finish());
+    const { model: m } = await readOnnxModel(file);
+    expect(m.graph.nodes[0]!.attrs!.value).toEqual({ tensor: { name: '', dims: [2], data: Float32Array.of(1.5, -2) } });
+  });
+
   it('a location the file system cannot even look up (name too long) is a GraftError too', async () => {
     const e = await refusal(readOnnxModel(externalModel('x'.repeat(5000)).file));
     expect(e.code).toBe('MODEL_CORRUPT');
