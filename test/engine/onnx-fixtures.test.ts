@@ -21,6 +21,7 @@ interface InitializerEntry { param?: string; buffer?: string; transform?: string
 interface OnnxEntry {
   file: string; exporter: string; variant: string; ok: boolean; error?: string; bytes?: number; sha256?: string;
   opset?: number; ops?: string[]; passes?: boolean; initializers?: Record<string, InitializerEntry>; unmatchedParameters?: string[];
+  folded?: { error?: string; arraysPrefix?: string; initializers?: Record<string, InitializerEntry>; parameters?: Record<string, number[]> };
 }
 interface Header {
   format: string; bin: string; model: string; inputName: string; outputName: string; classes: number;
@@ -156,6 +157,21 @@ describe('ONNX fixtures (fixtures/onnx)', () => {
             expect(curve[29]!, `${opt}: 30 steps on one batch lower the loss`).toBeLessThan(curve[0]!);
           }
         });
+
+        const folded = f.header.onnx.filter((o) => o.ok && o.variant === 'default' && o.ops?.includes('Conv') && (f.header.onnx.some((k) => k.variant === 'keep-bn')));
+        for (const o of folded) {
+          it(`${o.file}: the BatchNorm-folded graph has its own references, every initializer it trains mapped`, () => {
+            expect(o.folded?.error, o.file).toBeUndefined();
+            const prefix = o.folded!.arraysPrefix!;
+            const mapped = Object.values(o.folded!.initializers!).map((m) => m.param!);
+            expect(mapped.sort()).toEqual(Object.keys(o.folded!.parameters!).sort());
+            for (const [name, shape] of Object.entries(o.folded!.parameters!)) expect(f.entry(`${prefix}grad/${name}`).shape, name).toEqual(shape);
+            const labels = f.array('labels') as Int32Array;
+            const ce = crossEntropy(f.float(`${prefix}logits_train`), labels, f.header.classes);
+            expect(Math.abs(ce - f.float(`${prefix}loss_train`)[0]!)).toBeLessThan(1e-5);
+            for (const opt of ['sgd', 'adam']) expect(f.float(`${prefix}curve/${opt}`)[0]).toBe(f.float(`${prefix}loss_train`)[0]);
+          });
+        }
       }
 
       for (const o of f.header.onnx.filter((e) => e.ok)) {
