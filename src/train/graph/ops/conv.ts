@@ -35,7 +35,8 @@ export function padTo(e: Emitter, t: string, x: string, rank: number): string {
 /**
  * Conv(X [N, G·ci, …], W [G·co, ci, k…], B) with strides s, dilations d, pads p, group G.
  *  dX = ConvTranspose(dY, W) with the same s, d, G and begin pads (the adjoint of the
- *       convolution), cut or padded at the end to X's size (beginPadsOnly, padTo).
+ *       convolution), cut or padded at the end to X's size (beginPadsOnly, padTo); at stride 1 a
+ *       Conv with the flipped kernel instead (flippedConv).
  *  dW[o, i, k] = Σ_n Σ_j X[n, i, j·s + k·d − p] · dY[n, o, j]: itself a convolution, of X (batch
  *       and channel axes swapped) with dY as the filter, stride d, dilation s; it can run past the
  *       kernel's extent, hence the Slice. Groups ride along the channel axis (reshapes below).
@@ -56,7 +57,7 @@ const conv: GradientFn = (c) => {
   const dy = c.dy[0]!;
   const axesAfter = (n: number): number[] => Array.from({ length: spatial }, (_, i) => i + n);
   let dx: string | undefined;
-  if (c.needs[0]) dx = padTo(e, e.op('ConvTranspose', [dy, w], { strides, dilations, pads: beginPadsOnly(pads), group }), x, rank);
+  if (c.needs[0]) dx = flippedConv(e, dy, w, wDims, kernel, dilations, pads, strides, group) ?? padTo(e, e.op('ConvTranspose', [dy, w], { strides, dilations, pads: beginPadsOnly(pads), group }), x, rank);
   let dw: string | undefined;
   if (c.needs[1]) {
     let xs: string;
@@ -82,5 +83,32 @@ const conv: GradientFn = (c) => {
   const db = b && c.needs[2] ? e.op('ReduceSum', [dy, e.ints([0, ...axesAfter(2)])], { keepdims: 0 }, 'dB') : undefined;
   return [dx, dw, db];
 };
+
+/**
+ * Stride 1: dX is itself a convolution — of dY with the kernel flipped along every spatial axis and
+ * its in/out channels swapped within each group, padded by d·(k−1) − p — which onnxruntime runs on
+ * its GEMM and depthwise kernels, faster than a ConvTranspose (chain-layers.ts found the same).
+ * Undefined when that does not apply (strides, pads wider than the dilated kernel, a grouped
+ * kernel whose dims are unknown): the caller uses ConvTranspose.
+ */
+function flippedConv(e: Emitter, dy: string, w: string, wDims: number[] | undefined, kernel: number[], dilations: number[], pads: number[], strides: number[], group: number): string | undefined {
+  const spatial = kernel.length;
+  const reach = kernel.map((k, i) => dilations[i]! * (k - 1));
+  const padsT = pads.map((p, i) => reach[i % spatial]! - p);
+  if (strides.some((st) => st !== 1) || padsT.some((p) => p < 0) || (group > 1 && !wDims)) return undefined;
+  const axes = Array.from({ length: spatial }, (_, i) => i + 2);
+  let swapped: string;
+  if (group === 1) swapped = e.op('Transpose', [w], { perm: [1, 0, ...axes] });
+  else {
+    // [G·co, ci, k…] → [G, co, ci, k…] → [G, ci, co, k…] → [G·ci, co, k…].
+    const co = wDims![0]! / group;
+    const ci = wDims![1]!;
+    const split = e.op('Reshape', [w, e.ints([group, co, ci, ...kernel])]);
+    swapped = e.op('Reshape', [e.op('Transpose', [split], { perm: [0, 2, 1, ...axes.map((a) => a + 1)] }), e.ints([group * ci, co, ...kernel])]);
+  }
+  const minus = new Array<number>(spatial).fill(-1);
+  const flipped = e.op('Slice', [swapped, e.ints(minus), e.ints(new Array<number>(spatial).fill(-(2 ** 52))), e.ints(axes), e.ints(minus)]);
+  return e.op('Conv', [dy, flipped], { pads: padsT, dilations, group }, 'dx');
+}
 
 export const convGradients: Record<string, GradientFn> = { Conv: conv };
