@@ -17,6 +17,7 @@ describe.skipIf(missing)('gradients of Conv and pooling', () => {
     ['depthwise ×2, stride 2', [2, 3, 6, 6], [6, 1, 3, 3], { group: 3, strides: [2, 2], pads: [1, 1, 1, 1] }],
     ['1×1', [2, 3, 4, 4], [5, 3, 1, 1], {}],
     ['depthwise ×2, dilation 2, stride 1', [2, 3, 7, 7], [6, 1, 3, 3], { group: 3, dilations: [2, 2], pads: [2, 1, 2, 2] }],
+    ['3×2 kernel, dilations [2, 1], stride 1', [1, 2, 6, 5], [3, 2, 3, 2], { dilations: [2, 1], pads: [1, 0, 2, 1] }],
     ['1×1 with pads wider than the kernel', [1, 2, 3, 3], [3, 2, 1, 1], { pads: [1, 0, 1, 1] }],
     ['stride 3, end padding never reached', [1, 2, 7, 7], [2, 2, 3, 3], { strides: [3, 3], pads: [2, 2, 2, 2] }],
     ['1-D', [2, 3, 9], [4, 3, 3], { strides: [2], pads: [1, 1] }],
