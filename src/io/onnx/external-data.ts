@@ -20,7 +20,7 @@ export async function loadExternalData(pending: readonly PendingTensor[], modelF
   const realDir = await realpath(dir);
   const files = new Map<string, Buffer>();
   for (const p of pending) {
-    const label = p.tensor.name ? `tensor ${JSON.stringify(p.tensor.name)}` : 'a Constant tensor';
+    const label = p.tensor.name ? `tensor ${describeValue(p.tensor.name)}` : 'a Constant tensor';
     const file = await confine(dir, realDir, p.ref.location, modelFile, label);
     let bytes = files.get(file);
     if (!bytes) {

@@ -1,3 +1,4 @@
+import { describeValue } from '../../errors.js';
 import type { OnnxGraph, OnnxModel, OnnxTensor, OnnxValue } from '../../engine/onnx/model-proto.js';
 import { LENGTH_DELIMITED, ProtoReader, VARINT } from '../../engine/onnx/proto-reader.js';
 import { OnnxFormatError } from './format-error.js';
@@ -85,7 +86,7 @@ function readOpset(r: ProtoReader): { domain: string; version: number } {
     else if (field === 2 && wire === VARINT) version = r.int64();
     else r.skip(wire);
   }
-  if (version < 1n || version > 10_000n) throw new OnnxFormatError(`it imports opset ${version} of ${JSON.stringify(domain || 'ai.onnx')}`);
+  if (version < 1n || version > 10_000n) throw new OnnxFormatError(`it imports opset ${version} of ${describeValue(domain || 'ai.onnx')}`);
   return { domain, version: Number(version) };
 }
 
@@ -116,7 +117,7 @@ function readGraph(r: ProtoReader, pending: PendingTensor[]): { name: string; gr
     else if ((field === 11 || field === 12) && wire === LENGTH_DELIMITED) {
       const which = field === 11 ? 'input' : 'output';
       const v = readValueInfo(r.message(), `graph ${which}`);
-      if (v.kind !== 'tensor') throw new OnnxFormatError(`graph ${which} ${JSON.stringify(v.value.name)} is ${v.kind}, not a tensor; graft reads tensor inputs and outputs only`);
+      if (v.kind !== 'tensor') throw new OnnxFormatError(`graph ${which} ${describeValue(v.value.name)} is ${v.kind}, not a tensor; graft reads tensor inputs and outputs only`);
       (field === 11 ? graph.inputs : graph.outputs).push(v.value as OnnxValue);
     } else if (field === 13 && wire === LENGTH_DELIMITED) {
       // value_info only annotates: entries that are no tensor tell graft nothing it uses.

@@ -1,3 +1,4 @@
+import { describeValue } from '../../errors.js';
 import type { AttrValue, OnnxNode } from '../../engine/onnx/model-proto.js';
 import { FIXED32, LENGTH_DELIMITED, ProtoReader, VARINT } from '../../engine/onnx/proto-reader.js';
 import { OnnxFormatError } from './format-error.js';
@@ -5,7 +6,9 @@ import { readTensor, type PendingTensor } from './tensor-read.js';
 
 /** "node 3 (Conv)" or "node \"/layer1/conv/Conv\" (Conv)": how errors name a node. */
 export function nodeLabel(node: Pick<OnnxNode, 'name' | 'op'>, index: number): string {
-  return node.name ? `node ${JSON.stringify(node.name)} (${node.op})` : `node ${index} (${node.op})`;
+  // describeValue shortens: a name or op of megabytes must not become a message of megabytes.
+  const op = node.op.length > 40 ? `${node.op.slice(0, 37)}...` : node.op;
+  return node.name ? `node ${describeValue(node.name)} (${op})` : `node ${index} (${op})`;
 }
 
 // AttributeProto.AttributeType values graft does not read, by name.
@@ -42,7 +45,7 @@ export function readNode(r: ProtoReader, index: number, pending: PendingTensor[]
     const out: Record<string, AttrValue> = {};
     for (const a of attrs) {
       const [name, value] = readAttr(a, label, pending);
-      if (Object.prototype.hasOwnProperty.call(out, name)) throw new OnnxFormatError(`${label} has two attributes named ${JSON.stringify(name)}`);
+      if (Object.prototype.hasOwnProperty.call(out, name)) throw new OnnxFormatError(`${label} has two attributes named ${describeValue(name)}`);
       // defineProperty, so an attribute called "__proto__" is a plain key, not a prototype.
       Object.defineProperty(out, name, { value, enumerable: true, writable: true, configurable: true });
     }
@@ -79,7 +82,7 @@ function readAttr(r: ProtoReader, node: string, pending: PendingTensor[]): [stri
     else if (field === 21 && wire === LENGTH_DELIMITED) refAttr = r.bytes().length > 0;
     else r.skip(wire);
   }
-  const where = `attribute ${JSON.stringify(name)} of ${node}`;
+  const where = `attribute ${describeValue(name)} of ${node}`;
   if (!name) throw new OnnxFormatError(`an attribute of ${node} has no name`);
   if (refAttr) throw new OnnxFormatError(`${where} refers to a function's attribute (ref_attr_name), which is only valid inside a function`);
   switch (type) {

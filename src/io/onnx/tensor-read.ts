@@ -1,3 +1,4 @@
+import { describeValue } from '../../errors.js';
 import { BFLOAT16, BOOL, DATA_TYPE_NAMES, DOUBLE, FLOAT, FLOAT16, INT16, INT32, INT64, INT8, UINT16, UINT32, UINT64, UINT8, type OnnxTensor } from '../../engine/onnx/model-proto.js';
 import { FIXED32, FIXED64, LENGTH_DELIMITED, ProtoReader, VARINT } from '../../engine/onnx/proto-reader.js';
 import { OnnxFormatError } from './format-error.js';
@@ -122,7 +123,7 @@ export function readTensor(bytes: Uint8Array, depth: number, where: string): { t
       r.skip(wire);
     }
   }
-  const label = name ? `${where} ${JSON.stringify(name)}` : where;
+  const label = name ? `${where} ${describeValue(name)}` : where;
   if (ELEMENT_BYTES[dataType] === undefined) {
     const typeName = OTHER_TYPES[dataType] ?? `data type ${dataType}`;
     throw new OnnxFormatError(`${label} holds ${typeName} values; graft reads float32, float16, bfloat16, float64, int8/16/32/64, uint8/16/32/64 and bool tensors`);
@@ -194,7 +195,7 @@ function externalRef(entries: Map<string, string>, label: string): ExternalRef {
     const text = entries.get(key);
     if (text === undefined) return undefined;
     const n = /^\d{1,15}$/.test(text) ? Number(text) : NaN;
-    if (!Number.isSafeInteger(n)) throw new OnnxFormatError(`${label} has external_data ${key} ${JSON.stringify(text)}; a byte count is expected`);
+    if (!Number.isSafeInteger(n)) throw new OnnxFormatError(`${label} has external_data ${key} ${describeValue(text)}; a byte count is expected`);
     return n;
   };
   return { location, offset: number('offset') ?? 0, length: number('length') };

@@ -1,3 +1,4 @@
+import { describeValue } from '../../errors.js';
 import type { OnnxValue } from '../../engine/onnx/model-proto.js';
 import { LENGTH_DELIMITED, type ProtoReader, VARINT } from '../../engine/onnx/proto-reader.js';
 import { OnnxFormatError } from './format-error.js';
@@ -23,7 +24,7 @@ export function readValueInfo(r: ProtoReader, where: string): ReadValue {
         const f = t.tag();
         if (f.field === 1 && f.wire === LENGTH_DELIMITED) {
           kind = 'tensor';
-          ({ type, shape } = readTensorType(t.message(), () => `${where} ${JSON.stringify(name)}`));
+          ({ type, shape } = readTensorType(t.message(), () => `${where} ${describeValue(name)}`));
         } else {
           if (OTHER_KINDS[f.field]) kind = OTHER_KINDS[f.field]!;
           t.skip(f.wire);

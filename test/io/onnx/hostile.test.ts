@@ -101,6 +101,13 @@ describe('graphs that are not whole', () => {
     expect(output.message).toContain('graph output "z" is not computed by any node');
   });
 
+  it('names of megabytes are shortened in messages', async () => {
+    const long = 'n'.repeat(2 ** 20);
+    const e = await refusal(decodeOnnxModel(model({ nodes: [{ op: 'R'.repeat(2 ** 20), name: long, inputs: [long], outputs: ['y'] }], outputs: [{ name: 'y', shape: [1] }] }), 'm.onnx'));
+    expect(e.message).toMatch(/^m\.onnx: node "n{77}\.\.\." \(R{37}\.\.\.\) reads "n{77}\.\.\.", which no node/);
+    expect(e.message.length).toBeLessThan(400);
+  });
+
   it('an optional input left out ("") is no missing input', async () => {
     const ok = await decodeOnnxModel(model({ nodes: [{ op: 'Clip', inputs: ['x', '', ''], outputs: ['y'] }], inputs: [{ name: 'x', shape: [1] }], outputs: [{ name: 'y', shape: [1] }] }), 'm.onnx');
     expect(ok.model.graph.nodes[0]!.inputs).toEqual(['x', '', '']);
