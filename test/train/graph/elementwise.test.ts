@@ -17,7 +17,8 @@ describe.skipIf(missing)('gradients of broadcasting arithmetic (float64 finite d
         // Div's divisor stays away from 0, where finite differences are unreliable.
         const bSpec = op === 'Div' ? { dims: b, lo: 0.5, hi: 2 } : { dims: b };
         await expectGradients(`${op} ${JSON.stringify(a)} ${JSON.stringify(b)}`, one(op, { a: { dims: a }, b: bSpec }), 1e-4, 'float64');
-        await expectGradients(`${op} ${JSON.stringify(b)} ${JSON.stringify(a)}`, one(op, { a: { dims: b }, b: op === 'Div' ? { dims: a, lo: 0.5, hi: 2 } : { dims: a } }), 1e-4, 'float64');
+        // The mirrored case, where the first input is the broadcast one (same shapes: already checked).
+        if (JSON.stringify(a) !== JSON.stringify(b)) await expectGradients(`${op} ${JSON.stringify(b)} ${JSON.stringify(a)}`, one(op, { a: { dims: b }, b: op === 'Div' ? { dims: a, lo: 0.5, hi: 2 } : { dims: a } }), 1e-4, 'float64');
       }
     });
   }
