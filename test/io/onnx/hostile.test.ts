@@ -234,6 +234,31 @@ describe('external data', () => {
     expect(gone.message).toContain('tensor "w" is stored in "nowhere.bin", which is not in');
   });
 
+  it('reads only the tensors\' ranges: an 8-byte tensor in a 64 MiB file costs 8 bytes', async () => {
+    const { dir, file } = externalModel('big.bin', { offset: String(32 * 2 ** 20), length: '8' });
+    const big = Buffer.alloc(64 * 2 ** 20);
+    floats.copy(big, 32 * 2 ** 20);
+    writeFileSync(path.join(dir, 'big.bin'), big);
+    const before = process.memoryUsage().arrayBuffers;
+    const { model: m } = await readOnnxModel(file);
+    expect(process.memoryUsage().arrayBuffers - before).toBeLessThan(2 ** 20);
+    expect(m.graph.initializers[0]!.data).toEqual(Float32Array.of(1.5, -2));
+  });
+
+  it('refuses ranges of one file that add up to more than the file (one range named many times)', async () => {
+    const dir = path.join(root, `ext${n++}`);
+    mkdirSync(dir);
+    writeFileSync(path.join(dir, 'w.bin'), floats);
+    const g = new ProtoWriter().string(2, 'g');
+    for (const name of ['a', 'b']) {
+      const t = new ProtoWriter().int(1, 2).int(2, 1).string(8, name).message(13, new ProtoWriter().string(1, 'location').string(2, 'w.bin')).int(14, 1);
+      g.message(5, t);
+    }
+    const file = path.join(dir, 'm.onnx');
+    writeFileSync(file, new ProtoWriter().int(1, 8).message(7, g).message(8, new ProtoWriter().string(1, '').int(2, 17)).finish());
+    expect((await refusal(readOnnxModel(file))).message).toBe(`${file}: its tensors claim 16 bytes from "w.bin", which holds 8: their ranges overlap. The model is damaged.`);
+  });
+
   it("a Constant node's value tensor may be external too", async () => {
     const dir = path.join(root, `ext${n++}`);
     mkdirSync(dir);
