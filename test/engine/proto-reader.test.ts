@@ -35,10 +35,17 @@ describe('ProtoReader', () => {
     expect([f, s, inner]).toEqual([1.5, 'héllo', [7, 'in', true]]);
   });
 
-  it('int32 fields written sign-extended to 10 bytes read back negative', () => {
-    const r = new ProtoReader(new ProtoWriter().int(1, -5).finish());
-    r.tag();
-    expect(r.int32()).toBe(-5);
+  it('int32 fields: 1 to 5 bytes, and negatives written sign-extended to 10 bytes', () => {
+    const values = [0, 1, 127, 300, 2 ** 28 - 1, 2 ** 28, 2 ** 31 - 1, -5, -(2 ** 31)];
+    const w = new ProtoWriter();
+    for (const v of values) w.int(1, v);
+    const r = new ProtoReader(w.finish());
+    const got: number[] = [];
+    while (!r.done()) {
+      r.tag();
+      got.push(r.int32());
+    }
+    expect(got).toEqual(values);
   });
 
   it('fixed64 doubles and integers', () => {

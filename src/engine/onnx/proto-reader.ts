@@ -104,6 +104,15 @@ export class ProtoReader {
 
   /** An int32 field (written sign-extended to 64 bits when negative). */
   int32(): number {
+    // Most values fit 4 bytes (< 2^28): plain number arithmetic, no bigint.
+    const start = this.pos;
+    let v = 0;
+    for (let i = 0, shift = 0; i < 4 && this.pos < this.end; i++, shift += 7) {
+      const b = this.buf[this.pos++]!;
+      v += (b & 0x7f) * 2 ** shift;
+      if (b < 0x80) return v;
+    }
+    this.pos = start;
     return Number(BigInt.asIntN(32, this.varint64()));
   }
 

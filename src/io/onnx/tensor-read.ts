@@ -158,20 +158,21 @@ function readTypedValues(bytes: Uint8Array, depth: number, dataType: number, sha
   const out = allocate(dataType, count);
   const r = new ProtoReader(bytes, depth);
   let i = 0;
+  // One reader per element type, chosen once: a tensor may hold millions of values.
+  const readOne =
+    out instanceof Float32Array ? () => void (out[i++] = r.float())
+    : out instanceof Float64Array ? () => void (out[i++] = r.double())
+    : out instanceof BigInt64Array ? () => void (out[i++] = r.int64())
+    : out instanceof BigUint64Array ? () => void (out[i++] = r.varint64())
+    // int32_data holds narrower types widened; storing wraps them back as the file's writer meant.
+    : () => void ((out as Int32Array)[i++] = r.int32());
   while (!r.done()) {
     const { field, wire } = r.tag();
     if (field !== want) {
       r.skip(wire);
       continue;
     }
-    r.repeated(wire, scalar, () => {
-      if (out instanceof Float32Array) out[i++] = r.float();
-      else if (out instanceof Float64Array) out[i++] = r.double();
-      else if (out instanceof BigInt64Array) out[i++] = r.int64();
-      else if (out instanceof BigUint64Array) out[i++] = r.varint64();
-      // int32_data holds narrower types widened; storing wraps them back as the file's writer meant.
-      else out[i++] = Number(BigInt.asIntN(32, r.varint64()));
-    });
+    r.repeated(wire, scalar, readOne);
   }
   return out;
 }
