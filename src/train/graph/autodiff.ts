@@ -26,6 +26,12 @@ export interface GradientGraphOptions {
   loss: string;
   /** Initializers to differentiate with respect to (float32). */
   trainable: readonly string[];
+  /**
+   * The opset the result will be encoded with (default 17, what encodeModel writes). The backward
+   * uses ops of opset ≥ 16 (ScatterElements with reduction), so a model read at opset 13–15 is
+   * encoded at 17: nothing the forward uses changes meaning between 13 and 17.
+   */
+  opset?: number;
   /** The output name of a parameter's gradient. Default `grad.NAME`. */
   gradientName?: (param: string) => string;
 }
@@ -79,7 +85,7 @@ export function buildGradientGraph(forward: OnnxGraph, options: GradientGraphOpt
     ...(forward.valueInfo ? { valueInfo: [...forward.valueInfo] } : {}),
   };
   const taken = new Set<string>([...produced, ...forward.inputs.map((v) => v.name), ...forward.initializers.map((t) => t.name)]);
-  const e = new Emitter(graph, taken);
+  const e = new Emitter(graph, taken, options.opset ?? 17);
   const grads = new Map<string, string[]>();
   const add = (t: string, g: string): void => void grads.set(t, [...(grads.get(t) ?? []), g]);
   const total = (t: string): string | undefined => {

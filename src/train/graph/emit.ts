@@ -13,6 +13,8 @@ export class Emitter {
   constructor(
     readonly graph: OnnxGraph,
     private readonly taken: Set<string>,
+    /** The opset the graph will be encoded with: ops whose form changed are emitted to match it. */
+    readonly opset = 17,
   ) {}
 
   fresh(hint: string): string {
@@ -35,6 +37,11 @@ export class Emitter {
     if (attrs) node.attrs = attrs;
     this.graph.nodes.push(node);
     return outs;
+  }
+
+  /** ReduceMean over constant axes, keeping them: axes an attribute up to opset 17, an input from 18. */
+  reduceMean(x: string, axes: readonly number[]): string {
+    return this.opset >= 18 ? this.op('ReduceMean', [x, this.ints(axes)], { keepdims: 1 }) : this.op('ReduceMean', [x], { axes: [...axes], keepdims: 1 });
   }
 
   /** A float32 scalar constant (the backward graph is float32, as graft trains). */

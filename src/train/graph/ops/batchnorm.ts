@@ -24,8 +24,8 @@ const batchNorm: GradientFn = (c) => {
   let centered: string;
   let istd: string;
   if (training) {
-    centered = e.op('Sub', [x, e.op('ReduceMean', [x], { axes, keepdims: 1 })]);
-    const variance = e.op('ReduceMean', [e.op('Mul', [centered, centered])], { axes, keepdims: 1 });
+    centered = e.op('Sub', [x, e.reduceMean(x, axes)]);
+    const variance = e.reduceMean(e.op('Mul', [centered, centered]), axes);
     istd = e.op('Reciprocal', [e.op('Sqrt', [e.op('Add', [variance, eps])])]);
   } else {
     centered = e.op('Sub', [x, perChannel(runMean)]);
@@ -40,8 +40,8 @@ const batchNorm: GradientFn = (c) => {
     const scale = e.op('Mul', [perChannel(gamma), istd]);
     if (!training) dx = e.op('Mul', [dy, scale], undefined, 'dx');
     else {
-      const m1 = e.op('ReduceMean', [dy], { axes, keepdims: 1 });
-      const m2 = e.op('ReduceMean', [dyXhat], { axes, keepdims: 1 });
+      const m1 = e.reduceMean(dy, axes);
+      const m2 = e.reduceMean(dyXhat, axes);
       dx = e.op('Mul', [e.op('Sub', [e.op('Sub', [dy, m1]), e.op('Mul', [xhat, m2])]), scale], undefined, 'dx');
     }
   }

@@ -21,15 +21,15 @@ const layerNorm: GradientFn = (c) => {
     axis -= rank;
   }
   const axes = Array.from({ length: -axis }, (_, i) => axis + i);
-  const centered = e.op('Sub', [x, e.op('ReduceMean', [x], { axes, keepdims: 1 })]);
-  const variance = e.op('ReduceMean', [e.op('Mul', [centered, centered])], { axes, keepdims: 1 });
+  const centered = e.op('Sub', [x, e.reduceMean(x, axes)]);
+  const variance = e.reduceMean(e.op('Mul', [centered, centered]), axes);
   const istd = e.op('Reciprocal', [e.op('Sqrt', [e.op('Add', [variance, e.scalar(floatAttr(c.node, 'epsilon', 1e-5))])])]);
   const xhat = e.op('Mul', [centered, istd], undefined, 'xhat');
   let dx: string | undefined;
   if (c.needs[0]) {
     const g = e.op('Mul', [dy, gamma]);
-    const m1 = e.op('ReduceMean', [g], { axes, keepdims: 1 });
-    const m2 = e.op('ReduceMean', [e.op('Mul', [g, xhat])], { axes, keepdims: 1 });
+    const m1 = e.reduceMean(g, axes);
+    const m2 = e.reduceMean(e.op('Mul', [g, xhat]), axes);
     dx = e.op('Mul', [e.op('Sub', [e.op('Sub', [g, m1]), e.op('Mul', [xhat, m2])]), istd], undefined, 'dx');
   }
   const dgamma = c.needs[1] ? unbroadcast(e, c.facts, e.op('Mul', [dy, xhat]), gamma, rank) : undefined;

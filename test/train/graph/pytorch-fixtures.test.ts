@@ -1,0 +1,107 @@
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type * as Ort from 'onnxruntime-node';
+import { encodeOnnxModel, type OnnxGraph } from '../../../src/engine/onnx/model-proto.js';
+import { readOnnxModel } from '../../../src/io/onnx/read.js';
+import { buildGradientGraph } from '../../../src/train/graph/autodiff.js';
+import { softmaxCrossEntropy } from '../../../src/train/graph/loss.js';
+import { missing, ort } from './gradcheck.js';
+
+/**
+ * The op-level autodiff on graphs PyTorch exported (fixtures/onnx, made by make.py; see its
+ * README), against PyTorch autograd: one backward of the mean cross-entropy of the logits on the
+ * stored batch, every trained initializer's gradient within 1e-4 of its largest element.
+ * Default files have BatchNorm folded into the convolutions by the exporter: they train as plain
+ * Convs, against the `folded/FILE/` references. `.keep-bn` files keep inference-mode BatchNorm
+ * nodes, which are switched to training mode here (batch statistics, as PyTorch's train mode).
+ */
+const DIR = path.resolve(__dirname, '../../../fixtures/onnx');
+
+interface ArrayEntry { dtype: 'float32' | 'int32'; shape: number[]; offset: number; length: number }
+interface InitializerEntry { param?: string; transform?: string; rows?: number[] }
+interface OnnxEntry { file: string; variant: string; ok: boolean; folded?: { arraysPrefix?: string; initializers?: Record<string, InitializerEntry> }; initializers?: Record<string, InitializerEntry> }
+interface Header { bin: string; inputName: string; outputName: string; onnx: OnnxEntry[]; arrays: Record<string, ArrayEntry> }
+
+function fixture(model: string): { header: Header; array: (name: string) => { data: Float32Array | Int32Array; shape: number[] } } {
+  const header = JSON.parse(readFileSync(path.join(DIR, `${model}.ref.json`), 'utf8')) as Header;
+  const bin = readFileSync(path.join(DIR, header.bin));
+  return {
+    header,
+    array: (name) => {
+      const e = header.arrays[name];
+      if (!e) throw new Error(`${model}: no array ${name}`);
+      const copy = new Uint8Array(bin.subarray(e.offset, e.offset + 4 * e.length)).buffer;
+      return { data: e.dtype === 'int32' ? new Int32Array(copy) : new Float32Array(copy), shape: e.shape };
+    },
+  };
+}
+
+/** PyTorch's train mode: every BatchNormalization uses batch statistics (its running outputs unused). */
+function trainingBatchNorm(graph: OnnxGraph): OnnxGraph {
+  return {
+    ...graph,
+    nodes: graph.nodes.map((n) => (n.op === 'BatchNormalization' ? { ...n, attrs: { ...n.attrs, training_mode: 1 }, outputs: [n.outputs[0]!, `${n.outputs[0]}/running_mean`, `${n.outputs[0]}/running_var`] } : n)),
+  };
+}
+
+/** The reference gradient of an initializer, in its layout. */
+function reference(grad: { data: Float32Array | Int32Array; shape: number[] }, how: InitializerEntry): Float32Array {
+  const g = grad.data as Float32Array;
+  if (how.transform === 'transpose') {
+    const [r, c] = grad.shape as [number, number];
+    return Float32Array.from({ length: r * c }, (_, k) => g[(k % r) * c + Math.floor(k / r)]!);
+  }
+  if (how.transform === 'leading-rows') {
+    const width = g.length / grad.shape[0]!;
+    return g.slice(how.rows![0]! * width, how.rows![1]! * width);
+  }
+  return g;
+}
+
+const CASES = ['convnet', 'bert-tiny'].flatMap((model) => fixture(model).header.onnx.filter((e) => e.ok).map((e) => ({ model, entry: e })));
+
+describe.skipIf(missing)('gradients of PyTorch-exported graphs against PyTorch autograd', () => {
+  for (const { model, entry } of CASES) {
+    it(`${entry.file}`, async () => {
+      const fx = fixture(model);
+      const { header } = fx;
+      const read = (await readOnnxModel(path.join(DIR, entry.file))).model;
+      const folded = entry.variant !== 'keep-bn' && entry.folded?.initializers;
+      const map = Object.entries((folded ? entry.folded!.initializers : entry.initializers) ?? {}).filter(([, v]) => v.param);
+      const prefix = folded ? (entry.folded!.arraysPrefix ?? '') : '';
+      const graph = softmaxCrossEntropy(trainingBatchNorm(read.graph), header.outputName);
+      // The backward needs opset ≥ 16 (ScatterElements' reduction); 13–15 mean the same as 17 for these ops.
+      const opsets = read.opsets.map((o) => (o.domain === '' || o.domain === 'ai.onnx' ? { ...o, version: Math.max(o.version, 17) } : o));
+      const opset = opsets.find((o) => o.domain === '' || o.domain === 'ai.onnx')!.version;
+      const built = buildGradientGraph(graph, { loss: 'loss', trainable: map.map(([name]) => name), opset });
+      const o = ort as typeof Ort;
+      const session = await o.InferenceSession.create(encodeOnnxModel({ ...read, irVersion: Math.max(read.irVersion, 8), opsets, graph: built.graph }), { logSeverityLevel: 3 });
+      const input = fx.array('input');
+      const labels = fx.array('labels');
+      const feeds: Record<string, Ort.Tensor> = {
+        [header.inputName]: input.data instanceof Int32Array ? new o.Tensor('int64', BigInt64Array.from(input.data, BigInt), input.shape) : new o.Tensor('float32', input.data, input.shape),
+        labels: new o.Tensor('int64', BigInt64Array.from(labels.data, BigInt), labels.shape),
+      };
+      for (const p of built.params) feeds[p.name] = new o.Tensor('float32', p.data as Float32Array, p.dims);
+      const out = await session.run(feeds);
+      expect(Number(out.loss!.data[0]), 'loss').toBeCloseTo(Number(fx.array(`${prefix}loss_train`).data[0]), 5);
+      const off: string[] = [];
+      let worstAll = 0;
+      for (const [name, how] of map) {
+        const want = reference(fx.array(`${prefix}grad/${how.param}`), how);
+        const got = out[`grad.${name}`]!.data as Float32Array;
+        let worst = 0;
+        let scale = 0;
+        want.forEach((v, i) => {
+          worst = Math.max(worst, Math.abs(v - got[i]!));
+          scale = Math.max(scale, Math.abs(v));
+        });
+        worstAll = Math.max(worstAll, worst / scale);
+        if (!(worst / scale < 1e-4)) off.push(`${name} (${how.param}): ${worst} off, largest ${scale}`);
+      }
+      if (process.env.GRADCHECK_REPORT) console.log(`pytorch ${entry.file}: ${map.length} parameters, worst ${worstAll.toExponential(1)}`);
+      expect(off).toEqual([]);
+    });
+  }
+});
