@@ -3,7 +3,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { GraphBuilder } from '../../../src/engine/onnx/graph-builder.js';
-import { BOOL, FLOAT, FLOAT16, INT64, encodeModel, encodeOnnxModel, tensorDataType, type OnnxGraph, type OnnxModel, type OnnxTensor } from '../../../src/engine/onnx/model-proto.js';
+import { BFLOAT16, BOOL, FLOAT, FLOAT16, INT64, encodeModel, encodeOnnxModel, tensorDataType, type OnnxGraph, type OnnxModel, type OnnxTensor } from '../../../src/engine/onnx/model-proto.js';
 import { decodeOnnxModel, readOnnxModel } from '../../../src/io/onnx/read.js';
 
 /**
@@ -29,7 +29,7 @@ interface Expected {
 function values(t: OnnxTensor): Array<number | string> {
   if (t.data instanceof BigInt64Array || t.data instanceof BigUint64Array) return Array.from(t.data, (v) => v.toString());
   const type = tensorDataType(t);
-  if (t.data instanceof Float32Array || t.data instanceof Float64Array || type === FLOAT16) return Array.from(t.data as ArrayLike<number>);
+  if (t.data instanceof Float32Array || t.data instanceof Float64Array || type === FLOAT16 || type === BFLOAT16) return Array.from(t.data as ArrayLike<number>);
   return Array.from(t.data as ArrayLike<number>, (v) => (type === BOOL ? v : String(v)));
 }
 
@@ -79,6 +79,8 @@ describe('reading ONNX files real exporters wrote', () => {
       expect(byName.get(`${k}_typed`)!.data, k).toEqual(byName.get(`${k}_raw`)!.data);
     }
     expect(byName.get('f16_raw')!.dataType).toBe(FLOAT16);
+    // bfloat16 keeps its bits: 1.0, -2.5, 3.0.
+    for (const k of ['bf16_raw', 'bf16_typed']) expect(byName.get(k), k).toMatchObject({ dataType: BFLOAT16, data: Uint16Array.of(0x3f80, 0xc020, 0x4040) });
     expect(byName.get('bool_raw')).toMatchObject({ dataType: BOOL, data: Uint8Array.of(1, 0, 1) });
     expect(byName.get('neg_i64')!.data).toEqual(BigInt64Array.of(-1n, -(2n ** 40n), 2n ** 62n));
     expect(byName.get('scalar')).toMatchObject({ dims: [], data: Float32Array.of(3.5) });
