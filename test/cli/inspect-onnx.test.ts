@@ -1,4 +1,4 @@
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
@@ -87,6 +87,19 @@ describe('graft inspect model.onnx', () => {
       'input x\\x1b]0;pwned\\x07\\x1b[2J\\u202e\\n: float32 [b\\x1b]0;pwned\\x07\\x1b[2J\\u202e\\n, 2]',
       'output y\\x1b]0;pwned\\x07\\x1b[2J\\u202e\\n: float32 [?, 2]',
     ]);
+  });
+
+  it('a missing file, an unreadable one, a folder: exit 2 and a message, no stack', async () => {
+    const missing = await cli(['inspect', path.join(root, 'none.onnx')]);
+    expect([missing.code, missing.stderr.trim()]).toEqual([2, `graft inspect: No ONNX model at ${path.join(root, 'none.onnx')}. Check the path; pass an .onnx file.`]);
+    const folder = path.join(root, 'folder.onnx');
+    mkdirSync(folder);
+    const r = await cli(['inspect', folder]);
+    expect([r.code, r.stderr]).toEqual([2, expect.stringContaining(`${folder} is a folder, not a regular file`)]);
+    // A name the file system refuses to look up stands for every other errno (EACCES when not root).
+    const long = path.join(root, `${'x'.repeat(5000)}.onnx`);
+    const l = await cli(['inspect', long]);
+    expect([l.code, l.stderr]).toEqual([2, expect.stringMatching(/xxx\.onnx cannot be read \(ENAMETOOLONG\)\. Check its permissions\.\n$/)]);
   });
 
   it('a damaged file: exit 2 and one line naming the file and what is wrong', async () => {

@@ -1,6 +1,7 @@
 import { constants } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import * as path from 'node:path';
+import { GraftError } from '../../errors.js';
 import type { OnnxModel } from '../../engine/onnx/model-proto.js';
 import { READ_LIMITS, readRegularFile } from '../regular-file.js';
 import { loadExternalData } from './external-data.js';
@@ -21,7 +22,12 @@ export interface OnnxFile {
  */
 export async function readOnnxModel(file: string): Promise<OnnxFile> {
   // protobuf itself cannot encode a message over 2 GiB, so neither can an .onnx file be one.
-  const bytes = await readRegularFile(file, { maxBytes: READ_LIMITS.blob, expected: 'an ONNX model file (.onnx)', code: 'MODEL_CORRUPT' });
+  const bytes = await readRegularFile(file, { maxBytes: READ_LIMITS.blob, expected: 'an ONNX model file (.onnx)', code: 'MODEL_CORRUPT' }).catch((e: unknown) => {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') throw new GraftError('MODEL_NOT_FOUND', `No ONNX model at ${file}. Check the path; pass an .onnx file.`);
+    if (typeof code === 'string' && !(e instanceof GraftError)) throw new GraftError('MODEL_CORRUPT', `${file} cannot be read (${code}). Check its permissions.`, { cause: e });
+    throw e;
+  });
   return decodeOnnxModel(bytes, file);
 }
 
