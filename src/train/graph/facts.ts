@@ -18,7 +18,7 @@ const SAME_RANK = new Set([
   'Relu', 'LeakyRelu', 'Sigmoid', 'Tanh', 'Clip', 'HardSigmoid', 'HardSwish', 'Erf', 'Exp', 'Log', 'Sqrt', 'Reciprocal', 'Neg', 'Abs',
   'Softmax', 'LogSoftmax', 'Identity', 'Dropout', 'Cast', 'Transpose', 'Conv', 'ConvTranspose', 'MaxPool', 'AveragePool',
   'GlobalAveragePool', 'GlobalMaxPool', 'BatchNormalization', 'LayerNormalization', 'Concat', 'Slice', 'Split', 'Pad', 'Not',
-  'Sin', 'Cos', 'Floor', 'Ceil', 'Round', 'Sign', 'Softplus', 'Softsign', 'Elu', 'Selu', 'Celu', 'Gelu', 'Mish', 'InstanceNormalization', 'LRN',
+  'CastLike', 'Sin', 'Cos', 'Floor', 'Ceil', 'Round', 'Sign', 'Softplus', 'Softsign', 'Elu', 'Selu', 'Celu', 'Gelu', 'Mish', 'InstanceNormalization', 'LRN',
 ]);
 const BROADCASTING = new Set(['Add', 'Sub', 'Mul', 'Div', 'Pow', 'Where', 'Equal', 'Greater', 'Less', 'GreaterOrEqual', 'LessOrEqual', 'Sum', 'Max', 'Min', 'And', 'Or', 'PRelu']);
 const REDUCE = new Set(['ReduceMean', 'ReduceSum', 'ReduceMax', 'ReduceMin', 'ReduceProd', 'ReduceSumSquare', 'ReduceL2']);
@@ -41,24 +41,73 @@ export function inferFacts(graph: OnnxGraph, order: readonly OnnxNode[]): Facts 
     const t = values.get(name);
     return t && t.data instanceof BigInt64Array ? Array.from(t.data, Number) : undefined;
   };
+  // Static lengths of 1-D int64 tensors (shapes being computed): Reshape's output rank is its shape's length.
+  const lengths = new Map<string, number>();
+  for (const [name, d] of dims) if (d.length === 1) lengths.set(name, d[0]!);
   for (const node of order) {
+    const len = shapeLength(node, (n) => ranks.get(n), (n) => lengths.get(n), ints);
+    if (len !== undefined) lengths.set(node.outputs[0]!, len);
     if (node.op === 'Constant') {
       const v = node.attrs?.value;
       if (v && typeof v === 'object' && 'tensor' in v) {
         values.set(node.outputs[0]!, v.tensor);
         dims.set(node.outputs[0]!, v.tensor.dims);
         ranks.set(node.outputs[0]!, v.tensor.dims.length);
+        if (v.tensor.dims.length === 1) lengths.set(node.outputs[0]!, v.tensor.dims[0]!);
       }
       continue;
     }
-    const r = outputRank(node, (n) => ranks.get(n), ints);
+    const r = outputRank(node, (n) => ranks.get(n), ints, (n) => lengths.get(n));
     if (r === undefined) continue;
     for (const o of node.outputs) if (o) ranks.set(o, r);
   }
   return { rank: (n) => ranks.get(n), dims: (n) => dims.get(n), ints };
 }
 
-function outputRank(node: OnnxNode, rank: (n: string) => number | undefined, ints: (n: string) => number[] | undefined): number | undefined {
+/** The length of a 1-D tensor a shape computation produces, when it is fixed. */
+function shapeLength(node: OnnxNode, rank: (n: string) => number | undefined, length: (n: string) => number | undefined, ints: (n: string) => number[] | undefined): number | undefined {
+  const first = node.inputs[0] ?? '';
+  switch (node.op) {
+    case 'Shape': {
+      const r = rank(first);
+      if (r === undefined) return undefined;
+      const clamp = (v: number): number => Math.min(r, Math.max(0, v < 0 ? v + r : v));
+      return clamp(intAttr(node, 'end', r)) - clamp(intAttr(node, 'start', 0));
+    }
+    case 'Concat': {
+      const ls = node.inputs.map(length);
+      return ls.every((l) => l !== undefined) ? (ls as number[]).reduce((a, b) => a + b, 0) : undefined;
+    }
+    case 'Unsqueeze':
+      return rank(first) === 0 ? 1 : undefined;
+    case 'Cast':
+    case 'Identity':
+    case 'Abs':
+    case 'Neg':
+      return length(first);
+    case 'Add':
+    case 'Sub':
+    case 'Mul':
+    case 'Div':
+    case 'Max':
+    case 'Min':
+    case 'Where': {
+      const ls = node.inputs.map((i) => (rank(i) === 0 ? 1 : length(i)));
+      return ls.every((l) => l !== undefined) ? Math.max(...(ls as number[])) : undefined;
+    }
+    case 'Slice': {
+      const l = length(first);
+      const [starts, ends] = [ints(node.inputs[1] ?? ''), ints(node.inputs[2] ?? '')];
+      if (l === undefined || !starts || !ends || (node.inputs[4] && ints(node.inputs[4])?.[0] !== 1)) return undefined;
+      const clamp = (v: number): number => Math.min(l, Math.max(0, v < 0 ? v + l : v));
+      return Math.max(0, clamp(ends[0]!) - clamp(starts[0]!));
+    }
+    default:
+      return undefined;
+  }
+}
+
+function outputRank(node: OnnxNode, rank: (n: string) => number | undefined, ints: (n: string) => number[] | undefined, length: (n: string) => number | undefined): number | undefined {
   const r0 = rank(node.inputs[0] ?? '');
   const { op } = node;
   if (SAME_RANK.has(op)) return r0;
@@ -71,9 +120,10 @@ function outputRank(node: OnnxNode, rank: (n: string) => number | undefined, int
     const r1 = rank(node.inputs[1]!);
     return r0 !== undefined && r1 !== undefined && r0 >= 2 && r1 >= 2 ? Math.max(r0, r1) : undefined;
   }
-  if (op === 'Reshape') return ints(node.inputs[1]!)?.length;
+  if (op === 'Reshape') return length(node.inputs[1]!);
+  if (op === 'ConstantOfShape') return length(node.inputs[0]!);
   if (op === 'Expand') {
-    const n = ints(node.inputs[1]!)?.length;
+    const n = length(node.inputs[1]!);
     return n !== undefined && r0 !== undefined ? Math.max(n, r0) : undefined;
   }
   const axes = intsAttr(node, 'axes') ?? (node.inputs[1] ? ints(node.inputs[1]) : undefined);

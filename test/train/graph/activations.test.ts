@@ -31,6 +31,13 @@ describe.skipIf(missing)('gradients of activations', () => {
     await expectGradients('PRelu scalar', one('PRelu', { x: { dims: [2, 5] }, slope: { dims: [1], lo: 0.05, hi: 0.5 } }), 1e-4, 'float64');
   });
 
+  it('Gelu, exact and tanh-approximated (opset 20; float32 differences, h = 1e-2)', async () => {
+    for (const approximate of ['none', 'tanh']) {
+      const c = { ...one('Gelu', { x: { dims: [3, 5], lo: -4, hi: 4 } }, { approximate: { string: approximate } }), opset: 20, floatStep: 1e-2 };
+      await expectGradients(`Gelu ${approximate}`, c, 2e-3);
+    }
+  });
+
   it('Sqrt and Reciprocal (positive inputs)', async () => {
     await expectGradients('Sqrt', one('Sqrt', { x: { dims: [2, 5], lo: 0.5, hi: 3 } }), 1e-4, 'float64');
     await expectGradients('Reciprocal', one('Reciprocal', { x: { dims: [2, 5], lo: 0.5, hi: 3 } }), 1e-4, 'float64');

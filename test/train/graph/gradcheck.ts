@@ -1,6 +1,6 @@
 import { expect } from 'vitest';
 import type * as Ort from 'onnxruntime-node';
-import { DOUBLE, FLOAT, INT64, encodeModel, type OnnxGraph, type OnnxInitializer, type OnnxNode } from '../../../src/engine/onnx/model-proto.js';
+import { DOUBLE, FLOAT, INT64, encodeOnnxModel, type OnnxGraph, type OnnxInitializer, type OnnxNode } from '../../../src/engine/onnx/model-proto.js';
 import { loadOnnxRuntime } from '../../../src/engine/onnx/runtime.js';
 import { Rng } from '../../../src/engine/rng.js';
 import { buildGradientGraph } from '../../../src/train/graph/autodiff.js';
@@ -35,6 +35,8 @@ export interface OpCase {
   /** Finite-difference step when the forward runs in float32 (default 1e-3). */
   floatStep?: number;
   seed?: number;
+  /** The opset to encode with (default 17; Gelu needs 20). */
+  opset?: number;
 }
 
 export interface CheckResult {
@@ -50,6 +52,7 @@ const QUIET = { logSeverityLevel: 3 } as const;
 export async function gradCheck(c: OpCase): Promise<CheckResult> {
   const o = ort as typeof Ort;
   const rng = new Rng(c.seed ?? 7);
+  const encodeModel = (graph: OnnxGraph): Uint8Array => encodeOnnxModel({ irVersion: 10, producerName: 'graft', opsets: [{ domain: '', version: c.opset ?? 17 }], graphName: 'gradcheck', graph });
   const specs: Record<string, TensorSpec> = { ...c.tensors };
   const values = new Map<string, Float64Array | BigInt64Array>();
   for (const [name, s] of Object.entries(c.tensors)) {
@@ -74,7 +77,7 @@ export async function gradCheck(c: OpCase): Promise<CheckResult> {
   values.set('r', Float64Array.from({ length: y.size }, () => rng.next() * 2 - 1));
   specs.r = { dims: [...y.dims], trainable: false };
 
-  const built = buildGradientGraph(graphOf(false, true), { loss: 'loss', trainable });
+  const built = buildGradientGraph(graphOf(false, true), { loss: 'loss', trainable, opset: c.opset ?? 17 });
   const session = await o.InferenceSession.create(encodeModel(built.graph), QUIET);
   const feeds: Record<string, Ort.Tensor> = {};
   for (const p of built.params) feeds[p.name] = new o.Tensor('float32', p.data as Float32Array, p.dims);

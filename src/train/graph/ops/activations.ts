@@ -1,4 +1,4 @@
-import { floatAttr } from '../attrs.js';
+import { floatAttr, stringAttr } from '../attrs.js';
 import type { GradientFn } from '../gradient.js';
 import { unbroadcast } from '../unbroadcast.js';
 
@@ -85,6 +85,31 @@ const log: GradientFn = (c) => [c.e.op('Div', [c.dy[0]!, c.node.inputs[0]!])];
 /** softplus(x) = ln(1 + eˣ); softplus'(x) = σ(x). */
 const softplus: GradientFn = (c) => [c.e.op('Mul', [c.dy[0]!, c.e.op('Sigmoid', [c.node.inputs[0]!])])];
 
+/**
+ * Gelu (opset 20). approximate "none": y = x·Φ(x), y' = Φ(x) + x·φ(x) with Φ(x) = ½(1 + erf(x/√2)),
+ * φ(x) = e^(−x²/2)/√(2π). "tanh": y = ½x(1 + t), t = tanh(u), u = √(2/π)(x + 0.044715x³),
+ * y' = ½(1 + t) + ½x(1 − t²)·√(2/π)(1 + 3·0.044715x²).
+ */
+const gelu: GradientFn = (c) => {
+  const x = c.node.inputs[0]!;
+  const e = c.e;
+  const x2 = e.op('Mul', [x, x]);
+  let slope: string;
+  if (stringAttr(c.node, 'approximate', 'none') === 'tanh') {
+    const s = Math.sqrt(2 / Math.PI);
+    const u = e.op('Mul', [e.op('Add', [x, e.op('Mul', [e.op('Mul', [x2, x]), e.scalar(0.044715)])]), e.scalar(s)]);
+    const t = e.op('Tanh', [u]);
+    const du = e.op('Mul', [e.op('Add', [e.scalar(1), e.op('Mul', [x2, e.scalar(3 * 0.044715)])]), e.scalar(s)]);
+    const half = e.op('Mul', [e.op('Add', [e.scalar(1), t]), e.scalar(0.5)]);
+    slope = e.op('Add', [half, e.op('Mul', [e.op('Mul', [x, e.scalar(0.5)]), e.op('Mul', [e.op('Sub', [e.scalar(1), e.op('Mul', [t, t])]), du])])]);
+  } else {
+    const cdf = e.op('Mul', [e.op('Add', [e.scalar(1), e.op('Erf', [e.op('Mul', [x, e.scalar(Math.SQRT1_2)])])]), e.scalar(0.5)]);
+    const pdf = e.op('Mul', [e.op('Exp', [e.op('Mul', [x2, e.scalar(-0.5)])]), e.scalar(1 / Math.sqrt(2 * Math.PI))]);
+    slope = e.op('Add', [cdf, e.op('Mul', [x, pdf])]);
+  }
+  return [e.op('Mul', [c.dy[0]!, slope], undefined, 'dx')];
+};
+
 /** exp'(x) = y. */
 const exp: GradientFn = (c) => [c.e.op('Mul', [c.dy[0]!, c.node.outputs[0]!])];
 
@@ -99,5 +124,5 @@ const reciprocal: GradientFn = (c) => {
 
 export const activationGradients: Record<string, GradientFn> = {
   Relu: relu, LeakyRelu: leakyRelu, PRelu: prelu, Sigmoid: sigmoid, Tanh: tanh, Clip: clip, HardSigmoid: hardSigmoid, HardSwish: hardSwish, Erf: erf,
-  Exp: exp, Sqrt: sqrt, Reciprocal: reciprocal, Abs: abs, Log: log, Softplus: softplus,
+  Exp: exp, Sqrt: sqrt, Reciprocal: reciprocal, Abs: abs, Log: log, Softplus: softplus, Gelu: gelu,
 };

@@ -61,4 +61,4 @@ const neg: GradientFn = (c) => [c.e.op('Neg', [c.dy[0]!])];
  */
 const identity: GradientFn = (c) => [c.dy[0]];
 
-export const elementwiseGradients: Record<string, GradientFn> = { Add: add, Sub: sub, Mul: mul, Div: div, Sum: sum, Neg: neg, Identity: identity, Dropout: identity, Cast: identity, Pow: pow, Where: where, Expand: expand };
+export const elementwiseGradients: Record<string, GradientFn> = { Add: add, Sub: sub, Mul: mul, Div: div, Sum: sum, Neg: neg, Identity: identity, Dropout: identity, Cast: identity, CastLike: (c) => [c.dy[0], undefined], Pow: pow, Where: where, Expand: expand };

@@ -36,13 +36,22 @@ const matmul: GradientFn = (c) => {
   const [a, b] = c.node.inputs as [string, string];
   const ra = c.facts.rank(a);
   const rb = c.facts.rank(b);
+  const dy = c.dy[0]!;
+  const bDims = c.facts.dims(b);
+  if (bDims?.length === 2 && ra !== 1) {
+    // A [..., m, k] × a weight matrix B [k, n] (a Linear layer): A's rank need not be known.
+    // dA = dY·Bᵀ has A's shape already; dB = Σ over all rows of Aᵀ·dY, one Gemm on A and dY flattened to rows.
+    const [k, n] = bDims as [number, number];
+    const da = c.needs[0] ? c.e.op('MatMul', [dy, c.e.op('Transpose', [b], { perm: [1, 0] })], undefined, 'dA') : undefined;
+    const db = c.needs[1] ? c.e.op('Gemm', [c.e.op('Reshape', [a, c.e.ints([-1, k])]), c.e.op('Reshape', [dy, c.e.ints([-1, n])])], { transA: 1 }, 'dB') : undefined;
+    return [da, db];
+  }
   if (ra === undefined || rb === undefined || ra < 2 || rb < 2) {
     throw new GraftError(
       'BACKEND_UNAVAILABLE',
       `graft cannot differentiate ${describeNode(c.node)}: its gradient needs both operands' ranks, at least 2 (received ranks ${ra ?? 'unknown'} and ${rb ?? 'unknown'}). Reshape vector operands to matrices before the MatMul, or declare the input shapes.`,
     );
   }
-  const dy = c.dy[0]!;
   const outRank = Math.max(ra, rb);
   const t = (x: string, r: number): string => c.e.op('Transpose', [x], { perm: [...Array.from({ length: r - 2 }, (_, i) => i), r - 1, r - 2] });
   const da = c.needs[0] ? unbroadcast(c.e, c.facts, c.e.op('MatMul', [dy, t(b, rb)], undefined, 'dA'), a, outRank) : undefined;
