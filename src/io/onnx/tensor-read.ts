@@ -21,6 +21,9 @@ const OTHER_TYPES: Readonly<Record<number, string>> = {
  */
 export const MAX_TENSOR_BYTES = 2 * 2 ** 30 - 1;
 
+/** More dimensions than any op handles (onnxruntime's kernels stop at 8 or so): a damaged file. */
+export const MAX_RANK = 64;
+
 /** Where an externally stored tensor's bytes are (TensorProto.external_data). */
 export interface ExternalRef {
   location: string;
@@ -111,7 +114,10 @@ export function readTensor(bytes: Uint8Array, depth: number, where: string): { t
   const dataFields = new Set<number>();
   while (!r.done()) {
     const { field, wire } = r.tag();
-    if (field === 1) r.repeated(wire, VARINT, () => dims.push(r.int64()));
+    if (field === 1) {
+      r.repeated(wire, VARINT, () => dims.push(r.int64()));
+      if (dims.length > MAX_RANK) throw new OnnxFormatError(`${where} has more than ${MAX_RANK} dimensions`);
+    }
     else if (field === 2 && wire === VARINT) dataType = r.int32();
     else if (field === 8 && wire === LENGTH_DELIMITED) name = r.string();
     else if (field === 9 && wire === LENGTH_DELIMITED) raw = r.bytes();

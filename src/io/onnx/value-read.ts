@@ -2,6 +2,7 @@ import { describeValue } from '../../errors.js';
 import type { OnnxValue } from '../../engine/onnx/model-proto.js';
 import { LENGTH_DELIMITED, type ProtoReader, VARINT } from '../../engine/onnx/proto-reader.js';
 import { OnnxFormatError } from './format-error.js';
+import { MAX_RANK } from './tensor-read.js';
 
 /** What a ValueInfoProto says: a tensor's name, element type and shape, or that it is no tensor. */
 export type ReadValue = { value: OnnxValue; kind: 'tensor' } | { value: { name: string }; kind: string };
@@ -50,8 +51,10 @@ function readTensorType(r: ProtoReader, where: () => string): { type: number | u
       const s = r.message();
       while (!s.done()) {
         const f = s.tag();
-        if (f.field === 1 && f.wire === LENGTH_DELIMITED) shape.push(readDim(s.message(), where));
-        else s.skip(f.wire);
+        if (f.field === 1 && f.wire === LENGTH_DELIMITED) {
+          shape.push(readDim(s.message(), where));
+          if (shape.length > MAX_RANK) throw new OnnxFormatError(`${where()} has more than ${MAX_RANK} dimensions`);
+        } else s.skip(f.wire);
       }
     } else r.skip(wire);
   }

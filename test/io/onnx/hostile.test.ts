@@ -55,6 +55,17 @@ describe('sizes a file does not justify', () => {
     expect((await refusal(decodeOnnxModel(withTensor(neg), 'm.onnx'))).message).toContain('initializer 0 "w" has a negative dimension -3');
   });
 
+  it('more than 64 dimensions, in a tensor or a graph input', async () => {
+    const t = new ProtoWriter();
+    for (let i = 0; i < 65; i++) t.int(1, 1);
+    t.int(2, 1).string(8, 'w').bytes(9, new Uint8Array(4));
+    expect((await refusal(decodeOnnxModel(withTensor(t), 'm.onnx'))).message).toBe('m.onnx: initializer 0 has more than 64 dimensions. Re-export the model (torch.onnx.export, tf2onnx) or check that the file was copied whole.');
+    const deep = model({ inputs: [{ name: 'x', shape: new Array(65).fill(1) }], outputs: [{ name: 'x', shape: [1] }] });
+    expect((await refusal(decodeOnnxModel(deep, 'm.onnx'))).message).toContain('graph input "x" has more than 64 dimensions');
+    const ok = model({ inputs: [{ name: 'x', shape: new Array(64).fill(1) }], outputs: [{ name: 'x', shape: [1] }] });
+    expect((await decodeOnnxModel(ok, 'm.onnx')).model.graph.inputs[0]!.shape).toHaveLength(64);
+  });
+
   it('raw_data whose length disagrees with the dims', async () => {
     const t = new ProtoWriter().int(1, 3).int(2, 1).string(8, 'w').bytes(9, new Uint8Array(8));
     const e = await refusal(decodeOnnxModel(withTensor(t), 'm.onnx'));
