@@ -59,31 +59,36 @@ function reference(grad: { data: Float32Array | Int32Array; shape: number[] }, h
   return g;
 }
 
+async function prepare(model: string, entry: OnnxEntry) {
+  const fx = fixture(model);
+  const { header } = fx;
+  const read = (await readOnnxModel(path.join(DIR, entry.file))).model;
+  const folded = entry.variant !== 'keep-bn' && entry.folded?.initializers;
+  const map = Object.entries((folded ? entry.folded!.initializers : entry.initializers) ?? {}).filter(([, v]) => v.param);
+  const prefix = folded ? (entry.folded!.arraysPrefix ?? '') : '';
+  const graph = softmaxCrossEntropy(trainingBatchNorm(read.graph), header.outputName);
+  // The backward needs opset ≥ 16 (ScatterElements' reduction); 13–15 mean the same as 17 for these ops.
+  const opsets = read.opsets.map((o) => (o.domain === '' || o.domain === 'ai.onnx' ? { ...o, version: Math.max(o.version, 17) } : o));
+  const opset = opsets.find((o) => o.domain === '' || o.domain === 'ai.onnx')!.version;
+  const built = buildGradientGraph(graph, { loss: 'loss', trainable: map.map(([name]) => name), opset });
+  const o = ort as typeof Ort;
+  const session = await o.InferenceSession.create(encodeOnnxModel({ ...read, irVersion: Math.max(read.irVersion, 8), opsets, graph: built.graph }), { logSeverityLevel: 3 });
+  const input = fx.array('input');
+  const labels = fx.array('labels');
+  const feeds: Record<string, Ort.Tensor> = {
+    [header.inputName]: input.data instanceof Int32Array ? new o.Tensor('int64', BigInt64Array.from(input.data, BigInt), input.shape) : new o.Tensor('float32', input.data, input.shape),
+    labels: new o.Tensor('int64', BigInt64Array.from(labels.data, BigInt), labels.shape),
+  };
+  for (const p of built.params) feeds[p.name] = new o.Tensor('float32', p.data as Float32Array, p.dims);
+  return { fx, map, prefix, built, session, feeds };
+}
+
 const CASES = ['convnet', 'bert-tiny'].flatMap((model) => fixture(model).header.onnx.filter((e) => e.ok).map((e) => ({ model, entry: e })));
 
 describe.skipIf(missing)('gradients of PyTorch-exported graphs against PyTorch autograd', () => {
   for (const { model, entry } of CASES) {
     it(`${entry.file}`, async () => {
-      const fx = fixture(model);
-      const { header } = fx;
-      const read = (await readOnnxModel(path.join(DIR, entry.file))).model;
-      const folded = entry.variant !== 'keep-bn' && entry.folded?.initializers;
-      const map = Object.entries((folded ? entry.folded!.initializers : entry.initializers) ?? {}).filter(([, v]) => v.param);
-      const prefix = folded ? (entry.folded!.arraysPrefix ?? '') : '';
-      const graph = softmaxCrossEntropy(trainingBatchNorm(read.graph), header.outputName);
-      // The backward needs opset ≥ 16 (ScatterElements' reduction); 13–15 mean the same as 17 for these ops.
-      const opsets = read.opsets.map((o) => (o.domain === '' || o.domain === 'ai.onnx' ? { ...o, version: Math.max(o.version, 17) } : o));
-      const opset = opsets.find((o) => o.domain === '' || o.domain === 'ai.onnx')!.version;
-      const built = buildGradientGraph(graph, { loss: 'loss', trainable: map.map(([name]) => name), opset });
-      const o = ort as typeof Ort;
-      const session = await o.InferenceSession.create(encodeOnnxModel({ ...read, irVersion: Math.max(read.irVersion, 8), opsets, graph: built.graph }), { logSeverityLevel: 3 });
-      const input = fx.array('input');
-      const labels = fx.array('labels');
-      const feeds: Record<string, Ort.Tensor> = {
-        [header.inputName]: input.data instanceof Int32Array ? new o.Tensor('int64', BigInt64Array.from(input.data, BigInt), input.shape) : new o.Tensor('float32', input.data, input.shape),
-        labels: new o.Tensor('int64', BigInt64Array.from(labels.data, BigInt), labels.shape),
-      };
-      for (const p of built.params) feeds[p.name] = new o.Tensor('float32', p.data as Float32Array, p.dims);
+      const { fx, map, prefix, session, feeds } = await prepare(model, entry);
       const out = await session.run(feeds);
       expect(Number(out.loss!.data[0]), 'loss').toBeCloseTo(Number(fx.array(`${prefix}loss_train`).data[0]), 5);
       const off: string[] = [];
@@ -108,6 +113,56 @@ describe.skipIf(missing)('gradients of PyTorch-exported graphs against PyTorch a
       }
       if (process.env.GRADCHECK_REPORT) console.log(`pytorch ${entry.file}: ${map.length} parameters, worst ${worstAll.toExponential(1)}`);
       expect(off).toEqual([]);
+    });
+  }
+});
+
+/**
+ * 30 steps on the same batch from the same weights, the gradients from the autodiff and the
+ * updates PyTorch's (here in float32 JS): SGD lr 0.01 momentum 0.9 (v = 0.9v + g, p −= 0.01v) and
+ * Adam lr 1e-3, β 0.9/0.999, ε 1e-8 outside the square root. The loss before each step must
+ * follow PyTorch's curve within 1e-3 relative. (The optimizer itself moves into the step graph
+ * when fit switches to this compiler; here it only carries the gradients through 30 steps.)
+ */
+describe.skipIf(missing)('30 training steps on PyTorch-exported graphs follow PyTorch\'s loss curves', () => {
+  for (const { model, entry } of CASES.filter((c) => /torchscript-op17|dynamo-op18/.test(c.entry.file))) {
+    it(`${entry.file}: SGD with momentum and Adam`, async () => {
+      const o = ort as typeof Ort;
+      const { fx, prefix, built, session, feeds } = await prepare(model, entry);
+      const figures: string[] = [];
+      for (const name of ['sgd', 'adam'] as const) {
+        const want = fx.array(`${prefix}curve/${name}`).data as Float32Array;
+        const params = built.params.map((p) => Float32Array.from(p.data as Float32Array));
+        const slots = params.map((p) => [new Float32Array(p.length), new Float32Array(p.length)] as const);
+        let worst = 0;
+        for (let step = 0; step < want.length; step++) {
+          built.params.forEach((p, i) => (feeds[p.name] = new o.Tensor('float32', params[i]!, p.dims)));
+          const out = await session.run(feeds);
+          const loss = Number(out.loss!.data[0]);
+          worst = Math.max(worst, Math.abs(loss - want[step]!) / Math.abs(want[step]!));
+          built.gradients.forEach(({ output }, i) => {
+            const g = out[output]!.data as Float32Array;
+            const p = params[i]!;
+            const [m, v] = slots[i]!;
+            const t = step + 1;
+            for (let k = 0; k < p.length; k++) {
+              if (name === 'sgd') {
+                m[k] = step === 0 ? g[k]! : Math.fround(0.9 * m[k]! + g[k]!);
+                p[k] = Math.fround(p[k]! - 0.01 * m[k]!);
+              } else {
+                m[k] = Math.fround(0.9 * m[k]! + 0.1 * g[k]!);
+                v[k] = Math.fround(0.999 * v[k]! + 0.001 * g[k]! * g[k]!);
+                const mHat = m[k]! / (1 - 0.9 ** t);
+                const vHat = v[k]! / (1 - 0.999 ** t);
+                p[k] = Math.fround(p[k]! - (1e-3 * mHat) / (Math.sqrt(vHat) + 1e-8));
+              }
+            }
+          });
+        }
+        figures.push(`${name} ${worst.toExponential(1)}`);
+        expect(worst, `${entry.file} ${name}: largest relative loss difference over ${want.length} steps`).toBeLessThan(1e-3);
+      }
+      if (process.env.GRADCHECK_REPORT) console.log(`curves ${entry.file}: ${figures.join(', ')}`);
     });
   }
 });
