@@ -25,6 +25,7 @@ interface InitializerEntry { param?: string; buffer?: string; transform?: string
 interface OnnxEntry {
   file: string; exporter: string; variant: string; ok: boolean; error?: string; bytes?: number; sha256?: string;
   opset?: number; ops?: string[]; passes?: boolean; initializers?: Record<string, InitializerEntry>; unmatchedParameters?: string[];
+  gradientCheck?: { checked: number; failures: unknown[] };
   folded?: { error?: string; arraysPrefix?: string; initializers?: Record<string, InitializerEntry>; parameters?: Record<string, number[]> };
 }
 interface Header {
@@ -159,6 +160,7 @@ describe('ONNX fixtures (fixtures/onnx)', () => {
           for (const o of f.header.onnx.filter((e) => e.ok)) {
             for (const [init, m] of Object.entries(o.initializers ?? {})) if (m.param) expect(params, `${o.file} ${init}`).toHaveProperty([m.param]);
             if (o.variant === 'keep-bn' || f.header.model === 'bert-tiny') expect(o.unmatchedParameters, o.file).toEqual([]);
+            if (o.gradientCheck) expect(o.gradientCheck.failures, `${o.file}: make.py's finite-difference check`).toEqual([]);
           }
           for (const opt of ['sgd', 'adam']) {
             const curve = f.float(`curve/${opt}`);
