@@ -6,6 +6,7 @@ import { Rng } from '../../../src/engine/rng.js';
 import { isGraftError } from '../../../src/errors.js';
 import { buildGradientGraph } from '../../../src/train/graph/autodiff.js';
 import { softmaxCrossEntropy } from '../../../src/train/graph/loss.js';
+import { batchNormTraining } from '../../../src/train/graph/batchnorm-training.js';
 import { layerChain, type LayerChain } from '../../../src/train/layer-chain.js';
 import { buildChainGraph } from '../../../src/train/onnx/chain-graph.js';
 import { useBackend } from '../../helpers.js';
@@ -50,7 +51,8 @@ function onnxForward(w: Float32Array[]): OnnxGraph {
   const nodes: OnnxNode[] = [
     { op: 'Transpose', inputs: ['x'], outputs: ['x_nchw'], attrs: { perm: [0, 3, 1, 2] } },
     { op: 'Conv', inputs: ['x_nchw', 'c1.weight', 'c1.bias'], outputs: ['c1'], attrs: { pads: [1, 1, 1, 1], kernel_shape: [3, 3] }, name: '/c1/Conv' },
-    { op: 'BatchNormalization', inputs: ['c1', 'bn.weight', 'bn.bias', 'bn.running_mean', 'bn.running_var'], outputs: ['bn', 'bn.new_mean', 'bn.new_var'], attrs: { training_mode: 1, epsilon: { float: 1e-3 }, momentum: { float: 0.99 } } },
+    // Inference-mode BatchNorm, as an exporter writes it; batchNormTraining below switches it to batch statistics.
+    { op: 'BatchNormalization', inputs: ['c1', 'bn.weight', 'bn.bias', 'bn.running_mean', 'bn.running_var'], outputs: ['bn'], attrs: { epsilon: { float: 1e-3 } } },
     { op: 'Relu', inputs: ['bn'], outputs: ['r'] },
     { op: 'Conv', inputs: ['r', 'c2.weight', 'c2.bias'], outputs: ['c2'], attrs: { pads: [1, 1, 1, 1], kernel_shape: [3, 3] } },
     { op: 'Add', inputs: ['r', 'c2'], outputs: ['sum'] },
@@ -60,7 +62,8 @@ function onnxForward(w: Float32Array[]): OnnxGraph {
     { op: 'Gemm', inputs: ['flat', 'head.weight', 'head.bias'], outputs: ['logits'] },
   ];
   const t = (name: string, dims: number[], data: Float32Array) => ({ name, dims, data });
-  return {
+  // Keras's BatchNormalization momentum 0.99 is ONNX's (the running value's weight); TF averages the biased variance.
+  return batchNormTraining({
     nodes,
     inputs: [{ name: 'x', type: FLOAT, shape: ['n', H, W, C] }],
     outputs: [{ name: 'logits', type: FLOAT, shape: ['n', K] }],
@@ -70,7 +73,7 @@ function onnxForward(w: Float32Array[]): OnnxGraph {
       t('c2.weight', [F, F, 3, 3], onnxKernel(k2!, 3, 3, F, F)), t('c2.bias', [F], b2!),
       t('head.weight', [(H / 2) * (W / 2) * F, K], dense!), t('head.bias', [K], bias!),
     ],
-  };
+  }, { momentum: 0.99 }).graph;
 }
 
 /** Per weighted layer in order, its getWeights() (the model's own getWeights() puts BatchNorm's moving statistics last). */
@@ -107,6 +110,9 @@ async function chainGradients(model: tfl.LayersModel, chain: LayerChain, x: Floa
     if (p.endsWith('.weight') && p.startsWith('c')) g = onnxKernel(g, 3, 3, p === 'c1.weight' ? C : F, F);
     grads.set(p, g);
   });
+  // BatchNorm (weighted layer 1): its moving mean and variance after the step.
+  grads.set('bn.running_mean.new', out.new_L1_2!.data as Float32Array);
+  grads.set('bn.running_var.new', out.new_L1_3!.data as Float32Array);
   return grads;
 }
 
@@ -144,6 +150,10 @@ describe.skipIf(missing)('op-level autodiff on a whole network', () => {
       const err = zero ? worst : worst / scale;
       figures.push(`${param} ${err.toExponential(1)}${zero ? ' (absolute: a zero gradient)' : ''}`);
       if (!(err < (zero ? 1e-6 : 1e-4))) off.push(`${param}: largest difference ${worst} (largest value ${scale})`);
+    }
+    for (const stat of ['bn.running_mean.new', 'bn.running_var.new']) {
+      const got = out[stat]!.data as Float32Array;
+      reference.get(stat)!.forEach((v, i) => expect(got[i]!, `${stat} [${i}]`).toBeCloseTo(v, 6));
     }
     if (process.env.GRADCHECK_REPORT) console.log(`network vs chain engine: ${figures.join(', ')}`);
     expect(off).toEqual([]);

@@ -6,6 +6,7 @@ import { encodeOnnxModel, type OnnxGraph } from '../../../src/engine/onnx/model-
 import { readOnnxModel } from '../../../src/io/onnx/read.js';
 import { buildGradientGraph } from '../../../src/train/graph/autodiff.js';
 import { softmaxCrossEntropy } from '../../../src/train/graph/loss.js';
+import { batchNormTraining } from '../../../src/train/graph/batchnorm-training.js';
 import { missing, ort } from './gradcheck.js';
 
 /**
@@ -19,7 +20,7 @@ import { missing, ort } from './gradcheck.js';
 const DIR = path.resolve(__dirname, '../../../fixtures/onnx');
 
 interface ArrayEntry { dtype: 'float32' | 'int32'; shape: number[]; offset: number; length: number }
-interface InitializerEntry { param?: string; transform?: string; rows?: number[] }
+interface InitializerEntry { param?: string; buffer?: string; transform?: string; rows?: number[] }
 interface OnnxEntry { file: string; variant: string; ok: boolean; folded?: { arraysPrefix?: string; initializers?: Record<string, InitializerEntry> }; initializers?: Record<string, InitializerEntry> }
 interface Header { bin: string; inputName: string; outputName: string; onnx: OnnxEntry[]; arrays: Record<string, ArrayEntry> }
 
@@ -34,14 +35,6 @@ function fixture(model: string): { header: Header; array: (name: string) => { da
       const copy = new Uint8Array(bin.subarray(e.offset, e.offset + 4 * e.length)).buffer;
       return { data: e.dtype === 'int32' ? new Int32Array(copy) : new Float32Array(copy), shape: e.shape };
     },
-  };
-}
-
-/** PyTorch's train mode: every BatchNormalization uses batch statistics (its running outputs unused). */
-function trainingBatchNorm(graph: OnnxGraph): OnnxGraph {
-  return {
-    ...graph,
-    nodes: graph.nodes.map((n) => (n.op === 'BatchNormalization' ? { ...n, attrs: { ...n.attrs, training_mode: 1 }, outputs: [n.outputs[0]!, `${n.outputs[0]}/running_mean`, `${n.outputs[0]}/running_var`] } : n)),
   };
 }
 
@@ -66,7 +59,9 @@ async function prepare(model: string, entry: OnnxEntry) {
   const folded = entry.variant !== 'keep-bn' && entry.folded?.initializers;
   const map = Object.entries((folded ? entry.folded!.initializers : entry.initializers) ?? {}).filter(([, v]) => v.param);
   const prefix = folded ? (entry.folded!.arraysPrefix ?? '') : '';
-  const graph = softmaxCrossEntropy(trainingBatchNorm(read.graph), header.outputName);
+  // PyTorch's train mode: BatchNorm on batch statistics, running averages updated (momentum 0.1 = ONNX 0.9).
+  const { graph: training, running } = batchNormTraining(read.graph, { momentum: 0.9, variance: 'unbiased' });
+  const graph = softmaxCrossEntropy(training, header.outputName);
   // The backward needs opset ≥ 16 (ScatterElements' reduction); 13–15 mean the same as 17 for these ops.
   const opsets = read.opsets.map((o) => (o.domain === '' || o.domain === 'ai.onnx' ? { ...o, version: Math.max(o.version, 17) } : o));
   const opset = opsets.find((o) => o.domain === '' || o.domain === 'ai.onnx')!.version;
@@ -80,7 +75,7 @@ async function prepare(model: string, entry: OnnxEntry) {
     labels: new o.Tensor('int64', BigInt64Array.from(labels.data, BigInt), labels.shape),
   };
   for (const p of built.params) feeds[p.name] = new o.Tensor('float32', p.data as Float32Array, p.dims);
-  return { fx, map, prefix, built, session, feeds };
+  return { fx, map, prefix, built, session, feeds, running, entry };
 }
 
 const CASES = ['convnet', 'bert-tiny'].flatMap((model) => fixture(model).header.onnx.filter((e) => e.ok).map((e) => ({ model, entry: e })));
@@ -88,8 +83,18 @@ const CASES = ['convnet', 'bert-tiny'].flatMap((model) => fixture(model).header.
 describe.skipIf(missing)('gradients of PyTorch-exported graphs against PyTorch autograd', () => {
   for (const { model, entry } of CASES) {
     it(`${entry.file}`, async () => {
-      const { fx, map, prefix, session, feeds } = await prepare(model, entry);
+      const { fx, map, prefix, session, feeds, running } = await prepare(model, entry);
       const out = await session.run(feeds);
+      // BatchNorm's running averages after the batch, against PyTorch's buffers.
+      for (const r of running) {
+        for (const [init, output] of [[r.mean, r.newMean], [r.variance, r.newVariance]] as const) {
+          const buffer = entry.initializers?.[init]?.buffer;
+          if (!buffer) throw new Error(`${entry.file}: no buffer for ${init}`);
+          const want = fx.array(`buffer_after_train_forward/${buffer}`).data as Float32Array;
+          const got = out[output]!.data as Float32Array;
+          want.forEach((v, i) => expect(got[i]!, `${init} [${i}] after one training forward`).toBeCloseTo(v, 5));
+        }
+      }
       expect(Number(out.loss!.data[0]), 'loss').toBeCloseTo(Number(fx.array(`${prefix}loss_train`).data[0]), 5);
       const off: string[] = [];
       let worstAll = 0;
