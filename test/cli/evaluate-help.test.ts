@@ -1,8 +1,8 @@
-import { afterAll, describe, expect, it, vi } from 'vitest';
+import { cliCapture } from './in-process.js';
+import { afterAll, describe, expect, it } from 'vitest';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { runCli } from '../../src/cli/main.js';
 import { loadFashionMnist } from '../../src/io/dataset-files.js';
 
 const DATA = process.env.GRAFT_DATA_DIR ?? '/usr/share/datasets/fashion-mnist';
@@ -12,18 +12,7 @@ if (!haveData) console.log(`skipping evaluate --data-dir tests: no gzipped Fashi
 const root = mkdtempSync(path.join(tmpdir(), 'graft-evaluate-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-/** The CLI in this process: exit code, stdout and stderr. */
-async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  vi.spyOn(process.stdout, 'write').mockImplementation((c: string | Uint8Array) => ((stdout += String(c)), true));
-  vi.spyOn(process.stderr, 'write').mockImplementation((c: string | Uint8Array) => ((stderr += String(c)), true));
-  try {
-    return { code: await runCli(args), stdout, stderr };
-  } finally {
-    vi.restoreAllMocks();
-  }
-}
+const cli = cliCapture;
 
 describe('help texts name what is accepted', () => {
   it.each(['evaluate', 'predict'])('graft %s --help names every model format', async (command) => {

@@ -1,8 +1,8 @@
+import { cliCapture } from './in-process.js';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { afterAll, describe, expect, it, vi } from 'vitest';
-import { runCli } from '../../src/cli/main.js';
+import { afterAll, describe, expect, it } from 'vitest';
 import { encodeOnnxModel } from '../../src/engine/onnx/model-proto.js';
 
 /** `graft inspect model.onnx`: the header, IO with symbolic dims, the node table, --json. */
@@ -11,23 +11,7 @@ const CONV = path.join(import.meta.dirname, '../io/onnx/fixtures/conv.onnx');
 const root = mkdtempSync(path.join(tmpdir(), 'graft-inspect-onnx-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    stdout += String(chunk);
-    return true;
-  });
-  vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    stderr += String(chunk);
-    return true;
-  });
-  try {
-    return { code: await runCli(args), stdout, stderr };
-  } finally {
-    vi.restoreAllMocks();
-  }
-}
+const cli = cliCapture;
 
 describe('graft inspect model.onnx', () => {
   it('prints producer, IR version, opsets, inputs and outputs with symbolic dims, and a node table with parameters', async () => {

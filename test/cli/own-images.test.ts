@@ -1,10 +1,10 @@
+import { cliCapture } from './in-process.js';
 import { execFileSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { PNG } from 'pngjs';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { runCli } from '../../src/cli/main.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 /**
  * Train on your own images, end to end through the CLI: real photos (CIFAR-10 JPEGs from
@@ -24,18 +24,7 @@ const nested = path.join(tmp, 'cifar10'); // train/<class>, test/<class>, SOURCE
 const flat = path.join(tmp, 'flat'); // <class>/*.jpg
 const runs = path.join(tmp, 'runs');
 
-/** Runs the CLI in this process; returns the exit code, stdout and stderr. */
-async function graft(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  vi.spyOn(process.stdout, 'write').mockImplementation((c: string | Uint8Array) => ((stdout += String(c)), true));
-  vi.spyOn(process.stderr, 'write').mockImplementation((c: string | Uint8Array) => ((stderr += String(c)), true));
-  try {
-    return { code: await runCli(args), stdout, stderr };
-  } finally {
-    vi.restoreAllMocks();
-  }
-}
+const graft = (...args: string[]) => cliCapture(args);
 
 function runJson(dir: string): Record<string, any> {
   return JSON.parse(readFileSync(path.join(dir, 'run.json'), 'utf8')) as Record<string, any>;

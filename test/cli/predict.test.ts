@@ -1,8 +1,8 @@
+import { cliCapture } from './in-process.js';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { runCli } from '../../src/cli/main.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Rng } from '../../src/engine/rng.js';
 import { encodeJpeg, encodePng } from '../io/image-fixtures.js';
 import { useBackend } from '../helpers.js';
@@ -14,17 +14,7 @@ const root = mkdtempSync(path.join(tmpdir(), 'graft-predict-cli-'));
 let run: string;
 let photos: string;
 
-async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => ((stdout += String(chunk)), true));
-  vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => ((stderr += String(chunk)), true));
-  try {
-    return { code: await runCli(args), stdout, stderr };
-  } finally {
-    vi.restoreAllMocks();
-  }
-}
+const cli = cliCapture;
 
 const predict = (...args: string[]) => cli(['predict', '--model', run, ...args, '--backend', 'wasm']);
 

@@ -9,7 +9,7 @@ import { decodeOnnxModel } from '../../src/io/onnx/read.js';
 import { hashBytes } from './checks.js';
 import { FUZZ_TIMEOUT_MS, fuzz, invariant, MiB } from './harness.js';
 import { BinaryMutator, type Rng } from './mutate.js';
-import { mutateTree, rewrite } from './protobuf-tree.js';
+import { mutateTree, rewrite, varint } from './protobuf-tree.js';
 
 /**
  * The ONNX reader (protobuf → IR, external data, graph checks) over damaged and hostile files:
@@ -92,15 +92,6 @@ function hostile(rng: Rng): { bytes: Uint8Array; what: string } {
   return { bytes: new ProtoWriter().int(1, 8).message(7, new ProtoWriter().message(5, t)).message(8, new ProtoWriter().int(2, 17)).finish(), what: `typed values for dims [${count}]` };
 }
 
-function varint(v: number | bigint): number[] {
-  let n = BigInt(v);
-  const out: number[] = [];
-  do {
-    out.push(Number(n & 0x7fn) | (n > 0x7fn ? 0x80 : 0));
-    n >>= 7n;
-  } while (n > 0n);
-  return out;
-}
 
 describe('fuzzing the ONNX reader', () => {
   it('the tree mutator parses and writes every seed back byte for byte', () => {

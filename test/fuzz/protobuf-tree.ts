@@ -1,3 +1,4 @@
+import { concat } from '../io/zip-bomb.js';
 import { FIXED32, FIXED64, LENGTH_DELIMITED, ProtoReader, VARINT } from '../../src/engine/onnx/proto-reader.js';
 import type { Mutant, Rng } from './mutate.js';
 
@@ -45,7 +46,9 @@ function fixed(r: ProtoReader, n: 4 | 8): Uint8Array {
   return b;
 }
 
-function varint(v: bigint): number[] {
+/** A protobuf varint; negative values as their 64-bit two's complement. */
+export function varint(v: number | bigint): number[] {
+  v = BigInt(v);
   let n = v < 0n ? v + (1n << 64n) : v;
   const out: number[] = [];
   do {
@@ -65,13 +68,7 @@ function write(fields: readonly Field[]): Uint8Array {
       parts.push(Uint8Array.from(varint(BigInt(body.length))), body);
     } else parts.push(f.value);
   }
-  const out = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
+  return concat(parts);
 }
 
 /** Parses and writes back unchanged: the seeds must come back byte for byte (a faithful tree). */
