@@ -21,8 +21,13 @@ const MiB = 2 ** 20;
  */
 const RSS_GROWTH = 32 * MiB;
 const HEAP_GROWTH = 4 * MiB;
-/** After warm-up (epoch 10 on) RSS must stay nearly level: 40 epochs of even 200 KiB leaks cross this. */
-const RSS_GROWTH_AFTER_WARMUP = 8 * MiB;
+/**
+ * After warm-up (epoch 10 on) RSS must stay nearly level. It still creeps by about 100 KiB an epoch
+ * with no leak in graft (measured the same before and after the 2026-12 changes: 4–10 MiB over the
+ * 40 epochs, the top of that range in CI's full run), so the bound is 16 MiB: a leak of 400 KiB an
+ * epoch (two of this model's weight snapshots) still crosses it.
+ */
+const RSS_GROWTH_AFTER_WARMUP = 16 * MiB;
 
 describe('memory over a long run', () => {
   it(`keeps numTensors and tensor bytes flat over ${EPOCHS} epochs with validation, and RSS bounded`, async () => {
