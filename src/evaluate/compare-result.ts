@@ -21,6 +21,12 @@ export interface Trial {
   trainCount: number;
   /** With a class weight: the loss weight each class got in this trial (balanced follows the trial's subsample). */
   classWeights?: Record<string, number>;
+  /**
+   * Set when the loss guard stopped a phase ('diverged' or 'non-finite-loss'): the trial was scored on
+   * the weights from before that epoch, which is not a trained model. Shown beside the trial so a
+   * mean that includes it is not mistaken for a clean one.
+   */
+  stopped?: string;
 }
 
 /** The two arms at one training-set size, over all seeds. */

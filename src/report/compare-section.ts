@@ -80,6 +80,9 @@ function ci(i: Interval): string {
 /** Every trial, folded away: the raw numbers behind each mean, for anyone who wants to check. */
 function trials(c: CompareResult): string {
   if (c.trials.length === 0) return '';
-  const rows = c.trials.map((t) => [sizeLabel(t.trainSize), t.seed, t.arm, pct(t.testError), pct(t.valAccuracy), t.epochs, t.trainCount, seconds(t.seconds)]);
-  return `<details><summary>All ${c.trials.length} trials</summary>${htmlTable('', ['train size', 'seed', 'arm', 'test error', 'best val. accuracy', 'epochs', 'train images', 'time'], rows)}</details>`;
+  const stopped = c.trials.filter((t) => t.stopped).length;
+  const rows = c.trials.map((t) => [sizeLabel(t.trainSize), t.seed, t.arm, pct(t.testError), pct(t.valAccuracy), t.epochs, t.trainCount, seconds(t.seconds), ...(stopped ? [t.stopped ?? ''] : [])]);
+  // Trials the loss guard stopped were scored on untrained weights: the summary says how many.
+  const note = stopped ? ` — ${stopped} stopped by the loss guard (diverged or not finite), scored on the weights from before it` : '';
+  return `<details><summary>All ${c.trials.length} trials${note}</summary>${htmlTable('', ['train size', 'seed', 'arm', 'test error', 'best val. accuracy', 'epochs', 'train images', 'time', ...(stopped ? ['stopped'] : [])], rows)}</details>`;
 }

@@ -130,7 +130,7 @@ export async function runTrialPair(source: tfl.LayersModel, plan: ComparePlan, k
   const t = await transfer(source, transferOpts);
   let started = performance.now();
   const phases = await fineTune(t, data.train, { ...common, frozen: plan.frozen, unfrozen: { ...plan.unfrozen, unfreeze: 'all' } });
-  const transferTrial = trial('transfer', evaluate(t.model, data.test), performance.now() - started, phases.flatMap((p) => p.history), phases[0]?.classWeights);
+  const transferTrial = trial('transfer', evaluate(t.model, data.test), performance.now() - started, phases.flatMap((p) => p.history), phases[0]?.classWeights, phases.map((p) => p.stopReason));
   disposeModel(t.model);
 
   const s = await transfer(source, transferOpts);
@@ -138,23 +138,29 @@ export async function runTrialPair(source: tfl.LayersModel, plan: ComparePlan, k
   applyUnfreeze(s.reused, 'all');
   started = performance.now();
   const r = await fit(s.model, data.train, { ...common, epochs: plan.frozen.epochs + plan.unfrozen.epochs, optimizer: plan.frozen.optimizer, phase: 'scratch' });
-  const scratchTrial = trial('scratch', evaluate(s.model, data.test), performance.now() - started, r.history, r.classWeights);
+  const scratchTrial = trial('scratch', evaluate(s.model, data.test), performance.now() - started, r.history, r.classWeights, [r.stopReason]);
   disposeModel(s.model);
   return [transferTrial, scratchTrial];
 
-  function trial(arm: Trial['arm'], e: ReturnType<typeof evaluate>, ms: number, history: Array<{ valAccuracy?: number }>, classWeights: Record<string, number> | undefined): Trial {
+  function trial(arm: Trial['arm'], e: ReturnType<typeof evaluate>, ms: number, history: Array<{ valAccuracy?: number }>, classWeights: Record<string, number> | undefined, stops: readonly string[]): Trial {
     const vals = history.map((h) => h.valAccuracy).filter((v): v is number => v !== undefined);
     const out: Trial = { trainSize, seed, arm, testAccuracy: e.accuracy, testError: 1 - e.accuracy, testLoss: e.loss, epochs: history.length, seconds: ms / 1000, trainCount: data.train.y.length };
     if (vals.length > 0) out.valAccuracy = Math.max(...vals);
     if (classWeights) out.classWeights = classWeights;
+    const stopped = stops.find((r) => GUARD_STOPS.includes(r));
+    if (stopped) out.stopped = stopped;
     return out;
   }
 }
 
+/** Stop reasons of the loss guard (fit.ts): the phase ended on weights that did not train. */
+const GUARD_STOPS: readonly string[] = ['diverged', 'non-finite-loss'];
+
 /** One progress line for a finished trial, as the CLI and `graft run` print it. */
 export function describeTrial(t: Trial, done: number, total: number): string {
   const size = t.trainSize === 'all' ? 'all' : `${t.trainSize}/class`;
-  return `trial ${done}/${total}: ${size} seed ${t.seed} ${t.arm.padEnd(8)} test error ${(100 * t.testError).toFixed(1)}% (${t.epochs} epochs, ${t.seconds.toFixed(1)} s)`;
+  const stopped = t.stopped ? ` — ${t.stopped === 'diverged' ? 'training diverged' : 'the loss became NaN/infinite'}; scored on the weights from before it: lower the learning rate` : '';
+  return `trial ${done}/${total}: ${size} seed ${t.seed} ${t.arm.padEnd(8)} test error ${(100 * t.testError).toFixed(1)}% (${t.epochs} epochs, ${t.seconds.toFixed(1)} s)${stopped}`;
 }
 
 /** Per train size: mean ± 95% CI of test error per arm, the paired difference, the verdict. */
