@@ -12,6 +12,8 @@ export interface SweepTrial {
   valAccuracy: number;
   valLoss: number;
   seconds: number;
+  /** Set when the loss guard stopped a phase ('diverged', 'non-finite-loss'): scored on weights that did not train. */
+  stopped?: string;
 }
 
 export interface SweepResult {
@@ -39,7 +41,9 @@ export interface SweepResult {
  * tie, the lower validation loss; on a full tie the earlier one stays. A NaN score (a run that
  * diverged) ranks below every number, so it is never chosen over a configuration that trained.
  */
-export function betterTrial(candidate: Pick<SweepTrial, 'valAccuracy' | 'valLoss'>, incumbent: Pick<SweepTrial, 'valAccuracy' | 'valLoss'>): boolean {
+export function betterTrial(candidate: Pick<SweepTrial, 'valAccuracy' | 'valLoss' | 'stopped'>, incumbent: Pick<SweepTrial, 'valAccuracy' | 'valLoss' | 'stopped'>): boolean {
+  // A configuration the loss guard stopped never wins over one that trained, whatever its score by luck.
+  if (Boolean(candidate.stopped) !== Boolean(incumbent.stopped)) return !candidate.stopped;
   const acc = (t: Pick<SweepTrial, 'valAccuracy'>): number => (Number.isNaN(t.valAccuracy) ? -Infinity : t.valAccuracy);
   const loss = (t: Pick<SweepTrial, 'valLoss'>): number => (Number.isNaN(t.valLoss) ? Infinity : t.valLoss);
   if (acc(candidate) !== acc(incumbent)) return acc(candidate) > acc(incumbent);

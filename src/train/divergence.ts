@@ -59,3 +59,6 @@ export function formatLoss(loss: number): string {
   const a = Math.abs(loss);
   return a !== 0 && (a >= 1e6 || a < 1e-3) ? loss.toExponential(2) : String(Number(loss.toPrecision(3)));
 }
+
+/** Stop reasons of the loss guard (fit.ts): the phase ended on weights that did not train. */
+export const GUARD_STOPS: readonly string[] = ['diverged', 'non-finite-loss'];

@@ -1,3 +1,4 @@
+import { GUARD_STOPS } from '../train/divergence.js';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { activeBackend } from '../engine/backend.js';
 import { GraftError } from '../errors.js';
@@ -152,9 +153,6 @@ export async function runTrialPair(source: tfl.LayersModel, plan: ComparePlan, k
     return out;
   }
 }
-
-/** Stop reasons of the loss guard (fit.ts): the phase ended on weights that did not train. */
-const GUARD_STOPS: readonly string[] = ['diverged', 'non-finite-loss'];
 
 /** One progress line for a finished trial, as the CLI and `graft run` print it. */
 export function describeTrial(t: Trial, done: number, total: number): string {

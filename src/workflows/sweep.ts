@@ -6,6 +6,7 @@ import { evaluate } from '../evaluate/evaluate.js';
 import { disposeModel } from '../models/dispose.js';
 import { resolveOptimizer, type OptimizerName } from '../train/optimizer.js';
 import { fineTune } from '../transfer/fine-tune.js';
+import { GUARD_STOPS } from '../train/divergence.js';
 import { parseFreezePolicy } from '../transfer/freeze.js';
 import { parseLayerRef } from '../transfer/layer-ref.js';
 import { transfer } from '../transfer/transfer.js';
@@ -106,7 +107,7 @@ export async function sweep(options: SweepOptions): Promise<SweepResult> {
       freeze: parseFreezePolicy(config.freeze),
       ...(config.cut !== null && { cut: typeof config.cut === 'string' ? parseLayerRef(config.cut) : config.cut }),
     });
-    await fineTune(t, data.train, {
+    const phases = await fineTune(t, data.train, {
       seed,
       batchSize: options.batchSize ?? SWEEP_DEFAULTS.batchSize,
       ...(options.classWeight !== undefined && { classWeight: options.classWeight }),
@@ -115,6 +116,8 @@ export async function sweep(options: SweepOptions): Promise<SweepResult> {
     });
     const v = evaluate(t.model, data.validation);
     const trial: SweepTrial = { config, valAccuracy: v.accuracy, valLoss: v.loss, seconds: (performance.now() - started) / 1000 };
+    const stopped = phases.map((p) => p.stopReason).find((r) => GUARD_STOPS.includes(r));
+    if (stopped) trial.stopped = stopped;
     trials.push(trial);
     options.onConfig?.(trial, trials.length, configs.length);
     if (!best || betterTrial(trial, best.trial)) {

@@ -29,7 +29,7 @@ if (!haveData) console.log(`skipping the end-to-end sweep choice test: no Fashio
 
 beforeAll(useBackend);
 
-type Score = Pick<SweepTrial, 'valAccuracy' | 'valLoss'>;
+type Score = Pick<SweepTrial, 'valAccuracy' | 'valLoss' | 'stopped'>;
 /** The index the sweep's rule chooses, fed one trial at a time as sweep() does. */
 const choose = (trials: Score[]): number => trials.reduce((best, t, i) => (betterTrial(t, trials[best]!) ? i : best), 0);
 
@@ -49,6 +49,12 @@ describe('the sweep chooses its best configuration', () => {
     expect(choose([{ valAccuracy: 0.5, valLoss: NaN }, { valAccuracy: 0.5, valLoss: 0.69 }])).toBe(1);
     expect(choose([{ valAccuracy: 0.5, valLoss: 0.69 }, { valAccuracy: 0.5, valLoss: NaN }])).toBe(0);
     expect(choose([{ valAccuracy: 0.5, valLoss: Infinity }, { valAccuracy: 0.5, valLoss: 5 }])).toBe(1);
+  });
+
+  it('never chooses a configuration the loss guard stopped over one that trained', () => {
+    expect(choose([{ valAccuracy: 0.9, valLoss: 0.2, stopped: 'diverged' }, { valAccuracy: 0.6, valLoss: 0.6 }])).toBe(1);
+    expect(choose([{ valAccuracy: 0.6, valLoss: 0.6 }, { valAccuracy: 0.9, valLoss: 0.2, stopped: 'non-finite-loss' }])).toBe(0);
+    expect(choose([{ valAccuracy: 0.5, valLoss: 0.7, stopped: 'diverged' }, { valAccuracy: 0.6, valLoss: 0.6, stopped: 'diverged' }])).toBe(1);
   });
 
   it.skipIf(!haveData)('end to end: the configuration that learns wins, and the test set is scored once, for it alone', async () => {

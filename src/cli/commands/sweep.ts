@@ -50,7 +50,7 @@ export function printSweep(r: SweepResult): void {
   printOut(`\n${r.task}: ${r.tried} configuration${r.tried === 1 ? '' : 's'} (${r.mode}) of transfer from ${r.source}, scored on the validation split\n`);
   const rows = r.trials.map((t, i) => {
     const c = t.config;
-    return [String(i + 1), String(c.cut ?? 'default'), c.freeze, c.frozenEpochs, c.unfrozenEpochs, String(c.frozenLr), String(c.unfrozenLr), pct(t.valAccuracy), t.valLoss, t.seconds.toFixed(1), JSON.stringify(c) === chosen ? '← chosen' : ''];
+    return [String(i + 1), String(c.cut ?? 'default'), c.freeze, c.frozenEpochs, c.unfrozenEpochs, String(c.frozenLr), String(c.unfrozenLr), pct(t.valAccuracy), t.valLoss, t.seconds.toFixed(1), JSON.stringify(c) === chosen ? '← chosen' : t.stopped ? `(${t.stopped === 'diverged' ? 'diverged' : 'loss not finite'}: untrained)` : ''];
   });
   printOut(`${renderTable(['#', 'cut', 'freeze', 'frozen epochs', 'unfrozen epochs', 'frozen lr', 'unfrozen lr', 'val accuracy', 'val loss', 'seconds', ''], rows)}\n`);
   const c = r.best.config;
