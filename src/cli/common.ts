@@ -63,7 +63,7 @@ export const DATA_OPTIONS = {
 
 export const OUTPUT_OPTIONS = {
   json: { type: 'boolean', description: 'Print one JSON object on stdout and no progress' },
-  force: { type: 'boolean', description: 'Replace an existing output directory' },
+  force: { type: 'boolean', description: 'Replace an existing output directory that graft wrote (never anything else)' },
 } as const satisfies Record<string, OptionDef>;
 
 export const FIT_OPTIONS = {

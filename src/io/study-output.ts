@@ -15,6 +15,6 @@ export async function claimStudyOutput(out: string, kind: OutputKind, resultFile
   const flag = o.flag ?? '--out';
   await claimOutputFile(resultFile, 'result', { ...o, flag });
   await claimOutputFile(path.join(out, 'report.html'), 'report', { ...o, flag, replaceOwn: true });
-  await checkStorage(path.join(out, 'x'), STUDY_BYTES);
+  await checkStorage(path.join(out, 'report.html'), STUDY_BYTES);
   await ensureOutputFolder(out, kind, { ...o, flag });
 }
