@@ -1,6 +1,8 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { GraphBuilder } from '../graph-builder.js';
+import { applyActivation } from './activation.js';
+import { convKernel, denseAsConvKernel, depthwiseKernel } from './kernels.js';
 import { unsupported } from './unsupported.js';
 
 /**
@@ -15,15 +17,129 @@ export interface Value {
 /** Emits the ONNX nodes of one layer call and returns the name of its output value. */
 export type LayerEmitter = (ctx: ForwardContext, layer: tfl.layers.Layer, inputs: Value[], outShape: number[]) => string;
 
+/**
+ * How a TF.js weight is laid out for the ONNX op reading it: 'same' as TF.js has it, 'conv'
+ * [kh, kw, in, out] → [out, in, kh, kw], 'depthwise' [kh, kw, c, m] → [c·m, 1, kh, kw], 'denseConv'
+ * a Dense kernel [in, out] → a 1×1 conv weight [out, in, 1, 1].
+ */
+export type WeightLayout = 'same' | 'conv' | 'depthwise' | 'denseConv';
+
+/** A TF.js variable the training form reads, under its ONNX initializer name. */
+export interface FormVariable {
+  name: string;
+  variable: tfl.LayerVariable;
+  layer: tfl.layers.Layer;
+}
+
+/** What the training form records while it translates (see buildTrainingForward). */
+export interface TrainingRecord {
+  /** Every TF.js variable in the graph, as an initializer named after it in TF.js layout. */
+  variables: FormVariable[];
+  /** BatchNorm calls that run in training mode: their node's moving-statistics inputs, and Keras's momentum. */
+  batchNorms: Array<{ layer: tfl.layers.Layer; mean: string; variance: string; momentum: number }>;
+  /** Dropout calls: a mask input each ([n, ...NHWC sample shape], as TF.js draws it). */
+  dropouts: Array<{ layer: tfl.layers.Layer; rate: number; input: string; shape: number[] }>;
+  /** Set while the call producing the model's output is emitted: its softmax/sigmoid is left out. */
+  atOutput: boolean;
+  /** Whether the output's softmax/sigmoid was left out (the output is then the logits). */
+  squashed: boolean;
+}
+
 export class ForwardContext {
   readonly g = new GraphBuilder();
   private weights = 0;
+  private readonly converted = new Map<string, string>();
+
+  /** `training` is present for the training form: weights stay TF.js variables, dropout and BatchNorm train. */
+  constructor(readonly training?: TrainingRecord) {}
 
   /** A float32 initializer (a layer's weights, rearranged as needed). */
   weight(data: Float32Array, dims: number[], hint: string): string {
     const name = `${hint}_${this.weights++}`;
     this.g.graph.initializers.push({ name, dims, data });
     return name;
+  }
+
+  /**
+   * The layer's weight `prop` (kernel, bias, gamma, …) as the tensor `layout` asks for, or undefined
+   * when the layer has none. Inference: a constant rearranged here. Training: an initializer named
+   * after the TF.js variable, in its own layout, rearranged by in-graph Transpose/Reshape, so each
+   * trainable is one variable and its gradient has the variable's shape; a layer applied twice
+   * (shared) reads the same initializer both times.
+   */
+  param(layer: tfl.layers.Layer, prop: string, layout: WeightLayout): string | undefined {
+    const v = (layer as unknown as Record<string, tfl.LayerVariable | null | undefined>)[prop];
+    if (!v) return undefined;
+    const rec = this.training;
+    if (!rec) {
+      const w = requireVariable(layer, prop);
+      const [a = 1, b = 1, c = 1, d = 1] = w.shape;
+      if (layout === 'same') return this.weight(w.data, w.shape, `${layer.name}_${prop}`);
+      if (layout === 'conv') return this.weight(convKernel(w.data, a, b, c, d), [d, c, a, b], `${layer.name}_${prop}`);
+      if (layout === 'depthwise') return this.weight(depthwiseKernel(w.data, a, b, c, d), [c * d, 1, a, b], `${layer.name}_${prop}`);
+      return this.weight(denseAsConvKernel(w.data, a, b), [b, a, 1, 1], `${layer.name}_${prop}`);
+    }
+    let entry = rec.variables.find((e) => e.variable === v);
+    if (!entry) {
+      const t = v.read();
+      if (t.dtype !== 'float32') unsupported(`${prop} of type ${t.dtype}`);
+      let name = v.name;
+      for (let k = 2; rec.variables.some((e) => e.name === name); k++) name = `${v.name}#${k}`;
+      entry = { name, variable: v, layer };
+      rec.variables.push(entry);
+      this.g.graph.initializers.push({ name, dims: [...t.shape], data: (t.dataSync() as Float32Array).slice() });
+    }
+    if (layout === 'same') return entry.name;
+    const key = `${entry.name}|${layout}`;
+    let out = this.converted.get(key);
+    if (!out) {
+      const [a = 1, b = 1, c = 1, d = 1] = v.shape as number[];
+      const g = this.g;
+      if (layout === 'conv') out = g.op('Transpose', [entry.name], { perm: [3, 2, 0, 1] }, 'kernel');
+      else if (layout === 'depthwise') out = g.op('Reshape', [g.op('Transpose', [entry.name], { perm: [2, 3, 0, 1] }), g.ints([c * d, 1, a, b])], undefined, 'kernel');
+      else out = g.op('Reshape', [g.op('Transpose', [entry.name], { perm: [1, 0] }), g.ints([b, a, 1, 1])], undefined, 'kernel');
+      this.converted.set(key, out);
+    }
+    return out;
+  }
+
+  /**
+   * `act(z)` for a layer's activation. In the training form the call producing the model's output
+   * leaves out a softmax or sigmoid, so the loss is taken from logits (as TF.js's engine does, train/forward.ts).
+   */
+  activate(act: string, z: string): string {
+    const rec = this.training;
+    if (rec?.atOutput && (act === 'softmax' || act === 'sigmoid')) {
+      rec.squashed = true;
+      return z;
+    }
+    if (rec) return trainingActivation(this.g, act, z);
+    return applyActivation(this.g, act, z);
+  }
+}
+
+/**
+ * Activations whose ONNX op has no gradient in graft's autodiff (Elu, Selu, Softsign), written
+ * with ops that have one; the others as in inference.
+ */
+function trainingActivation(g: GraphBuilder, act: string, z: string): string {
+  const elu = (alpha: number): string => g.op('Where', [g.op('Greater', [z, g.scalar(0)]), z, g.op('Mul', [g.op('Sub', [g.op('Exp', [z]), g.scalar(1)]), g.scalar(alpha)])]);
+  switch (act) {
+    case 'elu':
+      return elu(1);
+    case 'selu': {
+      // TF.js's SELU constants (tfjs-core selu_util): scale, and scale × alpha.
+      const scale = 1.0507009873554804934193349852946;
+      const scaleAlpha = 1.7580993408473768599402175208123;
+      const zero = g.scalar(0);
+      const positive = g.op('Mul', [z, g.scalar(scale)]);
+      const negative = g.op('Mul', [g.op('Sub', [g.op('Exp', [z]), g.scalar(1)]), g.scalar(scaleAlpha)]);
+      return g.op('Where', [g.op('Greater', [z, zero]), positive, negative]);
+    }
+    case 'softsign':
+      return g.op('Div', [z, g.op('Add', [g.op('Abs', [z]), g.scalar(1)])]);
+    default:
+      return applyActivation(g, act, z);
   }
 }
 

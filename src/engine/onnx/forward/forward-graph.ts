@@ -1,15 +1,27 @@
 import * as tfl from '@tensorflow/tfjs-layers';
 import { modelNodes } from '../../../models/replay.js';
 import { encodeModel } from '../model-proto.js';
-import { ForwardContext, type LayerEmitter, type Value } from './context.js';
+import type { OnnxGraph } from '../model-proto.js';
+import { ForwardContext, type LayerEmitter, type TrainingRecord, type Value } from './context.js';
 import { PLAIN_LAYERS } from './plain-layers.js';
 import { Unsupported, unsupported } from './unsupported.js';
 import { WEIGHTED_LAYERS } from './weighted-layers.js';
 
-const EMITTERS: Record<string, LayerEmitter> = { ...WEIGHTED_LAYERS, ...PLAIN_LAYERS };
+const EMITTERS = new Map<string, LayerEmitter>(Object.entries({ ...WEIGHTED_LAYERS, ...PLAIN_LAYERS }));
 
 /** Layer class names the converter translates (nested models are flattened besides). */
-export const FORWARD_LAYERS: readonly string[] = ['InputLayer', ...Object.keys(EMITTERS)].sort();
+export const FORWARD_LAYERS: readonly string[] = ['InputLayer', ...EMITTERS.keys()].sort();
+
+/**
+ * Teaches the converter a layer class defined elsewhere (a custom layer such as one holding a
+ * piece of an imported ONNX graph). The emitter serves both forms: inference, and the training
+ * form GraphStepper builds, where it must take each TF.js weight through `ctx.param(...)` so the
+ * weight trains (see ForwardContext). Registering a class twice replaces its emitter.
+ */
+export function registerLayerEmitter(className: string, emitter: LayerEmitter): void {
+  EMITTERS.set(className, emitter);
+  if (!FORWARD_LAYERS.includes(className)) (FORWARD_LAYERS as string[]).push(className);
+}
 
 export interface ForwardGraph {
   /** The ONNX model: input `x` [n, ...inputShape] and output `y` [n, ...outputShape], both NHWC as TF.js has them. */
@@ -35,22 +47,60 @@ export function buildForwardGraph(model: tfl.LayersModel): ForwardGraph | string
 }
 
 function build(model: tfl.LayersModel): ForwardGraph {
-  const [input] = model.inputs;
-  const [output] = model.outputs;
-  if (!input || !output || model.inputs.length !== 1 || model.outputs.length !== 1) unsupported(`${model.name} has ${model.inputs.length} inputs and ${model.outputs.length} outputs (one of each is translated)`);
-  if (input.dtype !== 'float32') unsupported(`${model.name} takes ${input.dtype} input`);
   const ctx = new ForwardContext();
-  const inputShape = sampleShape(input, `the input of ${model.name}`);
-  const x = ctx.g.input('x', ['n', ...inputShape]);
-  const start: Value = { name: inputShape.length === 3 ? ctx.g.op('Transpose', [x], { perm: [0, 3, 1, 2] }) : x, shape: inputShape };
-  const out = walk(ctx, model, start);
+  const { inputShape, out } = translate(ctx, model);
   const y = out.shape.length === 3 ? ctx.g.op('Transpose', [out.name], { perm: [0, 2, 3, 1] }) : out.name;
   ctx.g.output(y, 'y', ['n', ...out.shape]);
   return { bytes: encodeModel(ctx.g.graph, `${model.name}_forward`), inputShape, outputShape: out.shape };
 }
 
-/** Emits every call node of `model` (nested models inline), starting from its input's value. */
-function walk(ctx: ForwardContext, model: tfl.LayersModel, start: Value): Value {
+function translate(ctx: ForwardContext, model: tfl.LayersModel): { inputShape: number[]; out: Value } {
+  const [input] = model.inputs;
+  const [output] = model.outputs;
+  if (!input || !output || model.inputs.length !== 1 || model.outputs.length !== 1) unsupported(`${model.name} has ${model.inputs.length} inputs and ${model.outputs.length} outputs (one of each is translated)`);
+  if (input.dtype !== 'float32') unsupported(`${model.name} takes ${input.dtype} input`);
+  const inputShape = sampleShape(input, `the input of ${model.name}`, ctx.training !== undefined);
+  const x = ctx.g.input('x', ['n', ...inputShape]);
+  const start: Value = { name: inputShape.length === 3 ? ctx.g.op('Transpose', [x], { perm: [0, 3, 1, 2] }) : x, shape: inputShape };
+  return { inputShape, out: walk(ctx, model, start, true) };
+}
+
+/** A TF.js model's training pass as an ONNX graph (see buildTrainingForward). */
+export interface TrainingForward extends Omit<TrainingRecord, 'atOutput' | 'squashed'> {
+  /** Input `x` [n, ...inputShape] (NHWC; other ranks than images come flat), mask inputs, and the output `logits` [n, units]. */
+  graph: OnnxGraph;
+  inputShape: number[];
+  units: number;
+  /** Whether `logits` is the output layer's input to its softmax/sigmoid (false: the model outputs it as is). */
+  squashed: boolean;
+}
+
+/**
+ * The model's training pass as an ONNX graph: every TF.js weight an initializer named after its
+ * variable in TF.js layout (rearranged in the graph), BatchNorm layers whose own flag is on in
+ * training mode (recorded, for train/graph's batchNormTraining), Dropout as x × a mask input, and
+ * the output before its softmax/sigmoid (`logits`), as TF.js's engine computes the loss. Returns the
+ * reason instead when some layer has no translation (in this form) here.
+ */
+export function buildTrainingForward(model: tfl.LayersModel): TrainingForward | string {
+  const rec: TrainingRecord = { variables: [], batchNorms: [], dropouts: [], atOutput: false, squashed: false };
+  const ctx = new ForwardContext(rec);
+  try {
+    const { inputShape, out } = translate(ctx, model);
+    if (out.shape.length !== 1) unsupported(`${model.name} outputs shape [${out.shape.join(', ')}], not a vector`);
+    ctx.g.output(out.name, 'logits', ['n', out.shape[0]!]);
+    return { graph: ctx.g.graph, inputShape, units: out.shape[0]!, variables: rec.variables, batchNorms: rec.batchNorms, dropouts: rec.dropouts, squashed: rec.squashed };
+  } catch (e) {
+    if (e instanceof Unsupported) return e.message;
+    throw e;
+  }
+}
+
+/**
+ * Emits every call node of `model` (nested models inline), starting from its input's value.
+ * `atOutput`: whether this model's output is the translated model's (training form: its logits).
+ */
+function walk(ctx: ForwardContext, model: tfl.LayersModel, start: Value, atOutput: boolean): Value {
   const values = new Map<number, Value>([[model.inputs[0]!.id, start]]);
   for (const node of modelNodes(model)) {
     const ins = node.inputs.map((t) => values.get(t.id));
@@ -58,30 +108,39 @@ function walk(ctx: ForwardContext, model: tfl.LayersModel, start: Value): Value 
     const inputs = ins as Value[];
     const { layer } = node;
     if (node.outputs.length !== 1) unsupported(`layer ${layer.name} (${layer.getClassName()}) has ${node.outputs.length} outputs`);
+    const producesOutput = atOutput && node.outputs[0]!.id === model.outputs[0]!.id;
     if (layer instanceof tfl.LayersModel) {
       if (layer.inputs.length !== 1 || layer.outputs.length !== 1 || inputs.length !== 1) unsupported(`nested model ${layer.name} has several inputs or outputs`);
-      values.set(node.outputs[0]!.id, walk(ctx, layer, inputs[0]!));
+      values.set(node.outputs[0]!.id, walk(ctx, layer, inputs[0]!, producesOutput));
       continue;
     }
     const className = layer.getClassName();
-    const emit = EMITTERS[className];
+    const emit = EMITTERS.get(className);
     if (!emit) unsupported(`layer ${layer.name} is a ${className}, which graft cannot run on onnxruntime yet`);
     const outShape = sampleShape(node.outputs[0]!, `the output of layer ${layer.name}`);
+    if (ctx.training) ctx.training.atOutput = producesOutput;
     try {
       values.set(node.outputs[0]!.id, { name: emit(ctx, layer, inputs, outShape), shape: outShape });
     } catch (e) {
       if (e instanceof Unsupported) unsupported(`layer ${layer.name} (${className}): ${e.message}`);
       throw e;
+    } finally {
+      if (ctx.training) ctx.training.atOutput = false;
     }
   }
   const out = values.get(model.outputs[0]!.id);
   return out ?? unsupported(`the walk through ${model.name} did not reach its output`);
 }
 
-/** One sample's static shape: a vector [units] or an image [h, w, c]; other ranks are not translated. */
-function sampleShape(t: tfl.SymbolicTensor, what: string): number[] {
+/**
+ * One sample's static shape: a vector [units] or an image [h, w, c]; other ranks are not
+ * translated, except that `flat` reads an input of another rank as one vector (graft's data comes
+ * flat; a layer other than Flatten reading it then fails its own shape checks).
+ */
+function sampleShape(t: tfl.SymbolicTensor, what: string, flat = false): number[] {
   const shape = t.shape.slice(1);
   if (!shape.every((d): d is number => typeof d === 'number' && d > 0)) return unsupported(`${what} has an unknown size [${t.shape.join(', ')}]`);
+  if (flat && shape.length !== 1 && shape.length !== 3) return [shape.reduce((a, b) => a * b, 1)];
   if (shape.length !== 1 && shape.length !== 3) return unsupported(`${what} has shape [${shape.join(', ')}] (vectors and [height, width, channels] images are translated)`);
   return shape;
 }

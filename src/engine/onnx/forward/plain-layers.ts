@@ -1,4 +1,3 @@
-import { applyActivation } from './activation.js';
 import { channelsLast, configOf, image, onnxAxis, type LayerEmitter } from './context.js';
 import { pair, tfPads } from './tf-padding.js';
 import { unsupported } from './unsupported.js';
@@ -7,10 +6,26 @@ import { unsupported } from './unsupported.js';
 
 const number = (v: unknown, what: string): number => (typeof v === 'number' && Number.isFinite(v) ? v : unsupported(`${what} ${JSON.stringify(v)}`));
 
-/** Layers that only act while training (noise, dropout): the identity at inference. */
-const identity: LayerEmitter = (_ctx, _layer, [x]) => x!.name;
+/** Noise layers: the identity at inference; the training form does not translate them. */
+const noise: LayerEmitter = (ctx, layer, [x]) => (ctx.training ? unsupported(`${layer.getClassName()} in training mode`) : x!.name);
 
-const activation: LayerEmitter = (ctx, layer, [x]) => applyActivation(ctx.g, String(configOf(layer).activation), x!.name);
+/**
+ * Dropout: the identity at inference. In the training form, x × a mask fed per step (the mask
+ * TF.js would draw, made by the stepper), NHWC as drawn; rates 0 and 1 change nothing, as in TF.js.
+ */
+const dropout: LayerEmitter = (ctx, layer, [x]) => {
+  const rec = ctx.training;
+  const c = configOf(layer);
+  const rate = number(c.rate, 'rate');
+  if (!rec || rate <= 0 || rate >= 1) return x!.name;
+  if (c.noiseShape != null) unsupported('a noise shape');
+  const input = ctx.g.input(`mask${rec.dropouts.length}`, ['n', ...x!.shape]);
+  rec.dropouts.push({ layer, rate, input, shape: x!.shape });
+  const mask = x!.shape.length === 3 ? ctx.g.op('Transpose', [input], { perm: [0, 3, 1, 2] }) : input;
+  return ctx.g.op('Mul', [x!.name, mask], undefined, 'dropout');
+};
+
+const activation: LayerEmitter = (ctx, layer, [x]) => ctx.activate(String(configOf(layer).activation), x!.name);
 
 /** ReLU layer: relu, capped at maxValue when it has one (relu6 in MobileNetV2). */
 const relu: LayerEmitter = (ctx, layer, [x]) => {
@@ -21,10 +36,23 @@ const relu: LayerEmitter = (ctx, layer, [x]) => {
 
 const leakyRelu: LayerEmitter = (ctx, layer, [x]) => ctx.g.op('LeakyRelu', [x!.name], { alpha: { float: number(configOf(layer).alpha ?? 0.3, 'alpha') } });
 
-const elu: LayerEmitter = (ctx, layer, [x]) => ctx.g.op('Elu', [x!.name], { alpha: { float: number(configOf(layer).alpha ?? 1, 'alpha') } });
+const elu: LayerEmitter = (ctx, layer, [x]) => {
+  const alpha = number(configOf(layer).alpha ?? 1, 'alpha');
+  // The training form writes ELU with ops the autodiff differentiates.
+  if (ctx.training && alpha === 1) return ctx.activate('elu', x!.name);
+  if (ctx.training) unsupported(`alpha ${alpha} in training mode`);
+  return ctx.g.op('Elu', [x!.name], { alpha: { float: alpha } });
+};
 
-/** TF.js's Softmax layer defaults to axis 1, not Keras's −1; whatever the axis, map it. */
-const softmax: LayerEmitter = (ctx, layer, [x]) => ctx.g.op('Softmax', [x!.name], { axis: onnxAxis(configOf(layer).axis ?? 1, x!.shape.length) });
+/**
+ * TF.js's Softmax layer defaults to axis 1, not Keras's −1; whatever the axis, map it. As the
+ * model's output over the last axis (what train/forward.ts takes logits from) the training form leaves it out.
+ */
+const softmax: LayerEmitter = (ctx, layer, [x]) => {
+  const axis = configOf(layer).axis;
+  if (ctx.training?.atOutput && (axis === undefined || axis === -1)) return ctx.activate('softmax', x!.name);
+  return ctx.g.op('Softmax', [x!.name], { axis: onnxAxis(axis ?? 1, x!.shape.length) });
+};
 
 /** x · scale + offset (graft's 'tf' preprocessing: 2x − 1). */
 const rescaling: LayerEmitter = (ctx, layer, [x]) => {
@@ -92,10 +120,10 @@ const concatenate: LayerEmitter = (ctx, layer, inputs) => {
 };
 
 export const PLAIN_LAYERS: Record<string, LayerEmitter> = {
-  Dropout: identity,
-  GaussianNoise: identity,
-  GaussianDropout: identity,
-  AlphaDropout: identity,
+  Dropout: dropout,
+  GaussianNoise: noise,
+  GaussianDropout: noise,
+  AlphaDropout: noise,
   Activation: activation,
   ReLU: relu,
   LeakyReLU: leakyRelu,

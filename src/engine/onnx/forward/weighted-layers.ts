@@ -1,11 +1,12 @@
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { applyActivation } from './activation.js';
 import { channelsLast, configOf, image, requireVariable, variable, type ForwardContext, type LayerEmitter, type Value } from './context.js';
-import { convKernel, denseAsConvKernel, depthwiseKernel } from './kernels.js';
 import { pair, tfPads } from './tf-padding.js';
 import { unsupported } from './unsupported.js';
 
-/** The layers with weights: convolutions, Dense and BatchNormalization (inference mode). */
+/**
+ * The layers with weights: convolutions, Dense and BatchNormalization. Weights go through
+ * ctx.param (constants for inference, TF.js variables in the training form).
+ */
 
 function activationOf(c: Record<string, unknown>): string {
   return typeof c.activation === 'string' ? c.activation : c.activation == null ? 'linear' : unsupported(`activation ${JSON.stringify(c.activation)}`);
@@ -16,7 +17,7 @@ function bias(ctx: ForwardContext, layer: tfl.layers.Layer, c: Record<string, un
   const b = variable(layer, 'bias');
   if (!b) return [];
   if (b.data.length !== units) unsupported(`bias of ${b.data.length} values for ${units} outputs`);
-  return [ctx.weight(b.data, [units], `${layer.name}_bias`)];
+  return [ctx.param(layer, 'bias', 'same')!];
 }
 
 interface Window {
@@ -44,8 +45,8 @@ const conv2d: LayerEmitter = (ctx, layer, [x]) => {
   const k = requireVariable(layer, 'kernel');
   const [kh, kw, cin, cout] = k.shape as [number, number, number, number];
   if (cin !== x!.shape[2]) unsupported(`kernel for ${cin} input channels on an input with ${x!.shape[2]}`);
-  const w = ctx.weight(convKernel(k.data, kh, kw, cin, cout), [cout, cin, kh, kw], `${layer.name}_kernel`);
-  return applyActivation(ctx.g, activationOf(c), conv(ctx, x!.name, w, bias(ctx, layer, c, cout), win, 1));
+  const w = ctx.param(layer, 'kernel', 'conv')!;
+  return ctx.activate(activationOf(c), conv(ctx, x!.name, w, bias(ctx, layer, c, cout), win, 1));
 };
 
 const depthwiseConv2d: LayerEmitter = (ctx, layer, [x]) => {
@@ -54,8 +55,8 @@ const depthwiseConv2d: LayerEmitter = (ctx, layer, [x]) => {
   const k = requireVariable(layer, 'depthwiseKernel');
   const [kh, kw, channels, mult] = k.shape as [number, number, number, number];
   if (channels !== x!.shape[2]) unsupported(`kernel for ${channels} channels on an input with ${x!.shape[2]}`);
-  const w = ctx.weight(depthwiseKernel(k.data, kh, kw, channels, mult), [channels * mult, 1, kh, kw], `${layer.name}_kernel`);
-  return applyActivation(ctx.g, activationOf(c), conv(ctx, x!.name, w, bias(ctx, layer, c, channels * mult), win, channels));
+  const w = ctx.param(layer, 'depthwiseKernel', 'depthwise')!;
+  return ctx.activate(activationOf(c), conv(ctx, x!.name, w, bias(ctx, layer, c, channels * mult), win, channels));
 };
 
 /** Depthwise then pointwise (1×1, stride 1, no padding), the bias and activation after both. */
@@ -64,13 +65,12 @@ const separableConv2d: LayerEmitter = (ctx, layer, [x]) => {
   const win = windowOf(c, x!);
   const dk = requireVariable(layer, 'depthwiseKernel');
   const pk = requireVariable(layer, 'pointwiseKernel');
-  const [kh, kw, channels, mult] = dk.shape as [number, number, number, number];
+  const channels = dk.shape[2]!;
   const cout = pk.shape[3]!;
-  const dw = ctx.weight(depthwiseKernel(dk.data, kh, kw, channels, mult), [channels * mult, 1, kh, kw], `${layer.name}_depthwise`);
-  const mid = conv(ctx, x!.name, dw, [], win, channels);
-  const pw = ctx.weight(convKernel(pk.data, 1, 1, channels * mult, cout), [cout, channels * mult, 1, 1], `${layer.name}_pointwise`);
+  const mid = conv(ctx, x!.name, ctx.param(layer, 'depthwiseKernel', 'depthwise')!, [], win, channels);
+  const pw = ctx.param(layer, 'pointwiseKernel', 'conv')!;
   const one: Window = { kernel: [1, 1], strides: [1, 1], dilations: [1, 1], pads: [0, 0, 0, 0] };
-  return applyActivation(ctx.g, activationOf(c), conv(ctx, mid, pw, bias(ctx, layer, c, cout), one, 1));
+  return ctx.activate(activationOf(c), conv(ctx, mid, pw, bias(ctx, layer, c, cout), one, 1));
 };
 
 /** Gemm on vectors; on an image, Dense mixes the channels of each pixel: a 1×1 convolution. */
@@ -82,19 +82,21 @@ const dense: LayerEmitter = (ctx, layer, [x]) => {
   if (x!.shape[rank - 1] !== cin) unsupported(`kernel for ${cin} inputs on an input of shape [${x!.shape.join(', ')}]`);
   let y: string;
   if (rank === 1) {
-    y = ctx.g.op('Gemm', [x!.name, ctx.weight(k.data, [cin, cout], `${layer.name}_kernel`), ...bias(ctx, layer, c, cout)], undefined, 'dense');
+    y = ctx.g.op('Gemm', [x!.name, ctx.param(layer, 'kernel', 'same')!, ...bias(ctx, layer, c, cout)], undefined, 'dense');
   } else if (rank === 3) {
-    const w = ctx.weight(denseAsConvKernel(k.data, cin, cout), [cout, cin, 1, 1], `${layer.name}_kernel`);
+    const w = ctx.param(layer, 'kernel', 'denseConv')!;
     y = conv(ctx, x!.name, w, bias(ctx, layer, c, cout), { kernel: [1, 1], strides: [1, 1], dilations: [1, 1], pads: [0, 0, 0, 0] }, 1);
   } else {
     return unsupported(`input of rank ${rank + 1}`);
   }
-  return applyActivation(ctx.g, activationOf(c), y);
+  return ctx.activate(activationOf(c), y);
 };
 
 /**
  * Inference mode: (x − moving mean) / √(moving variance + ε) · γ + β over the channel axis, as
- * one BatchNormalization op (onnxruntime folds it into the convolution before it).
+ * one BatchNormalization op (onnxruntime folds it into the convolution before it). In the training
+ * form a BatchNorm whose own `trainable` flag is on is recorded to run in training mode (as
+ * train/forward.ts decides), with Keras's momentum as the node's (the same convention as ONNX's).
  */
 const batchNormalization: LayerEmitter = (ctx, layer, [x]) => {
   const c = configOf(layer);
@@ -109,8 +111,16 @@ const batchNormalization: LayerEmitter = (ctx, layer, [x]) => {
   const beta = variable(layer, 'beta')?.data ?? new Float32Array(channels);
   for (const v of [mean.data, variance.data, gamma, beta]) if (v.length !== channels) unsupported(`statistics of ${v.length} values for ${channels} channels`);
   const epsilon = typeof c.epsilon === 'number' ? c.epsilon : 1e-3;
-  const p = (data: Float32Array, what: string): string => ctx.weight(data, [channels], `${layer.name}_${what}`);
-  return ctx.g.op('BatchNormalization', [x!.name, p(gamma, 'gamma'), p(beta, 'beta'), p(mean.data, 'mean'), p(variance.data, 'variance')], { epsilon: { float: epsilon } }, 'bn');
+  const p = (prop: string, data: Float32Array): string => ctx.param(layer, prop, 'same') ?? ctx.weight(data, [channels], `${layer.name}_${prop}`);
+  const [g, b, m, v] = [p('gamma', gamma), p('beta', beta), p('movingMean', mean.data), p('movingVariance', variance.data)];
+  const rec = ctx.training;
+  if (rec && layer.trainable) {
+    if (rec.batchNorms.some((n) => n.layer === layer)) unsupported('a BatchNormalization applied twice in training mode (shared moving statistics)');
+    const momentum = typeof c.momentum === 'number' ? c.momentum : 0.99;
+    rec.batchNorms.push({ layer, mean: m, variance: v, momentum });
+    return ctx.g.op('BatchNormalization', [x!.name, g, b, m, v], { epsilon: { float: epsilon }, momentum: { float: momentum } }, 'bn');
+  }
+  return ctx.g.op('BatchNormalization', [x!.name, g, b, m, v], { epsilon: { float: epsilon } }, 'bn');
 };
 
 export const WEIGHTED_LAYERS: Record<string, LayerEmitter> = {
