@@ -5,16 +5,24 @@ import { writeFileAtomic } from './atomic.js';
 import { claimOutputFile, claimOutputFolder, writeOutputDir } from './output-claim.js';
 import { toKerasArchive } from './keras/export.js';
 import { toTfjsFiles } from './tfjs-format.js';
+import { exportOnnx, type OnnxExportOptions } from './export-onnx.js';
 
-/** Writes `model` to `to`: a Keras 3 archive when it ends in .keras, else a TF.js layers folder. */
-export async function exportModel(model: tfl.LayersModel, to: string, options: { force?: boolean } = {}): Promise<'keras' | 'tfjs-layers'> {
+/**
+ * Writes `model` to `to`: a Keras 3 archive when it ends in .keras, an ONNX inference model when it
+ * ends in .onnx (export-onnx.ts; `run` and `input` go into its metadata), else a TF.js layers folder.
+ */
+export async function exportModel(model: tfl.LayersModel, to: string, options: OnnxExportOptions = {}): Promise<'keras' | 'onnx' | 'tfjs-layers'> {
+  if (to.toLowerCase().endsWith('.onnx')) {
+    await exportOnnx(model, to, options);
+    return 'onnx';
+  }
   if (to.toLowerCase().endsWith('.keras')) {
     await claimOutputFile(to, 'keras', { force: options.force ?? false, flag: '--to' });
     await writeFileAtomic(to, await toKerasArchive(model));
     return 'keras';
   }
   if (/\.(h5|hdf5|json)$/i.test(to)) {
-    throw new GraftError('BAD_ARGUMENT', `Export to ${to}: graft writes Keras 3 .keras archives and TF.js layers folders. Use --to model.keras, or --to a folder name for TF.js.`);
+    throw new GraftError('BAD_ARGUMENT', `Export to ${to}: graft writes Keras 3 .keras archives, ONNX .onnx models and TF.js layers folders. Use --to model.keras, --to model.onnx, or --to a folder name for TF.js.`);
   }
   const claim = { force: options.force ?? false, flag: '--to' };
   await claimOutputFolder(to, claim);

@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { unzipSync, strFromU8 } from 'fflate';
 import { GRAFT_VERSION } from '../version.js';
 import { errorCode, isTempName } from './atomic.js';
+import { LENGTH_DELIMITED, ProtoReader, VARINT } from '../engine/onnx/proto-reader.js';
 
 /**
  * Which files and folders graft wrote. --force may replace only those: a folder graft made carries
@@ -118,7 +119,7 @@ export async function folderOwner(dir: string, depth = 0): Promise<Owner> {
 }
 
 /** Single files graft writes outside its own folders, and how each is recognised. */
-export type OutputFileKind = 'report' | 'result' | 'keras' | 'csv';
+export type OutputFileKind = 'report' | 'result' | 'keras' | 'csv' | 'onnx';
 
 /**
  * A CSV has nowhere to keep a graftVersion, so graft's first line is a comment naming graft, and its
@@ -128,9 +129,11 @@ export const CSV_MARK = '# written by graft ';
 
 /**
  * Whether `file` (a regular file) was written by graft: a report carries graft's generator tag, a
- * result JSON its graftVersion, a .keras archive graft's name in metadata.json, a CSV its CSV_MARK.
+ * result JSON its graftVersion, a .keras archive graft's name in metadata.json, a CSV its CSV_MARK,
+ * an .onnx model producer_name "graft".
  */
 export async function fileWrittenByGraft(file: string, kind: OutputFileKind): Promise<boolean> {
+  if (kind === 'onnx') return onnxProducer((await readSmall(file, 4096)) ?? new Uint8Array()) === 'graft';
   if (kind === 'csv') {
     const [first, second] = ((await readSmall(file, 64 * 1024))?.toString('utf8') ?? '').split('\n');
     return first !== undefined && second !== undefined && first.startsWith(CSV_MARK) && second.startsWith('file,');
@@ -154,4 +157,19 @@ export async function fileWrittenByGraft(file: string, kind: OutputFileKind): Pr
   } catch {
     return false;
   }
+}
+
+/** ModelProto.producer_name: field 2, right after ir_version (field 1) in every writer's field order. */
+function onnxProducer(head: Uint8Array): string | undefined {
+  try {
+    const r = new ProtoReader(head);
+    while (!r.done()) {
+      const { field, wire } = r.tag();
+      if (field === 1 && wire === VARINT) r.skip(wire);
+      else return field === 2 && wire === LENGTH_DELIMITED ? r.string() : undefined;
+    }
+  } catch {
+    // Not a ModelProto's start: not graft's.
+  }
+  return undefined;
 }
