@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { open, rename, rm, type FileHandle } from 'node:fs/promises';
+import { lstat, open, rename, rm, type FileHandle } from 'node:fs/promises';
 import * as http from 'node:http';
 import * as https from 'node:https';
 import * as path from 'node:path';
@@ -32,6 +32,14 @@ export interface DownloadOptions {
   retries?: number;
   /** Wait before the first retry, doubled for each next one. Default 1000 ms. */
   retryDelayMs?: number;
+  /** Request headers for the URL's own host; dropped when a redirect leaves it, so a token never reaches a CDN. Default none. */
+  headers?: Record<string, string>;
+  /**
+   * Keep the partial body in this file between calls: a later call resumes from it (Range, when
+   * `sha256` is given to catch a body stitched from two versions), a dropped connection leaves it,
+   * wrong bytes remove it. Default: a hidden temp sibling, deleted on any failure.
+   */
+  partFile?: string;
 }
 
 export const DOWNLOAD_DEFAULTS = { timeoutMs: 30_000, maxBytes: 512 * 1024 * 1024, retries: 3, retryDelayMs: 1000 } as const;
@@ -88,11 +96,13 @@ function parseUrl(url: string): URL {
 /** Follows up to MAX_REDIRECTS redirects (each checked against allowedHosts) and returns a 200 or 206 response. */
 async function openResponse(url: string, headers: Record<string, string>, opts: DownloadOptions): Promise<http.IncomingMessage> {
   let current = parseUrl(url);
+  const origin = current.origin;
   checkUrl(current, url, opts.allowedHosts, false);
   for (let hop = 0; ; hop++) {
     let res: http.IncomingMessage;
     try {
-      res = await get(current, headers, opts.timeoutMs ?? DOWNLOAD_DEFAULTS.timeoutMs);
+      const own = current.origin === origin ? opts.headers : undefined;
+      res = await get(current, { ...own, ...headers }, opts.timeoutMs ?? DOWNLOAD_DEFAULTS.timeoutMs);
     } catch (e) {
       // A server that refuses connections or a name that does not resolve will not recover in
       // seconds; a reset or a timeout may.
@@ -240,12 +250,12 @@ export async function downloadFile(url: string, dest: string, opts: DownloadOpti
   }
   // What killed downloads of this file left behind; only this process's own temps survive.
   await removeStale(await leftoversOf(dest));
-  const part = tempSibling(dest, 'download');
+  const part = opts.partFile ?? tempSibling(dest, 'download');
   const unpacked = opts.gunzip ? tempSibling(dest, 'tmp') : undefined;
   let body: Body | undefined;
   try {
     beforeStep('open', part);
-    body = { handle: await open(part, 'wx+'), file: part, have: 0, total: undefined, validator: undefined };
+    body = opts.partFile === undefined ? { handle: await open(part, 'wx+'), file: part, have: 0, total: undefined, validator: undefined } : await openPartFile(part);
     for (let attempt = 0; ; attempt++) {
       // Resuming is safe when the server can confirm the file is unchanged (If-Range), or when a
       // checksum will catch a body stitched from two versions.
@@ -275,7 +285,9 @@ export async function downloadFile(url: string, dest: string, opts: DownloadOpti
     await rename(unpacked ?? part, dest);
   } catch (e) {
     await body?.handle.close().catch(() => undefined);
-    await rm(part, { force: true }).catch(() => undefined);
+    // A kept part file survives only a dropped connection; wrong or unwritable bytes go.
+    const keep = opts.partFile !== undefined && e instanceof GraftError && e.code === 'NETWORK';
+    if (!keep) await rm(part, { force: true }).catch(() => undefined);
     if (unpacked !== undefined) await rm(unpacked, { force: true }).catch(() => undefined);
     throw downloadError(e, url, dest, [part, ...(unpacked === undefined ? [] : [unpacked])]);
   }
@@ -283,6 +295,17 @@ export async function downloadFile(url: string, dest: string, opts: DownloadOpti
   await fsyncDir(path.dirname(dest)).catch((e: unknown) => {
     throw writeError(e, dest);
   });
+}
+
+/** Opens (or creates) a kept part file; what it holds counts as the body's first bytes. */
+async function openPartFile(part: string): Promise<Body> {
+  const st = await lstat(part).catch((e: unknown) => {
+    if (errorCode(e) === 'ENOENT') return undefined;
+    throw e;
+  });
+  if (st !== undefined && !st.isFile()) throw new GraftError('WRITE_FAILED', `${part} is not a regular file, so graft cannot resume a download into it. Remove it and try again.`);
+  const handle = await open(part, st === undefined ? 'wx+' : 'r+');
+  return { handle, file: part, have: st?.size ?? 0, total: undefined, validator: undefined };
 }
 
 function downloadError(e: unknown, url: string, dest: string, temps: string[]): GraftError {
