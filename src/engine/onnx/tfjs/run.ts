@@ -1,0 +1,111 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { GraftError } from '../../../errors.js';
+import type { OnnxNode } from '../model-proto.js';
+import { describeNode } from './attrs.js';
+import { TF_OPS } from './registry.js';
+import type { TfOpContext } from './types.js';
+
+export interface RunOnnxOnTfOptions {
+  /** Inference semantics only (BatchNormalization on running statistics, Dropout as identity). */
+  training?: false;
+  /**
+   * The default-domain opset the nodes come from (the model's opset_import). Default 13: only
+   * Softmax/LogSoftmax read it (before 13 they flatten at `axis`); other opset differences (axes as
+   * inputs or attributes, Clip/Pad/Slice bounds) are told apart by what each node carries.
+   */
+  opset?: number;
+}
+
+/** Default opset when the caller does not say: Softmax on one axis. */
+const DEFAULT_OPSET = 13;
+
+const isDefaultDomain = (d: string | undefined): boolean => d === undefined || d === '' || d === 'ai.onnx';
+
+/** The op types the TF.js interpreter runs, sorted. */
+export function tfSupportedOps(): string[] {
+  return [...TF_OPS.keys()].sort();
+}
+
+/** Refuses, naming every op, node and the list, a graph with a node the interpreter cannot run. */
+export function checkTfSupported(nodes: readonly OnnxNode[], label: string): void {
+  const bad = nodes.filter((n) => !isDefaultDomain(n.domain) || !TF_OPS.has(n.op));
+  if (bad.length === 0) return;
+  const named = bad.slice(0, 5).map((n) => (isDefaultDomain(n.domain) ? describeNode(n) : `${describeNode(n)} (domain ${JSON.stringify(n.domain)})`));
+  const more = bad.length > 5 ? ` and ${bad.length - 5} more` : '';
+  const ops = [...new Set(bad.map((n) => n.op))].join(', ');
+  throw new GraftError(
+    'UNSUPPORTED_OP',
+    `${label}: graft's TF.js interpreter cannot run op ${ops} (${named.join('; ')}${more}). It runs the default ONNX domain's ${tfSupportedOps().join(', ')}. Run this model with onnxruntime (--engine onnxruntime), or re-export it so that it uses only those ops.`,
+  );
+}
+
+/**
+ * Runs `nodes` (topologically sorted) on TF.js; returns the tensors named in `outputs`. `values`
+ * holds the graph inputs and initializers (float32; integers as int32, see onnxTensorToTf); they
+ * stay the caller's. Every op is built from tf-core ops, so tf.grad and tf.variableGrads
+ * differentiate through the whole graph. Intermediates are freed after their last reader; the
+ * returned tensors are new and the caller's to dispose.
+ */
+export function runOnnxOnTf(nodes: readonly OnnxNode[], values: Map<string, tf.Tensor>, outputs: readonly string[], opts: RunOnnxOnTfOptions = {}): tf.Tensor[] {
+  if ((opts as { training?: boolean }).training === true) {
+    throw new GraftError('BAD_ARGUMENT', 'runOnnxOnTf runs ONNX graphs with inference semantics only (received training: true). Train through tf.variableGrads on its output instead; BatchNormalization stays on its running statistics.', { userError: false });
+  }
+  checkTfSupported(nodes, 'the ONNX graph');
+  const ctx: TfOpContext = { opset: opts.opset ?? DEFAULT_OPSET };
+  const lastRead = new Map<string, number>();
+  nodes.forEach((n, i) => n.inputs.forEach((name) => name && lastRead.set(name, i)));
+  const wanted = new Set(outputs);
+  const made = new Map<string, tf.Tensor>();
+  const lookup = (name: string): tf.Tensor | undefined => made.get(name) ?? values.get(name);
+  const release = (name: string): void => {
+    if (wanted.has(name)) return;
+    made.get(name)?.dispose();
+    made.delete(name);
+  };
+  try {
+    nodes.forEach((node, i) => {
+      const inputs = node.inputs.map((name) => {
+        if (name === '') return undefined;
+        const t = lookup(name);
+        if (!t) throw new GraftError('MODEL_CORRUPT', `${describeNode(node)} reads ${JSON.stringify(name)}, which no earlier node produces and which is not among the given values (${values.size} inputs and initializers). Pass the nodes topologically sorted with every graph input and initializer in values.`, { userError: false });
+        return t;
+      });
+      const results = runNode(node, inputs, ctx);
+      node.outputs.forEach((name, k) => {
+        const t = results[k];
+        if (!name || !t) {
+          t?.dispose();
+          return;
+        }
+        // An op must not hand back one of its inputs: freeing one name would free the other.
+        made.set(name, inputs.includes(t) ? t.clone() : t);
+        if (!lastRead.has(name)) release(name);
+      });
+      for (const name of new Set(node.inputs)) if (name && lastRead.get(name) === i) release(name);
+    });
+    return outputs.map((name) => {
+      const t = made.get(name) ?? values.get(name)?.clone();
+      if (!t) throw new GraftError('BAD_ARGUMENT', `Output ${JSON.stringify(name)} is produced by none of the ${nodes.length} nodes and is not among the given values. Ask for one of the nodes' outputs.`, { userError: false });
+      return t;
+    });
+  } finally {
+    for (const [name, t] of made) if (!wanted.has(name)) t.dispose();
+  }
+}
+
+function runNode(node: OnnxNode, inputs: Array<tf.Tensor | undefined>, ctx: TfOpContext): Array<tf.Tensor | undefined> {
+  const op = TF_OPS.get(node.op)!;
+  // tidy frees the op's temporaries (transposes, padded copies) and keeps what it returns.
+  try {
+    let results: Array<tf.Tensor | undefined> = [];
+    tf.tidy(() => {
+      results = op(node, inputs, ctx);
+      return results.filter((t): t is tf.Tensor => t !== undefined);
+    });
+    return results;
+  } catch (e) {
+    if (e instanceof GraftError) throw e;
+    const shapes = inputs.map((t) => (t ? `${t.dtype}[${t.shape.join(', ')}]` : 'none')).join(', ');
+    throw new GraftError('UNSUPPORTED_OP', `${describeNode(node)} failed on TF.js with inputs ${shapes}: ${(e as Error).message}. Run this model with onnxruntime (--engine onnxruntime) and report the model to graft.`, { cause: e, userError: false });
+  }
+}
