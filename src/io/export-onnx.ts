@@ -141,7 +141,7 @@ function metadata(graph: ForwardGraph, head: OutputHead | undefined, o: Omit<Onn
   const dims = `[n, ${graph.inputShape.join(', ')}]`;
   const input = o.input ?? (o.run ? { pixelScale: o.run.preprocessing.pixelScale, resize: o.run.preprocessing.resize ?? 'squash', source: 'run.json' } : undefined);
   const values = input
-    ? `0..255 pixels × ${input.pixelScale}${input.pixelScale === 1 / 255 ? ' (values in [0, 1])' : ''}${input.resize ? `, other sizes fitted by ${input.resize}` : ''}${input.source ? ` (${input.source})` : ''}`
+    ? `${input.pixelScale === 1 / 255 ? '0..255 pixels divided by 255 (values in [0, 1])' : `0..255 pixels × ${input.pixelScale}`}${input.resize ? `; other sizes fitted by ${input.resize}` : ''}${input.source ? ` (from ${input.source})` : ''}`
     : 'values as the model was trained on (graft feeds pixels in [0, 1])';
   const meta: Record<string, string> = {
     input: graph.inputShape.length === 3 ? `${ONNX_EXPORT_NAMES.image}: float32 ${dims}, channels last (NHWC); ${values}` : `${ONNX_EXPORT_NAMES.vector}: float32 ${dims}; ${values}`,

@@ -7,7 +7,6 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { Rng } from '../../src/engine/rng.js';
 import { loadOnnxRuntime } from '../../src/engine/onnx/runtime.js';
-import { LENGTH_DELIMITED, ProtoReader } from '../../src/engine/onnx/proto-reader.js';
 import { buildMlp } from '../../src/models/mlp.js';
 import { exportModel } from '../../src/io/export-model.js';
 import { toOnnxBytes } from '../../src/io/export-onnx.js';
@@ -16,6 +15,7 @@ import { describeOutput } from '../../src/train/loss.js';
 import { predictProbabilities } from '../../src/train/infer.js';
 import { GRAFT_VERSION } from '../../src/version.js';
 import { rejectsWith, testRunInfo, useBackend } from '../helpers.js';
+import { onnxFileInfo } from './onnx-file-info.js';
 
 beforeAll(useBackend);
 
@@ -107,30 +107,6 @@ function pythonPredict(file: string, x: Float32Array, dims: number[]): { p: numb
   return JSON.parse(out) as ReturnType<typeof pythonPredict>;
 }
 
-/** ModelProto producer_version (3) and metadata_props (14), read straight from the bytes. */
-function fileInfo(bytes: Uint8Array): { producer?: string; version?: string; meta: Record<string, string> } {
-  const r = new ProtoReader(bytes);
-  const info: { producer?: string; version?: string; meta: Record<string, string> } = { meta: {} };
-  while (!r.done()) {
-    const { field, wire } = r.tag();
-    if (field === 2 && wire === LENGTH_DELIMITED) info.producer = r.string();
-    else if (field === 3 && wire === LENGTH_DELIMITED) info.version = r.string();
-    else if (field === 14 && wire === LENGTH_DELIMITED) {
-      const e = r.message();
-      let key = '';
-      let value = '';
-      while (!e.done()) {
-        const t = e.tag();
-        if (t.field === 1) key = e.string();
-        else if (t.field === 2) value = e.string();
-        else e.skip(t.wire);
-      }
-      info.meta[key] = value;
-    } else r.skip(wire);
-  }
-  return info;
-}
-
 /** A small CNN with BatchNorm, Dropout, max and average pooling, and a logits head (softmax is added on export). */
 function cnn(): tfl.LayersModel {
   const model = tfl.sequential({
@@ -180,7 +156,7 @@ describe.runIf(typeof ort !== 'string')('ONNX export: onnxruntime predicts what 
     const got = await onnxPredict(file, x, [n, 28, 28, 1]);
     expect(got.dims).toEqual([n, 8]);
     expect(worstDiff(got.p, want)).toBeLessThan(TOL);
-    const info = fileInfo(readFileSync(file));
+    const info = onnxFileInfo(readFileSync(file));
     expect(info.producer).toBe('graft');
     expect(info.version).toBe(GRAFT_VERSION);
     expect(JSON.parse(info.meta.classes!)).toEqual(classNames);
@@ -200,7 +176,7 @@ describe.runIf(typeof ort !== 'string')('ONNX export: onnxruntime predicts what 
     const model = buildMlp({ classes: 2, seed: 4, inputShape: [10, 10] });
     randomize(model, 5);
     const { file } = await checkAgainstGraft(model, [10, 10], [10, 10, 1], 12);
-    expect(fileInfo(readFileSync(file)).meta.output).toMatch(/\[n, 2\], \[1 - p, p\] from one sigmoid unit/);
+    expect(onnxFileInfo(readFileSync(file)).meta.output).toMatch(/\[n, 2\], \[1 - p, p\] from one sigmoid unit/);
     model.dispose();
   });
 
