@@ -69,13 +69,13 @@ function images(n: number, shape: readonly number[], seed: number): Float32Array
   return Float32Array.from({ length: n * shape.reduce((a, b) => a * b, 1) }, () => rng.next());
 }
 
-async function onnxPredict(file: string, x: Float32Array, dims: number[]): Promise<{ p: Float32Array; dims: readonly number[] }> {
+async function onnxPredict(file: string, x: Float32Array, dims: number[], names = { input: 'image', output: 'probabilities' }): Promise<{ p: Float32Array; dims: readonly number[] }> {
   const o = ort as Exclude<typeof ort, string>;
   const session = await o.InferenceSession.create(file);
   try {
-    expect(session.inputNames).toEqual(['image']);
-    expect(session.outputNames).toEqual(['probabilities']);
-    const out = (await session.run({ image: new o.Tensor('float32', x, dims) })).probabilities!;
+    expect(session.inputNames).toEqual([names.input]);
+    expect(session.outputNames).toEqual([names.output]);
+    const out = (await session.run({ [names.input]: new o.Tensor('float32', x, dims) }))[names.output]!;
     return { p: out.data as Float32Array, dims: out.dims };
   } finally {
     await session.release();
@@ -193,6 +193,35 @@ describe.runIf(typeof ort !== 'string')('ONNX export: onnxruntime predicts what 
     const { file, x, want } = await checkAgainstGraft(loaded.model, sample, sample, 14);
     if (!pythonOrt) expect(worstDiff(Float32Array.from(pythonPredict(file, x, [5, ...sample]).p), want)).toBeLessThan(TOL);
     loaded.model.dispose();
+  });
+});
+
+describe.runIf(typeof ort !== 'string')('ONNX export: other inputs and outputs', () => {
+  it('a model on vectors takes `features` [n, size]', async () => {
+    const model = tfl.sequential({ name: 'tabular', layers: [tfl.layers.dense({ inputShape: [7], units: 6, activation: 'relu' }), tfl.layers.dense({ units: 4, activation: 'softmax' })] });
+    randomize(model, 8);
+    const file = outFile();
+    await exportModel(model, file);
+    const x = images(3, [7], 15);
+    const want = predictProbabilities(model, describeOutput(model), x, [7], 'test rows');
+    const got = await onnxPredict(file, x, [3, 7], { input: 'features', output: 'probabilities' });
+    expect(worstDiff(got.p, want)).toBeLessThan(TOL);
+    expect(onnxFileInfo(readFileSync(file)).meta.input).toMatch(/^features: float32 \[n, 7\]; values as the model was trained on/);
+    model.dispose();
+  });
+
+  it('a model that is no classifier keeps its own output, named `output`, NHWC as TF.js has it', async () => {
+    const model = tfl.sequential({ name: 'features_only', layers: [tfl.layers.conv2d({ inputShape: [6, 6, 2], filters: 3, kernelSize: 3, name: 'conv' })] });
+    randomize(model, 9);
+    const file = outFile();
+    await exportModel(model, file);
+    const x = images(2, [6, 6, 2], 16);
+    const want = tf.tidy(() => (model.predict(tf.tensor(x, [2, 6, 6, 2])) as tf.Tensor).dataSync() as Float32Array);
+    const got = await onnxPredict(file, x, [2, 6, 6, 2], { input: 'image', output: 'output' });
+    expect(got.dims).toEqual([2, 4, 4, 3]);
+    expect(worstDiff(got.p, want)).toBeLessThan(TOL);
+    expect(onnxFileInfo(readFileSync(file)).meta.output).toMatch(/^output: float32 \[n, 4, 4, 3\], the model's last layer as it is$/);
+    model.dispose();
   });
 });
 
