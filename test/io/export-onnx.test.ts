@@ -14,7 +14,7 @@ import { loadModel, saveRun } from '../../src/io/run-dir.js';
 import { describeOutput } from '../../src/train/loss.js';
 import { predictProbabilities } from '../../src/train/infer.js';
 import { GRAFT_VERSION } from '../../src/version.js';
-import { rejectsWith, testRunInfo, useBackend } from '../helpers.js';
+import { liveTensors, rejectsWith, testRunInfo, useBackend } from '../helpers.js';
 import { onnxFileInfo } from './onnx-file-info.js';
 
 beforeAll(useBackend);
@@ -59,7 +59,9 @@ function randomize(model: tfl.LayersModel, seed: number): void {
       if (/gamma$/.test(w.originalName)) return 0.5 + u;
       return shape.length > 1 ? (2 * u - 1) * Math.sqrt(3 / fanIn) : u - 0.5;
     });
-    tf.tidy(() => w.write(tf.tensor(data, shape)));
+    const t = tf.tensor(data, shape);
+    w.write(t);
+    t.dispose();
   }
 }
 
@@ -253,6 +255,14 @@ describe.runIf(typeof ort !== 'string')('ONNX export: files and refusals', () =>
     expect(readFileSync(file).equals(before)).toBe(false);
     first.dispose();
     second.dispose();
+  });
+
+  it('leaves no tensors behind (the [h, w] → [h, w, 1] wrapper included)', () => {
+    const model = buildMlp({ classes: 3, inputShape: [5, 5] });
+    const before = liveTensors();
+    toOnnxBytes(model);
+    expect(liveTensors()).toBe(before);
+    model.dispose();
   });
 
   it('refuses a layer with no ONNX translation, naming it, and writes nothing', async () => {
