@@ -1,4 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
+// tf-core's Node bundle registers no gradients; tfjs-layers' registers them all when it loads. The
+// interpreter promises tf.grad through it, so it loads them itself (graft loads tfjs-layers anyway).
+import '@tensorflow/tfjs-layers';
 import { GraftError } from '../../../errors.js';
 import type { OnnxNode } from '../model-proto.js';
 import { describeNode } from './attrs.js';

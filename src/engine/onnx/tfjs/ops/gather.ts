@@ -33,7 +33,7 @@ export function gatherDiff(x: tf.Tensor, indices: tf.Tensor, axis: number): tf.T
 /** Indices in [−n, n) made non-negative, as int32. */
 function positive(indices: tf.Tensor, n: number): tf.Tensor {
   const ints = indices.dtype === 'int32' ? indices : tf.cast(indices, 'int32');
-  return tf.where(tf.less(ints, 0), tf.add(ints, n), ints);
+  return tf.where(tf.less(ints, tf.scalar(0, 'int32')), tf.add(ints, tf.scalar(n, 'int32')), ints);
 }
 
 /** Gather along `axis`; a scalar index drops that axis. */
@@ -56,10 +56,11 @@ const gatherElements: TfOpFn = (node, inputs) => {
   const raw = need(node, inputs, 1);
   const idx = positive(raw, x.shape[axis]!);
   const strides = x.shape.map((_, i) => x.shape.slice(i + 1).reduce((p, d) => p * d, 1));
-  let flat: tf.Tensor = tf.mul(idx, strides[axis]!);
+  const int = (v: number): tf.Scalar => tf.scalar(v, 'int32');
+  let flat: tf.Tensor = tf.mul(idx, int(strides[axis]!));
   idx.shape.forEach((size, i) => {
     if (i === axis) return;
-    const coord = tf.reshape(tf.mul(tf.range(0, size, 1, 'int32'), strides[i]!), idx.shape.map((_, j) => (j === i ? size : 1)));
+    const coord = tf.reshape(tf.mul(tf.range(0, size, 1, 'int32'), int(strides[i]!)), idx.shape.map((_, j) => (j === i ? size : 1)));
     flat = tf.add(flat, coord);
   });
   return [tf.reshape(gatherDiff(tf.reshape(x, [-1]), tf.reshape(flat, [-1]), 0), idx.shape)];
