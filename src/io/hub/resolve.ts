@@ -1,4 +1,5 @@
 import * as path from 'node:path';
+import { GraftError } from '../../errors.js';
 import { isFile } from '../exists.js';
 import { findCached, snapshotFile, snapshotKey, writeRef } from './cache.js';
 import { chooseOnnxFile } from './choose.js';
@@ -96,7 +97,9 @@ async function resolveOnline(spec: HubSpec, settings: HubSettings, options: HubR
   const dest = snapshotFile(settings.cacheDir, spec.repo, key, file);
   const cached = await isFile(dest);
   const download = async (rel: string, sha256: string | undefined, size: number | undefined): Promise<void> => {
-    await fetchIntoCache(resolveUrl(settings.endpoint, spec.repo, at, rel), snapshotFile(settings.cacheDir, spec.repo, key, rel), {
+    const url = resolveUrl(settings.endpoint, spec.repo, at, rel);
+    const target = snapshotFile(settings.cacheDir, spec.repo, key, rel);
+    await fetchIntoCache(url, target, {
       headers,
       sha256,
       size,
@@ -104,6 +107,12 @@ async function resolveOnline(spec: HubSpec, settings: HubSettings, options: HubR
       ...(options.onProgress && { onProgress: (bytes: number, total: number | undefined) => options.onProgress?.({ file: rel, bytes, ...(total !== undefined && { total }) }) }),
       ...(options.retries !== undefined && { retries: options.retries }),
       ...(options.retryDelayMs !== undefined && { retryDelayMs: options.retryDelayMs }),
+    }).catch((e: unknown) => {
+      if (!(e instanceof GraftError) || e.code !== 'NETWORK') throw e;
+      // downloadFile's reason, in the hub's one message; what arrived stays for the next call.
+      const reason = /^Could not download \S+: (.*?)\. Check the network/s.exec(e.message)?.[1] ?? e.message;
+      const err = unreachableError(url, reason, snapshotFile(settings.cacheDir, spec.repo, snapshotKey(spec.revision), rel), e);
+      throw new GraftError('NETWORK', `${err.message} What arrived is kept in ${target}.part: running again resumes from it.`, { cause: e });
     });
   };
   if (!cached) await download(file, meta.sha256, meta.size);

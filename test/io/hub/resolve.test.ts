@@ -106,8 +106,10 @@ describe('resolveHubModel', () => {
       if (p.bytes >= dropAt) hub.cdn.drop?.();
     };
     const e = await rejectsWith(resolveHubModel('hf:acme/fmnist:model.onnx', opts({ onProgress, retries: 0 })), 'NETWORK');
-    expect(e.message).toContain('closed after');
     const dest = path.join(cacheDir, 'acme--fmnist', 'snapshots', C1, 'model.onnx');
+    expect(e.message).toContain(`Could not get ${hub.endpoint}/acme/fmnist/resolve/${C1}/model.onnx (the connection was closed after ${dropAt}`);
+    expect(e.message).toContain(`${dest}.part`);
+    expect(e.message).toContain(path.join(cacheDir, 'acme--fmnist', 'snapshots', 'main', 'model.onnx'));
     const kept = (await stat(`${dest}.part`)).size;
     expect(kept).toBe(dropAt);
     hub.seen.length = 0;
