@@ -3,7 +3,7 @@ import { intAttr, intsAttr } from './attrs.js';
 
 /**
  * What the gradients may know about a tensor before the graph runs: its rank (propagated through
- * the ops below) and, for initializers, Constant nodes and fully sized graph inputs, its dims.
+ * the ops below) and, for initializers, Constant nodes and fully sized graph inputs and value infos, its dims.
  * Everything else about shapes is read at run time with Shape ops, so one gradient graph serves
  * every batch size; a later shape-inference pass can turn those into constants.
  */
@@ -31,7 +31,8 @@ export function inferFacts(graph: OnnxGraph, order: readonly OnnxNode[]): Facts 
     dims.set(t.name, t.dims);
     values.set(t.name, t);
   }
-  for (const v of graph.inputs) {
+  // Fully sized value infos count too (a weight the model rearranges in the graph: its dims are known).
+  for (const v of [...graph.inputs, ...(graph.valueInfo ?? [])]) {
     if (!v.shape) continue;
     ranks.set(v.name, v.shape.length);
     if (v.shape.every((d) => typeof d === 'number')) dims.set(v.name, v.shape as number[]);

@@ -1,6 +1,7 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { GraphBuilder } from '../graph-builder.js';
+import { FLOAT } from '../model-proto.js';
 import { applyActivation } from './activation.js';
 import { convKernel, denseAsConvKernel, depthwiseKernel } from './kernels.js';
 import { unsupported } from './unsupported.js';
@@ -99,6 +100,9 @@ export class ForwardContext {
       else if (layout === 'depthwise') out = g.op('Reshape', [g.op('Transpose', [entry.name], { perm: [2, 3, 0, 1] }), g.ints([c * d, 1, a, b])], undefined, 'kernel');
       else out = g.op('Reshape', [g.op('Transpose', [entry.name], { perm: [1, 0] }), g.ints([b, a, 1, 1])], undefined, 'kernel');
       this.converted.set(key, out);
+      // Its dims, for gradients that need them (a grouped convolution's weight gradient).
+      const dims = layout === 'conv' ? [d, c, a, b] : layout === 'depthwise' ? [c * d, 1, a, b] : [b, a, 1, 1];
+      (g.graph.valueInfo ??= []).push({ name: out, type: FLOAT, shape: dims });
     }
     return out;
   }
@@ -116,6 +120,11 @@ export class ForwardContext {
     if (rec) return trainingActivation(this.g, act, z);
     return applyActivation(this.g, act, z);
   }
+}
+
+/** min(relu(z), cap), differentiated as TF.js does (nothing passes at z = 0). */
+export function reluCapped(g: GraphBuilder, z: string, cap: number): string {
+  return g.op('Clip', [g.op('Relu', [z]), g.scalar(0), g.scalar(cap)]);
 }
 
 /**
@@ -136,6 +145,9 @@ function trainingActivation(g: GraphBuilder, act: string, z: string): string {
       const negative = g.op('Mul', [g.op('Sub', [g.op('Exp', [z]), g.scalar(1)]), g.scalar(scaleAlpha)]);
       return g.op('Where', [g.op('Greater', [z, zero]), positive, negative]);
     }
+    case 'relu6':
+      // TF.js's relu6 passes the gradient for 0 < z ≤ 6; Clip's passes at z = 0 too: Relu first.
+      return reluCapped(g, z, 6);
     case 'softsign':
       return g.op('Div', [z, g.op('Add', [g.op('Abs', [z]), g.scalar(1)])]);
     default:

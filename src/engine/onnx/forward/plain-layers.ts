@@ -1,4 +1,4 @@
-import { channelsLast, configOf, image, onnxAxis, type LayerEmitter } from './context.js';
+import { channelsLast, configOf, image, onnxAxis, reluCapped, type LayerEmitter } from './context.js';
 import { pair, tfPads } from './tf-padding.js';
 import { unsupported } from './unsupported.js';
 
@@ -31,6 +31,7 @@ const activation: LayerEmitter = (ctx, layer, [x]) => ctx.activate(String(config
 const relu: LayerEmitter = (ctx, layer, [x]) => {
   const max = configOf(layer).maxValue;
   if (max === undefined || max === null) return ctx.g.op('Relu', [x!.name]);
+  if (ctx.training) return reluCapped(ctx.g, x!.name, number(max, 'maxValue'));
   return ctx.g.op('Clip', [x!.name, ctx.g.scalar(0), ctx.g.scalar(number(max, 'maxValue'))]);
 };
 
@@ -79,6 +80,9 @@ function pooling(op: 'MaxPool' | 'AveragePool'): LayerEmitter {
     const kernel = pair(c.poolSize, 'pool size');
     const strides = pair(c.strides ?? c.poolSize, 'strides');
     const attrs = { kernel_shape: kernel, strides, pads: tfPads(c.padding, [h, w], kernel, strides) };
+    // TF.js averages a padded window over its real pixels but its gradient divides by the whole
+    // window; autodiff would give the true gradient, and the two engines would train differently.
+    if (op === 'AveragePool' && ctx.training && attrs.pads.some((p) => p > 0)) unsupported("'same' padding in training (TF.js's gradient divides a padded window by its full size)");
     return ctx.g.op(op, [x!.name], op === 'AveragePool' ? { ...attrs, count_include_pad: 0 } : attrs, 'pool');
   };
 }

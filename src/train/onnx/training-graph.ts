@@ -1,0 +1,111 @@
+import { GraphBuilder } from '../../engine/onnx/graph-builder.js';
+import { encodeModel, FLOAT, type OnnxGraph } from '../../engine/onnx/model-proto.js';
+import type { TrainingForward } from '../../engine/onnx/forward/forward-graph.js';
+import { buildGradientGraph } from '../graph/autodiff.js';
+import { batchNormTraining } from '../graph/batchnorm-training.js';
+import type { OptimizerSpec } from '../optimizer.js';
+import { update } from './optimizer-graph.js';
+
+/** One layer's trained variables (ONNX names, TF.js getWeights() order) and its learning rate. */
+export interface TrainedGroup {
+  variables: string[];
+  rate: number;
+}
+
+export interface StepGraphSpec {
+  forward: TrainingForward;
+  /** Per layer that trains: its variables and rate. Adam's bias-correction inputs are per group (`oma1_G`). */
+  groups: readonly TrainedGroup[];
+  optimizer: Required<OptimizerSpec>;
+}
+
+export interface StepGraph {
+  bytes: Uint8Array;
+  /** The graph's inputs besides x, y, sample_scale, masks and optimizer inputs: the variables it reads. */
+  variableInputs: string[];
+  /** Variables whose new value is an output `new_NAME` (trained) or `NAME.new` (BatchNorm moving statistics). */
+  trained: string[];
+  movingStatistics: string[];
+}
+
+/**
+ * One training step as an ONNX graph, from the model's training form: BatchNorm in training mode
+ * (train/graph/batchnorm-training.ts), the cross-entropy from logits weighted per sample
+ * (`y` [n, units] one-hot or 0/1, `sample_scale` [n, 1]: 1/n, or w_i/n with class weights, Keras's
+ * sum(w_i · loss_i)/n), the backward from train/graph's autodiff, and the optimizer update with
+ * TF.js's formulas (optimizer-graph.ts). Weights and slots come in; new weights and slots go out;
+ * every TF.js variable is an input (none baked in), so the session stays right when other code
+ * changes the model's weights between steps.
+ */
+export function buildStepGraph(spec: StepGraphSpec): StepGraph {
+  const { forward } = spec;
+  const bnNames = new Set(forward.batchNorms.map((b) => b.mean));
+  let graph: OnnxGraph = forward.graph;
+  // Each node keeps Keras's momentum, which the translator wrote as its attribute.
+  if (bnNames.size > 0) graph = batchNormTraining(graph, { select: (n) => bnNames.has(n.inputs[3] ?? '') }).graph;
+  graph = merge(graph, lossPart(forward.units), 'loss/');
+  const trainable = spec.groups.flatMap((gr) => gr.variables);
+  const { graph: withGrads, gradients } = buildGradientGraph(graph, { loss: 'loss', trainable, gradientName: (p) => `grad.${p}` });
+  const dims = new Map(forward.graph.initializers.map((t) => [t.name, t.dims]));
+  const opt = new GraphBuilder();
+  spec.groups.forEach((gr, gi) => {
+    for (const v of gr.variables) update(opt, v, dims.get(v)!, `grad.${v}`, gr.rate, spec.optimizer, gi);
+  });
+  const step = merge(withGrads, opt.graph, 'opt/');
+  const gradOutputs = new Set(gradients.map((g) => g.output));
+  step.outputs = step.outputs.filter((o) => !gradOutputs.has(o.name) && o.name !== 'loss');
+  // The remaining variables (frozen weights, moving statistics) come in as inputs too.
+  const variables = new Set(forward.variables.map((v) => v.name));
+  const kept = step.initializers.filter((t) => variables.has(t.name));
+  step.initializers = step.initializers.filter((t) => !variables.has(t.name));
+  step.inputs.push(...kept.map((t) => ({ name: t.name, type: FLOAT, shape: t.dims })));
+  const inputs = new Set(step.inputs.map((i) => i.name));
+  return {
+    bytes: encodeModel(step, 'graft_train_step'),
+    variableInputs: forward.variables.map((v) => v.name).filter((n) => inputs.has(n)),
+    trained: trainable,
+    movingStatistics: forward.batchNorms.flatMap((b) => [b.mean, b.variance]),
+  };
+}
+
+/**
+ * sum(sample_scale · cross-entropy) over the batch, from `logits`: softmax cross-entropy as
+ * −Σ y·logsoftmax(z), or for one unit TF's overflow-free sigmoid form max(z, 0) − z·y + ln(1 + e^−|z|)
+ * (as Wheres on z ≥ 0, whose derivatives add up to σ(z) − y at 0 too).
+ */
+function lossPart(units: number): OnnxGraph {
+  const g = new GraphBuilder();
+  const y = g.input('y', ['n', units]);
+  const scale = g.input('sample_scale', ['n', 1]);
+  let perSample: string;
+  if (units === 1) {
+    const nonneg = g.op('GreaterOrEqual', ['logits', g.scalar(0)]);
+    const relu = g.op('Where', [nonneg, 'logits', g.scalar(0)]);
+    const negAbs = g.op('Where', [nonneg, g.op('Neg', ['logits']), 'logits']);
+    perSample = g.op('Add', [g.op('Sub', [relu, g.op('Mul', ['logits', y])]), g.op('Softplus', [negAbs])]);
+  } else {
+    const logp = g.op('LogSoftmax', ['logits'], { axis: 1 });
+    perSample = g.op('Neg', [g.op('ReduceSum', [g.op('Mul', [y, logp]), g.ints([1])], { keepdims: 1 })]);
+  }
+  g.graph.nodes.push({ op: 'ReduceSum', inputs: [g.op('Mul', [perSample, scale])], outputs: ['loss'], attrs: { keepdims: 0 } });
+  g.graph.outputs.push({ name: 'loss', type: FLOAT, shape: [] });
+  return g.graph;
+}
+
+/**
+ * `part` appended to `main`. Names made inside `part` (its nodes' outputs other than its graph
+ * outputs, and its constants) get `prefix`, so they cannot collide with main's; its declared
+ * inputs, outputs and the main-graph tensors it reads keep their names.
+ */
+function merge(main: OnnxGraph, part: OnnxGraph, prefix: string): OnnxGraph {
+  const outputs = new Set(part.outputs.map((o) => o.name));
+  const own = new Set([...part.nodes.flatMap((n) => n.outputs).filter((o) => !outputs.has(o)), ...part.initializers.map((t) => t.name)]);
+  const rename = (n: string): string => (own.has(n) ? `${prefix}${n}` : n);
+  return {
+    nodes: [...main.nodes, ...part.nodes.map((n) => ({ ...n, inputs: n.inputs.map(rename), outputs: n.outputs.map(rename) }))],
+    inputs: [...main.inputs, ...part.inputs],
+    outputs: [...main.outputs, ...part.outputs],
+    initializers: [...main.initializers, ...part.initializers.map((t) => ({ ...t, name: rename(t.name) }))],
+    ...(main.valueInfo ? { valueInfo: main.valueInfo } : {}),
+  };
+}
