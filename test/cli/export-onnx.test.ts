@@ -85,6 +85,18 @@ describe.runIf(typeof ort !== 'string')('graft export --to model.onnx', () => {
     expect(readFileSync(users).equals(before)).toBe(true);
   });
 
+  it('a TF.js model without run.json: the input convention says it is graft\'s default, [0, 1]', async () => {
+    const model = buildMlp({ classes: 3, inputShape: [4, 4], hidden: 4 });
+    const dir = path.join(root, 'tfjs-mlp');
+    await exportModel(model, dir);
+    model.dispose();
+    const out = path.join(root, 'tfjs-mlp.onnx');
+    expect((await cliCapture(['export', dir, '--to', out])).code).toBe(0);
+    const { meta } = onnxFileInfo(readFileSync(out));
+    expect(meta.input).toMatch(/values in \[0, 1\]\); other sizes fitted by crop \(from graft's default for a model without run\.json/);
+    expect(meta.classes).toBeUndefined();
+  });
+
   it('refuses a model with an untranslatable layer, naming the layer', async () => {
     const model = tfl.sequential({
       name: 'grower',
