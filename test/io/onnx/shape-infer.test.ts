@@ -2,6 +2,7 @@ import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { inferShapes } from '../../../src/io/onnx/shape-infer.js';
 import { isGraftError } from '../../../src/errors.js';
+import { FLOAT, INT64, type OnnxGraph } from '../../../src/engine/onnx/model-proto.js';
 import { LARGE_FILES, LARGE_MISSING, SMALL_FILES, dataInput, everyTensorOut, feedFor, model, ort, runGraph, typeName } from './static-graph-fixtures.js';
 
 /**
@@ -43,4 +44,48 @@ describe('inferShapes equals onnxruntime on every tensor', () => {
     }
     for (const file of LARGE_FILES) await checkFile(file);
   }, 300_000);
+});
+
+describe('inferShapes on small graphs', () => {
+  const i64 = (name: string, values: number[]) => ({ name, dims: [values.length], data: BigInt64Array.from(values.map(BigInt)) });
+  // TorchScript's flatten: Reshape(x, Concat(Unsqueeze(Gather(Shape(x), 0)), [-1])).
+  const flatten: OnnxGraph = {
+    inputs: [{ name: 'x', type: FLOAT, shape: ['batch', 3, 4] }],
+    outputs: [{ name: 'y' }],
+    initializers: [{ name: 'zero', dims: [], data: BigInt64Array.of(0n) }, i64('axes', [0]), i64('minus', [-1])],
+    nodes: [
+      { op: 'Shape', inputs: ['x'], outputs: ['s'] },
+      { op: 'Gather', inputs: ['s', 'zero'], outputs: ['b'], attrs: { axis: 0 } },
+      { op: 'Unsqueeze', inputs: ['b', 'axes'], outputs: ['b1'] },
+      { op: 'Concat', inputs: ['b1', 'minus'], outputs: ['target'], attrs: { axis: 0 } },
+      { op: 'Reshape', inputs: ['x', 'target'], outputs: ['y'] },
+    ],
+  };
+
+  it('keeps the batch symbolic through a Shape → Gather → Unsqueeze → Concat → Reshape chain', () => {
+    const f = inferShapes(flatten, { x: ['N', 3, 4] });
+    expect(f.get('target')).toEqual({ type: INT64, shape: [2], value: ['N', -1] });
+    expect(f.get('y')).toEqual({ type: FLOAT, shape: ['N', 12] });
+    // With the batch fixed, the target is a constant.
+    expect(inferShapes(flatten, { x: [5, 3, 4] }).get('target')!.value).toEqual([5, -1]);
+  });
+
+  it('an op it does not know leaves shapes unknown downstream; strict mode refuses it', () => {
+    const g: OnnxGraph = { ...flatten, nodes: [{ op: 'Mystery', inputs: ['x'], outputs: ['m'], name: 'odd' }, { op: 'Relu', inputs: ['m'], outputs: ['y'] }] };
+    const f = inferShapes(g, { x: ['N', 3, 4] });
+    expect(f.get('m')!.shape).toBeNull();
+    expect(f.get('y')!.shape).toBeNull();
+    let error: unknown;
+    try {
+      inferShapes(g, { x: ['N', 3, 4] }, { strict: true });
+    } catch (e) {
+      error = e;
+    }
+    expect(isGraftError(error) && error.code).toBe('UNSUPPORTED_OP');
+    expect((error as Error).message).toMatch(/does not know the op "Mystery" of node "odd" \(Mystery\)\. Known ops: .*Conv.*without \{ strict: true \}/);
+  });
+
+  it('refuses shapes for a name that is no input', () => {
+    expect(() => inferShapes(flatten, { image: ['N', 3, 4] })).toThrow(/"image" is no input of the graph .*Name one of its inputs: x/);
+  });
 });
