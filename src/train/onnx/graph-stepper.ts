@@ -130,17 +130,24 @@ export class GraphStepper implements Stepper {
     const io = this.buffersFor(m);
     io.y.fill(0);
     const cw = this.classWeights;
+    // The loss's inputs (training-graph.ts lossPart): one unit, labels and per-sample factors; else −factor at each label.
     for (let i = 0; i < m; i++) {
       const label = labels[i]!;
-      if (k === 1) io.y[i] = label;
-      else io.y[i * k + label] = 1;
-      io.scale[i] = (cw ? cw[label]! : 1) / m;
+      const factor = (cw ? cw[label]! : 1) / m;
+      if (k === 1) {
+        io.y[i] = label;
+        io.scale[i] = factor;
+      } else {
+        io.y[i * k + label] = -factor;
+      }
     }
-    const feeds: Record<string, Ort.Tensor> = {
-      x: t(x.subarray(0, m * size(c.forward.inputShape)), [m, ...c.forward.inputShape]),
-      y: t(io.y, [m, k]),
-      sample_scale: t(io.scale, [m, 1]),
-    };
+    const feeds: Record<string, Ort.Tensor> = { x: t(x.subarray(0, m * size(c.forward.inputShape)), [m, ...c.forward.inputShape]) };
+    if (k === 1) {
+      feeds.y = t(io.y, [m, 1]);
+      feeds.sample_scale = t(io.scale, [m, 1]);
+    } else {
+      feeds.minus_target = t(io.y, [m, k]);
+    }
     const fetches: Record<string, Ort.Tensor> = { logits: t(io.logits, [m, k]) };
     const swaps: Array<{ get: () => Float32Array; set: (a: Float32Array) => void; spare: Float32Array }> = [];
     // Fed from `get()`, its new value fetched into a spare buffer that takes its place after the run.

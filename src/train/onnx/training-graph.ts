@@ -20,6 +20,7 @@ export interface StepGraphSpec {
 }
 
 export interface StepGraph {
+  graph: OnnxGraph;
   bytes: Uint8Array;
   /** The graph's inputs besides x, y, sample_scale, masks and optimizer inputs: the variables it reads. */
   variableInputs: string[];
@@ -31,8 +32,8 @@ export interface StepGraph {
 /**
  * One training step as an ONNX graph, from the model's training form: BatchNorm in training mode
  * (train/graph/batchnorm-training.ts), the cross-entropy from logits weighted per sample
- * (`y` [n, units] one-hot or 0/1, `sample_scale` [n, 1]: 1/n, or w_i/n with class weights, Keras's
- * sum(w_i · loss_i)/n), the backward from train/graph's autodiff, and the optimizer update with
+ * (each sample's factor is 1/n, or w_i/n with class weights: Keras's sum(w_i · loss_i)/n; see
+ * lossPart for its inputs), the backward from train/graph's autodiff, and the optimizer update with
  * TF.js's formulas (optimizer-graph.ts). Weights and slots come in; new weights and slots go out;
  * every TF.js variable is an input (none baked in), so the session stays right when other code
  * changes the model's weights between steps.
@@ -61,6 +62,7 @@ export function buildStepGraph(spec: StepGraphSpec): StepGraph {
   step.inputs.push(...kept.map((t) => ({ name: t.name, type: FLOAT, shape: t.dims })));
   const inputs = new Set(step.inputs.map((i) => i.name));
   return {
+    graph: step,
     bytes: encodeModel(step, 'graft_train_step'),
     variableInputs: forward.variables.map((v) => v.name).filter((n) => inputs.has(n)),
     trained: trainable,
@@ -69,25 +71,27 @@ export function buildStepGraph(spec: StepGraphSpec): StepGraph {
 }
 
 /**
- * sum(sample_scale · cross-entropy) over the batch, from `logits`: softmax cross-entropy as
- * −Σ y·logsoftmax(z), or for one unit TF's overflow-free sigmoid form max(z, 0) − z·y + ln(1 + e^−|z|)
- * (as Wheres on z ≥ 0, whose derivatives add up to σ(z) − y at 0 too).
+ * The batch's weighted cross-entropy from `logits`. Softmax: Σ minus_target·logsoftmax(z), with
+ * `minus_target` [n, units] the one-hot labels already scaled by each sample's factor and negated
+ * (−w_i/n at the label), so neither costs a node. One unit: Σ sample_scale·(max(z, 0) − z·y + ln(1 + e^−|z|)), TF's
+ * overflow-free form (as Wheres on z ≥ 0, whose derivatives add up to σ(z) − y at 0 too), with
+ * `y` [n, 1] 0 or 1 and `sample_scale` [n, 1].
  */
 function lossPart(units: number): OnnxGraph {
   const g = new GraphBuilder();
-  const y = g.input('y', ['n', units]);
-  const scale = g.input('sample_scale', ['n', 1]);
-  let perSample: string;
+  let sum: string;
   if (units === 1) {
+    const y = g.input('y', ['n', 1]);
+    const scale = g.input('sample_scale', ['n', 1]);
     const nonneg = g.op('GreaterOrEqual', ['logits', g.scalar(0)]);
     const relu = g.op('Where', [nonneg, 'logits', g.scalar(0)]);
     const negAbs = g.op('Where', [nonneg, g.op('Neg', ['logits']), 'logits']);
-    perSample = g.op('Add', [g.op('Sub', [relu, g.op('Mul', ['logits', y])]), g.op('Softplus', [negAbs])]);
+    const perSample = g.op('Add', [g.op('Sub', [relu, g.op('Mul', ['logits', y])]), g.op('Softplus', [negAbs])]);
+    sum = g.op('Mul', [perSample, scale]);
   } else {
-    const logp = g.op('LogSoftmax', ['logits'], { axis: 1 });
-    perSample = g.op('Neg', [g.op('ReduceSum', [g.op('Mul', [y, logp]), g.ints([1])], { keepdims: 1 })]);
+    sum = g.op('Mul', [g.input('minus_target', ['n', units]), g.op('LogSoftmax', ['logits'], { axis: 1 })]);
   }
-  g.graph.nodes.push({ op: 'ReduceSum', inputs: [g.op('Mul', [perSample, scale])], outputs: ['loss'], attrs: { keepdims: 0 } });
+  g.graph.nodes.push({ op: 'ReduceSum', inputs: [sum], outputs: ['loss'], attrs: { keepdims: 0 } });
   g.graph.outputs.push({ name: 'loss', type: FLOAT, shape: [] });
   return g.graph;
 }
