@@ -1,3 +1,5 @@
+// Retired from training (GraphStepper replaced the per-layer chain engine); kept only as the
+// reference test/train/graph/network.test.ts compares the autodiff against. Delete with that test's reference.
 import * as tfl from '@tensorflow/tfjs-layers';
 import { modelNodes } from '../models/replay.js';
 import { pair, tfPads } from '../engine/onnx/forward/tf-padding.js';

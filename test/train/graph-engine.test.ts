@@ -63,6 +63,7 @@ const CASES: Case[] = [
     const v = on(tfl.layers.dense({ units: 8, name: 'to8', kernelInitializer: init() }), flat);
     return tfl.layers.dense({ units: 3, activation: 'softmax', name: 'out', kernelInitializer: init() }).apply(on(dense, on(dense, v))) as tfl.SymbolicTensor;
   } },
+  { name: 'SeparableConv2D (depth multiplier 2, stride 2, same) after BatchNorm', input: [7, 7, 2], build: (x) => head(on(tfl.layers.separableConv2d({ filters: 3, kernelSize: 3, strides: 2, padding: 'same', depthMultiplier: 2, activation: 'relu', name: 'sep', depthwiseInitializer: init(), pointwiseInitializer: init() }), on(tfl.layers.batchNormalization({ name: 'bn' }), x)), 3) },
   { name: 'DepthwiseConv2D with depth multiplier 2', input: [6, 6, 2], build: (x) => head(on(tfl.layers.depthwiseConv2d({ kernelSize: 3, depthMultiplier: 2, activation: 'relu', name: 'dm', depthwiseInitializer: init() }), x), 3) },
 ];
 
@@ -92,6 +93,9 @@ describe.skipIf(missing !== undefined)('the training compiler trains what the ch
     const y = tfl.input({ shape: [6, 6, 2] });
     const pooled = tfl.model({ inputs: y, outputs: head(on(tfl.layers.averagePooling2d({ poolSize: 3, strides: 2, padding: 'same', name: 'avg' }), y), 3), name: 'pooled' });
     expect((await fit(pooled, data, { epochs: 1, engine: 'auto' })).engine).toMatchObject({ engine: 'tfjs', reason: expect.stringMatching(/avg \(AveragePooling2D\): 'same' padding in training/) });
+    const z = tfl.input({ shape: [6, 6, 2] });
+    const maxed = tfl.model({ inputs: z, outputs: head(on(tfl.layers.maximum({ name: 'max' }), [on(conv('a', 2), z), z]), 3), name: 'maxed' });
+    expect((await fit(maxed, data, { epochs: 1, engine: 'auto' })).engine).toMatchObject({ engine: 'tfjs', reason: expect.stringMatching(/no gradient for the Max node/) });
     await expect(fit(pooled, data, { epochs: 1, engine: 'onnxruntime' })).rejects.toMatchObject({ code: 'BACKEND_UNAVAILABLE', message: expect.stringMatching(/cannot train pooled.*--engine tfjs/) });
   });
 });

@@ -1,3 +1,5 @@
+// Retired from training (GraphStepper replaced the per-layer chain engine); kept only as the
+// reference test/train/graph/network.test.ts compares the autodiff against. Delete with that test's reference.
 import type { GraphBuilder } from '../../engine/onnx/graph-builder.js';
 import type { ChainActivation } from '../layer-chain.js';
 import { applyActivation } from '../../engine/onnx/forward/activation.js';

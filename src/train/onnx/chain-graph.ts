@@ -1,3 +1,5 @@
+// Retired from training (GraphStepper replaced the per-layer chain engine); kept only as the
+// reference test/train/graph/network.test.ts compares the autodiff against. Delete with that test's reference.
 import { GraphBuilder } from '../../engine/onnx/graph-builder.js';
 import { encodeModel } from '../../engine/onnx/model-proto.js';
 import { isWeighted, weightShapes, type LayerChain, type LayerStep } from '../layer-chain.js';
