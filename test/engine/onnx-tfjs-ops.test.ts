@@ -76,6 +76,7 @@ const CASES: Case[] = [
   { name: 'MaxPool ceil_mode', nodes: [n('MaxPool', ['x'], { kernel_shape: [3, 2], strides: [2, 2], pads: [1, 0, 0, 0], ceil_mode: 1 })], tensors: { x: x(1, 2, 8, 7) }, outputs: [['y']] },
   { name: 'AveragePool count_include_pad 0, asymmetric pads', nodes: [n('AveragePool', ['x'], { kernel_shape: [3, 2], strides: [2, 1], pads: [1, 0, 2, 1] })], tensors: { x: x(2, 2, 7, 6) }, outputs: [['y']], grad: ['x'] },
   { name: 'AveragePool count_include_pad 1', nodes: [n('AveragePool', ['x'], { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1], count_include_pad: 1 })], tensors: { x: x(1, 2, 7, 6) }, outputs: [['y']], grad: ['x'] },
+  { name: 'MaxPool ceil_mode, last window dropped (it would start in the end pad)', nodes: [n('MaxPool', ['x'], { kernel_shape: [2, 2], strides: [3, 3], pads: [0, 0, 1, 1], ceil_mode: 1 })], tensors: { x: x(1, 2, 5, 5) }, outputs: [['y']] },
   { name: 'AveragePool ceil_mode', nodes: [n('AveragePool', ['x'], { kernel_shape: [3, 3], strides: [2, 2], ceil_mode: 1 })], tensors: { x: x(1, 2, 8, 6) }, outputs: [['y']] },
   { name: 'AveragePool 1-D', nodes: [n('AveragePool', ['x'], { kernel_shape: [3], strides: [2], pads: [1, 1] })], tensors: { x: x(2, 3, 9) }, outputs: [['y']] },
   { name: 'GlobalAveragePool', nodes: [n('GlobalAveragePool', ['x'])], tensors: { x: x(2, 3, 4, 5) }, outputs: [['y']], grad: ['x'] },

@@ -241,6 +241,22 @@ describe('what the TF.js interpreter runs and refuses', () => {
     expect((err as GraftError).message).toContain('"offsets"');
   });
 
+  it('frees each intermediate after its last reader (peak memory of a 24-node chain stays near two tensors)', async () => {
+    const x = tf.ones([256, 256]);
+    const nodes: OnnxNode[] = Array.from({ length: 24 }, (_, i) => ({ op: i % 2 ? 'Relu' : 'Neg', inputs: [i ? `t${i - 1}` : 'x'], outputs: [`t${i}`] }));
+    let out: tf.Tensor[] = [];
+    const start = tf.memory().numBytes;
+    const info = await tf.profile(() => {
+      out = runOnnxOnTf(nodes, new Map([['x', x]]), ['t23']);
+      return out[0]!;
+    });
+    out.forEach((t) => t.dispose());
+    x.dispose();
+    // Without freeing, all 24 outputs would be alive at the end (24 × 256 KiB).
+    expect(info.peakBytes - start).toBeLessThanOrEqual(3 * x.size * 4);
+    expect(info.peakBytes - start).toBeGreaterThanOrEqual(x.size * 4);
+  });
+
   it('frees every intermediate when an op fails midway, and names the failing node', () => {
     const a = tf.ones([2, 3]);
     const b = tf.ones([4, 5]);
