@@ -63,7 +63,7 @@ export interface RunInfo {
   architecture?: string;
   /** For a from-scratch baseline: the run directory (name) of the transfer it is the baseline of. */
   baselineFor?: string;
-  source?: { path: string; task?: string };
+  source?: { path: string; task?: string; onnx?: OnnxSourceRecord };
   transfer?: { cut: string; reused: string[]; head: string[]; frozen: string[] };
   phases: PhaseRecord[];
   /** For folder: and csv: tasks: the split, class counts and skipped files. */
@@ -75,6 +75,23 @@ export interface RunInfo {
    * that what they read belongs to this run.json, never a mix of two saves racing a --force replace.
    */
   files?: Record<string, string>;
+}
+
+/** How an ONNX source was imported (transfer --from model.onnx or hf:…): what a rerun needs to repeat it. */
+export interface OnnxSourceRecord {
+  /** The file read (for hf: sources, the cached download). */
+  file: string;
+  producer: string;
+  opset: number;
+  layout: 'nchw' | 'nhwc';
+  /** The preprocessing as given (`imagenet`, `mean=…,std=…`) and in words. */
+  preprocess: string;
+  preprocessing: string;
+  cut: string;
+  featureShape: number[];
+  blocks: string[];
+  batchNormNodes: number;
+  hub?: { spec: string; repo: string; revision: string; commit?: string; sha256?: string };
 }
 
 export const RUN_FILE = 'run.json';
@@ -212,7 +229,7 @@ const RUN_INFO = shape({
   backend: text,
   'architecture?': text,
   'baselineFor?': text,
-  'source?': shape({ path: text, 'task?': text }),
+  'source?': shape({ path: text, 'task?': text, 'onnx?': shape({ file: text, preprocess: text, cut: text, blocks: names }) }),
   'transfer?': shape({ cut: text, reused: names, head: names, frozen: names }),
   phases: listOf(
     shape({

@@ -4,7 +4,7 @@ import { fineTune, type FineTuneOptions, type PhaseResult } from '../transfer/fi
 import type { FreezePolicy } from '../transfer/freeze.js';
 import type { LayerRef } from '../transfer/layer-ref.js';
 import { evaluateWithProbabilities, type Evaluation } from '../evaluate/evaluate.js';
-import { assertRunDirFree, saveRun, type PhaseRecord, type RunInfo } from '../io/run-dir.js';
+import { assertRunDirFree, saveRun, type OnnxSourceRecord, type PhaseRecord, type RunInfo } from '../io/run-dir.js';
 import { examplesFile } from './examples.js';
 import { stoppedByGuard, TrainingDiverged } from './diverged.js';
 import { prepareTask, type DataOptions, type PreparedData } from './prepare.js';
@@ -26,6 +26,8 @@ export interface TransferModelOptions extends DataOptions, Omit<FineTuneOptions,
   sourcePath?: string;
   /** The source run's task, when known (recorded in run.json). */
   sourceTask?: string;
+  /** For an ONNX source: how it was imported (recorded in run.json). */
+  sourceOnnx?: OnnxSourceRecord;
   /** Target task spec, e.g. "fashion-mnist:binary=tshirt-top,sandal". */
   task: string;
   cut?: LayerRef;
@@ -140,7 +142,7 @@ export async function transferModel(options: TransferModelOptions): Promise<Tran
   const run: RunInfo = {
     ...runHeader(data, seed),
     kind: 'transfer',
-    source: { path: sourcePathOf(options, resume) ?? '(in memory)', ...(options.sourceTask && { task: options.sourceTask }) },
+    source: { path: sourcePathOf(options, resume) ?? '(in memory)', ...(options.sourceTask && { task: options.sourceTask }), ...(options.sourceOnnx && { onnx: options.sourceOnnx }) },
     transfer: { cut: t.reused[t.reused.length - 1]?.name ?? '', reused: t.reused.map((l) => l.name), head: t.head.map((l) => l.name), frozen: t.frozen },
     phases: phases.map((p) => ({ ...toPhaseRecord(p), ...(options.classWeight !== undefined && { classWeight: formatClassWeight(options.classWeight) }) })),
     metrics: { test, frozenTest },

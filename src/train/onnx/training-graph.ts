@@ -1,5 +1,5 @@
 import { GraphBuilder } from '../../engine/onnx/graph-builder.js';
-import { encodeModel, FLOAT, type OnnxGraph } from '../../engine/onnx/model-proto.js';
+import { encodeOnnxModel, FLOAT, type OnnxGraph } from '../../engine/onnx/model-proto.js';
 import type { TrainingForward } from '../../engine/onnx/forward/forward-graph.js';
 import { buildGradientGraph } from '../graph/autodiff.js';
 import { batchNormTraining } from '../graph/batchnorm-training.js';
@@ -46,7 +46,7 @@ export function buildStepGraph(spec: StepGraphSpec): StepGraph {
   if (bnNames.size > 0) graph = batchNormTraining(graph, { select: (n) => bnNames.has(n.inputs[3] ?? '') }).graph;
   graph = merge(graph, lossPart(forward.units), 'loss/');
   const trainable = spec.groups.flatMap((gr) => gr.variables);
-  const { graph: withGrads, gradients } = buildGradientGraph(graph, { loss: 'loss', trainable, gradientName: (p) => `grad.${p}` });
+  const { graph: withGrads, gradients } = buildGradientGraph(graph, { loss: 'loss', trainable, gradientName: (p) => `grad.${p}`, opset: forward.opset });
   const dims = new Map(forward.graph.initializers.map((t) => [t.name, t.dims]));
   const opt = new GraphBuilder();
   spec.groups.forEach((gr, gi) => {
@@ -63,7 +63,7 @@ export function buildStepGraph(spec: StepGraphSpec): StepGraph {
   const inputs = new Set(step.inputs.map((i) => i.name));
   return {
     graph: step,
-    bytes: encodeModel(step, 'graft_train_step'),
+    bytes: encodeOnnxModel({ irVersion: forward.irVersion, producerName: 'graft', opsets: [{ domain: '', version: forward.opset }], graphName: 'graft_train_step', graph: step }),
     variableInputs: forward.variables.map((v) => v.name).filter((n) => inputs.has(n)),
     trained: trainable,
     movingStatistics: forward.batchNorms.flatMap((b) => [b.mean, b.variance]),

@@ -48,6 +48,12 @@ export interface TrainingRecord {
 
 export class ForwardContext {
   readonly g = new GraphBuilder();
+  /**
+   * The opset and IR version the graph is written at: graft's own emitters need 17 (IR 8); an
+   * imported ONNX block raises them to its file's, so its ops keep their meaning.
+   */
+  opset = 17;
+  irVersion = 8;
   private weights = 0;
   private readonly converted = new Map<string, string>();
 
@@ -70,20 +76,32 @@ export class ForwardContext {
    */
   param(layer: tfl.layers.Layer, prop: string, layout: WeightLayout): string | undefined {
     const v = (layer as unknown as Record<string, tfl.LayerVariable | null | undefined>)[prop];
-    if (!v) return undefined;
+    return v ? this.variable(layer, v, layout) : undefined;
+  }
+
+  /**
+   * One TF.js variable of `layer` as the tensor `layout` asks for (see param): for layers that keep
+   * their weights elsewhere than in properties (an emitter registered from outside may). In the
+   * training form the initializer is named after the variable and the variable trains when
+   * `model.trainableWeights` lists it.
+   */
+  variable(layer: tfl.layers.Layer, v: tfl.LayerVariable, layout: WeightLayout = 'same'): string {
     const rec = this.training;
     if (!rec) {
-      const w = requireVariable(layer, prop);
-      const [a = 1, b = 1, c = 1, d = 1] = w.shape;
-      if (layout === 'same') return this.weight(w.data, w.shape, `${layer.name}_${prop}`);
-      if (layout === 'conv') return this.weight(convKernel(w.data, a, b, c, d), [d, c, a, b], `${layer.name}_${prop}`);
-      if (layout === 'depthwise') return this.weight(depthwiseKernel(w.data, a, b, c, d), [c * d, 1, a, b], `${layer.name}_${prop}`);
-      return this.weight(denseAsConvKernel(w.data, a, b), [b, a, 1, 1], `${layer.name}_${prop}`);
+      const t = v.read();
+      if (t.dtype !== 'float32') unsupported(`${v.name} of type ${t.dtype}`);
+      const data = t.dataSync() as Float32Array;
+      const [a = 1, b = 1, c = 1, d = 1] = t.shape;
+      const hint = v.name.replace(/\//g, '_');
+      if (layout === 'same') return this.weight(data, [...t.shape], hint);
+      if (layout === 'conv') return this.weight(convKernel(data, a, b, c, d), [d, c, a, b], hint);
+      if (layout === 'depthwise') return this.weight(depthwiseKernel(data, a, b, c, d), [c * d, 1, a, b], hint);
+      return this.weight(denseAsConvKernel(data, a, b), [b, a, 1, 1], hint);
     }
     let entry = rec.variables.find((e) => e.variable === v);
     if (!entry) {
       const t = v.read();
-      if (t.dtype !== 'float32') unsupported(`${prop} of type ${t.dtype}`);
+      if (t.dtype !== 'float32') unsupported(`${v.name} of type ${t.dtype}`);
       let name = v.name;
       for (let k = 2; rec.variables.some((e) => e.name === name); k++) name = `${v.name}#${k}`;
       entry = { name, variable: v, layer };

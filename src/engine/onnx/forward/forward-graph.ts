@@ -1,6 +1,6 @@
 import * as tfl from '@tensorflow/tfjs-layers';
 import { modelNodes } from '../../../models/replay.js';
-import { encodeModel } from '../model-proto.js';
+import { encodeOnnxModel } from '../model-proto.js';
 import type { OnnxGraph } from '../model-proto.js';
 import { ForwardContext, type LayerEmitter, type TrainingRecord, type Value } from './context.js';
 import { PLAIN_LAYERS } from './plain-layers.js';
@@ -51,7 +51,7 @@ function build(model: tfl.LayersModel): ForwardGraph {
   const { inputShape, out } = translate(ctx, model);
   const y = out.shape.length === 3 ? ctx.g.op('Transpose', [out.name], { perm: [0, 2, 3, 1] }) : out.name;
   ctx.g.output(y, 'y', ['n', ...out.shape]);
-  return { bytes: encodeModel(ctx.g.graph, `${model.name}_forward`), inputShape, outputShape: out.shape };
+  return { bytes: encodeForward(ctx, `${model.name}_forward`), inputShape, outputShape: out.shape };
 }
 
 function translate(ctx: ForwardContext, model: tfl.LayersModel): { inputShape: number[]; out: Value } {
@@ -73,6 +73,14 @@ export interface TrainingForward extends Omit<TrainingRecord, 'atOutput' | 'squa
   units: number;
   /** Whether `logits` is the output layer's input to its softmax/sigmoid (false: the model outputs it as is). */
   squashed: boolean;
+  /** The opset and IR version the graph needs (17 and 8 unless an imported ONNX block needs more). */
+  opset: number;
+  irVersion: number;
+}
+
+/** The context's graph as a ModelProto at the opset and IR version its emitters asked for. */
+export function encodeForward(ctx: ForwardContext, name: string): Uint8Array {
+  return encodeOnnxModel({ irVersion: ctx.irVersion, producerName: 'graft', opsets: [{ domain: '', version: ctx.opset }], graphName: name, graph: ctx.g.graph });
 }
 
 /**
@@ -89,7 +97,7 @@ export function buildTrainingForward(model: tfl.LayersModel): TrainingForward | 
     const { inputShape, out } = translate(ctx, model);
     if (out.shape.length !== 1) unsupported(`${model.name} outputs shape [${out.shape.join(', ')}], not a vector`);
     ctx.g.output(out.name, 'logits', ['n', out.shape[0]!]);
-    return { graph: ctx.g.graph, inputShape, units: out.shape[0]!, variables: rec.variables, batchNorms: rec.batchNorms, dropouts: rec.dropouts, squashed: rec.squashed };
+    return { graph: ctx.g.graph, inputShape, units: out.shape[0]!, variables: rec.variables, batchNorms: rec.batchNorms, dropouts: rec.dropouts, squashed: rec.squashed, opset: ctx.opset, irVersion: ctx.irVersion };
   } catch (e) {
     if (e instanceof Unsupported) return e.message;
     throw e;
