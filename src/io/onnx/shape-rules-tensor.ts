@@ -280,7 +280,8 @@ const pad: ShapeRule = (node, [x, padsIn, , axesIn]) => {
   const shape = [...x.shape];
   axes.forEach((a, k) => {
     const d = shape[a]!;
-    shape[a] = typeof d === 'number' ? d + pads[k]! + pads[axes.length + k]! : null;
+    const more = pads[k]! + pads[axes.length + k]!;
+    shape[a] = typeof d === 'number' ? d + more : more === 0 ? d : null;
   });
   return [{ type: x.type, shape }];
 };
