@@ -15,8 +15,12 @@ export const FORWARD_LAYERS: readonly string[] = ['InputLayer', ...EMITTERS.keys
 /**
  * Teaches the converter a layer class defined elsewhere (a custom layer such as one holding a
  * piece of an imported ONNX graph). The emitter serves both forms: inference, and the training
- * form GraphStepper builds, where it must take each TF.js weight through `ctx.param(...)` so the
- * weight trains (see ForwardContext). Registering a class twice replaces its emitter.
+ * form GraphStepper builds (`ctx.training` set). In both it must take each TF.js weight through
+ * `ctx.param(layer, prop, layout)` or `ctx.variable(layer, v, layout)` — never copy its values
+ * into a constant — so that in the training form the weight is an initializer named after its
+ * variable, trains when model.trainableWeights lists it, and its new values go back into it.
+ * Ops it emits must have gradients in train/graph where a trained weight lies below them (else
+ * the model falls back to TF.js, saying which op). Registering a class twice replaces its emitter.
  */
 export function registerLayerEmitter(className: string, emitter: LayerEmitter): void {
   EMITTERS.set(className, emitter);
