@@ -145,6 +145,7 @@ const CASES: Case[] = [
   { name: 'Clip with only max; Elu α', nodes: [n('Clip', ['x', '', 'hi']), n('Elu', ['x'], { alpha: f(0.5) }, ['e'])], tensors: { x: x(3, 4), hi: { dims: [], data: [0.25] } }, outputs: [['y'], ['e']], grad: ['x'] },
   { name: 'Sum of three, Pow by int, Sqrt, Log, Reciprocal, Div, Sub', nodes: [n('Sum', ['a', 'b', 'c'], undefined, ['s']), n('Pow', ['a', 'two'], undefined, ['p']), n('Sqrt', ['c'], undefined, ['q']), n('Log', ['c'], undefined, ['l']), n('Reciprocal', ['c'], undefined, ['r']), n('Div', ['a', 'c'], undefined, ['d']), n('Sub', ['s', 'd'])], tensors: { a: x(2, 3), b: x(3), c: { dims: [2, 3], lo: 0.5, hi: 2 }, two: { dims: [], data: [2], kind: 'int' } }, outputs: [['y'], ['p'], ['q'], ['l'], ['r']] },
   { name: 'SoftmaxCrossEntropyLoss with weights and ignore_index', nodes: [n('SoftmaxCrossEntropyLoss', ['x', 'lab', 'w'], { ignore_index: 1 }, ['y', 'lp'])], tensors: { x: x(5, 4), lab: ints(0, 1, 3, 2, 3), w: { dims: [4], lo: 0.5, hi: 2 } }, outputs: [['y'], ['lp']] },
+  { name: 'Dropout (inference, ratio input, mask output), Identity', nodes: [n('Dropout', ['x', 'ratio'], undefined, ['d', 'mask']), n('Identity', ['d'])], tensors: { x: x(3, 4), ratio: { dims: [], data: [0.5] } }, outputs: [['y'], ['mask', BOOL]], grad: ['x'] },
   { name: 'SoftmaxCrossEntropyLoss reduction none', nodes: [n('SoftmaxCrossEntropyLoss', ['x', 'lab'], { reduction: s('none') })], tensors: { x: x(5, 4), lab: ints(0, 1, 3, 2, 3) }, outputs: [['y']] },
 ];
 

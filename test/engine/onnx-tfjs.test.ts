@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type * as Ort from 'onnxruntime-node';
-import { encodeOnnxModel, type OnnxModel, type OnnxNode } from '../../src/engine/onnx/model-proto.js';
+import { BFLOAT16, FLOAT16, encodeOnnxModel, type OnnxModel, type OnnxNode } from '../../src/engine/onnx/model-proto.js';
 import { loadOnnxRuntime } from '../../src/engine/onnx/runtime.js';
 import { checkTfSupported, runOnnxOnTf, tfSupportedOps } from '../../src/engine/onnx/tfjs/run.js';
 import { INT32_MAX, onnxTensorToTf } from '../../src/engine/onnx/tfjs/values.js';
@@ -239,6 +239,18 @@ describe('what the TF.js interpreter runs and refuses', () => {
     expect(err).toBeInstanceOf(GraftError);
     expect((err as GraftError).message).toContain('1099511627776');
     expect((err as GraftError).message).toContain('"offsets"');
+  });
+
+  it('reads float16, bfloat16 and double initializers as float32', () => {
+    // 1, −2, 65504 (largest half), 2^−24 (smallest subnormal), −0.5 as IEEE half bits.
+    const half = onnxTensorToTf({ name: 'h', dims: [5], data: Uint16Array.of(0x3c00, 0xc000, 0x7bff, 0x0001, 0xb800), dataType: FLOAT16 });
+    expect(Array.from(half.dataSync())).toEqual([1, -2, 65504, 2 ** -24, -0.5]);
+    // bfloat16 is the top half of a float32: 0x3fc0 = 1.5, 0xc120 = −10.
+    const bf = onnxTensorToTf({ name: 'b', dims: [2], data: Uint16Array.of(0x3fc0, 0xc120), dataType: BFLOAT16 });
+    expect(Array.from(bf.dataSync())).toEqual([1.5, -10]);
+    const dbl = onnxTensorToTf({ name: 'd', dims: [2], data: Float64Array.of(0.25, -3) });
+    expect([dbl.dtype, ...dbl.dataSync()]).toEqual(['float32', 0.25, -3]);
+    [half, bf, dbl].forEach((t) => t.dispose());
   });
 
   it('frees each intermediate after its last reader (peak memory of a 24-node chain stays near two tensors)', async () => {
