@@ -93,7 +93,7 @@ export async function loadOnnxSource(file: string, options: OnnxSourceOptions): 
 
   const folded = foldConstants(g, { [input.name]: fixed });
   const shapes = inferShapes(folded, { [input.name]: fixed });
-  const cut = cutGraph(folded, options.cut ?? defaultCut(folded), shapes);
+  const cut = cutGraph(folded, options.cut ?? featuresOf(folded), shapes);
   const featureNchw = cut.shape.slice(1);
   if (featureNchw.some((d) => typeof d !== 'number')) throw new GraftError('BAD_ARGUMENT', `${label}: the cut tensor ${cut.output} has shape ${describeShape(cut.shape)}, not fixed for ${height}×${width} images. Cut at a tensor of fixed size per image.`);
   const roles = initializerRoles(cut.graph);
@@ -212,3 +212,9 @@ function layerName(base: string, taken: Set<string>): string {
   return name;
 }
 
+
+/** The default cut: the final classifier's input, or the whole model when it has no classifier (a feature extractor). */
+function featuresOf(g: OnnxGraph): string {
+  if (!g.nodes.some((n) => (n.op === 'Gemm' || n.op === 'MatMul') && !n.domain)) return g.outputs[0]!.name;
+  return defaultCut(g);
+}
