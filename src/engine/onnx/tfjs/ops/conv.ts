@@ -32,31 +32,42 @@ function dilate(k: tf.Tensor4D, d: [number, number]): tf.Tensor4D {
  */
 const conv: TfOpFn = (node, inputs) => {
   const x = need(node, inputs, 0);
-  const w = need(node, inputs, 1);
   if (x.rank !== 3 && x.rank !== 4) throw unsupportedForm(node, `Conv on rank-${x.rank} input (1-D and 2-D are)`, `shape [${x.shape.join(', ')}]`);
-  const win = windowOf(node, x.shape.slice(2), w.shape.slice(2));
+  return [fromNhwc(convNhwc(node, toNhwc(x), x.shape.slice(2), inputs), x.rank)];
+};
+
+/** Conv on a channels-last input (the runner's variant when the input is already held so). */
+export const convChannelsLast: TfOpFn = (node, inputs) => {
+  const x = need(node, inputs, 0) as tf.Tensor4D;
+  return [convNhwc(node, x, [x.shape[1], x.shape[2]], inputs)];
+};
+
+/** The convolution itself: `xs` NHWC, `spatial` the input's spatial sizes as the node sees them (1 or 2). */
+function convNhwc(node: Parameters<TfOpFn>[0], xs: tf.Tensor4D, spatial: number[], inputs: Parameters<TfOpFn>[1]): tf.Tensor4D {
+  const w = need(node, inputs, 1);
+  const win = windowOf(node, spatial, w.shape.slice(2));
   const groups = intAttr(node, 'group', 1);
   const w4 = w.rank === 3 ? tf.expandDims(w, 2) : w;
   const [cout, perGroup] = w4.shape as [number, number];
-  const cin = x.shape[1]!;
-  const xs = padSpatial(toNhwc(x), win.pads);
+  const cin = xs.shape[3];
+  const padded = padSpatial(xs, win.pads);
   let y: tf.Tensor4D;
   if (groups === cin && perGroup === 1) {
     // Depthwise: output channel c·m + j reads input channel c, as tf's [kh, kw, Cin, m] filter.
     const filter = dilate(tf.transpose(tf.reshape(w4, [cin, cout / cin, w4.shape[2]!, w4.shape[3]!]), [2, 3, 0, 1]) as tf.Tensor4D, win.dilations);
-    y = tf.depthwiseConv2d(xs, filter, win.strides, 'valid');
+    y = tf.depthwiseConv2d(padded, filter, win.strides, 'valid');
   } else {
     const filter = dilate(tf.transpose(w4, [2, 3, 1, 0]) as tf.Tensor4D, win.dilations);
     if (groups === 1) {
-      y = tf.conv2d(xs, filter, win.strides, 'valid');
+      y = tf.conv2d(padded, filter, win.strides, 'valid');
     } else {
-      const xg = tf.split(xs, groups, 3) as tf.Tensor4D[];
+      const xg = tf.split(padded, groups, 3) as tf.Tensor4D[];
       const fg = tf.split(filter, groups, 3) as tf.Tensor4D[];
       y = tf.concat(xg.map((part, g) => tf.conv2d(part, fg[g]!, win.strides, 'valid')), 3);
     }
   }
   const b = inputs[2];
-  return [fromNhwc(b ? tf.add(y, b) : y, x.rank)];
-};
+  return b ? tf.add(y, b) : y;
+}
 
 export const convOps: Record<string, TfOpFn> = { Conv: conv };
