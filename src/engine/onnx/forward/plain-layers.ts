@@ -83,6 +83,13 @@ function pooling(op: 'MaxPool' | 'AveragePool'): LayerEmitter {
     // TF.js averages a padded window over its real pixels but its gradient divides by the whole
     // window; autodiff would give the true gradient, and the two engines would train differently.
     if (op === 'AveragePool' && ctx.training && attrs.pads.some((p) => p > 0)) unsupported("'same' padding in training (TF.js's gradient divides a padded window by its full size)");
+    if (op === 'MaxPool' && ctx.training) {
+      // With its Indices output the gradient reads the positions instead of running the pool again.
+      const y = ctx.g.op(op, [x!.name], attrs, 'pool');
+      const node = ctx.g.graph.nodes[ctx.g.graph.nodes.length - 1]!;
+      node.outputs.push(`${y}_indices`);
+      return y;
+    }
     return ctx.g.op(op, [x!.name], op === 'AveragePool' ? { ...attrs, count_include_pad: 0 } : attrs, 'pool');
   };
 }
