@@ -114,6 +114,15 @@ export function moduleBlocks(graph: OnnxGraph, options: ModuleBlocksOptions = {}
     const at = leaf[j] ? (candidates.find((c) => c >= attached) ?? candidates[0]) : candidates[candidates.length - 1];
     if (at !== undefined) starts.push(at);
   });
+  // Path-less nodes after a last module of modules that change the shape (dynamo's pooling and
+  // flatten when the graph was cut before the classifier) are the tail, not part of that module;
+  // after a single layer (TorchScript's avgpool) they stay with it.
+  const lastNamed = named[named.length - 1];
+  if (lastNamed !== undefined && !leaf[lastNamed]) {
+    let at = lastNamed + 1;
+    while (at < main.length && keepsShape(main[at]!, facts)) at++;
+    if (at < main.length && at > starts[starts.length - 1]! && valid(at, main.length)) starts.push(at);
+  }
   // A block that cannot rebuild what it reads after all joins the one before it.
   for (let k = 1; k < starts.length; k++) {
     if (!valid(starts[k]!, starts[k + 1] ?? main.length)) starts.splice(k--, 1);
@@ -129,7 +138,7 @@ export function moduleBlocks(graph: OnnxGraph, options: ModuleBlocksOptions = {}
     const nodes = withConstants([...rebuilt, ...own], producer, dynamic, batchOnly);
     const names = [...new Set(own.flatMap((n) => groupNames.get(groupOf.get(position.get(n)!) ?? -1) ?? []))];
     const leaves = own.every((n) => !keys[position.get(n)!] || leaf[position.get(n)!]);
-    const name = k === 0 && leaves && names.length > 0 ? 'stem' : names.join('+') || (k === 0 ? 'stem' : `block${k}`);
+    const name = k === 0 && leaves && names.length > 0 ? 'stem' : names.join('+') || (k === 0 ? 'stem' : k === starts.length - 1 ? 'tail' : `block${k}`);
     const initializers = [...new Set(nodes.flatMap((n) => n.inputs.filter((x) => inits.has(x))))];
     return { name, nodes, input: blockInput, output: blockOutput, initializers };
   });
