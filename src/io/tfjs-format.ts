@@ -7,6 +7,8 @@ import { GraftError, describeValue } from '../errors.js';
 import { disposeModel, withVariableCleanup } from '../models/dispose.js';
 import { parseJson } from './keras/archive.js';
 import { assertFiniteWeights } from './weights-finite.js';
+// Registers graft's own layer classes (OnnxBlock) before any model.json is read.
+import '../models/onnx-block/layer.js';
 import { READ_LIMITS, readRegularFile } from './regular-file.js';
 import { checkLayerCount } from './layer-limit.js';
 

@@ -6,6 +6,8 @@ import { initBackend, type BackendChoice } from '../engine/backend.js';
 import { setDefaultEngine } from '../engine/onnx/runtime.js';
 import { GraftError } from '../errors.js';
 import { runTrialPair } from './compare.js';
+// Registers OnnxBlock, so models imported from ONNX rebuild here too.
+import '../models/onnx-block/layer.js';
 import type { TrialWorkerData } from './compare-parallel.js';
 
 const data = workerData as TrialWorkerData;

@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import { GraftError } from '../../errors.js';
 import type { CompareResult, TrainSize } from '../../evaluate/compare-result.js';
-import { loadModel } from '../../io/run-dir.js';
+import { ONNX_SOURCE_OPTIONS, loadFromSource } from '../source-options.js';
 import { writeFileAtomic } from '../../io/atomic.js';
 import { differencePoints } from '../../report/format.js';
 import { claimStudyOutput } from '../../io/study-output.js';
@@ -26,13 +26,14 @@ export const compareCommand = defineCommand({
   summary: 'Did transfer help? Transfer vs the same architecture from scratch, over train sizes and seeds, with 95% CIs.',
   usage: 'graft compare --from MODEL --task SPEC [--per-class 10,50,200,all] [--seeds 5] [--out DIR]',
   options: {
-    from: { type: 'string', value: 'MODEL', description: 'Source model (run dir, model.json, .h5, .keras)' },
+    from: { type: 'string', value: 'MODEL', description: 'Source model (run dir, model.json, .h5, .keras, .onnx or hf:ORG/NAME)' },
+    ...ONNX_SOURCE_OPTIONS,
     task: { type: 'string', value: 'SPEC', description: 'Target task, e.g. fashion-mnist:binary=shirt,sandal, or your own images: folder:PATH, csv:FILE' },
     'per-class': { type: 'string', value: 'LIST', default: COMPARE_DEFAULTS.trainSizes.join(','), description: 'Training images per class to compare at ("all" = the whole training set)' },
     seeds: { type: 'string', value: 'N', default: String(COMPARE_DEFAULTS.seeds), description: 'Seeds per train size (each: its own subsample, split and initialisation)' },
     out: { type: 'string', value: 'DIR', description: 'Write compare.json and report.html here (default runs/compare)' },
     workers: { type: 'string', value: 'N', description: 'Worker threads running trials in parallel (default: one per core)' },
-    cut: { type: 'string', value: 'LAYER', description: 'Last reused layer (default: all but the output layer)' },
+    cut: { type: 'string', value: 'LAYER', description: 'Last reused layer (default: all but the output layer); for ONNX sources a tensor or node name' },
     freeze: { type: 'string', value: 'POLICY', default: 'all', description: 'Reused layers frozen in phase 1: all, none, first:N, /regex/, or names' },
     'frozen-epochs': { type: 'string', value: 'N', default: String(COMPARE_DEFAULTS.frozen.epochs), description: 'Epochs with the reused layers frozen' },
     'frozen-optimizer': { type: 'string', value: 'NAME', default: COMPARE_DEFAULTS.frozen.optimizer.name, description: 'Optimizer of the frozen phase, and of the scratch arm' },
@@ -61,7 +62,7 @@ export const compareCommand = defineCommand({
     const trainSizes = v['per-class'].split(',').map((s): TrainSize => (s.trim() === 'all' ? 'all' : numberOption('per-class', s.trim(), { integer: true, min: 1 })!));
     useEngine(v.engine);
     const backend = await startBackend(v.backend, v.json);
-    const source = await loadModel(v.from);
+    const source = await loadFromSource({ ...v, from: v.from });
     const frozenOptimizer = optimizerOption(v['frozen-optimizer'], v['frozen-lr'], undefined, 'frozen-')!;
     const patience = v['early-stopping'] === 'off' ? null : numberOption('early-stopping', v['early-stopping'], { integer: true, min: 1 })!;
     const opts: CompareOptions = {
@@ -80,7 +81,8 @@ export const compareCommand = defineCommand({
       earlyStoppingPatience: patience,
       batchSize: batchSizeOption(v['batch-size'])!,
       ...(classWeight !== undefined && { classWeight }),
-      ...(v.cut !== undefined && { cut: parseLayerRef(v.cut) }),
+      // An ONNX source is cut when it is read and reused whole.
+      ...(source.onnx ? { cut: -1 } : v.cut !== undefined && { cut: parseLayerRef(v.cut) }),
       ...(v['data-dir'] !== undefined && { dataDir: v['data-dir'] }),
       ...(v.offline && { download: false }),
       ...(v.resize !== undefined && { resize: resizeOption(v.resize)! }),

@@ -2,7 +2,7 @@ import * as path from 'node:path';
 import { GraftError } from '../../errors.js';
 import { writeFileAtomic } from '../../io/atomic.js';
 import { claimStudyOutput } from '../../io/study-output.js';
-import { loadModel } from '../../io/run-dir.js';
+import { ONNX_SOURCE_OPTIONS, loadFromSource } from '../source-options.js';
 import { LAYERS_DEFAULTS, layerTransferability, type LayersResult } from '../../workflows/layers.js';
 import { defineCommand, numberOption } from '../command.js';
 import { BACKEND_OPTION, ENGINE_OPTION, useEngine, optimizerOption, printJson, startBackend, RESIZE_OPTION, resizeOption } from '../common.js';
@@ -15,7 +15,8 @@ export const layersCommand = defineCommand({
   summary: 'Layer transferability (Yosinski et al. 2014): copy the first n layers, frozen vs fine-tuned vs scratch.',
   usage: 'graft layers --from MODEL --task SPEC [--per-class N] [--seeds 3] [--out DIR]',
   options: {
-    from: { type: 'string', value: 'MODEL', description: 'Source model (run dir, model.json, .h5, .keras)' },
+    from: { type: 'string', value: 'MODEL', description: 'Source model (run dir, model.json, .h5, .keras, .onnx or hf:ORG/NAME)' },
+    ...ONNX_SOURCE_OPTIONS,
     task: { type: 'string', value: 'SPEC', description: 'Target task, e.g. fashion-mnist:binary=shirt,sandal or folder:PATH' },
     'per-class': { type: 'string', value: 'N', description: 'Training images per class (default: all)' },
     seeds: { type: 'string', value: 'N', default: String(LAYERS_DEFAULTS.seeds), description: 'Seeds per point' },
@@ -41,7 +42,7 @@ export const layersCommand = defineCommand({
     const optimizer = optimizerOption(v.optimizer, v.lr, undefined)!;
     useEngine(v.engine);
     await startBackend(v.backend, v.json);
-    const source = await loadModel(v.from);
+    const source = await loadFromSource({ ...v, from: v.from });
     // After every option is checked and the source loads: a refused command leaves nothing behind.
     await claimStudyOutput(out, 'layers', resultFile, { force: v.force });
     const r = await layerTransferability({

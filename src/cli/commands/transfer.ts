@@ -1,5 +1,4 @@
 import { GraftError } from '../../errors.js';
-import { loadModel } from '../../io/run-dir.js';
 import { parseFreezePolicy, parseUnfreezePolicy } from '../../transfer/freeze.js';
 import { parseLayerRef } from '../../transfer/layer-ref.js';
 import { defineCommand, numberOption } from '../command.js';
@@ -13,7 +12,8 @@ import { printErr, printOut } from '../terminal-text.js';
 import { phaseEngines } from '../engine-text.js';
 import { CLASS_WEIGHT_OPTION, classWeightOption } from '../class-weight-option.js';
 import { timeSpent } from '../time-spent.js';
-import { describeOnnxSource, isOnnxSource, loadOnnxTransferSource, onnxSourceRecord, type OnnxTransferSourceOptions } from '../../workflows/onnx-source.js';
+import { onnxSourceRecord } from '../../workflows/onnx-source.js';
+import { ONNX_SOURCE_OPTIONS, loadFromSource, refuseOnnxOptions } from '../source-options.js';
 
 export const transferCommand = defineCommand({
   name: 'transfer',
@@ -21,8 +21,7 @@ export const transferCommand = defineCommand({
   usage: 'graft transfer (--from MODEL | --backbone NAME --input SIDE) --task SPEC --out DIR [options]',
   options: {
     from: { type: 'string', value: 'MODEL', description: 'Source model: a graft run directory, TF.js model.json, Keras .h5/.keras, an ONNX file or hf:ORG/NAME[@REV][:PATH.onnx] (never modified)' },
-    preprocess: { type: 'string', value: 'HOW', description: 'ONNX sources (required: ONNX files do not record it): imagenet, tf, caffe, scale, raw, or mean=M,…,std=S,…' },
-    layout: { type: 'string', value: 'nchw|nhwc', description: 'ONNX sources: the input layout (default: read from the input shape)' },
+    ...ONNX_SOURCE_OPTIONS,
     ...BACKBONE_OPTIONS,
     task: { type: 'string', value: 'SPEC', description: 'Target task, e.g. fashion-mnist:binary=tshirt-top,sandal, or your own images: folder:PATH, csv:FILE (fitted to the source input)' },
     out: { type: 'string', value: 'DIR', description: 'Run directory to write' },
@@ -66,12 +65,9 @@ export const transferCommand = defineCommand({
     await startBackend(v.backend, v.json);
     const backbone = v.backbone ? await loadBackbone({ backbone: v.backbone, input: input!, weights: v.weights, seed: numberOption('seed', v.seed, { integer: true, min: 0 })! }) : undefined;
     if (backbone && !v.json) printErr(`graft: backbone ${backbone.description}\n`);
-    const onnx = v.from !== undefined && (await isOnnxSource(v.from)) ? await loadOnnxTransferSource(v.from, onnxOptions(v, input)) : undefined;
-    if (!onnx && (v.preprocess !== undefined || v.layout !== undefined)) {
-      throw new GraftError('BAD_ARGUMENT', `--${v.preprocess !== undefined ? 'preprocess' : 'layout'} is for ONNX sources; ${v.from ?? 'a backbone'} carries its own preprocessing and layout. Drop the option.`);
-    }
-    if (onnx && !v.json) printErr(`graft: ${describeOnnxSource(onnx)}\n`);
-    const source = backbone ? { model: backbone.model, run: undefined } : onnx ? { model: onnx.model, run: undefined } : await loadModel(v.from!);
+    if (backbone) refuseOnnxOptions(v, 'a backbone');
+    const source = backbone ? { model: backbone.model, run: undefined, onnx: undefined } : await loadFromSource({ ...v, from: v.from! }, input);
+    const onnx = source.onnx;
     const inputShape = source.model.inputs[0]?.shape;
     const frozenOptimizer = optimizerOption(v['frozen-optimizer'], v['frozen-lr'], v.momentum, 'frozen-')!;
     const unfrozenOptimizer = optimizerOption(v.optimizer ?? frozenOptimizer.name, v.lr ?? String(frozenOptimizer.learningRate! / 10), v.momentum)!;
@@ -125,18 +121,6 @@ export const transferCommand = defineCommand({
     return 0;
   },
 });
-
-/** The ONNX-only options, checked. */
-function onnxOptions(v: { preprocess?: string | undefined; layout?: string | undefined; cut?: string | undefined }, input: number | undefined): OnnxTransferSourceOptions {
-  const layout = v.layout?.toLowerCase();
-  if (layout !== undefined && layout !== 'nchw' && layout !== 'nhwc') throw new GraftError('BAD_ARGUMENT', `--layout must be nchw (PyTorch) or nhwc (TensorFlow); received ${JSON.stringify(v.layout)}.`);
-  return {
-    ...(v.preprocess !== undefined && { preprocess: v.preprocess }),
-    ...(layout !== undefined && { layout }),
-    ...(input !== undefined && { input }),
-    ...(v.cut !== undefined && { cut: v.cut }),
-  };
-}
 
 /** A layer list for one line: in full when short, else its count and ends (MobileNetV2 has 150). */
 function listLayers(names: readonly string[]): string {

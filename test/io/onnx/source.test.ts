@@ -141,6 +141,43 @@ describe.skipIf(!ort)('ONNX files as transfer sources', () => {
     source.model.dispose();
   });
 
+  it('the scratch baseline re-draws an imported block by what its nodes use each weight for', async () => {
+    const { reinitialize } = await import('../../../src/models/reinit.js');
+    const file = path.join(DIR, 'convnet.torchscript-op17.keep-bn.onnx');
+    const a = await loadOnnxSource(file, { preprocess: 'scale' });
+    const b = await loadOnnxSource(file, { preprocess: 'scale' });
+    reinitialize(a.model, 1);
+    reinitialize(b.model, 2);
+    const { model: onnx } = await readOnnxModel(file);
+    const bn = onnx.graph.nodes.filter((n) => n.op === 'BatchNormalization');
+    const conv = onnx.graph.nodes.filter((n) => n.op === 'Conv');
+    const blocks = (m: tfl.LayersModel): OnnxBlock[] => m.layers.filter((l): l is OnnxBlock => l instanceof OnnxBlock);
+    const value = (m: tfl.LayersModel, name: string): Float32Array => {
+      for (const blk of blocks(m)) {
+        const i = blk.spec.weights.findIndex((w) => w.name === name);
+        if (i >= 0) return blk.variable(i).read().dataSync() as Float32Array;
+      }
+      throw new Error(`no weight ${name}`);
+    };
+    for (const n of bn) {
+      expect(new Set(value(a.model, n.inputs[1]!))).toEqual(new Set([1]));
+      expect(new Set(value(a.model, n.inputs[2]!))).toEqual(new Set([0]));
+      expect(new Set(value(a.model, n.inputs[3]!))).toEqual(new Set([0]));
+      expect(new Set(value(a.model, n.inputs[4]!))).toEqual(new Set([1]));
+    }
+    for (const n of conv.filter((c) => value(a.model, c.inputs[1]!).length > 0)) {
+      const w = value(a.model, n.inputs[1]!);
+      const dims = onnx.graph.initializers.find((t) => t.name === n.inputs[1])!.dims;
+      const limit = Math.sqrt(6 / ((dims[0]! + dims[1]!) * dims.slice(2).reduce((p, q) => p * q, 1)));
+      expect(Math.max(...w.map(Math.abs))).toBeLessThanOrEqual(limit);
+      expect(Math.max(...w.map(Math.abs))).toBeGreaterThan(limit / 2);
+      // Another seed, other values.
+      expect(value(b.model, n.inputs[1]!)).not.toEqual(w);
+    }
+    a.model.dispose();
+    b.model.dispose();
+  });
+
   it('refuses what it cannot use, saying what it received and what to do', async () => {
     const fm = path.join(DIR, 'fashion-mnist-a.onnx');
     await expect(loadOnnxSource(path.join(DIR, 'bert-tiny.torchscript-op17.onnx'), { preprocess: 'scale' })).rejects.toThrow(/int64 input input_ids.*image models/);
