@@ -71,6 +71,21 @@ const CASES: Case[] = [
     nodes: [n('Conv', ['x', 'w', 'b'], { strides: [2], dilations: [2], pads: [2, 1] })],
     tensors: { x: x(2, 3, 10), w: x(4, 3, 3), b: x(4) }, outputs: [['y']], grad: ['x', 'w', 'b'],
   },
+  {
+    // Kept channels-last between window ops (layout.ts): BN, activations, a per-channel scale, an SE-style
+    // product with a pooled [N, C, 1, 1], a residual Add, Concat on channels, then a reader that needs NCHW.
+    name: 'channels-last chain: Conv, BN, HardSwish, Mul by [C,1,1], SE product, Add, Concat, MaxPool, Flatten',
+    nodes: [
+      n('Conv', ['x', 'w1'], { pads: [1, 1, 1, 1] }, ['c1']), n('BatchNormalization', ['c1', 'g', 'b', 'm', 'v'], undefined, ['bn']),
+      n('HardSwish', ['bn'], undefined, ['h']), n('Mul', ['h', 'scale'], undefined, ['sc']),
+      n('GlobalAveragePool', ['sc'], undefined, ['gp']), n('Sigmoid', ['gp'], undefined, ['gate']), n('Mul', ['gate', 'sc'], undefined, ['se']),
+      n('Conv', ['se', 'w2'], { pads: [0, 1, 2, 1] }, ['c2']), n('Add', ['c2', 'sc'], undefined, ['res']),
+      n('Concat', ['res', 'c1'], { axis: 1 }, ['cat']), n('MaxPool', ['cat'], { kernel_shape: [2, 2], strides: [2, 2] }, ['mp']),
+      n('Flatten', ['mp']),
+    ],
+    tensors: { x: x(2, 3, 6, 5), w1: x(4, 3, 3, 3), g: x(4), b: x(4), m: x(4), v: { dims: [4], lo: 0.5, hi: 2 }, scale: x(4, 1, 1), w2: x(4, 4, 3, 3) },
+    outputs: [['y']], grad: ['x', 'w1', 'g', 'b', 'scale', 'w2'],
+  },
   // Pools
   { name: 'MaxPool padded, overlapping', nodes: [n('MaxPool', ['x'], { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 0, 1] })], tensors: { x: x(1, 2, 8, 7) }, outputs: [['y']], grad: ['x'] },
   { name: 'MaxPool ceil_mode', nodes: [n('MaxPool', ['x'], { kernel_shape: [3, 2], strides: [2, 2], pads: [1, 0, 0, 0], ceil_mode: 1 })], tensors: { x: x(1, 2, 8, 7) }, outputs: [['y']] },

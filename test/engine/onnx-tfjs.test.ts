@@ -269,6 +269,24 @@ describe('what the TF.js interpreter runs and refuses', () => {
     expect(info.peakBytes - start).toBeGreaterThanOrEqual(x.size * 4);
   });
 
+  it('keeps a Conv → BN → Relu → Conv → MaxPool chain channels-last: one transpose in, one out', async () => {
+    const rnd = (...dims: number[]) => tf.randomUniform(dims, -1, 1, 'float32', 5);
+    const values = new Map<string, tf.Tensor>([['x', rnd(7, 3, 9, 9)], ['w1', rnd(4, 3, 3, 3)], ['w2', rnd(5, 4, 3, 3)], ['g', rnd(4)], ['b', rnd(4)], ['m', rnd(4)], ['v', tf.ones([4])]]);
+    const nodes: OnnxNode[] = [
+      { op: 'Conv', inputs: ['x', 'w1'], outputs: ['c1'] },
+      { op: 'BatchNormalization', inputs: ['c1', 'g', 'b', 'm', 'v'], outputs: ['bn'] },
+      { op: 'Relu', inputs: ['bn'], outputs: ['r'] },
+      { op: 'Conv', inputs: ['r', 'w2'], outputs: ['c2'] },
+      { op: 'MaxPool', inputs: ['c2'], outputs: ['y'], attrs: { kernel_shape: [2, 2] } },
+    ];
+    const info = await tf.profile(() => runOnnxOnTf(nodes, values, ['y'])[0]!);
+    // Activations (batch 7 in front) are transposed twice; the two weights once each.
+    const moved = info.kernels.filter((k) => k.name === 'Transpose').map((k) => (k.inputShapes[0]![0] === 7 ? 'activation' : 'weight'));
+    expect(moved.sort()).toEqual(['activation', 'activation', 'weight', 'weight']);
+    (info.result as tf.Tensor).dispose();
+    values.forEach((t) => t.dispose());
+  });
+
   it('frees every intermediate when an op fails midway, and names the failing node', () => {
     const a = tf.ones([2, 3]);
     const b = tf.ones([4, 5]);

@@ -5,8 +5,10 @@ import '@tensorflow/tfjs-layers';
 import { GraftError } from '../../../errors.js';
 import type { OnnxNode } from '../model-proto.js';
 import { describeNode } from './attrs.js';
+import { HeldValues } from './held-values.js';
+import { CHANNELS_LAST } from './layout.js';
 import { TF_OPS } from './registry.js';
-import type { TfOpContext } from './types.js';
+import type { TfOpContext, TfOpFn } from './types.js';
 
 export interface RunOnnxOnTfOptions {
   /** Inference semantics only (BatchNormalization on running statistics, Dropout as identity). */
@@ -58,22 +60,22 @@ export function runOnnxOnTf(nodes: readonly OnnxNode[], values: Map<string, tf.T
   const lastRead = new Map<string, number>();
   nodes.forEach((n, i) => n.inputs.forEach((name) => name && lastRead.set(name, i)));
   const wanted = new Set(outputs);
-  const made = new Map<string, tf.Tensor>();
-  const lookup = (name: string): tf.Tensor | undefined => made.get(name) ?? values.get(name);
+  const held = new HeldValues(values);
   const release = (name: string): void => {
-    if (wanted.has(name)) return;
-    made.get(name)?.dispose();
-    made.delete(name);
+    if (!wanted.has(name)) held.release(name);
   };
   try {
     nodes.forEach((node, i) => {
-      const inputs = node.inputs.map((name) => {
+      // A channels-last variant when the op has one and its inputs suit it (layout.ts).
+      const variant = CHANNELS_LAST.get(node.op);
+      const plan = variant?.when(node, node.inputs.map((name) => name !== '' && held.isChannelsLast(name)), node.inputs.map((name) => (name ? held.rank(name) : -1)));
+      const inputs = node.inputs.map((name, k) => {
         if (name === '') return undefined;
-        const t = lookup(name);
+        const t = plan?.[k] ? held.getChannelsLast(name) : held.get(name);
         if (!t) throw new GraftError('MODEL_CORRUPT', `${describeNode(node)} reads ${JSON.stringify(name)}, which no earlier node produces and which is not among the given values (${values.size} inputs and initializers). Pass the nodes topologically sorted with every graph input and initializer in values.`, { userError: false });
         return t;
       });
-      const results = runNode(node, inputs, ctx);
+      const results = plan && variant ? runNode(node, variant.fn, inputs, { ...ctx, channelsLast: plan }) : runNode(node, TF_OPS.get(node.op)!, inputs, ctx);
       node.outputs.forEach((name, k) => {
         const t = results[k];
         if (!name || !t) {
@@ -81,23 +83,20 @@ export function runOnnxOnTf(nodes: readonly OnnxNode[], values: Map<string, tf.T
           return;
         }
         // An op must not hand back one of its inputs: freeing one name would free the other.
-        made.set(name, inputs.includes(t) ? t.clone() : t);
+        held.set(name, inputs.includes(t) ? t.clone() : t, plan !== undefined);
         if (!lastRead.has(name)) release(name);
       });
       for (const name of new Set(node.inputs)) if (name && lastRead.get(name) === i) release(name);
     });
-    return outputs.map((name) => {
-      const t = made.get(name) ?? values.get(name)?.clone();
-      if (!t) throw new GraftError('BAD_ARGUMENT', `Output ${JSON.stringify(name)} is produced by none of the ${nodes.length} nodes and is not among the given values. Ask for one of the nodes' outputs.`, { userError: false });
-      return t;
-    });
+    const missing = outputs.find((name) => held.rank(name) < 0);
+    if (missing !== undefined) throw new GraftError('BAD_ARGUMENT', `Output ${JSON.stringify(missing)} is produced by none of the ${nodes.length} nodes and is not among the given values. Ask for one of the nodes' outputs.`, { userError: false });
+    return held.finish(outputs) as tf.Tensor[];
   } finally {
-    for (const [name, t] of made) if (!wanted.has(name)) t.dispose();
+    held.dispose();
   }
 }
 
-function runNode(node: OnnxNode, inputs: Array<tf.Tensor | undefined>, ctx: TfOpContext): Array<tf.Tensor | undefined> {
-  const op = TF_OPS.get(node.op)!;
+function runNode(node: OnnxNode, op: TfOpFn, inputs: Array<tf.Tensor | undefined>, ctx: TfOpContext): Array<tf.Tensor | undefined> {
   // tidy frees the op's temporaries (transposes, padded copies) and keeps what it returns.
   try {
     let results: Array<tf.Tensor | undefined> = [];
@@ -108,7 +107,7 @@ function runNode(node: OnnxNode, inputs: Array<tf.Tensor | undefined>, ctx: TfOp
     return results;
   } catch (e) {
     if (e instanceof GraftError) throw e;
-    const shapes = inputs.map((t) => (t ? `${t.dtype}[${t.shape.join(', ')}]` : 'none')).join(', ');
+    const shapes = inputs.map((t, k) => (t ? `${t.dtype}[${t.shape.join(', ')}]${ctx.channelsLast?.[k] ? ' (NHWC)' : ''}` : 'none')).join(', ');
     throw new GraftError('UNSUPPORTED_OP', `${describeNode(node)} failed on TF.js with inputs ${shapes}: ${(e as Error).message}. Run this model with onnxruntime (--engine onnxruntime) and report the model to graft.`, { cause: e, userError: false });
   }
 }

@@ -5,6 +5,8 @@ import type { OnnxNode } from '../model-proto.js';
 export interface TfOpContext {
   /** The default-domain opset the graph was exported at (Softmax's axis meaning changed at 13). */
   opset: number;
+  /** For a channels-last variant (layout.ts): which inputs the runner passes as NHWC. */
+  channelsLast?: readonly boolean[];
 }
 
 /**
