@@ -159,7 +159,9 @@ export class FeatureCache {
 
   private compute(data: Dataset, engine: FeatureEngine, run: () => Float32Array, started = performance.now()): Dataset {
     const x = run();
-    const out: Dataset = { ...data, x, sampleShape: this.featureShape, pixelRange: 'features', source: `${data.source} (features at ${this.split.layer.name})` };
+    // The features are in memory: a dataset streamed from disk must not keep its image rows.
+    const { rows: _images, ...rest } = data;
+    const out: Dataset = { ...rest, x, sampleShape: this.featureShape, pixelRange: 'features', source: `${data.source} (features at ${this.split.layer.name})` };
     this.memo.set(data, out);
     this.images += data.y.length;
     this.seconds += (performance.now() - started) / 1000;

@@ -9,6 +9,7 @@ import { sampleRange } from '../../src/data/rows.js';
 import { GraftError } from '../../src/errors.js';
 import { prepareTask, type DataOptions } from '../../src/workflows/prepare.js';
 import { trainModel } from '../../src/workflows/train-model.js';
+import { transferModel } from '../../src/workflows/transfer-model.js';
 import { encodePng } from '../io/image-fixtures.js';
 import { useBackend, weightValues } from '../helpers.js';
 
@@ -87,6 +88,22 @@ describe('image sets read from disk', () => {
     expect(disk.test.loss).toBe(memory.test.loss);
     for (const [name, values] of memory.w) expect(disk.w.get(name), name).toEqual(values);
     expect(tf.memory().numTensors).toBeLessThan(100);
+  });
+
+  it('transfer with the feature cache to the same weights as the in-memory sets (the features replace the image rows)', async () => {
+    const source = (await trainModel({ task: `folder:${folder}`, architecture: 'cnn', image: { height: 8, width: 8 }, epochs: 1, batchSize: 8, seed: 2, stream: false, cacheDir: cacheDir(), valSplit: 0.2 })).model;
+    const run = async (stream: boolean) => {
+      const r = await transferModel({ source, task: `folder:${folder}`, frozen: { epochs: 2 }, unfrozen: { epochs: 1 }, batchSize: 8, seed: 1, stream, cacheDir: cacheDir(), valSplit: 0.2 });
+      const w = weightValues(r.model);
+      r.model.dispose();
+      return { w, test: r.test, cache: r.phases[0]!.featureCache };
+    };
+    const memory = await run(false);
+    const disk = await run(true);
+    expect(disk.cache?.images).toBeGreaterThan(0);
+    expect(disk.test.accuracy).toBe(memory.test.accuracy);
+    for (const [name, values] of memory.w) expect(disk.w.get(name), name).toEqual(values);
+    source.dispose();
   });
 
   it('decode again when the cache entry is damaged, and never trust it', async () => {
