@@ -151,6 +151,9 @@ async function loadOnce(location: string, record: ReadRecorder): Promise<Consist
     const k = await loadKerasModel(location);
     return plain({ model: k.model, path: location, format: k.format, ...(k.kerasVersion !== undefined && { kerasVersion: k.kerasVersion }) });
   }
+  if (ext === '.onnx') {
+    throw new GraftError('BAD_ARGUMENT', `${location} is an ONNX model: graft imports ONNX models as transfer sources only, with \`graft transfer|compare|layers --from ${location} --preprocess HOW\` (ONNX files do not record their preprocessing). Here, pass a graft run directory, a TF.js model.json, or a Keras .h5/.keras file.`);
+  }
   if (ext !== '.json') {
     throw new GraftError('BAD_ARGUMENT', `${location}: unrecognised model file (extension ${ext || 'none'}). graft reads run directories, TF.js model.json files, Keras .h5 and .keras files.`);
   }

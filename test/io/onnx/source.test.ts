@@ -187,3 +187,8 @@ describe.skipIf(!ort)('ONNX files as transfer sources', () => {
     await expect(loadOnnxSource(fm, { preprocess: 'scale', cut: '/Relu_outptu_0' })).rejects.toThrow(/Relu_outptu_0/);
   });
 });
+
+it('commands that read a model, not a source, say how ONNX files are used', async () => {
+  const { loadModel } = await import('../../../src/io/run-dir.js');
+  await expect(loadModel(path.join(DIR, 'fashion-mnist-a.onnx'))).rejects.toThrow(/ONNX model: graft imports ONNX models as transfer sources only.*--preprocess HOW/);
+});
