@@ -9,6 +9,7 @@ import { HeldValues } from './held-values.js';
 import { CHANNELS_LAST } from './layout.js';
 import { TF_OPS } from './registry.js';
 import type { TfOpContext, TfOpFn } from './types.js';
+import type { TfWeightCache } from './weight-cache.js';
 
 export interface RunOnnxOnTfOptions {
   /** Inference semantics only (BatchNormalization on running statistics, Dropout as identity). */
@@ -19,6 +20,11 @@ export interface RunOnnxOnTfOptions {
    * inputs or attributes, Clip/Pad/Slice bounds) are told apart by what each node carries.
    */
   opset?: number;
+  /**
+   * Keeps Conv weights in TF.js's layout between calls (not while tf records a gradient; redone
+   * when a weight's data changes). Absent: rearranged on every call. The caller disposes it.
+   */
+  weightCache?: TfWeightCache;
 }
 
 /** Default opset when the caller does not say: Softmax on one axis. */
@@ -56,7 +62,7 @@ export function runOnnxOnTf(nodes: readonly OnnxNode[], values: Map<string, tf.T
     throw new GraftError('BAD_ARGUMENT', 'runOnnxOnTf runs ONNX graphs with inference semantics only (received training: true). Train through tf.variableGrads on its output instead; BatchNormalization stays on its running statistics.', { userError: false });
   }
   checkTfSupported(nodes, 'the ONNX graph');
-  const ctx: TfOpContext = { opset: opts.opset ?? DEFAULT_OPSET };
+  const ctx: TfOpContext = { opset: opts.opset ?? DEFAULT_OPSET, weights: opts.weightCache };
   const lastRead = new Map<string, number>();
   nodes.forEach((n, i) => n.inputs.forEach((name) => name && lastRead.set(name, i)));
   const wanted = new Set(outputs);

@@ -1,5 +1,6 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import type { OnnxNode } from '../model-proto.js';
+import type { TfWeightCache } from './weight-cache.js';
 
 /** What an op may need besides its node and inputs. */
 export interface TfOpContext {
@@ -7,6 +8,8 @@ export interface TfOpContext {
   opset: number;
   /** For a channels-last variant (layout.ts): which inputs the runner passes as NHWC. */
   channelsLast?: readonly boolean[];
+  /** Where rearranged weights are kept between runs (inference only), when the caller gave one. */
+  weights?: TfWeightCache;
 }
 
 /**

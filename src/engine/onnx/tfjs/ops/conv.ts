@@ -30,20 +30,20 @@ function dilate(k: tf.Tensor4D, d: [number, number]): tf.Tensor4D {
  * groups = Cin with one input channel per group runs as a depthwise convolution, other groups as
  * one convolution per group, concatenated.
  */
-const conv: TfOpFn = (node, inputs) => {
+const conv: TfOpFn = (node, inputs, ctx) => {
   const x = need(node, inputs, 0);
   if (x.rank !== 3 && x.rank !== 4) throw unsupportedForm(node, `Conv on rank-${x.rank} input (1-D and 2-D are)`, `shape [${x.shape.join(', ')}]`);
-  return [fromNhwc(convNhwc(node, toNhwc(x), x.shape.slice(2), inputs), x.rank)];
+  return [fromNhwc(convNhwc(node, toNhwc(x), x.shape.slice(2), inputs, ctx), x.rank)];
 };
 
 /** Conv on a channels-last input (the runner's variant when the input is already held so). */
-export const convChannelsLast: TfOpFn = (node, inputs) => {
+export const convChannelsLast: TfOpFn = (node, inputs, ctx) => {
   const x = need(node, inputs, 0) as tf.Tensor4D;
-  return [convNhwc(node, x, [x.shape[1], x.shape[2]], inputs)];
+  return [convNhwc(node, x, [x.shape[1], x.shape[2]], inputs, ctx)];
 };
 
 /** The convolution itself: `xs` NHWC, `spatial` the input's spatial sizes as the node sees them (1 or 2). */
-function convNhwc(node: Parameters<TfOpFn>[0], xs: tf.Tensor4D, spatial: number[], inputs: Parameters<TfOpFn>[1]): tf.Tensor4D {
+function convNhwc(node: Parameters<TfOpFn>[0], xs: tf.Tensor4D, spatial: number[], inputs: Parameters<TfOpFn>[1], ctx: Parameters<TfOpFn>[2]): tf.Tensor4D {
   const w = need(node, inputs, 1);
   const win = windowOf(node, spatial, w.shape.slice(2));
   const groups = intAttr(node, 'group', 1);
@@ -51,13 +51,16 @@ function convNhwc(node: Parameters<TfOpFn>[0], xs: tf.Tensor4D, spatial: number[
   const [cout, perGroup] = w4.shape as [number, number];
   const cin = xs.shape[3];
   const padded = padSpatial(xs, win.pads);
+  const depthwise = groups === cin && perGroup === 1;
+  // The weight in tf's layout, kept between inference runs when the caller gave a cache.
+  const prepare = (make: () => tf.Tensor4D): tf.Tensor4D => (ctx.weights ? (ctx.weights.get(w, `conv ${depthwise ? 'depthwise' : 'dense'} ${win.dilations.join('x')}`, make) as tf.Tensor4D) : make());
   let y: tf.Tensor4D;
-  if (groups === cin && perGroup === 1) {
+  if (depthwise) {
     // Depthwise: output channel c·m + j reads input channel c, as tf's [kh, kw, Cin, m] filter.
-    const filter = dilate(tf.transpose(tf.reshape(w4, [cin, cout / cin, w4.shape[2]!, w4.shape[3]!]), [2, 3, 0, 1]) as tf.Tensor4D, win.dilations);
+    const filter = prepare(() => dilate(tf.transpose(tf.reshape(w4, [cin, cout / cin, w4.shape[2]!, w4.shape[3]!]), [2, 3, 0, 1]) as tf.Tensor4D, win.dilations));
     y = tf.depthwiseConv2d(padded, filter, win.strides, 'valid');
   } else {
-    const filter = dilate(tf.transpose(w4, [2, 3, 1, 0]) as tf.Tensor4D, win.dilations);
+    const filter = prepare(() => dilate(tf.transpose(w4, [2, 3, 1, 0]) as tf.Tensor4D, win.dilations));
     if (groups === 1) {
       y = tf.conv2d(padded, filter, win.strides, 'valid');
     } else {
