@@ -1,13 +1,18 @@
 import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GraphBuilder } from '../../src/engine/onnx/graph-builder.js';
 import { encodeModel, encodeOnnxModel, type OnnxModel } from '../../src/engine/onnx/model-proto.js';
 import { ProtoWriter } from '../../src/engine/onnx/protobuf.js';
 import { decodeOnnxModel } from '../../src/io/onnx/read.js';
+import * as tf from '@tensorflow/tfjs-core';
+import { importOnnxSource } from '../../src/io/onnx/source.js';
+import { useBackend } from '../helpers.js';
 import { hashBytes } from './checks.js';
-import { FUZZ_TIMEOUT_MS, fuzz, invariant, MiB } from './harness.js';
+import { FUZZ_CASES, FUZZ_TIMEOUT_MS, fuzz, invariant, MiB } from './harness.js';
+
+const FUZZ_CASES_IMPORT = FUZZ_CASES / 2;
 import { BinaryMutator, type Rng } from './mutate.js';
 import { mutateTree, rewrite, varint } from './protobuf-tree.js';
 
@@ -125,6 +130,38 @@ describe('fuzzing the ONNX reader', () => {
         if (m.graph.nodes.length > 1000) return;
         const again = (await decodeOnnxModel(encodeOnnxModel(m), path.join(dir, 'again.onnx'))).model;
         invariant(hashBytes(encodeOnnxModel(again)) === hashBytes(encodeOnnxModel(m)), 'reads back differently after writing');
+      },
+    });
+  }, FUZZ_TIMEOUT_MS);
+});
+
+/** Exporter files of image models, the inputs transfer imports (static graph, cut, blocks, TF.js layers). */
+const IMAGE_SEEDS = ['fashion-mnist-a.onnx', 'convnet.torchscript-op17.keep-bn.onnx', 'convnet.dynamo-op18.onnx'].map((f) => new Uint8Array(readFileSync(path.join(import.meta.dirname, '../../fixtures/onnx', f))));
+
+describe('fuzzing the ONNX import as a transfer source', () => {
+  beforeAll(useBackend);
+  it('every mutation ends in a TF.js model of the cut features, or a GraftError', async () => {
+    await fuzz({
+      name: 'ONNX import',
+      seed: 137,
+      sync: false,
+      // Each accepted case builds a TF.js model: fewer cases than the reader's 1000.
+      cases: Math.max(1, Math.round(FUZZ_CASES_IMPORT)),
+      make: (rng) => {
+        const k = rng.int(IMAGE_SEEDS.length);
+        const m = (rng.next() < 0.6 && mutateTree(IMAGE_SEEDS[k]!, rng)) || mutator.mutate(IMAGE_SEEDS[k]!, rng);
+        return { input: m.value, what: `image seed ${k}: ${m.what}`, size: m.value.length };
+      },
+      run: async (bytes, label) => {
+        const { model } = await decodeOnnxModel(bytes, path.join(dir, `${label}.onnx`));
+        return importOnnxSource(model, `${label}.onnx`, { preprocess: 'scale', input: 16 });
+      },
+      allowance: (size) => 64 * MiB + 64 * size,
+      liveObjects: () => tf.memory().numTensors,
+      dispose: (s) => s.model.dispose(),
+      check: (s) => {
+        const out = s.model.outputs[0]!.shape.slice(1);
+        invariant(JSON.stringify(out) === JSON.stringify(s.info.featureShape), `model output [${out.join(', ')}] vs features [${s.info.featureShape.join(', ')}]`);
       },
     });
   }, FUZZ_TIMEOUT_MS);

@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { DATA_TYPE_NAMES, FLOAT, FLOAT16, BFLOAT16, tensorDataType, type OnnxGraph, type OnnxNode, type OnnxValue } from '../../engine/onnx/model-proto.js';
+import { DATA_TYPE_NAMES, FLOAT, FLOAT16, BFLOAT16, tensorDataType, type OnnxGraph, type OnnxModel, type OnnxNode, type OnnxValue } from '../../engine/onnx/model-proto.js';
 import { GraftError } from '../../errors.js';
 import { OnnxBlock, type OnnxBlockSpec } from '../../models/onnx-block/layer.js';
 import { nodeToJson, tensorToJson } from '../../models/onnx-block/serial.js';
@@ -61,8 +61,12 @@ const IMAGE = 'graft_image';
  * the rest of graft sees channels-last images and features as everywhere else.
  */
 export async function loadOnnxSource(file: string, options: OnnxSourceOptions): Promise<OnnxSource> {
-  const { model: onnx } = await readOnnxModel(file);
-  const label = path.basename(file);
+  const { model } = await readOnnxModel(file);
+  return importOnnxSource(model, path.basename(file), options);
+}
+
+/** The same for a model already read; `label` names it in messages. */
+export function importOnnxSource(onnx: OnnxModel, label: string, options: OnnxSourceOptions): OnnxSource {
   const g = onnx.graph;
   const opset = onnx.opsets.find((o) => o.domain === '' || o.domain === 'ai.onnx')?.version ?? 0;
   const input = imageInput(g, label);
@@ -91,6 +95,23 @@ export async function loadOnnxSource(file: string, options: OnnxSourceOptions): 
     if (type === FLOAT16 || type === BFLOAT16) throw new GraftError('BAD_ARGUMENT', `${label}: initializer ${t.name} is ${DATA_TYPE_NAMES[type]}; graft fine-tunes float32 models. Export the model in float32 (PyTorch: model.float() before torch.onnx.export).`);
   }
 
+  return named(label, () => build(onnx, label, input, { layout, height, width, channels: c, fixed, preprocess, opset }, options));
+}
+
+interface Settled {
+  layout: 'nchw' | 'nhwc';
+  height: number;
+  width: number;
+  channels: number;
+  fixed: Array<number | 'N'>;
+  preprocess: InputPreprocess;
+  opset: number;
+}
+
+/** The static graph, cut, blocks and TF.js model, once the input is settled. */
+function build(onnx: OnnxModel, label: string, input: OnnxValue, settled: Settled, options: OnnxSourceOptions): OnnxSource {
+  const { layout, height, width, channels: c, fixed, preprocess, opset } = settled;
+  const g = onnx.graph;
   const folded = foldConstants(g, { [input.name]: fixed });
   const shapes = inferShapes(folded, { [input.name]: fixed });
   const cut = cutGraph(folded, options.cut ?? featuresOf(folded), shapes);
@@ -136,15 +157,30 @@ export async function loadOnnxSource(file: string, options: OnnxSourceOptions): 
 
   const image = tfl.input({ shape: [height, width, c], name: 'image' });
   let y = applyInputPreprocess(preprocess, image);
-  const blocks = specs.map((s) => new OnnxBlock({ name: s.name, onnx: s.spec }));
-  for (const b of blocks) y = b.apply(y) as tfl.SymbolicTensor;
-  const model = tfl.model({ inputs: image, outputs: y, name: layerName(path.basename(file, path.extname(file)), new Set()) });
-  blocks.forEach((b, k) => specs[k]!.spec.weights.forEach((wt, i) => {
-    const t = tf.tensor(specs[k]!.values[i]!, wt.dims, 'float32');
-    b.variable(i).write(t);
-    t.dispose();
-  }));
-  assertFiniteWeights(model, label);
+  // Every layer made here holds TF.js variables: on any failure they are all freed.
+  const made: tfl.layers.Layer[] = y === image ? [] : [y.sourceLayer as tfl.layers.Layer];
+  let model: tfl.LayersModel;
+  try {
+    for (const s of specs) {
+      const b = new OnnxBlock({ name: s.name, onnx: s.spec });
+      made.push(b);
+      y = b.apply(y) as tfl.SymbolicTensor;
+    }
+    model = tfl.model({ inputs: image, outputs: y, name: layerName(label.replace(/\.onnx$/i, ''), new Set()) });
+    made.forEach((b, k) => {
+      if (!(b instanceof OnnxBlock)) return;
+      const spec = specs[k - (made.length - specs.length)]!;
+      spec.spec.weights.forEach((wt, i) => {
+        const t = tf.tensor(spec.values[i]!, wt.dims, 'float32');
+        b.variable(i).write(t);
+        t.dispose();
+      });
+    });
+    assertFiniteWeights(model, label);
+  } catch (e) {
+    for (const l of made) l.dispose();
+    throw e;
+  }
   const info: OnnxSourceInfo = {
     format: 'onnx',
     producer: [onnx.producerName, onnx.producerVersion].filter(Boolean).join(' ') || 'unknown',
@@ -160,6 +196,16 @@ export async function loadOnnxSource(file: string, options: OnnxSourceOptions): 
     batchNormNodes: cut.graph.nodes.filter((n) => n.op === 'BatchNormalization').length,
   };
   return { model, info };
+}
+
+/** Runs `fn`, with the file named in any GraftError that does not name it yet. */
+function named<T>(label: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (e instanceof GraftError && !e.message.includes(label)) throw new GraftError(e.code, `${label}: ${e.message}`, { cause: e });
+    throw e;
+  }
 }
 
 /** The one float input (initializers listed as inputs, as IR < 4 files do, are not inputs). */

@@ -71,7 +71,7 @@ export class OnnxBlock extends tfl.layers.Layer {
       const values = new Map<string, tf.Tensor>([[this.spec.input, x]]);
       this.spec.weights.forEach((w, i) => values.set(w.name, this.vars[i]!.read()));
       for (const c of this.constants) values.set(c.name, constantTensor(c));
-      return runOnnxOnTf(this.nodes, values, [this.spec.output])[0]!;
+      return runOnnxOnTf(this.nodes, values, [this.spec.output], { opset: this.spec.opset ?? 13 })[0]!;
     });
   }
 
