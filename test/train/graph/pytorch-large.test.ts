@@ -3,7 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, it } from 'vitest';
 import { missing } from './gradcheck.js';
-import { checkCurves, checkGradients, fixture, type Fixture, type OnnxEntry } from './pytorch-reference.js';
+import { checkCurves, checkGradients, fixture, type CurveLimit, type Fixture, type OnnxEntry } from './pytorch-reference.js';
 
 /**
  * The checks of pytorch-fixtures.test.ts on the large torchvision models (ResNet-18,
@@ -22,6 +22,33 @@ const CASES: { fx: Fixture; entry: OnnxEntry }[] = why ? [] : MODELS.flatMap((mo
   const fx = fixture(DIR, model);
   return fx.header.onnx.filter((e) => e.ok).map((entry) => ({ fx, entry }));
 });
+/**
+ * PyTorch's own float32 CPU gradient of ResNet-18's 7×7 stride-2 stem convolution, behind
+ * training-mode BatchNorm, is 1.2e-2 (relative to its largest element) off the same model's
+ * float64 gradient; graft's is 2.4e-6 off it (measured with torch 2.13 on the fixture's batch).
+ * Folded graphs (no BatchNorm) are unaffected. That one reference gets a bound above its noise.
+ */
+const NOISY: Record<string, Record<string, number>> = { resnet18: { 'conv1.weight': 2e-2 } };
+/**
+ * Curves that PyTorch itself does not reproduce, measured by rerunning its 30 steps (torch 2.13,
+ * the fixture's weights and batch) with 2 threads or channels_last instead of 1 thread:
+ * - ResNet-18 with BatchNorm folded (no normalisation left) at SGD lr 0.01 overshoots (loss 3.8 →
+ *   6.9 at step 2) and becomes chaotic: PyTorch's reruns leave its own curve by more than 1e-3 from
+ *   step 11 (SGD) and step 6 (Adam; 2 threads: step 14) and end 6–29% (SGD), 31–220% (Adam) away.
+ *   Which branch a run takes is a coin flip: graft on the TorchScript file follows PyTorch's
+ *   curve for the dynamo file to 6 digits for 10 steps, and the other way round. Only the steps
+ *   PyTorch reproduces are compared.
+ * - MobileNetV3-Small, dynamo keep-bn, SGD: graft is 1.9e-3 off at step 18 (loss 7.8e-3,
+ *   |Δ| = 1.9e-5), the TorchScript file 5.0e-4; PyTorch's channels_last rerun 3.0e-4. Fed the same
+ *   weights, graft's two graphs give losses within 1e-7 and gradients within 1.6e-5 of each other
+ *   (float32 noise of BatchNorm-γ gradients, eps 1e-3), so this is the trajectory's sensitivity to
+ *   that noise, not a wrong gradient; the bound there is 3e-3.
+ */
+const CURVE_LIMITS: Record<string, Partial<Record<'sgd' | 'adam', CurveLimit>>> = {
+  'resnet18.torchscript-op17.onnx': { sgd: { steps: 11 }, adam: { steps: 6 } },
+  'resnet18.dynamo-op18.onnx': { sgd: { steps: 11 }, adam: { steps: 6 } },
+  'mobilenet_v3_small.dynamo-op18.keep-bn.onnx': { sgd: { bound: 3e-3 } },
+};
 // ResNet-18's step on batch 8 takes seconds on two cores; 30 steps twice take minutes.
 const TIMEOUT = 600_000;
 
@@ -29,7 +56,7 @@ describe.skipIf(why)('gradients of the large PyTorch-exported models against PyT
   for (const { fx, entry } of CASES) {
     it(`${entry.file}`, async () => {
       const t = performance.now();
-      const { parameters, worst } = await checkGradients(fx, entry);
+      const { parameters, worst } = await checkGradients(fx, entry, 1e-4, entry.variant === 'keep-bn' ? NOISY[fx.model] : undefined);
       if (process.env.GRADCHECK_REPORT) console.log(`pytorch ${entry.file}: ${parameters} parameters, worst ${worst.toExponential(1)}, ${((performance.now() - t) / 1000).toFixed(1)} s`);
     }, TIMEOUT);
   }
@@ -39,7 +66,7 @@ describe.skipIf(why)('30 training steps on the large models follow PyTorch\'s lo
   for (const { fx, entry } of CASES.filter((c) => /torchscript-op17|dynamo-op18/.test(c.entry.file))) {
     it(`${entry.file}: SGD with momentum and Adam`, async () => {
       const t = performance.now();
-      const f = await checkCurves(fx, entry);
+      const f = await checkCurves(fx, entry, CURVE_LIMITS[entry.file]);
       if (process.env.GRADCHECK_REPORT) console.log(`curves ${entry.file}: sgd ${f.sgd.toExponential(1)}, adam ${f.adam.toExponential(1)}, ${((performance.now() - t) / 1000).toFixed(1)} s`);
     }, TIMEOUT);
   }

@@ -64,8 +64,9 @@ export async function prepare(fx: Fixture, entry: OnnxEntry) {
   const folded = entry.variant !== 'keep-bn' && entry.folded?.initializers;
   const map = Object.entries((folded ? entry.folded!.initializers : entry.initializers) ?? {}).filter(([, v]) => v.param);
   const prefix = folded ? (entry.folded!.arraysPrefix ?? '') : '';
-  // PyTorch's train mode: BatchNorm on batch statistics, running averages updated (momentum 0.1 = ONNX 0.9).
-  const { graph: training, running } = batchNormTraining(read.graph, { momentum: 0.9, variance: 'unbiased' });
+  // PyTorch's train mode: BatchNorm on batch statistics, running averages updated with each node's
+  // own momentum (the exporters write 1 − PyTorch's: 0.9 usually, 0.99 in MobileNetV3).
+  const { graph: training, running } = batchNormTraining(read.graph, { variance: 'unbiased' });
   const graph = softmaxCrossEntropy(training, header.outputName);
   // The backward needs opset ≥ 16 (ScatterElements' reduction); 13–15 mean the same as 17 for these ops.
   const opsets = read.opsets.map((o) => (o.domain === '' || o.domain === 'ai.onnx' ? { ...o, version: Math.max(o.version, 17) } : o));
@@ -86,9 +87,11 @@ export async function prepare(fx: Fixture, entry: OnnxEntry) {
 /**
  * One backward of the mean cross-entropy on the stored batch: the loss, BatchNorm's running
  * averages after the batch, and every trained initializer's gradient within `bound` of its largest
- * element. Returns the number of parameters and the worst relative error.
+ * element. `noisyReference` names PyTorch parameters whose stored float32 gradient is itself off
+ * the exact one, with the bound it gets (the caller says why). Returns the number of parameters
+ * and the worst relative error of the others.
  */
-export async function checkGradients(fx: Fixture, entry: OnnxEntry, bound = 1e-4): Promise<{ parameters: number; worst: number }> {
+export async function checkGradients(fx: Fixture, entry: OnnxEntry, bound = 1e-4, noisyReference: Record<string, number> = {}): Promise<{ parameters: number; worst: number }> {
   const { map, prefix, session, feeds, running } = await prepare(fx, entry);
   const out = await session.run(feeds);
   for (const r of running) {
@@ -118,8 +121,9 @@ export async function checkGradients(fx: Fixture, entry: OnnxEntry, bound = 1e-4
       if (!(worst < 1e-6)) off.push(`${name} (${how.param}): ${worst} off a zero gradient`);
       continue;
     }
-    worstAll = Math.max(worstAll, worst / scale);
-    if (!(worst / scale < bound)) off.push(`${name} (${how.param}): ${worst} off, largest ${scale}`);
+    const allowed = noisyReference[how.param!] ?? bound;
+    if (allowed === bound) worstAll = Math.max(worstAll, worst / scale);
+    if (!(worst / scale < allowed)) off.push(`${name} (${how.param}): ${worst} off, largest ${scale}`);
   }
   expect(off).toEqual([]);
   return { parameters: map.length, worst: worstAll };
@@ -139,15 +143,23 @@ export const CURVE_FLOOR = 1e-2;
  * updates PyTorch's (here in float32 JS): SGD lr 0.01 momentum 0.9 (v = 0.9v + g, p −= 0.01v) and
  * Adam lr 1e-3, β 0.9/0.999, ε 1e-8 outside the square root. The loss before each step must
  * follow PyTorch's curve within CURVE_RTOL · max(|ref|, CURVE_FLOOR). Returns the worst
- * |Δ| / max(|ref|, CURVE_FLOOR) per optimizer. (The optimizer moves into the step graph when fit
+ * |Δ| / max(|ref|, CURVE_FLOOR) per optimizer; `limits` narrows a case (the caller says why). (The optimizer moves into the step graph when fit
  * switches to this compiler; here it only carries the gradients through 30 steps.)
  */
-export async function checkCurves(fx: Fixture, entry: OnnxEntry): Promise<Record<'sgd' | 'adam', number>> {
+export interface CurveLimit {
+  /** Compare only the first `steps` losses (default all 30). */
+  steps?: number;
+  /** The bound instead of CURVE_RTOL. */
+  bound?: number;
+}
+
+export async function checkCurves(fx: Fixture, entry: OnnxEntry, limits: Partial<Record<'sgd' | 'adam', CurveLimit>> = {}): Promise<Record<'sgd' | 'adam', number>> {
   const o = ort as typeof Ort;
   const { prefix, built, session, feeds } = await prepare(fx, entry);
   const figures = { sgd: 0, adam: 0 };
   for (const name of ['sgd', 'adam'] as const) {
-    const want = fx.array(`${prefix}curve/${name}`).data as Float32Array;
+    const want = (fx.array(`${prefix}curve/${name}`).data as Float32Array).subarray(0, limits[name]?.steps);
+    const got: number[] = [];
     const params = built.params.map((p) => Float32Array.from(p.data as Float32Array));
     const slots = params.map((p) => [new Float32Array(p.length), new Float32Array(p.length)] as const);
     let worst = 0;
@@ -156,6 +168,7 @@ export async function checkCurves(fx: Fixture, entry: OnnxEntry): Promise<Record
       built.params.forEach((p, i) => (feeds[p.name] = new o.Tensor('float32', params[i]!, p.dims)));
       const out = await session.run(feeds);
       const loss = Number(out.loss!.data[0]);
+      got.push(loss);
       const error = Math.abs(loss - want[step]!) / Math.max(Math.abs(want[step]!), CURVE_FLOOR);
       if (error > worst) [worst, where] = [error, step];
       built.gradients.forEach(({ output }, i) => {
@@ -178,7 +191,8 @@ export async function checkCurves(fx: Fixture, entry: OnnxEntry): Promise<Record
       });
     }
     figures[name] = worst;
-    expect(worst, `${entry.file} ${name}: largest loss difference over ${want.length} steps (step ${where}: PyTorch ${want[where]})`).toBeLessThan(CURVE_RTOL);
+    if (process.env.GRADCHECK_REPORT === 'curves') console.log(`${entry.file} ${name}\n  PyTorch ${Array.from(want, (v) => v.toPrecision(6)).join(' ')}\n  graft   ${got.map((v) => v.toPrecision(6)).join(' ')}`);
+    expect(worst, `${entry.file} ${name}: largest loss difference over ${want.length} steps (step ${where}: PyTorch ${want[where]})`).toBeLessThan(limits[name]?.bound ?? CURVE_RTOL);
   }
   return figures;
 }
