@@ -6,13 +6,19 @@ import { suggest } from '../suggest.js';
  * Which reused layers to freeze. 'all' (the write-up's recipe), the first n, or by name/pattern.
  * The new head is never frozen by a policy.
  */
-export type FreezePolicy = 'all' | 'none' | { first: number } | { names: readonly string[] } | { pattern: RegExp };
+export type FreezePolicy = 'all' | 'none' | { first: number } | { names: readonly string[] } | { pattern: RegExp } | { weights: RegExp | readonly string[] };
 
 /** Which layers to make trainable again for fine-tuning: all, the last n reused layers, or from a named layer on. */
 export type UnfreezePolicy = 'all' | { last: number } | { from: string };
 
-/** Sets `trainable` on each reused layer by the policy; returns the names of the frozen ones. */
+/**
+ * Sets `trainable` on each reused layer by the policy; returns the names of the frozen ones. A
+ * `weights` policy freezes single weights, by name (an ONNX source's initializer names, such as
+ * `layer4.1.conv2.weight`; else TF.js's `layer/kernel`): a layer with some of its weights frozen
+ * stays trainable and is listed as `layer (k of n weights)`.
+ */
 export function applyFreeze(reused: readonly tfl.layers.Layer[], policy: FreezePolicy): string[] {
+  if (typeof policy === 'object' && 'weights' in policy) return freezeWeights(reused, policy.weights);
   const frozen = selectFrozen(reused, policy);
   for (const layer of reused) layer.trainable = !frozen.has(layer);
   return reused.filter((l) => frozen.has(l)).map((l) => l.name);
@@ -37,6 +43,7 @@ function selectFrozen(reused: readonly tfl.layers.Layer[], policy: FreezePolicy)
     }
     return new Set(reused.filter((l) => policy.names.includes(l.name)));
   }
+  if ('weights' in policy) return new Set();
   const matched = reused.filter((l) => policy.pattern.test(l.name));
   if (matched.length === 0) {
     throw new GraftError('BAD_LAYER_REF', `Freeze pattern ${policy.pattern} matches none of the reused layers: ${reused.map((l) => l.name).join(', ')}.`);
@@ -47,6 +54,7 @@ function selectFrozen(reused: readonly tfl.layers.Layer[], policy: FreezePolicy)
 /** Makes reused layers trainable by the policy (the others stay as they are); returns the names unfrozen. */
 export function applyUnfreeze(reused: readonly tfl.layers.Layer[], policy: UnfreezePolicy): string[] {
   const chosen = selectUnfreeze(reused, policy);
+  // TF.js's setter sets every weight's flag too: weights a `weights:` policy held back train again.
   for (const layer of chosen) layer.trainable = true;
   return chosen.map((l) => l.name);
 }
@@ -68,9 +76,16 @@ export function selectUnfreeze(reused: readonly tfl.layers.Layer[], policy: Unfr
   return [...chosen];
 }
 
-/** Parses the CLI form: all | none | first:N | /regex/ | name,name. */
+/** Parses the CLI form: all | none | first:N | /regex/ | name,name | weights:/regex/ | weights:name,name. */
 export function parseFreezePolicy(text: string): FreezePolicy {
   if (text === 'all' || text === 'none') return text;
+  if (text.startsWith('weights:')) {
+    const rest = text.slice('weights:'.length);
+    const inner = parseFreezePolicy(rest);
+    if (typeof inner === 'object' && 'pattern' in inner) return { weights: inner.pattern };
+    if (typeof inner === 'object' && 'names' in inner) return { weights: inner.names };
+    throw new GraftError('BAD_ARGUMENT', `--freeze received ${JSON.stringify(text)}; weights: takes a /regex/ or weight names, e.g. weights:/^layer[12]\\./ or weights:conv1.weight,bn1.weight.`);
+  }
   const first = /^first:(\d+)$/.exec(text);
   if (first) return { first: Number(first[1]) };
   // graft's own forms, mistyped or given to the wrong flag: say what was meant, not "no such layer".
@@ -98,4 +113,43 @@ export function parseUnfreezePolicy(text: string): UnfreezePolicy {
   const from = /^from:(.+)$/.exec(text);
   if (from) return { from: from[1]! };
   throw new GraftError('BAD_ARGUMENT', `--unfreeze received ${JSON.stringify(text)}; use all, last:N or from:LAYER_NAME.`);
+}
+
+/** A layer's trainable weights whatever their own flags (TF.js's trainableWeights leaves frozen ones out). */
+function ownTrainable(layer: tfl.layers.Layer): tfl.LayerVariable[] {
+  return ((layer as unknown as { _trainableWeights?: tfl.LayerVariable[] })._trainableWeights ?? []).slice();
+}
+
+/** The name a `weights:` policy matches: an ONNX block's initializer name, else TF.js's scoped name. */
+function weightLabel(layer: tfl.layers.Layer, w: tfl.LayerVariable): string {
+  const onnx = (layer as unknown as { onnxWeightName?: (v: tfl.LayerVariable) => string | undefined }).onnxWeightName?.(w);
+  return onnx ?? w.originalName;
+}
+
+function freezeWeights(reused: readonly tfl.layers.Layer[], which: RegExp | readonly string[]): string[] {
+  const matches = (name: string): boolean => (which instanceof RegExp ? which.test(name) : which.includes(name));
+  const all = reused.flatMap((layer) => ownTrainable(layer).map((w) => ({ layer, w, name: weightLabel(layer, w) })));
+  const hit = all.filter((x) => matches(x.name));
+  if (hit.length === 0) {
+    const names = all.map((x) => x.name);
+    const missing = which instanceof RegExp ? [] : which.filter((n) => !names.includes(n));
+    const hint = missing.map((m) => suggest(m, names)).filter((g) => g !== undefined);
+    throw new GraftError('BAD_LAYER_REF', `Freeze policy weights:${which instanceof RegExp ? String(which) : which.join(',')} matches none of the reused weights (${all.length}, e.g. ${names.slice(0, 4).join(', ')}).${hint.length > 0 ? ` Did you mean ${hint.join(', ')}?` : ''} \`graft inspect\` lists them.`);
+  }
+  if (!(which instanceof RegExp)) {
+    const names = new Set(all.map((x) => x.name));
+    const missing = which.filter((n) => !names.has(n));
+    if (missing.length > 0) throw new GraftError('BAD_LAYER_REF', `Freeze policy weights:${which.join(',')} names ${missing.map((m) => JSON.stringify(m)).join(', ')}, not among the reused weights.${missing.map((m) => suggest(m, [...names])).filter(Boolean).map((g) => ` Did you mean ${g}?`).join('')}`);
+  }
+  const frozen: string[] = [];
+  for (const layer of reused) {
+    const own = all.filter((x) => x.layer === layer);
+    const off = own.filter((x) => matches(x.name));
+    // TF.js's layer.trainable setter sets every weight's flag: the layer first, its weights after.
+    layer.trainable = off.length < own.length;
+    for (const x of off) x.w.trainable = false;
+    if (off.length === 0) continue;
+    frozen.push(off.length === own.length ? layer.name : `${layer.name} (${off.length} of ${own.length} weights)`);
+  }
+  return frozen;
 }

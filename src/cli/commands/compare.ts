@@ -34,7 +34,7 @@ export const compareCommand = defineCommand({
     out: { type: 'string', value: 'DIR', description: 'Write compare.json and report.html here (default runs/compare)' },
     workers: { type: 'string', value: 'N', description: 'Worker threads running trials in parallel (default: one per core)' },
     cut: { type: 'string', value: 'LAYER', description: 'Last reused layer (default: all but the output layer); for ONNX sources a tensor or node name' },
-    freeze: { type: 'string', value: 'POLICY', default: 'all', description: 'Reused layers frozen in phase 1: all, none, first:N, /regex/, or names' },
+    freeze: { type: 'string', value: 'POLICY', default: 'all', description: 'Reused layers frozen in phase 1: all, none, first:N, /regex/, names, or weights:/regex/ (single weights)' },
     'frozen-epochs': { type: 'string', value: 'N', default: String(COMPARE_DEFAULTS.frozen.epochs), description: 'Epochs with the reused layers frozen' },
     'frozen-optimizer': { type: 'string', value: 'NAME', default: COMPARE_DEFAULTS.frozen.optimizer.name, description: 'Optimizer of the frozen phase, and of the scratch arm' },
     'frozen-lr': { type: 'string', value: 'RATE', default: String(COMPARE_DEFAULTS.frozen.optimizer.learningRate), description: 'Learning rate of the frozen phase and of the scratch arm' },

@@ -28,7 +28,7 @@ export const transferCommand = defineCommand({
     cut: { type: 'string', value: 'LAYER', description: 'Last reused layer, by name or index (default: all but the output layer); for ONNX sources a tensor or node name (default: the input of the final classifier)' },
     'head-hidden': { type: 'string', value: 'UNITS', description: 'Add a hidden Dense (relu) layer to the new head' },
     'head-dropout': { type: 'string', value: 'RATE', description: 'Dropout before the new output layer' },
-    freeze: { type: 'string', value: 'POLICY', default: 'all', description: 'Reused layers frozen in phase 1: all, none, first:N, /regex/, or name,name' },
+    freeze: { type: 'string', value: 'POLICY', default: 'all', description: 'Reused layers frozen in phase 1: all, none, first:N, /regex/, name,name, or weights:/regex/ (single weights, e.g. an ONNX source\'s initializers)' },
     'frozen-epochs': { type: 'string', value: 'N', default: '4', description: 'Epochs of the frozen phase' },
     'frozen-optimizer': { type: 'string', value: 'NAME', default: 'sgd', description: 'Optimizer of the frozen phase: sgd or adam' },
     'frozen-lr': { type: 'string', value: 'RATE', default: '0.001', description: 'Learning rate of the frozen phase' },

@@ -82,6 +82,12 @@ export class OnnxBlock extends tfl.layers.Layer {
     return v;
   }
 
+  /** The ONNX initializer name a weight of this layer holds (freeze policies match it). */
+  onnxWeightName(v: tfl.LayerVariable): string | undefined {
+    const i = this.vars.indexOf(v);
+    return i < 0 ? undefined : this.spec.weights[i]!.name;
+  }
+
   override getConfig(): tf.serialization.ConfigDict {
     const carried: CarriedSpec & tf.serialization.ConfigDict = { name: JSON.stringify(this.spec) };
     return { ...super.getConfig(), onnx: carried };

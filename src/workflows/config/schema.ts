@@ -126,7 +126,7 @@ const VAL_SPLIT = { type: 'number', min: 0, max: 0.9, defaultNote: 'none', doc: 
 const FORCE = { type: 'boolean', default: false, doc: 'Replace existing outputs (`graft run --force` sets it too).' } as const satisfies FieldSpec;
 const LOG = { type: 'path', doc: 'Append each epoch as a JSON line to this file.' } as const satisfies FieldSpec;
 const CUT = { type: 'layer', defaultNote: 'all but the output layer', example: 'hidden', doc: 'Last reused layer, by name or index (negative counts from the end).' } as const satisfies FieldSpec;
-const FREEZE = { type: 'string', check: parseFreezePolicy, default: 'all', expect: 'a freeze policy', doc: 'Reused layers frozen in phase 1: all, none, first:N, /regex/, or name,name.' } as const satisfies FieldSpec;
+const FREEZE = { type: 'string', check: parseFreezePolicy, default: 'all', expect: 'a freeze policy', doc: 'Reused layers frozen in phase 1: all, none, first:N, /regex/, name,name, or weights:/regex/ (single weights).' } as const satisfies FieldSpec;
 const CLASS_WEIGHT = {
   type: 'string',
   check: parseClassWeight,
