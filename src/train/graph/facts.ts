@@ -3,7 +3,7 @@ import { intAttr, intsAttr } from './attrs.js';
 
 /**
  * What the gradients may know about a tensor before the graph runs: its rank (propagated through
- * the ops below) and, for initializers, Constant nodes and fully sized graph inputs and value infos, its dims.
+ * the ops below) and, for initializers, Constant nodes and fully sized graph inputs, its dims.
  * Everything else about shapes is read at run time with Shape ops, so one gradient graph serves
  * every batch size; a later shape-inference pass can turn those into constants.
  */
@@ -31,8 +31,7 @@ export function inferFacts(graph: OnnxGraph, order: readonly OnnxNode[]): Facts 
     dims.set(t.name, t.dims);
     values.set(t.name, t);
   }
-  // Fully sized value infos count too (a weight the model rearranges in the graph: its dims are known).
-  for (const v of [...graph.inputs, ...(graph.valueInfo ?? [])]) {
+  for (const v of graph.inputs) {
     if (!v.shape) continue;
     ranks.set(v.name, v.shape.length);
     if (v.shape.every((d) => typeof d === 'number')) dims.set(v.name, v.shape as number[]);
@@ -58,6 +57,10 @@ export function inferFacts(graph: OnnxGraph, order: readonly OnnxNode[]): Facts 
       }
       continue;
     }
+    // Reshape to a constant shape of positive sizes: the output has exactly those dims (a weight
+    // rearranged in the graph, e.g. a depthwise kernel, whose grouped-conv gradient needs them).
+    const target = node.op === 'Reshape' ? ints(node.inputs[1] ?? '') : undefined;
+    if (target && target.every((d) => d > 0)) dims.set(node.outputs[0]!, target);
     const r = outputRank(node, (n) => ranks.get(n), ints, (n) => lengths.get(n));
     if (r === undefined) continue;
     for (const o of node.outputs) if (o) ranks.set(o, r);

@@ -1,7 +1,6 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { GraphBuilder } from '../graph-builder.js';
-import { FLOAT } from '../model-proto.js';
 import { applyActivation } from './activation.js';
 import { convKernel, denseAsConvKernel, depthwiseKernel } from './kernels.js';
 import { unsupported } from './unsupported.js';
@@ -118,9 +117,6 @@ export class ForwardContext {
       else if (layout === 'depthwise') out = g.op('Reshape', [g.op('Transpose', [entry.name], { perm: [2, 3, 0, 1] }), g.ints([c * d, 1, a, b])], undefined, 'kernel');
       else out = g.op('Reshape', [g.op('Transpose', [entry.name], { perm: [1, 0] }), g.ints([b, a, 1, 1])], undefined, 'kernel');
       this.converted.set(key, out);
-      // Its dims, for gradients that need them (a grouped convolution's weight gradient).
-      const dims = layout === 'conv' ? [d, c, a, b] : layout === 'depthwise' ? [c * d, 1, a, b] : [b, a, 1, 1];
-      (g.graph.valueInfo ??= []).push({ name: out, type: FLOAT, shape: dims });
     }
     return out;
   }
