@@ -36,8 +36,17 @@ const onnxBlock: LayerEmitter = (ctx, layer, [x], outShape) => {
   for (const c of block.constants) {
     ctx.g.graph.initializers.push({ ...c, name: name(c.name) });
   }
+  const rec = ctx.training;
   for (const n of nodes) {
-    ctx.g.graph.nodes.push({ ...n, inputs: n.inputs.map(name), outputs: n.outputs.map(name), ...(n.name !== undefined && { name: `${prefix}${n.name}` }) });
+    const node = { ...n, inputs: n.inputs.map(name), outputs: n.outputs.map(name), ...(n.name !== undefined && { name: `${prefix}${n.name}` }) };
+    // A trainable block trains its BatchNorm (as OnnxBlock.call does on TF.js): batch statistics,
+    // running averages moved with the node's momentum (ONNX's convention, default 0.9).
+    if (rec && layer.trainable && n.op === 'BatchNormalization' && n.outputs.length === 1) {
+      const momentum = typeof n.attrs?.momentum === 'object' && 'float' in n.attrs.momentum ? n.attrs.momentum.float : 0.9;
+      rec.batchNorms.push({ layer, mean: node.inputs[3]!, variance: node.inputs[4]!, momentum });
+      node.attrs = { ...n.attrs, momentum: { float: momentum } };
+    }
+    ctx.g.graph.nodes.push(node);
   }
   const out = name(output);
   if (outShape.length === 3 && !dropLast) return ctx.g.op('Transpose', [out], { perm: [0, 3, 1, 2] }, 'to_nchw');

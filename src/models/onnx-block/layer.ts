@@ -65,14 +65,34 @@ export class OnnxBlock extends tfl.layers.Layer {
     return [shape[0] ?? null, ...this.spec.outputShape];
   }
 
-  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+  override call(inputs: tf.Tensor | tf.Tensor[], kwargs?: tf.serialization.ConfigDict): tf.Tensor {
     const x = Array.isArray(inputs) ? inputs[0]! : inputs;
+    // A trainable block trains its BatchNorm: batch statistics, running averages moved.
+    const training = kwargs?.training === true && this.trainable;
     return tf.tidy(() => {
       const values = new Map<string, tf.Tensor>([[this.spec.input, x]]);
       this.spec.weights.forEach((w, i) => values.set(w.name, this.vars[i]!.read()));
       for (const c of this.constants) values.set(c.name, constantTensor(c));
-      return runOnnxOnTf(this.nodes, values, [this.spec.output], { opset: this.spec.opset ?? 13 })[0]!;
+      const opset = this.spec.opset ?? 13;
+      if (!training) return runOnnxOnTf(this.nodes, values, [this.spec.output], { opset })[0]!;
+      const { nodes, running } = this.trainingNodes();
+      const [y, ...moved] = runOnnxOnTf(nodes, values, [this.spec.output, ...running.map((r) => r.output)], { opset });
+      running.forEach((r, k) => this.vars[this.spec.weights.findIndex((w) => w.name === r.weight)]!.write(moved[k]!));
+      return y!;
     });
+  }
+
+  /** The nodes with every inference BatchNormalization in training mode, and where its moved running averages go. */
+  trainingNodes(): { nodes: OnnxNode[]; running: Array<{ output: string; weight: string }> } {
+    const running: Array<{ output: string; weight: string }> = [];
+    const nodes = this.nodes.map((n) => {
+      if (n.op !== 'BatchNormalization' || n.outputs.length > 1 || n.attrs?.training_mode === 1) return n;
+      const [mean, variance] = [n.inputs[3]!, n.inputs[4]!];
+      if (!this.spec.weights.some((w) => w.name === mean) || !this.spec.weights.some((w) => w.name === variance)) return n;
+      running.push({ output: `${mean}.new`, weight: mean }, { output: `${variance}.new`, weight: variance });
+      return { ...n, outputs: [n.outputs[0]!, `${mean}.new`, `${variance}.new`], attrs: { ...n.attrs, training_mode: 1 } };
+    });
+    return { nodes, running };
   }
 
   /** The weight holding ONNX initializer `name`'s values (spec order), for importers and the onnxruntime engine. */
