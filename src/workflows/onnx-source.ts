@@ -61,7 +61,7 @@ export function onnxSourceRecord(s: ResolvedOnnxSource): OnnxSourceRecord {
 export function describeOnnxSource(s: ResolvedOnnxSource): string {
   const i = s.info;
   const bn = i.batchNormNodes > 0
-    ? `${i.batchNormNodes} BatchNorm node${i.batchNormNodes === 1 ? '' : 's'} (inference mode: the pretrained statistics are kept)`
+    ? `${i.batchNormNodes} BatchNorm node${i.batchNormNodes === 1 ? '' : 's'} (on their pretrained statistics while their block is frozen; trained with it)`
     : 'no BatchNorm nodes (an exporter that folded BatchNorm into the convolutions leaves plain convolutions, which fine-tune as such)';
   return `ONNX source ${s.hub ? `${s.hub.spec} (${s.file})` : s.file} by ${i.producer}, opset ${i.opset}, ${i.layout.toUpperCase()} input ${i.imageShape.join('×')}; ` +
     `reused up to ${i.cut} [${i.featureShape.join(', ')}] in ${i.blocks.length} block${i.blocks.length === 1 ? '' : 's'} (${i.blocks.join(', ')}), ${i.parameters.toLocaleString('en-US')} parameters; ${bn}; preprocessing ${describeInputPreprocess(i.preprocess)}`;
