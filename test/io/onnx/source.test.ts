@@ -185,6 +185,12 @@ describe.skipIf(!ort)('ONNX files as transfer sources', () => {
     await expect(loadOnnxSource(fm, { preprocess: 'imagenet' })).rejects.toThrow(/3-channel.*takes 1/);
     await expect(loadOnnxSource(fm, { preprocess: 'scale', layout: 'nhwc' })).rejects.toThrow(/read as NHWC: 28 channels.*check --layout/);
     await expect(loadOnnxSource(fm, { preprocess: 'scale', cut: '/Relu_outptu_0' })).rejects.toThrow(/Relu_outptu_0/);
+    // An op graft cannot run, in the reused part: refused before anything trains, naming it.
+    const { model } = await readOnnxModel(fm);
+    const relu = model.graph.nodes.find((n) => n.op === 'Relu')!;
+    relu.op = 'Mish';
+    const { importOnnxSource } = await import('../../../src/io/onnx/source.js');
+    expect(() => importOnnxSource(model, 'mish.onnx', { preprocess: 'scale' })).toThrow(/mish\.onnx: graft cannot run op Mish of the reused part \(first at node "\/features\/features\.1\/Relu"\).*--cut/);
   });
 });
 
