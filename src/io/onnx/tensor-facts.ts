@@ -1,4 +1,4 @@
-import { BOOL, DOUBLE, FLOAT, FLOAT16, BFLOAT16, INT64, INT32, INT16, INT8, UINT8, UINT16, UINT32, UINT64, tensorDataType, type AttrValue, type OnnxNode, type OnnxTensor } from '../../engine/onnx/model-proto.js';
+import { BOOL, DOUBLE, FLOAT, FLOAT16, BFLOAT16, INT64, INT32, INT16, INT8, UINT8, UINT16, UINT32, UINT64, tensorDataType, type OnnxTensor } from '../../engine/onnx/model-proto.js';
 
 /**
  * What static analysis knows of one tensor dimension: its size, 'N' for the symbolic batch
@@ -91,32 +91,9 @@ export function writableType(type: number): boolean {
   return type !== FLOAT16 && type !== BFLOAT16;
 }
 
-// Attribute readers: ONNX attributes are optional with op-specific defaults.
-export function intAttr(node: OnnxNode, name: string, fallback: number): number {
-  const a = node.attrs?.[name];
-  return typeof a === 'number' ? a : fallback;
-}
+// Attribute readers: the shared ones.
+export { floatAttr, intAttr, intsAttr, stringAttr, tensorAttr } from '../../engine/onnx/node-attrs.js';
 
-export function intsAttr(node: OnnxNode, name: string): number[] | undefined {
-  const a = node.attrs?.[name];
-  return Array.isArray(a) ? a : undefined;
-}
-
-export function floatAttr(node: OnnxNode, name: string, fallback: number): number {
-  const a: AttrValue | undefined = node.attrs?.[name];
-  if (typeof a === 'number') return a;
-  return a !== undefined && typeof a === 'object' && 'float' in a ? a.float : fallback;
-}
-
-export function stringAttr(node: OnnxNode, name: string, fallback: string): string {
-  const a = node.attrs?.[name];
-  return a !== undefined && typeof a === 'object' && !Array.isArray(a) && 'string' in a ? a.string : fallback;
-}
-
-export function tensorAttr(node: OnnxNode, name: string): OnnxTensor | undefined {
-  const a = node.attrs?.[name];
-  return a !== undefined && typeof a === 'object' && !Array.isArray(a) && 'tensor' in a ? a.tensor : undefined;
-}
 
 /** A negative axis counts from the end. */
 export function normAxis(axis: number, rank: number): number {

@@ -16,7 +16,9 @@ export const LARGE_DIR = process.env.GRAFT_ONNX_FIXTURES ?? path.join(os.homedir
 
 export const SMALL_FILES = readdirSync(SMALL_DIR).filter((f) => f.endsWith('.onnx')).sort().map((f) => path.join(SMALL_DIR, f));
 /** The large fixtures (make.py --large), one default and one keep-bn file per exporter family. */
-export const LARGE_FILES = existsSync(LARGE_DIR) ? readdirSync(LARGE_DIR).filter((f) => f.endsWith('.onnx')).sort().map((f) => path.join(LARGE_DIR, f)) : [];
+// make.py --large's exports only (MODEL.EXPORTER-opN[.keep-bn].onnx): other files share the folder (bench/peers' resnet18-64.onnx).
+const LARGE_NAME = /^[a-z0-9_]+\.(torchscript|dynamo)-op\d+(\.keep-bn)?\.onnx$/;
+export const LARGE_FILES = existsSync(LARGE_DIR) ? readdirSync(LARGE_DIR).filter((f) => LARGE_NAME.test(f)).sort().map((f) => path.join(LARGE_DIR, f)) : [];
 export const LARGE_MISSING = LARGE_FILES.length === 0 ? `no large ONNX fixtures in ${LARGE_DIR} (make them with: python fixtures/onnx/make.py --large --out ${LARGE_DIR})` : undefined;
 
 const models = new Map<string, Promise<OnnxModel>>();

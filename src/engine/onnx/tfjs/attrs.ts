@@ -1,40 +1,9 @@
 import { GraftError } from '../../../errors.js';
-import type { AttrValue, OnnxNode, OnnxTensor } from '../model-proto.js';
+import type { OnnxNode } from '../model-proto.js';
+import { describeNode } from '../node-attrs.js';
 import type * as tf from '@tensorflow/tfjs-core';
 
-// Attribute readers with the caller's (the op spec's) defaults. Kept here rather than imported
-// from src/train/graph: engine/ sits below train/ and must not reach up into it.
-
-export function intAttr(node: OnnxNode, name: string, fallback: number): number {
-  const v = node.attrs?.[name];
-  return typeof v === 'number' ? v : fallback;
-}
-
-export function intsAttr(node: OnnxNode, name: string): number[] | undefined {
-  const v = node.attrs?.[name];
-  return Array.isArray(v) ? v : undefined;
-}
-
-export function floatAttr(node: OnnxNode, name: string, fallback: number): number {
-  const v: AttrValue | undefined = node.attrs?.[name];
-  if (typeof v === 'number') return v;
-  return v && typeof v === 'object' && 'float' in v ? v.float : fallback;
-}
-
-export function stringAttr(node: OnnxNode, name: string, fallback: string): string {
-  const v = node.attrs?.[name];
-  return v && typeof v === 'object' && 'string' in v ? v.string : fallback;
-}
-
-export function tensorAttr(node: OnnxNode, name: string): OnnxTensor | undefined {
-  const v = node.attrs?.[name];
-  return v && typeof v === 'object' && 'tensor' in v ? v.tensor : undefined;
-}
-
-/** How a node is named in messages: its name when the exporter gave one, else its first output. */
-export function describeNode(node: OnnxNode): string {
-  return node.name ? `${node.op} node ${JSON.stringify(node.name)}` : `${node.op} node producing ${JSON.stringify(node.outputs[0] ?? '')}`;
-}
+export { describeNode, floatAttr, intAttr, intsAttr, stringAttr, tensorAttr } from '../node-attrs.js';
 
 /** The input at `index`, which the op requires. */
 export function need(node: OnnxNode, inputs: ReadonlyArray<tf.Tensor | undefined>, index: number): tf.Tensor {
