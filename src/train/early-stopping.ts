@@ -2,24 +2,30 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import { GraftError } from '../errors.js';
 import { WeightSnapshot } from './snapshot.js';
 import { checkWeights, type EarlyStoppingState } from './checkpoint.js';
+import type { EpochRecord } from './types.js';
+import { checkMonitor, DEFAULT_MONITOR, monitorScore, type MonitorMetric } from './callbacks/monitor.js';
 
 export interface EarlyStoppingOptions {
   /** Epochs without improvement before stopping. Default 3. */
   patience?: number;
-  /** Smallest decrease of validation loss that counts as improvement. Default 0. */
+  /** Smallest change of the watched metric that counts as improvement. Default 0. */
   minDelta?: number;
+  /** Validation metric watched (callbacks/monitor.ts): val_loss (default), val_accuracy, val_auc, … */
+  monitor?: MonitorMetric;
   /** Put back the weights of the best epoch when stopping. Default true. */
   restoreBest?: boolean;
 }
 
-export const EARLY_STOPPING_DEFAULTS = { patience: 3, minDelta: 0, restoreBest: true } as const;
+export const EARLY_STOPPING_DEFAULTS = { patience: 3, minDelta: 0, restoreBest: true, monitor: DEFAULT_MONITOR } as const;
 
-/** Watches validation loss; `update` returns true when training should stop. */
+/** Watches a validation metric (loss by default); `update` returns true when training should stop. */
 export class EarlyStopping {
+  readonly monitor: MonitorMetric;
   readonly patience: number;
   readonly minDelta: number;
   readonly restoreBest: boolean;
   bestEpoch: number | undefined;
+  /** Best score so far, lower is better (monitor.ts lowerIsBetter): the checkpoint format stays as it was for val_loss. */
   private best = Infinity;
   private wait = 0;
   private readonly snapshot = new WeightSnapshot();
@@ -29,15 +35,17 @@ export class EarlyStopping {
     if (!Number.isInteger(o.patience) || o.patience < 1) {
       throw new GraftError('BAD_ARGUMENT', `Early-stopping patience must be a whole number ≥ 1; received ${o.patience}.`);
     }
+    this.monitor = checkMonitor(o.monitor, 'earlyStopping.monitor');
     this.patience = o.patience;
     this.minDelta = o.minDelta;
     this.restoreBest = o.restoreBest;
   }
 
-  update(model: tfl.LayersModel, epoch: number, valLoss: number): boolean {
-    if (valLoss < this.best - this.minDelta) {
-      this.best = valLoss;
-      this.bestEpoch = epoch;
+  update(model: tfl.LayersModel, record: EpochRecord): boolean {
+    const score = monitorScore(record, this.monitor, 'Early stopping');
+    if (score < this.best - this.minDelta) {
+      this.best = score;
+      this.bestEpoch = record.epoch;
       this.wait = 0;
       if (this.restoreBest) this.snapshot.take(model);
       return false;

@@ -52,55 +52,80 @@ export function checkFromLogits(head: OutputHead, fromLogits: boolean | undefine
   }
 }
 
-/** Mean cross-entropy of `output` against integer labels (float tensor of 0..k-1). */
-export function crossEntropy(head: OutputHead, output: tf.Tensor, labels: tf.Tensor1D): tf.Scalar {
+/**
+ * Mean cross-entropy of `output` against integer labels (float tensor of 0..k-1). With
+ * `labelSmoothing` ε > 0 the targets are Keras's/PyTorch's smoothed ones: (1 − ε)·onehot + ε/K for
+ * K softmax units, y·(1 − ε) + ε/2 for one sigmoid unit (Keras's binary form).
+ */
+export function crossEntropy(head: OutputHead, output: tf.Tensor, labels: tf.Tensor1D, labelSmoothing = 0): tf.Scalar {
+  const e = labelSmoothing;
   return tf.tidy(() => {
     if (head.units === 1) {
       const y = tf.reshape(labels, [-1, 1]);
-      if (head.activation === 'linear') return tf.losses.sigmoidCrossEntropy(y, output) as tf.Scalar;
+      if (head.activation === 'linear') return tf.losses.sigmoidCrossEntropy(y, output, undefined, e) as tf.Scalar;
+      const t = e > 0 ? tf.add(tf.mul(y, 1 - e), e / 2) : y;
       const p = tf.clipByValue(output, EPS, 1 - EPS);
-      const ll = tf.add(tf.mul(y, tf.log(p)), tf.mul(tf.sub(1, y), tf.log(tf.sub(1, p))));
+      const ll = tf.add(tf.mul(t, tf.log(p)), tf.mul(tf.sub(1, t), tf.log(tf.sub(1, p))));
       return tf.neg(tf.mean(ll)) as tf.Scalar;
     }
     const oneHot = tf.oneHot(tf.cast(labels, 'int32') as tf.Tensor1D, head.units);
-    if (head.activation === 'linear') return tf.losses.softmaxCrossEntropy(oneHot, output) as tf.Scalar;
+    if (head.activation === 'linear') return tf.losses.softmaxCrossEntropy(oneHot, output, undefined, e) as tf.Scalar;
+    const t = e > 0 ? tf.add(tf.mul(oneHot, 1 - e), e / head.units) : oneHot;
     const logp = tf.log(tf.clipByValue(output, EPS, 1 - EPS));
-    return tf.neg(tf.mean(tf.sum(tf.mul(oneHot, logp), -1))) as tf.Scalar;
+    return tf.neg(tf.mean(tf.sum(tf.mul(t, logp), -1))) as tf.Scalar;
   });
+}
+
+/** Refuses a label smoothing outside [0, 1). */
+export function checkLabelSmoothing(e: number): void {
+  if (!(Number.isFinite(e) && e >= 0 && e < 1)) {
+    throw new GraftError('BAD_ARGUMENT', `labelSmoothing must be a number in [0, 1); received ${e}. Typical values are 0.1 or 0.2 (0 turns it off).`);
+  }
+}
+
+/** The smoothed target of a one-hot 1 and 0 for a head: [on, off] (for one sigmoid unit, the targets of labels 1 and 0). */
+export function smoothedTargets(head: Pick<OutputHead, 'units'>, labelSmoothing: number): [number, number] {
+  const k = head.units === 1 ? 2 : head.units;
+  return [1 - labelSmoothing + labelSmoothing / k, labelSmoothing / k];
 }
 
 /**
  * Cross-entropy of what `forwardForLoss` returned: from logits when it stopped before the output's
  * softmax/sigmoid (stable, never a dead gradient), else from the probabilities.
  */
-export function lossOf(head: OutputHead, output: tf.Tensor, logits: boolean, labels: tf.Tensor1D): tf.Scalar {
-  return crossEntropy(logits ? { ...head, activation: 'linear' } : head, output, labels);
+export function lossOf(head: OutputHead, output: tf.Tensor, logits: boolean, labels: tf.Tensor1D, labelSmoothing = 0): tf.Scalar {
+  return crossEntropy(logits ? { ...head, activation: 'linear' } : head, output, labels, labelSmoothing);
 }
 
 /**
  * Keras's class-weighted loss: sum(w_i · cross-entropy_i) / batch size ("sum_over_batch_size"),
  * with w_i the weight of sample i's class. Of what `forwardForLoss` returned, as `lossOf`.
  */
-export function weightedLossOf(head: OutputHead, output: tf.Tensor, logits: boolean, labels: tf.Tensor1D, sampleWeights: tf.Tensor1D): tf.Scalar {
+export function weightedLossOf(head: OutputHead, output: tf.Tensor, logits: boolean, labels: tf.Tensor1D, sampleWeights: tf.Tensor1D, labelSmoothing = 0): tf.Scalar {
   return tf.tidy(() => {
     const h = logits ? { ...head, activation: 'linear' as const } : head;
-    const perSample = sampleCrossEntropy(h, output, labels);
+    const perSample = sampleCrossEntropy(h, output, labels, labelSmoothing);
     return tf.div(tf.sum(tf.mul(perSample, sampleWeights)), labels.shape[0]) as tf.Scalar;
   });
 }
 
-/** Cross-entropy of each row ([n]), with the same formulas as `crossEntropy`. */
-function sampleCrossEntropy(head: OutputHead, output: tf.Tensor, labels: tf.Tensor1D): tf.Tensor1D {
+/**
+ * Cross-entropy of each row ([n]). TF.js's losses smooth as Keras does and skip the smoothing at
+ * ε = 0, so an unsmoothed loss stays bit for bit what it was; probabilities are smoothed here alike.
+ */
+function sampleCrossEntropy(head: OutputHead, output: tf.Tensor, labels: tf.Tensor1D, e = 0): tf.Tensor1D {
   const NONE = tf.Reduction.NONE;
   if (head.units === 1) {
     const y = tf.reshape(labels, [-1, 1]);
-    if (head.activation === 'linear') return tf.reshape(tf.losses.sigmoidCrossEntropy(y, output, undefined, 0, NONE), [-1]);
+    if (head.activation === 'linear') return tf.reshape(tf.losses.sigmoidCrossEntropy(y, output, undefined, e, NONE), [-1]);
+    const t = e > 0 ? tf.add(tf.mul(y, 1 - e), e / 2) : y;
     const p = tf.clipByValue(output, EPS, 1 - EPS);
-    return tf.reshape(tf.neg(tf.add(tf.mul(y, tf.log(p)), tf.mul(tf.sub(1, y), tf.log(tf.sub(1, p))))), [-1]);
+    return tf.reshape(tf.neg(tf.add(tf.mul(t, tf.log(p)), tf.mul(tf.sub(1, t), tf.log(tf.sub(1, p))))), [-1]);
   }
   const oneHot = tf.oneHot(tf.cast(labels, 'int32') as tf.Tensor1D, head.units);
-  if (head.activation === 'linear') return tf.losses.softmaxCrossEntropy(oneHot, output, undefined, 0, NONE) as tf.Tensor1D;
-  return tf.neg(tf.sum(tf.mul(oneHot, tf.log(tf.clipByValue(output, EPS, 1 - EPS))), -1)) as tf.Tensor1D;
+  if (head.activation === 'linear') return tf.losses.softmaxCrossEntropy(oneHot, output, undefined, e, NONE) as tf.Tensor1D;
+  const t = e > 0 ? tf.add(tf.mul(oneHot, 1 - e), e / head.units) : oneHot;
+  return tf.neg(tf.sum(tf.mul(t, tf.log(tf.clipByValue(output, EPS, 1 - EPS))), -1)) as tf.Tensor1D;
 }
 
 /** Correct predictions of what `forwardForLoss` returned (logits or probabilities). */

@@ -35,9 +35,12 @@ interface AleaState {
 
 /**
  * Loss sum (cross-entropy from logits, as TF.js's softmax/sigmoid losses) and correct count. With
- * `classWeights`, each sample's loss is multiplied by its class's weight (Keras's class_weight).
+ * `classWeights`, each sample's loss is multiplied by its class's weight (Keras's class_weight);
+ * with `labelSmoothing` ε, against the smoothed targets of loss.ts (Σ_c t_c = 1, so the softmax
+ * loss is logsumexp − Σ_c t_c·z_c).
  */
-export function scoreLogits(logits: Float32Array, labels: Float32Array, m: number, k: number, classWeights?: Float32Array): { loss: number; correct: number } {
+export function scoreLogits(logits: Float32Array, labels: Float32Array, m: number, k: number, classWeights?: Float32Array, labelSmoothing = 0): { loss: number; correct: number } {
+  const e = labelSmoothing;
   let loss = 0;
   let correct = 0;
   for (let i = 0; i < m; i++) {
@@ -45,7 +48,8 @@ export function scoreLogits(logits: Float32Array, labels: Float32Array, m: numbe
     const w = classWeights ? classWeights[label]! : 1;
     if (k === 1) {
       const z = logits[i]!;
-      loss += w * (Math.max(z, 0) - z * label + Math.log1p(Math.exp(-Math.abs(z))));
+      const y = e > 0 ? label * (1 - e) + e / 2 : label;
+      loss += w * (Math.max(z, 0) - z * y + Math.log1p(Math.exp(-Math.abs(z))));
       if ((z > 0 ? 1 : 0) === label) correct++;
       continue;
     }
@@ -60,7 +64,13 @@ export function scoreLogits(logits: Float32Array, labels: Float32Array, m: numbe
     }
     let sum = 0;
     for (let c = 0; c < k; c++) sum += Math.exp(logits[i * k + c]! - max);
-    loss += w * (max + Math.log(sum) - logits[i * k + label]!);
+    let target = logits[i * k + label]!;
+    if (e > 0) {
+      let all = 0;
+      for (let c = 0; c < k; c++) all += logits[i * k + c]!;
+      target = (1 - e) * target + (e / k) * all;
+    }
+    loss += w * (max + Math.log(sum) - target);
     if (best === label) correct++;
   }
   return { loss, correct };
