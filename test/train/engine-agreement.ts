@@ -1,3 +1,4 @@
+import { Rng } from '../../src/engine/rng.js';
 import { expect } from 'vitest';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { fit, type FitOptions } from '../../src/train/fit.js';
@@ -50,4 +51,18 @@ export function expectSameTraining(r: EnginePair, what: string, o: { weightToler
     if (worst / scale >= tolerance) off.push(`${name} differs by ${worst} (largest value ${scale})`);
   }
   expect(off, what).toEqual([]);
+}
+
+/** Random images whose class shifts one channel's mean (learnable, with BatchNorm-friendly spread). */
+export function images(n: number, shape: number[], classes: number, seed: number): Dataset {
+  const rng = new Rng(seed);
+  const size = shape.reduce((a, b) => a * b, 1);
+  const c = shape[shape.length - 1]!;
+  const x = new Float32Array(n * size);
+  const y = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    y[i] = i % classes;
+    for (let j = 0; j < size; j++) x[i * size + j] = rng.next() * 2 - 1 + (j % c === y[i]! % c ? 0.5 : 0);
+  }
+  return { x, y, sampleShape: shape, classNames: Array.from({ length: classes }, (_, k) => `c${k}`), pixelRange: 'features', source: 'images' };
 }

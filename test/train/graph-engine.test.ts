@@ -2,11 +2,9 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { fit } from '../../src/train/fit.js';
 import { loadOnnxRuntime } from '../../src/engine/onnx/runtime.js';
-import type { Dataset } from '../../src/data/dataset.js';
 import type { OptimizerSpec } from '../../src/train/optimizer.js';
-import { Rng } from '../../src/engine/rng.js';
 import { useBackend } from '../helpers.js';
-import { expectSameTraining, trainOnBoth } from './engine-agreement.js';
+import { expectSameTraining, images, trainOnBoth } from './engine-agreement.js';
 
 beforeAll(useBackend);
 
@@ -20,18 +18,6 @@ const ort = await loadOnnxRuntime();
 const missing = typeof ort === 'string' ? ort : undefined;
 if (missing) console.log(`training compiler tests skipped: ${missing}`);
 
-function images(n: number, shape: number[], classes: number, seed: number): Dataset {
-  const rng = new Rng(seed);
-  const size = shape.reduce((a, b) => a * b, 1);
-  const c = shape[shape.length - 1]!;
-  const x = new Float32Array(n * size);
-  const y = new Int32Array(n);
-  for (let i = 0; i < n; i++) {
-    y[i] = i % classes;
-    for (let j = 0; j < size; j++) x[i * size + j] = rng.next() * 2 - 1 + (j % c === y[i]! % c ? 0.5 : 0);
-  }
-  return { x, y, sampleShape: shape, classNames: Array.from({ length: classes }, (_, k) => `c${k}`), pixelRange: 'features', source: 'images' };
-}
 
 let seed = 200;
 const init = (): ReturnType<typeof tfl.initializers.glorotUniform> => tfl.initializers.glorotUniform({ seed: seed++ });
