@@ -13,7 +13,7 @@ import type { OutputHead } from './loss.js';
 export const DIVERGENCE = { explode: 100, sustained: 10, fallRatio: 0.9 } as const;
 
 /** Usual starting rates, the ceiling of a suggestion (a tenth of lr 100 would still diverge). */
-const USUAL_RATES: Record<OptimizerName, number> = { sgd: 0.01, adam: 0.001 };
+const USUAL_RATES: Record<OptimizerName, number> = { sgd: 0.01, adam: 0.001, adamw: 0.001, rmsprop: 0.001 };
 
 /** Cross-entropy of a uniform guess over the head's classes. */
 export function chanceLoss(head: OutputHead): number {

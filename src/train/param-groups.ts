@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { flatLayers } from './forward.js';
-import { makeOptimizer, type OptimizerSpec } from './optimizer.js';
+import { decoupledDecay, makeOptimizer, type ResolvedOptimizer } from './optimizer.js';
 import type { OptimizerState } from './checkpoint.js';
 import { GraftError } from '../errors.js';
 
@@ -12,6 +12,10 @@ interface Group {
   layer: tfl.layers.Layer;
   optimizer: tf.Optimizer;
   variables: tf.Variable[];
+  /** The layer's factor on the phase's (scheduled) rate. */
+  factor: number;
+  /** The rate its optimizer holds now. */
+  rate: number;
 }
 
 /**
@@ -22,12 +26,16 @@ interface Group {
 export class ParamGroups {
   private readonly groups = new Map<tfl.layers.Layer, Group>();
   private active: Group[] = [];
+  /** The phase's rate now (a schedule changes it); each layer's is this × its factor. */
+  private base: number;
 
   constructor(
     private readonly model: tfl.LayersModel,
-    private readonly spec: Required<OptimizerSpec>,
+    private readonly spec: ResolvedOptimizer,
     private readonly scale: LearningRateScale | undefined,
-  ) {}
+  ) {
+    this.base = spec.learningRate;
+  }
 
   /** Re-reads trainability (it may change between epochs); returns the number of trainable variables. */
   refresh(): number {
@@ -40,7 +48,8 @@ export class ParamGroups {
       let group = this.groups.get(layer);
       if (!group) {
         const factor = this.scale?.(layer) ?? 1;
-        group = { layer, variables, optimizer: makeOptimizer({ ...this.spec, learningRate: this.spec.learningRate * factor }) };
+        const rate = this.base * factor;
+        group = { layer, variables, factor, rate, optimizer: makeOptimizer({ ...this.spec, learningRate: rate }) };
         this.groups.set(layer, group);
       }
       this.active.push(group);
@@ -48,22 +57,49 @@ export class ParamGroups {
     return this.active.reduce((n, g) => n + g.variables.length, 0);
   }
 
+  /** Sets the phase's rate for the next steps (each layer gets it × its factor). */
+  setLearningRate(rate: number): void {
+    this.base = rate;
+    for (const g of this.groups.values()) {
+      const r = rate * g.factor;
+      if (r === g.rate) continue;
+      g.rate = r;
+      // SGD and Momentum hold −rate as a kept scalar; Adam and RMSprop read the number each step.
+      // (TF.js optimizers answer instanceof by duck typing, so the class name tells them apart.)
+      const kind = g.optimizer.getClassName();
+      if (kind === 'SGD' || kind === 'Momentum') (g.optimizer as tf.SGDOptimizer).setLearningRate(r);
+      else (g.optimizer as unknown as { learningRate: number }).learningRate = r;
+    }
+  }
+
   /** One gradient step on `loss`; returns the loss value (caller disposes). */
   step(loss: () => tf.Scalar): tf.Scalar {
     const variables = this.active.flatMap((g) => g.variables);
     const { value, grads } = tf.variableGrads(loss, variables);
+    const decay = this.spec.weightDecay;
+    const decoupled = decoupledDecay(this.spec);
     for (const g of this.active) {
       const mine: tf.NamedTensorMap = {};
       for (const v of g.variables) mine[v.name] = grads[v.name]!;
+      if (decay > 0 && !decoupled) {
+        // L2 (PyTorch SGD/Adam weight_decay): g + decay·w, the op order of optimizer-graph.ts.
+        for (const v of g.variables) mine[v.name] = tf.add(mine[v.name]!, tf.mul(v, decay));
+      }
+      if (decay > 0 && decoupled) {
+        // Decoupled (AdamW): w·(1 − rate·decay) before the update, in float32 as the step graph computes it.
+        const keep = Math.fround(1 - Math.fround(Math.fround(g.rate) * Math.fround(decay)));
+        tf.tidy(() => g.variables.forEach((v) => v.assign(tf.mul(v, keep))));
+      }
       g.optimizer.applyGradients(mine);
+      if (decay > 0 && !decoupled) tf.dispose(g.variables.map((v) => mine[v.name]!));
     }
     tf.dispose(grads);
     return value;
   }
 
-  /** Learning rate per trainable layer, for the record. */
+  /** Learning rate per trainable layer now, for the record. */
   rates(): Record<string, number> {
-    return Object.fromEntries(this.active.map((g) => [g.layer.name, this.spec.learningRate * (this.scale?.(g.layer) ?? 1)]));
+    return Object.fromEntries(this.active.map((g) => [g.layer.name, g.rate]));
   }
 
   /** Every layer optimizer's state, in creation order (for checkpoints). */

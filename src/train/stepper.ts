@@ -17,12 +17,20 @@ export interface Stepper {
   refresh(): Promise<number>;
   /** Start of an epoch (or of a resumed part of one): the model's weights are the truth. */
   beginEpoch(lossSum: number, correctSum: number): void;
+  /** The phase's learning rate for the next steps (a schedule changes it); each layer's is this × its discriminative factor. */
+  setLearningRate(rate: number): void;
   /** One step on the first m samples of x (m × sample floats) and their integer labels. */
   step(x: Float32Array, labels: Float32Array, m: number, sampleShape: readonly number[]): Promise<void>;
   /** The epoch's running sums: loss × samples and correct predictions (reading may wait for the device). */
   sums(): { loss: number; correct: number };
   /** Writes the trained weights into the model (end of epoch, checkpoint, early stop). */
   syncModel(): void;
+  /**
+   * Multiplies every layer's learning rate (the phase's rate × its layer scale) by `factor` from the
+   * next step on (reduce-on-plateau; 1 restores the base rate). Not part of saveState: fit keeps the
+   * factor in its checkpoint and sets it again on resume.
+   */
+  setLearningRateFactor(factor: number): Promise<void>;
   saveState(): Promise<OptimizerState[]>;
   restoreState(states: readonly OptimizerState[]): Promise<void>;
   dispose(): void;

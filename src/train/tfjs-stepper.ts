@@ -3,7 +3,7 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import { sampleSize } from '../data/dataset.js';
 import { forwardForLoss } from './forward.js';
 import { correctOf, lossOf, weightedLossOf, type OutputHead } from './loss.js';
-import type { OptimizerSpec } from './optimizer.js';
+import type { ResolvedOptimizer } from './optimizer.js';
 import { ParamGroups, type LearningRateScale } from './param-groups.js';
 import type { OptimizerState } from './checkpoint.js';
 import type { EngineUse, Stepper } from './stepper.js';
@@ -11,6 +11,9 @@ import type { EngineUse, Stepper } from './stepper.js';
 /** Training steps with TF.js's autodiff on the active backend: every model graft can load. */
 export class TfjsStepper implements Stepper {
   private readonly groups: ParamGroups;
+  /** The phase's scheduled rate (setLearningRate) and reduce-on-plateau's factor on it (setLearningRateFactor). */
+  private scheduled: number;
+  private factor = 1;
   // The sums stay on the device; reading them every batch would wait for each step.
   private lossSum: tf.Scalar = tf.scalar(0);
   private correctSum: tf.Scalar = tf.scalar(0);
@@ -18,17 +21,25 @@ export class TfjsStepper implements Stepper {
   constructor(
     private readonly model: tfl.LayersModel,
     private readonly head: OutputHead,
-    spec: Required<OptimizerSpec>,
+    spec: ResolvedOptimizer,
     scale: LearningRateScale | undefined,
     readonly use: EngineUse,
     /** Loss weight per class (label), or none: every sample counts 1. */
     private readonly classWeights?: Float32Array,
+    /** Label smoothing ε of the training loss (loss.ts); 0 for none. */
+    private readonly labelSmoothing = 0,
   ) {
     this.groups = new ParamGroups(model, spec, scale);
+    this.scheduled = spec.learningRate;
   }
 
   refresh(): Promise<number> {
     return Promise.resolve(this.groups.refresh());
+  }
+
+  setLearningRate(rate: number): void {
+    this.scheduled = rate;
+    this.groups.setLearningRate(rate * this.factor);
   }
 
   beginEpoch(lossSum: number, correctSum: number): void {
@@ -50,7 +61,7 @@ export class TfjsStepper implements Stepper {
       correct = tf.keep(correctOf(this.head, output, logits, ys));
       // 0 × sum(outputs) is NaN when any output is: a clipped loss alone would hide it.
       guard = tf.keep(tf.mul(tf.sum(output), 0) as tf.Scalar);
-      return ws ? weightedLossOf(this.head, output, logits, ys, ws) : lossOf(this.head, output, logits, ys);
+      return ws ? weightedLossOf(this.head, output, logits, ys, ws, this.labelSmoothing) : lossOf(this.head, output, logits, ys, this.labelSmoothing);
     });
     const nextLoss = tf.tidy(() => tf.add(tf.add(this.lossSum, tf.mul(cost, m)), guard!) as tf.Scalar);
     const nextCorrect = tf.add(this.correctSum, correct!) as tf.Scalar;
@@ -67,6 +78,12 @@ export class TfjsStepper implements Stepper {
 
   syncModel(): void {
     // The model's variables are the ones being trained.
+  }
+
+  setLearningRateFactor(factor: number): Promise<void> {
+    this.factor = factor;
+    this.groups.setLearningRate(this.scheduled * factor);
+    return Promise.resolve();
   }
 
   saveState(): Promise<OptimizerState[]> {

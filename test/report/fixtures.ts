@@ -16,7 +16,7 @@ function phase(name: string, epochs: number, lr: number, start: number, withVal:
     if (withVal) Object.assign(r, { valLoss: 0.9 * Math.exp(-t / 5) + 0.12 + 0.004 * t * t / 4, valAccuracy: 0.93 - 0.33 * Math.exp(-t / 4) - 0.002 * t });
     return r;
   });
-  return { name, epochs, optimizer: { name: 'sgd', learningRate: lr, momentum: 0 }, trainableLayers: name === 'frozen' ? ['head'] : ['dense', 'head'], stopReason: 'completed', seconds: epochs * 1.2, history };
+  return { name, epochs, optimizer: { name: 'sgd', learningRate: lr, momentum: 0, weightDecay: 0, rho: 0.9, epsilon: 1e-7 }, trainableLayers: name === 'frozen' ? ['head'] : ['dense', 'head'], stopReason: 'completed', seconds: epochs * 1.2, history };
 }
 
 export function confusion(classes: number, perClass = 100): number[][] {

@@ -4,6 +4,7 @@ import { fit, type FitOptions } from '../../src/train/fit.js';
 import { loadOnnxRuntime, type OrtModule } from '../../src/engine/onnx/runtime.js';
 import { GraphStepper } from '../../src/train/onnx/graph-stepper.js';
 import { describeOutput } from '../../src/train/loss.js';
+import { resolveOptimizer } from '../../src/train/optimizer.js';
 import type { Dataset } from '../../src/data/dataset.js';
 import { sameValues, syntheticDataset, useBackend, weightValues } from '../helpers.js';
 import { expectSameTraining, trainOnBoth } from './engine-agreement.js';
@@ -126,7 +127,7 @@ describe.skipIf(missing !== undefined)('onnxruntime engine: choosing it', () => 
   it('says what to do when onnxruntime refuses the generated graph', async () => {
     const m = model('relu', 'softmax', 3);
     const refusing = { ...(ort as OrtModule), InferenceSession: { create: () => Promise.reject(new Error('Load model failed: bad graph')) } } as unknown as OrtModule;
-    const stepper = new GraphStepper(refusing, m, describeOutput(m), { name: 'sgd', learningRate: 0.1, momentum: 0 }, undefined);
+    const stepper = new GraphStepper(refusing, m, describeOutput(m), resolveOptimizer({ name: 'sgd', learningRate: 0.1 }), undefined);
     await expect(stepper.refresh()).rejects.toMatchObject({ code: 'BACKEND_UNAVAILABLE', message: expect.stringMatching(/refused graft's training graph for m \(Load model failed: bad graph\).*--engine tfjs/) });
     stepper.dispose();
   });

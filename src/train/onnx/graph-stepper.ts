@@ -5,14 +5,14 @@ import { GraftError } from '../../errors.js';
 import type { OrtModule } from '../../engine/onnx/runtime.js';
 import { buildTrainingForward, type TrainingForward } from '../../engine/onnx/forward/forward-graph.js';
 import { flatLayers } from '../forward.js';
-import type { OutputHead } from '../loss.js';
-import type { OptimizerSpec } from '../optimizer.js';
+import { smoothedTargets, type OutputHead } from '../loss.js';
+import type { ResolvedOptimizer } from '../optimizer.js';
 import type { LearningRateScale } from '../param-groups.js';
 import type { OptimizerState } from '../checkpoint.js';
 import type { EngineUse, Stepper } from '../stepper.js';
-import { ADAM, slotKinds } from './optimizer-graph.js';
+import { ADAM, isAdam, slotKinds } from './optimizer-graph.js';
 import { dropoutMask, scoreLogits } from './batch-math.js';
-import { buildStepGraph, type StepGraph } from './training-graph.js';
+import { buildStepGraph, rateInput, type StepGraph } from './training-graph.js';
 
 /** One layer's optimizer, kept as TF.js keeps it (iterations, slots per kind per variable, Adam's β powers). */
 interface LayerState {
@@ -25,8 +25,8 @@ interface LayerState {
 interface Compiled {
   forward: TrainingForward;
   step: StepGraph;
-  /** Per training layer: its name and its trained variables' ONNX names (getWeights() order). */
-  groups: Array<{ layer: string; variables: string[] }>;
+  /** Per training layer: its name, its trained variables' ONNX names (getWeights() order) and its factor on the phase's rate. */
+  groups: Array<{ layer: string; variables: string[]; factor: number }>;
   session: Ort.InferenceSession;
 }
 
@@ -52,17 +52,28 @@ export class GraphStepper implements Stepper {
   private readonly kinds: string[];
   private lossSum = 0;
   private correctSum = 0;
+  /** setLearningRateFactor's factor on the scheduled rate; both are fed per step (no new session). */
+  private rateFactor = 1;
+  /** The phase's scheduled rate now (setLearningRate). */
+  private rate: number;
 
   constructor(
     private readonly ort: OrtModule,
     private readonly model: tfl.LayersModel,
     private readonly head: OutputHead,
-    private readonly spec: Required<OptimizerSpec>,
+    private readonly spec: ResolvedOptimizer,
     private readonly scale: LearningRateScale | undefined,
     /** Loss weight per class (label), or none: every sample counts 1. */
     private readonly classWeights?: Float32Array,
+    /** Label smoothing ε of the training loss (loss.ts); 0 for none. */
+    private readonly labelSmoothing = 0,
   ) {
     this.kinds = slotKinds(spec);
+    this.rate = spec.learningRate;
+  }
+
+  setLearningRate(rate: number): void {
+    this.rate = rate;
   }
 
   async refresh(): Promise<number> {
@@ -100,7 +111,7 @@ export class GraphStepper implements Stepper {
       .filter((g) => g.variables.length > 0);
     const step = buildStepGraph({
       forward,
-      groups: groups.map((g) => ({ variables: g.variables, rate: this.spec.learningRate * (this.scale?.(g.layer) ?? 1) })),
+      groups: groups.map((g) => ({ variables: g.variables })),
       optimizer: this.spec,
     });
     let session: Ort.InferenceSession;
@@ -113,7 +124,7 @@ export class GraphStepper implements Stepper {
         `onnxruntime refused graft's training graph for ${this.model.name} (${(e as Error).message.split('\n')[0]}). Train with --engine tfjs (GRAFT_ENGINE=tfjs) instead, and please report this.`,
       );
     }
-    return { forward, step, groups: groups.map((g) => ({ layer: g.layer.name, variables: g.variables })), session };
+    return { forward, step, groups: groups.map((g) => ({ layer: g.layer.name, variables: g.variables, factor: this.scale?.(g.layer) ?? 1 })), session };
   }
 
   beginEpoch(lossSum: number, correctSum: number): void {
@@ -130,13 +141,18 @@ export class GraphStepper implements Stepper {
     const io = this.buffersFor(m);
     io.y.fill(0);
     const cw = this.classWeights;
-    // The loss's inputs (training-graph.ts lossPart): one unit, labels and per-sample factors; else −factor at each label.
+    // The loss's inputs (training-graph.ts lossPart): one unit, (smoothed) targets and per-sample
+    // factors; else −factor × the (smoothed) target distribution.
+    const e = this.labelSmoothing;
+    const [on, off] = smoothedTargets(this.head, e);
     for (let i = 0; i < m; i++) {
       const label = labels[i]!;
       const factor = (cw ? cw[label]! : 1) / m;
       if (k === 1) {
-        io.y[i] = label;
+        io.y[i] = e > 0 ? label * (1 - e) + e / 2 : label;
         io.scale[i] = factor;
+      } else if (e > 0) {
+        for (let c = 0; c < k; c++) io.y[i * k + c] = -factor * (c === label ? on : off);
       } else {
         io.y[i * k + label] = -factor;
       }
@@ -175,7 +191,9 @@ export class GraphStepper implements Stepper {
           updated(`${kind}_${name}`, `new_${kind}_${name}`, () => st.slots[at]!, (a) => (st.slots[at] = a), v.variable.shape as number[]);
         });
       });
-      if (this.spec.name === 'adam') {
+      // The rate as TF.js's optimizer holds it: scheduled rate × plateau factor × layer factor, as float32.
+      feeds[rateInput(gi)] = t(Float32Array.of(this.rate * this.rateFactor * g.factor), []);
+      if (isAdam(this.spec)) {
         feeds[`oma1_${gi}`] = t(Float32Array.of(1 - st.accBeta[0]), []);
         feeds[`oma2_${gi}`] = t(Float32Array.of(1 - st.accBeta[1]), []);
       }
@@ -192,9 +210,9 @@ export class GraphStepper implements Stepper {
     for (const g of c.groups) {
       const st = this.states.get(g.layer)!;
       st.iterations++;
-      if (this.spec.name === 'adam') st.accBeta = [Math.fround(st.accBeta[0] * Math.fround(ADAM.beta1)), Math.fround(st.accBeta[1] * Math.fround(ADAM.beta2))];
+      if (isAdam(this.spec)) st.accBeta = [Math.fround(st.accBeta[0] * Math.fround(ADAM.beta1)), Math.fround(st.accBeta[1] * Math.fround(ADAM.beta2))];
     }
-    const { loss, correct } = scoreLogits(io.logits, labels, m, k, cw);
+    const { loss, correct } = scoreLogits(io.logits, labels, m, k, cw, this.labelSmoothing);
     this.lossSum += loss;
     this.correctSum += correct;
   }
@@ -225,11 +243,17 @@ export class GraphStepper implements Stepper {
     }
   }
 
+  setLearningRateFactor(factor: number): Promise<void> {
+    // Rates are step-graph inputs: the next step feeds the new one, no recompiling.
+    this.rateFactor = factor;
+    return Promise.resolve();
+  }
+
   saveState(): Promise<OptimizerState[]> {
     const out: OptimizerState[] = [];
     for (const [layer, s] of this.states) {
       const state: OptimizerState = { layer, iterations: s.iterations, slots: s.iterations > 0 ? s.slots.map((a) => a.slice()) : [] };
-      if (this.spec.name === 'adam') state.accBeta = [...s.accBeta];
+      if (isAdam(this.spec)) state.accBeta = [...s.accBeta];
       out.push(state);
     }
     return Promise.resolve(out);

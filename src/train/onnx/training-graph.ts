@@ -3,20 +3,24 @@ import { encodeOnnxModel, FLOAT, type OnnxGraph } from '../../engine/onnx/model-
 import type { TrainingForward } from '../../engine/onnx/forward/forward-graph.js';
 import { buildGradientGraph } from '../graph/autodiff.js';
 import { batchNormTraining } from '../graph/batchnorm-training.js';
-import type { OptimizerSpec } from '../optimizer.js';
+import type { ResolvedOptimizer } from '../optimizer.js';
 import { update } from './optimizer-graph.js';
 
-/** One layer's trained variables (ONNX names, TF.js getWeights() order) and its learning rate. */
+/** One layer's trained variables (ONNX names, TF.js getWeights() order). */
 export interface TrainedGroup {
   variables: string[];
-  rate: number;
+  /** Not built in: the group's rate is the graph's scalar input `lr_G`, fed every step (rateInput). */
+  rate?: number;
 }
+
+/** The step graph's input holding group `gi`'s learning rate (a float32 scalar). */
+export const rateInput = (gi: number): string => `lr_${gi}`;
 
 export interface StepGraphSpec {
   forward: TrainingForward;
-  /** Per layer that trains: its variables and rate. Adam's bias-correction inputs are per group (`oma1_G`). */
+  /** Per layer that trains: its variables. Its rate (`lr_G`) and Adam's bias-correction inputs (`oma1_G`) are inputs per group. */
   groups: readonly TrainedGroup[];
-  optimizer: Required<OptimizerSpec>;
+  optimizer: ResolvedOptimizer;
 }
 
 export interface StepGraph {
@@ -34,7 +38,7 @@ export interface StepGraph {
  * (train/graph/batchnorm-training.ts), the cross-entropy from logits weighted per sample
  * (each sample's factor is 1/n, or w_i/n with class weights: Keras's sum(w_i · loss_i)/n; see
  * lossPart for its inputs), the backward from train/graph's autodiff, and the optimizer update with
- * TF.js's formulas (optimizer-graph.ts). Weights and slots come in; new weights and slots go out;
+ * TF.js's formulas (optimizer-graph.ts), each layer's rate an input so a schedule can change it. Weights and slots come in; new weights and slots go out;
  * every TF.js variable is an input (none baked in), so the session stays right when other code
  * changes the model's weights between steps.
  */
@@ -50,7 +54,7 @@ export function buildStepGraph(spec: StepGraphSpec): StepGraph {
   const dims = new Map(forward.graph.initializers.map((t) => [t.name, t.dims]));
   const opt = new GraphBuilder();
   spec.groups.forEach((gr, gi) => {
-    for (const v of gr.variables) update(opt, v, dims.get(v)!, `grad.${v}`, gr.rate, spec.optimizer, gi);
+    for (const v of gr.variables) update(opt, v, dims.get(v)!, `grad.${v}`, rateInput(gi), spec.optimizer, gi);
   });
   const step = merge(withGrads, opt.graph, 'opt/');
   const gradOutputs = new Set(gradients.map((g) => g.output));
@@ -72,10 +76,12 @@ export function buildStepGraph(spec: StepGraphSpec): StepGraph {
 
 /**
  * The batch's weighted cross-entropy from `logits`. Softmax: Σ minus_target·logsoftmax(z), with
- * `minus_target` [n, units] the one-hot labels already scaled by each sample's factor and negated
- * (−w_i/n at the label), so neither costs a node. One unit: Σ sample_scale·(max(z, 0) − z·y + ln(1 + e^−|z|)), TF's
+ * `minus_target` [n, units] the target distribution already scaled by each sample's factor and
+ * negated (−w_i/n at the label; with label smoothing ε, −w_i/n·((1 − ε)·onehot + ε/K)), so neither
+ * costs a node. One unit: Σ sample_scale·(max(z, 0) − z·y + ln(1 + e^−|z|)), TF's
  * overflow-free form (as Wheres on z ≥ 0, whose derivatives add up to σ(z) − y at 0 too), with
- * `y` [n, 1] 0 or 1 and `sample_scale` [n, 1].
+ * `y` [n, 1] the target (0 or 1, or y·(1 − ε) + ε/2 smoothed) and `sample_scale` [n, 1]. The
+ * stepper fills these inputs (graph-stepper.ts), so smoothing changes no graph.
  */
 function lossPart(units: number): OnnxGraph {
   const g = new GraphBuilder();

@@ -88,7 +88,7 @@ const WEIGHT_INDEX = [0, 1, 2, 3, 6, 7, 8, 9];
 async function chainGradients(model: tfl.LayersModel, chain: LayerChain, x: Float32Array, labels: number[], w: Float32Array[]): Promise<Map<string, Float32Array>> {
   const o = ort as typeof Ort;
   const weighted = chain.steps.filter((s) => s.kind === 'conv' || s.kind === 'bn' || s.kind === 'dense');
-  const bytes = buildChainGraph({ chain, trainable: weighted.map(() => true), bnTraining: weighted.map((s) => s.kind === 'bn'), rates: weighted.map(() => RATE), optimizer: { name: 'sgd', learningRate: RATE, momentum: 0 } });
+  const bytes = buildChainGraph({ chain, trainable: weighted.map(() => true), bnTraining: weighted.map((s) => s.kind === 'bn'), rates: weighted.map(() => RATE), optimizer: { name: 'sgd', learningRate: RATE, momentum: 0, weightDecay: 0, rho: 0.9, epsilon: 1e-7 } });
   const session = await o.InferenceSession.create(bytes, { logSeverityLevel: 3 });
   const y = new Float32Array(N * K);
   labels.forEach((l, i) => (y[i * K + l] = 1));
