@@ -166,7 +166,8 @@ export class ParamGroups {
 
 /** Adam's private β1^t, β2^t variables (see OptimizerState.accBeta); undefined for other optimizers. */
 function adamPowers(optimizer: tf.Optimizer): [tf.Variable, tf.Variable] | undefined {
-  if (!(optimizer instanceof tf.AdamOptimizer)) return undefined;
+  // TF.js's optimizer classes answer instanceof by duck typing (any optimizer passes); the class name does not.
+  if (optimizer.getClassName() !== 'Adam') return undefined;
   const o = optimizer as unknown as { accBeta1?: tf.Variable; accBeta2?: tf.Variable };
   return o.accBeta1 && o.accBeta2 ? [o.accBeta1, o.accBeta2] : undefined;
 }

@@ -108,6 +108,7 @@ export function resolveSchedule(option: ScheduleOption | undefined): ResolvedSch
   const shown = typeof option === 'string' ? option : spec;
   if (!['constant', 'step', 'cosine', 'one-cycle'].includes(s.kind)) throw refuse(`unknown kind ${JSON.stringify(s.kind)}`, shown);
   if (s.kind === 'step') {
+    if (spec.every === undefined || spec.factor === undefined) throw refuse('step needs both EVERY (epochs) and FACTOR', shown);
     if (!Number.isInteger(s.every) || s.every < 1) throw refuse('step EVERY must be a whole number of epochs ≥ 1', shown);
     if (!(s.factor > 0 && s.factor <= 1)) throw refuse('step FACTOR must be in (0, 1]', shown);
   }
