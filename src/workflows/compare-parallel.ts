@@ -5,7 +5,7 @@ import { Worker } from 'node:worker_threads';
 import { GraftError } from '../errors.js';
 import type { CompareResult, Trial } from '../evaluate/compare-result.js';
 import { toTfjsFiles } from '../io/tfjs-format.js';
-import { buildResult, classNamesOf, compare, planCompare, trialKeys, type CompareOptions } from './compare.js';
+import { buildResult, classNamesOf, compare, planCompare, runTrialPair, trialKeys, type CompareOptions, type ComparePlan } from './compare.js';
 
 /** One worker thread per core by default. */
 export function defaultWorkers(): number {
@@ -41,13 +41,35 @@ export async function compareParallel(options: CompareOptions, parallel: Paralle
   const workers = Math.min(parallel.workers, keys.length);
   if (workers <= 1) return compare({ ...options, sourcePath: parallel.sourceLocation });
   const started = performance.now();
+  const pairs = await runComparePairs(options, plan, keys.map((_, i) => i), parallel);
+  const classNames = await classNamesOf(plan);
+  return buildResult(plan, pairs.flat(), parallel.sourceLocation, (performance.now() - started) / 1000, classNames);
+}
+
+/**
+ * Runs the trial pairs at `indices` of the plan's keys (a shard runs a share of them) on worker
+ * threads, or in this thread with one worker; returns them in the order of `indices`.
+ */
+export async function runComparePairs(options: CompareOptions, plan: ComparePlan, indices: readonly number[], parallel: Pick<ParallelOptions, 'workers' | 'backend'>): Promise<Array<[Trial, Trial]>> {
+  const keys = trialKeys(plan);
+  const workers = Math.min(parallel.workers, indices.length);
+  const total = indices.length * 2;
+  let done = 0;
+  if (workers <= 1) {
+    const out: Array<[Trial, Trial]> = [];
+    for (const i of indices) {
+      const pair = await runTrialPair(options.source, plan, keys[i]!, options.callbacks);
+      out.push(pair);
+      for (const t of pair) options.onTrial?.(t, ++done, total);
+    }
+    return out;
+  }
   // Workers cannot set it for the process themselves (see telemetry-off.ts).
   turnOffOnnxRuntimeTelemetry();
   const files = await toTfjsFiles(options.source, 'graft');
   const data: TrialWorkerData = { plan, modelJson: files['model.json'], weights: files['weights.bin'], backend: parallel.backend, engine: engineFromEnv() };
   const results = new Map<number, [Trial, Trial]>();
   let next = 0;
-  let done = 0;
   await new Promise<void>((resolve, reject) => {
     const pool: Worker[] = [];
     let finished = 0;
@@ -56,12 +78,12 @@ export async function compareParallel(options: CompareOptions, parallel: Paralle
       reject(e instanceof Error ? e : new Error(String(e)));
     };
     const feed = (w: Worker): void => {
-      if (next >= keys.length) {
+      if (next >= indices.length) {
         void w.terminate();
         if (++finished === workers) resolve();
         return;
       }
-      const index = next++;
+      const index = indices[next++]!;
       w.postMessage({ index, key: keys[index] });
     };
     for (let i = 0; i < workers; i++) {
@@ -73,14 +95,12 @@ export async function compareParallel(options: CompareOptions, parallel: Paralle
           return;
         }
         results.set(m.index, m.pair!);
-        for (const t of m.pair!) options.onTrial?.(t, ++done, keys.length * 2);
+        for (const t of m.pair!) options.onTrial?.(t, ++done, total);
         feed(w);
       });
       w.on('error', fail);
       w.once('online', () => feed(w));
     }
   });
-  const trials = keys.flatMap((_, i) => results.get(i)!);
-  const classNames = await classNamesOf(plan);
-  return buildResult(plan, trials, parallel.sourceLocation, (performance.now() - started) / 1000, classNames);
+  return indices.map((i) => results.get(i)!);
 }

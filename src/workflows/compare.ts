@@ -194,7 +194,7 @@ export async function classNamesOf(plan: ComparePlan): Promise<string[]> {
 }
 
 /** The data options every trial of a plan shares. */
-function planData(plan: ComparePlan): DataOptions {
+export function planData(plan: ComparePlan): DataOptions {
   return {
     ...(plan.dataDir !== undefined && { dataDir: plan.dataDir }),
     ...(plan.download !== undefined && { download: plan.download }),

@@ -11,6 +11,7 @@ import { COMPARE_DEFAULTS, describeTrial, type CompareOptions } from '../../work
 import { prepareTask } from '../../workflows/prepare.js';
 import { isUserTaskSpec } from '../../data/user-task.js';
 import { compareParallel, defaultWorkers } from '../../workflows/compare-parallel.js';
+import { claimShardOutput, compareShard, parseShard, writeShardFile } from '../../workflows/shard.js';
 import { defineCommand, numberOption } from '../command.js';
 import { BACKEND_OPTION, ENGINE_OPTION, batchSizeOption, useEngine, optimizerOption, printJson, startBackend, RESIZE_OPTION, resizeOption } from '../common.js';
 import { renderTable } from '../table.js';
@@ -24,7 +25,7 @@ const ci = (m: number, h: number): string => `${pct(m)} ± ${Number.isFinite(h) 
 export const compareCommand = defineCommand({
   name: 'compare',
   summary: 'Did transfer help? Transfer vs the same architecture from scratch, over train sizes and seeds, with 95% CIs.',
-  usage: 'graft compare --from MODEL --task SPEC [--per-class 10,50,200,all] [--seeds 5] [--out DIR]',
+  usage: 'graft compare --from MODEL --task SPEC [--per-class 10,50,200,all] [--seeds 5] [--out DIR] [--shard K/N]',
   options: {
     from: { type: 'string', value: 'MODEL', description: 'Source model (run dir, model.json, .h5, .keras, .onnx or hf:ORG/NAME)' },
     ...ONNX_SOURCE_OPTIONS,
@@ -33,6 +34,7 @@ export const compareCommand = defineCommand({
     seeds: { type: 'string', value: 'N', default: String(COMPARE_DEFAULTS.seeds), description: 'Seeds per train size (each: its own subsample, split and initialisation)' },
     out: { type: 'string', value: 'DIR', description: 'Write compare.json and report.html here (default runs/compare)' },
     workers: { type: 'string', value: 'N', description: 'Worker threads running trials in parallel (default: one per core)' },
+    shard: { type: 'string', value: 'K/N', description: 'Run only the K-th of N shares of the trials and write compare.shard-K-of-N.json (join them with graft merge); auto/N reads K from JOB_COMPLETION_INDEX (+1) or SLURM_ARRAY_TASK_ID' },
     cut: { type: 'string', value: 'LAYER', description: 'Last reused layer (default: all but the output layer); for ONNX sources a tensor or node name' },
     freeze: { type: 'string', value: 'POLICY', default: 'all', description: 'Reused layers frozen in phase 1: all, none, first:N, /regex/, names, or weights:/regex/ (single weights)' },
     'frozen-epochs': { type: 'string', value: 'N', default: String(COMPARE_DEFAULTS.frozen.epochs), description: 'Epochs with the reused layers frozen' },
@@ -59,6 +61,7 @@ export const compareCommand = defineCommand({
     const out = v.out ?? path.join('runs', 'compare');
     const resultFile = path.join(out, 'compare.json');
     const classWeight = classWeightOption(v['class-weight']);
+    const shard = v.shard === undefined ? undefined : parseShard(v.shard);
     const trainSizes = v['per-class'].split(',').map((s): TrainSize => (s.trim() === 'all' ? 'all' : numberOption('per-class', s.trim(), { integer: true, min: 1 })!));
     useEngine(v.engine);
     const backend = await startBackend(v.backend, v.json);
@@ -91,11 +94,19 @@ export const compareCommand = defineCommand({
       },
     };
     // Fail now, not after every trial has run, if the results cannot be written.
-    await claimStudyOutput(out, 'compare', resultFile, { force: v.force });
+    const shardFile = shard ? await claimShardOutput(out, 'compare', shard, { force: v.force }) : undefined;
+    if (!shard) await claimStudyOutput(out, 'compare', resultFile, { force: v.force });
     // The user's images: decode them once now (the trials read the cache) and state sizes, imbalance and skipped files.
     if (isUserTaskSpec(v.task)) await prepareTask(v.task, { modelInput: source.model.inputs[0]!.shape, ...(opts.resize && { resize: opts.resize }), onNote: (l) => printErr(`graft: ${l}\n`) });
     const workers = numberOption('workers', v.workers, { integer: true, min: 1, max: 64 }) ?? defaultWorkers();
     if (!v.json) printErr(`graft compare: ${trainSizes.length} train sizes × ${opts.seeds} seeds × 2 arms on ${workers} worker${workers > 1 ? 's' : ''} (${backend.description})\n`);
+    if (shard && shardFile) {
+      const part = await compareShard(opts, { workers, sourceLocation: v.from, backend: backend.name }, shard);
+      await writeShardFile(shardFile, part);
+      if (v.json) printJson(part);
+      else printOut(`\nShard ${shard.index} of ${shard.count}: ${part.results.length} of ${part.total} (train size, seed) pairs. Wrote ${shardFile}; when all ${shard.count} are done: graft merge ${out}\n`);
+      return 0;
+    }
     const result = await compareParallel(opts, { workers, sourceLocation: v.from, backend: backend.name });
     await writeFileAtomic(resultFile, `${JSON.stringify(result, null, 2)}\n`);
     const report = await writeReportFor(out);
