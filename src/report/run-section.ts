@@ -5,6 +5,7 @@ import type { ReportRun } from './input.js';
 import { confusionTable } from './svg/confusion.js';
 import { esc } from './svg/escape.js';
 import { lineChart, type LineSeries, type XMarker } from './svg/line-chart.js';
+import { validationSection } from './validation-section.js';
 
 /** Okabe–Ito colours: distinguishable with colour-vision deficiencies. */
 const TRAIN = '#0072B2';
@@ -22,6 +23,7 @@ export function runSection(r: ReportRun, id: string): string {
     summary(r),
     phasesTable(run.phases),
     curves(r.name, run.phases),
+    validationSection(run.phases),
     confusion(r),
     misclassified(r),
     '</section>',
