@@ -9,7 +9,7 @@ import type { EarlyStoppingOptions } from '../train/early-stopping.js';
 /** Label smoothing and the callbacks that act (issue 16), for train and transfer. */
 export const FIT_CONTROL_OPTIONS = {
   'label-smoothing': { type: 'string', value: 'E', description: "Smooth the training targets by E in [0, 1), as Keras's/PyTorch's label_smoothing: (1−E)·onehot + E/classes (one sigmoid unit: y·(1−E) + E/2); validation loss uses the same loss, as Keras's val_loss (default 0)" },
-  keep: { type: 'string', value: 'best', description: 'keep best: end each phase with the weights of its best epoch by --monitor (run.json says which epoch; needs --val-split)' },
+  keep: { type: 'string', value: 'best', description: 'best: end each phase with the weights of its best epoch by --monitor (run.json says which epoch; needs --val-split)' },
   'reduce-on-plateau': {
     type: 'string',
     value: 'PATIENCE[,FACTOR]',

@@ -6,6 +6,12 @@ import type { FitCheckpoint } from '../../src/train/checkpoint.js';
 import type { EpochRecord, FitResult } from '../../src/train/types.js';
 import { ReduceOnPlateau } from '../../src/train/callbacks/reduce-on-plateau.js';
 import { loadOnnxRuntime } from '../../src/engine/onnx/runtime.js';
+import { buildSmallCnn } from '../../src/models/small-cnn.js';
+import { transfer } from '../../src/transfer/transfer.js';
+import { fineTune } from '../../src/transfer/fine-tune.js';
+import { lossAndAccuracy } from '../../src/train/infer.js';
+import { describeOutput } from '../../src/train/loss.js';
+import type { Dataset } from '../../src/data/dataset.js';
 import { liveTensors, sameValues, syntheticDataset, thrown, useBackend, weightValues } from '../helpers.js';
 
 beforeAll(useBackend);
@@ -170,4 +176,37 @@ describe('callbacks resume bit for bit', () => {
       expect(liveTensors()).toBe(before);
     });
   }
+});
+
+describe('keep-best in fineTune', () => {
+  it('each phase ends with its best epoch, through the feature cache too', async () => {
+    const images = (n: number, seed: number): Dataset => ({ ...syntheticDataset(n, 2, seed), sampleShape: [8, 8, 1] });
+    const train = images(96, 3);
+    const val = images(32, 4);
+    const source = buildSmallCnn({ classes: 4, inputShape: [8, 8, 1], filters: [4, 8], dense: 16, seed: 2 });
+    const t = await transfer(source, { cut: 'pool2', head: { classes: 2, hidden: 8, dropout: 0.25 }, seed: 1 });
+    source.dispose();
+    const atEnd: number[] = [];
+    // Rates high enough that validation loss does not fall every epoch.
+    const phases = await fineTune(t, train, {
+      validation: val,
+      seed: 1,
+      frozen: { epochs: 5, optimizer: { name: 'sgd', learningRate: 5, momentum: 0.9 } },
+      unfrozen: { epochs: 5, optimizer: { name: 'sgd', learningRate: 5, momentum: 0.9 } },
+      keepBest: { monitor: 'val_loss' },
+      onPhaseEnd: (r) => void atEnd.push(lossAndAccuracy(t.model, describeOutput(t.model), val).loss),
+    });
+    expect(phases[0]!.featureCache).toBeDefined();
+    for (const p of phases) {
+      const losses = p.history.map((e) => e.valLoss!);
+      const best = losses.indexOf(Math.min(...losses)) + 1;
+      expect(p.keptBest, p.name).toEqual({ epoch: best, monitor: 'val_loss', value: losses[best - 1] });
+    }
+    // The whole model (not only the cached top) holds the kept epoch's weights at each phase's end.
+    phases.forEach((p, i) => {
+      expect(p.keptBest!.epoch, p.name).toBeLessThan(p.history.length);
+      expect(Math.abs(atEnd[i]! - p.keptBest!.value), p.name).toBeLessThan(1e-6);
+    });
+    t.model.dispose();
+  });
 });
