@@ -41,10 +41,10 @@ export async function findShardFiles(inputs: readonly string[]): Promise<string[
   const files: string[] = [];
   for (const input of inputs) {
     const st = await stat(input).catch(() => undefined);
-    if (!st) throw new GraftError('BAD_ARGUMENT', `graft merge: ${input} does not exist. Pass the folders the shards wrote (their --out), or the shard files.`);
+    if (!st) throw new GraftError('BAD_ARGUMENT', `${input} does not exist. Pass the folders the shards wrote (their --out), or the shard files.`);
     if (st.isDirectory()) {
       const names = (await readdir(input)).filter((n) => SHARD_FILE_PATTERN.test(n)).sort();
-      if (names.length === 0) throw new GraftError('BAD_ARGUMENT', `graft merge: ${input} holds no shard files (KIND.shard-K-of-N.json). Pass the folder the shards wrote (their --out).`);
+      if (names.length === 0) throw new GraftError('BAD_ARGUMENT', `${input} holds no shard files (KIND.shard-K-of-N.json). Pass the folder the shards wrote (their --out).`);
       files.push(...names.map((n) => path.join(input, n)));
     } else files.push(input);
   }
@@ -57,11 +57,11 @@ async function readShard(file: string): Promise<ReadShard> {
   try {
     v = JSON.parse(await readFile(file, 'utf8'));
   } catch (e) {
-    throw new GraftError('BAD_ARGUMENT', `graft merge: ${file} is not a readable JSON shard file (${(e as Error).message}). Rerun that shard.`);
+    throw new GraftError('BAD_ARGUMENT', `${file} is not a readable JSON shard file (${(e as Error).message}). Rerun that shard.`);
   }
   const c = v as Partial<ShardFile<unknown>> | null;
   const ok = c !== null && typeof c === 'object' && c.format === 'graft-shard' && (c.kind === 'compare' || c.kind === 'layers') && Number.isSafeInteger(c.shard?.index) && Number.isSafeInteger(c.shard?.count) && typeof c.fingerprint === 'object' && c.fingerprint !== null && Array.isArray(c.results) && Number.isSafeInteger(c.total);
-  if (!ok) throw new GraftError('BAD_ARGUMENT', `graft merge: ${file} is not a graft shard file (format "graft-shard" with kind, shard, fingerprint and results). Pass only the files \`--shard\` wrote.`);
+  if (!ok) throw new GraftError('BAD_ARGUMENT', `${file} is not a graft shard file (format "graft-shard" with kind, shard, fingerprint and results). Pass only the files \`--shard\` wrote.`);
   return { file, content: c as ShardFile<unknown> };
 }
 
@@ -92,16 +92,16 @@ export function checkShards(shards: readonly ReadShard[]): ReadShard[] {
   const n = first.content.shard.count;
   for (const s of shards.slice(1)) {
     if (s.content.shard.count !== n) {
-      throw new GraftError('BAD_ARGUMENT', `graft merge: ${s.file} is shard ${s.content.shard.index} of ${s.content.shard.count}, but ${first.file} is of ${n}: shards of different N are never mixed. Merge the files of one run (one --shard K/N with the same N).`);
+      throw new GraftError('BAD_ARGUMENT', `${s.file} is shard ${s.content.shard.index} of ${s.content.shard.count}, but ${first.file} is of ${n}: shards of different N are never mixed. Merge the files of one run (one --shard K/N with the same N).`);
     }
     const d = fingerprintDifference(first.content.fingerprint, s.content.fingerprint);
-    if (d) throw new GraftError('BAD_ARGUMENT', `graft merge: ${s.file} and ${first.file} are shards of different runs (${d}). Merge only the shards of one run; nothing was written.`);
+    if (d) throw new GraftError('BAD_ARGUMENT', `${s.file} and ${first.file} are shards of different runs (${d}). Merge only the shards of one run; nothing was written.`);
   }
   const byIndex = new Map<number, ReadShard>();
   for (const s of shards) {
     const k = s.content.shard.index;
     const seen = byIndex.get(k);
-    if (seen) throw new GraftError('BAD_ARGUMENT', `graft merge: shard ${k} of ${n} appears twice: ${seen.file} and ${s.file}. Keep one of them; nothing was written.`);
+    if (seen) throw new GraftError('BAD_ARGUMENT', `shard ${k} of ${n} appears twice: ${seen.file} and ${s.file}. Keep one of them; nothing was written.`);
     byIndex.set(k, s);
   }
   const missing = Array.from({ length: n }, (_, i) => i + 1).filter((k) => !byIndex.has(k));
@@ -109,7 +109,7 @@ export function checkShards(shards: readonly ReadShard[]): ReadShard[] {
     const kind = first.content.kind;
     throw new GraftError(
       'RUN_INCOMPLETE',
-      `graft merge: ${missing.length === 1 ? 'shard' : 'shards'} ${missing.join(', ')} of ${n} ${missing.length === 1 ? 'is' : 'are'} missing (${missing.map((k) => shardFileName(kind, { index: k, count: n })).join(', ')}). Run --shard ${missing[0]}/${n} (or wait for it to finish), then merge again; nothing was written.`,
+      `${missing.length === 1 ? 'shard' : 'shards'} ${missing.join(', ')} of ${n} ${missing.length === 1 ? 'is' : 'are'} missing (${missing.map((k) => shardFileName(kind, { index: k, count: n })).join(', ')}). Run --shard ${missing[0]}/${n} (or wait for it to finish), then merge again; nothing was written.`,
     );
   }
   return [...byIndex.values()].sort((a, b) => a.content.shard.index - b.content.shard.index);
@@ -122,13 +122,13 @@ function resultsInOrder<R>(shards: readonly ReadShard[]): R[] {
   for (const s of shards) {
     for (const r of s.content.results) {
       if (!Number.isSafeInteger(r.index) || r.index < 0 || r.index >= total || out.has(r.index)) {
-        throw new GraftError('BAD_ARGUMENT', `graft merge: ${s.file} holds trial ${r.index}, ${out.has(r.index) ? 'which another shard holds too' : `outside the plan's 0..${total - 1}`}. Rerun that shard; nothing was written.`);
+        throw new GraftError('BAD_ARGUMENT', `${s.file} holds trial ${r.index}, ${out.has(r.index) ? 'which another shard holds too' : `outside the plan's 0..${total - 1}`}. Rerun that shard; nothing was written.`);
       }
       out.set(r.index, r.result as R);
     }
   }
   const missing = Array.from({ length: total }, (_, i) => i).filter((i) => !out.has(i));
-  if (missing.length > 0) throw new GraftError('RUN_INCOMPLETE', `graft merge: trials ${missing.join(', ')} of ${total} are in no shard. Rerun the shards; nothing was written.`);
+  if (missing.length > 0) throw new GraftError('RUN_INCOMPLETE', `trials ${missing.join(', ')} of ${total} are in no shard. Rerun the shards; nothing was written.`);
   return Array.from({ length: total }, (_, i) => out.get(i)!);
 }
 
@@ -149,7 +149,7 @@ export async function mergeShards(o: MergeOptions): Promise<MergeSummary> {
   const shards = checkShards(await Promise.all(files.map(readShard)));
   const first = shards[0]!;
   const kind = first.content.kind;
-  if (kind !== 'compare') throw new GraftError('BAD_ARGUMENT', `graft merge: ${first.file} is a ${kind} shard; this graft merges compare shards only.`);
+  if (kind !== 'compare') throw new GraftError('BAD_ARGUMENT', `${first.file} is a ${kind} shard; this graft merges compare shards only.`);
   const result = compareResultOf(shards);
   const out = o.out ?? path.dirname(first.file);
   const file = path.join(out, RESULT_FILE[kind]);
