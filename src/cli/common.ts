@@ -6,7 +6,8 @@ import type { OptionDef } from './command.js';
 import { numberOption } from './command.js';
 import type { DataOptions } from '../workflows/prepare.js';
 import { RESIZE_MODES, type ResizeMode } from '../data/image-convert.js';
-import type { OptimizerSpec } from '../train/optimizer.js';
+import { OPTIMIZER_NAMES, type OptimizerName, type OptimizerSpec } from '../train/optimizer.js';
+import { resolveSchedule, SCHEDULE_FORMS } from '../train/schedule.js';
 import type { TrainCallbacks } from '../train/types.js';
 import { combineCallbacks, jsonlLogger } from '../train/jsonl-log.js';
 import { progressCallbacks } from './progress.js';
@@ -114,18 +115,35 @@ function downloadProgress(): (received: number, total: number | undefined) => vo
   };
 }
 
-export function optimizerOption(name: string | undefined, lr: string | undefined, momentum: string | undefined, prefix = ''): OptimizerSpec | undefined {
+export function optimizerOption(name: string | undefined, lr: string | undefined, momentum: string | undefined, prefix = '', weightDecay?: string): OptimizerSpec | undefined {
   const spec: OptimizerSpec = {};
   if (name !== undefined) {
-    if (name !== 'sgd' && name !== 'adam') throw new GraftError('BAD_ARGUMENT', `--${prefix}optimizer received ${JSON.stringify(name)}; choose sgd or adam.`);
-    spec.name = name;
+    if (!OPTIMIZER_NAMES.includes(name as OptimizerName)) throw new GraftError('BAD_ARGUMENT', `--${prefix}optimizer received ${JSON.stringify(name)}; choose ${OPTIMIZER_NAMES.join(', ')}.`);
+    spec.name = name as OptimizerName;
   }
+  const wd = numberOption('weight-decay', weightDecay, { min: 0, max: 0.999999 });
+  if (wd !== undefined) spec.weightDecay = wd;
   const l = numberOption(`${prefix}lr`, lr, { above: 0 });
   if (l !== undefined) spec.learningRate = l;
   const m = numberOption(`${prefix}momentum`, momentum, { min: 0, max: 0.999999 });
   if (m !== undefined) spec.momentum = m;
   return Object.keys(spec).length > 0 ? spec : undefined;
 }
+
+/** --schedule / --frozen-schedule: checked now (the phase's length is checked when it starts). */
+export function scheduleOption(flag: string, text: string | undefined): string | undefined {
+  if (text === undefined) return undefined;
+  try {
+    resolveSchedule(text);
+  } catch (e) {
+    if (e instanceof GraftError) throw new GraftError('BAD_ARGUMENT', `--${flag}: ${e.message}`);
+    throw e;
+  }
+  return text;
+}
+
+/** The --schedule help text. */
+export const SCHEDULE_HELP = `Learning-rate schedule: ${SCHEDULE_FORMS}. step and cosine change per epoch, one-cycle and warm-up per step (PyTorch's StepLR, CosineAnnealingLR, OneCycleLR, LinearLR). Default constant`;
 
 /** Past this a batch size is a typo, not a choice (fit clamps anything above the sample count anyway). */
 export const MAX_BATCH_SIZE = 2 ** 31;

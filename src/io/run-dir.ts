@@ -32,6 +32,8 @@ export interface PhaseRecord {
   learningRates?: Record<string, number>;
   /** Gradual unfreezing: layers made trainable before each epoch. */
   unfreezeSchedule?: string[][];
+  /** The learning-rate schedule (train/schedule.ts text form), when not constant; each epoch's rate is in history. */
+  schedule?: string;
   /** The frozen-base feature cache: where it split the model, images run through the base, seconds, and the engine that ran it (why TF.js, if so). */
   featureCache?: { layer: string; images: number; seconds: number; engine?: 'onnxruntime' | 'tfjs'; engineReason?: string };
   /** Which engine ran the training steps (onnxruntime or TF.js, with the reason for TF.js under auto). */

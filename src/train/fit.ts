@@ -11,6 +11,7 @@ import { lossAndAccuracy } from './infer.js';
 import { modelSampleShape } from './input-shape.js';
 import { checkFromLogits, checkLabels, describeOutput } from './loss.js';
 import { resolveOptimizer, describeOptimizer, type OptimizerSpec } from './optimizer.js';
+import { checkScheduleFits, resolveSchedule, scheduledRate, type ScheduleOption } from './schedule.js';
 import type { LearningRateScale } from './param-groups.js';
 import type { EngineChoice } from '../engine/engine-choice.js';
 import { chooseStepper } from './onnx/select.js';
@@ -28,6 +29,13 @@ export interface FitOptions {
   batchSize?: number;
   /** Default sgd, learning rate 0.01, no momentum. */
   optimizer?: OptimizerSpec;
+  /**
+   * The learning rate over the phase (schedule.ts): 'constant' (default), 'step:EVERY,FACTOR',
+   * 'cosine[:FLOOR]', 'one-cycle[:PCT]', each combinable with ',warmup:EPOCHS'; or a ScheduleSpec.
+   * The optimizer's rate is its peak; per-layer scales multiply it. Each epoch's record holds the
+   * rate of its first step.
+   */
+  schedule?: ScheduleOption;
   /** Seeds shuffling and dropout masks. Default 0. */
   seed?: number;
   /** Scored after every epoch (inference mode). Carve it from the training set, never the test set. */
@@ -107,6 +115,8 @@ export async function fit(model: tfl.LayersModel, data: Dataset, options: FitOpt
   const shape = modelSampleShape(model, data.sampleShape, data.source);
   const size = sampleSize(shape);
   const opt = resolveOptimizer(o.optimizer);
+  const schedule = resolveSchedule(o.schedule);
+  checkScheduleFits(schedule, opt.learningRate, o.epochs, o.phase);
   const classWeights = o.classWeight === undefined ? undefined : resolveClassWeights(o.classWeight, data.y, data.classNames);
   if (classWeights) o.callbacks?.onMessage?.(`Phase "${o.phase}": class weights (${formatClassWeight(o.classWeight!)}): ${describeClassWeights(classWeights, data.classNames)}.`);
   const stepper = await chooseStepper(model, head, opt, o.learningRateScale, size, o.engine, classWeights);
@@ -214,6 +224,8 @@ export async function fit(model: tfl.LayersModel, data: Dataset, options: FitOpt
         o.augment?.(xBuf, m, shape, augmentRng);
         gatherLabels(data.y, order, start, end, yBuf);
         for (const d of dropouts) d.seed = rng.seed();
+        // A pure function of the position, so a resumed fit picks up the same rates.
+        stepper.setLearningRate(scheduledRate(schedule, opt.learningRate, epoch, b, o.epochs, batches));
         await stepper.step(xBuf, yBuf, m, shape);
         seen += m;
         const now = performance.now();
@@ -254,7 +266,7 @@ export async function fit(model: tfl.LayersModel, data: Dataset, options: FitOpt
         o.callbacks?.onMessage?.(message);
         break;
       }
-      const record: EpochRecord = { phase: o.phase, epoch, loss, accuracy, learningRate: opt.learningRate, seconds: (performance.now() - started) / 1000 };
+      const record: EpochRecord = { phase: o.phase, epoch, loss, accuracy, learningRate: scheduledRate(schedule, opt.learningRate, epoch, 0, o.epochs, batches), seconds: (performance.now() - started) / 1000 };
       if (o.validation) {
         const v = lossAndAccuracy(model, head, o.validation);
         record.valLoss = v.loss;

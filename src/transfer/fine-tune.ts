@@ -4,6 +4,7 @@ import type { Dataset } from '../data/dataset.js';
 import { makeAugmenter, type AugmentOptions } from '../data/augment.js';
 import { fit, type FitOptions } from '../train/fit.js';
 import { resolveOptimizer, type OptimizerSpec } from '../train/optimizer.js';
+import { describeSchedule, resolveSchedule, type ScheduleOption } from '../train/schedule.js';
 import type { FitResult } from '../train/types.js';
 import { readWeights, writeWeights, type FitCheckpoint } from '../train/checkpoint.js';
 import { FeatureCache, findSplit } from './feature-cache.js';
@@ -15,6 +16,8 @@ export interface PhaseOptions {
   /** Epochs of this phase. */
   epochs: number;
   optimizer?: OptimizerSpec;
+  /** The phase's learning-rate schedule (train/schedule.ts), e.g. 'cosine,warmup:1'. Default constant. */
+  schedule?: ScheduleOption;
 }
 
 export interface UnfrozenPhaseOptions extends PhaseOptions {
@@ -81,8 +84,10 @@ export interface PhaseResult extends FitResult {
   /** Layers whose weights could change in this phase (by its end, with gradual unfreezing). */
   trainableLayers: string[];
   seconds: number;
-  /** Learning rate per trainable layer, when discriminative rates were used. */
+  /** Learning rate per trainable layer, when discriminative rates were used (the peak, before any schedule). */
   learningRates?: Record<string, number>;
+  /** The phase's learning-rate schedule in its text form, when not constant. */
+  schedule?: string;
   /** With gradual unfreezing: the layers made trainable before each epoch. */
   unfreezeSchedule?: string[][];
   /** Where the feature cache split the model, the time spent computing features, and the engine that did (with why TF.js, if it did). */
@@ -190,10 +195,12 @@ async function runPhase(
   const cache = epochs > 0 && options.featureCache !== false ? planCache(model, data, plan, augment !== undefined, name, say) : undefined;
   const target = cache?.top ?? model;
   const schedule: string[][] = [];
+  const rateSchedule = (name === 'frozen' ? options.frozen : options.unfrozen)?.schedule;
   const fitOptions: FitOptions = {
     epochs,
     optimizer,
     phase: name,
+    ...(rateSchedule !== undefined && { schedule: rateSchedule }),
     ...(options.batchSize !== undefined && { batchSize: options.batchSize }),
     ...(options.seed !== undefined && { seed: options.seed }),
     ...(options.earlyStopping !== undefined && { earlyStopping: options.earlyStopping }),
@@ -227,6 +234,8 @@ async function runPhase(
   const phase: PhaseResult = { ...result, name, optimizer, trainableLayers: trainable.map((l) => l.name), seconds };
   if (plan.learningRateScale) phase.learningRates = Object.fromEntries(trainable.map((l) => [l.name, optimizer.learningRate * plan.learningRateScale!(l)]));
   if (plan.schedule) phase.unfreezeSchedule = schedule;
+  const described = rateSchedule === undefined ? 'constant' : describeSchedule(resolveSchedule(rateSchedule));
+  if (described !== 'constant') phase.schedule = described;
   if (cache) {
     phase.featureCache = { layer: cache.split.layer.name, images: cache.images, seconds: cache.seconds };
     if (cache.engine) phase.featureCache.engine = cache.engine.engine;

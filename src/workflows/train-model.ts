@@ -3,6 +3,7 @@ import { activeBackend } from '../engine/backend.js';
 import { buildArchitecture } from '../models/architectures.js';
 import { fit } from '../train/fit.js';
 import { resolveOptimizer, type OptimizerSpec } from '../train/optimizer.js';
+import { describeSchedule, resolveSchedule, type ScheduleOption } from '../train/schedule.js';
 import type { TrainCallbacks } from '../train/types.js';
 import type { EarlyStoppingOptions } from '../train/early-stopping.js';
 import { formatClassWeight, type ClassWeight } from '../train/class-weight.js';
@@ -29,6 +30,8 @@ export interface TrainModelOptions extends DataOptions {
   batchSize?: number;
   /** Default sgd, learning rate 0.01. */
   optimizer?: OptimizerSpec;
+  /** Learning-rate schedule (train/schedule.ts), e.g. 'cosine,warmup:1'. Default constant. */
+  schedule?: ScheduleOption;
   earlyStopping?: EarlyStoppingOptions | false;
   /** Loss weight per class ('balanced' or class → weight), as Keras's class_weight; see FitOptions.classWeight. Default none. */
   classWeight?: ClassWeight;
@@ -97,6 +100,7 @@ export async function trainModel(options: TrainModelOptions): Promise<TrainedMod
     optimizer,
     seed,
     phase: 'train',
+    ...(options.schedule !== undefined && { schedule: options.schedule }),
     ...(options.batchSize !== undefined && { batchSize: options.batchSize }),
     ...(data.validation && { validation: data.validation }),
     ...(options.earlyStopping !== undefined && { earlyStopping: options.earlyStopping }),
@@ -138,6 +142,8 @@ export async function trainModel(options: TrainModelOptions): Promise<TrainedMod
   };
   if (result.message) phase.message = result.message;
   if (result.engine) phase.engine = result.engine;
+  const schedule = describeSchedule(resolveSchedule(options.schedule));
+  if (schedule !== 'constant') phase.schedule = schedule;
   if (options.classWeight !== undefined) phase.classWeight = formatClassWeight(options.classWeight);
   if (result.classWeights) phase.classWeights = result.classWeights;
   const run: RunInfo = {
@@ -176,6 +182,8 @@ function trainOptionsRecord(o: TrainModelOptions, seed: number): Record<string, 
     epochs: o.epochs ?? TRAIN_DEFAULTS.epochs,
     batchSize: o.batchSize ?? FIT_DEFAULTS.batchSize,
     optimizer: resolveOptimizer(o.optimizer),
+    // Only when set, so checkpoints from before schedules existed still resume.
+    ...(o.schedule !== undefined && { schedule: describeSchedule(resolveSchedule(o.schedule)) }),
     earlyStopping: o.earlyStopping ? { ...EARLY_STOPPING_DEFAULTS, ...o.earlyStopping } : false,
     seed,
     perClass: o.perClass,

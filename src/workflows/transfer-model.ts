@@ -157,6 +157,7 @@ function toPhaseRecord(p: PhaseResult): PhaseRecord {
   if (p.message) r.message = p.message;
   if (p.learningRates) r.learningRates = p.learningRates;
   if (p.unfreezeSchedule) r.unfreezeSchedule = p.unfreezeSchedule;
+  if (p.schedule) r.schedule = p.schedule;
   if (p.featureCache) r.featureCache = p.featureCache;
   if (p.classWeights) r.classWeights = p.classWeights;
   return r;

@@ -1,7 +1,7 @@
 import { GraftError } from '../../errors.js';
 import { ARCHITECTURES } from '../../models/architectures.js';
 import { defineCommand, numberOption } from '../command.js';
-import { BACKEND_OPTION, ENGINE_OPTION, batchSizeOption, useEngine, DATA_OPTIONS, FIT_OPTIONS, OUTPUT_OPTIONS, dataOptions, optimizerOption, printJson, startBackend, trainingCallbacks } from '../common.js';
+import { BACKEND_OPTION, ENGINE_OPTION, batchSizeOption, useEngine, DATA_OPTIONS, FIT_OPTIONS, OUTPUT_OPTIONS, dataOptions, optimizerOption, printJson, SCHEDULE_HELP, scheduleOption, startBackend, trainingCallbacks } from '../common.js';
 import { trainModel, TRAIN_DEFAULTS, type TrainModelOptions } from '../../workflows/train-model.js';
 import { printEvaluation } from './evaluate.js';
 import { INTERRUPT_HELP, RESUME_OPTION, interruptible, resumeArgs } from '../interrupt.js';
@@ -21,9 +21,11 @@ export const trainCommand = defineCommand({
     arch: { type: 'string', value: 'NAME', default: TRAIN_DEFAULTS.architecture, description: `Architecture: ${ARCHITECTURES.join(', ')}` },
     input: { type: 'string', value: 'SIDE', description: `Fit images to SIDE×SIDE: folder:/csv: tasks (default ${USER_IMAGE_DEFAULT_SIDE}) or built-in datasets (default as stored)` },
     epochs: { type: 'string', value: 'N', default: String(TRAIN_DEFAULTS.epochs), description: 'Epochs' },
-    optimizer: { type: 'string', value: 'NAME', default: 'sgd', description: 'sgd or adam' },
-    lr: { type: 'string', value: 'RATE', default: '0.01', description: 'Learning rate' },
-    momentum: { type: 'string', value: 'M', description: 'SGD momentum (default 0)' },
+    optimizer: { type: 'string', value: 'NAME', default: 'sgd', description: 'sgd, adam, adamw or rmsprop (RMSprop as Keras: rho 0.9, epsilon 1e-7)' },
+    lr: { type: 'string', value: 'RATE', default: '0.01', description: 'Learning rate (the peak when scheduled)' },
+    momentum: { type: 'string', value: 'M', description: 'SGD or RMSprop momentum (default 0)' },
+    'weight-decay': { type: 'string', value: 'W', description: 'Weight decay: L2 on the gradient for sgd/adam (PyTorch weight_decay), decoupled for adamw/rmsprop (PyTorch AdamW, Keras). Default 0; adamw 0.01' },
+    schedule: { type: 'string', value: 'SPEC', description: SCHEDULE_HELP },
     ...FIT_OPTIONS,
     ...CLASS_WEIGHT_OPTION,
     ...DATA_OPTIONS,
@@ -40,7 +42,8 @@ export const trainCommand = defineCommand({
     useEngine(v.engine);
     await startBackend(v.backend, v.json);
     const patience = numberOption('early-stopping', v['early-stopping'], { integer: true, min: 1 });
-    const optimizer = optimizerOption(v.optimizer, v.lr, v.momentum);
+    const optimizer = optimizerOption(v.optimizer, v.lr, v.momentum, '', v['weight-decay']);
+    const schedule = scheduleOption('schedule', v.schedule);
     const classWeight = classWeightOption(v['class-weight']);
     const input = numberOption('input', v.input, { integer: true, min: 1, max: 4096 });
     const options: TrainModelOptions = {
@@ -53,6 +56,7 @@ export const trainCommand = defineCommand({
       epochs: numberOption('epochs', v.epochs, { integer: true, min: 0 })!,
       batchSize: batchSizeOption(v['batch-size'])!,
       ...(optimizer && { optimizer }),
+      ...(schedule !== undefined && { schedule }),
       ...(patience !== undefined && { earlyStopping: { patience } }),
       ...(classWeight !== undefined && { classWeight }),
       callbacks: trainingCallbacks('train', v),

@@ -2,7 +2,7 @@ import { GraftError } from '../../errors.js';
 import { parseFreezePolicy, parseUnfreezePolicy } from '../../transfer/freeze.js';
 import { parseLayerRef } from '../../transfer/layer-ref.js';
 import { defineCommand, numberOption } from '../command.js';
-import { BACKEND_OPTION, ENGINE_OPTION, batchSizeOption, useEngine, DATA_OPTIONS, FIT_OPTIONS, OUTPUT_OPTIONS, dataOptions, optimizerOption, printJson, startBackend, trainingCallbacks } from '../common.js';
+import { BACKEND_OPTION, ENGINE_OPTION, batchSizeOption, useEngine, DATA_OPTIONS, FIT_OPTIONS, OUTPUT_OPTIONS, dataOptions, optimizerOption, printJson, SCHEDULE_HELP, scheduleOption, startBackend, trainingCallbacks } from '../common.js';
 import { transferModel, type TransferModelOptions } from '../../workflows/transfer-model.js';
 import { loadBackbone } from '../../workflows/backbone.js';
 import { BACKBONE_OPTIONS, PHASE_OPTIONS, parseAugment, parseHeadPool } from '../cnn-options.js';
@@ -30,13 +30,16 @@ export const transferCommand = defineCommand({
     'head-dropout': { type: 'string', value: 'RATE', description: 'Dropout before the new output layer' },
     freeze: { type: 'string', value: 'POLICY', default: 'all', description: 'Reused layers frozen in phase 1: all, none, first:N, /regex/, name,name, or weights:/regex/ (single weights, e.g. an ONNX source\'s initializers)' },
     'frozen-epochs': { type: 'string', value: 'N', default: '4', description: 'Epochs of the frozen phase' },
-    'frozen-optimizer': { type: 'string', value: 'NAME', default: 'sgd', description: 'Optimizer of the frozen phase: sgd or adam' },
+    'frozen-optimizer': { type: 'string', value: 'NAME', default: 'sgd', description: 'Optimizer of the frozen phase: sgd, adam, adamw or rmsprop' },
     'frozen-lr': { type: 'string', value: 'RATE', default: '0.001', description: 'Learning rate of the frozen phase' },
     unfreeze: { type: 'string', value: 'POLICY', default: 'all', description: 'Layers unfrozen in phase 2: all, last:N, from:LAYER' },
     epochs: { type: 'string', value: 'N', default: '16', description: 'Epochs of the unfrozen phase (0 skips it)' },
     optimizer: { type: 'string', value: 'NAME', description: 'Optimizer of the unfrozen phase (default: as the frozen phase)' },
     lr: { type: 'string', value: 'RATE', description: 'Learning rate of the unfrozen phase (default: a tenth of --frozen-lr)' },
-    momentum: { type: 'string', value: 'M', description: 'SGD momentum for both phases (default 0)' },
+    momentum: { type: 'string', value: 'M', description: 'SGD or RMSprop momentum for both phases (default 0)' },
+    'weight-decay': { type: 'string', value: 'W', description: 'Weight decay for both phases: L2 for sgd/adam, decoupled for adamw/rmsprop (default 0; adamw 0.01)' },
+    'frozen-schedule': { type: 'string', value: 'SPEC', description: 'Learning-rate schedule of the frozen phase (forms as --schedule; default constant)' },
+    schedule: { type: 'string', value: 'SPEC', description: `Of the unfrozen phase. ${SCHEDULE_HELP}` },
     ...PHASE_OPTIONS,
     ...FIT_OPTIONS,
     ...CLASS_WEIGHT_OPTION,
@@ -69,8 +72,10 @@ export const transferCommand = defineCommand({
     const source = backbone ? { model: backbone.model, run: undefined, onnx: undefined } : await loadFromSource({ ...v, from: v.from! }, input);
     const onnx = source.onnx;
     const inputShape = source.model.inputs[0]?.shape;
-    const frozenOptimizer = optimizerOption(v['frozen-optimizer'], v['frozen-lr'], v.momentum, 'frozen-')!;
-    const unfrozenOptimizer = optimizerOption(v.optimizer ?? frozenOptimizer.name, v.lr ?? String(frozenOptimizer.learningRate! / 10), v.momentum)!;
+    const frozenOptimizer = optimizerOption(v['frozen-optimizer'], v['frozen-lr'], v.momentum, 'frozen-', v['weight-decay'])!;
+    const unfrozenOptimizer = optimizerOption(v.optimizer ?? frozenOptimizer.name, v.lr ?? String(frozenOptimizer.learningRate! / 10), v.momentum, '', v['weight-decay'])!;
+    const frozenSchedule = scheduleOption('frozen-schedule', v['frozen-schedule']);
+    const unfrozenSchedule = scheduleOption('schedule', v.schedule);
     const hidden = numberOption('head-hidden', v['head-hidden'], { integer: true, min: 1 });
     const dropout = numberOption('head-dropout', v['head-dropout'], { min: 0, max: 0.99 });
     const patience = numberOption('early-stopping', v['early-stopping'], { integer: true, min: 1 });
@@ -87,10 +92,11 @@ export const transferCommand = defineCommand({
       force: v.force,
       freeze,
       head: { pooling: parseHeadPool(v['head-pool']), ...(hidden !== undefined && { hidden }), ...(dropout !== undefined && { dropout }) },
-      frozen: { epochs: numberOption('frozen-epochs', v['frozen-epochs'], { integer: true, min: 0 })!, optimizer: frozenOptimizer },
+      frozen: { epochs: numberOption('frozen-epochs', v['frozen-epochs'], { integer: true, min: 0 })!, optimizer: frozenOptimizer, ...(frozenSchedule !== undefined && { schedule: frozenSchedule }) },
       unfrozen: {
         epochs: numberOption('epochs', v.epochs, { integer: true, min: 0 })!,
         optimizer: unfrozenOptimizer,
+        ...(unfrozenSchedule !== undefined && { schedule: unfrozenSchedule }),
         unfreeze,
         ...(v.gradual && { gradual: true }),
         ...(v.discriminative !== undefined && { discriminative: numberOption('discriminative', v.discriminative, { min: 1e-6, max: 1 })! }),
