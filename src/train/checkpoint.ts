@@ -48,7 +48,10 @@ export interface FitCheckpoint {
 export interface OptimizerState {
   layer: string;
   iterations: number;
-  /** Momentum accumulators, or Adam's first then second moments; empty before the first step. */
+  /**
+   * Per kind, one array per variable (TF.js getWeights() order): SGD momentum's accumulators; Adam's
+   * and AdamW's first then second moments; RMSprop's mean squares then moments. Empty before the first step.
+   */
   slots: Float32Array[];
   /**
    * Adam's running β1^t and β2^t. TF.js's setWeights recomputes them with pow(), which can differ
