@@ -23,7 +23,7 @@ export function validationSection(phases: readonly PhaseRecord[]): string {
   const notes = phases.flatMap((p) => phaseNotes(p));
   const last = phases[phases.length - 1];
   const final = last && endingEpoch(last);
-  const perClass = final?.valPerClass
+  const perClass = last && final?.valPerClass
     ? htmlTable(
         `Per class (validation, ${last.name} epoch ${final.epoch})`,
         ['class', 'precision', 'recall', 'F1', 'support'],
