@@ -69,7 +69,7 @@ export const OUTPUT_OPTIONS = {
 
 export const FIT_OPTIONS = {
   'batch-size': { type: 'string', value: 'N', default: '32', description: 'Samples per gradient step' },
-  'early-stopping': { type: 'string', value: 'PATIENCE', description: 'Stop when validation loss has not improved for PATIENCE epochs (needs --val-split)' },
+  'early-stopping': { type: 'string', value: 'PATIENCE', description: 'Stop when validation loss (or --monitor\'s metric) has not improved for PATIENCE epochs (needs --val-split)' },
   log: { type: 'string', value: 'FILE', description: 'Append each epoch as a JSON line to FILE while training' },
 } as const satisfies Record<string, OptionDef>;
 

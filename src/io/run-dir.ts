@@ -7,6 +7,7 @@ import { parseJson } from './keras/archive.js';
 import { exists } from './exists.js';
 import { READ_LIMITS, readRegularFile, symlinkLoop } from './regular-file.js';
 import type { EpochRecord } from '../train/types.js';
+import type { ControlsRecord } from '../train/callbacks/controls.js';
 import type { OptimizerSpec } from '../train/optimizer.js';
 import type { Evaluation } from '../evaluate/evaluate.js';
 import { assertRunFinished, findHalfFinishedRun } from './half-finished.js';
@@ -41,6 +42,10 @@ export interface PhaseRecord {
   /** --class-weight as given ("balanced" or "class=weight,…"), and the loss weight each class got in this phase. */
   classWeight?: string;
   classWeights?: Record<string, number>;
+  /** Label smoothing, keep-best and reduce-on-plateau as set (train/callbacks/controls.ts). */
+  controls?: ControlsRecord;
+  /** With keep-best: the epoch whose weights the phase ended with, by which metric, and its value then. */
+  keptBest?: { epoch: number; monitor: string; value: number };
 }
 
 /** Everything needed to reuse, score or reproduce a trained model; saved as run.json. */

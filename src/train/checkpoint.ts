@@ -42,6 +42,10 @@ export interface FitCheckpoint {
   /** One entry per layer that has an optimizer (per-layer optimizers, see ParamGroups). */
   optimizers: OptimizerState[];
   earlyStopping?: EarlyStoppingState;
+  /** With `keepBest` (callbacks/keep-best.ts). */
+  keepBest?: KeepBestState;
+  /** With `reduceOnPlateau` (callbacks/reduce-on-plateau.ts): its counters and the rate factor in force. */
+  reduceOnPlateau?: ReduceOnPlateauState;
 }
 
 /** One layer's optimizer: TF.js getWeights() order (iteration count, then the slot variables). */
@@ -67,6 +71,20 @@ export interface EarlyStoppingState {
   bestEpoch?: number;
   /** Weights of the best epoch, when it restores them at the end. */
   bestWeights?: Float32Array[];
+}
+
+/** Scores are "lower is better" (callbacks/monitor.ts), so `best` starts at Infinity whatever is watched. */
+export interface KeepBestState {
+  best: number;
+  bestEpoch?: number;
+  bestWeights?: Float32Array[];
+}
+
+export interface ReduceOnPlateauState {
+  best: number;
+  wait: number;
+  cooldownLeft: number;
+  rateFactor: number;
 }
 
 type Weight = tfl.layers.Layer['weights'][number];

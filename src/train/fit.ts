@@ -21,6 +21,11 @@ import { chanceLoss, divergedEpoch, divergenceYardstick, explodedLoss, suggestLe
 import { WeightSnapshot } from './snapshot.js';
 import { checkWeights, readWeights, writeWeights, type FitCheckpoint } from './checkpoint.js';
 import { classWeightRecord, describeClassWeights, formatClassWeight, resolveClassWeights, type ClassWeight } from './class-weight.js';
+import { checkLabelSmoothing } from './loss.js';
+import { KeepBest, type KeepBestOptions } from './callbacks/keep-best.js';
+import { ReduceOnPlateau, type ReduceOnPlateauOptions } from './callbacks/reduce-on-plateau.js';
+import { monitorValue } from './callbacks/monitor.js';
+import { scoreMetrics } from '../evaluate/metrics.js';
 
 export interface FitOptions {
   /** Passes over the training data. Required. */
@@ -77,6 +82,16 @@ export interface FitOptions {
    * classes 1). Validation loss stays unweighted, as in Keras. Default: none, every sample counts 1.
    */
   classWeight?: ClassWeight;
+  /**
+   * Label smoothing ε in [0, 1) of the loss, as Keras's and PyTorch's `label_smoothing`: targets
+   * (1 − ε)·onehot + ε/K for K softmax units, y·(1 − ε) + ε/2 for one sigmoid unit. Validation loss
+   * uses the same smoothed loss, as Keras's val_loss does. Default 0 (off).
+   */
+  labelSmoothing?: number;
+  /** End with the weights of the best epoch by a validation metric (callbacks/keep-best.ts). Off by default; needs `validation`. */
+  keepBest?: KeepBestOptions | false;
+  /** Keras's ReduceLROnPlateau (callbacks/reduce-on-plateau.ts). Off by default; needs `validation`. */
+  reduceOnPlateau?: ReduceOnPlateauOptions | false;
 }
 
 /** Rewrites `count` samples of shape `sampleShape` at the start of `x`, in place. */
@@ -112,6 +127,11 @@ export async function fit(model: tfl.LayersModel, data: Dataset, options: FitOpt
   if (o.earlyStopping && !o.validation) {
     throw new GraftError('BAD_ARGUMENT', 'Early stopping watches the validation loss, but no validation data was given. Pass `validation` (e.g. --val-split 0.1) or turn early stopping off.');
   }
+  if ((o.keepBest || o.reduceOnPlateau) && !o.validation) {
+    throw new GraftError('BAD_ARGUMENT', `${o.keepBest ? 'Keeping the best weights' : 'Reduce-on-plateau'} watches a validation metric, but no validation data was given. Pass \`validation\` (e.g. --val-split 0.1) or turn it off.`);
+  }
+  const smoothing = o.labelSmoothing ?? 0;
+  checkLabelSmoothing(smoothing);
   const shape = modelSampleShape(model, data.sampleShape, data.source);
   const size = sampleSize(shape);
   const opt = resolveOptimizer(o.optimizer);
@@ -119,7 +139,7 @@ export async function fit(model: tfl.LayersModel, data: Dataset, options: FitOpt
   checkScheduleFits(schedule, opt.learningRate, o.epochs, o.phase);
   const classWeights = o.classWeight === undefined ? undefined : resolveClassWeights(o.classWeight, data.y, data.classNames);
   if (classWeights) o.callbacks?.onMessage?.(`Phase "${o.phase}": class weights (${formatClassWeight(o.classWeight!)}): ${describeClassWeights(classWeights, data.classNames)}.`);
-  const stepper = await chooseStepper(model, head, opt, o.learningRateScale, size, o.engine, classWeights);
+  const stepper = await chooseStepper(model, head, opt, o.learningRateScale, size, o.engine, classWeights, smoothing);
   const nothingToTrain = (): GraftError =>
     new GraftError('BAD_ARGUMENT', `Every layer of ${model.name} is frozen, so there is nothing to train. Unfreeze some layers or add a trainable head.`);
   if (!o.beforeEpoch && (await stepper.refresh()) === 0) {
@@ -132,6 +152,8 @@ export async function fit(model: tfl.LayersModel, data: Dataset, options: FitOpt
   const dropouts = flatLayers(model).filter((l) => l.getClassName() === 'Dropout') as Array<tfl.layers.Layer & { seed?: number }>;
   const savedSeeds = dropouts.map((d) => d.seed);
   const early = o.earlyStopping ? new EarlyStopping(o.earlyStopping) : undefined;
+  const keep = o.keepBest ? new KeepBest(o.keepBest) : undefined;
+  const plateau = o.reduceOnPlateau ? new ReduceOnPlateau(o.reduceOnPlateau) : undefined;
   const history: EpochRecord[] = [];
   const n = data.y.length;
   if (o.batchSize > n) {
@@ -149,7 +171,7 @@ export async function fit(model: tfl.LayersModel, data: Dataset, options: FitOpt
   const lastGood = new WeightSnapshot();
   let checkpoint: FitCheckpoint | undefined;
   const resume = o.resumeFrom;
-  if (resume) checkResume(resume, model, o, n, batches, early !== undefined);
+  if (resume) checkResume(resume, model, o, n, batches, { earlyStopping: early !== undefined, keepBest: keep !== undefined, reduceOnPlateau: plateau !== undefined });
   const chance = chanceLoss(head);
   // The loss at the starting weights (the first batch's), read once; a resumed fit has it from the checkpoint.
   let startLoss = resume?.startLoss;
@@ -166,6 +188,11 @@ export async function fit(model: tfl.LayersModel, data: Dataset, options: FitOpt
       lastGood.load(model, resume.epochStartWeights);
       await stepper.restoreState(resume.optimizers);
       if (early && resume.earlyStopping) early.restoreState(model, resume.earlyStopping);
+      if (keep && resume.keepBest) keep.restoreState(model, resume.keepBest);
+      if (plateau && resume.reduceOnPlateau) {
+        plateau.restoreState(resume.reduceOnPlateau);
+        await stepper.setLearningRateFactor(plateau.rateFactor);
+      }
       rng.setState(resume.rng);
       augmentRng.setState(resume.augmentRng);
       order.set(resume.order);
@@ -215,6 +242,8 @@ export async function fit(model: tfl.LayersModel, data: Dataset, options: FitOpt
           };
           if (startLoss !== undefined) checkpoint.startLoss = startLoss;
           if (early) checkpoint.earlyStopping = early.state();
+          if (keep) checkpoint.keepBest = keep.state();
+          if (plateau) checkpoint.reduceOnPlateau = plateau.state();
           break;
         }
         const start = b * o.batchSize;
@@ -266,40 +295,62 @@ export async function fit(model: tfl.LayersModel, data: Dataset, options: FitOpt
         o.callbacks?.onMessage?.(message);
         break;
       }
-      const record: EpochRecord = { phase: o.phase, epoch, loss, accuracy, learningRate: scheduledRate(schedule, opt.learningRate, epoch, 0, o.epochs, batches), seconds: (performance.now() - started) / 1000 };
+      const record: EpochRecord = { phase: o.phase, epoch, loss, accuracy, learningRate: scheduledRate(schedule, opt.learningRate, epoch, 0, o.epochs, batches) * (plateau?.rateFactor ?? 1), seconds: (performance.now() - started) / 1000 };
       if (o.validation) {
-        const v = lossAndAccuracy(model, head, o.validation);
+        const v = lossAndAccuracy(model, head, o.validation, { labelSmoothing: smoothing, probabilities: true });
         record.valLoss = v.loss;
         record.valAccuracy = v.accuracy;
+        const extra = scoreMetrics(v.probabilities!, head.classes, o.validation.y, o.validation.classNames);
+        if (extra.auc !== undefined) record.valAuc = extra.auc;
+        if (extra.topK) {
+          record.valTopK = extra.topK.accuracy;
+          record.topK = extra.topK.k;
+        }
+        record.valMacroF1 = extra.macroF1;
+        record.valPerClass = extra.perClass;
       }
       history.push(record);
       await o.callbacks?.onEpochEnd?.(record);
-      if (early && record.valLoss !== undefined && early.update(model, epoch, record.valLoss)) {
+      keep?.update(model, record);
+      if (early?.update(model, record)) {
         stopReason = 'early-stopping';
-        message = `Phase "${o.phase}": validation loss did not improve for ${early.patience} epochs; stopped after epoch ${epoch}${early.restoreBest ? `, restored the weights of epoch ${early.bestEpoch}` : ''}.`;
+        message = `Phase "${o.phase}": ${early.monitor} did not improve for ${early.patience} epochs; stopped after epoch ${epoch}${early.restoreBest ? `, restored the weights of epoch ${early.bestEpoch}` : ''}.`;
         o.callbacks?.onMessage?.(message);
         break;
+      }
+      const factor = plateau?.update(record, opt.learningRate);
+      if (factor !== undefined) {
+        await stepper.setLearningRateFactor(factor);
+        o.callbacks?.onMessage?.(`Phase "${o.phase}": ${plateau!.monitor} did not improve for ${plateau!.patience} epochs; learning rate reduced to ${opt.learningRate * factor} after epoch ${epoch}.`);
       }
     }
     // Interrupted: the model keeps its current weights, which the checkpoint holds.
     if (early?.restoreBest && !checkpoint) early.restore(model);
+    // After early stopping's restore: keepBest names the weights the model ends with.
+    if (keep && !checkpoint) keep.restore(model);
   } finally {
     dropouts.forEach((d, i) => (d.seed = savedSeeds[i]));
     stepper.dispose();
     lastGood.dispose();
     early?.dispose();
+    keep?.dispose();
   }
   const result: FitResult = { history, stopReason, engine: stepper.use };
   if (classWeights) result.classWeights = classWeightRecord(classWeights, data.classNames);
   if (message !== undefined) result.message = message;
   if (guard) result.guard = guard;
   if (early?.bestEpoch !== undefined) result.bestEpoch = early.bestEpoch;
+  if (keep?.bestEpoch !== undefined && !checkpoint) {
+    const kept = history.find((r) => r.epoch === keep.bestEpoch);
+    const value = kept && monitorValue(kept, keep.monitor);
+    if (value !== undefined) result.keptBest = { epoch: keep.bestEpoch, monitor: keep.monitor, value };
+  }
   if (checkpoint) result.checkpoint = checkpoint;
   return result;
 }
 
 /** Refuses a checkpoint that does not belong to this fit (another model, data or batch size). */
-function checkResume(c: FitCheckpoint, model: tfl.LayersModel, o: { phase: string; epochs: number; batchSize: number }, n: number, batches: number, early: boolean): void {
+function checkResume(c: FitCheckpoint, model: tfl.LayersModel, o: { phase: string; epochs: number; batchSize: number }, n: number, batches: number, on: { earlyStopping: boolean; keepBest: boolean; reduceOnPlateau: boolean }): void {
   const bad = (what: string): GraftError =>
     new GraftError('CHECKPOINT_MISMATCH', `Cannot resume phase "${o.phase}" from this checkpoint: ${what}. Resume with the model, data and options of the interrupted run.`);
   if (c.phase !== o.phase) throw bad(`it was taken in phase "${c.phase}"`);
@@ -307,7 +358,9 @@ function checkResume(c: FitCheckpoint, model: tfl.LayersModel, o: { phase: strin
   if (c.samples !== n || c.order.length !== n) throw bad(`it was taken on ${c.samples} training samples, this fit has ${n}`);
   if (c.batches !== batches || !(c.batch >= 0 && c.batch < batches)) throw bad(`batch ${c.batch} of ${c.batches} does not fit ${batches} batches per epoch`);
   if (!(c.epoch >= 1 && c.epoch <= o.epochs)) throw bad(`it stopped in epoch ${c.epoch}, this fit has ${o.epochs} epochs`);
-  if (early !== (c.earlyStopping !== undefined)) throw bad(`early stopping was ${c.earlyStopping ? 'on' : 'off'} in the interrupted fit`);
+  for (const k of ['earlyStopping', 'keepBest', 'reduceOnPlateau'] as const) {
+    if (on[k] !== (c[k] !== undefined)) throw bad(`${k} was ${c[k] ? 'on' : 'off'} in the interrupted fit`);
+  }
   if (c.weights) checkWeights(model, c.weights, 'The checkpoint');
   checkWeights(model, c.epochStartWeights, "The checkpoint's start-of-epoch weights");
 }

@@ -28,12 +28,22 @@ export function inferenceBatch(model: tfl.LayersModel): number {
 export interface LossAccuracy {
   loss: number;
   accuracy: number;
+  /** With `probabilities: true`: class probabilities per sample, row-major [n, classes]. */
+  probabilities?: Float32Array;
+}
+
+export interface LossAccuracyOptions {
+  /** Label smoothing of the loss (loss.ts), as training used it. Default 0. */
+  labelSmoothing?: number;
+  /** Also return every sample's class probabilities (for AUC, top-k, per-class metrics), from the same pass. */
+  probabilities?: boolean;
 }
 
 /** Inference-mode loss and accuracy over a whole dataset, in batches. */
-export function lossAndAccuracy(model: tfl.LayersModel, head: OutputHead, data: Dataset): LossAccuracy {
+export function lossAndAccuracy(model: tfl.LayersModel, head: OutputHead, data: Dataset, options: LossAccuracyOptions = {}): LossAccuracy {
   const n = data.y.length;
   if (n === 0) return { loss: NaN, accuracy: NaN };
+  const probs = options.probabilities ? new Float32Array(n * head.classes) : undefined;
   const shape = modelSampleShape(model, data.sampleShape, data.source);
   const size = sampleSize(shape);
   let lossSum = 0;
@@ -47,14 +57,17 @@ export function lossAndAccuracy(model: tfl.LayersModel, head: OutputHead, data: 
       const y = tf.tensor1d(data.y.subarray(start, end), 'float32');
       // The same loss as training (from logits where possible), so validation and training compare.
       const { output: out, logits } = forwardForLoss(model, x, false);
-      return [tf.mul(lossOf(head, out, logits, y), end - start), correctOf(head, out, logits, y)];
+      if (probs) probs.set(probabilities(logits ? { ...head, activation: 'linear' } : head, out).dataSync(), start * head.classes);
+      return [tf.mul(lossOf(head, out, logits, y, options.labelSmoothing), end - start), correctOf(head, out, logits, y)];
     });
     lossSum += l.dataSync()[0]!;
     correct += c.dataSync()[0]!;
     l.dispose();
     c.dispose();
   }
-  return { loss: lossSum / n, accuracy: correct / n };
+  const result: LossAccuracy = { loss: lossSum / n, accuracy: correct / n };
+  if (probs) result.probabilities = probs;
+  return result;
 }
 
 /** Class probabilities for every sample (of `x`, or of a dataset, which may be read from disk), row-major [n, classes]. */

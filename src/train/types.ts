@@ -1,5 +1,6 @@
 import type { FitCheckpoint } from './checkpoint.js';
 import type { EngineUse } from './stepper.js';
+import type { ClassMetrics } from '../evaluate/metrics.js';
 
 /** One epoch of one phase, as kept in run.json and history.jsonl. */
 export interface EpochRecord {
@@ -9,6 +10,14 @@ export interface EpochRecord {
   accuracy: number;
   valLoss?: number;
   valAccuracy?: number;
+  /** Validation ROC AUC (binary tasks; evaluate/metrics.ts binaryAuc). */
+  valAuc?: number;
+  /** Validation top-k accuracy and its k (more than 5 classes; metrics.ts topKFor). */
+  valTopK?: number;
+  topK?: number;
+  /** Validation macro F1 and per-class precision/recall/F1 (metrics.ts perClassMetrics). */
+  valMacroF1?: number;
+  valPerClass?: ClassMetrics[];
   learningRate: number;
   seconds: number;
 }
@@ -27,6 +36,8 @@ export interface FitResult {
   guard?: { epoch: number; cause: string; suggestedLearningRate: number };
   /** With early stopping: the epoch whose weights were kept. */
   bestEpoch?: number;
+  /** With `keepBest`: the epoch whose weights the model ends with, the metric and its value then. */
+  keptBest?: { epoch: number; monitor: string; value: number };
   /** When interrupted: pass it back as `resumeFrom` to continue exactly where it stopped. */
   checkpoint?: FitCheckpoint;
   /** The engine that ran the steps (and why not onnxruntime, when not). */

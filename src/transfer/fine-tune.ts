@@ -3,6 +3,7 @@ import { GraftError } from '../errors.js';
 import type { Dataset } from '../data/dataset.js';
 import { makeAugmenter, type AugmentOptions } from '../data/augment.js';
 import { fit, type FitOptions } from '../train/fit.js';
+import { pickControls } from '../train/callbacks/controls.js';
 import { resolveOptimizer, type OptimizerSpec } from '../train/optimizer.js';
 import { describeSchedule, resolveSchedule, type ScheduleOption } from '../train/schedule.js';
 import type { FitResult } from '../train/types.js';
@@ -32,7 +33,7 @@ export interface UnfrozenPhaseOptions extends PhaseOptions {
   discriminative?: number;
 }
 
-export interface FineTuneOptions extends Pick<FitOptions, 'batchSize' | 'seed' | 'validation' | 'earlyStopping' | 'callbacks' | 'signal' | 'classWeight'> {
+export interface FineTuneOptions extends Pick<FitOptions, 'batchSize' | 'seed' | 'validation' | 'earlyStopping' | 'callbacks' | 'signal' | 'classWeight' | 'labelSmoothing' | 'keepBest' | 'reduceOnPlateau'> {
   /** Phase 1: reused layers frozen as `transfer` left them; only the rest trains. Default sgd 0.001 × 4 (the write-up's Model B). */
   frozen?: PhaseOptions;
   /** Phase 2: unfrozen. Default 16 epochs, same optimizer as phase 1 at a tenth of its learning rate. */
@@ -205,6 +206,8 @@ async function runPhase(
     ...(options.seed !== undefined && { seed: options.seed }),
     ...(options.earlyStopping !== undefined && { earlyStopping: options.earlyStopping }),
     ...(options.classWeight !== undefined && { classWeight: options.classWeight }),
+    // Each phase keeps its own best epoch and plateau (a fit each, as Keras's callbacks per fit call).
+    ...pickControls(options),
     ...(options.callbacks && { callbacks: options.callbacks }),
     ...(plan.learningRateScale && { learningRateScale: plan.learningRateScale }),
     ...(augment && { augment }),

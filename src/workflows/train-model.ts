@@ -7,6 +7,7 @@ import { describeSchedule, resolveSchedule, type ScheduleOption } from '../train
 import type { TrainCallbacks } from '../train/types.js';
 import type { EarlyStoppingOptions } from '../train/early-stopping.js';
 import { formatClassWeight, type ClassWeight } from '../train/class-weight.js';
+import { pickControls, withControls, type TrainingControls } from '../train/callbacks/controls.js';
 import { evaluate, type Evaluation } from '../evaluate/evaluate.js';
 import { assertRunDirFree, saveRun, type PhaseRecord, type RunInfo } from '../io/run-dir.js';
 import { hasCheckpoint } from '../io/checkpoint-dir.js';
@@ -20,7 +21,7 @@ import { examplesFile } from './examples.js';
 import { stoppedByGuard, TrainingDiverged } from './diverged.js';
 import { prepareTask, type DataOptions, type PreparedData } from './prepare.js';
 
-export interface TrainModelOptions extends DataOptions {
+export interface TrainModelOptions extends DataOptions, TrainingControls {
   /** Task spec, e.g. "fashion-mnist:exclude=sandal,shirt". */
   task: string;
   /** 'mlp' (the write-up's Model A) or 'cnn'. Default 'mlp'. */
@@ -105,6 +106,7 @@ export async function trainModel(options: TrainModelOptions): Promise<TrainedMod
     ...(data.validation && { validation: data.validation }),
     ...(options.earlyStopping !== undefined && { earlyStopping: options.earlyStopping }),
     ...(options.classWeight !== undefined && { classWeight: options.classWeight }),
+    ...pickControls(options),
     ...(options.callbacks && { callbacks: options.callbacks }),
     ...(signal && { signal }),
     ...(resume?.command === 'train' && { resumeFrom: resume.fit }),
@@ -146,6 +148,8 @@ export async function trainModel(options: TrainModelOptions): Promise<TrainedMod
   if (schedule !== 'constant') phase.schedule = schedule;
   if (options.classWeight !== undefined) phase.classWeight = formatClassWeight(options.classWeight);
   if (result.classWeights) phase.classWeights = result.classWeights;
+  Object.assign(phase, withControls(options));
+  if (result.keptBest) phase.keptBest = result.keptBest;
   const run: RunInfo = {
     ...runHeader(data, seed),
     kind: options.kind ?? 'train',
@@ -190,6 +194,7 @@ function trainOptionsRecord(o: TrainModelOptions, seed: number): Record<string, 
     valSplit: o.valSplit,
     image: o.image,
     ...(o.classWeight !== undefined && { classWeight: o.classWeight }),
+    ...withControls(o),
     ...(o.resize !== undefined && { resize: o.resize }),
   };
 }

@@ -1,4 +1,5 @@
 import type * as tfl from '@tensorflow/tfjs-layers';
+import { pickControls, withControls } from '../train/callbacks/controls.js';
 import { transfer, type HeadOptions } from '../transfer/transfer.js';
 import { fineTune, type FineTuneOptions, type PhaseResult } from '../transfer/fine-tune.js';
 import type { FreezePolicy } from '../transfer/freeze.js';
@@ -95,6 +96,7 @@ export async function transferModel(options: TransferModelOptions): Promise<Tran
     ...(options.batchSize !== undefined && { batchSize: options.batchSize }),
     ...(options.earlyStopping !== undefined && { earlyStopping: options.earlyStopping }),
     ...(options.classWeight !== undefined && { classWeight: options.classWeight }),
+    ...pickControls(options),
     ...(data.validation && { validation: data.validation }),
     ...(options.callbacks && { callbacks: options.callbacks }),
     ...(signal && { signal }),
@@ -144,7 +146,7 @@ export async function transferModel(options: TransferModelOptions): Promise<Tran
     kind: 'transfer',
     source: { path: sourcePathOf(options, resume) ?? '(in memory)', ...(options.sourceTask && { task: options.sourceTask }), ...(options.sourceOnnx && { onnx: options.sourceOnnx }) },
     transfer: { cut: t.reused[t.reused.length - 1]?.name ?? '', reused: t.reused.map((l) => l.name), head: t.head.map((l) => l.name), frozen: t.frozen },
-    phases: phases.map((p) => ({ ...toPhaseRecord(p), ...(options.classWeight !== undefined && { classWeight: formatClassWeight(options.classWeight) }) })),
+    phases: phases.map((p) => ({ ...toPhaseRecord(p), ...(options.classWeight !== undefined && { classWeight: formatClassWeight(options.classWeight) }), ...withControls(options) })),
     metrics: { test, frozenTest },
   };
   if (options.out) await saveRun(options.out, t.model, run, { force, extraFiles: examplesFile(t.model, data.test, last.probabilities) });
@@ -160,6 +162,7 @@ function toPhaseRecord(p: PhaseResult): PhaseRecord {
   if (p.schedule) r.schedule = p.schedule;
   if (p.featureCache) r.featureCache = p.featureCache;
   if (p.classWeights) r.classWeights = p.classWeights;
+  if (p.keptBest) r.keptBest = p.keptBest;
   return r;
 }
 
@@ -187,6 +190,7 @@ function transferOptionsRecord(o: TransferModelOptions, seed: number): Record<st
     valSplit: o.valSplit,
     image: o.image,
     ...(o.classWeight !== undefined && { classWeight: o.classWeight }),
+    ...withControls(o),
     ...(o.resize !== undefined && { resize: o.resize }),
   };
 }

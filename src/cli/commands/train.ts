@@ -8,6 +8,7 @@ import { INTERRUPT_HELP, RESUME_OPTION, interruptible, resumeArgs } from '../int
 import { printOut } from '../terminal-text.js';
 import { phaseEngines } from '../engine-text.js';
 import { CLASS_WEIGHT_OPTION, classWeightOption } from '../class-weight-option.js';
+import { FIT_CONTROL_OPTIONS, fitControlOptions } from '../fit-controls-option.js';
 import { timeSpent } from '../time-spent.js';
 import { USER_IMAGE_DEFAULT_SIDE } from '../../workflows/prepare-user.js';
 
@@ -28,6 +29,7 @@ export const trainCommand = defineCommand({
     schedule: { type: 'string', value: 'SPEC', description: SCHEDULE_HELP },
     ...FIT_OPTIONS,
     ...CLASS_WEIGHT_OPTION,
+    ...FIT_CONTROL_OPTIONS,
     ...DATA_OPTIONS,
     ...OUTPUT_OPTIONS,
     ...BACKEND_OPTION,
@@ -57,7 +59,7 @@ export const trainCommand = defineCommand({
       batchSize: batchSizeOption(v['batch-size'])!,
       ...(optimizer && { optimizer }),
       ...(schedule !== undefined && { schedule }),
-      ...(patience !== undefined && { earlyStopping: { patience } }),
+      ...fitControlOptions(v, patience),
       ...(classWeight !== undefined && { classWeight }),
       callbacks: trainingCallbacks('train', v),
       invocation,

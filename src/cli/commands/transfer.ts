@@ -11,6 +11,7 @@ import { INTERRUPT_HELP, RESUME_OPTION, interruptible, resumeArgs } from '../int
 import { printErr, printOut } from '../terminal-text.js';
 import { phaseEngines } from '../engine-text.js';
 import { CLASS_WEIGHT_OPTION, classWeightOption } from '../class-weight-option.js';
+import { FIT_CONTROL_OPTIONS, fitControlOptions } from '../fit-controls-option.js';
 import { timeSpent } from '../time-spent.js';
 import { onnxSourceRecord } from '../../workflows/onnx-source.js';
 import { ONNX_SOURCE_OPTIONS, loadFromSource, refuseOnnxOptions } from '../source-options.js';
@@ -43,6 +44,7 @@ export const transferCommand = defineCommand({
     ...PHASE_OPTIONS,
     ...FIT_OPTIONS,
     ...CLASS_WEIGHT_OPTION,
+    ...FIT_CONTROL_OPTIONS,
     ...DATA_OPTIONS,
     ...OUTPUT_OPTIONS,
     ...BACKEND_OPTION,
@@ -104,7 +106,7 @@ export const transferCommand = defineCommand({
       ...(v.augment !== undefined && { augment: parseAugment(v.augment) }),
       ...(v['no-feature-cache'] && { featureCache: false }),
       batchSize: batchSizeOption(v['batch-size'])!,
-      ...(patience !== undefined && { earlyStopping: { patience } }),
+      ...fitControlOptions(v, patience),
       ...(classWeight !== undefined && { classWeight }),
       ...(v.cut !== undefined && !onnx && { cut: parseLayerRef(v.cut) }),
       // An ONNX source is cut when it is read (--cut names a tensor there) and reused whole.
