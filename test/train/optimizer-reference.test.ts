@@ -43,7 +43,7 @@ const ref = (): Reference => reference as Reference;
 const CASES: Record<string, { optimizer: OptimizerSpec; schedule: string; epochs: number; batches: number; scales?: [number, number] }> = {
   'sgd-momentum-l2': { optimizer: { name: 'sgd', learningRate: 0.1, momentum: 0.9, weightDecay: 0.01 }, schedule: 'constant', epochs: 1, batches: 5, scales: [0.5, 1] },
   'adam-l2-step': { optimizer: { name: 'adam', learningRate: 0.02, weightDecay: 0.05 }, schedule: 'step:2,0.5', epochs: 5, batches: 1 },
-  'adamw-one-cycle': { optimizer: { name: 'adamw', learningRate: 0.02, weightDecay: 0.1 }, schedule: 'one-cycle', epochs: 1, batches: 5 },
+  'adamw-one-cycle': { optimizer: { name: 'adamw', learningRate: 0.02, weightDecay: 0.1 }, schedule: 'one-cycle', epochs: 1, batches: 5, scales: [0.25, 1] },
   'rmsprop-momentum-decay-cosine-warmup': { optimizer: { name: 'rmsprop', learningRate: 0.01, momentum: 0.5, weightDecay: 0.05 }, schedule: 'cosine:0.001,warmup:2', epochs: 5, batches: 1 },
 };
 

@@ -120,9 +120,10 @@ def main():
             "rates": step_rates,
             "weights": torch_run(lambda g: torch.optim.Adam(g, lr=0.02, eps=eps, weight_decay=0.05), step_rates),
         },
+        # The hidden layer at a quarter of the scheduled rate: discriminative scales multiply the schedule.
         "adamw-one-cycle": {
             "rates": one_cycle,
-            "weights": torch_run(lambda g: torch.optim.AdamW(g, lr=0.02, eps=eps, weight_decay=0.1), one_cycle),
+            "weights": torch_run(lambda g: torch.optim.AdamW(g, lr=0.02, eps=eps, weight_decay=0.1), one_cycle, (0.25, 1.0)),
         },
         "rmsprop-momentum-decay-cosine-warmup": {
             "rates": cos_warm,
