@@ -10,7 +10,8 @@ import { crossEntropy, describeOutput } from '../../src/train/loss.js';
 import { loadOnnxRuntime } from '../../src/engine/onnx/runtime.js';
 import { Rng } from '../../src/engine/rng.js';
 import type { Dataset } from '../../src/data/dataset.js';
-import { liveTensors, thrown, useBackend } from '../helpers.js';
+import { liveTensors, syntheticDataset, thrown, useBackend } from '../helpers.js';
+import { expectSameTraining, trainOnBoth } from './engine-agreement.js';
 
 beforeAll(useBackend);
 
@@ -148,4 +149,24 @@ describe('label smoothing of probabilities', () => {
     }
     expect(thrown(() => describeOutput(tfl.sequential({ layers: [tfl.layers.dense({ inputShape: [2], units: 3, activation: 'relu' })] }))).code).toBe('LOSS_ACTIVATION_MISMATCH');
   });
+});
+
+describe.skipIf(typeof ort === 'string')('label smoothing: the engines agree', () => {
+  for (const head of ['softmax', 'sigmoid'] as const) {
+    it(`${head} head, minibatches, dropout, momentum and class weights`, async () => {
+      const units = head === 'sigmoid' ? 1 : 3;
+      const d = syntheticDataset(90, units === 1 ? 2 : 3, 11, 4);
+      const make = (): tfl.LayersModel =>
+        tfl.sequential({
+          layers: [
+            tfl.layers.flatten({ inputShape: [4, 4], name: 'flat' }),
+            tfl.layers.dense({ units: 8, activation: 'relu', name: 'hidden', kernelInitializer: tfl.initializers.glorotUniform({ seed: 1 }) }),
+            tfl.layers.dropout({ rate: 0.25, name: 'drop' }),
+            tfl.layers.dense({ units, activation: head, name: 'out', kernelInitializer: tfl.initializers.glorotUniform({ seed: 2 }) }),
+          ],
+        });
+      const r = await trainOnBoth(make, d, { epochs: 3, batchSize: 16, seed: 3, optimizer: { name: 'sgd', learningRate: 0.2, momentum: 0.9 }, labelSmoothing: 0.15, classWeight: { 1: 2.5 } });
+      expectSameTraining(r, `${head} smoothed`);
+    });
+  }
 });
