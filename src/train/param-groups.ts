@@ -83,7 +83,7 @@ export class ParamGroups {
       for (const v of g.variables) mine[v.name] = grads[v.name]!;
       if (decay > 0 && !decoupled) {
         // L2 (PyTorch SGD/Adam weight_decay): g + decay·w, the op order of optimizer-graph.ts.
-        for (const v of g.variables) mine[v.name] = tf.add(mine[v.name]!, tf.mul(v, decay));
+        for (const v of g.variables) mine[v.name] = tf.tidy(() => tf.add(mine[v.name]!, tf.mul(v, decay)));
       }
       if (decay > 0 && decoupled) {
         // Decoupled (AdamW): w·(1 − rate·decay) before the update, in float32 as the step graph computes it.

@@ -7,7 +7,7 @@ import type { EpochRecord, FitResult } from '../../src/train/types.js';
 import { describeOptimizer, resolveOptimizer } from '../../src/train/optimizer.js';
 import { describeSchedule, parseSchedule, resolveSchedule, scheduledRate, SCHEDULE_FORMS } from '../../src/train/schedule.js';
 import { loadOnnxRuntime } from '../../src/engine/onnx/runtime.js';
-import { sameValues, syntheticDataset, thrown, useBackend, weightValues } from '../helpers.js';
+import { liveTensors, sameValues, syntheticDataset, thrown, useBackend, weightValues } from '../helpers.js';
 
 beforeAll(useBackend);
 
@@ -56,7 +56,10 @@ describe('schedules in fit', () => {
     for (const [label, options] of RUNS) {
       it.skipIf(engine === 'onnxruntime' && noOrt !== undefined)(`${label} on ${engine}: resumed mid-phase equals uninterrupted bit for bit, and each epoch records its first step's rate`, async () => {
         const o: FitOptions = { ...options, batchSize: 16, seed: 7, engine };
+        const before = liveTensors();
         const plain = await withStops(o, []);
+        // Weight decay and rate changes leave no tensors behind.
+        expect(liveTensors()).toBe(before);
         // 7 batches per epoch: stops inside epoch 2 (inside one-cycle's rise / after warm-up) and inside epoch 3.
         const resumed = await withStops(o, [9, 6]);
         expect(plain.result.engine?.engine).toBe(engine);
