@@ -28,61 +28,116 @@ export interface LayersOptions extends Pick<DataOptions, 'dataDir' | 'download' 
   onPoint?: (n: number, arm: LayersArm, seed: number, testAccuracy: number) => void;
 }
 
-/**
- * Layer transferability: for n = 1..L, copy the source's first n weight layers and re-initialise
- * the rest of the same architecture; train with the copied layers frozen, or fine-tuned, and compare
- * with the whole architecture from scratch. Every arm gets the same epochs, optimizer and data.
- */
-export async function layerTransferability(options: LayersOptions): Promise<LayersResult> {
-  const epochs = options.epochs ?? LAYERS_DEFAULTS.epochs;
-  const seeds = Array.from({ length: options.seeds ?? LAYERS_DEFAULTS.seeds }, (_, i) => i);
-  const optimizer = resolveOptimizer(options.optimizer ?? LAYERS_DEFAULTS.optimizer);
+/** A fully resolved layers study: serialisable, so a shard's fingerprint can hold it. */
+export interface LayersPlan {
+  task: string;
+  epochs: number;
+  seeds: number[];
+  optimizer: Required<OptimizerSpec>;
+  batchSize: number;
+  /** The source's weight layers before its output, in order: n copies the first n. */
+  weightLayers: string[];
+  data: Pick<DataOptions, 'dataDir' | 'download' | 'perClass' | 'resize' | 'modelInput'>;
+}
+
+/** One trial: a seed, how many layers are copied, and the arm. */
+export interface LayersKey {
+  seed: number;
+  n: number;
+  arm: LayersArm;
+}
+
+export async function planLayers(options: LayersOptions): Promise<LayersPlan> {
   const probe = await transfer(options.source, { head: { classes: 2 } });
   const weightLayers = probe.reused.filter((l) => l.weights.length > 0).map((l) => l.name);
   disposeModel(probe.model);
   if (weightLayers.length === 0) throw new GraftError('BAD_ARGUMENT', 'The source has no weight layers before its output; there is nothing to transfer layer by layer.');
-  const values = new Map<string, number[]>();
-  for (const seed of seeds) {
-    const data = await prepareTask(options.task, {
-      seed,
+  return {
+    task: options.task,
+    epochs: options.epochs ?? LAYERS_DEFAULTS.epochs,
+    seeds: Array.from({ length: options.seeds ?? LAYERS_DEFAULTS.seeds }, (_, i) => i),
+    optimizer: resolveOptimizer(options.optimizer ?? LAYERS_DEFAULTS.optimizer),
+    batchSize: options.batchSize ?? LAYERS_DEFAULTS.batchSize,
+    weightLayers,
+    data: {
       modelInput: options.source.inputs[0]!.shape,
       ...(options.resize !== undefined && { resize: options.resize }),
       ...(options.perClass !== undefined && { perClass: options.perClass }),
       ...(options.dataDir !== undefined && { dataDir: options.dataDir }),
       ...(options.download !== undefined && { download: options.download }),
-    });
-    for (let n = 1; n <= weightLayers.length; n++) {
+    },
+  };
+}
+
+/** Every trial in a fixed order: seed by seed, n = 1..L, frozen and fine-tuned (and scratch once, at n = 1). */
+export function layersTrialKeys(plan: LayersPlan): LayersKey[] {
+  const keys: LayersKey[] = [];
+  for (const seed of plan.seeds)
+    for (let n = 1; n <= plan.weightLayers.length; n++)
       for (const arm of ['frozen', 'fine-tuned', 'scratch'] as const) {
         if (arm === 'scratch' && n > 1) continue; // the baseline does not depend on n
-        const t = await transfer(options.source, { head: { classes: data.train.classNames.length }, seed, freeze: 'none' });
-        const lastCopied = t.reused.findIndex((l) => l.name === weightLayers[n - 1]);
-        const copied = arm === 'scratch' ? [] : t.reused.slice(0, lastCopied + 1);
-        reinitialize(t.reused.filter((l) => !copied.includes(l)), seed);
-        applyFreeze(t.reused, arm === 'frozen' ? { names: copied.map((l) => l.name) } : 'none');
-        await fit(t.model, data.train, { epochs, optimizer, seed, batchSize: options.batchSize ?? LAYERS_DEFAULTS.batchSize, phase: arm });
-        const acc = evaluate(t.model, data.test).accuracy;
-        disposeModel(t.model);
-        const key = `${arm === 'scratch' ? 0 : n}|${arm}`;
-        values.set(key, [...(values.get(key) ?? []), acc]);
-        options.onPoint?.(n, arm, seed, acc);
+        keys.push({ seed, n, arm });
       }
-    }
+  return keys;
+}
+
+/** Runs the trials at `indices` (in plan order) and returns each one's test accuracy. */
+export async function runLayersTrials(source: tfl.LayersModel, plan: LayersPlan, indices: readonly number[], onPoint?: LayersOptions['onPoint']): Promise<number[]> {
+  const keys = layersTrialKeys(plan);
+  const accuracies: number[] = [];
+  let data: { seed: number; prepared: Awaited<ReturnType<typeof prepareTask>> } | undefined;
+  for (const i of indices) {
+    const { seed, n, arm } = keys[i]!;
+    // Once per seed, as the trials of a seed come together.
+    if (data?.seed !== seed) data = { seed, prepared: await prepareTask(plan.task, { seed, ...plan.data }) };
+    const { train, test } = data.prepared;
+    const t = await transfer(source, { head: { classes: train.classNames.length }, seed, freeze: 'none' });
+    const lastCopied = t.reused.findIndex((l) => l.name === plan.weightLayers[n - 1]);
+    const copied = arm === 'scratch' ? [] : t.reused.slice(0, lastCopied + 1);
+    reinitialize(t.reused.filter((l) => !copied.includes(l)), seed);
+    applyFreeze(t.reused, arm === 'frozen' ? { names: copied.map((l) => l.name) } : 'none');
+    await fit(t.model, train, { epochs: plan.epochs, optimizer: plan.optimizer, seed, batchSize: plan.batchSize, phase: arm });
+    const acc = evaluate(t.model, test).accuracy;
+    disposeModel(t.model);
+    accuracies.push(acc);
+    onPoint?.(n, arm, seed, acc);
   }
+  return accuracies;
+}
+
+/** The result from every trial's accuracy, in plan order. */
+export function buildLayersResult(plan: LayersPlan, accuracies: readonly number[], source: string, backend = activeBackend()?.name ?? 'unknown'): LayersResult {
+  const values = new Map<string, number[]>();
+  layersTrialKeys(plan).forEach(({ n, arm }, i) => {
+    const key = `${arm === 'scratch' ? 0 : n}|${arm}`;
+    values.set(key, [...(values.get(key) ?? []), accuracies[i]!]);
+  });
   const interval = (xs: number[]): Interval & { values: number[] } => ({ ...confidenceInterval(xs), values: xs });
   const scratch = interval(values.get('0|scratch') ?? []);
   return {
     kind: 'layers',
     createdAt: new Date().toISOString(),
     graftVersion: GRAFT_VERSION,
-    backend: activeBackend()?.name ?? 'unknown',
-    source: options.sourcePath ?? '(in memory)',
-    task: options.task,
-    epochs,
-    seeds,
-    points: weightLayers.map((layer, i) => ({
+    backend,
+    source,
+    task: plan.task,
+    epochs: plan.epochs,
+    seeds: plan.seeds,
+    points: plan.weightLayers.map((layer, i) => ({
       n: i + 1,
       layer,
       arms: { frozen: interval(values.get(`${i + 1}|frozen`) ?? []), 'fine-tuned': interval(values.get(`${i + 1}|fine-tuned`) ?? []), scratch },
     })),
   };
+}
+
+/**
+ * Layer transferability: for n = 1..L, copy the source's first n weight layers and re-initialise
+ * the rest of the same architecture; train with the copied layers frozen, or fine-tuned, and compare
+ * with the whole architecture from scratch. Every arm gets the same epochs, optimizer and data.
+ */
+export async function layerTransferability(options: LayersOptions): Promise<LayersResult> {
+  const plan = await planLayers(options);
+  const all = layersTrialKeys(plan).map((_, i) => i);
+  return buildLayersResult(plan, await runLayersTrials(options.source, plan, all, options.onPoint), options.sourcePath ?? '(in memory)');
 }

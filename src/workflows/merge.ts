@@ -5,6 +5,7 @@ import type { CompareResult, Trial } from '../evaluate/compare-result.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { claimStudyOutput } from '../io/study-output.js';
 import { buildResult, type ComparePlan } from './compare.js';
+import { buildLayersResult, type LayersPlan, type LayersResult } from './layers.js';
 import { SHARD_FILE_PATTERN, shardFileName, type ShardFile, type ShardFingerprint, type ShardKind } from './shard.js';
 
 /**
@@ -21,14 +22,8 @@ export interface MergeOptions {
   force?: boolean;
 }
 
-export interface MergeSummary {
-  kind: 'compare';
-  out: string;
-  file: string;
-  result: CompareResult;
-  /** The shard files merged, in K order. */
-  shards: string[];
-}
+/** What was merged: the result as the single-machine command writes it, and the shard files, in K order. */
+export type MergeSummary = { out: string; file: string; shards: string[] } & ({ kind: 'compare'; result: CompareResult } | { kind: 'layers'; result: LayersResult });
 
 interface ReadShard {
   file: string;
@@ -149,11 +144,11 @@ export async function mergeShards(o: MergeOptions): Promise<MergeSummary> {
   const shards = checkShards(await Promise.all(files.map(readShard)));
   const first = shards[0]!;
   const kind = first.content.kind;
-  if (kind !== 'compare') throw new GraftError('BAD_ARGUMENT', `${first.file} is a ${kind} shard; this graft merges compare shards only.`);
-  const result = compareResultOf(shards);
+  const fp = first.content.fingerprint;
+  const merged = kind === 'compare' ? ({ kind, result: compareResultOf(shards) } as const) : ({ kind, result: buildLayersResult(fp.plan as LayersPlan, resultsInOrder<number>(shards), first.content.sourceLocation, fp.backend) } as const);
   const out = o.out ?? path.dirname(first.file);
   const file = path.join(out, RESULT_FILE[kind]);
   await claimStudyOutput(out, kind, file, { force: o.force ?? false });
-  await writeFileAtomic(file, `${JSON.stringify(result, null, 2)}\n`);
-  return { kind, out, file, result, shards: shards.map((s) => s.file) };
+  await writeFileAtomic(file, `${JSON.stringify(merged.result, null, 2)}\n`);
+  return { ...merged, out, file, shards: shards.map((s) => s.file) };
 }

@@ -13,6 +13,7 @@ import type { Trial } from '../evaluate/compare-result.js';
 import { planCompare, planData, trialKeys, type CompareOptions } from './compare.js';
 import { runComparePairs, type ParallelOptions } from './compare-parallel.js';
 import { prepareTask } from './prepare.js';
+import { layersTrialKeys, planLayers, runLayersTrials, type LayersOptions } from './layers.js';
 
 /**
  * Shards for batch schedulers (Kubernetes Indexed Jobs, Slurm arrays): the K-th of N machines runs
@@ -190,5 +191,31 @@ export async function compareShard(options: CompareOptions, parallel: ParallelOp
     seconds: (performance.now() - started) / 1000,
     total,
     results: indices.map((index, i) => ({ index, result: pairs[i]! })),
+  };
+}
+
+/** Runs shard K/N of a layers study: its share of the (seed, n, arm) trials; each result is a test accuracy. */
+export async function layersShard(options: LayersOptions, sourceLocation: string, shard: Shard): Promise<ShardFile<number>> {
+  const started = performance.now();
+  const plan = await planLayers(options);
+  const total = layersTrialKeys(plan).length;
+  const { dataDir, download, perClass: _perClass, ...fitted } = plan.data;
+  const data = await prepareTask(plan.task, { ...fitted, ...(dataDir !== undefined && { dataDir }), ...(download !== undefined && { download }) });
+  const { dataDir: _dir, download: _download, ...sharedData } = plan.data;
+  const fingerprint = await fingerprintOf('layers', data.task, { ...plan, data: sharedData }, options.source, [data.train, data.validation, data.test]);
+  const indices = shardIndices(total, shard);
+  const accuracies = await runLayersTrials(options.source, plan, indices, options.onPoint);
+  return {
+    format: 'graft-shard',
+    graftVersion: GRAFT_VERSION,
+    kind: 'layers',
+    shard,
+    fingerprint,
+    sourceLocation,
+    classNames: [...data.test.classNames],
+    createdAt: new Date().toISOString(),
+    seconds: (performance.now() - started) / 1000,
+    total,
+    results: indices.map((index, i) => ({ index, result: accuracies[i]! })),
   };
 }

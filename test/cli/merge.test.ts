@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { CompareResult, Trial } from '../../src/evaluate/compare-result.js';
+import type { LayersResult } from '../../src/evaluate/layers-result.js';
 
 // Shards run as separate processes, as on separate machines. GRAFT_TEST_BIN: a build elsewhere.
 const BIN = process.env.GRAFT_TEST_BIN ?? path.resolve(__dirname, '../../bin/graft.js');
@@ -75,6 +76,23 @@ describe.skipIf(!haveData)('graft compare --shard and graft merge', () => {
     expect(mixed.stderr).toContain('different runs');
     expect(mixed.stderr).toContain('plan.seeds');
     expect(readdirSync(out).sort()).toEqual(['.graft', 'compare.shard-1-of-3.json', 'compare.shard-2-of-3.json', 'compare.shard-3-of-3.json']);
+  });
+
+  it('merges graft layers shards into the single-machine layers.json', () => {
+    const layersArgs = ['layers', '--from', src, '--task', 'fashion-mnist:binary=tshirt-top,sandal', '--per-class', '10', '--seeds', '2', '--epochs', '1', '--data-dir', dataDir, '--offline'];
+    const single = graft([...layersArgs, '--out', path.join(dir, 'layers-single')]);
+    expect(single.status, single.stderr).toBe(0);
+    const shards = path.join(dir, 'layers-shards');
+    // Slurm's SLURM_ARRAY_TASK_ID is K itself.
+    for (const k of ['1', '2']) expect(graft([...layersArgs, '--out', shards, '--shard', 'auto/2'], { SLURM_ARRAY_TASK_ID: k }).status).toBe(0);
+    const merged = graft(['merge', shards, '--out', path.join(dir, 'layers-merged')]);
+    expect(merged.status, merged.stderr).toBe(0);
+    const a = JSON.parse(readFileSync(path.join(dir, 'layers-single', 'layers.json'), 'utf8')) as LayersResult;
+    const b = JSON.parse(readFileSync(path.join(dir, 'layers-merged', 'layers.json'), 'utf8')) as LayersResult;
+    expect(b.points).toEqual(a.points);
+    expect(b.points[0]!.arms.frozen.values).toHaveLength(2);
+    expect({ ...b, createdAt: '' }).toEqual({ ...a, createdAt: '' });
+    expect(existsSync(path.join(dir, 'layers-merged', 'report.html'))).toBe(true);
   });
 
   it.each(['0/3', '4/3', '1/0', 'half'])('refuses --shard %s before anything runs, naming it', (value) => {

@@ -3,7 +3,8 @@ import { GraftError } from '../../errors.js';
 import { writeFileAtomic } from '../../io/atomic.js';
 import { claimStudyOutput } from '../../io/study-output.js';
 import { ONNX_SOURCE_OPTIONS, loadFromSource } from '../source-options.js';
-import { LAYERS_DEFAULTS, layerTransferability, type LayersResult } from '../../workflows/layers.js';
+import { LAYERS_DEFAULTS, layerTransferability, type LayersOptions, type LayersResult } from '../../workflows/layers.js';
+import { claimShardOutput, layersShard, parseShard, writeShardFile } from '../../workflows/shard.js';
 import { defineCommand, numberOption } from '../command.js';
 import { BACKEND_OPTION, ENGINE_OPTION, useEngine, optimizerOption, printJson, startBackend, RESIZE_OPTION, resizeOption } from '../common.js';
 import { renderTable } from '../table.js';
@@ -13,7 +14,7 @@ import { printErr, printOut } from '../terminal-text.js';
 export const layersCommand = defineCommand({
   name: 'layers',
   summary: 'Layer transferability (Yosinski et al. 2014): copy the first n layers, frozen vs fine-tuned vs scratch.',
-  usage: 'graft layers --from MODEL --task SPEC [--per-class N] [--seeds 3] [--out DIR]',
+  usage: 'graft layers --from MODEL --task SPEC [--per-class N] [--seeds 3] [--out DIR] [--shard K/N]',
   options: {
     from: { type: 'string', value: 'MODEL', description: 'Source model (run dir, model.json, .h5, .keras, .onnx or hf:ORG/NAME)' },
     ...ONNX_SOURCE_OPTIONS,
@@ -24,6 +25,7 @@ export const layersCommand = defineCommand({
     optimizer: { type: 'string', value: 'NAME', default: LAYERS_DEFAULTS.optimizer.name, description: 'sgd or adam' },
     lr: { type: 'string', value: 'RATE', default: String(LAYERS_DEFAULTS.optimizer.learningRate), description: 'Learning rate' },
     out: { type: 'string', value: 'DIR', description: 'Write layers.json and report.html here (default runs/layers)' },
+    shard: { type: 'string', value: 'K/N', description: 'Run only the K-th of N shares of the trials and write layers.shard-K-of-N.json (join them with graft merge); auto/N reads K from JOB_COMPLETION_INDEX (+1) or SLURM_ARRAY_TASK_ID' },
     'data-dir': { type: 'string', value: 'DIR', description: 'Folder with the dataset files' },
     offline: { type: 'boolean', description: 'Never download data' },
     ...RESIZE_OPTION,
@@ -36,6 +38,7 @@ export const layersCommand = defineCommand({
     if (!v.from || !v.task) throw new GraftError('BAD_ARGUMENT', 'graft layers needs --from MODEL and --task SPEC.');
     const out = v.out ?? path.join('runs', 'layers');
     const resultFile = path.join(out, 'layers.json');
+    const shard = v.shard === undefined ? undefined : parseShard(v.shard);
     const perClass = numberOption('per-class', v['per-class'], { integer: true, min: 1 });
     const epochs = numberOption('epochs', v.epochs, { integer: true, min: 1 })!;
     const seeds = numberOption('seeds', v.seeds, { integer: true, min: 1 })!;
@@ -44,8 +47,9 @@ export const layersCommand = defineCommand({
     await startBackend(v.backend, v.json);
     const source = await loadFromSource({ ...v, from: v.from });
     // After every option is checked and the source loads: a refused command leaves nothing behind.
-    await claimStudyOutput(out, 'layers', resultFile, { force: v.force });
-    const r = await layerTransferability({
+    const shardFile = shard ? await claimShardOutput(out, 'layers', shard, { force: v.force }) : undefined;
+    if (!shard) await claimStudyOutput(out, 'layers', resultFile, { force: v.force });
+    const options: LayersOptions = {
       source: source.model,
       sourcePath: v.from,
       task: v.task,
@@ -59,7 +63,15 @@ export const layersCommand = defineCommand({
       onPoint: (n, arm, seed, acc) => {
         if (!v.json) printErr(`n=${n} ${arm.padEnd(10)} seed ${seed}: test accuracy ${(100 * acc).toFixed(2)}%\n`);
       },
-    });
+    };
+    if (shard && shardFile) {
+      const part = await layersShard(options, v.from, shard);
+      await writeShardFile(shardFile, part);
+      if (v.json) printJson(part);
+      else printOut(`Shard ${shard.index} of ${shard.count}: ${part.results.length} of ${part.total} trials. Wrote ${shardFile}; when all ${shard.count} are done: graft merge ${out}\n`);
+      return 0;
+    }
+    const r = await layerTransferability(options);
     await writeFileAtomic(resultFile, `${JSON.stringify(r, null, 2)}\n`);
     const report = await writeReportFor(out);
     if (v.json) printJson(r);

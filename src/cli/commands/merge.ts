@@ -5,10 +5,11 @@ import { printJson } from '../common.js';
 import { writeReportFor } from '../report-file.js';
 import { printOut } from '../terminal-text.js';
 import { printCompare } from './compare.js';
+import { printLayers } from './layers.js';
 
 export const mergeCommand = defineCommand({
   name: 'merge',
-  summary: 'Join the shard files of a study run with --shard K/N into one compare.json and report, as one machine would write them.',
+  summary: 'Join the shard files of a study run with --shard K/N into one compare.json or layers.json and report, as one machine would write them.',
   usage: 'graft merge DIR|FILE... [--out DIR] [--force] [--json]',
   options: {
     out: { type: 'string', value: 'DIR', description: 'Write the result and report.html here (default: the folder of the first shard file)' },
@@ -29,7 +30,8 @@ export const mergeCommand = defineCommand({
       printJson(summary.result);
       return 0;
     }
-    printCompare(summary.result);
+    if (summary.kind === 'compare') printCompare(summary.result);
+    else printLayers(summary.result);
     printOut(`\nMerged ${summary.shards.length} shard${summary.shards.length === 1 ? '' : 's'}; wrote ${summary.file} and ${report}\n`);
     return 0;
   },
