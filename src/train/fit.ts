@@ -15,6 +15,7 @@ import { checkScheduleFits, resolveSchedule, scheduledRate, type ScheduleOption 
 import type { LearningRateScale } from './param-groups.js';
 import type { EngineChoice } from '../engine/engine-choice.js';
 import { chooseStepper } from './onnx/select.js';
+import { resolveBatchNorm, type BatchNormMode } from './batchnorm-mode.js';
 import type { EpochRecord, FitResult, TrainCallbacks } from './types.js';
 import { EarlyStopping, type EarlyStoppingOptions } from './early-stopping.js';
 import { chanceLoss, divergedEpoch, divergenceYardstick, explodedLoss, suggestLearningRate } from './divergence.js';
@@ -92,6 +93,12 @@ export interface FitOptions {
   keepBest?: KeepBestOptions | false;
   /** Keras's ReduceLROnPlateau (callbacks/reduce-on-plateau.ts). Off by default; needs `validation`. */
   reduceOnPlateau?: ReduceOnPlateauOptions | false;
+  /**
+   * How trainable BatchNorm layers (and BatchNorm nodes of trainable OnnxBlocks) run (batchnorm-mode.ts):
+   * 'train' batch statistics, moving averages updated; 'frozen' on their moving statistics, kept,
+   * with γ/β still training (Keras's fine-tuning guide); 'auto' is 'train' for now. Default 'auto'.
+   */
+  batchNorm?: BatchNormMode;
 }
 
 /** Rewrites `count` samples of shape `sampleShape` at the start of `x`, in place. */
@@ -139,7 +146,8 @@ export async function fit(model: tfl.LayersModel, data: Dataset, options: FitOpt
   checkScheduleFits(schedule, opt.learningRate, o.epochs, o.phase);
   const classWeights = o.classWeight === undefined ? undefined : resolveClassWeights(o.classWeight, data.y, data.classNames);
   if (classWeights) o.callbacks?.onMessage?.(`Phase "${o.phase}": class weights (${formatClassWeight(o.classWeight!)}): ${describeClassWeights(classWeights, data.classNames)}.`);
-  const stepper = await chooseStepper(model, head, opt, o.learningRateScale, size, o.engine, classWeights, smoothing);
+  const bnTraining = resolveBatchNorm(o.batchNorm) === 'train';
+  const stepper = await chooseStepper(model, head, opt, o.learningRateScale, size, o.engine, classWeights, smoothing, bnTraining);
   const nothingToTrain = (): GraftError =>
     new GraftError('BAD_ARGUMENT', `Every layer of ${model.name} is frozen, so there is nothing to train. Unfreeze some layers or add a trainable head.`);
   if (!o.beforeEpoch && (await stepper.refresh()) === 0) {

@@ -6,9 +6,16 @@ import * as tfl from '@tensorflow/tfjs-layers';
  * flag to every layer and ignores `trainable` for BatchNormalization, so a frozen BatchNorm would
  * keep updating its moving statistics; and a model nested inside another loses the flag entirely.
  * Here a frozen BatchNorm runs in inference mode, and nested models are walked recursively.
+ * With `batchNormTraining` false (FitOptions.batchNorm 'frozen') every BatchNorm runs on its moving
+ * statistics, keeping them, while γ and β of a trainable one still get gradients.
  */
-export function forward(model: tfl.LayersModel, input: tf.Tensor, training: boolean): tf.Tensor {
-  return run(model, input, training, false).output;
+export function forward(model: tfl.LayersModel, input: tf.Tensor, training: boolean, options: ForwardOptions = {}): tf.Tensor {
+  return run(model, input, training, false, options).output;
+}
+
+export interface ForwardOptions {
+  /** Whether a trainable BatchNorm trains (batch statistics, moving averages moved) in a training pass. Default true. */
+  batchNormTraining?: boolean;
 }
 
 /**
@@ -16,11 +23,11 @@ export function forward(model: tfl.LayersModel, input: tf.Tensor, training: bool
  * computed from logits (as Keras 3 does): a clipped-probability cross-entropy has zero gradient once
  * the output saturates, and training from scratch can then never recover. `logits` says which it got.
  */
-export function forwardForLoss(model: tfl.LayersModel, input: tf.Tensor, training: boolean): { output: tf.Tensor; logits: boolean } {
-  return run(model, input, training, true);
+export function forwardForLoss(model: tfl.LayersModel, input: tf.Tensor, training: boolean, options: ForwardOptions = {}): { output: tf.Tensor; logits: boolean } {
+  return run(model, input, training, true, options);
 }
 
-function run(model: tfl.LayersModel, input: tf.Tensor, training: boolean, wantLogits: boolean): { output: tf.Tensor; logits: boolean } {
+function run(model: tfl.LayersModel, input: tf.Tensor, training: boolean, wantLogits: boolean, options: ForwardOptions): { output: tf.Tensor; logits: boolean } {
   const values = new Map<number, tf.Tensor>();
   const [modelInput] = model.inputs;
   if (model.inputs.length !== 1 || model.outputs.length !== 1 || !modelInput) {
@@ -40,11 +47,11 @@ function run(model: tfl.LayersModel, input: tf.Tensor, training: boolean, wantLo
       const atOutput = wantLogits && node.outputTensors.some((t) => t.id === modelOutput?.id);
       let out: tf.Tensor | tf.Tensor[];
       if (atOutput && !Array.isArray(arg)) {
-        const r = outputLayerForLoss(layer, arg, training);
+        const r = outputLayerForLoss(layer, arg, training, options);
         out = r.output;
         logits = r.logits;
       } else {
-        out = layerForward(layer, arg, training);
+        out = layerForward(layer, arg, training, options);
       }
       const outs = Array.isArray(out) ? out : [out];
       node.outputTensors.forEach((t, i) => values.set(t.id, outs[i]!));
@@ -59,8 +66,8 @@ function run(model: tfl.LayersModel, input: tf.Tensor, training: boolean, wantLo
 let linear: unknown;
 
 /** The output layer's pre-activation when its activation is softmax or sigmoid; else its output. */
-function outputLayerForLoss(layer: tfl.layers.Layer, arg: tf.Tensor, training: boolean): { output: tf.Tensor; logits: boolean } {
-  if (layer instanceof tfl.LayersModel) return run(layer, arg, training, true);
+function outputLayerForLoss(layer: tfl.layers.Layer, arg: tf.Tensor, training: boolean, options: ForwardOptions): { output: tf.Tensor; logits: boolean } {
+  if (layer instanceof tfl.LayersModel) return run(layer, arg, training, true, options);
   const className = layer.getClassName();
   const config = layer.getConfig() as { activation?: unknown; axis?: unknown };
   const squashes = (a: unknown): boolean => a === 'softmax' || a === 'sigmoid';
@@ -69,24 +76,26 @@ function outputLayerForLoss(layer: tfl.layers.Layer, arg: tf.Tensor, training: b
     return { output: arg, logits: true };
   }
   const holder = layer as unknown as { activation?: unknown };
-  if (!squashes(config.activation) || holder.activation === undefined) return { output: layerForward(layer, arg, training) as tf.Tensor, logits: false };
+  if (!squashes(config.activation) || holder.activation === undefined) return { output: layerForward(layer, arg, training, options) as tf.Tensor, logits: false };
   linear ??= (tfl.layers.dense({ units: 1 }) as unknown as { activation: unknown }).activation;
   const own = holder.activation;
   holder.activation = linear;
   try {
-    return { output: layerForward(layer, arg, training) as tf.Tensor, logits: true };
+    return { output: layerForward(layer, arg, training, options) as tf.Tensor, logits: true };
   } finally {
     holder.activation = own;
   }
 }
 
-function layerForward(layer: tfl.layers.Layer, arg: tf.Tensor | tf.Tensor[], training: boolean): tf.Tensor | tf.Tensor[] {
+function layerForward(layer: tfl.layers.Layer, arg: tf.Tensor | tf.Tensor[], training: boolean, options: ForwardOptions): tf.Tensor | tf.Tensor[] {
   if (layer instanceof tfl.LayersModel) {
     if (Array.isArray(arg)) throw new Error(`nested model ${layer.name} received several inputs`);
-    return forward(layer, arg, training);
+    return forward(layer, arg, training, options);
   }
-  const layerTraining = training && !(isBatchNorm(layer) && !layer.trainable);
-  return layer.apply(arg, { training: layerTraining }) as tf.Tensor | tf.Tensor[];
+  const bnTraining = options.batchNormTraining ?? true;
+  const layerTraining = training && !(isBatchNorm(layer) && (!layer.trainable || !bnTraining));
+  // An OnnxBlock holds BatchNorm nodes of its own: it reads the mode from this kwarg (onnx-block/layer.ts).
+  return layer.apply(arg, { training: layerTraining, batchNormTraining: bnTraining }) as tf.Tensor | tf.Tensor[];
 }
 
 export function isBatchNorm(layer: tfl.layers.Layer): boolean {

@@ -28,6 +28,8 @@ export class TfjsStepper implements Stepper {
     private readonly classWeights?: Float32Array,
     /** Label smoothing ε of the training loss (loss.ts); 0 for none. */
     private readonly labelSmoothing = 0,
+    /** Whether trainable BatchNorm layers train (FitOptions.batchNorm 'train') or keep their statistics ('frozen'). */
+    private readonly batchNormTraining = true,
   ) {
     this.groups = new ParamGroups(model, spec, scale);
     this.scheduled = spec.learningRate;
@@ -57,7 +59,7 @@ export class TfjsStepper implements Stepper {
     let correct: tf.Scalar | undefined;
     let guard: tf.Scalar | undefined;
     const cost = this.groups.step(() => {
-      const { output, logits } = forwardForLoss(this.model, xs, true);
+      const { output, logits } = forwardForLoss(this.model, xs, true, { batchNormTraining: this.batchNormTraining });
       correct = tf.keep(correctOf(this.head, output, logits, ys));
       // 0 × sum(outputs) is NaN when any output is: a clipped loss alone would hide it.
       guard = tf.keep(tf.mul(tf.sum(output), 0) as tf.Scalar);

@@ -40,8 +40,9 @@ const onnxBlock: LayerEmitter = (ctx, layer, [x], outShape) => {
   for (const n of nodes) {
     const node = { ...n, inputs: n.inputs.map(name), outputs: n.outputs.map(name), ...(n.name !== undefined && { name: `${prefix}${n.name}` }) };
     // A trainable block trains its BatchNorm (as OnnxBlock.call does on TF.js): batch statistics,
-    // running averages moved with the node's momentum (ONNX's convention, default 0.9).
-    if (rec && layer.trainable && n.op === 'BatchNormalization' && n.outputs.length === 1) {
+    // running averages moved with the node's momentum (ONNX's convention, default 0.9); not when
+    // the fit keeps BatchNorm on its statistics (rec.batchNormTraining false).
+    if (rec && rec.batchNormTraining && layer.trainable && n.op === 'BatchNormalization' && n.outputs.length === 1) {
       const momentum = typeof n.attrs?.momentum === 'object' && 'float' in n.attrs.momentum ? n.attrs.momentum.float : 0.9;
       rec.batchNorms.push({ layer, mean: node.inputs[3]!, variance: node.inputs[4]!, momentum });
       node.attrs = { ...n.attrs, momentum: { float: momentum } };

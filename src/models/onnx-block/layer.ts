@@ -33,7 +33,8 @@ type LayerArgs = ConstructorParameters<typeof tfl.layers.Layer>[0];
  * rest of graft — freezing by layer, checkpoints, saving a run, the TF.js engine (its own autodiff
  * through the ops) — treats it as any other layer. The forward pass runs the nodes on TF.js ops
  * (src/engine/onnx/tfjs/); the onnxruntime engine splices the same nodes into its graphs instead.
- * BatchNormalization inside runs in inference mode: the pretrained statistics are kept.
+ * BatchNormalization inside trains while the block does, unless the kwarg `batchNormTraining` is false;
+ * a frozen block's runs in inference mode: the pretrained statistics are kept.
  */
 export class OnnxBlock extends tfl.layers.Layer {
   static className = 'OnnxBlock';
@@ -67,8 +68,9 @@ export class OnnxBlock extends tfl.layers.Layer {
 
   override call(inputs: tf.Tensor | tf.Tensor[], kwargs?: tf.serialization.ConfigDict): tf.Tensor {
     const x = Array.isArray(inputs) ? inputs[0]! : inputs;
-    // A trainable block trains its BatchNorm: batch statistics, running averages moved.
-    const training = kwargs?.training === true && this.trainable;
+    // A trainable block trains its BatchNorm (batch statistics, running averages moved), unless the
+    // caller keeps BatchNorm on its statistics (train/forward.ts's batchNormTraining, FitOptions.batchNorm 'frozen').
+    const training = kwargs?.training === true && this.trainable && kwargs.batchNormTraining !== false;
     return tf.tidy(() => {
       const values = new Map<string, tf.Tensor>([[this.spec.input, x]]);
       this.spec.weights.forEach((w, i) => values.set(w.name, this.vars[i]!.read()));

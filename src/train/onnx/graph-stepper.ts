@@ -67,6 +67,8 @@ export class GraphStepper implements Stepper {
     private readonly classWeights?: Float32Array,
     /** Label smoothing ε of the training loss (loss.ts); 0 for none. */
     private readonly labelSmoothing = 0,
+    /** Whether trainable BatchNorm layers train (FitOptions.batchNorm 'train') or keep their statistics ('frozen'). */
+    private readonly batchNormTraining = true,
   ) {
     this.kinds = slotKinds(spec);
     this.rate = spec.learningRate;
@@ -82,8 +84,8 @@ export class GraphStepper implements Stepper {
     const layers = flatLayers(this.model);
     const trained = layers.flatMap((l) => l.trainableWeights.filter((w) => live.has(w.read())).map((w) => w.name));
     if (trained.length === 0) return 0;
-    // As train/forward.ts: a BatchNorm whose own flag is off runs in inference mode.
-    const bnTraining = layers.filter((l) => l.getClassName() === 'BatchNormalization' && l.trainable).map((l) => l.name);
+    // As train/forward.ts: a BatchNorm whose own flag is off runs in inference mode, and all do when the fit keeps their statistics.
+    const bnTraining = this.batchNormTraining ? layers.filter((l) => l.getClassName() === 'BatchNormalization' && l.trainable).map((l) => l.name) : [];
     const key = `${trained.join(',')}|${bnTraining.join(',')}`;
     let compiled = this.compiled.get(key);
     if (!compiled) {
@@ -103,7 +105,7 @@ export class GraphStepper implements Stepper {
   }
 
   private async compile(live: Set<tf.Tensor>, layers: tfl.layers.Layer[]): Promise<Compiled> {
-    const forward = buildTrainingForward(this.model);
+    const forward = buildTrainingForward(this.model, { batchNormTraining: this.batchNormTraining });
     if (typeof forward === 'string') throw new GraftError('BACKEND_UNAVAILABLE', `The onnxruntime engine cannot train ${this.model.name} now: ${forward}. Train with --engine tfjs (GRAFT_ENGINE=tfjs).`);
     const nameOf = new Map(forward.variables.map((v) => [v.variable, v.name]));
     const groups = layers

@@ -25,22 +25,23 @@ export async function chooseStepper(
   engine: EngineChoice | undefined,
   classWeights?: Float32Array,
   labelSmoothing = 0,
+  batchNormTraining = true,
 ): Promise<Stepper> {
   const choice = engine ?? engineFromEnv();
   if (!ENGINE_CHOICES.includes(choice)) {
     throw new GraftError('BAD_ARGUMENT', `engine ${JSON.stringify(choice)} is not an engine; use one of ${ENGINE_CHOICES.join(', ')}.`);
   }
-  if (choice === 'tfjs') return new TfjsStepper(model, head, spec, scale, { engine: 'tfjs', reason: 'TF.js was asked for' }, classWeights, labelSmoothing);
+  if (choice === 'tfjs') return new TfjsStepper(model, head, spec, scale, { engine: 'tfjs', reason: 'TF.js was asked for' }, classWeights, labelSmoothing, batchNormTraining);
   let reason = compilerRefusal(model, head, spec, sampleFloats);
   if (reason === undefined) {
     const ort = await loadOnnxRuntime();
-    if (typeof ort !== 'string') return new GraphStepper(ort, model, head, spec, scale, classWeights, labelSmoothing);
+    if (typeof ort !== 'string') return new GraphStepper(ort, model, head, spec, scale, classWeights, labelSmoothing, batchNormTraining);
     reason = ort;
   }
   if (choice === 'onnxruntime') {
     throw new GraftError('BACKEND_UNAVAILABLE', `The onnxruntime engine cannot train ${model.name}: ${reason}. Use --engine tfjs (or auto, which falls back by itself).`);
   }
-  return new TfjsStepper(model, head, spec, scale, { engine: 'tfjs', reason }, classWeights, labelSmoothing);
+  return new TfjsStepper(model, head, spec, scale, { engine: 'tfjs', reason }, classWeights, labelSmoothing, batchNormTraining);
 }
 
 /**

@@ -35,6 +35,11 @@ export interface FormVariable {
 export interface TrainingRecord {
   /** Every TF.js variable in the graph, as an initializer named after it in TF.js layout. */
   variables: FormVariable[];
+  /**
+   * Whether a trainable BatchNorm (a Keras layer, or a node inside an OnnxBlock) runs in training
+   * mode; false (FitOptions.batchNorm 'frozen') keeps every one on its moving statistics.
+   */
+  batchNormTraining: boolean;
   /** BatchNorm calls that run in training mode: their node's moving-statistics inputs, and Keras's momentum. */
   batchNorms: Array<{ layer: tfl.layers.Layer; mean: string; variance: string; momentum: number }>;
   /** Dropout calls: a mask input each ([n, ...NHWC sample shape], as TF.js draws it). */

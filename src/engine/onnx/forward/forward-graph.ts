@@ -90,18 +90,18 @@ export function encodeForward(ctx: ForwardContext, name: string): Uint8Array {
 /**
  * The model's training pass as an ONNX graph: every TF.js weight an initializer named after its
  * variable in TF.js layout (rearranged in the graph), BatchNorm layers whose own flag is on in
- * training mode (recorded, for train/graph's batchNormTraining), Dropout as x × a mask input, and
+ * training mode (recorded, for train/graph's batchNormTraining; none with `batchNormTraining` false), Dropout as x × a mask input, and
  * the output before its softmax/sigmoid (`logits`), as TF.js's engine computes the loss. Returns the
  * reason instead when some layer has no translation (in this form) here.
  */
-export function buildTrainingForward(model: tfl.LayersModel): TrainingForward | string {
-  const rec: TrainingRecord = { variables: [], batchNorms: [], dropouts: [], atOutput: false, squashed: false };
+export function buildTrainingForward(model: tfl.LayersModel, options: { batchNormTraining?: boolean } = {}): TrainingForward | string {
+  const rec: TrainingRecord = { variables: [], batchNormTraining: options.batchNormTraining ?? true, batchNorms: [], dropouts: [], atOutput: false, squashed: false };
   const ctx = new ForwardContext(rec);
   try {
     const { inputShape, out } = translate(ctx, model);
     if (out.shape.length !== 1) unsupported(`${model.name} outputs shape [${out.shape.join(', ')}], not a vector`);
     ctx.g.output(out.name, 'logits', ['n', out.shape[0]!]);
-    return { graph: ctx.g.graph, inputShape, units: out.shape[0]!, variables: rec.variables, batchNorms: rec.batchNorms, dropouts: rec.dropouts, squashed: rec.squashed, opset: ctx.opset, irVersion: ctx.irVersion };
+    return { graph: ctx.g.graph, inputShape, units: out.shape[0]!, variables: rec.variables, batchNormTraining: rec.batchNormTraining, batchNorms: rec.batchNorms, dropouts: rec.dropouts, squashed: rec.squashed, opset: ctx.opset, irVersion: ctx.irVersion };
   } catch (e) {
     if (e instanceof Unsupported) return e.message;
     throw e;

@@ -96,7 +96,8 @@ const dense: LayerEmitter = (ctx, layer, [x]) => {
  * Inference mode: (x − moving mean) / √(moving variance + ε) · γ + β over the channel axis, as
  * one BatchNormalization op (onnxruntime folds it into the convolution before it). In the training
  * form a BatchNorm whose own `trainable` flag is on is recorded to run in training mode (as
- * train/forward.ts decides), with Keras's momentum as the node's (the same convention as ONNX's).
+ * train/forward.ts decides), with Keras's momentum as the node's (the same convention as ONNX's),
+ * unless the record says BatchNorm keeps its statistics (FitOptions.batchNorm 'frozen').
  */
 const batchNormalization: LayerEmitter = (ctx, layer, [x]) => {
   const c = configOf(layer);
@@ -114,7 +115,7 @@ const batchNormalization: LayerEmitter = (ctx, layer, [x]) => {
   const p = (prop: string, data: Float32Array): string => ctx.param(layer, prop, 'same') ?? ctx.weight(data, [channels], `${layer.name}_${prop}`);
   const [g, b, m, v] = [p('gamma', gamma), p('beta', beta), p('movingMean', mean.data), p('movingVariance', variance.data)];
   const rec = ctx.training;
-  if (rec && layer.trainable) {
+  if (rec && rec.batchNormTraining && layer.trainable) {
     if (rec.batchNorms.some((n) => n.layer === layer)) unsupported('a BatchNormalization applied twice in training mode (shared moving statistics)');
     const momentum = typeof c.momentum === 'number' ? c.momentum : 0.99;
     rec.batchNorms.push({ layer, mean: m, variance: v, momentum });
