@@ -1,5 +1,6 @@
 import { GraftError } from '../errors.js';
 import type { AugmentOptions } from '../data/augment.js';
+import { BATCH_NORM_AUTO, BATCH_NORM_MODES, type BatchNormMode } from '../train/batchnorm-mode.js';
 import type { OptionDef } from './command.js';
 import { numberOption } from './command.js';
 
@@ -33,4 +34,19 @@ export function parseAugment(text: string): AugmentOptions {
 export function parseHeadPool(text: string): 'flatten' | 'avg' {
   if (text === 'flatten' || text === 'avg') return text;
   throw new GraftError('BAD_ARGUMENT', `--head-pool received ${JSON.stringify(text)}; choose flatten or avg.`);
+}
+
+/** --bn: how trainable BatchNorm layers run in the unfrozen phase (train/batchnorm-mode.ts). */
+export const BATCH_NORM_OPTION = {
+  bn: {
+    type: 'string',
+    value: 'MODE',
+    default: 'auto',
+    description: `BatchNorm in the unfrozen phase: frozen (moving statistics used and kept, γ/β still train; Keras's fine-tuning guide), train (batch statistics, moving averages updated), or auto (${BATCH_NORM_AUTO} for now)`,
+  },
+} as const satisfies Record<string, OptionDef>;
+
+export function parseBatchNormOption(text: string): BatchNormMode {
+  if ((BATCH_NORM_MODES as readonly string[]).includes(text)) return text as BatchNormMode;
+  throw new GraftError('BAD_ARGUMENT', `--bn received ${JSON.stringify(text)}; choose ${BATCH_NORM_MODES.join(', ')} (frozen keeps BatchNorm's moving statistics while the base trains).`);
 }

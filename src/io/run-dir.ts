@@ -46,6 +46,8 @@ export interface PhaseRecord {
   controls?: ControlsRecord;
   /** With keep-best: the epoch whose weights the phase ended with, by which metric, and its value then. */
   keptBest?: { epoch: number; monitor: string; value: number };
+  /** The phase's BatchNorm mode (--bn), as given and as it ran (train/batchnorm-mode.ts). */
+  batchNorm?: { mode: string; ran: 'train' | 'frozen' };
 }
 
 /** Everything needed to reuse, score or reproduce a trained model; saved as run.json. */

@@ -4,6 +4,7 @@ import type { Dataset } from '../data/dataset.js';
 import { makeAugmenter, type AugmentOptions } from '../data/augment.js';
 import { fit, type FitOptions } from '../train/fit.js';
 import { pickControls } from '../train/callbacks/controls.js';
+import { resolveBatchNorm, type BatchNormMode } from '../train/batchnorm-mode.js';
 import { resolveOptimizer, type OptimizerSpec } from '../train/optimizer.js';
 import { describeSchedule, resolveSchedule, type ScheduleOption } from '../train/schedule.js';
 import type { FitResult } from '../train/types.js';
@@ -19,6 +20,8 @@ export interface PhaseOptions {
   optimizer?: OptimizerSpec;
   /** The phase's learning-rate schedule (train/schedule.ts), e.g. 'cosine,warmup:1'. Default constant. */
   schedule?: ScheduleOption;
+  /** How trainable BatchNorm layers run in this phase (FitOptions.batchNorm): 'train', 'frozen' or 'auto'. Default 'auto'. */
+  batchNorm?: BatchNormMode;
 }
 
 export interface UnfrozenPhaseOptions extends PhaseOptions {
@@ -89,6 +92,8 @@ export interface PhaseResult extends FitResult {
   learningRates?: Record<string, number>;
   /** The phase's learning-rate schedule in its text form, when not constant. */
   schedule?: string;
+  /** The phase's BatchNorm mode when one was given: as given, and what it ran as ('auto' resolved). */
+  batchNorm?: { mode: BatchNormMode; ran: 'train' | 'frozen' };
   /** With gradual unfreezing: the layers made trainable before each epoch. */
   unfreezeSchedule?: string[][];
   /** Where the feature cache split the model, the time spent computing features, and the engine that did (with why TF.js, if it did). */
@@ -196,12 +201,17 @@ async function runPhase(
   const cache = epochs > 0 && options.featureCache !== false ? planCache(model, data, plan, augment !== undefined, name, say) : undefined;
   const target = cache?.top ?? model;
   const schedule: string[][] = [];
-  const rateSchedule = (name === 'frozen' ? options.frozen : options.unfrozen)?.schedule;
+  const phaseOptions = name === 'frozen' ? options.frozen : options.unfrozen;
+  const rateSchedule = phaseOptions?.schedule;
+  const batchNorm = phaseOptions?.batchNorm;
+  // Checked before the feature cache runs the base: a bad mode is refused at once.
+  const batchNormRan = batchNorm === undefined ? undefined : resolveBatchNorm(batchNorm, `The ${name} phase's batchNorm`);
   const fitOptions: FitOptions = {
     epochs,
     optimizer,
     phase: name,
     ...(rateSchedule !== undefined && { schedule: rateSchedule }),
+    ...(batchNorm !== undefined && { batchNorm }),
     ...(options.batchSize !== undefined && { batchSize: options.batchSize }),
     ...(options.seed !== undefined && { seed: options.seed }),
     ...(options.earlyStopping !== undefined && { earlyStopping: options.earlyStopping }),
@@ -239,6 +249,7 @@ async function runPhase(
   if (plan.schedule) phase.unfreezeSchedule = schedule;
   const described = rateSchedule === undefined ? 'constant' : describeSchedule(resolveSchedule(rateSchedule));
   if (described !== 'constant') phase.schedule = described;
+  if (batchNorm !== undefined) phase.batchNorm = { mode: batchNorm, ran: batchNormRan! };
   if (cache) {
     phase.featureCache = { layer: cache.split.layer.name, images: cache.images, seconds: cache.seconds };
     if (cache.engine) phase.featureCache.engine = cache.engine.engine;

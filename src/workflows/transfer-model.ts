@@ -160,6 +160,7 @@ function toPhaseRecord(p: PhaseResult): PhaseRecord {
   if (p.learningRates) r.learningRates = p.learningRates;
   if (p.unfreezeSchedule) r.unfreezeSchedule = p.unfreezeSchedule;
   if (p.schedule) r.schedule = p.schedule;
+  if (p.batchNorm) r.batchNorm = p.batchNorm;
   if (p.featureCache) r.featureCache = p.featureCache;
   if (p.classWeights) r.classWeights = p.classWeights;
   if (p.keptBest) r.keptBest = p.keptBest;

@@ -5,7 +5,7 @@ import { defineCommand, numberOption } from '../command.js';
 import { BACKEND_OPTION, ENGINE_OPTION, batchSizeOption, useEngine, DATA_OPTIONS, FIT_OPTIONS, OUTPUT_OPTIONS, dataOptions, optimizerOption, printJson, SCHEDULE_HELP, scheduleOption, startBackend, trainingCallbacks } from '../common.js';
 import { transferModel, type TransferModelOptions } from '../../workflows/transfer-model.js';
 import { loadBackbone } from '../../workflows/backbone.js';
-import { BACKBONE_OPTIONS, PHASE_OPTIONS, parseAugment, parseHeadPool } from '../cnn-options.js';
+import { BACKBONE_OPTIONS, BATCH_NORM_OPTION, PHASE_OPTIONS, parseAugment, parseBatchNormOption, parseHeadPool } from '../cnn-options.js';
 import { printEvaluation } from './evaluate.js';
 import { INTERRUPT_HELP, RESUME_OPTION, interruptible, resumeArgs } from '../interrupt.js';
 import { printErr, printOut } from '../terminal-text.js';
@@ -42,6 +42,7 @@ export const transferCommand = defineCommand({
     'frozen-schedule': { type: 'string', value: 'SPEC', description: 'Learning-rate schedule of the frozen phase (forms as --schedule; default constant)' },
     schedule: { type: 'string', value: 'SPEC', description: `Of the unfrozen phase. ${SCHEDULE_HELP}` },
     ...PHASE_OPTIONS,
+    ...BATCH_NORM_OPTION,
     ...FIT_OPTIONS,
     ...CLASS_WEIGHT_OPTION,
     ...FIT_CONTROL_OPTIONS,
@@ -65,6 +66,7 @@ export const transferCommand = defineCommand({
     if (!v.out) throw new GraftError('BAD_ARGUMENT', 'graft transfer needs --out DIR for the run directory.');
     const freeze = parseFreezePolicy(v.freeze);
     const unfreeze = parseUnfreezePolicy(v.unfreeze);
+    const batchNorm = parseBatchNormOption(v.bn);
     const classWeight = classWeightOption(v['class-weight']);
     useEngine(v.engine);
     await startBackend(v.backend, v.json);
@@ -100,6 +102,7 @@ export const transferCommand = defineCommand({
         optimizer: unfrozenOptimizer,
         ...(unfrozenSchedule !== undefined && { schedule: unfrozenSchedule }),
         unfreeze,
+        batchNorm,
         ...(v.gradual && { gradual: true }),
         ...(v.discriminative !== undefined && { discriminative: numberOption('discriminative', v.discriminative, { min: 1e-6, max: 1 })! }),
       },
