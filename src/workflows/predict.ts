@@ -151,8 +151,17 @@ function topClasses(p: Float32Array, names: readonly string[], k: number): Class
   return order.slice(0, k).map((i) => ({ class: names[i] ?? `class ${i}`, probability: p[i]! }));
 }
 
-/** Predicts the images that `inputs` (files, folders, patterns) name. Errors of one input go into its entry. */
-export async function predictFiles(model: tfl.LayersModel, inputs: readonly string[], opts: PredictOptions = {}): Promise<PredictOutcome> {
+/** Fits images as the run was trained and predicts them in chunks: the one path files and arrays take. */
+export interface ImageFeeder {
+  input: ModelImageInput;
+  classNames: string[];
+  /** Fits `img` and queues it; `entry` receives its predictions when its chunk runs. */
+  add(entry: Prediction, img: RawImage): void;
+  /** Predicts what is queued. */
+  flush(): void;
+}
+
+export function imageFeeder(model: tfl.LayersModel, opts: PredictOptions, results: Prediction[]): ImageFeeder {
   const head = describeOutput(model);
   const input = modelImageInput(model);
   const { height: h, width: w, channels } = input;
@@ -162,9 +171,6 @@ export async function predictFiles(model: tfl.LayersModel, inputs: readonly stri
   const classNames = Array.from({ length: head.classes }, (_, i) => opts.classNames?.[i] ?? `class ${i}`);
   const top = Math.min(opts.top ?? 3, head.classes);
   const chunk = Math.max(1, opts.chunk ?? PREDICT_CHUNK);
-  const results: Prediction[] = [];
-  const skipped: string[] = [];
-
   const x = new Float32Array(chunk * size);
   let pending: Prediction[] = [];
   const flush = (): void => {
@@ -188,6 +194,14 @@ export async function predictFiles(model: tfl.LayersModel, inputs: readonly stri
     pending.push(entry);
     if (pending.length === chunk) flush();
   };
+  return { input, classNames, add, flush };
+}
+
+/** Predicts the images that `inputs` (files, folders, patterns) name. Errors of one input go into its entry. */
+export async function predictFiles(model: tfl.LayersModel, inputs: readonly string[], opts: PredictOptions = {}): Promise<PredictOutcome> {
+  const results: Prediction[] = [];
+  const skipped: string[] = [];
+  const { input, classNames, add, flush } = imageFeeder(model, opts, results);
 
   // A folder whose every file was skipped is itself reported, in its place, so nothing passes unseen.
   let group: { from: string; used: number; files: number; example?: string } | undefined;
