@@ -120,6 +120,9 @@ export async function fineTune(t: TransferredModel, data: Dataset, options: Fine
   const unfrozenOptimizer = resolveOptimizer(
     unfrozenOpts.optimizer ?? { ...frozenOptimizer, learningRate: frozenOptimizer.learningRate * FINE_TUNE_DEFAULTS.unfrozen.learningRateFactor },
   );
+  // A bad BatchNorm mode is refused before any phase trains.
+  if (options.frozen?.batchNorm !== undefined) resolveBatchNorm(options.frozen.batchNorm, "The frozen phase's batchNorm");
+  if (options.unfrozen?.batchNorm !== undefined) resolveBatchNorm(options.unfrozen.batchNorm, "The unfrozen phase's batchNorm");
   const results: PhaseResult[] = [];
   const resume = options.resumeFrom;
   if (resume && resume.phase !== 'frozen' && resume.phase !== 'unfrozen') throw new GraftError('CHECKPOINT_CORRUPT', `The checkpoint names phase ${JSON.stringify(resume.phase)}; fineTune has phases "frozen" and "unfrozen".`);
@@ -204,8 +207,7 @@ async function runPhase(
   const phaseOptions = name === 'frozen' ? options.frozen : options.unfrozen;
   const rateSchedule = phaseOptions?.schedule;
   const batchNorm = phaseOptions?.batchNorm;
-  // Checked before the feature cache runs the base: a bad mode is refused at once.
-  const batchNormRan = batchNorm === undefined ? undefined : resolveBatchNorm(batchNorm, `The ${name} phase's batchNorm`);
+  const batchNormRan = batchNorm === undefined ? undefined : resolveBatchNorm(batchNorm);
   const fitOptions: FitOptions = {
     epochs,
     optimizer,
