@@ -6,6 +6,7 @@ import { inspectCommand } from './commands/inspect.js';
 import { exportCommand } from './commands/export.js';
 import { compareCommand } from './commands/compare.js';
 import { layersCommand } from './commands/layers.js';
+import { lrFindCommand } from './commands/lr-find.js';
 import { mergeCommand } from './commands/merge.js';
 import { reportCommand } from './commands/report.js';
 import { runCommand } from './commands/run.js';
@@ -17,7 +18,7 @@ import { transferCommand } from './commands/transfer.js';
 import { safeLines } from './terminal-text.js';
 import { suggest } from '../suggest.js';
 
-const COMMANDS: ReadonlyArray<CommandDef<any>> = [seedCommand, trainCommand, transferCommand, compareCommand, sweepCommand, layersCommand, mergeCommand, reportCommand, runCommand, evaluateCommand, predictCommand, inspectCommand, exportCommand];
+const COMMANDS: ReadonlyArray<CommandDef<any>> = [seedCommand, trainCommand, transferCommand, lrFindCommand, compareCommand, sweepCommand, layersCommand, mergeCommand, reportCommand, runCommand, evaluateCommand, predictCommand, inspectCommand, exportCommand];
 
 function mainHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length)) + 2;

@@ -17,8 +17,8 @@ export const OWNER_FILE = '.graft';
 const MARKER_FORMAT = 'graft-output';
 
 /** Kinds of folder graft writes. */
-export type OutputKind = 'run' | 'model' | 'seed' | 'compare' | 'sweep' | 'layers';
-const KINDS: readonly OutputKind[] = ['run', 'model', 'seed', 'compare', 'sweep', 'layers'];
+export type OutputKind = 'run' | 'model' | 'seed' | 'compare' | 'sweep' | 'layers' | 'lr-find';
+const KINDS: readonly OutputKind[] = ['run', 'model', 'seed', 'compare', 'sweep', 'layers', 'lr-find'];
 
 /** The files graft writes into each kind of folder (sub-folders count when graft wrote them too). */
 const OWN_FILES: Record<OutputKind, RegExp> = {
@@ -28,6 +28,7 @@ const OWN_FILES: Record<OutputKind, RegExp> = {
   compare: /^(compare\.json|report\.html)$/,
   sweep: /^(sweep\.json|report\.html)$/,
   layers: /^(layers\.json|report\.html)$/,
+  'lr-find': /^(lr-find\.json|report\.html)$/,
 };
 
 /** The marker file's text for a folder of `kind`. */

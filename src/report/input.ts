@@ -3,6 +3,7 @@ import type { LayersResult } from '../evaluate/layers-result.js';
 import type { SweepResult } from '../evaluate/sweep-result.js';
 import type { RunInfo } from '../io/run-dir.js';
 import type { ExampleImage } from './examples.js';
+import type { LrFindRecord } from './lr-find-section.js';
 
 /** One row of the table `graft seed` prints (seed.json's rows). */
 export interface SeedTableRow {
@@ -33,4 +34,6 @@ export interface ReportInput {
   layers?: LayersResult;
   /** `graft sweep` output (sweep.json). */
   sweep?: SweepResult;
+  /** `graft lr-find` output (lr-find.json). */
+  lrFind?: LrFindRecord;
 }

@@ -6,6 +6,7 @@ import type { ReportInput } from './input.js';
 import { runSection } from './run-section.js';
 import { layersSection } from './layers-section.js';
 import { sweepSection } from './sweep-section.js';
+import { lrFindSection, lrFindVerdict } from './lr-find-section.js';
 import { esc } from './svg/escape.js';
 import { REPORT_CSS } from './style.js';
 import { compareVerdict, runsVerdict, studyVerdict, type VerdictText } from './verdict-text.js';
@@ -23,6 +24,7 @@ export function renderReport(input: ReportInput): string {
   if (input.compare) sections.push({ id: 'compare', label: 'Transfer vs scratch', html: compareSection(input.compare, 'compare') });
   if (input.layers) sections.push({ id: 'layers', label: 'Layer transferability', html: layersSection(input.layers, 'layers') });
   if (input.sweep) sections.push({ id: 'sweep', label: 'Sweep', html: sweepSection(input.sweep, 'sweep') });
+  if (input.lrFind) sections.push({ id: 'lr-find', label: 'Range test', html: lrFindSection(input.lrFind, 'lr-find') });
   input.runs.forEach((r, i) => sections.push({ id: `run-${i + 1}`, label: r.name, html: runSection(r, `run-${i + 1}`) }));
   const nav = sections.length > 1 ? `<nav aria-label="Sections">${sections.map((s) => `<a href="#${s.id}">${esc(s.label)}</a>`).join('')}</nav>` : '';
   return [
@@ -40,7 +42,7 @@ export function renderReport(input: ReportInput): string {
     '</head>',
     '<body><main>',
     `<header><h1>${esc(input.title)}</h1><p class="meta">${esc(subtitle(input))}</p>${nav}</header>`,
-    verdictBox(input.compare ? compareVerdict(input.compare) : input.layers || input.sweep ? studyVerdict(input) : runsVerdict(input.runs), input),
+    verdictBox(input.compare ? compareVerdict(input.compare) : input.lrFind ? lrFindVerdict(input.lrFind) : input.layers || input.sweep ? studyVerdict(input) : runsVerdict(input.runs), input),
     ...sections.map((s) => s.html),
     `<footer>Written by graft ${esc(GRAFT_VERSION)}. Self-contained: inline styles and charts, no scripts, no network.</footer>`,
     '</main></body>',
@@ -52,7 +54,7 @@ export function renderReport(input: ReportInput): string {
 function subtitle(input: ReportInput): string {
   const c = input.compare;
   if (c) return `Task ${c.task}, source ${c.source}; compared ${c.createdAt}.`;
-  const study = input.layers ?? input.sweep;
+  const study = input.layers ?? input.sweep ?? input.lrFind;
   if (study) return `Task ${study.task}, source ${study.source}; measured ${study.createdAt}.`;
   const tasks = [...new Set(input.runs.map((r) => r.run.task))];
   return `${input.runs.length} run${input.runs.length === 1 ? '' : 's'}${tasks.length ? `; task${tasks.length > 1 ? 's' : ''} ${tasks.join(', ')}` : ''}.`;
