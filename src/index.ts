@@ -47,7 +47,7 @@ export { toTfjsFiles, loadTfjsModel } from './io/tfjs-format.js';
 export { loadKerasModel, loadKerasWeights, type KerasModel } from './io/keras/load.js';
 export { toKerasArchive } from './io/keras/export.js';
 export { exportModel } from './io/export-model.js';
-export { describeModel, type ModelSummary, type LayerSummary } from './models/summary.js';
+export { describeModel, summary, type ModelSummary, type LayerSummary, type SummaryOptions } from './models/summary.js';
 
 // transfer
 export { transfer, cloneModel, type TransferOptions, type TransferredModel, type HeadOptions } from './transfer/transfer.js';
@@ -85,6 +85,10 @@ export { writeCheckpoint, readCheckpoint, readCheckpointHeader, hasCheckpoint, C
 export { runSeedCnn, SEED_CNN_RECIPE, type SeedCnnOptions, type SeedCnnResult, type SeedCnnModel } from './workflows/seed-cnn.js';
 export { loadBackbone, type BackboneOptions, type LoadedBackbone } from './workflows/backbone.js';
 export { predictFiles, predictPreprocessing, modelImageInput, type Prediction, type PredictOptions, type PredictOutcome, type PredictPreprocessing } from './workflows/predict.js';
+export { predict, type PixelImage, type ArrayPredictOptions, type ArrayPrediction } from './workflows/predict-arrays.js';
+export { lrFind, type LrFindOptions, type LrFindResult } from './workflows/lr-find.js';
+export { LR_FIND_DEFAULTS, suggestRates, type LrSuggestion } from './workflows/lr-find-curve.js';
+export { lrFindRun, type LrFindRunOptions, type LrFindRunResult } from './workflows/lr-find-run.js';
 export { compare, COMPARE_DEFAULTS, type CompareOptions } from './workflows/compare.js';
 export { compareParallel, defaultWorkers } from './workflows/compare-parallel.js';
 export { sweep, gridOf, SWEEP_DEFAULTS, type SweepOptions, type SweepSpace, type SweepResult, type SweepConfig, type SweepTrial } from './workflows/sweep.js';

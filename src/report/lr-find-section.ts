@@ -50,7 +50,7 @@ export function lrFindSection(r: LrFindRecord, id: string): string {
     '<h2>Learning-rate range test</h2>',
     `<p>${esc(`${r.task}, from ${r.source}: ${r.optimizer}, batch size ${r.batchSize}, rates ${rate(r.min)} to ${rate(r.max)} rising exponentially; ${end} (engine ${r.engine}).`)}</p>`,
     chart,
-    `<p class="note">${esc('Pick a rate where the smoothed loss still falls steeply, before its minimum. graft suggests the minimum ÷ 10 (stable from seed to seed); the steepest point is shown too.')}</p>`,
+    `<p class="note">${esc('Pick a rate where the smoothed loss still falls steeply, before its minimum. graft suggests the steepest point (the more stable across seeds in its tests); the minimum ÷ 10 is shown too.')}</p>`,
     '</section>',
   ].join('\n');
 }
@@ -58,6 +58,6 @@ export function lrFindSection(r: LrFindRecord, id: string): string {
 /** The report's answer box for a range test. */
 export function lrFindVerdict(r: LrFindRecord): VerdictText {
   const s = r.suggestion;
-  const lines = s.suggested !== undefined ? [{ text: `Suggested learning rate: ${rate(s.suggested)} (minimum of the smoothed loss ÷ 10${s.steepest !== undefined ? `; steepest descent at ${rate(s.steepest)}` : ''}).` }] : [{ text: 'No suggestion: the loss curve has too few finite points.' }];
+  const lines = s.suggested !== undefined ? [{ text: `Suggested learning rate: ${rate(s.suggested)} (steepest descent of the smoothed loss${s.minimumOverTen !== undefined ? `; its minimum ÷ 10 is ${rate(s.minimumOverTen)}` : ''}).` }] : [{ text: 'No suggestion: the loss curve has too few finite points.' }];
   return { lines, caveats: r.rates.length < 20 ? [`Only ${r.rates.length} steps: the curve is short and the suggestion rough; raise --steps or --max.`] : [] };
 }

@@ -49,16 +49,16 @@ export interface LrSuggestion {
   steepest?: number;
   /** The rate of the lowest smoothed loss divided by 10 (fastai's `minimum`). */
   minimumOverTen?: number;
-  /** The one printed: minimumOverTen (see `suggestRates`), else steepest. */
+  /** The one printed: steepest (see `suggestRates`), else minimumOverTen. */
   suggested?: number;
 }
 
 /**
  * Both suggestions on the curve, as fastai computes them: the first tenth of the points (the
  * smoother's warm-up) and the last 5 (where the loss blows up) are left out while enough remain.
- * `suggested` is minimum ÷ 10: a finite-difference slope on 100 noisy points moves by an order of
- * magnitude from one seed to the next, while the minimum is stable and ÷ 10 keeps clear of the
- * blow-up — the rule Smith and fastai give for picking by eye.
+ * `suggested` is the steepest point, as torch-lr-finder suggests: over 6 seeds of an MLP on
+ * synthetic data (README) it moved by at most 0.17 decades with SGD and with Adam, while the
+ * minimum ÷ 10 moved by 0.73 decades with Adam (its minimum jumps between two dips of the curve).
  */
 export function suggestRates(rates: readonly number[], smoothed: readonly number[]): LrSuggestion {
   const n = Math.min(rates.length, smoothed.length);
@@ -76,7 +76,7 @@ export function suggestRates(rates: readonly number[], smoothed: readonly number
     if (Number.isFinite(g) && g < slope) [slope, steep] = [g, i];
   }
   if (steep >= 0) out.steepest = rates[steep]!;
-  const suggested = out.minimumOverTen ?? out.steepest;
+  const suggested = out.steepest ?? out.minimumOverTen;
   if (suggested !== undefined) out.suggested = suggested;
   return out;
 }

@@ -2,6 +2,7 @@ import * as path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildMlp } from '../../src/models/mlp.js';
 import { describeModel, summary } from '../../src/models/summary.js';
+import * as graft from '../../src/index.js';
 import { loadOnnxSource } from '../../src/io/onnx/source.js';
 import { OnnxBlock } from '../../src/models/onnx-block/layer.js';
 import { parseFreezePolicy } from '../../src/transfer/freeze.js';
@@ -14,6 +15,12 @@ const FILE = path.resolve(__dirname, '../../fixtures/onnx/fashion-mnist-a.onnx')
 const product = (dims: readonly number[]): number => dims.reduce((a, b) => a * b, 1);
 
 describe('summary(model)', () => {
+  it('is part of the public API', () => {
+    expect(graft.summary).toBe(summary);
+    expect(typeof graft.predict).toBe('function');
+    expect(typeof graft.lrFind).toBe('function');
+  });
+
   it('prints a Keras-like table: one row per layer with its output shape and parameters, then the totals', () => {
     const model = buildMlp({ classes: 4, inputShape: [8, 8], hidden: 12, dropout: 0.2, seed: 1 });
     model.layers[1]!.trainable = false;

@@ -55,7 +55,7 @@ describe('range-test arithmetic', () => {
     const s = suggestRates(rates, loss);
     expect(s.steepest).toBe(rates[40]);
     expect(s.minimumOverTen).toBe(rates[80]! / 10);
-    expect(s.suggested).toBe(s.minimumOverTen);
+    expect(s.suggested).toBe(s.steepest);
   });
 
   it('refuses ranges it cannot sweep, naming the value and the fix', () => {

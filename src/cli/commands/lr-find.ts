@@ -40,7 +40,7 @@ export const lrFindCommand = defineCommand({
     ...ENGINE_OPTION,
   },
   epilog:
-    'Prints the suggested rate: the minimum of the smoothed loss ÷ 10 (stable from seed to seed; the steepest point is printed beside it).\n' +
+    'Prints the suggested rate: where the smoothed loss falls fastest (steepest descent, as torch-lr-finder; the minimum ÷ 10, fastai\'s other rule, is printed beside it).\n' +
     'Pass it as --frozen-lr (with --freeze all) or --lr (with --freeze none) to graft transfer.\n' +
     'Example:\n  graft lr-find --from runs/seed/model-a --task fashion-mnist:binary=tshirt-top,sandal --optimizer adam --out runs/lr-find\n',
   async run(args) {
@@ -102,7 +102,7 @@ export const lrFindCommand = defineCommand({
     if (step > 0) printErr('\n');
     const end = record.stoppedEarly ? `stopped at step ${record.rates.length} of ${record.steps} (loss past 4× its best, rate ${rate(record.rates[record.rates.length - 1])})` : `all ${record.steps} steps`;
     printOut(`Range test ${rate(record.min)} → ${rate(record.max)} with ${record.optimizer}, batch ${record.batchSize}: ${end}.\n`);
-    printOut(`Suggested learning rate: ${rate(s.suggested)} (minimum of the smoothed loss ÷ 10); steepest descent at ${rate(s.steepest)}.\n`);
+    printOut(`Suggested learning rate: ${rate(s.suggested)} (steepest descent of the smoothed loss); its minimum ÷ 10: ${rate(s.minimumOverTen)}.\n`);
     if (files) printOut(`Wrote ${files.json} and ${files.report}\n`);
     return 0;
   },
