@@ -96,7 +96,8 @@ export class ForwardContext {
       if (t.dtype !== 'float32') unsupported(`${v.name} of type ${t.dtype}`);
       const data = t.dataSync() as Float32Array;
       const [a = 1, b = 1, c = 1, d = 1] = t.shape;
-      const hint = v.name.replace(/\//g, '_');
+      // originalName: TF.js suffixes `name` (_1, _2 …) when a model is loaded twice in one process; the file must not depend on that.
+      const hint = v.originalName.replace(/\//g, '_');
       if (layout === 'same') return this.weight(data, [...t.shape], hint);
       if (layout === 'conv') return this.weight(convKernel(data, a, b, c, d), [d, c, a, b], hint);
       if (layout === 'depthwise') return this.weight(depthwiseKernel(data, a, b, c, d), [c * d, 1, a, b], hint);
