@@ -88,3 +88,12 @@ export function applyInputPreprocess(p: InputPreprocess, x: tfl.SymbolicTensor):
   tf.tidy(() => layer.setWeights([tf.tensor4d(kernel, [1, 1, c, c]), tf.tensor1d(p.offset)]));
   return out;
 }
+
+/** Checks the spelling of a preprocessing before the model (and its channel count) is known, as experiment files need; returns it. */
+export function checkInputPreprocessText(text: string): string {
+  if (/^(imagenet|tf|caffe|scale|raw)$/i.test(text.trim())) return text;
+  // The mean/std form: parsed as for a 3-channel model, and for one channel when a single value is given.
+  const single = /^mean=[^,]+,std=[^,]+$/i.test(text.replace(/\s+/g, ''));
+  parseInputPreprocess(text, single ? 1 : 3);
+  return text;
+}

@@ -9,6 +9,7 @@ import { reinitialize } from '../models/reinit.js';
 import { fit } from '../train/fit.js';
 import { resolveOptimizer, type OptimizerSpec } from '../train/optimizer.js';
 import { applyFreeze } from '../transfer/freeze.js';
+import type { LayerRef } from '../transfer/layer-ref.js';
 import { transfer } from '../transfer/transfer.js';
 import { GRAFT_VERSION } from '../version.js';
 
@@ -25,6 +26,8 @@ export interface LayersOptions extends Pick<DataOptions, 'dataDir' | 'download' 
   seeds?: number;
   optimizer?: OptimizerSpec;
   batchSize?: number;
+  /** The last reused layer. Default: all but the output layer; an ONNX source, already cut, is reused whole (-1). */
+  cut?: LayerRef;
   onPoint?: (n: number, arm: LayersArm, seed: number, testAccuracy: number) => void;
 }
 
@@ -37,6 +40,8 @@ export interface LayersPlan {
   batchSize: number;
   /** The source's weight layers before its output, in order: n copies the first n. */
   weightLayers: string[];
+  /** The cut, when not the default. */
+  cut?: LayerRef;
   data: Pick<DataOptions, 'dataDir' | 'download' | 'perClass' | 'resize' | 'modelInput'>;
 }
 
@@ -48,7 +53,7 @@ export interface LayersKey {
 }
 
 export async function planLayers(options: LayersOptions): Promise<LayersPlan> {
-  const probe = await transfer(options.source, { head: { classes: 2 } });
+  const probe = await transfer(options.source, { head: { classes: 2 }, ...(options.cut !== undefined && { cut: options.cut }) });
   const weightLayers = probe.reused.filter((l) => l.weights.length > 0).map((l) => l.name);
   disposeModel(probe.model);
   if (weightLayers.length === 0) throw new GraftError('BAD_ARGUMENT', 'The source has no weight layers before its output; there is nothing to transfer layer by layer.');
@@ -59,6 +64,7 @@ export async function planLayers(options: LayersOptions): Promise<LayersPlan> {
     optimizer: resolveOptimizer(options.optimizer ?? LAYERS_DEFAULTS.optimizer),
     batchSize: options.batchSize ?? LAYERS_DEFAULTS.batchSize,
     weightLayers,
+    ...(options.cut !== undefined && { cut: options.cut }),
     data: {
       modelInput: options.source.inputs[0]!.shape,
       ...(options.resize !== undefined && { resize: options.resize }),
@@ -91,7 +97,7 @@ export async function runLayersTrials(source: tfl.LayersModel, plan: LayersPlan,
     // Once per seed, as the trials of a seed come together.
     if (data?.seed !== seed) data = { seed, prepared: await prepareTask(plan.task, { seed, ...plan.data }) };
     const { train, test } = data.prepared;
-    const t = await transfer(source, { head: { classes: train.classNames.length }, seed, freeze: 'none' });
+    const t = await transfer(source, { head: { classes: train.classNames.length }, seed, freeze: 'none', ...(plan.cut !== undefined && { cut: plan.cut }) });
     const lastCopied = t.reused.findIndex((l) => l.name === plan.weightLayers[n - 1]);
     const copied = arm === 'scratch' ? [] : t.reused.slice(0, lastCopied + 1);
     reinitialize(t.reused.filter((l) => !copied.includes(l)), seed);

@@ -7,6 +7,7 @@ import { writeFileAtomic } from '../io/atomic.js';
 import type { Experiment, ExperimentOf } from './config/schema.js';
 import { claimStudyOutput } from '../io/study-output.js';
 import { loadModel, type LoadedModel } from '../io/run-dir.js';
+import { isOnnxSource, loadOnnxTransferSource, onnxSourceRecord, type ResolvedOnnxSource } from './onnx-source.js';
 import { disposeModel } from '../models/dispose.js';
 import { combineCallbacks, jsonlLogger } from '../train/jsonl-log.js';
 import { resolveOptimizer, type OptimizerSpec } from '../train/optimizer.js';
@@ -80,7 +81,7 @@ async function runTrain(exp: ExperimentOf<'train'>, hooks: ExperimentHooks): Pro
 }
 
 async function runTransfer(exp: ExperimentOf<'transfer'>, hooks: ExperimentHooks): Promise<ExperimentSummary> {
-  const source = await loadModel(exp.from);
+  const source = await sourceOf(exp);
   const opt = phaseOptimizers(exp.frozen?.optimizer, exp.unfrozen?.optimizer, FINE_TUNE_DEFAULTS.frozen.optimizer);
   try {
     const r = await transferModel({
@@ -93,7 +94,8 @@ async function runTransfer(exp: ExperimentOf<'transfer'>, hooks: ExperimentHooks
       force: exp.force ?? false,
       ...given(exp, ['seed', 'perClass', 'valSplit', 'head', 'batchSize', 'earlyStopping']),
       ...classWeightOf(exp),
-      ...(exp.cut !== undefined && { cut: layerRef(exp.cut) }),
+      // An ONNX source is cut when it is read and reused whole.
+      ...(source.onnx ? { cut: -1, sourceOnnx: onnxSourceRecord(source.onnx) } : exp.cut !== undefined && { cut: layerRef(exp.cut) }),
       freeze: parseFreezePolicy(exp.freeze ?? 'all'),
       frozen: { epochs: exp.frozen?.epochs ?? FINE_TUNE_DEFAULTS.frozen.epochs, optimizer: opt.frozen },
       unfrozen: { epochs: exp.unfrozen?.epochs ?? FINE_TUNE_DEFAULTS.unfrozen.epochs, optimizer: opt.unfrozen, unfreeze: parseUnfreezePolicy(exp.unfreeze ?? FINE_TUNE_DEFAULTS.unfrozen.unfreeze) },
@@ -138,7 +140,7 @@ async function runCompare(exp: ExperimentOf<'compare'>, hooks: ExperimentHooks):
         ...given(exp, ['seeds', 'head', 'valSplit', 'batchSize']),
         ...classWeightOf(exp),
         ...(exp.perClass !== undefined && { trainSizes: exp.perClass }),
-        ...(exp.cut !== undefined && { cut: layerRef(exp.cut) }),
+        ...(input.imported ? { cut: -1 } : exp.cut !== undefined && { cut: layerRef(exp.cut) }),
         freeze: parseFreezePolicy(exp.freeze ?? 'all'),
         frozen: { epochs: exp.frozen?.epochs ?? COMPARE_DEFAULTS.frozen.epochs, optimizer: opt.frozen },
         unfrozen: { epochs: exp.unfrozen?.epochs ?? COMPARE_DEFAULTS.unfrozen.epochs, optimizer: opt.unfrozen },
@@ -155,7 +157,7 @@ async function runSweep(exp: ExperimentOf<'sweep'>, hooks: ExperimentHooks): Pro
   const { file, result } = await withSource(exp, hooks, RESULT_FILES.sweep, (input) =>
     sweep({
       ...input,
-      space: exp.space,
+      space: input.imported ? { ...exp.space, cut: [-1] } : exp.space,
       ...given(exp, ['mode', 'samples', 'optimizer', 'valSplit', 'seed', 'perClass', 'batchSize']),
       ...classWeightOf(exp),
       onConfig: (t, done, total) => {
@@ -171,6 +173,7 @@ async function runLayers(exp: ExperimentOf<'layers'>, hooks: ExperimentHooks): P
   const { file, result } = await withSource(exp, hooks, RESULT_FILES.layers, (input) =>
     layerTransferability({
       ...input,
+      ...(input.imported && { cut: -1 }),
       ...given(exp, ['epochs', 'seeds', 'optimizer', 'perClass', 'batchSize']),
       onPoint: (n, arm, seed, acc) => hooks.log?.(`layers: n=${n} ${arm.padEnd(10)} seed ${seed}: test accuracy ${pct(acc)}`),
     }),
@@ -216,11 +219,36 @@ function layerRef(ref: string | number): LayerRef {
 }
 
 /** What compare, sweep and layers all take: the data, the source model and the task. */
-type StudyInput = ReturnType<typeof dataOf> & { source: LoadedModel['model']; sourcePath: string; task: string };
+type StudyInput = ReturnType<typeof dataOf> & { source: LoadedModel['model']; sourcePath: string; task: string; /** An ONNX source: already cut, reused whole. */ imported?: true };
+
+/**
+ * The experiment's source: an ONNX image model (imported with the file's `preprocess` and
+ * `layout`, cut there at a tensor name when `cut` names one), else any model loadModel reads.
+ */
+async function sourceOf(exp: { from: string; preprocess?: string; layout?: string; cut?: string | number }): Promise<{ model: LoadedModel['model']; run?: LoadedModel['run']; onnx?: ResolvedOnnxSource }> {
+  if (await isOnnxSource(exp.from)) {
+    if (typeof exp.cut === 'number') throw new GraftError('BAD_ARGUMENT', `cut: ${exp.cut} is a layer index; an ONNX source is cut at a tensor or node name (\`graft inspect ${exp.from}\` lists them), or at its classifier's input when cut is left out.`);
+    const onnx = await loadOnnxTransferSource(exp.from, {
+      ...(exp.preprocess !== undefined && { preprocess: exp.preprocess }),
+      ...(exp.layout !== undefined && { layout: exp.layout as 'nchw' | 'nhwc' }),
+      ...(exp.cut !== undefined && { cut: exp.cut }),
+    });
+    return { model: onnx.model, onnx };
+  }
+  if (exp.preprocess !== undefined || exp.layout !== undefined) {
+    throw new GraftError('BAD_ARGUMENT', `${exp.preprocess !== undefined ? 'preprocess' : 'layout'}: is for ONNX sources; ${exp.from} carries its own preprocessing and layout. Remove the field.`);
+  }
+  return loadModel(exp.from);
+}
 
 /** The frame compare, sweep and layers share: claim the result file, load the source, run, save, free. */
 async function withSource<T>(exp: ExperimentOf<'compare' | 'sweep' | 'layers'>, hooks: ExperimentHooks, name: string, run: (input: StudyInput) => Promise<T>): Promise<{ file: string; result: T }> {
-  const source = await loadModel(exp.from);
+  // A sweep's cut points are its configurations, not where an ONNX source is cut.
+  const source = await sourceOf(exp.kind === 'compare' ? exp : { ...exp, cut: undefined });
+  if (source.onnx && exp.kind === 'sweep' && exp.space.cut !== undefined) {
+    disposeModel(source.model);
+    throw new GraftError('BAD_ARGUMENT', `space.cut: an ONNX source is cut once, when it is read; sweeping cut points of ${exp.from} is not supported. Remove space.cut (the classifier's input is used), or cut it with \`graft transfer --cut\` and sweep the run.`);
+  }
   const file = path.join(exp.out, name);
   try {
     // Claimed before any trial: an out that cannot be written fails now, not after the training.
@@ -230,7 +258,7 @@ async function withSource<T>(exp: ExperimentOf<'compare' | 'sweep' | 'layers'>, 
     throw e;
   }
   try {
-    const result = await run({ ...dataOf(exp, hooks), source: source.model, sourcePath: exp.from, task: exp.task });
+    const result = await run({ ...dataOf(exp, hooks), source: source.model, sourcePath: exp.from, task: exp.task, ...(source.onnx && { imported: true }) });
     await writeResult(file, result);
     return { file, result };
   } finally {

@@ -105,4 +105,24 @@ describe.skipIf(!haveData)('experiment files on real Fashion-MNIST subsets', () 
     expect(existsSync(path.join(dir, 'configs', 'runs/engine-bad'))).toBe(false);
     expect(existsSync(path.join(dir, 'configs', 'runs/engine-badflag'))).toBe(false);
   });
+
+  it('an ONNX source: imported with the file\'s preprocess, reused whole, recorded; preprocess refused for other sources', async () => {
+    const onnx = path.join(ROOT, 'fixtures/onnx/fashion-mnist-a.onnx');
+    const t = await runExperiment(await loadExperiment(write('onnx-transfer.yaml', `kind: transfer\nfrom: ${JSON.stringify(onnx)}\npreprocess: scale\ntask: fashion-mnist:binary=tshirt-top,sandal\nout: runs/onnx-b\nperClass: 50\nfrozen: { epochs: 5, optimizer: { name: adam, learningRate: 0.01 } }\nunfrozen: { epochs: 1 }\n`)));
+    if (t.kind !== 'transfer') throw new Error('wrong kind');
+    const run = JSON.parse(readFileSync(path.join(dir, 'configs', 'runs/onnx-b/run.json'), 'utf8'));
+    expect(run.source.onnx).toMatchObject({ preprocess: 'scale', cut: '/Relu_output_0', blocks: ['onnx_features', 'onnx_fc1'] });
+    // Reused whole: both blocks, not "all but the output layer".
+    expect(run.transfer.reused).toEqual(['onnx_features', 'onnx_fc1']);
+    expect(t.testAccuracy).toBeGreaterThan(0.9);
+    const layers = await runExperiment(await loadExperiment(write('onnx-layers.yaml', `kind: layers\nfrom: ${JSON.stringify(onnx)}\npreprocess: scale\ntask: fashion-mnist:binary=tshirt-top,sandal\nout: runs/onnx-layers\nperClass: 20\nepochs: 1\nseeds: 1\n`)));
+    if (layers.kind !== 'layers') throw new Error('wrong kind');
+    expect(layers.result.points.map((p) => p.layer)).toEqual(['onnx_features', 'onnx_fc1']);
+    const sweep = await loadExperiment(write('onnx-sweep.yaml', `kind: sweep\nfrom: ${JSON.stringify(onnx)}\npreprocess: scale\ntask: fashion-mnist:binary=tshirt-top,sandal\nout: runs/onnx-sw\nspace: { cut: [a, b] }\n`));
+    expect((await rejectsWith(runExperiment(sweep), 'BAD_ARGUMENT')).message).toMatch(/sweeping cut points of .*not supported/);
+    const wrong = await loadExperiment(write('wrong.yaml', 'kind: transfer\nfrom: runs/a\npreprocess: imagenet\ntask: fashion-mnist:binary=tshirt-top,sandal\nout: runs/wrong\n'));
+    expect((await rejectsWith(runExperiment(wrong), 'BAD_ARGUMENT')).message).toMatch(/preprocess: is for ONNX sources/);
+    expect(existsSync(path.join(dir, 'configs', 'runs/wrong'))).toBe(false);
+  });
+
 });

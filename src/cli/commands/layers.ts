@@ -52,6 +52,7 @@ export const layersCommand = defineCommand({
     const options: LayersOptions = {
       source: source.model,
       sourcePath: v.from,
+      ...(source.onnx && { cut: -1 }),
       task: v.task,
       epochs,
       seeds,

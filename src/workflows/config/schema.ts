@@ -16,6 +16,7 @@ import { FIT_DEFAULTS } from '../../train/fit.js';
 import { OPTIMIZER_DEFAULTS } from '../../train/optimizer.js';
 import { FINE_TUNE_DEFAULTS } from '../../transfer/fine-tune.js';
 import { parseFreezePolicy, parseUnfreezePolicy } from '../../transfer/freeze.js';
+import { checkInputPreprocessText } from '../../models/input-preprocess.js';
 import { parseClassWeight } from '../../train/class-weight.js';
 import { COMPARE_DEFAULTS } from '../compare.js';
 import { LAYERS_DEFAULTS } from '../layers.js';
@@ -110,8 +111,13 @@ const FROM = {
   type: 'path',
   required: true,
   example: '../runs/model-a',
-  doc: "Source model: a graft run directory, a TF.js model.json, a Keras .h5 or .keras file. Never modified.",
+  doc: 'Source model: a graft run directory, a TF.js model.json, a Keras .h5 or .keras file, or an ONNX image model (with `preprocess`). Never modified.',
 } as const satisfies FieldSpec;
+/** The fields only ONNX sources take (ONNX files record no preprocessing). */
+const ONNX_SOURCE = {
+  preprocess: { type: 'string', check: checkInputPreprocessText, expect: 'a preprocessing', doc: 'ONNX sources (required for them): imagenet, tf, caffe, scale, raw, or mean=M,…,std=S,….' },
+  layout: { type: 'string', oneOf: ['nchw', 'nhwc'], doc: "ONNX sources: the input's layout (default: read from its shape)." },
+} as const satisfies Record<string, FieldSpec>;
 const BACKEND = { type: 'string', oneOf: BACKEND_CHOICES, default: 'auto', doc: 'Compute backend (auto: tfjs-node if installed, else wasm, else cpu). `graft run --backend` overrides it.' } as const satisfies FieldSpec;
 const ENGINE = {
   type: 'string',
@@ -202,6 +208,7 @@ export const EXPERIMENT_SCHEMA = {
     fields: {
       task: TASK,
       from: FROM,
+      ...ONNX_SOURCE,
       ...COMMON_IO,
       cut: CUT,
       head: HEAD,
@@ -231,6 +238,7 @@ export const EXPERIMENT_SCHEMA = {
     fields: {
       task: TASK,
       from: FROM,
+      ...ONNX_SOURCE,
       ...COMMON_IO,
       perClass: { type: 'list', minItems: 1, default: COMPARE_DEFAULTS.trainSizes, doc: 'Training images per class to compare at.', items: { type: 'number', integer: true, min: 1, words: ['all'], doc: 'A train size, or all.' } },
       seeds: seedsField(COMPARE_DEFAULTS.seeds),
@@ -255,6 +263,7 @@ export const EXPERIMENT_SCHEMA = {
     fields: {
       task: TASK,
       from: FROM,
+      ...ONNX_SOURCE,
       ...COMMON_IO,
       space: {
         type: 'map',
@@ -284,6 +293,7 @@ export const EXPERIMENT_SCHEMA = {
     fields: {
       task: TASK,
       from: FROM,
+      ...ONNX_SOURCE,
       ...COMMON_IO,
       epochs: epochsField(LAYERS_DEFAULTS.epochs, 'Epochs for every arm.'),
       seeds: seedsField(LAYERS_DEFAULTS.seeds),
