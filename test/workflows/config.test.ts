@@ -114,7 +114,7 @@ describe('validation errors name the file, line, field and received value', () =
     expect(msg).toContain('x.yaml:5:1: compare.seed is not a field of a kind: compare experiment; received "seed". Fix: did you mean "seeds"?');
     expect(msg).toContain('x.yaml:7:3: compare.frozen.learning_rate is not a field of compare.frozen; received "learning_rate". Fix: remove it. The fields are: epochs, optimizer.');
     const far = await failure(`${COMPARE}colour: blue\n`);
-    expect(far).toMatch(/compare\.colour is not a field .* Fix: remove it\. The fields are: kind, task, from, out, /);
+    expect(far).toMatch(/compare\.colour is not a field .* Fix: remove it\. The fields are: kind, task, from, preprocess, layout, out, /);
   });
 
   it('missing required field', async () => {
