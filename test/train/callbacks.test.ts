@@ -13,6 +13,7 @@ import { lossAndAccuracy } from '../../src/train/infer.js';
 import { describeOutput } from '../../src/train/loss.js';
 import type { Dataset } from '../../src/data/dataset.js';
 import { liveTensors, sameValues, syntheticDataset, thrown, useBackend, weightValues } from '../helpers.js';
+import { fitWithStops, stopAfter } from './stops.js';
 
 beforeAll(useBackend);
 
@@ -118,35 +119,10 @@ describe('fit with callbacks that act', () => {
   });
 });
 
-/** A stop request that turns on at check k + 1: fit checks once before every batch. */
-function stopAfter(k: number): { readonly aborted: boolean } {
-  let checks = 0;
-  return {
-    get aborted() {
-      return checks++ >= k;
-    },
-  };
-}
 
 const timeless = (h: readonly EpochRecord[]): Array<Omit<EpochRecord, 'seconds'>> => h.map(({ seconds: _, ...rest }) => rest);
 
-async function withStops(options: FitOptions, stops: number[]): Promise<{ result: FitResult; weights: Map<string, Float32Array>; checkpoints: FitCheckpoint[] }> {
-  let resumeFrom: FitCheckpoint | undefined;
-  const checkpoints: FitCheckpoint[] = [];
-  for (const k of [...stops, Infinity]) {
-    const model = mlp();
-    const result = await fit(model, data, { ...options, ...(k < Infinity && { signal: stopAfter(k) }), ...(resumeFrom && { resumeFrom }) });
-    if (result.stopReason !== 'interrupted') {
-      const weights = weightValues(model);
-      model.dispose();
-      return { result, weights, checkpoints };
-    }
-    resumeFrom = result.checkpoint!;
-    checkpoints.push(resumeFrom);
-    model.dispose();
-  }
-  throw new Error('unreachable');
-}
+const withStops = (options: FitOptions, stops: number[]): ReturnType<typeof fitWithStops> => fitWithStops(mlp, data, options, stops);
 
 describe('callbacks resume bit for bit', () => {
   for (const engine of engines) {

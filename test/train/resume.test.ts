@@ -15,18 +15,10 @@ import { fineTune, type FineTuneCheckpoint, type FineTuneOptions, type PhaseResu
 import { readCheckpoint, writeCheckpoint } from '../../src/io/checkpoint-dir.js';
 import type { Dataset } from '../../src/data/dataset.js';
 import { liveTensors, sameValues, syntheticDataset, useBackend, weightValues } from '../helpers.js';
+import { fitWithStops, stopAfter } from './stops.js';
 
 beforeAll(useBackend);
 
-/** A stop request that turns on at check k + 1: fit checks once before every batch, so it stops after k batches. */
-function stopAfter(k: number): { readonly aborted: boolean } {
-  let checks = 0;
-  return {
-    get aborted() {
-      return checks++ >= k;
-    },
-  };
-}
 
 /** History without the wall-clock field, which a resumed run cannot reproduce. */
 const timeless = (h: readonly EpochRecord[]): Array<Omit<EpochRecord, 'seconds'>> => h.map(({ seconds: _, ...rest }) => rest);
@@ -46,24 +38,7 @@ const OPTIMIZERS: Array<[string, OptimizerSpec]> = [
   ['adam', { name: 'adam', learningRate: 0.01 }],
 ];
 
-/** Trains to the end, stopping and resuming (on a freshly built model) after each count of batches in `stops`. */
-async function withStops(options: FitOptions, stops: number[]): Promise<{ result: FitResult; weights: Map<string, Float32Array>; checkpoints: FitCheckpoint[] }> {
-  let resumeFrom: FitCheckpoint | undefined;
-  const checkpoints: FitCheckpoint[] = [];
-  for (const k of [...stops, Infinity]) {
-    const model = mlp();
-    const result = await fit(model, data, { ...options, ...(k < Infinity && { signal: stopAfter(k) }), ...(resumeFrom && { resumeFrom }) });
-    if (result.stopReason !== 'interrupted') {
-      const weights = weightValues(model);
-      model.dispose();
-      return { result, weights, checkpoints };
-    }
-    resumeFrom = result.checkpoint!;
-    checkpoints.push(resumeFrom);
-    model.dispose();
-  }
-  throw new Error('unreachable');
-}
+const withStops = (options: FitOptions, stops: number[]): ReturnType<typeof fitWithStops> => fitWithStops(mlp, data, options, stops);
 
 describe('fit: interrupt and resume', () => {
   for (const [label, optimizer] of OPTIMIZERS) {

@@ -8,6 +8,7 @@ import { describeOptimizer, resolveOptimizer } from '../../src/train/optimizer.j
 import { describeSchedule, parseSchedule, resolveSchedule, scheduledRate, SCHEDULE_FORMS } from '../../src/train/schedule.js';
 import { loadOnnxRuntime } from '../../src/engine/onnx/runtime.js';
 import { liveTensors, sameValues, syntheticDataset, thrown, useBackend, weightValues } from '../helpers.js';
+import { fitWithStops, stopAfter } from './stops.js';
 
 beforeAll(useBackend);
 
@@ -19,31 +20,8 @@ const data = syntheticDataset(100, 4, 21);
 const mlp = (): tfl.LayersModel => buildMlp({ classes: 4, inputShape: [8, 8], hidden: 12, dropout: 0.3, seed: 3 });
 const timeless = (h: readonly EpochRecord[]): Array<Omit<EpochRecord, 'seconds'>> => h.map(({ seconds: _, ...rest }) => rest);
 
-/** A stop request that turns on at check k + 1: fit checks once before every batch. */
-function stopAfter(k: number): { readonly aborted: boolean } {
-  let checks = 0;
-  return {
-    get aborted() {
-      return checks++ >= k;
-    },
-  };
-}
 
-async function withStops(options: FitOptions, stops: number[]): Promise<{ result: FitResult; weights: Map<string, Float32Array> }> {
-  let resumeFrom: FitCheckpoint | undefined;
-  for (const k of [...stops, Infinity]) {
-    const model = mlp();
-    const result = await fit(model, data, { ...options, ...(k < Infinity && { signal: stopAfter(k) }), ...(resumeFrom && { resumeFrom }) });
-    if (result.stopReason !== 'interrupted') {
-      const weights = weightValues(model);
-      model.dispose();
-      return { result, weights };
-    }
-    resumeFrom = result.checkpoint!;
-    model.dispose();
-  }
-  throw new Error('unreachable');
-}
+const withStops = (options: FitOptions, stops: number[]): ReturnType<typeof fitWithStops> => fitWithStops(mlp, data, options, stops);
 
 const RUNS: Array<[string, FitOptions]> = [
   ['adamw + one-cycle', { epochs: 3, optimizer: { name: 'adamw', learningRate: 0.01, weightDecay: 0.05 }, schedule: 'one-cycle' }],
