@@ -29,6 +29,8 @@ export { buildMobileNetV2, MOBILENETV2_ALPHAS, type MobileNetV2Options, type Mob
 export { parseBackbone, formatBackbone, buildBackboneBase, withPreprocessing, BACKBONES, BACKBONE_PREPROCESSING, type BackboneSpec, type BackboneName } from './models/backbones.js';
 export { zooEntry, type ZooEntry } from './models/zoo.js';
 export { applyPreprocess, isPreprocessLayer, type Preprocessing } from './models/preprocess.js';
+export { parseInputPreprocess, applyInputPreprocess, describeInputPreprocess, PREPROCESS_NAMES, type InputPreprocess } from './models/input-preprocess.js';
+export { OnnxBlock, isOnnxBlock, type OnnxBlockSpec } from './models/onnx-block/layer.js';
 export type { OutputSpec, OutputActivation } from './models/output.js';
 
 // io
@@ -47,6 +49,10 @@ export { toTfjsFiles, loadTfjsModel } from './io/tfjs-format.js';
 export { loadKerasModel, loadKerasWeights, type KerasModel } from './io/keras/load.js';
 export { toKerasArchive } from './io/keras/export.js';
 export { exportModel } from './io/export-model.js';
+export { exportOnnx, toOnnxBytes } from './io/export-onnx.js';
+export { readOnnxModel, decodeOnnxModel } from './io/onnx/read.js';
+export { loadOnnxSource, importOnnxSource, type OnnxSource, type OnnxSourceInfo, type OnnxSourceOptions } from './io/onnx/source.js';
+export { isHubSpec, parseHubSpec, resolveHubModel, type HubSpec, type HubModel, type HubResolveOptions } from './io/hub/index.js';
 export { describeModel, summary, type ModelSummary, type LayerSummary, type SummaryOptions } from './models/summary.js';
 
 // transfer
@@ -78,6 +84,7 @@ export type { CompareResult, CompareRow, Trial, TrainSize } from './evaluate/com
 export { prepareTask, type DataOptions, type PreparedData } from './workflows/prepare.js';
 export { trainModel, TRAIN_DEFAULTS, type TrainModelOptions, type TrainedModel } from './workflows/train-model.js';
 export { transferModel, type TransferModelOptions, type TransferResult } from './workflows/transfer-model.js';
+export { loadOnnxTransferSource, isOnnxSource, type ResolvedOnnxSource, type OnnxTransferSourceOptions } from './workflows/onnx-source.js';
 export { runSeed, SEED_RECIPE, type SeedOptions, type SeedResult } from './workflows/seed.js';
 export { TrainingInterrupted, readRunCheckpoint, type RunCheckpoint, type Invocation } from './workflows/checkpoint.js';
 export { TrainingDiverged } from './workflows/diverged.js';
