@@ -3,6 +3,7 @@ import { GraftError } from '../errors.js';
 import { Rng, deriveSeed } from '../engine/rng.js';
 import { glorot, outputLayer, type OutputSpec } from '../models/output.js';
 import { isPreprocessLayer } from '../models/preprocess.js';
+import { OnnxBlock } from '../models/onnx-block/layer.js';
 import { flattenNested, layerOutputIn } from '../models/replay.js';
 import { flatLayers } from '../train/forward.js';
 import { applyFreeze, type FreezePolicy } from './freeze.js';
@@ -18,7 +19,7 @@ export interface HeadOptions extends OutputSpec {
 }
 
 export interface TransferOptions {
-  /** The last reused layer (name or index, negative from the end). Default: all but the output layer. */
+  /** The last reused layer (name or index, negative from the end). Default: all but the output layer; all of a model imported from ONNX (cut when read). */
   cut?: LayerRef;
   /** The new head. */
   head: HeadOptions;
@@ -49,7 +50,9 @@ export async function transfer(source: tfl.LayersModel, options: TransferOptions
   if (typeof options.cut === 'string' && !clone.layers.some((l) => l.name === options.cut) && flatLayers(clone).some((l) => l.name === options.cut)) {
     clone = flattenNested(clone);
   }
-  let cutIndex = options.cut === undefined ? clone.layers.length - 2 : resolveLayerIndex(clone, options.cut, 'Cut point');
+  // A model imported from ONNX was cut when it was read (its last layer is an OnnxBlock, not an output layer): reused whole.
+  const imported = clone.layers[clone.layers.length - 1] instanceof OnnxBlock;
+  let cutIndex = options.cut === undefined ? clone.layers.length - (imported ? 1 : 2) : resolveLayerIndex(clone, options.cut, 'Cut point');
   if (cutIndex < 0) throw new GraftError('BAD_LAYER_REF', `${source.name} has ${source.layers.length} layer(s): nothing is left to reuse once the output layer is cut off. Name a cut layer explicitly.`);
   if (clone.layers[cutIndex] instanceof tfl.LayersModel) {
     // Cutting after a nested model: flatten, and cut at the inner layer that produced its output.

@@ -52,8 +52,12 @@ describe('freezing weights by their ONNX names', () => {
     });
   }
 
-  it('refuses names that match nothing, suggesting the closest', async () => {
+  it('reuses an imported model whole by default; refuses names that match nothing, suggesting the closest', async () => {
     const source = await loadOnnxSource(FILE, { preprocess: 'scale' });
+    // No cut: an imported model is reused whole by default.
+    const whole = await transfer(source.model, { head: { classes: 2 } });
+    expect(whole.reused.map((l) => l.name)).toEqual(['onnx_features', 'onnx_fc1']);
+    whole.model.dispose();
     const err = await transfer(source.model, { cut: -1, head: { classes: 2 }, freeze: parseFreezePolicy('weights:features.0.wieght') }).catch((e: unknown) => e);
     expect(String(err)).toMatch(/features\.0\.wieght.*Did you mean features\.0\.weight/);
     expect(thrown(() => parseFreezePolicy('weights:first:2')).message).toMatch(/weights: takes a \/regex\/ or weight names/);
