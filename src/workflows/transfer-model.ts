@@ -6,6 +6,8 @@ import type { FreezePolicy } from '../transfer/freeze.js';
 import type { LayerRef } from '../transfer/layer-ref.js';
 import { evaluateWithProbabilities, type Evaluation } from '../evaluate/evaluate.js';
 import { assertRunDirFree, saveRun, type OnnxSourceRecord, type PhaseRecord, type RunInfo } from '../io/run-dir.js';
+import { importedFrom } from '../io/onnx/source.js';
+import { onnxSourceRecord } from './onnx-source.js';
 import { examplesFile } from './examples.js';
 import { stoppedByGuard, TrainingDiverged } from './diverged.js';
 import { prepareTask, type DataOptions, type PreparedData } from './prepare.js';
@@ -141,10 +143,13 @@ export async function transferModel(options: TransferModelOptions): Promise<Tran
   }
   const test = last.evaluation;
   frozenTest ??= test;
+  // A source loadOnnxSource made records how it was imported, even when the caller did not pass it.
+  const imported = importedFrom(options.source);
+  const onnx = options.sourceOnnx ?? (imported && onnxSourceRecord({ model: options.source, info: imported.info, file: imported.file }));
   const run: RunInfo = {
     ...runHeader(data, seed),
     kind: 'transfer',
-    source: { path: sourcePathOf(options, resume) ?? '(in memory)', ...(options.sourceTask && { task: options.sourceTask }), ...(options.sourceOnnx && { onnx: options.sourceOnnx }) },
+    source: { path: sourcePathOf(options, resume) ?? imported?.file ?? '(in memory)', ...(options.sourceTask && { task: options.sourceTask }), ...(onnx && { onnx }) },
     transfer: { cut: t.reused[t.reused.length - 1]?.name ?? '', reused: t.reused.map((l) => l.name), head: t.head.map((l) => l.name), frozen: t.frozen },
     phases: phases.map((p) => ({ ...toPhaseRecord(p), ...(options.classWeight !== undefined && { classWeight: formatClassWeight(options.classWeight) }), ...withControls(options) })),
     metrics: { test, frozenTest },

@@ -57,6 +57,8 @@ describe('resume a transfer from an ONNX source', () => {
     expect([...a.keys()].some((k) => /running_var/.test(k))).toBe(true);
     for (const [name, v] of a) expect(sameValues(v, b.get(name)!), `weight ${name} differs`).toBe(true);
     expect(resumed.test).toEqual(plain.test);
+    // Not told by the caller, the run still records how its source was imported.
+    expect(plain.run.source?.onnx).toMatchObject({ file: FILE, preprocess: 'scale', blocks: source.info.blocks });
     for (const m of [plain.model, resumed.model, source.model]) m.dispose();
   });
 });

@@ -63,7 +63,17 @@ const IMAGE = 'graft_image';
  */
 export async function loadOnnxSource(file: string, options: OnnxSourceOptions): Promise<OnnxSource> {
   const { model } = await readOnnxModel(file);
-  return importOnnxSource(model, path.basename(file), options);
+  const source = importOnnxSource(model, path.basename(file), options);
+  IMPORTED.set(source.model, { file, info: source.info });
+  return source;
+}
+
+/** Models loadOnnxSource made, with where and how: so a run from one records its source without being told. */
+const IMPORTED = new WeakMap<tfl.LayersModel, { file: string; info: OnnxSourceInfo }>();
+
+/** The file and import settings of a model loadOnnxSource made, if it is one. */
+export function importedFrom(model: tfl.LayersModel): { file: string; info: OnnxSourceInfo } | undefined {
+  return IMPORTED.get(model);
 }
 
 /** The same for a model already read; `label` names it in messages. */
