@@ -2,12 +2,10 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import * as tfl from '@tensorflow/tfjs-layers';
 import { GraftError } from '../../src/errors.js';
-import { saveRun } from '../../src/io/run-dir.js';
 import { loadExperiment } from '../../src/workflows/config/load.js';
-import { testRunInfo, useBackend } from '../helpers.js';
-import { cliInProcess } from './in-process.js';
+import { useBackend } from '../helpers.js';
+import { cliInProcess, saveSourceRun } from './in-process.js';
 
 /** --class-weight on train, transfer and compare, and classWeight: in experiment files. */
 const DATA = process.env.GRAFT_DATA_DIR ?? '/usr/share/datasets/fashion-mnist';
@@ -55,12 +53,7 @@ describe.skipIf(!haveData)('--class-weight runs record what they used', () => {
   /** A small 8-class source model saved as a run. */
   const source = path.join(dir, 'source');
   beforeAll(async () => {
-    const m = tfl.sequential({ name: 'src' });
-    m.add(tfl.layers.flatten({ inputShape: [28, 28], name: 'flat' }));
-    m.add(tfl.layers.dense({ units: 8, activation: 'relu', name: 'd1', kernelInitializer: tfl.initializers.glorotUniform({ seed: 1 }) }));
-    m.add(tfl.layers.dense({ units: 8, activation: 'softmax', name: 'out', kernelInitializer: tfl.initializers.glorotUniform({ seed: 2 }) }));
-    await saveRun(source, m, testRunInfo({ task: 'fashion-mnist:exclude=sandal,shirt', classNames: ['0', '1', '2', '3', '4', '5', '6', '7'], sampleShape: [28, 28], preprocessing: { pixelScale: 1 / 255 } }));
-    m.dispose();
+    await saveSourceRun(source);
   });
 
   it('graft transfer: both phases; graft compare: both arms of every trial', async () => {

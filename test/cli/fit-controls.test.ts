@@ -3,10 +3,8 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunInfo } from '../../src/io/run-dir.js';
-import * as tfl from '@tensorflow/tfjs-layers';
-import { saveRun } from '../../src/io/run-dir.js';
-import { testRunInfo, useBackend } from '../helpers.js';
-import { cliInProcess } from './in-process.js';
+import { useBackend } from '../helpers.js';
+import { cliInProcess, saveSourceRun } from './in-process.js';
 
 /** --label-smoothing, --keep best, --reduce-on-plateau and --monitor on graft train. */
 const DATA = process.env.GRAFT_DATA_DIR ?? '/usr/share/datasets/fashion-mnist';
@@ -62,12 +60,7 @@ describe.skipIf(!haveData)('graft train with the controls', () => {
 describe.skipIf(!haveData)('graft transfer with the controls', () => {
   it('keeps the best epoch of each phase by val_accuracy (with smoothing and reduce-on-plateau on)', async () => {
     const source = path.join(dir, 'source');
-    const m = tfl.sequential({ name: 'src' });
-    m.add(tfl.layers.flatten({ inputShape: [28, 28], name: 'flat' }));
-    m.add(tfl.layers.dense({ units: 8, activation: 'relu', name: 'd1', kernelInitializer: tfl.initializers.glorotUniform({ seed: 1 }) }));
-    m.add(tfl.layers.dense({ units: 8, activation: 'softmax', name: 'out', kernelInitializer: tfl.initializers.glorotUniform({ seed: 2 }) }));
-    await saveRun(source, m, testRunInfo({ task: 'fashion-mnist:exclude=sandal,shirt', classNames: ['0', '1', '2', '3', '4', '5', '6', '7'], sampleShape: [28, 28], preprocessing: { pixelScale: 1 / 255 } }));
-    m.dispose();
+    await saveSourceRun(source);
     const out = path.join(dir, 'transfer');
     const r = await cliInProcess([
       'transfer', '--from', source, '--task', 'fashion-mnist:binary=tshirt-top,sandal', '--per-class', '40', '--val-split', '0.25', '--frozen-epochs', '2', '--epochs', '2', '--out', out,

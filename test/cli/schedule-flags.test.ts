@@ -2,11 +2,9 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import * as tfl from '@tensorflow/tfjs-layers';
-import { saveRun } from '../../src/io/run-dir.js';
 import { resolveSchedule, scheduledRate } from '../../src/train/schedule.js';
-import { testRunInfo, useBackend } from '../helpers.js';
-import { cliCapture, cliInProcess } from './in-process.js';
+import { useBackend } from '../helpers.js';
+import { cliCapture, cliInProcess, saveSourceRun } from './in-process.js';
 
 /** --optimizer adamw|rmsprop, --weight-decay, --schedule and --frozen-schedule on train and transfer. */
 const DATA = process.env.GRAFT_DATA_DIR ?? '/usr/share/datasets/fashion-mnist';
@@ -68,12 +66,7 @@ describe.skipIf(!haveData)('runs record the optimizer, the schedule and each epo
 
   it('graft transfer: --frozen-schedule and --schedule per phase, rmsprop in both', async () => {
     const source = path.join(dir, 'source');
-    const m = tfl.sequential({ name: 'src' });
-    m.add(tfl.layers.flatten({ inputShape: [28, 28], name: 'flat' }));
-    m.add(tfl.layers.dense({ units: 8, activation: 'relu', name: 'd1', kernelInitializer: tfl.initializers.glorotUniform({ seed: 1 }) }));
-    m.add(tfl.layers.dense({ units: 8, activation: 'softmax', name: 'out', kernelInitializer: tfl.initializers.glorotUniform({ seed: 2 }) }));
-    await saveRun(source, m, testRunInfo({ task: 'fashion-mnist:exclude=sandal,shirt', classNames: ['0', '1', '2', '3', '4', '5', '6', '7'], sampleShape: [28, 28], preprocessing: { pixelScale: 1 / 255 } }));
-    m.dispose();
+    await saveSourceRun(source);
     const out = path.join(dir, 'transfer');
     const t = await cliInProcess([
       'transfer', '--from', source, '--task', TASK, '--per-class', '30', '--frozen-epochs', '2', '--epochs', '2', '--frozen-optimizer', 'rmsprop', '--frozen-lr', '0.01',
