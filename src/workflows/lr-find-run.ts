@@ -1,35 +1,25 @@
 import * as path from 'node:path';
-import type * as tfl from '@tensorflow/tfjs-layers';
 import { writeFileAtomic } from '../io/atomic.js';
 import { claimStudyOutput } from '../io/study-output.js';
 import { disposeModel } from '../models/dispose.js';
 import { renderReport } from '../report/render.js';
 import type { LrFindRecord } from '../report/lr-find-section.js';
-import { transfer, type HeadOptions } from '../transfer/transfer.js';
-import type { FreezePolicy } from '../transfer/freeze.js';
-import type { LayerRef } from '../transfer/layer-ref.js';
+import { transfer } from '../transfer/transfer.js';
 import { GRAFT_VERSION } from '../version.js';
 import { lrFind, type LrFindOptions, type LrFindResult } from './lr-find.js';
 import { checkLrRange, LR_FIND_DEFAULTS } from './lr-find-curve.js';
-import { prepareTask, type DataOptions, type PreparedData } from './prepare.js';
+import { prepareTask, type DataOptions } from './prepare.js';
+import type { TransferModelOptions } from './transfer-model.js';
 
 /** `graft lr-find`: the range test on the model `graft transfer` would train, written to lr-find.json and report.html. */
 
-export interface LrFindRunOptions extends DataOptions, Omit<LrFindOptions, 'seed'> {
-  /** The source model; it is copied, never modified. */
-  source: tfl.LayersModel;
-  /** Where the source came from (recorded). */
-  sourcePath?: string;
-  /** Target task spec, as graft transfer's. */
-  task: string;
-  /** As graft transfer's: the last reused layer, the new head, the layers frozen. */
-  cut?: LayerRef;
-  head?: Omit<HeadOptions, 'classes'>;
-  freeze?: FreezePolicy;
+export interface LrFindRunOptions
+  extends DataOptions,
+    Omit<LrFindOptions, 'seed'>,
+    // The source, task, cut, head and freeze as graft transfer takes them.
+    Pick<TransferModelOptions, 'source' | 'sourcePath' | 'task' | 'cut' | 'head' | 'freeze' | 'force' | 'data'> {
   /** Folder for lr-find.json and report.html; nothing is written without it. */
   out?: string;
-  force?: boolean;
-  data?: PreparedData;
 }
 
 export interface LrFindRunResult {

@@ -128,7 +128,8 @@ function build(onnx: OnnxModel, label: string, input: OnnxValue, settled: Settle
   const cut = cutGraph(folded, options.cut ?? featuresOf(folded), shapes);
   const featureNchw = cut.shape.slice(1);
   if (featureNchw.some((d) => typeof d !== 'number')) throw new GraftError('BAD_ARGUMENT', `${label}: the cut tensor ${cut.output} has shape ${describeShape(cut.shape)}, not fixed for ${height}×${width} images. Cut at a tensor of fixed size per image.`);
-  const missing = [...new Set(cut.graph.nodes.filter((n) => (n.domain !== undefined && n.domain !== '' && n.domain !== 'ai.onnx') || !tfSupportedOps().includes(n.op)).map((n) => (n.domain ? `${n.domain}.${n.op}` : n.op)))];
+  const runnable = new Set(tfSupportedOps());
+  const missing = [...new Set(cut.graph.nodes.filter((n) => (n.domain !== undefined && n.domain !== '' && n.domain !== 'ai.onnx') || !runnable.has(n.op)).map((n) => (n.domain ? `${n.domain}.${n.op}` : n.op)))];
   if (missing.length > 0) {
     const first = cut.graph.nodes.find((n) => missing.includes(n.domain ? `${n.domain}.${n.op}` : n.op))!;
     throw new GraftError('UNSUPPORTED_OP', `graft cannot run op ${missing.join(', ')} of the reused part (first at node ${JSON.stringify(first.name ?? first.outputs[0])}): graft evaluates and predicts with every model on TF.js too, which runs ${tfSupportedOps().join(', ')}. Cut before it with --cut TENSOR (\`graft inspect\` lists the nodes), or re-export the model without it.`);

@@ -84,8 +84,15 @@ export class OnnxBlock extends tfl.layers.Layer {
     });
   }
 
-  /** The nodes with every inference BatchNormalization in training mode, and where its moved running averages go. */
+  /** The nodes with every inference BatchNormalization in training mode, and where its moved running averages go (built once: call runs every training batch). */
   trainingNodes(): { nodes: OnnxNode[]; running: Array<{ output: string; weight: string }> } {
+    this.training ??= this.buildTrainingNodes();
+    return this.training;
+  }
+
+  private training: { nodes: OnnxNode[]; running: Array<{ output: string; weight: string }> } | undefined;
+
+  private buildTrainingNodes(): { nodes: OnnxNode[]; running: Array<{ output: string; weight: string }> } {
     const running: Array<{ output: string; weight: string }> = [];
     const nodes = this.nodes.map((n) => {
       if (n.op !== 'BatchNormalization' || n.outputs.length > 1 || n.attrs?.training_mode === 1) return n;
