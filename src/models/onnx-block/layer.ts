@@ -86,11 +86,11 @@ export class OnnxBlock extends tfl.layers.Layer {
 
   /** The nodes with every inference BatchNormalization in training mode, and where its moved running averages go (built once: call runs every training batch). */
   trainingNodes(): { nodes: OnnxNode[]; running: Array<{ output: string; weight: string }> } {
-    this.training ??= this.buildTrainingNodes();
-    return this.training;
+    this.trainingForm ??= this.buildTrainingNodes();
+    return this.trainingForm;
   }
 
-  private training: { nodes: OnnxNode[]; running: Array<{ output: string; weight: string }> } | undefined;
+  private trainingForm: { nodes: OnnxNode[]; running: Array<{ output: string; weight: string }> } | undefined;
 
   private buildTrainingNodes(): { nodes: OnnxNode[]; running: Array<{ output: string; weight: string }> } {
     const running: Array<{ output: string; weight: string }> = [];
