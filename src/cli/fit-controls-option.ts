@@ -1,7 +1,8 @@
 import { GraftError } from '../errors.js';
 import type { OptionDef } from './command.js';
 import { numberOption } from './command.js';
-import { checkMonitor, MONITOR_METRICS, type MonitorMetric } from '../train/callbacks/monitor.js';
+import { MONITOR_METRICS } from '../train/callbacks/monitor.js';
+import { CLI_CONTROL_NAMES, controlsOf, type ControlsInput } from '../workflows/study-training.js';
 import { REDUCE_ON_PLATEAU_DEFAULTS } from '../train/callbacks/reduce-on-plateau.js';
 import type { TrainingControls } from '../train/callbacks/controls.js';
 import type { EarlyStoppingOptions } from '../train/early-stopping.js';
@@ -22,24 +23,20 @@ type Values = { 'label-smoothing'?: string | undefined; keep?: string | undefine
 
 /** The flags' values as fit options; `patience` is --early-stopping's, which --monitor also steers. */
 export function fitControlOptions(v: Values, patience: number | undefined): TrainingControls & { earlyStopping?: EarlyStoppingOptions } {
-  const monitor: MonitorMetric | undefined = v.monitor === undefined ? undefined : checkMonitor(v.monitor, '--monitor');
-  const watch = monitor !== undefined ? { monitor } : {};
-  const out: TrainingControls & { earlyStopping?: EarlyStoppingOptions } = {};
-  const e = numberOption('label-smoothing', v['label-smoothing'], { min: 0, max: 0.999999 });
-  if (e !== undefined) out.labelSmoothing = e;
-  if (v.keep !== undefined) {
-    if (v.keep !== 'best') throw new GraftError('BAD_ARGUMENT', `--keep received ${JSON.stringify(v.keep)}; the only choice is best (--keep best --monitor val_accuracy keeps the epoch of highest validation accuracy).`);
-    out.keepBest = watch;
-  }
+  if (v.keep !== undefined && v.keep !== 'best') throw new GraftError('BAD_ARGUMENT', `--keep received ${JSON.stringify(v.keep)}; the only choice is best (--keep best --monitor val_accuracy keeps the epoch of highest validation accuracy).`);
+  let reduceOnPlateau: ControlsInput['reduceOnPlateau'];
   if (v['reduce-on-plateau'] !== undefined) {
     const [p, f, ...rest] = v['reduce-on-plateau'].split(',');
     if (rest.length > 0) throw new GraftError('BAD_ARGUMENT', `--reduce-on-plateau received ${JSON.stringify(v['reduce-on-plateau'])}; give PATIENCE or PATIENCE,FACTOR, e.g. 3 or 3,0.5.`);
     const factor = numberOption('reduce-on-plateau factor', f, { above: 0, max: 0.999999 });
-    out.reduceOnPlateau = { ...watch, patience: numberOption('reduce-on-plateau patience', p, { integer: true, min: 1 })!, ...(factor !== undefined && { factor }) };
+    reduceOnPlateau = { patience: numberOption('reduce-on-plateau patience', p, { integer: true, min: 1 })!, ...(factor !== undefined && { factor }) };
   }
-  if (patience !== undefined) out.earlyStopping = { patience, ...watch };
-  if (monitor !== undefined && !out.keepBest && !out.reduceOnPlateau && !out.earlyStopping) {
-    throw new GraftError('BAD_ARGUMENT', `--monitor ${monitor} was given but nothing watches it; add --early-stopping PATIENCE, --keep best or --reduce-on-plateau PATIENCE.`);
-  }
-  return out;
+  const labelSmoothing = numberOption('label-smoothing', v['label-smoothing'], { min: 0, max: 0.999999 });
+  // One rule for the flags and the experiment file's fields (workflows/study-training.ts).
+  const { monitor, ...out } = controlsOf(
+    { ...(labelSmoothing !== undefined && { labelSmoothing }), ...(v.keep !== undefined && { keepBest: true }), ...(reduceOnPlateau && { reduceOnPlateau }), ...(v.monitor !== undefined && { monitor: v.monitor }) },
+    patience !== undefined,
+    CLI_CONTROL_NAMES,
+  );
+  return { ...out, ...(patience !== undefined && { earlyStopping: { patience, ...(monitor !== undefined && { monitor }) } }) };
 }

@@ -1,3 +1,4 @@
+import type { ControlsRecord } from '../train/callbacks/controls.js';
 import type { Interval, Verdict } from './stats.js';
 
 /** Training-set size of a comparison: images per class, or the whole training set. */
@@ -68,6 +69,15 @@ export interface CompareResult {
     batchSize: number;
     /** --class-weight as given, on both arms; absent when none. */
     classWeight?: string;
+    /** Learning-rate schedules (--frozen-schedule also shapes the scratch arm, --schedule); absent when constant by default. */
+    frozenSchedule?: string;
+    unfrozenSchedule?: string;
+    /** Label smoothing, keep best, reduce on plateau on both arms; absent when none. */
+    controls?: ControlsRecord;
+    /** Early stopping's metric (--monitor); absent: val_loss. */
+    monitor?: string;
+    /** --bn for the transfer arm's unfrozen phase; absent: auto. */
+    batchNorm?: string;
   };
   rows: CompareRow[];
   trials: Trial[];

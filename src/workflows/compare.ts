@@ -17,6 +17,7 @@ import { fineTune } from '../transfer/fine-tune.js';
 import type { LayerRef } from '../transfer/layer-ref.js';
 import { transfer, type HeadOptions } from '../transfer/transfer.js';
 import { GRAFT_VERSION } from '../version.js';
+import { checkStudyTraining, pickStudyTraining, scheduleText, studyTrainingRecord, type StudyTraining } from './study-training.js';
 import { prepareTask, type DataOptions } from './prepare.js';
 
 /** The budget both arms get, stated once. Small-data friendly: Adam, early stopping on validation loss. */
@@ -30,7 +31,11 @@ export const COMPARE_DEFAULTS = {
   batchSize: 32,
 } as const;
 
-export interface CompareOptions extends Pick<DataOptions, 'dataDir' | 'download' | 'resize'> {
+/**
+ * Issue 16's options (StudyTraining): label smoothing, keep best and reduce on plateau train both
+ * arms; `monitor` is early stopping's metric on both; `batchNorm` is the transfer arm's unfrozen phase.
+ */
+export interface CompareOptions extends Pick<DataOptions, 'dataDir' | 'download' | 'resize'>, StudyTraining {
   source: tfl.LayersModel;
   sourcePath?: string;
   task: string;
@@ -41,8 +46,10 @@ export interface CompareOptions extends Pick<DataOptions, 'dataDir' | 'download'
   cut?: LayerRef;
   head?: Omit<HeadOptions, 'classes'>;
   freeze?: FreezePolicy;
-  frozen?: { epochs: number; optimizer?: OptimizerSpec };
-  unfrozen?: { epochs: number; optimizer?: OptimizerSpec };
+  /** `schedule`: the frozen phase's learning-rate schedule, and the scratch arm's (over its frozen + unfrozen epochs). Default constant. */
+  frozen?: { epochs: number; optimizer?: OptimizerSpec; schedule?: string };
+  /** `schedule`: the unfrozen phase's. Default constant. */
+  unfrozen?: { epochs: number; optimizer?: OptimizerSpec; schedule?: string };
   /** Fraction of the training images held out for early stopping. Default 0.2. */
   valSplit?: number;
   /** Patience on validation loss; null turns early stopping off. Default 5. */
@@ -56,15 +63,15 @@ export interface CompareOptions extends Pick<DataOptions, 'dataDir' | 'download'
 }
 
 /** A fully resolved plan: what each trial needs, serialisable for worker threads. */
-export interface ComparePlan {
+export interface ComparePlan extends StudyTraining {
   task: string;
   trainSizes: TrainSize[];
   seeds: number[];
   cut?: LayerRef;
   head: Omit<HeadOptions, 'classes'>;
   freeze: FreezePolicy;
-  frozen: { epochs: number; optimizer: Required<OptimizerSpec> };
-  unfrozen: { epochs: number; optimizer: Required<OptimizerSpec> };
+  frozen: { epochs: number; optimizer: Required<OptimizerSpec>; schedule?: string };
+  unfrozen: { epochs: number; optimizer: Required<OptimizerSpec>; schedule?: string };
   valSplit: number;
   earlyStoppingPatience: number | null;
   batchSize: number;
@@ -95,6 +102,10 @@ export function planCompare(o: CompareOptions): ComparePlan {
     earlyStoppingPatience: o.earlyStoppingPatience === undefined ? COMPARE_DEFAULTS.earlyStoppingPatience : o.earlyStoppingPatience,
     batchSize: o.batchSize ?? COMPARE_DEFAULTS.batchSize,
   };
+  if (o.frozen?.schedule !== undefined) plan.frozen.schedule = o.frozen.schedule;
+  if (o.unfrozen?.schedule !== undefined) plan.unfrozen.schedule = o.unfrozen.schedule;
+  Object.assign(plan, pickStudyTraining(o));
+  checkStudyTraining({ ...plan, schedules: [plan.frozen.schedule, plan.unfrozen.schedule] });
   if (o.cut !== undefined) plan.cut = o.cut;
   if (o.dataDir !== undefined) plan.dataDir = o.dataDir;
   if (o.download !== undefined) plan.download = o.download;
@@ -124,13 +135,14 @@ export async function runTrialPair(source: tfl.LayersModel, plan: ComparePlan, k
     ...(trainSize !== 'all' && { perClass: trainSize }),
     ...planData(plan),
   });
-  const early: EarlyStoppingOptions | false = plan.earlyStoppingPatience === null ? false : { patience: plan.earlyStoppingPatience };
+  const early: EarlyStoppingOptions | false = plan.earlyStoppingPatience === null ? false : { patience: plan.earlyStoppingPatience, ...(plan.monitor !== undefined && { monitor: plan.monitor }) };
   const transferOpts = { head: { ...plan.head, classes: data.train.classNames.length }, seed, freeze: plan.freeze, ...(plan.cut !== undefined && { cut: plan.cut }) };
-  const common = { batchSize: plan.batchSize, seed, earlyStopping: early, ...(plan.classWeight !== undefined && { classWeight: plan.classWeight }), ...(data.validation && { validation: data.validation }), ...(callbacks && { callbacks }) };
+  const { monitor: _m, batchNorm, ...controls } = pickStudyTraining(plan);
+  const common = { batchSize: plan.batchSize, seed, earlyStopping: early, ...controls, ...(plan.classWeight !== undefined && { classWeight: plan.classWeight }), ...(data.validation && { validation: data.validation }), ...(callbacks && { callbacks }) };
 
   const t = await transfer(source, transferOpts);
   let started = performance.now();
-  const phases = await fineTune(t, data.train, { ...common, frozen: plan.frozen, unfrozen: { ...plan.unfrozen, unfreeze: 'all' } });
+  const phases = await fineTune(t, data.train, { ...common, frozen: plan.frozen, unfrozen: { ...plan.unfrozen, unfreeze: 'all', ...(batchNorm !== undefined && { batchNorm }) } });
   const transferTrial = trial('transfer', evaluate(t.model, data.test), performance.now() - started, phases.flatMap((p) => p.history), phases[0]?.classWeights, phases.map((p) => p.stopReason));
   disposeModel(t.model);
 
@@ -138,7 +150,7 @@ export async function runTrialPair(source: tfl.LayersModel, plan: ComparePlan, k
   reinitialize(s.model, seed);
   applyUnfreeze(s.reused, 'all');
   started = performance.now();
-  const r = await fit(s.model, data.train, { ...common, epochs: plan.frozen.epochs + plan.unfrozen.epochs, optimizer: plan.frozen.optimizer, phase: 'scratch' });
+  const r = await fit(s.model, data.train, { ...common, epochs: plan.frozen.epochs + plan.unfrozen.epochs, optimizer: plan.frozen.optimizer, ...(plan.frozen.schedule !== undefined && { schedule: plan.frozen.schedule }), phase: 'scratch' });
   const scratchTrial = trial('scratch', evaluate(s.model, data.test), performance.now() - started, r.history, r.classWeights, [r.stopReason]);
   disposeModel(s.model);
   return [transferTrial, scratchTrial];
@@ -224,6 +236,9 @@ export function buildResult(plan: ComparePlan, trials: Trial[], source: string, 
       earlyStoppingPatience: plan.earlyStoppingPatience,
       batchSize: plan.batchSize,
       ...(plan.classWeight !== undefined && { classWeight: formatClassWeight(plan.classWeight) }),
+      ...(plan.frozen.schedule !== undefined && { frozenSchedule: scheduleText(plan.frozen.schedule)! }),
+      ...(plan.unfrozen.schedule !== undefined && { unfrozenSchedule: scheduleText(plan.unfrozen.schedule)! }),
+      ...studyTrainingRecord(plan),
     },
     rows: summarize(trials, plan.trainSizes),
     trials,

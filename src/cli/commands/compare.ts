@@ -18,6 +18,7 @@ import { renderTable } from '../table.js';
 import { writeReportFor } from '../report-file.js';
 import { printErr, printOut } from '../terminal-text.js';
 import { CLASS_WEIGHT_OPTION, classWeightOption } from '../class-weight-option.js';
+import { STUDY_TRAINING_OPTIONS, studyTrainingOptions } from '../study-training-option.js';
 
 const pct = (x: number): string => (Number.isFinite(x) ? `${(100 * x).toFixed(1)}%` : '—');
 const ci = (m: number, h: number): string => `${pct(m)} ± ${Number.isFinite(h) ? (100 * h).toFixed(1) : '—'}`;
@@ -38,7 +39,7 @@ export const compareCommand = defineCommand({
     cut: { type: 'string', value: 'LAYER', description: 'Last reused layer (default: all but the output layer); for ONNX sources a tensor or node name' },
     freeze: { type: 'string', value: 'POLICY', default: 'all', description: 'Reused layers frozen in phase 1: all, none, first:N, /regex/, names, or weights:/regex/ (single weights)' },
     'frozen-epochs': { type: 'string', value: 'N', default: String(COMPARE_DEFAULTS.frozen.epochs), description: 'Epochs with the reused layers frozen' },
-    'frozen-optimizer': { type: 'string', value: 'NAME', default: COMPARE_DEFAULTS.frozen.optimizer.name, description: 'Optimizer of the frozen phase, and of the scratch arm' },
+    'frozen-optimizer': { type: 'string', value: 'NAME', default: COMPARE_DEFAULTS.frozen.optimizer.name, description: 'Optimizer of the frozen phase (and, at --lr, the unfrozen one), and of the scratch arm: sgd, adam, adamw or rmsprop' },
     'frozen-lr': { type: 'string', value: 'RATE', default: String(COMPARE_DEFAULTS.frozen.optimizer.learningRate), description: 'Learning rate of the frozen phase and of the scratch arm' },
     epochs: { type: 'string', value: 'N', default: String(COMPARE_DEFAULTS.unfrozen.epochs), description: 'Epochs unfrozen (the scratch arm trains frozen + unfrozen epochs)' },
     lr: { type: 'string', value: 'RATE', description: 'Learning rate unfrozen (default: a tenth of --frozen-lr)' },
@@ -46,6 +47,7 @@ export const compareCommand = defineCommand({
     'early-stopping': { type: 'string', value: 'PATIENCE', default: String(COMPARE_DEFAULTS.earlyStoppingPatience), description: 'Patience on validation loss, or "off"' },
     'batch-size': { type: 'string', value: 'N', default: String(COMPARE_DEFAULTS.batchSize), description: 'Samples per step' },
     ...CLASS_WEIGHT_OPTION,
+    ...STUDY_TRAINING_OPTIONS,
     'data-dir': { type: 'string', value: 'DIR', description: 'Folder with the dataset files' },
     offline: { type: 'boolean', description: 'Never download data' },
     ...RESIZE_OPTION,
@@ -66,8 +68,9 @@ export const compareCommand = defineCommand({
     useEngine(v.engine);
     const backend = await startBackend(v.backend, v.json);
     const source = await loadFromSource({ ...v, from: v.from });
-    const frozenOptimizer = optimizerOption(v['frozen-optimizer'], v['frozen-lr'], undefined, 'frozen-')!;
+    const frozenOptimizer = optimizerOption(v['frozen-optimizer'], v['frozen-lr'], v.momentum, 'frozen-', v['weight-decay'])!;
     const patience = v['early-stopping'] === 'off' ? null : numberOption('early-stopping', v['early-stopping'], { integer: true, min: 1 })!;
+    const training = studyTrainingOptions(v, patience ?? undefined);
     const opts: CompareOptions = {
       source: source.model,
       sourcePath: v.from,
@@ -75,11 +78,13 @@ export const compareCommand = defineCommand({
       trainSizes,
       seeds: numberOption('seeds', v.seeds, { integer: true, min: 1, max: 1000 })!,
       freeze: parseFreezePolicy(v.freeze),
-      frozen: { epochs: numberOption('frozen-epochs', v['frozen-epochs'], { integer: true, min: 0 })!, optimizer: frozenOptimizer },
+      frozen: { epochs: numberOption('frozen-epochs', v['frozen-epochs'], { integer: true, min: 0 })!, optimizer: frozenOptimizer, ...training.frozen },
       unfrozen: {
         epochs: numberOption('epochs', v.epochs, { integer: true, min: 0 })!,
         optimizer: { ...frozenOptimizer, learningRate: numberOption('lr', v.lr, { above: 0 }) ?? frozenOptimizer.learningRate! / 10 },
+        ...training.unfrozen,
       },
+      ...training.study,
       valSplit: numberOption('val-split', v['val-split'], { min: 0.05, max: 0.5 })!,
       earlyStoppingPatience: patience,
       batchSize: batchSizeOption(v['batch-size'])!,
