@@ -61,6 +61,10 @@ export function inferFacts(graph: OnnxGraph, order: readonly OnnxNode[]): Facts 
     // rearranged in the graph, e.g. a depthwise kernel, whose grouped-conv gradient needs them).
     const target = node.op === 'Reshape' ? ints(node.inputs[1] ?? '') : undefined;
     if (target && target.every((d) => d > 0)) dims.set(node.outputs[0]!, target);
+    // A transposed weight (TF.js's HWIO kernel read as OIHW): its Conv's weight gradient picks its form by the dims.
+    const from = node.op === 'Transpose' ? dims.get(node.inputs[0] ?? '') : undefined;
+    const perm = from ? (intsAttr(node, 'perm') ?? from.map((_, i) => from.length - 1 - i)) : undefined;
+    if (from && perm) dims.set(node.outputs[0]!, perm.map((p) => from[p]!));
     const r = outputRank(node, (n) => ranks.get(n), ints, (n) => lengths.get(n));
     if (r === undefined) continue;
     for (const o of node.outputs) if (o) ranks.set(o, r);

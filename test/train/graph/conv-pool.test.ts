@@ -21,6 +21,10 @@ describe.skipIf(missing)('gradients of Conv and pooling', () => {
     ['1×1 with pads wider than the kernel', [1, 2, 3, 3], [3, 2, 1, 1], { pads: [1, 0, 1, 1] }],
     ['stride 3, end padding never reached', [1, 2, 7, 7], [2, 2, 3, 3], { strides: [3, 3], pads: [2, 2, 2, 2] }],
     ['1-D', [2, 3, 9], [4, 3, 3], { strides: [2], pads: [1, 1] }],
+    // dW's faster forms (conv-weight.ts): im2col + Gemm from 16 input channels, MatMul for 1×1.
+    ['16 channels (im2col): 3×2 kernel, strides [2, 1], dilations [1, 2], asymmetric pads', [2, 16, 7, 6], [3, 16, 3, 2], { strides: [2, 1], dilations: [1, 2], pads: [1, 0, 0, 1] }],
+    ['16 channels (im2col), 1-D, stride 2', [2, 16, 9], [3, 16, 3], { strides: [2], pads: [1, 1] }],
+    ['1×1 stride 2 with an unread last row (MatMul)', [2, 3, 5, 4], [4, 3, 1, 1], { strides: [2, 2] }],
   ];
   for (const [what, x, w, attrs] of convs) {
     it(`Conv ${what}`, async () => {

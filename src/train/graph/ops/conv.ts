@@ -2,6 +2,7 @@ import { GraftError } from '../../../errors.js';
 import { describeNode, intAttr, intsAttr, stringAttr } from '../attrs.js';
 import type { Emitter } from '../emit.js';
 import type { GradContext, GradientFn } from '../gradient.js';
+import { fastWeightGradient } from './conv-weight.js';
 
 /** Conv's geometry with ONNX's defaults; auto_pad other than NOTSET/VALID is refused (its pads depend on the input size). */
 export function convGeometry(c: GradContext, spatial: number): { strides: number[]; dilations: number[]; pads: number[] } {
@@ -37,9 +38,10 @@ export function padTo(e: Emitter, t: string, x: string, rank: number): string {
  *  dX = ConvTranspose(dY, W) with the same s, d, G and begin pads (the adjoint of the
  *       convolution), cut or padded at the end to X's size (beginPadsOnly, padTo); at stride 1 a
  *       Conv with the flipped kernel instead (flippedConv).
- *  dW[o, i, k] = Σ_n Σ_j X[n, i, j·s + k·d − p] · dY[n, o, j]: itself a convolution, of X (batch
- *       and channel axes swapped) with dY as the filter, stride d, dilation s; it can run past the
- *       kernel's extent, hence the Slice. Groups ride along the channel axis (reshapes below).
+ *  dW[o, i, k] = Σ_n Σ_j X[n, i, j·s + k·d − p] · dY[n, o, j]: for ungrouped kernels a MatMul
+ *       or im2col + Gemm (conv-weight.ts, faster on onnxruntime); else itself a convolution, of X
+ *       (batch and channel axes swapped) with dY as the filter, stride d, dilation s; it can run
+ *       past the kernel's extent, hence the Slice. Groups ride along the channel axis (reshapes below).
  *  dB = Σ dY over all axes but the channel one.
  */
 const conv: GradientFn = (c) => {
@@ -58,8 +60,8 @@ const conv: GradientFn = (c) => {
   const axesAfter = (n: number): number[] => Array.from({ length: spatial }, (_, i) => i + n);
   let dx: string | undefined;
   if (c.needs[0]) dx = flippedConv(e, dy, w, wDims, kernel, dilations, pads, strides, group) ?? padTo(e, e.op('ConvTranspose', [dy, w], { strides, dilations, pads: beginPadsOnly(pads), group }), x, rank);
-  let dw: string | undefined;
-  if (c.needs[1]) {
+  let dw = c.needs[1] ? fastWeightGradient(e, { x, dy, wDims, kernel, strides, dilations, pads, group }) : undefined;
+  if (c.needs[1] && dw === undefined) {
     let xs: string;
     let filters: string;
     if (group === 1) {

@@ -1,0 +1,127 @@
+#!/usr/bin/env node
+// One whole-network training step on onnxruntime, timed and profiled: the step graph GraphStepper
+// compiles (forward, loss, backward, Adam) for ResNet-18 (from the ONNX file bench/resnet18.mjs
+// uses) or MobileNetV2 α 0.35, at 64×64 with a one-unit sigmoid head, batch 32, random images.
+// It reports the median wall time of GraphStepper.step() and of session.run() alone over
+// --steps steps (after --warmup), and with --profile onnxruntime's own kernel time per op type.
+// Compiled code comes from --dist (default <repo>/dist): build two trees with
+// `npx tsc -p tsconfig.build.json --outDir DIR` to compare two commits in one sitting.
+//
+//   node bench/step-time.mjs [--model resnet18|mobilenetv2] [--dist DIR] [--steps 8] [--warmup 2]
+//                            [--batch 32] [--threads N] [--no-spin] [--profile] [--json FILE]
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const o = { model: 'resnet18', dist: path.join(REPO, 'dist'), steps: 8, warmup: 2, batch: 32, threads: 0, spin: true, profile: false, json: undefined, init: path.join(os.homedir(), '.cache/graft/onnx-fixtures/resnet18-64.onnx') };
+const argv = process.argv.slice(2);
+for (let i = 0; i < argv.length; i++) {
+  const f = argv[i];
+  const val = () => argv[++i];
+  if (f === '--model') o.model = val();
+  else if (f === '--dist') o.dist = path.resolve(val());
+  else if (f === '--steps') o.steps = Number(val());
+  else if (f === '--warmup') o.warmup = Number(val());
+  else if (f === '--batch') o.batch = Number(val());
+  else if (f === '--threads') o.threads = Number(val());
+  else if (f === '--no-spin') o.spin = false;
+  else if (f === '--profile') o.profile = true;
+  else if (f === '--json') o.json = val();
+  else if (f === '--init') o.init = val();
+  else if (f === '--help') {
+    console.log(fs.readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(1, 11).join('\n').replace(/^\/\/ ?/gm, ''));
+    process.exit(0);
+  } else throw new Error(`unknown option ${f} (see --help)`);
+}
+
+const dist = (p) => import(path.join(o.dist, p));
+const tfl = await import('@tensorflow/tfjs-layers');
+const { initBackend, buildMobileNetV2, loadOnnxSource } = await dist('index.js');
+const { GraphStepper } = await dist('train/onnx/graph-stepper.js');
+const { resolveOptimizer } = await dist('train/optimizer.js');
+const { loadOnnxRuntime } = await dist('engine/onnx/runtime.js');
+await initBackend('cpu');
+
+let base;
+if (o.model === 'resnet18') base = (await loadOnnxSource(o.init, { preprocess: 'imagenet' })).model;
+else if (o.model === 'mobilenetv2') base = buildMobileNetV2({ alpha: 0.35, inputShape: [64, 64, 3] });
+else throw new Error(`--model takes resnet18 or mobilenetv2, received ${o.model}`);
+const input = tfl.input({ shape: [64, 64, 3] });
+let h = base.apply(input);
+if (h.shape.length === 4) h = tfl.layers.globalAveragePooling2d({}).apply(h);
+if (o.model === 'mobilenetv2') h = tfl.layers.dense({ units: 256, activation: 'relu' }).apply(h);
+const model = tfl.model({ inputs: input, outputs: tfl.layers.dense({ units: 1, activation: 'sigmoid' }).apply(h) });
+
+// GraphStepper's own session options, plus what the flags ask (threads, spinning, profiling).
+const ort = await loadOnnxRuntime();
+if (typeof ort === 'string') throw new Error(ort);
+const sessions = [];
+let runMs = [];
+const extra = {
+  ...(o.threads > 0 ? { intraOpNumThreads: o.threads } : {}),
+  ...(o.spin ? {} : { extra: { session: { intra_op: { allow_spinning: '0' } } } }),
+  ...(o.profile ? { enableProfiling: true, profileFilePrefix: path.join(os.tmpdir(), `graft-step-${process.pid}`) } : {}),
+};
+const wrapped = {
+  ...ort,
+  InferenceSession: {
+    create: async (bytes, opts) => {
+      const s = await ort.InferenceSession.create(bytes, { ...opts, ...extra });
+      const run = s.run.bind(s);
+      s.run = async (...args) => {
+        const t0 = performance.now();
+        const r = await run(...args);
+        runMs.push(performance.now() - t0);
+        return r;
+      };
+      sessions.push({ s, bytes });
+      return s;
+    },
+  },
+};
+const stepper = new GraphStepper(wrapped, model, { activation: 'sigmoid', units: 1, classes: 2 }, resolveOptimizer({ name: 'adam', learningRate: 1e-3 }), undefined);
+const t0 = performance.now();
+await stepper.refresh();
+const compileMs = performance.now() - t0;
+stepper.beginEpoch(0, 0);
+const m = o.batch;
+const x = new Float32Array(m * 64 * 64 * 3).map((_, i) => ((i * 2654435761) % 1000) / 1000);
+const labels = new Float32Array(m).map((_, i) => i % 2);
+const stepMs = [];
+for (let i = 0; i < o.warmup + o.steps; i++) {
+  if (i === o.warmup) runMs = [];
+  const s0 = performance.now();
+  await stepper.step(x, labels, m);
+  if (i >= o.warmup) stepMs.push(performance.now() - s0);
+}
+const median = (a) => [...a].sort((p, q) => p - q)[Math.floor(a.length / 2)];
+const { s, bytes } = sessions[0];
+const result = { model: o.model, dist: o.dist, batch: m, threads: o.threads || 'default', spin: o.spin, compileMs: Math.round(compileMs), stepMs: Math.round(median(stepMs)), runMs: Math.round(median(runMs)), steps: stepMs.map(Math.round), graphBytes: bytes.length };
+if (o.profile) {
+  s.endProfiling();
+  // onnxruntime-node returns nothing: the file is the prefix plus a timestamp.
+  const prefix = `graft-step-${process.pid}`;
+  const file = path.join(os.tmpdir(), fs.readdirSync(os.tmpdir()).find((f) => f.startsWith(prefix)) ?? prefix);
+  const events = JSON.parse(fs.readFileSync(file, 'utf8'));
+  fs.rmSync(file, { force: true });
+  // Node kernel events of the timed steps only (the profile also holds the warm-up runs).
+  const kernels = events.filter((e) => e.cat === 'Node' && e.name.endsWith('_kernel_time'));
+  const per = new Map();
+  const runs = o.warmup + o.steps;
+  for (const e of kernels) {
+    const op = e.args?.op_name ?? '?';
+    const r = per.get(op) ?? { us: 0, nodes: new Set() };
+    r.us += e.dur;
+    r.nodes.add(e.name);
+    per.set(op, r);
+  }
+  const total = [...per.values()].reduce((a, r) => a + r.us, 0) / runs / 1000;
+  result.kernelMsPerStep = Math.round(total);
+  result.ops = [...per.entries()].map(([op, r]) => ({ op, msPerStep: +(r.us / runs / 1000).toFixed(1), nodes: r.nodes.size, share: +((r.us / runs / 1000 / total) * 100).toFixed(1) })).sort((a, b) => b.msPerStep - a.msPerStep);
+}
+console.log(JSON.stringify(result));
+if (o.profile) for (const r of result.ops.slice(0, 14)) console.log(`${r.op.padEnd(22)} ${String(r.msPerStep).padStart(8)} ms ${String(r.nodes).padStart(5)} nodes ${String(r.share).padStart(5)}%`);
+if (o.json) fs.writeFileSync(o.json, JSON.stringify(result, null, 1));
+stepper.dispose();

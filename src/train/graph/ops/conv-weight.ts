@@ -1,0 +1,59 @@
+import type { Emitter } from '../emit.js';
+
+/** One Conv node's geometry, as conv.ts reads it. */
+export interface ConvShape {
+  /** X and dY: [N, C, spatial…]. */
+  x: string;
+  dy: string;
+  /** W's dims [co·G, ci, k…] when known at build time. */
+  wDims: number[] | undefined;
+  kernel: number[];
+  strides: number[];
+  dilations: number[];
+  pads: number[];
+  group: number;
+}
+
+/**
+ * Below this many input channels the im2col form loses to the swapped-roles Conv (ResNet's 7×7
+ * stem with 3 channels: 31 vs 24 ms; 64–512 channels at 3×3: 1.3–1.9× faster; bench/RESULTS.md).
+ */
+const IM2COL_MIN_CHANNELS = 16;
+
+/**
+ * dW of an ungrouped Conv without the swapped-roles Conv and its Slice/Transpose chain, in the
+ * form onnxruntime's CPU kernels run fastest (measured per layer shape, bench/RESULTS.md), or
+ * undefined when neither form applies (grouped or depthwise kernels, unknown dims, few channels):
+ *  - 1×1, no pads: dW[o, i] = Σ_n dY[n, o, :]·X[n, i, ::s]ᵀ — one batched MatMul and a sum over
+ *    the batch (10–30× faster than the Conv form on MobileNetV2's pointwise layers);
+ *  - k×k: im2col as a Conv of X with one-hot kernels (group ci, X's own strides, dilations and
+ *    pads: channel i·K + a holds X under kernel tap a), then dW = dYᵀ·cols as one Gemm over
+ *    N·out-positions.
+ */
+export function fastWeightGradient(e: Emitter, s: ConvShape): string | undefined {
+  const { wDims, kernel, group } = s;
+  if (group !== 1 || !wDims) return undefined;
+  const spatial = kernel.length;
+  const axes = Array.from({ length: spatial }, (_, i) => i + 2);
+  if (kernel.every((k) => k === 1) && s.pads.every((p) => p === 0)) {
+    // A 1×1 window at stride s reads X[::s] (Conv's output size ⌊(H − 1)/s⌋ + 1 is the Slice's).
+    const xs = s.strides.every((st) => st === 1) ? s.x : e.op('Slice', [s.x, e.ints(new Array<number>(spatial).fill(0)), e.ints(new Array<number>(spatial).fill(2 ** 52)), e.ints(axes), e.ints(s.strides)]);
+    const flat = (t: string): string => e.op('Reshape', [t, e.ints([0, 0, -1])]);
+    const perSample = e.op('MatMul', [flat(s.dy), e.op('Transpose', [flat(xs)], { perm: [0, 2, 1] })]);
+    return e.op('Reshape', [e.op('ReduceSum', [perSample, e.ints([0])], { keepdims: 0 }), e.ints(wDims)], undefined, 'dW');
+  }
+  const [co, ci] = wDims as [number, number];
+  if (ci < IM2COL_MIN_CHANNELS) return undefined;
+  const taps = kernel.reduce((a, b) => a * b, 1);
+  const cols = e.op('Conv', [s.x, e.constantTensor(`onehot${ci}x${kernel.join('x')}`, [ci * taps, 1, ...kernel], oneHotKernels(ci, taps))], { strides: s.strides, dilations: s.dilations, pads: s.pads, group: ci });
+  // [N, R, out…] → [R, N·out]: rows are channels, columns every (sample, position) pair.
+  const rows = (t: string, r: number): string => e.op('Reshape', [e.op('Transpose', [t], { perm: [1, 0, ...axes] }), e.ints([r, -1])]);
+  return e.op('Reshape', [e.op('Gemm', [rows(s.dy, co), rows(cols, ci * taps)], { transB: 1 }), e.ints(wDims)], undefined, 'dW');
+}
+
+/** [ci·taps, 1, k…]: filter i·taps + a is 1 at tap a, 0 elsewhere. */
+function oneHotKernels(ci: number, taps: number): Float32Array {
+  const data = new Float32Array(ci * taps * taps);
+  for (let f = 0; f < ci * taps; f++) data[f * taps + (f % taps)] = 1;
+  return data;
+}
