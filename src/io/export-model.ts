@@ -5,7 +5,8 @@ import { writeFileAtomic } from './atomic.js';
 import { claimOutputFile, claimOutputFolder, writeOutputDir } from './output-claim.js';
 import { toKerasArchive } from './keras/export.js';
 import { toTfjsFiles } from './tfjs-format.js';
-import { exportOnnx, type OnnxExportOptions } from './export-onnx.js';
+import type { OnnxExportOptions } from './export-onnx.js';
+import { exportOnnx } from './export-onnx-file.js';
 
 /**
  * Writes `model` to `to`: a Keras 3 archive when it ends in .keras, an ONNX inference model when it

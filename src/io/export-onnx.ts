@@ -9,8 +9,6 @@ import { modelNodes, replayLayers } from '../models/replay.js';
 import { describeOutput, type OutputHead } from '../train/loss.js';
 import type { ResizeMode } from '../data/image-convert.js';
 import type { RunInfo } from './run-dir.js';
-import { writeFileAtomic } from './atomic.js';
-import { claimOutputFile } from './output-claim.js';
 
 /**
  * `graft export MODEL --to model.onnx`: the model's inference pass (buildForwardGraph) as an ONNX
@@ -44,12 +42,6 @@ export interface OnnxExportOptions {
   run?: RunInfo;
   /** The input convention; default the run's preprocessing, else not stated beyond graft's [0, 1]. */
   input?: OnnxInputConvention;
-}
-
-/** Writes `model` to the .onnx file `to`: refused if it exists (unless --force and graft wrote it), written atomically. */
-export async function exportOnnx(model: tfl.LayersModel, to: string, options: OnnxExportOptions = {}): Promise<void> {
-  await claimOutputFile(to, 'onnx', { force: options.force ?? false, flag: '--to' });
-  await writeFileAtomic(to, toOnnxBytes(model, options));
 }
 
 /** The ONNX file's bytes; a layer with no translation is refused naming it. */
