@@ -15,10 +15,11 @@ import { predictCommand } from './commands/predict.js';
 import { seedCommand } from './commands/seed.js';
 import { trainCommand } from './commands/train.js';
 import { transferCommand } from './commands/transfer.js';
+import { workerCommand } from './commands/worker.js';
 import { safeLines } from './terminal-text.js';
 import { suggest } from '../suggest.js';
 
-const COMMANDS: ReadonlyArray<CommandDef<any>> = [seedCommand, trainCommand, transferCommand, lrFindCommand, compareCommand, sweepCommand, layersCommand, mergeCommand, reportCommand, runCommand, evaluateCommand, predictCommand, inspectCommand, exportCommand];
+const COMMANDS: ReadonlyArray<CommandDef<any>> = [seedCommand, trainCommand, transferCommand, lrFindCommand, compareCommand, sweepCommand, layersCommand, mergeCommand, workerCommand, reportCommand, runCommand, evaluateCommand, predictCommand, inspectCommand, exportCommand];
 
 function mainHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length)) + 2;

@@ -12,6 +12,7 @@ import { prepareTask } from '../../workflows/prepare.js';
 import { isUserTaskSpec } from '../../data/user-task.js';
 import { compareParallel, defaultWorkers } from '../../workflows/compare-parallel.js';
 import { claimShardOutput, compareShard, parseShard, writeShardFile } from '../../workflows/shard.js';
+import { checkQueueFlags, compareOnQueue } from '../../workflows/queue/run.js';
 import { defineCommand, numberOption } from '../command.js';
 import { BACKEND_OPTION, ENGINE_OPTION, batchSizeOption, useEngine, optimizerOption, printJson, startBackend, RESIZE_OPTION, resizeOption } from '../common.js';
 import { renderTable } from '../table.js';
@@ -26,7 +27,7 @@ const ci = (m: number, h: number): string => `${pct(m)} ± ${Number.isFinite(h) 
 export const compareCommand = defineCommand({
   name: 'compare',
   summary: 'Did transfer help? Transfer vs the same architecture from scratch, over train sizes and seeds, with 95% CIs.',
-  usage: 'graft compare --from MODEL --task SPEC [--per-class 10,50,200,all] [--seeds 5] [--out DIR] [--shard K/N]',
+  usage: 'graft compare --from MODEL --task SPEC [--per-class 10,50,200,all] [--seeds 5] [--out DIR] [--shard K/N | --queue redis://HOST:PORT]',
   options: {
     from: { type: 'string', value: 'MODEL', description: 'Source model (run dir, model.json, .h5, .keras, .onnx or hf:ORG/NAME)' },
     ...ONNX_SOURCE_OPTIONS,
@@ -36,6 +37,7 @@ export const compareCommand = defineCommand({
     out: { type: 'string', value: 'DIR', description: 'Write compare.json and report.html here (default runs/compare)' },
     workers: { type: 'string', value: 'N', description: 'Worker threads running trials in parallel (default: one per core)' },
     shard: { type: 'string', value: 'K/N', description: 'Run only the K-th of N shares of the trials and write compare.shard-K-of-N.json (join them with graft merge); auto/N reads K from JOB_COMPLETION_INDEX (+1) or SLURM_ARRAY_TASK_ID' },
+    queue: { type: 'string', value: 'URL', description: 'Put the trials on a Redis queue (redis://HOST:PORT[/DB]) for `graft worker URL` processes on any machines, and collect their results (needs npm install bullmq)' },
     cut: { type: 'string', value: 'LAYER', description: 'Last reused layer (default: all but the output layer); for ONNX sources a tensor or node name' },
     freeze: { type: 'string', value: 'POLICY', default: 'all', description: 'Reused layers frozen in phase 1: all, none, first:N, /regex/, names, or weights:/regex/ (single weights)' },
     'frozen-epochs': { type: 'string', value: 'N', default: String(COMPARE_DEFAULTS.frozen.epochs), description: 'Epochs with the reused layers frozen' },
@@ -63,6 +65,7 @@ export const compareCommand = defineCommand({
     const out = v.out ?? path.join('runs', 'compare');
     const resultFile = path.join(out, 'compare.json');
     const classWeight = classWeightOption(v['class-weight']);
+    checkQueueFlags(v.queue, v.shard);
     const shard = v.shard === undefined ? undefined : parseShard(v.shard);
     const trainSizes = v['per-class'].split(',').map((s): TrainSize => (s.trim() === 'all' ? 'all' : numberOption('per-class', s.trim(), { integer: true, min: 1 })!));
     useEngine(v.engine);
@@ -112,7 +115,8 @@ export const compareCommand = defineCommand({
       else printOut(`\nShard ${shard.index} of ${shard.count}: ${part.results.length} of ${part.total} (train size, seed) pairs. Wrote ${shardFile}; when all ${shard.count} are done: graft merge ${out}\n`);
       return 0;
     }
-    const result = await compareParallel(opts, { workers, sourceLocation: v.from, backend: backend.name });
+    const onLine = (l: string): void => void (v.json || printErr(`graft compare: ${l}\n`));
+    const result = v.queue !== undefined ? (await compareOnQueue(opts, { queue: v.queue, out, force: v.force, sourceLocation: v.from, onLine })).result : await compareParallel(opts, { workers, sourceLocation: v.from, backend: backend.name });
     await writeFileAtomic(resultFile, `${JSON.stringify(result, null, 2)}\n`);
     const report = await writeReportFor(out);
     if (v.json) {

@@ -5,6 +5,7 @@ import { claimStudyOutput } from '../../io/study-output.js';
 import { ONNX_SOURCE_OPTIONS, loadFromSource } from '../source-options.js';
 import { LAYERS_DEFAULTS, layerTransferability, type LayersOptions, type LayersResult } from '../../workflows/layers.js';
 import { claimShardOutput, layersShard, parseShard, writeShardFile } from '../../workflows/shard.js';
+import { checkQueueFlags, layersOnQueue } from '../../workflows/queue/run.js';
 import { defineCommand, numberOption } from '../command.js';
 import { BACKEND_OPTION, ENGINE_OPTION, useEngine, optimizerOption, printJson, startBackend, RESIZE_OPTION, resizeOption } from '../common.js';
 import { renderTable } from '../table.js';
@@ -14,7 +15,7 @@ import { printErr, printOut } from '../terminal-text.js';
 export const layersCommand = defineCommand({
   name: 'layers',
   summary: 'Layer transferability (Yosinski et al. 2014): copy the first n layers, frozen vs fine-tuned vs scratch.',
-  usage: 'graft layers --from MODEL --task SPEC [--per-class N] [--seeds 3] [--out DIR] [--shard K/N]',
+  usage: 'graft layers --from MODEL --task SPEC [--per-class N] [--seeds 3] [--out DIR] [--shard K/N | --queue redis://HOST:PORT]',
   options: {
     from: { type: 'string', value: 'MODEL', description: 'Source model (run dir, model.json, .h5, .keras, .onnx or hf:ORG/NAME)' },
     ...ONNX_SOURCE_OPTIONS,
@@ -26,6 +27,7 @@ export const layersCommand = defineCommand({
     lr: { type: 'string', value: 'RATE', default: String(LAYERS_DEFAULTS.optimizer.learningRate), description: 'Learning rate' },
     out: { type: 'string', value: 'DIR', description: 'Write layers.json and report.html here (default runs/layers)' },
     shard: { type: 'string', value: 'K/N', description: 'Run only the K-th of N shares of the trials and write layers.shard-K-of-N.json (join them with graft merge); auto/N reads K from JOB_COMPLETION_INDEX (+1) or SLURM_ARRAY_TASK_ID' },
+    queue: { type: 'string', value: 'URL', description: 'Put the trials on a Redis queue (redis://HOST:PORT[/DB]) for `graft worker URL` processes, and collect their results (needs npm install bullmq)' },
     'data-dir': { type: 'string', value: 'DIR', description: 'Folder with the dataset files' },
     offline: { type: 'boolean', description: 'Never download data' },
     ...RESIZE_OPTION,
@@ -38,6 +40,7 @@ export const layersCommand = defineCommand({
     if (!v.from || !v.task) throw new GraftError('BAD_ARGUMENT', 'graft layers needs --from MODEL and --task SPEC.');
     const out = v.out ?? path.join('runs', 'layers');
     const resultFile = path.join(out, 'layers.json');
+    checkQueueFlags(v.queue, v.shard);
     const shard = v.shard === undefined ? undefined : parseShard(v.shard);
     const perClass = numberOption('per-class', v['per-class'], { integer: true, min: 1 });
     const epochs = numberOption('epochs', v.epochs, { integer: true, min: 1 })!;
@@ -72,7 +75,8 @@ export const layersCommand = defineCommand({
       else printOut(`Shard ${shard.index} of ${shard.count}: ${part.results.length} of ${part.total} trials. Wrote ${shardFile}; when all ${shard.count} are done: graft merge ${out}\n`);
       return 0;
     }
-    const r = await layerTransferability(options);
+    const onLine = (l: string): void => void (v.json || printErr(`graft layers: ${l}\n`));
+    const r = v.queue !== undefined ? (await layersOnQueue(options, { queue: v.queue, out, force: v.force, sourceLocation: v.from, onLine })).result : await layerTransferability(options);
     await writeFileAtomic(resultFile, `${JSON.stringify(r, null, 2)}\n`);
     const report = await writeReportFor(out);
     if (v.json) printJson(r);
