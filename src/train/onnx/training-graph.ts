@@ -2,6 +2,7 @@ import { GraphBuilder } from '../../engine/onnx/graph-builder.js';
 import { encodeOnnxModel, FLOAT, type OnnxGraph } from '../../engine/onnx/model-proto.js';
 import type { TrainingForward } from '../../engine/onnx/forward/forward-graph.js';
 import { buildGradientGraph } from '../graph/autodiff.js';
+import { dropIdentities } from '../graph/identities.js';
 import { batchNormTraining } from '../graph/batchnorm-training.js';
 import type { ResolvedOptimizer } from '../optimizer.js';
 import { update } from './optimizer-graph.js';
@@ -56,9 +57,11 @@ export function buildStepGraph(spec: StepGraphSpec): StepGraph {
   spec.groups.forEach((gr, gi) => {
     for (const v of gr.variables) update(opt, v, dims.get(v)!, `grad.${v}`, rateInput(gi), spec.optimizer, gi);
   });
-  const step = merge(withGrads, opt.graph, 'opt/');
+  const merged = merge(withGrads, opt.graph, 'opt/');
   const gradOutputs = new Set(gradients.map((g) => g.output));
-  step.outputs = step.outputs.filter((o) => !gradOutputs.has(o.name) && o.name !== 'loss');
+  merged.outputs = merged.outputs.filter((o) => !gradOutputs.has(o.name) && o.name !== 'loss');
+  // New weights and slots come straight from the optimizer's nodes, not copied once more.
+  const step = dropIdentities(merged);
   // The remaining variables (frozen weights, moving statistics) come in as inputs too.
   const variables = new Set(forward.variables.map((v) => v.name));
   const kept = step.initializers.filter((t) => variables.has(t.name));

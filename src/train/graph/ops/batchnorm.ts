@@ -7,7 +7,8 @@ import type { GradientFn } from '../gradient.js';
  *  dγ = Σ dY·x̂, dβ = Σ dY (over every axis but C);
  *  inference (training_mode 0: μ, σ² are the running inputs): dX = dY·γ·istd;
  *  training (training_mode 1: μ, σ² of the batch, biased): dX = γ·istd·(dY − mean(dY) − x̂·mean(dY·x̂))
- *  — the textbook form with dx̂ = dY·γ folded (γ is per channel), as graft's chain engine does.
+ *  — the textbook form with dx̂ = dY·γ folded (γ is per channel), as graft's chain engine does;
+ *  its two means are dβ/M and dγ/M (M values per channel), not two more full-size reductions.
  * The batch statistics are recomputed here rather than read from the forward node, which in
  * training mode only outputs the updated running averages. Running statistics get no gradient.
  */
@@ -32,20 +33,24 @@ const batchNorm: GradientFn = (c) => {
     istd = perChannel(e.op('Reciprocal', [e.op('Sqrt', [e.op('Add', [runVar, eps])])]));
   }
   const xhat = e.op('Mul', [centered, istd], undefined, 'xhat');
-  const dyXhat = c.needs[1] || (c.needs[0] && training) ? e.op('Mul', [dy, xhat]) : '';
-  const dgamma = c.needs[1] ? e.op('ReduceSum', [dyXhat, e.ints(axes)], { keepdims: 0 }, 'dgamma') : undefined;
-  const dbeta = c.needs[2] ? e.op('ReduceSum', [dy, e.ints(axes)], { keepdims: 0 }, 'dbeta') : undefined;
+  const dxTraining = c.needs[0] && training;
+  const dyXhat = c.needs[1] || dxTraining ? e.op('Mul', [dy, xhat]) : '';
+  // The training dX needs Σ dY and Σ dY·x̂ too: its two means are dβ and dγ over the count.
+  const dgamma = c.needs[1] || dxTraining ? e.op('ReduceSum', [dyXhat, e.ints(axes)], { keepdims: 0 }, 'dgamma') : undefined;
+  const dbeta = c.needs[2] || dxTraining ? e.op('ReduceSum', [dy, e.ints(axes)], { keepdims: 0 }, 'dbeta') : undefined;
   let dx: string | undefined;
   if (c.needs[0]) {
     const scale = e.op('Mul', [perChannel(gamma), istd]);
     if (!training) dx = e.op('Mul', [dy, scale], undefined, 'dx');
     else {
-      const m1 = e.reduceMean(dy, axes);
-      const m2 = e.reduceMean(dyXhat, axes);
+      // Values per channel: size(X) / C, as float32.
+      const count = e.op('Cast', [e.op('Div', [e.op('Size', [x]), e.op('Gather', [e.shape(x), e.int(1)])])], { to: 1 });
+      const m1 = perChannel(e.op('Div', [dbeta!, count]));
+      const m2 = perChannel(e.op('Div', [dgamma!, count]));
       dx = e.op('Mul', [e.op('Sub', [e.op('Sub', [dy, m1]), e.op('Mul', [xhat, m2])]), scale], undefined, 'dx');
     }
   }
-  return [dx, dgamma, dbeta, undefined, undefined];
+  return [dx, c.needs[1] ? dgamma : undefined, c.needs[2] ? dbeta : undefined, undefined, undefined];
 };
 
 export const batchNormGradients: Record<string, GradientFn> = { BatchNormalization: batchNorm };
