@@ -27,6 +27,7 @@ import { KeepBest, type KeepBestOptions } from './callbacks/keep-best.js';
 import { ReduceOnPlateau, type ReduceOnPlateauOptions } from './callbacks/reduce-on-plateau.js';
 import { monitorValue } from './callbacks/monitor.js';
 import { scoreMetrics } from '../evaluate/metrics.js';
+import { yieldToEventLoop } from '../platform/yield.js';
 
 export interface FitOptions {
   /** Passes over the training data. Required. */
@@ -278,10 +279,10 @@ export async function fit(model: tfl.LayersModel, data: Dataset, options: FitOpt
           if (diverged) break;
           o.callbacks?.onBatchProgress?.({ phase: o.phase, epoch, epochs: o.epochs, batch: b + 1, batches, loss, accuracy: sums.correct / seen, elapsedSeconds: (now - started) / 1000 });
           // Lets signals and timers run during long epochs.
-          await new Promise((r) => setImmediate(r));
+          await yieldToEventLoop();
         } else if (o.signal) {
           // A stop request is seen before the next batch, not only a few times a second.
-          await new Promise((r) => setImmediate(r));
+          await yieldToEventLoop();
         }
       }
       if (checkpoint) {

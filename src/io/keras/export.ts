@@ -90,11 +90,14 @@ function unshiftNestedNodes(layers: JsonObject[], config: JsonObject): void {
   if (Array.isArray(config.output_layers)) config.output_layers = config.output_layers.map(shift);
 }
 
+let h5Exports = 0;
+
 /** model.weights.h5 in Keras 3's layout, written in memory with h5wasm. */
 export async function kerasWeightsH5(model: tfl.LayersModel): Promise<Uint8Array> {
   const h5wasm = await h5lib();
   const module = await h5wasm.ready;
-  const name = `/graft-export-${process.pid}-${Date.now()}.h5`;
+  // A name of its own in h5wasm's in-memory file system (one per module instance: a counter suffices).
+  const name = `/graft-export-${++h5Exports}-${Date.now()}.h5`;
   const file = new h5wasm.File(name, 'w');
   try {
     file.create_group('vars');
