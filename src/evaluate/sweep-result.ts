@@ -1,3 +1,4 @@
+import type { ControlsRecord } from '../train/callbacks/controls.js';
 export interface SweepConfig {
   cut: string | number | null;
   freeze: string;
@@ -27,6 +28,15 @@ export interface SweepResult {
   /** The file's classWeight, used by every configuration, and the weight each class got; absent when none. */
   classWeight?: string;
   classWeights?: Record<string, number>;
+  /** What every configuration shared beside the swept knobs (optimizer without its rate, schedules, issue 16's controls); absent in files from before it was recorded. */
+  settings?: {
+    optimizer: { name: string; momentum: number; weightDecay: number; rho: number; epsilon: number };
+    frozenSchedule?: string;
+    unfrozenSchedule?: string;
+    controls?: ControlsRecord;
+    monitor?: string;
+    batchNorm?: string;
+  };
   /** How many configurations were trained and scored on the validation split. */
   tried: number;
   trials: SweepTrial[];

@@ -15,16 +15,23 @@ import { GRAFT_VERSION } from '../version.js';
 
 export type { LayersArm, LayersPoint, LayersResult } from '../evaluate/layers-result.js';
 import { prepareTask, type DataOptions } from './prepare.js';
+import type { ClassWeight } from '../train/class-weight.js';
+import { checkStudyTraining, pickStudyTraining, type StudyTraining } from './study-training.js';
 
 export const LAYERS_DEFAULTS = { epochs: 10, seeds: 3, optimizer: { name: 'adam', learningRate: 1e-3 }, batchSize: 32 } as const;
 
-export interface LayersOptions extends Pick<DataOptions, 'dataDir' | 'download' | 'perClass' | 'resize'> {
+/** Issue 16's options (StudyTraining) apply to every arm's one training; keep best and reduce on plateau need `valSplit`. */
+export interface LayersOptions extends Pick<DataOptions, 'dataDir' | 'download' | 'perClass' | 'resize' | 'valSplit'>, StudyTraining {
   source: tfl.LayersModel;
   sourcePath?: string;
   task: string;
   epochs?: number;
   seeds?: number;
   optimizer?: OptimizerSpec;
+  /** The learning-rate schedule of every training (train/schedule.ts). Default constant. */
+  schedule?: string;
+  /** Loss weight per class, every arm (FitOptions.classWeight). Default none. */
+  classWeight?: ClassWeight;
   batchSize?: number;
   /** The last reused layer. Default: all but the output layer; an ONNX source, already cut, is reused whole (-1). */
   cut?: LayerRef;
@@ -32,17 +39,19 @@ export interface LayersOptions extends Pick<DataOptions, 'dataDir' | 'download' 
 }
 
 /** A fully resolved layers study: serialisable, so a shard's fingerprint can hold it. */
-export interface LayersPlan {
+export interface LayersPlan extends StudyTraining {
   task: string;
   epochs: number;
   seeds: number[];
   optimizer: Required<OptimizerSpec>;
   batchSize: number;
+  schedule?: string;
+  classWeight?: ClassWeight;
   /** The source's weight layers before its output, in order: n copies the first n. */
   weightLayers: string[];
   /** The cut, when not the default. */
   cut?: LayerRef;
-  data: Pick<DataOptions, 'dataDir' | 'download' | 'perClass' | 'resize' | 'modelInput'>;
+  data: Pick<DataOptions, 'dataDir' | 'download' | 'perClass' | 'resize' | 'modelInput' | 'valSplit'>;
 }
 
 /** One trial: a seed, how many layers are copied, and the arm. */
@@ -57,22 +66,28 @@ export async function planLayers(options: LayersOptions): Promise<LayersPlan> {
   const weightLayers = probe.reused.filter((l) => l.weights.length > 0).map((l) => l.name);
   disposeModel(probe.model);
   if (weightLayers.length === 0) throw new GraftError('BAD_ARGUMENT', 'The source has no weight layers before its output; there is nothing to transfer layer by layer.');
-  return {
+  const plan: LayersPlan = {
     task: options.task,
     epochs: options.epochs ?? LAYERS_DEFAULTS.epochs,
     seeds: Array.from({ length: options.seeds ?? LAYERS_DEFAULTS.seeds }, (_, i) => i),
     optimizer: resolveOptimizer(options.optimizer ?? LAYERS_DEFAULTS.optimizer),
     batchSize: options.batchSize ?? LAYERS_DEFAULTS.batchSize,
     weightLayers,
+    ...(options.schedule !== undefined && { schedule: options.schedule }),
+    ...(options.classWeight !== undefined && { classWeight: options.classWeight }),
+    ...pickStudyTraining(options),
     ...(options.cut !== undefined && { cut: options.cut }),
     data: {
       modelInput: options.source.inputs[0]!.shape,
       ...(options.resize !== undefined && { resize: options.resize }),
       ...(options.perClass !== undefined && { perClass: options.perClass }),
+      ...(options.valSplit !== undefined && { valSplit: options.valSplit }),
       ...(options.dataDir !== undefined && { dataDir: options.dataDir }),
       ...(options.download !== undefined && { download: options.download }),
     },
   };
+  checkStudyTraining({ ...plan, schedules: [plan.schedule] });
+  return plan;
 }
 
 /** Every trial in a fixed order: seed by seed, n = 1..L, frozen and fine-tuned (and scratch once, at n = 1). */
@@ -91,18 +106,30 @@ export function layersTrialKeys(plan: LayersPlan): LayersKey[] {
 export async function runLayersTrials(source: tfl.LayersModel, plan: LayersPlan, indices: readonly number[], onPoint?: LayersOptions['onPoint']): Promise<number[]> {
   const keys = layersTrialKeys(plan);
   const accuracies: number[] = [];
+  const { monitor: _monitor, batchNorm, ...controls } = pickStudyTraining(plan);
   let data: { seed: number; prepared: Awaited<ReturnType<typeof prepareTask>> } | undefined;
   for (const i of indices) {
     const { seed, n, arm } = keys[i]!;
     // Once per seed, as the trials of a seed come together.
     if (data?.seed !== seed) data = { seed, prepared: await prepareTask(plan.task, { seed, ...plan.data }) };
-    const { train, test } = data.prepared;
+    const { train, test, validation } = data.prepared;
     const t = await transfer(source, { head: { classes: train.classNames.length }, seed, freeze: 'none', ...(plan.cut !== undefined && { cut: plan.cut }) });
     const lastCopied = t.reused.findIndex((l) => l.name === plan.weightLayers[n - 1]);
     const copied = arm === 'scratch' ? [] : t.reused.slice(0, lastCopied + 1);
     reinitialize(t.reused.filter((l) => !copied.includes(l)), seed);
     applyFreeze(t.reused, arm === 'frozen' ? { names: copied.map((l) => l.name) } : 'none');
-    await fit(t.model, train, { epochs: plan.epochs, optimizer: plan.optimizer, seed, batchSize: plan.batchSize, phase: arm });
+    await fit(t.model, train, {
+      epochs: plan.epochs,
+      optimizer: plan.optimizer,
+      seed,
+      batchSize: plan.batchSize,
+      phase: arm,
+      ...(plan.schedule !== undefined && { schedule: plan.schedule }),
+      ...(plan.classWeight !== undefined && { classWeight: plan.classWeight }),
+      ...controls,
+      ...(batchNorm !== undefined && { batchNorm }),
+      ...(validation && { validation }),
+    });
     const acc = evaluate(t.model, test).accuracy;
     disposeModel(t.model);
     accuracies.push(acc);

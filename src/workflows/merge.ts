@@ -6,7 +6,8 @@ import { writeFileAtomic } from '../io/atomic.js';
 import { claimStudyOutput } from '../io/study-output.js';
 import { buildResult, type ComparePlan } from './compare.js';
 import { buildLayersResult, type LayersPlan, type LayersResult } from './layers.js';
-import { SHARD_FILE_PATTERN, shardFileName, type ShardFile, type ShardFingerprint, type ShardKind } from './shard.js';
+import { SHARD_FILE_PATTERN, SHARD_KINDS, shardFileName, type ShardFile, type ShardFingerprint, type ShardKind } from './shard.js';
+import { buildSweepResult, type SweepPlan, type SweepResult, type SweepRunTrial } from './sweep.js';
 
 /**
  * `graft merge`: joins the shard files of one study into the result file a single machine would
@@ -23,7 +24,8 @@ export interface MergeOptions {
 }
 
 /** What was merged: the result as the single-machine command writes it, and the shard files, in K order. */
-export type MergeSummary = { out: string; file: string; shards: string[] } & ({ kind: 'compare'; result: CompareResult } | { kind: 'layers'; result: LayersResult });
+type Merged = { kind: 'compare'; result: CompareResult } | { kind: 'layers'; result: LayersResult } | { kind: 'sweep'; result: SweepResult };
+export type MergeSummary = { out: string; file: string; shards: string[] } & Merged;
 
 interface ReadShard {
   file: string;
@@ -55,7 +57,7 @@ async function readShard(file: string): Promise<ReadShard> {
     throw new GraftError('BAD_ARGUMENT', `${file} is not a readable JSON shard file (${(e as Error).message}). Rerun that shard.`);
   }
   const c = v as Partial<ShardFile<unknown>> | null;
-  const ok = c !== null && typeof c === 'object' && c.format === 'graft-shard' && (c.kind === 'compare' || c.kind === 'layers') && Number.isSafeInteger(c.shard?.index) && Number.isSafeInteger(c.shard?.count) && typeof c.fingerprint === 'object' && c.fingerprint !== null && Array.isArray(c.results) && Number.isSafeInteger(c.total);
+  const ok = c !== null && typeof c === 'object' && c.format === 'graft-shard' && SHARD_KINDS.includes(c.kind as ShardKind) && Number.isSafeInteger(c.shard?.index) && Number.isSafeInteger(c.shard?.count) && typeof c.fingerprint === 'object' && c.fingerprint !== null && Array.isArray(c.results) && Number.isSafeInteger(c.total);
   if (!ok) throw new GraftError('BAD_ARGUMENT', `${file} is not a graft shard file (format "graft-shard" with kind, shard, fingerprint and results). Pass only the files \`--shard\` wrote.`);
   return { file, content: c as ShardFile<unknown> };
 }
@@ -136,7 +138,13 @@ function compareResultOf(shards: readonly ReadShard[]): CompareResult {
   return { ...buildResult(fp.plan as ComparePlan, pairs.flat(), first.sourceLocation, seconds, first.classNames), backend: fp.backend };
 }
 
-const RESULT_FILE: Record<ShardKind, string> = { compare: 'compare.json', layers: 'layers.json' };
+function sweepResultOf(shards: readonly ReadShard[]): SweepResult {
+  const first = shards[0]!.content;
+  const fp: ShardFingerprint = first.fingerprint;
+  return buildSweepResult(fp.plan as SweepPlan, resultsInOrder<SweepRunTrial>(shards), { task: fp.task, source: first.sourceLocation, classWeights: first.classWeights, backend: fp.backend });
+}
+
+const RESULT_FILE: Record<ShardKind, string> = { compare: 'compare.json', layers: 'layers.json', sweep: 'sweep.json' };
 
 /** Reads, checks and merges the shards; writes the result file (the caller writes the report). */
 export async function mergeShards(o: MergeOptions): Promise<MergeSummary> {
@@ -145,7 +153,12 @@ export async function mergeShards(o: MergeOptions): Promise<MergeSummary> {
   const first = shards[0]!;
   const kind = first.content.kind;
   const fp = first.content.fingerprint;
-  const merged = kind === 'compare' ? ({ kind, result: compareResultOf(shards) } as const) : ({ kind, result: buildLayersResult(fp.plan as LayersPlan, resultsInOrder<number>(shards), first.content.sourceLocation, fp.backend) } as const);
+  const merged: Merged =
+    kind === 'compare'
+      ? { kind, result: compareResultOf(shards) }
+      : kind === 'sweep'
+        ? { kind, result: sweepResultOf(shards) }
+        : { kind, result: buildLayersResult(fp.plan as LayersPlan, resultsInOrder<number>(shards), first.content.sourceLocation, fp.backend) };
   const out = o.out ?? path.dirname(first.file);
   const file = path.join(out, RESULT_FILE[kind]);
   await claimStudyOutput(out, kind, file, { force: o.force ?? false });

@@ -24,6 +24,12 @@ import { sweep, type SweepResult } from './sweep.js';
 import { trainModel } from './train-model.js';
 import { transferModel } from './transfer-model.js';
 import { parseClassWeight, type ClassWeight } from '../train/class-weight.js';
+import { controlsOf, FILE_CONTROL_NAMES, type StudyTraining } from './study-training.js';
+import { claimShardOutput, compareShard, layersShard, shardFileName, sweepShard, type Shard, type ShardFile, type ShardKind } from './shard.js';
+import type { BatchNormMode } from '../train/batchnorm-mode.js';
+import type { CompareOptions } from './compare.js';
+import type { LayersOptions } from './layers.js';
+import type { SweepOptions } from './sweep.js';
 
 export interface ExperimentHooks {
   /** One progress line, without a newline (trials, configurations, points). Default: none. */
@@ -40,14 +46,25 @@ export type ExperimentSummary =
   | { kind: 'seed'; out: string; result: SeedResult }
   | { kind: 'compare'; out: string; file: string; result: CompareResult }
   | { kind: 'sweep'; out: string; file: string; result: SweepResult }
-  | { kind: 'layers'; out: string; file: string; result: LayersResult };
+  | { kind: 'layers'; out: string; file: string; result: LayersResult }
+  /** `graft run FILE --shard K/N`: this machine's share of a compare, sweep or layers study, for graft merge. */
+  | { kind: 'shard'; study: ShardKind; out: string; file: string; shard: Shard; trials: number; total: number; result: ShardFile<unknown> };
+
+export interface RunExperimentOptions {
+  /** Run only the K-th of N shares of a compare, sweep or layers study and write its shard file (workflows/shard.ts). Default: the whole study. */
+  shard?: Shard;
+}
 
 /** The results file each kind writes into its `out` folder (train, transfer and seed write run directories). */
 export const RESULT_FILES = { compare: 'compare.json', sweep: 'sweep.json', layers: 'layers.json' } as const;
 
 /** Runs a validated experiment (see loadExperiment) with the workflow its kind names. */
-export async function runExperiment(exp: Experiment, hooks: ExperimentHooks = {}): Promise<ExperimentSummary> {
+export async function runExperiment(exp: Experiment, hooks: ExperimentHooks = {}, options: RunExperimentOptions = {}): Promise<ExperimentSummary> {
+  if (options.shard && (exp.kind === 'train' || exp.kind === 'transfer' || exp.kind === 'seed')) {
+    throw new GraftError('BAD_ARGUMENT', `--shard ${options.shard.index}/${options.shard.count} splits the trials of a study; a kind: ${exp.kind} experiment trains one run. Fix: leave out --shard, or shard a kind: compare, sweep or layers experiment.`);
+  }
   await initBackend(exp.backend ?? 'auto');
+  if (options.shard) return runShard(exp as ExperimentOf<'compare' | 'sweep' | 'layers'>, hooks, options.shard);
   // Left out, the engine stays what --engine or GRAFT_ENGINE made it.
   if (exp.engine !== undefined) setDefaultEngine(exp.engine);
   switch (exp.kind) {
@@ -72,8 +89,9 @@ async function runTrain(exp: ExperimentOf<'train'>, hooks: ExperimentHooks): Pro
     task: exp.task,
     out: exp.out,
     force: exp.force ?? false,
-    ...given(exp, ['seed', 'perClass', 'valSplit', 'architecture', 'epochs', 'batchSize', 'optimizer', 'earlyStopping']),
+    ...given(exp, ['seed', 'perClass', 'valSplit', 'architecture', 'epochs', 'batchSize', 'optimizer', 'schedule']),
     ...classWeightOf(exp),
+    ...runControlsOf(exp),
     callbacks: callbacksOf('train', exp.log, hooks),
   });
   disposeModel(r.model);
@@ -92,13 +110,20 @@ async function runTransfer(exp: ExperimentOf<'transfer'>, hooks: ExperimentHooks
       task: exp.task,
       out: exp.out,
       force: exp.force ?? false,
-      ...given(exp, ['seed', 'perClass', 'valSplit', 'head', 'batchSize', 'earlyStopping']),
+      ...given(exp, ['seed', 'perClass', 'valSplit', 'head', 'batchSize']),
       ...classWeightOf(exp),
+      ...runControlsOf(exp),
       // An ONNX source is cut when it is read and reused whole.
       ...(source.onnx ? { cut: -1, sourceOnnx: onnxSourceRecord(source.onnx) } : exp.cut !== undefined && { cut: layerRef(exp.cut) }),
       freeze: parseFreezePolicy(exp.freeze ?? 'all'),
-      frozen: { epochs: exp.frozen?.epochs ?? FINE_TUNE_DEFAULTS.frozen.epochs, optimizer: opt.frozen },
-      unfrozen: { epochs: exp.unfrozen?.epochs ?? FINE_TUNE_DEFAULTS.unfrozen.epochs, optimizer: opt.unfrozen, unfreeze: parseUnfreezePolicy(exp.unfreeze ?? FINE_TUNE_DEFAULTS.unfrozen.unfreeze) },
+      frozen: { epochs: exp.frozen?.epochs ?? FINE_TUNE_DEFAULTS.frozen.epochs, optimizer: opt.frozen, ...scheduleOf(exp.frozen) },
+      unfrozen: {
+        epochs: exp.unfrozen?.epochs ?? FINE_TUNE_DEFAULTS.unfrozen.epochs,
+        optimizer: opt.unfrozen,
+        ...scheduleOf(exp.unfrozen),
+        unfreeze: parseUnfreezePolicy(exp.unfreeze ?? FINE_TUNE_DEFAULTS.unfrozen.unfreeze),
+        ...(exp.batchNorm !== undefined && { batchNorm: exp.batchNorm }),
+      },
       callbacks: callbacksOf('transfer', exp.log, hooks),
     });
     disposeModel(r.model);
@@ -129,56 +154,89 @@ async function runSeedKind(exp: ExperimentOf<'seed'>, hooks: ExperimentHooks): P
   return { kind: 'seed', out: exp.out, result };
 }
 
-async function runCompare(exp: ExperimentOf<'compare'>, hooks: ExperimentHooks): Promise<ExperimentSummary> {
+/** The compare options an experiment file states (its source and data added by the caller). */
+function compareOptionsOf(exp: ExperimentOf<'compare'>, input: StudyInput, hooks: ExperimentHooks): CompareOptions {
   const opt = phaseOptimizers(exp.frozen?.optimizer, exp.unfrozen?.optimizer, COMPARE_DEFAULTS.frozen.optimizer);
   const patience = exp.earlyStopping?.patience ?? COMPARE_DEFAULTS.earlyStoppingPatience;
+  return {
+    ...input,
+    ...given(exp, ['seeds', 'head', 'valSplit', 'batchSize']),
+    ...classWeightOf(exp),
+    ...studyTrainingOf(exp, patience !== 'off'),
+    ...(exp.perClass !== undefined && { trainSizes: exp.perClass }),
+    ...(input.imported ? { cut: -1 } : exp.cut !== undefined && { cut: layerRef(exp.cut) }),
+    freeze: parseFreezePolicy(exp.freeze ?? 'all'),
+    frozen: { epochs: exp.frozen?.epochs ?? COMPARE_DEFAULTS.frozen.epochs, optimizer: opt.frozen, ...scheduleOf(exp.frozen) },
+    unfrozen: { epochs: exp.unfrozen?.epochs ?? COMPARE_DEFAULTS.unfrozen.epochs, optimizer: opt.unfrozen, ...scheduleOf(exp.unfrozen) },
+    earlyStoppingPatience: patience === 'off' ? null : patience,
+    onTrial: (t, done, total) => hooks.log?.(describeTrial(t, done, total)),
+  };
+}
+
+function sweepOptionsOf(exp: ExperimentOf<'sweep'>, input: StudyInput, hooks: ExperimentHooks): SweepOptions {
+  return {
+    ...input,
+    space: input.imported ? { ...exp.space, cut: [-1] } : exp.space,
+    ...given(exp, ['mode', 'samples', 'optimizer', 'momentum', 'weightDecay', 'frozenSchedule', 'unfrozenSchedule', 'valSplit', 'seed', 'perClass', 'batchSize']),
+    ...classWeightOf(exp),
+    ...studyTrainingOf(exp, false),
+    onConfig: (t, done, total) => {
+      const c = t.config;
+      hooks.log?.(`configuration ${done}/${total}: cut ${c.cut ?? 'default'}, freeze ${c.freeze}, ${c.frozenEpochs}+${c.unfrozenEpochs} epochs, lr ${c.frozenLr}/${c.unfrozenLr}: validation accuracy ${pct(t.valAccuracy)} (${t.seconds.toFixed(1)} s)`);
+    },
+  };
+}
+
+function layersOptionsOf(exp: ExperimentOf<'layers'>, input: StudyInput, hooks: ExperimentHooks): LayersOptions {
+  return {
+    ...input,
+    ...(input.imported && { cut: -1 }),
+    ...given(exp, ['epochs', 'seeds', 'optimizer', 'schedule', 'perClass', 'valSplit', 'batchSize']),
+    ...classWeightOf(exp),
+    ...studyTrainingOf(exp, false),
+    onPoint: (n, arm, seed, acc) => hooks.log?.(`layers: n=${n} ${arm.padEnd(10)} seed ${seed}: test accuracy ${pct(acc)}`),
+  };
+}
+
+async function runCompare(exp: ExperimentOf<'compare'>, hooks: ExperimentHooks): Promise<ExperimentSummary> {
   const backend = activeBackend()?.name ?? 'cpu';
-  const { file, result } = await withSource(exp, hooks, RESULT_FILES.compare, (input) =>
-    compareParallel(
-      {
-        ...input,
-        ...given(exp, ['seeds', 'head', 'valSplit', 'batchSize']),
-        ...classWeightOf(exp),
-        ...(exp.perClass !== undefined && { trainSizes: exp.perClass }),
-        ...(input.imported ? { cut: -1 } : exp.cut !== undefined && { cut: layerRef(exp.cut) }),
-        freeze: parseFreezePolicy(exp.freeze ?? 'all'),
-        frozen: { epochs: exp.frozen?.epochs ?? COMPARE_DEFAULTS.frozen.epochs, optimizer: opt.frozen },
-        unfrozen: { epochs: exp.unfrozen?.epochs ?? COMPARE_DEFAULTS.unfrozen.epochs, optimizer: opt.unfrozen },
-        earlyStoppingPatience: patience === 'off' ? null : patience,
-        onTrial: (t, done, total) => hooks.log?.(describeTrial(t, done, total)),
-      },
-      { workers: exp.workers ?? defaultWorkers(), sourceLocation: exp.from, backend },
-    ),
-  );
+  const { file, result } = await withSource(exp, hooks, RESULT_FILES.compare, (input) => compareParallel(compareOptionsOf(exp, input, hooks), { workers: exp.workers ?? defaultWorkers(), sourceLocation: exp.from, backend }));
   return { kind: 'compare', out: exp.out, file, result };
 }
 
 async function runSweep(exp: ExperimentOf<'sweep'>, hooks: ExperimentHooks): Promise<ExperimentSummary> {
-  const { file, result } = await withSource(exp, hooks, RESULT_FILES.sweep, (input) =>
-    sweep({
-      ...input,
-      space: input.imported ? { ...exp.space, cut: [-1] } : exp.space,
-      ...given(exp, ['mode', 'samples', 'optimizer', 'valSplit', 'seed', 'perClass', 'batchSize']),
-      ...classWeightOf(exp),
-      onConfig: (t, done, total) => {
-        const c = t.config;
-        hooks.log?.(`configuration ${done}/${total}: cut ${c.cut ?? 'default'}, freeze ${c.freeze}, ${c.frozenEpochs}+${c.unfrozenEpochs} epochs, lr ${c.frozenLr}/${c.unfrozenLr}: validation accuracy ${pct(t.valAccuracy)} (${t.seconds.toFixed(1)} s)`);
-      },
-    }),
-  );
+  const { file, result } = await withSource(exp, hooks, RESULT_FILES.sweep, (input) => sweep(sweepOptionsOf(exp, input, hooks)));
   return { kind: 'sweep', out: exp.out, file, result };
 }
 
 async function runLayers(exp: ExperimentOf<'layers'>, hooks: ExperimentHooks): Promise<ExperimentSummary> {
-  const { file, result } = await withSource(exp, hooks, RESULT_FILES.layers, (input) =>
-    layerTransferability({
-      ...input,
-      ...(input.imported && { cut: -1 }),
-      ...given(exp, ['epochs', 'seeds', 'optimizer', 'perClass', 'batchSize']),
-      onPoint: (n, arm, seed, acc) => hooks.log?.(`layers: n=${n} ${arm.padEnd(10)} seed ${seed}: test accuracy ${pct(acc)}`),
-    }),
-  );
+  const { file, result } = await withSource(exp, hooks, RESULT_FILES.layers, (input) => layerTransferability(layersOptionsOf(exp, input, hooks)));
   return { kind: 'layers', out: exp.out, file, result };
+}
+
+/** This machine's share of the study: the same options as the whole run, so the shards merge to its result. */
+async function runShard(exp: ExperimentOf<'compare' | 'sweep' | 'layers'>, hooks: ExperimentHooks, shard: Shard): Promise<ExperimentSummary> {
+  const backend = activeBackend()?.name ?? 'cpu';
+  // A shard claims its own file (never compare.json: a finished study there is not replaced by a share of it).
+  const claim = (): Promise<string> => claimShardOutput(exp.out, exp.kind, shard, { force: exp.force ?? false, flag: 'out' });
+  const name = shardFileName(exp.kind, shard);
+  const { file, result } = await withSource(
+    exp,
+    hooks,
+    name,
+    (input): Promise<ShardFile<unknown>> => {
+      switch (exp.kind) {
+        case 'compare':
+          return compareShard(compareOptionsOf(exp, input, hooks), { workers: exp.workers ?? defaultWorkers(), sourceLocation: exp.from, backend }, shard);
+        case 'sweep':
+          return sweepShard(sweepOptionsOf(exp, input, hooks), exp.from, shard);
+        case 'layers':
+          return layersShard(layersOptionsOf(exp, input, hooks), exp.from, shard);
+      }
+    },
+    claim,
+  );
+  return { kind: 'shard', study: exp.kind, out: exp.out, file, shard, trials: result.results.length, total: result.total, result };
 }
 
 // ── Helpers ─────────────────────────────────────────────────────────────────────────────────────
@@ -186,6 +244,24 @@ async function runLayers(exp: ExperimentOf<'layers'>, hooks: ExperimentHooks): P
 /** The file's `classWeight:` text (checked by the schema), parsed. */
 function classWeightOf(exp: { classWeight?: string }): { classWeight?: ClassWeight } {
   return exp.classWeight === undefined ? {} : { classWeight: parseClassWeight(exp.classWeight) };
+}
+
+/** The file's schedule of a phase, when it states one. */
+function scheduleOf(phase: { schedule?: string } | undefined): { schedule?: string } {
+  return phase?.schedule !== undefined ? { schedule: phase.schedule } : {};
+}
+
+/** Issue 16's fields of a compare, sweep or layers file, through the rule the CLI's flags follow (study-training.ts). */
+function studyTrainingOf(exp: FileControls & { batchNorm?: BatchNormMode }, earlyStopping: boolean): StudyTraining {
+  return { ...controlsOf(exp, earlyStopping, FILE_CONTROL_NAMES), ...(exp.batchNorm !== undefined && { batchNorm: exp.batchNorm }) };
+}
+
+type FileControls = { labelSmoothing?: number; keepBest?: boolean; reduceOnPlateau?: { patience: number; factor?: number }; monitor?: string };
+
+/** A train or transfer file's controls and early stopping (which `monitor` steers too), as the run's fit options. */
+function runControlsOf(exp: FileControls & { earlyStopping?: { patience?: number; minDelta?: number; restoreBest?: boolean } }): ReturnType<typeof controlsOf> & { earlyStopping?: { patience?: number; minDelta?: number; restoreBest?: boolean; monitor?: StudyTraining['monitor'] } } {
+  const { monitor, ...controls } = controlsOf(exp, exp.earlyStopping !== undefined, FILE_CONTROL_NAMES);
+  return { ...controls, ...(exp.earlyStopping !== undefined && { earlyStopping: { ...exp.earlyStopping, ...(monitor !== undefined && { monitor }) } }) };
 }
 
 function dataOf(exp: { dataDir?: string; offline?: boolean }, hooks: ExperimentHooks): Pick<DataOptions, 'dataDir' | 'download' | 'onDownloadProgress'> {
@@ -242,7 +318,13 @@ async function sourceOf(exp: { from: string; preprocess?: string; layout?: strin
 }
 
 /** The frame compare, sweep and layers share: claim the result file, load the source, run, save, free. */
-async function withSource<T>(exp: ExperimentOf<'compare' | 'sweep' | 'layers'>, hooks: ExperimentHooks, name: string, run: (input: StudyInput) => Promise<T>): Promise<{ file: string; result: T }> {
+async function withSource<T>(
+  exp: ExperimentOf<'compare' | 'sweep' | 'layers'>,
+  hooks: ExperimentHooks,
+  name: string,
+  run: (input: StudyInput) => Promise<T>,
+  claim: (file: string) => Promise<unknown> = (file) => claimStudyOutput(exp.out, exp.kind, file, { force: exp.force ?? false, flag: 'out' }),
+): Promise<{ file: string; result: T }> {
   // A sweep's cut points are its configurations, not where an ONNX source is cut.
   const source = await sourceOf(exp.kind === 'compare' ? exp : { ...exp, cut: undefined });
   if (source.onnx && exp.kind === 'sweep' && exp.space.cut !== undefined) {
@@ -252,7 +334,7 @@ async function withSource<T>(exp: ExperimentOf<'compare' | 'sweep' | 'layers'>, 
   const file = path.join(exp.out, name);
   try {
     // Claimed before any trial: an out that cannot be written fails now, not after the training.
-    await claimStudyOutput(exp.out, exp.kind, file, { force: exp.force ?? false, flag: 'out' });
+    await claim(file);
   } catch (e) {
     disposeModel(source.model);
     throw e;

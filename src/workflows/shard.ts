@@ -14,6 +14,7 @@ import { planCompare, planData, trialKeys, type CompareOptions } from './compare
 import { runComparePairs, type ParallelOptions } from './compare-parallel.js';
 import { prepareTask } from './prepare.js';
 import { layersTrialKeys, planLayers, runLayersTrials, type LayersOptions } from './layers.js';
+import { planSweep, prepareSweep, runSweepTrials, sweepClassWeights, type SweepOptions, type SweepRunTrial } from './sweep.js';
 
 /**
  * Shards for batch schedulers (Kubernetes Indexed Jobs, Slurm arrays): the K-th of N machines runs
@@ -29,7 +30,9 @@ export interface Shard {
 }
 
 /** Studies that can be sharded. */
-export type ShardKind = 'compare' | 'layers';
+export type ShardKind = 'compare' | 'layers' | 'sweep';
+
+export const SHARD_KINDS: readonly ShardKind[] = ['compare', 'layers', 'sweep'];
 
 /**
  * Where `--shard auto/N` reads K: a Kubernetes Indexed Job's JOB_COMPLETION_INDEX counts from 0
@@ -73,7 +76,7 @@ export function shardFileName(kind: ShardKind, shard: Shard): string {
   return `${kind}.shard-${shard.index}-of-${shard.count}.json`;
 }
 
-export const SHARD_FILE_PATTERN = /^(compare|layers)\.shard-(\d+)-of-(\d+)\.json$/;
+export const SHARD_FILE_PATTERN = /^(compare|layers|sweep)\.shard-(\d+)-of-(\d+)\.json$/;
 
 /** What must be equal for shards to belong to the same run. */
 export interface ShardFingerprint {
@@ -107,6 +110,8 @@ export interface ShardFile<R> {
   /** How many trials the whole plan has. */
   total: number;
   results: Array<{ index: number; result: R }>;
+  /** A sweep's weight per class (from the training split every shard shares), as sweep.json records it. */
+  classWeights?: Record<string, number>;
 }
 
 export function sha256(parts: ReadonlyArray<string | Uint8Array>): string {
@@ -217,5 +222,35 @@ export async function layersShard(options: LayersOptions, sourceLocation: string
     seconds: (performance.now() - started) / 1000,
     total,
     results: indices.map((index, i) => ({ index, result: accuracies[i]! })),
+  };
+}
+
+/**
+ * Runs shard K/N of a sweep: its share of the configurations. Of those, only the best is scored on
+ * the test set; the merge keeps the test score of the overall choice, which is one of them.
+ */
+export async function sweepShard(options: SweepOptions, sourceLocation: string, shard: Shard): Promise<ShardFile<SweepRunTrial>> {
+  const started = performance.now();
+  const plan = planSweep(options);
+  const total = plan.configs.length;
+  const data = await prepareSweep(plan);
+  const { dataDir: _dir, download: _download, ...sharedData } = plan.data;
+  const fingerprint = await fingerprintOf('sweep', data.task, { ...plan, data: sharedData }, options.source, [data.train, data.validation, data.test]);
+  const indices = shardIndices(total, shard);
+  const trials = await runSweepTrials(options.source, plan, data, indices, options.onConfig);
+  const classWeights = sweepClassWeights(plan, data.train);
+  return {
+    format: 'graft-shard',
+    graftVersion: GRAFT_VERSION,
+    kind: 'sweep',
+    shard,
+    fingerprint,
+    sourceLocation,
+    classNames: [...data.test.classNames],
+    createdAt: new Date().toISOString(),
+    seconds: (performance.now() - started) / 1000,
+    total,
+    results: indices.map((index, i) => ({ index, result: trials[i]! })),
+    ...(classWeights && { classWeights }),
   };
 }

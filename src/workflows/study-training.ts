@@ -62,7 +62,8 @@ export function checkStudyTraining(t: StudyTraining & { schedules?: ReadonlyArra
 
 /** Only the options that are set, from a larger object (a plan or options). */
 export function pickStudyTraining(o: StudyTraining): StudyTraining {
-  return { ...pickControls(o), ...(o.monitor !== undefined && { monitor: o.monitor }), ...(o.batchNorm !== undefined && { batchNorm: o.batchNorm }) };
+  // 'auto' given and left out are one choice: a plan (and a shard's fingerprint) holds neither.
+  return { ...pickControls(o), ...(o.monitor !== undefined && { monitor: o.monitor }), ...(o.batchNorm !== undefined && o.batchNorm !== 'auto' && { batchNorm: o.batchNorm }) };
 }
 
 /** What a result file records of them; every default filled in, absent when none is set. */

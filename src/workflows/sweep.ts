@@ -4,7 +4,7 @@ import { Rng, deriveSeed } from '../engine/rng.js';
 import { GraftError } from '../errors.js';
 import { evaluate } from '../evaluate/evaluate.js';
 import { disposeModel } from '../models/dispose.js';
-import { resolveOptimizer, type OptimizerName } from '../train/optimizer.js';
+import { resolveOptimizer, type OptimizerName, type ResolvedOptimizer } from '../train/optimizer.js';
 import { fineTune } from '../transfer/fine-tune.js';
 import { GUARD_STOPS } from '../train/divergence.js';
 import { parseFreezePolicy } from '../transfer/freeze.js';
@@ -14,7 +14,9 @@ import { GRAFT_VERSION } from '../version.js';
 import { betterTrial, type SweepConfig, type SweepResult, type SweepTrial } from '../evaluate/sweep-result.js';
 
 export type { SweepConfig, SweepResult, SweepTrial } from '../evaluate/sweep-result.js';
-import { prepareTask, type DataOptions } from './prepare.js';
+import type { Dataset } from '../data/dataset.js';
+import { prepareTask, type DataOptions, type PreparedData } from './prepare.js';
+import { checkStudyTraining, pickStudyTraining, scheduleText, studyTrainingRecord, type StudyTraining } from './study-training.js';
 import { classWeightRecord, formatClassWeight, resolveClassWeights, type ClassWeight } from '../train/class-weight.js';
 
 /** The values to try for each knob; a knob left out keeps its single default. */
@@ -32,7 +34,12 @@ export interface SweepSpace {
 
 export const SWEEP_DEFAULTS = { frozenEpochs: 10, unfrozenEpochs: 10, frozenLr: 1e-3, optimizer: 'adam', valSplit: 0.2, samples: 10, seed: 0, batchSize: 32 } as const;
 
-export interface SweepOptions extends Pick<DataOptions, 'dataDir' | 'download' | 'perClass' | 'resize'> {
+/**
+ * Issue 16's options (StudyTraining) apply to every configuration: label smoothing, keep best and
+ * reduce on plateau to both phases, `batchNorm` to the unfrozen phase. A sweep has no early stopping,
+ * so `monitor` is keep best's and reduce on plateau's own.
+ */
+export interface SweepOptions extends Pick<DataOptions, 'dataDir' | 'download' | 'perClass' | 'resize'>, StudyTraining {
   source: tfl.LayersModel;
   sourcePath?: string;
   task: string;
@@ -41,12 +48,177 @@ export interface SweepOptions extends Pick<DataOptions, 'dataDir' | 'download' |
   mode?: 'grid' | 'random';
   samples?: number;
   optimizer?: OptimizerName;
+  /** SGD's or RMSprop's momentum, both phases. Default 0. */
+  momentum?: number;
+  /** OptimizerSpec.weightDecay, both phases. Default 0 (adamw 0.01). */
+  weightDecay?: number;
+  /** Learning-rate schedules of the two phases (train/schedule.ts). Default constant. */
+  frozenSchedule?: string;
+  unfrozenSchedule?: string;
   valSplit?: number;
   seed?: number;
   batchSize?: number;
   /** Loss weight per class in every configuration, as Keras's class_weight (FitOptions.classWeight). Default none. */
   classWeight?: ClassWeight;
   onConfig?: (tried: SweepTrial, done: number, total: number) => void;
+}
+
+/** A resolved sweep: the configurations to try, in order, and what every one shares. Plain JSON (a shard's fingerprint holds it). */
+export interface SweepPlan extends StudyTraining {
+  task: string;
+  mode: 'grid' | 'random';
+  seed: number;
+  configs: SweepConfig[];
+  /** Both phases' optimizer but for the rate, which each configuration sets. */
+  optimizer: Omit<ResolvedOptimizer, 'learningRate'>;
+  frozenSchedule?: string;
+  unfrozenSchedule?: string;
+  batchSize: number;
+  classWeight?: ClassWeight;
+  data: Pick<DataOptions, 'dataDir' | 'download' | 'perClass' | 'resize' | 'modelInput' | 'valSplit' | 'seed'>;
+}
+
+/** One configuration's outcome; `test` only on the best of the configurations one process ran (the sweep's choice is among those). */
+export type SweepRunTrial = SweepTrial & { test?: { accuracy: number; loss: number } };
+
+export function planSweep(options: SweepOptions): SweepPlan {
+  const mode = options.mode ?? 'grid';
+  const seed = options.seed ?? SWEEP_DEFAULTS.seed;
+  let configs = gridOf(options.space);
+  if (mode === 'random') {
+    const n = Math.min(options.samples ?? SWEEP_DEFAULTS.samples, configs.length);
+    configs = new Rng(deriveSeed(seed, 'sweep')).shuffle(configs.map((_, i) => i)).slice(0, n).sort((a, b) => a - b).map((i) => configs[i]!);
+  }
+  const { learningRate: _rate, ...optimizer } = resolveOptimizer({
+    name: options.optimizer ?? SWEEP_DEFAULTS.optimizer,
+    ...(options.momentum !== undefined && { momentum: options.momentum }),
+    ...(options.weightDecay !== undefined && { weightDecay: options.weightDecay }),
+  });
+  const plan: SweepPlan = {
+    task: options.task,
+    mode,
+    seed,
+    configs,
+    optimizer,
+    batchSize: options.batchSize ?? SWEEP_DEFAULTS.batchSize,
+    ...(options.frozenSchedule !== undefined && { frozenSchedule: options.frozenSchedule }),
+    ...(options.unfrozenSchedule !== undefined && { unfrozenSchedule: options.unfrozenSchedule }),
+    ...(options.classWeight !== undefined && { classWeight: options.classWeight }),
+    ...pickStudyTraining(options),
+    data: {
+      seed,
+      modelInput: options.source.inputs[0]!.shape,
+      ...(options.resize !== undefined && { resize: options.resize }),
+      valSplit: options.valSplit ?? SWEEP_DEFAULTS.valSplit,
+      ...(options.perClass !== undefined && { perClass: options.perClass }),
+      ...(options.dataDir !== undefined && { dataDir: options.dataDir }),
+      ...(options.download !== undefined && { download: options.download }),
+    },
+  };
+  checkStudyTraining({ ...plan, schedules: [plan.frozenSchedule, plan.unfrozenSchedule] });
+  return plan;
+}
+
+/** The sweep's data: one subsample and split for every configuration. */
+export async function prepareSweep(plan: SweepPlan): Promise<PreparedData & { validation: Dataset }> {
+  const data = await prepareTask(plan.task, plan.data);
+  if (!data.validation) throw new GraftError('BAD_ARGUMENT', 'A sweep chooses on a validation split; pass valSplit > 0.');
+  return { ...data, validation: data.validation };
+}
+
+/**
+ * Trains and scores the configurations at `indices` (plan order), keeping only the best model of
+ * them, which alone is scored on the test set: a shard's share, or all of them.
+ */
+export async function runSweepTrials(source: tfl.LayersModel, plan: SweepPlan, data: PreparedData & { validation: Dataset }, indices: readonly number[], onConfig?: SweepOptions['onConfig']): Promise<SweepRunTrial[]> {
+  const trials: SweepRunTrial[] = [];
+  const { monitor: _monitor, batchNorm, ...controls } = pickStudyTraining(plan);
+  let best: { trial: SweepRunTrial; model: tfl.LayersModel } | undefined;
+  for (const i of indices) {
+    const config = plan.configs[i]!;
+    const started = performance.now();
+    const t = await transfer(source, {
+      head: { classes: data.train.classNames.length },
+      seed: plan.seed,
+      freeze: parseFreezePolicy(config.freeze),
+      ...(config.cut !== null && { cut: typeof config.cut === 'string' ? parseLayerRef(config.cut) : config.cut }),
+    });
+    const phases = await fineTune(t, data.train, {
+      seed: plan.seed,
+      batchSize: plan.batchSize,
+      ...(plan.classWeight !== undefined && { classWeight: plan.classWeight }),
+      ...controls,
+      // Keep best and reduce on plateau watch the split the choice is made on, as Keras's callbacks would.
+      ...((controls.keepBest || controls.reduceOnPlateau) && { validation: data.validation }),
+      frozen: { epochs: config.frozenEpochs, optimizer: { ...plan.optimizer, learningRate: config.frozenLr }, ...(plan.frozenSchedule !== undefined && { schedule: plan.frozenSchedule }) },
+      unfrozen: {
+        epochs: config.unfrozenEpochs,
+        optimizer: { ...plan.optimizer, learningRate: config.unfrozenLr },
+        ...(plan.unfrozenSchedule !== undefined && { schedule: plan.unfrozenSchedule }),
+        ...(batchNorm !== undefined && { batchNorm }),
+      },
+    });
+    const v = evaluate(t.model, data.validation);
+    const trial: SweepRunTrial = { config, valAccuracy: v.accuracy, valLoss: v.loss, seconds: (performance.now() - started) / 1000 };
+    const stopped = phases.map((p) => p.stopReason).find((r) => GUARD_STOPS.includes(r));
+    if (stopped) trial.stopped = stopped;
+    trials.push(trial);
+    onConfig?.(trial, trials.length, indices.length);
+    if (!best || betterTrial(trial, best.trial)) {
+      if (best) disposeModel(best.model);
+      best = { trial, model: t.model };
+    } else disposeModel(t.model);
+  }
+  if (best) {
+    // The one look at the test set these configurations get.
+    const test = evaluate(best.model, data.test);
+    disposeModel(best.model);
+    best.trial.test = { accuracy: test.accuracy, loss: test.loss };
+  }
+  return trials;
+}
+
+/** The weight each class gets in every configuration, as the result records it; undefined without classWeight. */
+export function sweepClassWeights(plan: SweepPlan, train: Dataset): Record<string, number> | undefined {
+  return plan.classWeight === undefined ? undefined : classWeightRecord(resolveClassWeights(plan.classWeight, train.y, train.classNames), train.classNames);
+}
+
+/**
+ * The result from every configuration's outcome, in plan order. The choice is made as one process
+ * makes it (first best in plan order), so it is the best of whichever share scored it on test.
+ */
+export function buildSweepResult(plan: SweepPlan, runs: readonly SweepRunTrial[], info: { task: string; source: string; classWeights?: Record<string, number> | undefined; backend?: string }): SweepResult {
+  let chosen: SweepRunTrial | undefined;
+  for (const t of runs) if (!chosen || betterTrial(t, chosen)) chosen = t;
+  if (!chosen?.test) throw new GraftError('RUN_INCOMPLETE', `the chosen configuration ${JSON.stringify(chosen?.config)} has no test score; the run that trained it did not finish. Rerun it.`);
+  const trials: SweepTrial[] = runs.map(({ test: _test, ...t }) => t);
+  const { test, ...best } = chosen;
+  const record = studyTrainingRecord(plan);
+  return {
+    kind: 'sweep',
+    createdAt: new Date().toISOString(),
+    graftVersion: GRAFT_VERSION,
+    backend: info.backend ?? activeBackend()?.name ?? 'unknown',
+    source: info.source,
+    task: info.task,
+    mode: plan.mode,
+    ...(plan.classWeight !== undefined && { classWeight: formatClassWeight(plan.classWeight) }),
+    ...(info.classWeights !== undefined && { classWeights: info.classWeights }),
+    settings: {
+      // The rates are each configuration's.
+      optimizer: plan.optimizer,
+      ...(plan.frozenSchedule !== undefined && { frozenSchedule: scheduleText(plan.frozenSchedule)! }),
+      ...(plan.unfrozenSchedule !== undefined && { unfrozenSchedule: scheduleText(plan.unfrozenSchedule)! }),
+      ...record,
+    },
+    tried: trials.length,
+    trials,
+    best: { ...best, testAccuracy: test.accuracy, testLoss: test.loss },
+    caveat:
+      `${trials.length} configuration${trials.length === 1 ? ' was' : 's were'} tried and the best was chosen on the validation split, so its validation accuracy ` +
+      `(${(100 * best.valAccuracy).toFixed(2)}%) is optimistic: with many tries, one looks good by luck. The test accuracy (${(100 * test.accuracy).toFixed(2)}%) ` +
+      'was measured once, for the chosen configuration only, and is the number to report.',
+  };
 }
 
 /** Every combination of the space, in a fixed order. */
@@ -79,70 +251,8 @@ export function gridOf(space: SweepSpace): SweepConfig[] {
  * best of N validation scores overstates what a new draw of data would give.
  */
 export async function sweep(options: SweepOptions): Promise<SweepResult> {
-  const mode = options.mode ?? 'grid';
-  const seed = options.seed ?? SWEEP_DEFAULTS.seed;
-  let configs = gridOf(options.space);
-  if (mode === 'random') {
-    const n = Math.min(options.samples ?? SWEEP_DEFAULTS.samples, configs.length);
-    configs = new Rng(deriveSeed(seed, 'sweep')).shuffle(configs.map((_, i) => i)).slice(0, n).sort((a, b) => a - b).map((i) => configs[i]!);
-  }
-  const data = await prepareTask(options.task, {
-    seed,
-    modelInput: options.source.inputs[0]!.shape,
-    ...(options.resize !== undefined && { resize: options.resize }),
-    valSplit: options.valSplit ?? SWEEP_DEFAULTS.valSplit,
-    ...(options.perClass !== undefined && { perClass: options.perClass }),
-    ...(options.dataDir !== undefined && { dataDir: options.dataDir }),
-    ...(options.download !== undefined && { download: options.download }),
-  });
-  if (!data.validation) throw new GraftError('BAD_ARGUMENT', 'A sweep chooses on a validation split; pass valSplit > 0.');
-  const optimizer = options.optimizer ?? SWEEP_DEFAULTS.optimizer;
-  const trials: SweepTrial[] = [];
-  let best: { trial: SweepTrial; model: tfl.LayersModel } | undefined;
-  for (const config of configs) {
-    const started = performance.now();
-    const t = await transfer(options.source, {
-      head: { classes: data.train.classNames.length },
-      seed,
-      freeze: parseFreezePolicy(config.freeze),
-      ...(config.cut !== null && { cut: typeof config.cut === 'string' ? parseLayerRef(config.cut) : config.cut }),
-    });
-    const phases = await fineTune(t, data.train, {
-      seed,
-      batchSize: options.batchSize ?? SWEEP_DEFAULTS.batchSize,
-      ...(options.classWeight !== undefined && { classWeight: options.classWeight }),
-      frozen: { epochs: config.frozenEpochs, optimizer: resolveOptimizer({ name: optimizer, learningRate: config.frozenLr }) },
-      unfrozen: { epochs: config.unfrozenEpochs, optimizer: resolveOptimizer({ name: optimizer, learningRate: config.unfrozenLr }) },
-    });
-    const v = evaluate(t.model, data.validation);
-    const trial: SweepTrial = { config, valAccuracy: v.accuracy, valLoss: v.loss, seconds: (performance.now() - started) / 1000 };
-    const stopped = phases.map((p) => p.stopReason).find((r) => GUARD_STOPS.includes(r));
-    if (stopped) trial.stopped = stopped;
-    trials.push(trial);
-    options.onConfig?.(trial, trials.length, configs.length);
-    if (!best || betterTrial(trial, best.trial)) {
-      if (best) disposeModel(best.model);
-      best = { trial, model: t.model };
-    } else disposeModel(t.model);
-  }
-  // The one and only look at the test set.
-  const test = evaluate(best!.model, data.test);
-  disposeModel(best!.model);
-  return {
-    kind: 'sweep',
-    createdAt: new Date().toISOString(),
-    graftVersion: GRAFT_VERSION,
-    backend: activeBackend()?.name ?? 'unknown',
-    source: options.sourcePath ?? '(in memory)',
-    task: data.task,
-    mode,
-    ...(options.classWeight !== undefined && { classWeight: formatClassWeight(options.classWeight), classWeights: classWeightRecord(resolveClassWeights(options.classWeight, data.train.y, data.train.classNames), data.train.classNames) }),
-    tried: trials.length,
-    trials,
-    best: { ...best!.trial, testAccuracy: test.accuracy, testLoss: test.loss },
-    caveat:
-      `${trials.length} configuration${trials.length === 1 ? ' was' : 's were'} tried and the best was chosen on the validation split, so its validation accuracy ` +
-      `(${(100 * best!.trial.valAccuracy).toFixed(2)}%) is optimistic: with many tries, one looks good by luck. The test accuracy (${(100 * test.accuracy).toFixed(2)}%) ` +
-      'was measured once, for the chosen configuration only, and is the number to report.',
-  };
+  const plan = planSweep(options);
+  const data = await prepareSweep(plan);
+  const runs = await runSweepTrials(options.source, plan, data, plan.configs.map((_, i) => i), options.onConfig);
+  return buildSweepResult(plan, runs, { task: data.task, source: options.sourcePath ?? '(in memory)', classWeights: sweepClassWeights(plan, data.train) });
 }

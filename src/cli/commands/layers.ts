@@ -11,6 +11,8 @@ import { BACKEND_OPTION, ENGINE_OPTION, useEngine, optimizerOption, printJson, s
 import { renderTable } from '../table.js';
 import { writeReportFor } from '../report-file.js';
 import { printErr, printOut } from '../terminal-text.js';
+import { CLASS_WEIGHT_OPTION, classWeightOption } from '../class-weight-option.js';
+import { ONE_PHASE_TRAINING_OPTIONS, studyTrainingOptions } from '../study-training-option.js';
 
 export const layersCommand = defineCommand({
   name: 'layers',
@@ -23,8 +25,11 @@ export const layersCommand = defineCommand({
     'per-class': { type: 'string', value: 'N', description: 'Training images per class (default: all)' },
     seeds: { type: 'string', value: 'N', default: String(LAYERS_DEFAULTS.seeds), description: 'Seeds per point' },
     epochs: { type: 'string', value: 'N', default: String(LAYERS_DEFAULTS.epochs), description: 'Epochs for every arm' },
-    optimizer: { type: 'string', value: 'NAME', default: LAYERS_DEFAULTS.optimizer.name, description: 'sgd or adam' },
+    optimizer: { type: 'string', value: 'NAME', default: LAYERS_DEFAULTS.optimizer.name, description: 'sgd, adam, adamw or rmsprop' },
     lr: { type: 'string', value: 'RATE', default: String(LAYERS_DEFAULTS.optimizer.learningRate), description: 'Learning rate' },
+    'val-split': { type: 'string', value: 'F', description: 'Hold out this fraction of the training images for --keep best and --reduce-on-plateau (default none)' },
+    ...ONE_PHASE_TRAINING_OPTIONS,
+    ...CLASS_WEIGHT_OPTION,
     out: { type: 'string', value: 'DIR', description: 'Write layers.json and report.html here (default runs/layers)' },
     shard: { type: 'string', value: 'K/N', description: 'Run only the K-th of N shares of the trials and write layers.shard-K-of-N.json (join them with graft merge); auto/N reads K from JOB_COMPLETION_INDEX (+1) or SLURM_ARRAY_TASK_ID' },
     queue: { type: 'string', value: 'URL', description: 'Put the trials on a Redis queue (redis://HOST:PORT[/DB]) for `graft worker URL` processes, and collect their results (needs npm install bullmq)' },
@@ -45,7 +50,10 @@ export const layersCommand = defineCommand({
     const perClass = numberOption('per-class', v['per-class'], { integer: true, min: 1 });
     const epochs = numberOption('epochs', v.epochs, { integer: true, min: 1 })!;
     const seeds = numberOption('seeds', v.seeds, { integer: true, min: 1 })!;
-    const optimizer = optimizerOption(v.optimizer, v.lr, undefined)!;
+    const optimizer = optimizerOption(v.optimizer, v.lr, v.momentum, '', v['weight-decay'])!;
+    const training = studyTrainingOptions(v, undefined);
+    const valSplit = numberOption('val-split', v['val-split'], { min: 0.05, max: 0.5 });
+    const classWeight = classWeightOption(v['class-weight']);
     useEngine(v.engine);
     await startBackend(v.backend, v.json);
     const source = await loadFromSource({ ...v, from: v.from });
@@ -60,6 +68,10 @@ export const layersCommand = defineCommand({
       epochs,
       seeds,
       optimizer,
+      ...training.unfrozen,
+      ...training.study,
+      ...(valSplit !== undefined && { valSplit }),
+      ...(classWeight !== undefined && { classWeight }),
       ...(perClass !== undefined && { perClass }),
       ...(v['data-dir'] !== undefined && { dataDir: v['data-dir'] }),
       ...(v.offline && { download: false }),

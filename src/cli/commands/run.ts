@@ -9,6 +9,7 @@ import type { Experiment } from '../../workflows/config/schema.js';
 import { schemaReference } from '../../workflows/config/validate.js';
 import { runExperiment, type ExperimentHooks, type ExperimentSummary } from '../../workflows/run-experiment.js';
 import { defineCommand, type OptionDef } from '../command.js';
+import { parseShard, type Shard } from '../../workflows/shard.js';
 import { dataOptions, printJson, startBackend, useEngine } from '../common.js';
 import { progressCallbacks } from '../progress.js';
 import { writeReportFor } from '../report-file.js';
@@ -26,12 +27,17 @@ export const EXPERIMENT_FLAGS = {
   backend: { type: 'string', value: 'NAME', description: `Compute backend, overriding the file's: ${BACKEND_CHOICES.join(', ')} (default: the file's backend, else auto)` },
   engine: { type: 'string', value: 'NAME', description: `Training engine, overriding the file's: ${ENGINE_CHOICES.join(', ')} (default: the file's engine, else GRAFT_ENGINE, else auto)` },
   check: { type: 'boolean', description: 'Validate the file and print the experiment with paths resolved; train nothing' },
+  shard: {
+    type: 'string',
+    value: 'K/N',
+    description: 'compare, sweep and layers files: run only the K-th of N shares of the trials and write KIND.shard-K-of-N.json in the out folder (join them with graft merge); auto/N reads K from JOB_COMPLETION_INDEX (+1) or SLURM_ARRAY_TASK_ID',
+  },
 } as const satisfies Record<string, OptionDef>;
 
 export const runCommand = defineCommand({
   name: 'run',
   summary: 'Run a whole experiment (train, transfer, seed, compare, sweep or layers) from a YAML or JSON file.',
-  usage: 'graft run FILE [--out DIR] [--json] [--force] [--backend NAME] [--engine NAME] [--check]',
+  usage: 'graft run FILE [--out DIR] [--json] [--force] [--backend NAME] [--engine NAME] [--check] [--shard K/N]',
   options: EXPERIMENT_FLAGS,
   epilog: [
     'Example: graft run examples/model-a.yaml   (examples/ has one file per kind)',
@@ -42,10 +48,11 @@ export const runCommand = defineCommand({
   async run({ values: v, positionals }) {
     const [file] = positionals;
     if (!file || positionals.length > 1) throw new GraftError('BAD_ARGUMENT', `graft run takes one experiment file; received ${positionals.length}. Fix: graft run examples/model-a.yaml.`);
+    const shard = v.shard === undefined ? undefined : parseShard(v.shard);
     const exp = await loadExperiment(file, { ...(v.out !== undefined && { out: v.out }) });
     await assertSourcesExist(exp, file);
     if (v.check) return printChecked(file, exp);
-    const summary = await runWithFlags(exp, v, file);
+    const summary = await runWithFlags(exp, v, file, shard);
     const report = ['compare', 'seed', 'sweep', 'layers'].includes(summary.kind) ? await writeReportFor(summary.out) : undefined;
     if (v.json) printJson(summary);
     else await printSummary(summary, report);
@@ -54,7 +61,7 @@ export const runCommand = defineCommand({
 });
 
 /** Applies --force/--backend, starts the backend and runs with progress on stderr (none with --json). */
-export async function runWithFlags(exp: Experiment, v: { json: boolean; force: boolean; backend?: string | undefined; engine?: string | undefined }, file: string): Promise<ExperimentSummary> {
+export async function runWithFlags(exp: Experiment, v: { json: boolean; force: boolean; backend?: string | undefined; engine?: string | undefined }, file: string, shard?: Shard): Promise<ExperimentSummary> {
   // Before anything starts: a bad --engine must leave no trace.
   const engine = v.engine ?? exp.engine;
   // Also without one: useEngine lets startBackend say when training will fall back to TF.js.
@@ -68,7 +75,12 @@ export async function runWithFlags(exp: Experiment, v: { json: boolean; force: b
   if (!v.json) hooks.log = (line) => printErr(`${line}\n`);
   const { onDownloadProgress } = dataOptions({ seed: '0' }, v.json);
   if (onDownloadProgress) hooks.onDownloadProgress = onDownloadProgress;
-  return runExperiment({ ...exp, ...(engine !== undefined && { engine: engine as EngineChoice }), backend: backend.name, force }, hooks);
+  return runExperiment({ ...exp, ...(engine !== undefined && { engine: engine as EngineChoice }), backend: backend.name, force }, hooks, shard ? { shard } : {});
+}
+
+/** What a shard did and how to finish the study. */
+export function printShard(s: Extract<ExperimentSummary, { kind: 'shard' }>): void {
+  printOut(`\nShard ${s.shard.index} of ${s.shard.count}: ${s.trials} of ${s.total} ${s.study === 'compare' ? '(train size, seed) pairs' : s.study === 'sweep' ? 'configurations' : 'trials'}. Wrote ${s.file}; when all ${s.shard.count} are done: graft merge ${s.out}\n`);
 }
 
 function printChecked(file: string, exp: Experiment): number {
@@ -102,6 +114,9 @@ async function printSummary(s: ExperimentSummary, report: string | undefined): P
     case 'layers':
       printLayers(s.result);
       wrote(s.file);
+      return;
+    case 'shard':
+      printShard(s);
       return;
   }
 }

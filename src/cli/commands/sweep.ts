@@ -6,22 +6,24 @@ import type { SweepResult } from '../../workflows/sweep.js';
 import { defineCommand } from '../command.js';
 import { printJson } from '../common.js';
 import { renderTable } from '../table.js';
-import { EXPERIMENT_FLAGS, runWithFlags } from './run.js';
+import { EXPERIMENT_FLAGS, printShard, runWithFlags } from './run.js';
+import { parseShard } from '../../workflows/shard.js';
 import { printOut, terminalJson } from '../terminal-text.js';
 
 export const sweepCommand = defineCommand({
   name: 'sweep',
   summary: 'Try configurations of the transfer recipe from a sweep file; choose on validation, test the choice once.',
-  usage: 'graft sweep FILE [--out DIR] [--json] [--force] [--backend NAME] [--engine NAME] [--check]',
+  usage: 'graft sweep FILE [--out DIR] [--json] [--force] [--backend NAME] [--engine NAME] [--check] [--shard K/N]',
   options: EXPERIMENT_FLAGS,
   epilog: [
     'FILE: a kind: sweep experiment, or a file with only the sweep fields (kind may be left out).',
     'Example: graft sweep examples/sweep-shirt-sandal.yaml   (`graft run --help` lists every field)',
-    'Writes sweep.json into the file\'s out folder.',
+    'Writes sweep.json into the file\'s out folder; with --shard K/N, sweep.shard-K-of-N.json (graft merge joins them into sweep.json).',
   ].join('\n'),
   async run({ values: v, positionals }) {
     const [file] = positionals;
     if (!file || positionals.length > 1) throw new GraftError('BAD_ARGUMENT', `graft sweep takes one sweep file; received ${positionals.length}. Fix: graft sweep examples/sweep-shirt-sandal.yaml.`);
+    const shard = v.shard === undefined ? undefined : parseShard(v.shard);
     const exp = await loadExperiment(file, { defaultKind: 'sweep', ...(v.out !== undefined && { out: v.out }) });
     if (exp.kind !== 'sweep') {
       throw new GraftError('BAD_ARGUMENT', `${file} is a kind: ${exp.kind} experiment; graft sweep takes kind: sweep. Fix: run it with graft run ${file}.`);
@@ -31,7 +33,12 @@ export const sweepCommand = defineCommand({
       printOut(`${file}: a valid sweep.\n${terminalJson(exp, 2)}\n`);
       return 0;
     }
-    const summary = await runWithFlags(exp, v, file);
+    const summary = await runWithFlags(exp, v, file, shard);
+    if (summary.kind === 'shard') {
+      if (v.json) printJson(summary.result);
+      else printShard(summary);
+      return 0;
+    }
     if (summary.kind !== 'sweep') throw new Error(`expected a sweep summary, got ${summary.kind}`);
     const report = await writeReportFor(summary.out);
     if (v.json) printJson(summary.result);

@@ -13,7 +13,11 @@ import { canonicalTaskText } from '../../data/task-text.js';
 import { ARCHITECTURES } from '../../models/architectures.js';
 import { EARLY_STOPPING_DEFAULTS } from '../../train/early-stopping.js';
 import { FIT_DEFAULTS } from '../../train/fit.js';
-import { OPTIMIZER_DEFAULTS } from '../../train/optimizer.js';
+import { ADAMW_DEFAULT_DECAY, OPTIMIZER_DEFAULTS, OPTIMIZER_NAMES } from '../../train/optimizer.js';
+import { resolveSchedule, SCHEDULE_FORMS } from '../../train/schedule.js';
+import { BATCH_NORM_AUTO, BATCH_NORM_MODES } from '../../train/batchnorm-mode.js';
+import { MONITOR_METRICS } from '../../train/callbacks/monitor.js';
+import { REDUCE_ON_PLATEAU_DEFAULTS } from '../../train/callbacks/reduce-on-plateau.js';
 import { FINE_TUNE_DEFAULTS } from '../../transfer/fine-tune.js';
 import { parseFreezePolicy, parseUnfreezePolicy } from '../../transfer/freeze.js';
 import { checkInputPreprocessText } from '../../models/input-preprocess.js';
@@ -162,6 +166,36 @@ const EARLY_STOPPING = {
   },
 } as const satisfies FieldSpec;
 
+const WEIGHT_DECAY = {
+  type: 'number',
+  min: 0,
+  below: 1,
+  defaultNote: `0; adamw ${ADAMW_DEFAULT_DECAY}`,
+  doc: 'Weight decay: L2 on the gradient for sgd/adam, decoupled for adamw/rmsprop.',
+} as const satisfies FieldSpec;
+const SCHEDULE = { type: 'string', check: resolveSchedule, expect: 'a learning-rate schedule', defaultNote: 'constant', example: 'cosine', doc: `Learning-rate schedule: ${SCHEDULE_FORMS}.` } as const satisfies FieldSpec;
+const BATCH_NORM = {
+  type: 'string',
+  oneOf: BATCH_NORM_MODES,
+  default: 'auto',
+  doc: `BatchNorm where reused layers train: frozen (moving statistics used and kept, as Keras's fine-tuning guide), train (batch statistics), or auto (${BATCH_NORM_AUTO}, chosen by measurement: README "Recipes and BatchNorm").`,
+} as const satisfies FieldSpec;
+/** Issue 16's callbacks and loss control, named as the library's options (`graft run --help` pairs them with the flags). */
+const CONTROLS = {
+  labelSmoothing: { type: 'number', min: 0, below: 1, default: 0, doc: 'Smooth the training targets by this much (--label-smoothing).' },
+  keepBest: { type: 'boolean', default: false, doc: 'End each training with the weights of its best epoch by `monitor` (--keep best; needs a validation split).' },
+  reduceOnPlateau: {
+    type: 'map',
+    defaultNote: 'off',
+    doc: 'Multiply the learning rate by factor after patience epochs without improvement of `monitor` (--reduce-on-plateau; needs a validation split).',
+    fields: {
+      patience: { type: 'number', integer: true, min: 1, required: true, example: 3, doc: 'Epochs without improvement.' },
+      factor: { type: 'number', above: 0, below: 1, default: REDUCE_ON_PLATEAU_DEFAULTS.factor, doc: 'Multiplies the rate.' },
+    },
+  },
+  monitor: { type: 'string', oneOf: MONITOR_METRICS, default: 'val_loss', doc: 'Validation metric that early stopping, keepBest and reduceOnPlateau watch (--monitor).' },
+} as const satisfies Record<string, FieldSpec>;
+
 const batchSize = <D extends number>(d: D) => ({ type: 'number', integer: true, min: 1, default: d, doc: 'Samples per gradient step.' }) as const satisfies FieldSpec;
 const seedField = <D extends number>(d: D) =>
   ({ type: 'number', integer: true, min: 0, max: 2 ** 31 - 1, default: d, doc: 'Seed for weights, shuffling, dropout, subsampling and the split.' }) as const satisfies FieldSpec;
@@ -174,13 +208,14 @@ const optimizer = (d: unknown, defaultNote?: string) =>
     ...(defaultNote !== undefined && { defaultNote }),
     doc: 'Optimizer; fields left out come from the default.',
     fields: {
-      name: { type: 'string', oneOf: ['sgd', 'adam'], doc: 'sgd or adam.' },
-      learningRate: { type: 'number', above: 0, max: 10, example: 0.001, doc: 'Learning rate.' },
-      momentum: { type: 'number', min: 0, below: 1, default: OPTIMIZER_DEFAULTS.momentum, doc: 'SGD momentum; 0 is plain SGD.' },
+      name: { type: 'string', oneOf: OPTIMIZER_NAMES, doc: `${OPTIMIZER_NAMES.join(', ')}.` },
+      learningRate: { type: 'number', above: 0, max: 10, example: 0.001, doc: 'Learning rate (the peak when scheduled).' },
+      momentum: { type: 'number', min: 0, below: 1, default: OPTIMIZER_DEFAULTS.momentum, doc: 'SGD or RMSprop momentum; 0 is none.' },
+      weightDecay: WEIGHT_DECAY,
     },
   }) as const satisfies FieldSpec;
 const phase = (epochs: number, opt: ReturnType<typeof optimizer>, doc: string) =>
-  ({ type: 'map', doc, fields: { epochs: epochsField(epochs, 'Epochs of this phase (0 skips an unfrozen phase).'), optimizer: opt } }) as const satisfies FieldSpec;
+  ({ type: 'map', doc, fields: { epochs: epochsField(epochs, 'Epochs of this phase (0 skips an unfrozen phase).'), optimizer: opt, schedule: SCHEDULE } }) as const satisfies FieldSpec;
 const UNFROZEN_LR_NOTE = `the frozen phase's optimizer at ${FINE_TUNE_DEFAULTS.unfrozen.learningRateFactor}× its learning rate`;
 const COMMON_IO = { out: OUT, force: FORCE, backend: BACKEND, engine: ENGINE, dataDir: DATA_DIR, offline: OFFLINE } as const;
 
@@ -194,12 +229,14 @@ export const EXPERIMENT_SCHEMA = {
       architecture: { type: 'string', oneOf: ARCHITECTURES, default: TRAIN_DEFAULTS.architecture, doc: 'Architecture to build.' },
       epochs: epochsField(TRAIN_DEFAULTS.epochs, 'Epochs.'),
       optimizer: optimizer({ name: OPTIMIZER_DEFAULTS.name, learningRate: OPTIMIZER_DEFAULTS.learningRate }),
+      schedule: SCHEDULE,
       earlyStopping: EARLY_STOPPING,
       seed: seedField(TRAIN_DEFAULTS.seed),
       perClass: PER_CLASS,
       valSplit: VAL_SPLIT,
       batchSize: batchSize(FIT_DEFAULTS.batchSize),
       classWeight: CLASS_WEIGHT,
+      ...CONTROLS,
       log: LOG,
     },
   },
@@ -222,6 +259,8 @@ export const EXPERIMENT_SCHEMA = {
       valSplit: VAL_SPLIT,
       batchSize: batchSize(FIT_DEFAULTS.batchSize),
       classWeight: CLASS_WEIGHT,
+      batchNorm: { ...BATCH_NORM, doc: `${BATCH_NORM.doc} The unfrozen phase.` },
+      ...CONTROLS,
       log: LOG,
     },
   },
@@ -256,6 +295,8 @@ export const EXPERIMENT_SCHEMA = {
       },
       batchSize: batchSize(COMPARE_DEFAULTS.batchSize),
       classWeight: { ...CLASS_WEIGHT, doc: `${CLASS_WEIGHT.doc} Both arms.` },
+      batchNorm: { ...BATCH_NORM, doc: `${BATCH_NORM.doc} The transfer arm's unfrozen phase.` },
+      ...CONTROLS,
     },
   },
   sweep: {
@@ -280,7 +321,13 @@ export const EXPERIMENT_SCHEMA = {
       },
       mode: { type: 'string', oneOf: ['grid', 'random'], default: 'grid', doc: 'grid tries every combination; random draws `samples` of them.' },
       samples: { type: 'number', integer: true, min: 1, default: SWEEP_DEFAULTS.samples, doc: 'Configurations drawn in random mode.' },
-      optimizer: { type: 'string', oneOf: ['sgd', 'adam'], default: SWEEP_DEFAULTS.optimizer, doc: 'Optimizer of both phases.' },
+      optimizer: { type: 'string', oneOf: OPTIMIZER_NAMES, default: SWEEP_DEFAULTS.optimizer, doc: 'Optimizer of both phases.' },
+      momentum: { type: 'number', min: 0, below: 1, default: OPTIMIZER_DEFAULTS.momentum, doc: 'SGD or RMSprop momentum, both phases.' },
+      weightDecay: WEIGHT_DECAY,
+      frozenSchedule: { ...SCHEDULE, doc: `Frozen phase. ${SCHEDULE.doc}` },
+      unfrozenSchedule: { ...SCHEDULE, doc: `Unfrozen phase. ${SCHEDULE.doc}` },
+      batchNorm: { ...BATCH_NORM, doc: `${BATCH_NORM.doc} The unfrozen phase.` },
+      ...CONTROLS,
       valSplit: { type: 'number', above: 0, max: 0.9, default: SWEEP_DEFAULTS.valSplit, doc: 'Fraction of the training set the choice is made on.' },
       seed: seedField(SWEEP_DEFAULTS.seed),
       perClass: PER_CLASS,
@@ -298,8 +345,13 @@ export const EXPERIMENT_SCHEMA = {
       epochs: epochsField(LAYERS_DEFAULTS.epochs, 'Epochs for every arm.'),
       seeds: seedsField(LAYERS_DEFAULTS.seeds),
       optimizer: optimizer(LAYERS_DEFAULTS.optimizer),
+      schedule: SCHEDULE,
       perClass: PER_CLASS,
+      valSplit: { ...VAL_SPLIT, doc: `${VAL_SPLIT.doc} Needed by keepBest and reduceOnPlateau.` },
       batchSize: batchSize(LAYERS_DEFAULTS.batchSize),
+      classWeight: { ...CLASS_WEIGHT, doc: `${CLASS_WEIGHT.doc} Every arm.` },
+      batchNorm: { ...BATCH_NORM, doc: `${BATCH_NORM.doc} Every arm.` },
+      ...CONTROLS,
     },
   },
 } as const satisfies Record<string, KindSpec>;
