@@ -1,3 +1,4 @@
+import { readdir, readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
@@ -40,7 +41,8 @@ interface PageResult {
 
 const PAGE = `<!doctype html><meta charset="utf-8"><title>graft library</title><link rel="icon" href="data:,">
 <script type="importmap">{"imports":{"graft-learn/browser":"/graft-browser.js"}}</script>
-<script type="module">window.example = await import('/example.js');</script>`;
+<script type="module">window.graft = await import('graft-learn/browser'); window.example = await import('/example.js');</script>`;
+const WASM_DIR = path.join(ROOT, 'node_modules/@tensorflow/tfjs-backend-wasm/dist');
 
 describe('the library in headless Chromium', () => {
   let server: Server | undefined;
@@ -51,11 +53,14 @@ describe('the library in headless Chromium', () => {
     const bundle = await bundleForBrowser(path.join(ROOT, 'src/browser.ts'));
     expect(describeReaches(bundle.reached)).toBe('');
     const example = await esbuild.transform(await readmeBrowserExample(ROOT), { loader: 'ts', format: 'esm' });
-    const files: Record<string, { type: string; body: string }> = {
+    const files: Record<string, { type: string; body: string | Buffer }> = {
       '/': { type: 'text/html', body: PAGE },
       '/graft-browser.js': { type: 'text/javascript', body: bundle.code },
       '/example.js': { type: 'text/javascript', body: example.code },
     };
+    for (const name of (await readdir(WASM_DIR)).filter((f) => f.endsWith('.wasm'))) {
+      files[`/wasm/${name}`] = { type: 'application/wasm', body: await readFile(path.join(WASM_DIR, name)) };
+    }
     server = createServer((req, res) => {
       const file = files[req.url ?? ''];
       res.writeHead(file ? 200 : 404, { 'content-type': file?.type ?? 'text/plain' });
@@ -136,6 +141,45 @@ describe('the library in headless Chromium', () => {
       disposeModel(model);
     }
     expect(tf.memory().numTensors).toBe(tensorsBefore);
+  });
+  it.skipIf(!hasChromium)("trains on TF.js's wasm backend when the page serves its .wasm files, and predicts as Node does", async () => {
+    const data = blobImages([[2, 2], [2, 5], [5, 2]], 60, 21);
+    const browser = await launchChromium();
+    let result: { backend: string; accuracy: number; probabilities: number[]; tfjs: { 'model.json': string; 'weights.bin': number[] } };
+    const errors: string[] = [];
+    try {
+      const page = await browser.newPage();
+      page.on('pageerror', (e) => errors.push(e.message));
+      page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
+      await page.goto(`${origin}/`);
+      await page.waitForFunction(() => 'example' in globalThis, undefined, { timeout: 60_000 });
+      result = await page.evaluate(async (a) => {
+        const g = (globalThis as unknown as { graft: typeof import('../../src/browser.js') }).graft;
+        const backend = await g.initBrowserBackend({ backend: 'wasm', wasmPaths: '/wasm/' });
+        const ds = { x: Float32Array.from(a.x), y: Int32Array.from(a.y), sampleShape: a.sampleShape, classNames: a.classNames, pixelRange: 'unit' as const, source: 'blobs' };
+        const model = g.buildMlp({ inputShape: ds.sampleShape, classes: 3, hidden: 16, seed: 4 });
+        await g.fit(model, ds, { epochs: 4, optimizer: { name: 'adam', learningRate: 0.01 }, seed: 4 });
+        const files = await g.toTfjsFiles(model, 'wasm page');
+        return { backend: backend.description, accuracy: g.evaluate(model, ds).accuracy, probabilities: Array.from(g.predictArrays(model, ds.x, ds.sampleShape)), tfjs: { 'model.json': files['model.json'], 'weights.bin': Array.from(files['weights.bin']) } };
+      }, data);
+    } finally {
+      await browser.close();
+    }
+    expect(errors).toEqual([]);
+    expect(result.backend).toMatch(/^wasm/);
+    expect(result.accuracy).toBeGreaterThan(ACCURACY_FLOOR);
+    console.log(`page: ${result.backend}; training accuracy ${result.accuracy.toFixed(4)}`);
+    // Node on cpu, the page on wasm: different kernels, so equal to float32 rounding, not bit for bit.
+    await initBrowserBackend({ backend: 'cpu' });
+    const model = await loadTfjsModelFromFiles({ 'model.json': result.tfjs['model.json'], 'weights.bin': Uint8Array.from(result.tfjs['weights.bin']) });
+    try {
+      const node = predictArrays(model, Float32Array.from(data.x), data.sampleShape);
+      const worst = node.reduce((w, p, i) => Math.max(w, Math.abs(p - result.probabilities[i]!)), 0);
+      console.log(`wasm page vs Node cpu, largest probability difference: ${worst.toExponential(2)}`);
+      expect(worst).toBeLessThanOrEqual(PREDICTION_TOLERANCE);
+    } finally {
+      disposeModel(model);
+    }
   });
 });
 
