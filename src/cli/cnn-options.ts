@@ -42,7 +42,7 @@ export const BATCH_NORM_OPTION = {
     type: 'string',
     value: 'MODE',
     default: 'auto',
-    description: `BatchNorm in the unfrozen phase: frozen (moving statistics used and kept, γ/β still train; Keras's fine-tuning guide), train (batch statistics, moving averages updated), or auto (${BATCH_NORM_AUTO} for now)`,
+    description: `BatchNorm in the unfrozen phase: frozen (moving statistics used and kept, γ/β still train; Keras's fine-tuning guide), train (batch statistics, moving averages updated), or auto (${BATCH_NORM_AUTO}, chosen by measurement: README "Recipes and BatchNorm")`,
   },
 } as const satisfies Record<string, OptionDef>;
 

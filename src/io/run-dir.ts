@@ -1,3 +1,4 @@
+import type { RecipeRecord } from '../transfer/recipes.js';
 import type { EngineUse } from '../train/stepper.js';
 import * as path from 'node:path';
 import { stat } from 'node:fs/promises';
@@ -79,6 +80,8 @@ export interface RunInfo {
   data?: DataSummary;
   /** Test-set scores: after training, and for transfers also after the frozen phase. */
   metrics?: { test?: Evaluation; frozenTest?: Evaluation };
+  /** For a transfer run with a recipe: its name, each resolved setting, and whether an option or the recipe gave it. */
+  recipe?: RecipeRecord;
   /**
    * SHA-256 of the other files of this save (model.json, weights.bin, examples.json): readers check
    * that what they read belongs to this run.json, never a mix of two saves racing a --force replace.

@@ -20,7 +20,7 @@ export interface PhaseOptions {
   optimizer?: OptimizerSpec;
   /** The phase's learning-rate schedule (train/schedule.ts), e.g. 'cosine,warmup:1'. Default constant. */
   schedule?: ScheduleOption;
-  /** How trainable BatchNorm layers run in this phase (FitOptions.batchNorm): 'train', 'frozen' or 'auto'. Default 'auto'. */
+  /** How trainable BatchNorm layers run in this phase (FitOptions.batchNorm): 'train', 'frozen' or 'auto' (BATCH_NORM_AUTO: measured for fine-tuning). Default 'auto'. */
   batchNorm?: BatchNormMode;
 }
 
@@ -207,13 +207,14 @@ async function runPhase(
   const phaseOptions = name === 'frozen' ? options.frozen : options.unfrozen;
   const rateSchedule = phaseOptions?.schedule;
   const batchNorm = phaseOptions?.batchNorm;
-  const batchNormRan = batchNorm === undefined ? undefined : resolveBatchNorm(batchNorm);
+  // Reused layers are already trained: 'auto' (and no mode) resolves as for fine-tuning, not as fit's from-scratch default.
+  const batchNormRan = resolveBatchNorm(batchNorm, `The ${name} phase's batchNorm`, 'fine-tune');
   const fitOptions: FitOptions = {
     epochs,
     optimizer,
     phase: name,
     ...(rateSchedule !== undefined && { schedule: rateSchedule }),
-    ...(batchNorm !== undefined && { batchNorm }),
+    batchNorm: batchNormRan,
     ...(options.batchSize !== undefined && { batchSize: options.batchSize }),
     ...(options.seed !== undefined && { seed: options.seed }),
     ...(options.earlyStopping !== undefined && { earlyStopping: options.earlyStopping }),
@@ -251,7 +252,7 @@ async function runPhase(
   if (plan.schedule) phase.unfreezeSchedule = schedule;
   const described = rateSchedule === undefined ? 'constant' : describeSchedule(resolveSchedule(rateSchedule));
   if (described !== 'constant') phase.schedule = described;
-  if (batchNorm !== undefined) phase.batchNorm = { mode: batchNorm, ran: batchNormRan! };
+  if (batchNorm !== undefined) phase.batchNorm = { mode: batchNorm, ran: batchNormRan };
   if (cache) {
     phase.featureCache = { layer: cache.split.layer.name, images: cache.images, seconds: cache.seconds };
     if (cache.engine) phase.featureCache.engine = cache.engine.engine;

@@ -1,6 +1,7 @@
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { pickControls, withControls } from '../train/callbacks/controls.js';
 import { transfer, type HeadOptions } from '../transfer/transfer.js';
+import { applyRecipe, recipeFor, resolveRecipe, settingsGiven, type RecipeChoice, type RecipeRecord, type RecipeSettings } from '../transfer/recipes.js';
 import { fineTune, type FineTuneOptions, type PhaseResult } from '../transfer/fine-tune.js';
 import type { FreezePolicy } from '../transfer/freeze.js';
 import type { LayerRef } from '../transfer/layer-ref.js';
@@ -46,6 +47,17 @@ export interface TransferModelOptions extends DataOptions, Omit<FineTuneOptions,
   resumeFrom?: RunCheckpoint;
   /** Kept in a checkpoint so that `graft transfer --resume` needs no options repeated (set by the CLI). */
   invocation?: Invocation;
+  /**
+   * Named defaults (transfer/recipes.ts) for every head and phase setting these options leave unset:
+   * 'writeup', 'keras-guide', 'fastai', 'backbone', or 'auto' ('backbone' for a pretrained image
+   * source, else 'writeup'; what `graft transfer` uses). run.json records the recipe, each resolved
+   * value and where it came from. Default: none (fineTune's defaults, the write-up's).
+   */
+  recipe?: RecipeChoice;
+  /** With `recipe`: settings given one by one (the CLI's flags); each wins over the recipe and over head/frozen/unfrozen. */
+  settings?: Partial<RecipeSettings>;
+  /** With recipe 'auto': whether the source's weights were trained (false for a random backbone: 'writeup'). Default true. */
+  pretrained?: boolean;
 }
 
 export interface TransferResult {
@@ -63,7 +75,8 @@ export interface TransferResult {
 }
 
 /** The write-up's Model B recipe: copy the source's layers, new head, frozen phase, unfrozen phase, test. */
-export async function transferModel(options: TransferModelOptions): Promise<TransferResult> {
+export async function transferModel(given: TransferModelOptions): Promise<TransferResult> {
+  const { options, recipe } = withRecipe(given);
   const seed = options.seed ?? 0;
   const resume = options.resumeFrom;
   const decisive = transferOptionsRecord(options, seed);
@@ -153,9 +166,19 @@ export async function transferModel(options: TransferModelOptions): Promise<Tran
     transfer: { cut: t.reused[t.reused.length - 1]?.name ?? '', reused: t.reused.map((l) => l.name), head: t.head.map((l) => l.name), frozen: t.frozen },
     phases: phases.map((p) => ({ ...toPhaseRecord(p), ...(options.classWeight !== undefined && { classWeight: formatClassWeight(options.classWeight) }), ...withControls(options) })),
     metrics: { test, frozenTest },
+    ...(recipe && { recipe }),
   };
   if (options.out) await saveRun(options.out, t.model, run, { force, extraFiles: examplesFile(t.model, data.test, last.probabilities) });
   return { model: t.model, run, phases, frozenTest, test, seconds, evaluationSeconds };
+}
+
+/** The options with the recipe's values filled in, and the record of it (none without a recipe). */
+function withRecipe(o: TransferModelOptions): { options: TransferModelOptions; recipe?: RecipeRecord } {
+  if (o.recipe === undefined) return { options: o };
+  const name = recipeFor(o.recipe, o.source, o.pretrained ?? true);
+  const settings = Object.fromEntries(Object.entries(o.settings ?? {}).filter(([, v]) => v !== undefined)) as Partial<RecipeSettings>;
+  const recipe = resolveRecipe(name, { ...settingsGiven(o), ...settings }, o.recipe);
+  return { options: applyRecipe(o, recipe.values), recipe };
 }
 
 function toPhaseRecord(p: PhaseResult): PhaseRecord {
