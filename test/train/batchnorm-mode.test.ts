@@ -65,7 +65,7 @@ describe.skipIf(missing !== undefined)('batchNorm "frozen" on a small CNN', () =
     }
   });
 
-  it('"train" and "auto" (train for now) move the statistics; "frozen" trains to other weights', async () => {
+  it('from scratch (fit), "train" and "auto" (train there) move the statistics; "frozen" trains to other weights', async () => {
     const data = images(48, [6, 6, 2], 3, 21);
     const start = weightValues(smallCnn());
     const run = async (batchNorm: BatchNormMode | undefined, engine: 'tfjs' | 'onnxruntime'): Promise<Map<string, Float32Array>> => {
