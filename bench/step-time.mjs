@@ -3,7 +3,7 @@
 // compiles (forward, loss, backward, Adam) for ResNet-18 (from the ONNX file bench/resnet18.mjs
 // uses) or MobileNetV2 α 0.35, at 64×64 with a one-unit sigmoid head, batch 32, random images.
 // It reports the median wall time of GraphStepper.step() and of session.run() alone over
-// --steps steps (after --warmup), and with --profile onnxruntime's own kernel time per op type.
+// --steps steps (after --warmup), the median CPU time of a step, and with --profile onnxruntime's own kernel time per op type.
 // Compiled code comes from --dist (default <repo>/dist): build two trees with
 // `npx tsc -p tsconfig.build.json --outDir DIR` to compare two commits in one sitting.
 //
@@ -90,15 +90,23 @@ const m = o.batch;
 const x = new Float32Array(m * 64 * 64 * 3).map((_, i) => ((i * 2654435761) % 1000) / 1000);
 const labels = new Float32Array(m).map((_, i) => i % 2);
 const stepMs = [];
+// CPU time per step (user + system, every thread of the process): on a shared machine the wall
+// time follows the other jobs, the CPU time mostly the work (with --threads 1, exactly one core's).
+const cpuMs = [];
 for (let i = 0; i < o.warmup + o.steps; i++) {
   if (i === o.warmup) runMs = [];
   const s0 = performance.now();
+  const c0 = process.cpuUsage();
   await stepper.step(x, labels, m);
-  if (i >= o.warmup) stepMs.push(performance.now() - s0);
+  const c = process.cpuUsage(c0);
+  if (i >= o.warmup) {
+    stepMs.push(performance.now() - s0);
+    cpuMs.push((c.user + c.system) / 1000);
+  }
 }
 const median = (a) => [...a].sort((p, q) => p - q)[Math.floor(a.length / 2)];
 const { s, bytes } = sessions[0];
-const result = { model: o.model, dist: o.dist, batch: m, threads: o.threads || 'default', spin: o.spin, compileMs: Math.round(compileMs), stepMs: Math.round(median(stepMs)), runMs: Math.round(median(runMs)), steps: stepMs.map(Math.round), graphBytes: bytes.length };
+const result = { model: o.model, dist: o.dist, batch: m, threads: o.threads || 'default', spin: o.spin, compileMs: Math.round(compileMs), stepMs: Math.round(median(stepMs)), cpuMs: Math.round(median(cpuMs)), runMs: Math.round(median(runMs)), steps: stepMs.map(Math.round), graphBytes: bytes.length };
 if (o.profile) {
   s.endProfiling();
   // onnxruntime-node returns nothing: the file is the prefix plus a timestamp.

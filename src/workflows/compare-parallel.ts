@@ -28,6 +28,8 @@ export interface TrialWorkerData {
   backend: string;
   /** The parent's training engine (--engine, the file's engine or GRAFT_ENGINE). */
   engine: EngineChoice;
+  /** How many workers share the cores (each worker's onnxruntime sessions take cores/workers threads, shareCores). */
+  workers: number;
 }
 
 /**
@@ -67,7 +69,7 @@ export async function runComparePairs(options: CompareOptions, plan: ComparePlan
   // Workers cannot set it for the process themselves (see telemetry-off.ts).
   turnOffOnnxRuntimeTelemetry();
   const files = await toTfjsFiles(options.source, 'graft');
-  const data: TrialWorkerData = { plan, modelJson: files['model.json'], weights: files['weights.bin'], backend: parallel.backend, engine: engineFromEnv() };
+  const data: TrialWorkerData = { plan, modelJson: files['model.json'], weights: files['weights.bin'], backend: parallel.backend, engine: engineFromEnv(), workers };
   const results = new Map<number, [Trial, Trial]>();
   let next = 0;
   await new Promise<void>((resolve, reject) => {

@@ -3,6 +3,7 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import type * as Ort from 'onnxruntime-node';
 import { GraftError } from '../../errors.js';
 import type { OrtModule } from '../../engine/onnx/runtime.js';
+import { sessionThreading, threadingOptions } from '../../engine/onnx/threads.js';
 import { buildTrainingForward, type TrainingForward } from '../../engine/onnx/forward/forward-graph.js';
 import { flatLayers } from '../forward.js';
 import { smoothedTargets, type OutputHead } from '../loss.js';
@@ -120,8 +121,9 @@ export class GraphStepper implements Stepper {
     try {
       // Measured on ResNet-18 (64×64, batch 32, 2 cores; bench/RESULTS.md): memory patterns off cut
       // peak RSS by ≈130 MB at the same step time within noise; threads stay onnxruntime's default
-      // (the physical cores; 1 thread was 1.5× slower) and spinning stays on (off: 17% slower).
-      session = await this.ort.InferenceSession.create(step.bytes, { graphOptimizationLevel: 'all', executionMode: 'sequential', enableMemPattern: false, logSeverityLevel: 3 });
+      // (the physical cores; 1 thread was 1.5× slower) and spinning stays on (off: 17% slower),
+      // unless trial workers share the cores (shareCores: cores/workers threads, no spinning).
+      session = await this.ort.InferenceSession.create(step.bytes, { graphOptimizationLevel: 'all', executionMode: 'sequential', enableMemPattern: false, logSeverityLevel: 3, ...threadingOptions(sessionThreading()) });
     } catch (e) {
       // graft wrote this graph; onnxruntime refusing it is graft's bug, and TF.js can still train.
       throw new GraftError(
