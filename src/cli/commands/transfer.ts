@@ -72,6 +72,10 @@ export const transferCommand = defineCommand({
     if (!v.out) throw new GraftError('BAD_ARGUMENT', 'graft transfer needs --out DIR for the run directory.');
     const freeze = parseFreezePolicy(v.freeze);
     const recipe = checkRecipe(v.recipe, '--recipe');
+    // Every flag is checked before a source or backbone is loaded.
+    const patience = numberOption('early-stopping', v['early-stopping'], { integer: true, min: 1 });
+    const controls = fitControlOptions(v, patience);
+    const settings = settingsFromFlags(v, controls.keepBest !== undefined);
     const classWeight = classWeightOption(v['class-weight']);
     useEngine(v.engine);
     await startBackend(v.backend, v.json);
@@ -81,9 +85,6 @@ export const transferCommand = defineCommand({
     const source = backbone ? { model: backbone.model, run: undefined, onnx: undefined } : await loadFromSource({ ...v, from: v.from! }, input);
     const onnx = source.onnx;
     const inputShape = source.model.inputs[0]?.shape;
-    const patience = numberOption('early-stopping', v['early-stopping'], { integer: true, min: 1 });
-    const controls = fitControlOptions(v, patience);
-    const settings = settingsFromFlags(v, controls.keepBest !== undefined);
     const opts: TransferModelOptions = {
       ...dataOptions(v, v.json),
       source: source.model,
