@@ -8,11 +8,13 @@ import { readRunInfo, RUN_FILE } from '../io/run-dir.js';
 import { readConsistently, type ConsistentRead, type ReadRecorder } from '../io/run-consistency.js';
 import { EXAMPLES_FILE, type ExampleImage } from './examples.js';
 import type { ReportInput, ReportRun, SeedTableRow } from './input.js';
+import type { LrFindRecord } from './lr-find-section.js';
 
 export const COMPARE_FILE = 'compare.json';
 export const SEED_FILE = 'seed.json';
 export const LAYERS_FILE = 'layers.json';
 export const SWEEP_FILE = 'sweep.json';
+export const LR_FIND_FILE = 'lr-find.json';
 
 
 /**
@@ -45,6 +47,11 @@ export async function loadReportInput(dir: string): Promise<ReportInput> {
     const compare = await readCompare(compareFile);
     return { title: `graft compare: ${compare.task}`, runs, compare };
   }
+  const lrFindFile = path.join(dir, LR_FIND_FILE);
+  if (await exists(lrFindFile)) {
+    const lrFind = await readLrFind(lrFindFile);
+    return { title: `Learning-rate range test: ${lrFind.task}`, runs, lrFind };
+  }
   if (runs.length > 0) {
     const seedFile = path.join(dir, SEED_FILE);
     const seed = (await exists(seedFile)) ? await readSeed(seedFile) : undefined;
@@ -52,7 +59,7 @@ export async function loadReportInput(dir: string): Promise<ReportInput> {
   }
   throw new GraftError(
     'DATA_NOT_FOUND',
-    `Nothing to report in ${dir}: looked for ${RUN_FILE}, ${COMPARE_FILE}, ${LAYERS_FILE}, ${SWEEP_FILE}, and sub-folders holding ${RUN_FILE}, and found none. ` +
+    `Nothing to report in ${dir}: looked for ${RUN_FILE}, ${COMPARE_FILE}, ${LAYERS_FILE}, ${SWEEP_FILE}, ${LR_FIND_FILE}, and sub-folders holding ${RUN_FILE}, and found none. ` +
       'Pass a run directory (from graft train/transfer), a folder of runs such as runs/seed, or a graft compare output folder.',
   );
 }
@@ -106,6 +113,22 @@ async function readCompare(file: string): Promise<CompareResult> {
     throw new GraftError('DATA_CORRUPT', `${file} lacks the fields a comparison needs (kind "compare", task, seeds, settings, rows, trials); received ${describeValue(c)} with keys ${describeValue(c && typeof c === 'object' ? Object.keys(c) : [])}. Re-run graft compare to write it again.`);
   }
   return c as CompareResult;
+}
+
+/** lr-find.json as graft lr-find writes it: the curve (one loss per rate) and the suggestions. */
+async function readLrFind(file: string): Promise<LrFindRecord> {
+  const r = (await readJson(file, 'the curve graft lr-find writes')) as Partial<LrFindRecord> | null;
+  const numbers = (xs: unknown): xs is number[] => Array.isArray(xs) && xs.every((x) => typeof x === 'number');
+  const ok =
+    typeof r === 'object' && r !== null && typeof r.task === 'string' && numbers(r.rates) && r.rates.length > 0 && numbers(r.losses) && numbers(r.smoothed) &&
+    r.losses.length === r.rates.length && r.smoothed.length === r.rates.length && typeof r.suggestion === 'object' && r.suggestion !== null && typeof r.stoppedEarly === 'boolean';
+  if (!ok) {
+    throw new GraftError(
+      'DATA_CORRUPT',
+      `${file} lacks what a range test's report needs (task, rates, losses and smoothed of one length, stoppedEarly, suggestion); received keys ${describeValue(r && typeof r === 'object' ? Object.keys(r) : r)}. Re-run graft lr-find --out DIR to write it again.`,
+    );
+  }
+  return r as LrFindRecord;
 }
 
 async function readSeed(file: string): Promise<{ rows: SeedTableRow[] } | undefined> {

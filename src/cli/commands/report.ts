@@ -6,12 +6,12 @@ import { printOut } from '../terminal-text.js';
 
 export const reportCommand = defineCommand({
   name: 'report',
-  summary: 'Write one self-contained HTML report (verdict, learning curves, confusion matrices, comparisons) for a run, seed or compare folder.',
+  summary: 'Write one self-contained HTML report (verdict, learning curves, confusion matrices, comparisons) for a run, seed, compare, sweep, layers or lr-find folder.',
   usage: 'graft report DIR [--out FILE]',
   options: {
     out: { type: 'string', value: 'FILE', description: 'Where to write the HTML (default DIR/report.html)' },
   },
-  epilog: 'DIR: a run directory (run.json), a folder of runs such as runs/seed, or a graft compare output folder (compare.json).\nThe file has no scripts and no external links: it opens offline.',
+  epilog: 'DIR: a run directory (run.json), a folder of runs such as runs/seed, or the --out folder of graft compare, sweep, layers, merge\n(compare.json, sweep.json, layers.json) or lr-find (lr-find.json: the range test\'s curve and suggestion).\nThe file has no scripts and no external links: it opens offline.',
   async run({ values: v, positionals }) {
     const [dir] = positionals;
     if (!dir || positionals.length > 1) throw new GraftError('BAD_ARGUMENT', `graft report takes one folder; received ${positionals.length} (${positionals.join(' ') || 'none'}). Example: graft report runs/seed`);
