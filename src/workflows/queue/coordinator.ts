@@ -7,7 +7,8 @@ import { buildResult, type ComparePlan } from '../compare.js';
 import { buildLayersResult, type LayersPlan, type LayersResult } from '../layers.js';
 import { openQueue } from './open.js';
 import type { QueueUrl } from './connection.js';
-import { appendPartial, readPartial, removePartial, startPartial } from './partial.js';
+import * as path from 'node:path';
+import { appendPartial, partialFileName, readPartial, removePartial, startPartial } from './partial.js';
 import { studyId, trialJobId, type TrialDone, type TrialJob } from './payload.js';
 import { uploadSource, type BlobStore } from './source-store.js';
 import { describeUnit, type PlannedStudy } from './studies.js';
@@ -49,9 +50,11 @@ export async function runQueuedStudy(study: PlannedStudy, source: tfl.LayersMode
   const say = o.onLine ?? ((): void => undefined);
   const id = studyId(study.fingerprint);
   const done = await readPartial<Unit>(o.out, study.kind, study.fingerprint, o.force);
-  const partialFile = await startPartial(o.out, study.kind, study.fingerprint, done);
+  const partialFile = path.join(o.out, partialFileName(study.kind));
   const q = await openQueue(o.url, () => `${done.size} of ${study.total} finished trials are kept in ${partialFile}; rerun the same command to resume from them. `);
   try {
+    // Only once Redis answers: a wrong URL leaves no file behind.
+    await startPartial(o.out, study.kind, study.fingerprint, done);
     const client = (await q.guard(q.queue.client)) as unknown as BlobStore;
     const files = await toTfjsFiles(source, 'graft');
     const sourceFiles = { modelJson: files['model.json'], weights: files['weights.bin'] };

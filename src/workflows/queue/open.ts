@@ -63,14 +63,23 @@ export async function openQueue(url: QueueUrl, kept: () => string): Promise<Open
   const queue = new link.bullmq.Queue(QUEUE_NAME, { connection: link.options });
   queue.on('error', (e) => link.noteError(e));
   const close = (): Promise<void> => closeQuietly(() => queue.close());
+  await reachOrClose(link, queue.waitUntilReady(), () => queue.close());
+  return { queue, guard: link.guard, close };
+}
+
+/**
+ * Waits until Redis answers; when it never does, closes the BullMQ object only after its failed
+ * start has been reported (as an 'error' event, which needs the listener close() removes).
+ */
+export async function reachOrClose(link: RedisLink, ready: Promise<unknown>, close: () => Promise<void>): Promise<void> {
   try {
-    await link.guard(queue.waitUntilReady());
+    await link.guard(ready);
     link.reached();
   } catch (e) {
-    await close();
+    await ready.catch(() => undefined);
+    await closeQuietly(close);
     throw e;
   }
-  return { queue, guard: link.guard, close };
 }
 
 /** Closes a BullMQ object without waiting long on a Redis that is gone. */

@@ -10,7 +10,7 @@ import type { ShardFingerprint } from '../shard.js';
 // Registers OnnxBlock, so sources imported from ONNX rebuild here too.
 import '../../models/onnx-block/layer.js';
 import type { QueueUrl } from './connection.js';
-import { closeQuietly, redisLink } from './open.js';
+import { closeQuietly, reachOrClose, redisLink } from './open.js';
 import { QUEUE_NAME, workerName, type TrialDone, type TrialJob } from './payload.js';
 import { fetchSource, type BlobStore, type SourceFiles } from './source-store.js';
 import { describeUnit, fingerprintHere, planHere, runTrialUnit } from './studies.js';
@@ -128,10 +128,9 @@ async function run(o: QueueWorkerOptions, name: string, stopped: Promise<void>):
     return { study: t.study, source, here };
   }
 
+  void worker.run().catch((e: Error) => link.noteError(e));
+  await reachOrClose(link, worker.waitUntilReady(), () => worker.close(true));
   try {
-    void worker.run().catch((e: Error) => link.noteError(e));
-    await link.guard(worker.waitUntilReady());
-    link.reached();
     say(`worker ${name} taking trials from ${o.url.shown} (graft ${GRAFT_VERSION})`);
     const idle = new Promise<void>((resolve) => {
       if (o.idleExitSeconds === undefined) return;
