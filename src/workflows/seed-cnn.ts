@@ -1,4 +1,5 @@
 import * as path from 'node:path';
+import type { BatchNormMode } from '../train/batchnorm-mode.js';
 import { GraftError } from '../errors.js';
 import { activeBackend } from '../engine/backend.js';
 import { assertRunDirFree } from '../io/run-dir.js';
@@ -55,6 +56,8 @@ export interface SeedCnnOptions extends Pick<DataOptions, 'dataDir'> {
   perClass?: number;
   /** Multiplies every epoch count (1 = the write-up). Default 1. */
   epochScale?: number;
+  /** BatchNorm in every transfer's unfrozen phase (UnfrozenPhaseOptions.batchNorm; MobileNetV2 has BatchNorm, VGG16 none). Default 'auto'. */
+  batchNorm?: BatchNormMode;
   callbacks?: (model: SeedCnnModel) => TrainCallbacks | undefined;
   /** Why a step was skipped or replaced, in words. */
   onMessage?: (text: string) => void;
@@ -90,7 +93,7 @@ export async function runSeedCnn(options: SeedCnnOptions = {}): Promise<SeedCnnR
   };
   for (const m of ['vgg16B', 'modelA', 'modelB', 'scratchB', 'mobilenetB'] as const) await assertRunDirFree(dir(m), force);
   await claimStudyOutput(out, 'seed', path.join(out, 'seed.json'), { force });
-  const phases = { frozen: { epochs: epochs(R.frozen.epochs), optimizer: R.frozen.optimizer }, unfrozen: { epochs: epochs(R.unfrozen.epochs), optimizer: R.unfrozen.optimizer } };
+  const phases = { frozen: { epochs: epochs(R.frozen.epochs), optimizer: R.frozen.optimizer }, unfrozen: { epochs: epochs(R.unfrozen.epochs), optimizer: R.unfrozen.optimizer, ...(options.batchNorm !== undefined && { batchNorm: options.batchNorm }) } };
   const rows: SeedRow[] = [];
   const runDirs: SeedCnnResult['runDirs'] = {};
   const transferRows = (label: string, r: TransferResult): void => {

@@ -4,6 +4,7 @@ import { buildArchitecture } from '../models/architectures.js';
 import { fit } from '../train/fit.js';
 import { resolveOptimizer, type OptimizerSpec } from '../train/optimizer.js';
 import { describeSchedule, resolveSchedule, type ScheduleOption } from '../train/schedule.js';
+import { resolveBatchNorm, type BatchNormMode } from '../train/batchnorm-mode.js';
 import type { TrainCallbacks } from '../train/types.js';
 import type { EarlyStoppingOptions } from '../train/early-stopping.js';
 import { formatClassWeight, type ClassWeight } from '../train/class-weight.js';
@@ -33,6 +34,8 @@ export interface TrainModelOptions extends DataOptions, TrainingControls {
   optimizer?: OptimizerSpec;
   /** Learning-rate schedule (train/schedule.ts), e.g. 'cosine,warmup:1'. Default constant. */
   schedule?: ScheduleOption;
+  /** How BatchNorm layers run while they train (FitOptions.batchNorm): 'train', 'frozen' or 'auto'. Default 'auto'. */
+  batchNorm?: BatchNormMode;
   earlyStopping?: EarlyStoppingOptions | false;
   /** Loss weight per class ('balanced' or class → weight), as Keras's class_weight; see FitOptions.classWeight. Default none. */
   classWeight?: ClassWeight;
@@ -102,6 +105,7 @@ export async function trainModel(options: TrainModelOptions): Promise<TrainedMod
     seed,
     phase: 'train',
     ...(options.schedule !== undefined && { schedule: options.schedule }),
+    ...(options.batchNorm !== undefined && { batchNorm: options.batchNorm }),
     ...(options.batchSize !== undefined && { batchSize: options.batchSize }),
     ...(data.validation && { validation: data.validation }),
     ...(options.earlyStopping !== undefined && { earlyStopping: options.earlyStopping }),
@@ -146,6 +150,7 @@ export async function trainModel(options: TrainModelOptions): Promise<TrainedMod
   if (result.engine) phase.engine = result.engine;
   const schedule = describeSchedule(resolveSchedule(options.schedule));
   if (schedule !== 'constant') phase.schedule = schedule;
+  if (options.batchNorm !== undefined) phase.batchNorm = { mode: options.batchNorm, ran: resolveBatchNorm(options.batchNorm) };
   if (options.classWeight !== undefined) phase.classWeight = formatClassWeight(options.classWeight);
   if (result.classWeights) phase.classWeights = result.classWeights;
   Object.assign(phase, withControls(options));
@@ -188,6 +193,7 @@ function trainOptionsRecord(o: TrainModelOptions, seed: number): Record<string, 
     optimizer: resolveOptimizer(o.optimizer),
     // Only when set, so checkpoints from before schedules existed still resume.
     ...(o.schedule !== undefined && { schedule: describeSchedule(resolveSchedule(o.schedule)) }),
+    ...(o.batchNorm !== undefined && { batchNorm: o.batchNorm }),
     earlyStopping: o.earlyStopping ? { ...EARLY_STOPPING_DEFAULTS, ...o.earlyStopping } : false,
     seed,
     perClass: o.perClass,

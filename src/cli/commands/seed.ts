@@ -9,6 +9,7 @@ import type { OptionDef, ParsedArgs } from '../command.js';
 import { GraftError } from '../../errors.js';
 import { printErr, printOut } from '../terminal-text.js';
 import { engineName, fallbackReasons } from '../engine-text.js';
+import { BATCH_NORM_OPTION, parseBatchNormOption } from '../cnn-options.js';
 
 const SEED_OPTIONS = {
   out: { type: 'string', value: 'DIR', description: 'Folder for the run directories (default runs/seed, or runs/seed-cnn with --cnn)' },
@@ -20,6 +21,7 @@ const SEED_OPTIONS = {
   offline: { type: 'boolean', description: 'Never download data' },
   seed: { type: 'string', value: 'N', default: '0', description: 'Seed for weights, shuffling and dropout' },
   'epoch-scale': { type: 'string', value: 'F', default: '1', description: 'Multiply every epoch count (1 = the write-up)' },
+  bn: { ...BATCH_NORM_OPTION.bn, description: `With --cnn: ${BATCH_NORM_OPTION.bn.description}, in every transfer's unfrozen phase` },
   ...OUTPUT_OPTIONS,
   ...BACKEND_OPTION,
   ...ENGINE_OPTION,
@@ -45,6 +47,7 @@ export const seedCommand = defineCommand({
     useEngine(v.engine);
     const backend = await startBackend(v.backend, quiet);
     if (v.cnn) return runCnn(args, backend.description);
+    if (v.bn !== 'auto') throw new GraftError('BAD_ARGUMENT', `--bn ${v.bn} belongs to graft seed --cnn; the Fashion-MNIST walkthrough's MLP has no BatchNorm. Fix: add --cnn, or leave out --bn.`);
     for (const flag of ['weights', 'teachable-machine', 'per-class'] as const) {
       if (v[flag] !== undefined) throw new GraftError('BAD_ARGUMENT', `--${flag} belongs to graft seed --cnn; the Fashion-MNIST walkthrough has no such setting.`);
     }
@@ -99,6 +102,8 @@ async function runCnn({ values: v }: ParsedArgs<typeof SEED_OPTIONS>, backend: s
   };
   const perClass = numberOption('per-class', v['per-class'], { integer: true, min: 0 });
   if (perClass !== undefined) opts.perClass = perClass;
+  const batchNorm = parseBatchNormOption(v.bn);
+  if (batchNorm !== 'auto') opts.batchNorm = batchNorm;
   const r = await runSeedCnn(opts);
   const report = await writeReportFor(out);
   if (v.json) {

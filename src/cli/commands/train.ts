@@ -10,6 +10,7 @@ import { phaseEngines } from '../engine-text.js';
 import { CLASS_WEIGHT_OPTION, classWeightOption } from '../class-weight-option.js';
 import { FIT_CONTROL_OPTIONS, fitControlOptions } from '../fit-controls-option.js';
 import { timeSpent } from '../time-spent.js';
+import { BATCH_NORM_OPTION, parseBatchNormOption } from '../cnn-options.js';
 import { USER_IMAGE_DEFAULT_SIDE } from '../../workflows/prepare-user.js';
 
 export const trainCommand = defineCommand({
@@ -27,6 +28,7 @@ export const trainCommand = defineCommand({
     momentum: { type: 'string', value: 'M', description: 'SGD or RMSprop momentum (default 0)' },
     'weight-decay': { type: 'string', value: 'W', description: 'Weight decay: L2 on the gradient for sgd/adam (PyTorch weight_decay), decoupled for adamw/rmsprop (PyTorch AdamW, Keras). Default 0; adamw 0.01' },
     schedule: { type: 'string', value: 'SPEC', description: SCHEDULE_HELP },
+    ...BATCH_NORM_OPTION,
     ...FIT_OPTIONS,
     ...CLASS_WEIGHT_OPTION,
     ...FIT_CONTROL_OPTIONS,
@@ -46,6 +48,7 @@ export const trainCommand = defineCommand({
     const patience = numberOption('early-stopping', v['early-stopping'], { integer: true, min: 1 });
     const optimizer = optimizerOption(v.optimizer, v.lr, v.momentum, '', v['weight-decay']);
     const schedule = scheduleOption('schedule', v.schedule);
+    const batchNorm = parseBatchNormOption(v.bn);
     const classWeight = classWeightOption(v['class-weight']);
     const input = numberOption('input', v.input, { integer: true, min: 1, max: 4096 });
     const options: TrainModelOptions = {
@@ -59,6 +62,8 @@ export const trainCommand = defineCommand({
       batchSize: batchSizeOption(v['batch-size'])!,
       ...(optimizer && { optimizer }),
       ...(schedule !== undefined && { schedule }),
+      // 'auto' given or left out is one choice: a resumed run checks its options, so only a mode chosen is recorded.
+      ...(batchNorm !== 'auto' && { batchNorm }),
       ...fitControlOptions(v, patience),
       ...(classWeight !== undefined && { classWeight }),
       callbacks: trainingCallbacks('train', v),
