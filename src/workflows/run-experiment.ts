@@ -63,6 +63,8 @@ export async function runExperiment(exp: Experiment, hooks: ExperimentHooks = {}
   if (options.shard && (exp.kind === 'train' || exp.kind === 'transfer' || exp.kind === 'seed')) {
     throw new GraftError('BAD_ARGUMENT', `--shard ${options.shard.index}/${options.shard.count} splits the trials of a study; a kind: ${exp.kind} experiment trains one run. Fix: leave out --shard, or shard a kind: compare, sweep or layers experiment.`);
   }
+  // The file's controls follow one rule with the flags (a monitor nothing watches is refused): checked before anything starts or is written.
+  checkControls(exp);
   await initBackend(exp.backend ?? 'auto');
   if (options.shard) return runShard(exp as ExperimentOf<'compare' | 'sweep' | 'layers'>, hooks, options.shard);
   // Left out, the engine stays what --engine or GRAFT_ENGINE made it.
@@ -244,6 +246,24 @@ async function runShard(exp: ExperimentOf<'compare' | 'sweep' | 'layers'>, hooks
 /** The file's `classWeight:` text (checked by the schema), parsed. */
 function classWeightOf(exp: { classWeight?: string }): { classWeight?: ClassWeight } {
   return exp.classWeight === undefined ? {} : { classWeight: parseClassWeight(exp.classWeight) };
+}
+
+function checkControls(exp: Experiment): void {
+  switch (exp.kind) {
+    case 'train':
+    case 'transfer':
+      runControlsOf(exp);
+      return;
+    case 'compare':
+      studyTrainingOf(exp, exp.earlyStopping?.patience !== 'off');
+      return;
+    case 'sweep':
+    case 'layers':
+      studyTrainingOf(exp, false);
+      return;
+    case 'seed':
+      return;
+  }
 }
 
 /** The file's schedule of a phase, when it states one. */

@@ -135,6 +135,6 @@ describe('issue 16 fields in experiment files are checked', () => {
     const r = await cliInProcess(['run', file]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('monitor val_accuracy was given but nothing watches it; add earlyStopping, keepBest: true or reduceOnPlateau');
-    expect(existsSync(path.join(dir, 'runs', 'x', 'compare.json'))).toBe(false);
+    expect(existsSync(path.join(dir, 'runs', 'x'))).toBe(false);
   });
 });
