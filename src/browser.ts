@@ -43,6 +43,7 @@ export { loadTfjsModelFromFiles } from './platform/browser/model-files.js';
 export { toTfjsFiles, type TfjsModelFiles } from './io/tfjs-files.js';
 export { toKerasArchive } from './io/keras/export.js';
 export { toOnnxBytes } from './io/export-onnx.js';
+export { copyWeightsByName } from './io/copy-weights.js';
 
 // transfer
 export { transfer, cloneModel, type TransferOptions, type TransferredModel, type HeadOptions } from './transfer/transfer.js';

@@ -16,10 +16,11 @@ import { seedCommand } from './commands/seed.js';
 import { trainCommand } from './commands/train.js';
 import { transferCommand } from './commands/transfer.js';
 import { workerCommand } from './commands/worker.js';
+import { appCommand } from './commands/app.js';
 import { safeLines } from './terminal-text.js';
 import { suggest } from '../suggest.js';
 
-const COMMANDS: ReadonlyArray<CommandDef<any>> = [seedCommand, trainCommand, transferCommand, lrFindCommand, compareCommand, sweepCommand, layersCommand, mergeCommand, workerCommand, reportCommand, runCommand, evaluateCommand, predictCommand, inspectCommand, exportCommand];
+const COMMANDS: ReadonlyArray<CommandDef<any>> = [seedCommand, trainCommand, transferCommand, lrFindCommand, compareCommand, sweepCommand, layersCommand, mergeCommand, workerCommand, reportCommand, runCommand, evaluateCommand, predictCommand, inspectCommand, exportCommand, appCommand];
 
 function mainHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length)) + 2;

@@ -1,0 +1,202 @@
+// The page: gathers the source model and the images, shows the split, drives the worker, and draws
+// its progress and results. No network calls besides the app's own files.
+import { SETTINGS_DEFAULTS, type EpochInfo, type FromWorker, type SourceFiles, type ToWorker, type TrainResult, type TrainSettings } from './protocol.js';
+import { reportHtml, type AppReport } from './report.js';
+
+const $ = <T extends HTMLElement>(id: string): T => {
+  const el = document.getElementById(id);
+  if (!el) throw new Error(`the page has no #${id}`);
+  return el as T;
+};
+const worker = new Worker(new URL('worker.js', import.meta.url), { type: 'module' });
+const post = (m: ToWorker): void => worker.postMessage(m);
+const epochs: EpochInfo[] = [];
+/** For tests and the curious: the last result, as the worker sent it. */
+const state: { result?: TrainResult; split?: unknown } = {};
+(globalThis as unknown as { graftApp: typeof state }).graftApp = state;
+
+const numberFields: Array<[string, keyof TrainSettings]> = [['input', 'input'], ['seeds', 'seeds'], ['frozen-epochs', 'frozenEpochs'], ['unfrozen-epochs', 'unfrozenEpochs'], ['learning-rate', 'learningRate']];
+for (const [id, key] of numberFields) $<HTMLInputElement>(id).value = String(SETTINGS_DEFAULTS[key]);
+
+function addClassRow(): void {
+  const row = document.createElement('div');
+  row.className = 'class-row';
+  const n = $('classes').children.length + 1;
+  row.innerHTML = `<label>Class <input class="class-name" value="class ${n}" size="12"></label>
+<label>Folder <input class="class-folder" type="file" webkitdirectory multiple></label>
+<label>or files <input class="class-files" type="file" multiple accept="image/*"></label> <span class="class-count"></span>`;
+  const name = row.querySelector<HTMLInputElement>('.class-name')!;
+  for (const input of row.querySelectorAll<HTMLInputElement>('input[type=file]')) {
+    input.addEventListener('change', () => {
+      const files = imagesOf(row);
+      row.querySelector('.class-count')!.textContent = `${files.length} image${files.length === 1 ? '' : 's'}`;
+      // A folder names its class, unless the user typed a name.
+      const folder = files[0]?.webkitRelativePath.split('/')[0];
+      if (folder && /^class \d+$/.test(name.value)) name.value = folder;
+    });
+  }
+  $('classes').append(row);
+}
+addClassRow();
+addClassRow();
+$('add-class').addEventListener('click', addClassRow);
+
+function imagesOf(row: Element): File[] {
+  const inputs = row.querySelectorAll<HTMLInputElement>('input[type=file]');
+  const files = [...inputs].flatMap((i) => [...(i.files ?? [])]);
+  // Folders hold other files too (.DS_Store, notes): keep images, told apart by the browser's type or name.
+  return files.filter((f) => f.type.startsWith('image/') || /\.(jpe?g|png|webp|gif|bmp)$/i.test(f.name));
+}
+
+function settings(): TrainSettings {
+  const s = { ...SETTINGS_DEFAULTS };
+  for (const [id, key] of numberFields) {
+    const v = Number($<HTMLInputElement>(id).value);
+    if (!Number.isFinite(v) || v < 0) throw new Error(`${id} must be a number ≥ 0; received ${JSON.stringify($<HTMLInputElement>(id).value)}.`);
+    s[key] = v;
+  }
+  return s;
+}
+
+/** model.json + its weight files (in the manifest's order, one buffer) from the chosen files. */
+async function sourceFiles(): Promise<SourceFiles> {
+  const files = [...($<HTMLInputElement>('source-files').files ?? [])];
+  const json = files.find((f) => f.name.endsWith('.json') && f.name !== 'metadata.json');
+  if (!json) throw new Error(`Choose the source's model.json and weights.bin; received ${files.length ? files.map((f) => f.name).join(', ') : 'no files'}.`);
+  const text = await json.text();
+  const manifest = (JSON.parse(text) as { weightsManifest?: Array<{ paths?: string[] }> }).weightsManifest ?? [];
+  const parts: Uint8Array[] = [];
+  for (const p of manifest.flatMap((g) => g.paths ?? [])) {
+    const name = p.split('/').pop();
+    const f = files.find((g) => g.name === name);
+    if (!f) throw new Error(`${json.name} needs ${p}, which was not chosen. Choose it with model.json.`);
+    parts.push(new Uint8Array(await f.arrayBuffer()));
+  }
+  const weights = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  parts.reduce((at, p) => (weights.set(p, at), at + p.length), 0);
+  return { modelJson: text, weights, name: json.name };
+}
+
+$('load').addEventListener('click', () => {
+  void (async () => {
+    const rows = [...$('classes').children];
+    const classes = rows.map((r) => ({ name: r.querySelector<HTMLInputElement>('.class-name')!.value.trim(), files: imagesOf(r) })).filter((c) => c.files.length > 0);
+    const source = await sourceFiles();
+    $('error').textContent = '';
+    $<HTMLButtonElement>('train').disabled = true;
+    $('decode-status').textContent = 'Reading the source model…';
+    post({ type: 'load', source, classes, settings: settings() });
+  })().catch(showError);
+});
+
+$('train').addEventListener('click', () => {
+  epochs.length = 0;
+  $<HTMLButtonElement>('train').disabled = true;
+  $('step-results').hidden = true;
+  post({ type: 'train' });
+});
+
+$('try').addEventListener('change', () => {
+  const file = $<HTMLInputElement>('try').files?.[0];
+  if (file) post({ type: 'predict', file });
+});
+
+worker.onmessage = (e: MessageEvent<FromWorker>) => {
+  const m = e.data;
+  if (m.type === 'status') $('progress-text').textContent = m.text;
+  else if (m.type === 'decoded') $('decode-status').textContent = `Decoded ${m.done} of ${m.total} images`;
+  else if (m.type === 'split') {
+    state.split = m.split;
+    const t = $<HTMLTableElement>('split');
+    const totals = [0, 1, 2].map((j) => m.split.counts.reduce((n, c) => n + (c[j] ?? 0), 0));
+    t.innerHTML = tableHtml(['class', 'train', 'validation', 'test'], [...m.split.classNames.map((n, k) => [n, ...(m.split.counts[k] ?? [])]), ['all', ...totals]]);
+    t.hidden = false;
+    $('decode-status').textContent = `${m.split.source}.${m.split.skipped.length ? ` Skipped (not decodable): ${m.split.skipped.join(', ')}` : ''}`;
+    $<HTMLButtonElement>('train').disabled = false;
+  } else if (m.type === 'progress') {
+    $<HTMLProgressElement>('progress').value = m.fraction;
+    $('progress-text').textContent = m.text;
+  } else if (m.type === 'epoch') {
+    epochs.push(m.info);
+    const i = m.info;
+    $('live').textContent = `${i.arm}, seed ${i.seed}, ${i.phase} epoch ${i.epoch + 1}: loss ${i.loss.toFixed(4)}, accuracy ${i.accuracy.toFixed(3)}${i.valAccuracy === undefined ? '' : `, validation accuracy ${i.valAccuracy.toFixed(3)}`}`;
+    drawCurve();
+  } else if (m.type === 'result') showResult(m.result);
+  else if (m.type === 'prediction') {
+    const best = m.probabilities.indexOf(Math.max(...m.probabilities));
+    $('try-result').textContent = `${m.classNames[best]} (${(100 * m.probabilities[best]!).toFixed(1)}%) — ${m.classNames.map((n, k) => `${n} ${(100 * m.probabilities[k]!).toFixed(1)}%`).join(', ')}`;
+  } else showError(new Error(m.message));
+};
+
+function showError(e: unknown): void {
+  $('error').textContent = e instanceof Error ? e.message : String(e);
+  $<HTMLButtonElement>('train').disabled = !state.split;
+}
+
+const tableHtml = (head: string[], rows: Array<Array<string | number>>): string =>
+  `<tr>${head.map((h) => `<th>${escapeHtml(h)}</th>`).join('')}</tr>${rows.map((r) => `<tr>${r.map((c) => `<td>${escapeHtml(String(c))}</td>`).join('')}</tr>`).join('')}`;
+const escapeHtml = (s: string): string => s.replace(/[&<>"]/g, (c) => `&#${c.charCodeAt(0)};`);
+
+/** Training loss of each arm and seed, one polyline each: transfer blue, scratch orange. */
+function drawCurve(): void {
+  const svg = $('curve');
+  const max = Math.max(...epochs.map((e) => e.loss), 1e-6);
+  const groups = new Map<string, EpochInfo[]>();
+  for (const e of epochs) groups.set(`${e.arm} ${e.seed}`, [...(groups.get(`${e.arm} ${e.seed}`) ?? []), e]);
+  const longest = Math.max(...[...groups.values()].map((g) => g.length), 2);
+  svg.innerHTML = [...groups.entries()].map(([key, g]) => {
+    const pts = g.map((e, i) => `${(10 + (380 * i) / (longest - 1)).toFixed(1)},${(110 - (100 * e.loss) / max).toFixed(1)}`).join(' ');
+    return `<polyline fill="none" stroke-width="1.5" stroke="${key.startsWith('transfer') ? '#1f77b4' : '#ff7f0e'}" points="${pts}"><title>${key}</title></polyline>`;
+  }).join('') + `<text x="12" y="12" font-size="10">training loss (max ${max.toFixed(3)}); blue transfer, orange scratch</text>`;
+}
+
+function showResult(r: TrainResult): void {
+  state.result = r;
+  $('step-results').hidden = false;
+  $<HTMLProgressElement>('progress').value = 1;
+  $('progress-text').textContent = 'Done.';
+  $('verdict').textContent = r.verdictWords;
+  $('verdict').dataset.verdict = r.verdict;
+  $('test-accuracy').textContent = `${(100 * r.testAccuracy).toFixed(1)}%`;
+  $('test-accuracy').dataset.value = String(r.testAccuracy);
+  $('confusion').innerHTML = tableHtml(['', ...r.classNames], r.confusion.map((c, k) => [r.classNames[k] ?? '', ...c]));
+  const classes = r.classNames.length;
+  const size = r.input * r.input * 3;
+  $('wrong').replaceChildren(...r.wrong.map((i) => {
+    const fig = document.createElement('figure');
+    const canvas = document.createElement('canvas');
+    canvas.width = canvas.height = r.input;
+    const img = new ImageData(r.input, r.input);
+    const px = r.testX.subarray(i * size, (i + 1) * size);
+    for (let p = 0; p < r.input * r.input; p++) {
+      for (let c = 0; c < 3; c++) img.data[4 * p + c] = Math.round(255 * px[3 * p + c]!);
+      img.data[4 * p + 3] = 255;
+    }
+    canvas.getContext('2d')!.putImageData(img, 0, 0);
+    const probs = r.probabilities.subarray(i * classes, (i + 1) * classes);
+    const predicted = probs.indexOf(Math.max(...probs));
+    const caption = document.createElement('figcaption');
+    caption.textContent = `${r.classNames[r.testY[i]!]} → ${r.classNames[predicted]} ${(100 * probs[predicted]!).toFixed(0)}%`;
+    fig.append(canvas, caption);
+    return fig;
+  }));
+  if (r.wrong.length === 0) $('wrong').textContent = 'None: every test image was classified correctly.';
+  const report = JSON.parse(r.report) as AppReport;
+  const links: Array<[string, string, BlobPart, string]> = [
+    ['download-keras', 'model.keras', new Uint8Array(r.keras), 'application/octet-stream'],
+    ['download-onnx', 'model.onnx', new Uint8Array(r.onnx), 'application/octet-stream'],
+    ['download-tfjs-json', 'model.json', r.tfjsJson, 'application/json'],
+    ['download-tfjs-weights', 'weights.bin', new Uint8Array(r.tfjsWeights), 'application/octet-stream'],
+    ['download-report-json', 'report.json', r.report, 'application/json'],
+    ['download-report-html', 'report.html', reportHtml(report), 'text/html'],
+  ];
+  $('downloads').replaceChildren(...links.map(([id, name, body, type]) => {
+    const a = document.createElement('a');
+    a.id = id;
+    a.download = name;
+    a.textContent = name;
+    a.href = URL.createObjectURL(new Blob([body], { type }));
+    return a;
+  }));
+  $<HTMLButtonElement>('train').disabled = false;
+}

@@ -1,0 +1,183 @@
+// The training worker: decodes the dropped images, splits them, trains transfer and from-scratch
+// arms on TF.js (wasm), and sends back numbers, the verdict and the exported model. Running here
+// keeps the page responsive while the cpu-heavy steps run.
+import type * as tfl from '@tensorflow/tfjs-layers';
+import {
+  applyUnfreeze, confidenceInterval, disposeModel, evaluate, fineTune, fit, initBrowserBackend, pairedDifference, predictArrays, reinitialize,
+  toKerasArchive, toOnnxBytes, toTfjsFiles, transfer, verdict, type Dataset, type EpochRecord, type TrainCallbacks,
+} from '../src/browser.js';
+import { decodeToPixels } from './decode.js';
+import type { EpochInfo, FromWorker, SourceFiles, SplitCounts, ToWorker, TrainResult, TrainSettings } from './protocol.js';
+import { reportJson } from './report.js';
+import { prepareSource, type PreparedSource } from './source.js';
+import { splitPerClass } from './split.js';
+
+const scope = globalThis as unknown as { postMessage(message: FromWorker, transfer?: Transferable[]): void; onmessage: ((e: MessageEvent<ToWorker>) => void) | null };
+const send = (message: FromWorker, transfer: Transferable[] = []): void => scope.postMessage(message, transfer);
+
+interface Loaded {
+  source: PreparedSource;
+  sourceFiles: SourceFiles;
+  settings: TrainSettings;
+  train: Dataset;
+  validation: Dataset;
+  test: Dataset;
+  split: SplitCounts;
+}
+
+let loaded: Loaded | undefined;
+let finalModel: tfl.LayersModel | undefined;
+let backend: Promise<string> | undefined;
+
+scope.onmessage = (e) => {
+  void handle(e.data).catch((err: unknown) => send({ type: 'error', message: err instanceof Error ? err.message : String(err) }));
+};
+
+async function handle(message: ToWorker): Promise<void> {
+  // wasm files come from the app's own /wasm/ folder; cpu if they cannot start.
+  backend ??= initBrowserBackend({ backend: 'wasm', wasmPaths: new URL('wasm/', self.location.href).href })
+    .catch(() => initBrowserBackend({ backend: 'cpu' }))
+    .then((b) => b.description);
+  const description = await backend;
+  if (message.type === 'load') {
+    send({ type: 'status', text: `TF.js backend: ${description}` });
+    await load(message);
+  } else if (message.type === 'train') {
+    if (!loaded) throw new Error('Load a source model and images first.');
+    await train(loaded);
+  } else {
+    if (!finalModel || !loaded) throw new Error('Train a model first, then try an image.');
+    const x = await decodeToPixels(message.file, loaded.source.input);
+    send({ type: 'prediction', probabilities: Array.from(predictArrays(finalModel, x, [loaded.source.input, loaded.source.input, 3])), classNames: [...loaded.train.classNames] });
+  }
+}
+
+async function load(message: Extract<ToWorker, { type: 'load' }>): Promise<void> {
+  if (message.classes.length < 2) throw new Error(`Choose images for at least 2 classes; received ${message.classes.length}.`);
+  if (loaded) disposeModel(loaded.source.model);
+  loaded = undefined;
+  const source = await prepareSource(message.source, message.settings.input);
+  const side = source.input;
+  const total = message.classes.reduce((n, c) => n + c.files.length, 0);
+  const x = new Float32Array(total * side * side * 3);
+  const y = new Int32Array(total);
+  const skipped: string[] = [];
+  let n = 0;
+  let done = 0;
+  for (const [k, c] of message.classes.entries()) {
+    for (const file of c.files) {
+      try {
+        x.set(await decodeToPixels(file, side), n * side * side * 3);
+        y[n++] = k;
+      } catch {
+        skipped.push(`${c.name}/${file.name}`);
+      }
+      if (++done % 10 === 0 || done === total) send({ type: 'decoded', done, total });
+    }
+  }
+  const names = message.classes.map((c) => c.name);
+  const parts = splitPerClass(y.subarray(0, n), names.length, message.settings.testFraction, message.settings.validationFraction, 0);
+  const subset = (part: string): Dataset => {
+    const idx = parts.flatMap((p, i) => (p === part ? [i] : []));
+    const size = side * side * 3;
+    const xs = new Float32Array(idx.length * size);
+    idx.forEach((i, r) => xs.set(x.subarray(i * size, (i + 1) * size), r * size));
+    return { x: xs, y: Int32Array.from(idx, (i) => y[i]!), sampleShape: [side, side, 3], classNames: names, pixelRange: 'unit', source: `app/${part}` };
+  };
+  const counts = names.map((_, k) => (['train', 'validation', 'test'] as const).map((p) => parts.filter((q, i) => q === p && y[i] === k).length));
+  const split: SplitCounts = { classNames: names, counts, skipped, source: source.description };
+  loaded = { source, sourceFiles: message.source, settings: message.settings, train: subset('train'), validation: subset('validation'), test: subset('test'), split };
+  send({ type: 'split', split });
+}
+
+async function train(l: Loaded): Promise<void> {
+  const s = l.settings;
+  const classes = l.train.classNames.length;
+  const transferOptions = { cut: l.source.cut, head: { classes, pooling: 'avg' as const, activation: 'softmax' as const, dropout: 0.2 } };
+  const optimizer = { name: 'adam' as const, learningRate: s.learningRate };
+  const perArm = s.frozenEpochs + s.unfrozenEpochs;
+  const totalEpochs = 2 * s.seeds * perArm;
+  let epochsDone = 0;
+  const callbacks = (arm: EpochInfo['arm'], seed: number): TrainCallbacks => ({
+    onBatchProgress: (b) => send({ type: 'progress', fraction: (epochsDone + (b.batch / b.batches)) / totalEpochs, text: `${arm}, seed ${seed}, ${b.phase} epoch ${b.epoch + 1}/${b.epochs}: loss ${b.loss.toFixed(4)}, accuracy ${b.accuracy.toFixed(3)}` }),
+    onEpochEnd: (r: EpochRecord) => {
+      epochsDone++;
+      send({ type: 'epoch', info: { arm, seed, phase: r.phase, epoch: r.epoch, loss: r.loss, accuracy: r.accuracy, ...(r.valLoss !== undefined && { valLoss: r.valLoss }), ...(r.valAccuracy !== undefined && { valAccuracy: r.valAccuracy }) } });
+    },
+  });
+  if (finalModel) disposeModel(finalModel);
+  finalModel = undefined;
+  const transferErrors: number[] = [];
+  const scratchErrors: number[] = [];
+  for (let seed = 0; seed < s.seeds; seed++) {
+    const common = { batchSize: s.batchSize, seed, validation: l.validation, earlyStopping: false as const };
+    const t = await transfer(l.source.model, { ...transferOptions, seed });
+    // Frozen: only the head trains (on features computed once); then the last block too, at a tenth of the rate.
+    await fineTune(t, l.train, { ...common, callbacks: callbacks('transfer', seed), frozen: { epochs: s.frozenEpochs, optimizer }, unfrozen: { epochs: s.unfrozenEpochs, optimizer: { ...optimizer, learningRate: s.learningRate / 10 }, unfreeze: l.source.unfreeze } });
+    transferErrors.push(1 - evaluate(t.model, l.test).accuracy);
+    if (seed === 0) finalModel = t.model;
+    else disposeModel(t.model);
+
+    // The same architecture from fresh weights, all of it trainable, for as many epochs in total.
+    const sc = await transfer(l.source.model, { ...transferOptions, seed });
+    reinitialize(sc.model, seed);
+    applyUnfreeze(sc.reused, 'all');
+    await fit(sc.model, l.train, { ...common, epochs: perArm, optimizer, phase: 'scratch', callbacks: callbacks('scratch', seed) });
+    scratchErrors.push(1 - evaluate(sc.model, l.test).accuracy);
+    disposeModel(sc.model);
+  }
+  const model = finalModel!;
+  send({ type: 'status', text: 'Exporting the model (.keras, ONNX, TF.js)…' });
+  const difference = pairedDifference(transferErrors, scratchErrors);
+  const v = verdict(difference);
+  const evaluation = evaluate(model, l.test);
+  const probabilities = predictArrays(model, l.test.x, l.test.sampleShape);
+  const wrong = confidentlyWrong(probabilities, l.test.y, classes);
+  const tfjs = await toTfjsFiles(model, 'graft app');
+  const base = {
+    verdict: v,
+    verdictWords: verdictWords(v, transferErrors, scratchErrors, difference),
+    transferErrors,
+    scratchErrors,
+    testAccuracy: evaluation.accuracy,
+    confusion: evaluation.confusion,
+    classNames: [...l.train.classNames],
+    input: l.source.input,
+  };
+  const reportData = { ...base, source: l.split.source, split: l.split, settings: s, perClass: evaluation.perClass };
+  const result: TrainResult = {
+    ...base,
+    testX: l.test.x.slice(),
+    testY: l.test.y.slice(),
+    probabilities,
+    wrong,
+    keras: await toKerasArchive(model),
+    onnx: toOnnxBytes(model),
+    tfjsJson: tfjs['model.json'],
+    tfjsWeights: tfjs['weights.bin'],
+    report: reportJson(reportData),
+  };
+  send({ type: 'result', result }, [result.testX.buffer, result.testY.buffer, result.probabilities.buffer, result.keras.buffer, result.onnx.buffer, result.tfjsWeights.buffer]);
+}
+
+/** Test images predicted wrongly, most confident first (at most 8). */
+function confidentlyWrong(probabilities: Float32Array, y: Int32Array, classes: number): number[] {
+  const rows: Array<{ i: number; p: number }> = [];
+  for (let i = 0; i < y.length; i++) {
+    const row = probabilities.subarray(i * classes, (i + 1) * classes);
+    let best = 0;
+    for (let k = 1; k < classes; k++) if (row[k]! > row[best]!) best = k;
+    if (best !== y[i]) rows.push({ i, p: row[best]! });
+  }
+  return rows.sort((a, b) => b.p - a.p).slice(0, 8).map((r) => r.i);
+}
+
+function verdictWords(v: string, t: number[], s: number[], d: ReturnType<typeof pairedDifference>): string {
+  const pct = (x: number): string => `${(100 * x).toFixed(1)}%`;
+  const errors = `test error ${pct(confidenceInterval(t).mean)} with transfer vs ${pct(confidenceInterval(s).mean)} from scratch (mean of ${t.length} seed${t.length === 1 ? '' : 's'})`;
+  if (t.length < 2) return `No verdict: ${errors}. One seed cannot separate a difference from luck; train with 2 or more seeds.`;
+  const ci = `difference ${(100 * d.mean).toFixed(1)} points, 95% interval ${(100 * d.low).toFixed(1)} to ${(100 * d.high).toFixed(1)}`;
+  if (v === 'helps') return `Transfer helps: ${errors}; ${ci}, entirely below zero.`;
+  if (v === 'hurts') return `Transfer hurts: ${errors}; ${ci}, entirely above zero.`;
+  return `No clear difference: ${errors}; ${ci}, which includes zero. More images or seeds may tell them apart.`;
+}
