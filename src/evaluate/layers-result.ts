@@ -1,3 +1,4 @@
+import type { ControlsRecord } from '../train/callbacks/controls.js';
 import type { Interval } from './stats.js';
 
 /** The three arms of Yosinski et al. (2014), "How transferable are features in deep neural networks?". */
@@ -20,6 +21,17 @@ export interface LayersResult {
   task: string;
   epochs: number;
   seeds: number[];
+  /** How every arm trained (optimizer, and issue 16's options when set); absent in files from before it was recorded. */
+  settings?: {
+    optimizer: string;
+    batchSize: number;
+    schedule?: string;
+    classWeight?: string;
+    valSplit?: number;
+    controls?: ControlsRecord;
+    monitor?: string;
+    batchNorm?: string;
+  };
   /** Test accuracy per n and arm, mean ± 95% CI over seeds. */
   points: LayersPoint[];
 }

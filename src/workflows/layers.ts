@@ -7,7 +7,7 @@ import type { LayersArm, LayersPoint, LayersResult } from '../evaluate/layers-re
 import { disposeModel } from '../models/dispose.js';
 import { reinitialize } from '../models/reinit.js';
 import { fit } from '../train/fit.js';
-import { resolveOptimizer, type OptimizerSpec } from '../train/optimizer.js';
+import { describeOptimizer, resolveOptimizer, type OptimizerSpec } from '../train/optimizer.js';
 import { applyFreeze } from '../transfer/freeze.js';
 import type { LayerRef } from '../transfer/layer-ref.js';
 import { transfer } from '../transfer/transfer.js';
@@ -15,8 +15,8 @@ import { GRAFT_VERSION } from '../version.js';
 
 export type { LayersArm, LayersPoint, LayersResult } from '../evaluate/layers-result.js';
 import { prepareTask, type DataOptions } from './prepare.js';
-import type { ClassWeight } from '../train/class-weight.js';
-import { checkStudyTraining, pickStudyTraining, type StudyTraining } from './study-training.js';
+import { formatClassWeight, type ClassWeight } from '../train/class-weight.js';
+import { checkStudyTraining, pickStudyTraining, scheduleText, studyTrainingRecord, type StudyTraining } from './study-training.js';
 
 export const LAYERS_DEFAULTS = { epochs: 10, seeds: 3, optimizer: { name: 'adam', learningRate: 1e-3 }, batchSize: 32 } as const;
 
@@ -156,6 +156,14 @@ export function buildLayersResult(plan: LayersPlan, accuracies: readonly number[
     task: plan.task,
     epochs: plan.epochs,
     seeds: plan.seeds,
+    settings: {
+      optimizer: describeOptimizer(plan.optimizer),
+      batchSize: plan.batchSize,
+      ...(plan.schedule !== undefined && { schedule: scheduleText(plan.schedule)! }),
+      ...(plan.classWeight !== undefined && { classWeight: formatClassWeight(plan.classWeight) }),
+      ...(plan.data.valSplit !== undefined && { valSplit: plan.data.valSplit }),
+      ...studyTrainingRecord(plan),
+    },
     points: plan.weightLayers.map((layer, i) => ({
       n: i + 1,
       layer,

@@ -34,8 +34,8 @@ export const CLI_CONTROL_NAMES: ControlNames = { monitor: '--monitor', watchers:
 export const FILE_CONTROL_NAMES: ControlNames = { monitor: 'monitor', watchers: 'earlyStopping, keepBest: true or reduceOnPlateau' };
 
 /**
- * The controls with `monitor` given to each watcher that is on (early stopping too, when
- * `earlyStopping` says it is on); a monitor that nothing watches is refused, as it would be ignored.
+ * The controls with `monitor` given to each watcher that is on, and returned as early stopping's
+ * when `earlyStopping` says it is on; a monitor that nothing watches is refused, as it would be ignored.
  */
 export function controlsOf(input: ControlsInput, earlyStopping: boolean, names: ControlNames): TrainingControls & { monitor?: MonitorMetric } {
   const monitor = input.monitor === undefined ? undefined : checkMonitor(input.monitor, names.monitor);
@@ -48,7 +48,8 @@ export function controlsOf(input: ControlsInput, earlyStopping: boolean, names: 
     if (!input.keepBest && !input.reduceOnPlateau && !earlyStopping) {
       throw new GraftError('BAD_ARGUMENT', `${names.monitor} ${monitor} was given but nothing watches it; add ${names.watchers}.`);
     }
-    out.monitor = monitor;
+    // `monitor` of the result is early stopping's; the other watchers carry their own copy.
+    if (earlyStopping) out.monitor = monitor;
   }
   return out;
 }

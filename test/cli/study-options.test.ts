@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { CompareResult, Trial } from '../../src/evaluate/compare-result.js';
+import type { LayersResult } from '../../src/evaluate/layers-result.js';
 import { loadExperiment } from '../../src/workflows/config/load.js';
 import { cliInProcess, saveSourceRun } from './in-process.js';
 import { rejectsWith, useBackend } from '../helpers.js';
@@ -103,6 +104,50 @@ describe.skipIf(!haveData)('issue 16 options in graft compare and compare files'
     const b = read(path.join(dir, 'runs', 'file'));
     expect(b.settings).toEqual(a.settings);
     expect(withoutTime(b.trials)).toEqual(withoutTime(a.trials));
+  }, 180_000);
+});
+
+describe.skipIf(!haveData)('issue 16 options in graft layers and layers files', () => {
+  const layersArgs = (out: string, optimizer: string): string[] => ['layers', '--from', source, '--task', TASK, '--per-class', '10', '--seeds', '2', '--epochs', '2', '--optimizer', optimizer, '--lr', '0.05', '--out', out, '--data-dir', dataDir, '--offline'];
+  const readLayers = (out: string): LayersResult => JSON.parse(readFileSync(path.join(out, 'layers.json'), 'utf8')) as LayersResult;
+  const accuracies = (r: LayersResult): number[] => r.points.flatMap((p) => [...p.arms.frozen.values, ...p.arms['fine-tuned'].values, ...p.arms.scratch.values]);
+
+  it('the flags change the trials and layers.json states them; a layers file with the same fields gives the same result', async () => {
+    if (!existsSync(source)) await saveSourceRun(source);
+    const plain = path.join(dir, 'layers-plain');
+    expect((await cliInProcess(layersArgs(plain, 'sgd'))).code).toBe(0);
+    const flags = path.join(dir, 'layers-flags');
+    const opts = ['--weight-decay', '0.05', '--schedule', 'cosine', '--label-smoothing', '0.1', '--val-split', '0.2', '--keep', 'best', '--monitor', 'val_accuracy', '--class-weight', 'balanced'];
+    const r = await cliInProcess([...layersArgs(flags, 'adamw'), ...opts]);
+    expect(r.code, r.stderr).toBe(0);
+    const a = readLayers(flags);
+    expect(a.settings).toEqual({
+      optimizer: 'adamw(lr=0.05, weight_decay=0.05 decoupled)',
+      batchSize: 32,
+      schedule: 'cosine',
+      classWeight: 'balanced',
+      valSplit: 0.2,
+      controls: { labelSmoothing: 0.1, keepBest: { monitor: 'val_accuracy' } },
+    });
+    expect(accuracies(a)).not.toEqual(accuracies(readLayers(plain)));
+    // The controls act too: the same optimizer, schedule, split and weights without them train otherwise.
+    const noControls = path.join(dir, 'layers-no-controls');
+    expect((await cliInProcess([...layersArgs(noControls, 'adamw'), '--weight-decay', '0.05', '--schedule', 'cosine', '--val-split', '0.2', '--class-weight', 'balanced'])).code).toBe(0);
+    expect(accuracies(a)).not.toEqual(accuracies(readLayers(noControls)));
+
+    const file = path.join(dir, 'layers.yaml');
+    writeFileSync(
+      file,
+      [
+        'kind: layers', `from: ${source}`, `task: ${TASK}`, 'out: runs/layers', `dataDir: ${dataDir}`, 'offline: true', 'perClass: 10', 'seeds: 2', 'epochs: 2',
+        'optimizer: { name: adamw, learningRate: 0.05, weightDecay: 0.05 }', 'schedule: cosine', 'labelSmoothing: 0.1', 'valSplit: 0.2', 'keepBest: true', 'monitor: val_accuracy', 'classWeight: balanced', '',
+      ].join('\n'),
+    );
+    const f = await cliInProcess(['run', file]);
+    expect(f.code, f.stderr).toBe(0);
+    const b = readLayers(path.join(dir, 'runs', 'layers'));
+    expect(b.settings).toEqual(a.settings);
+    expect(b.points).toEqual(a.points);
   }, 180_000);
 });
 
