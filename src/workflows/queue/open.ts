@@ -53,6 +53,7 @@ export async function redisLink(url: QueueUrl, kept: () => string): Promise<Redi
 
 export interface OpenQueue {
   queue: Queue;
+  link: RedisLink;
   guard<T>(p: Promise<T>): Promise<T>;
   close(): Promise<void>;
 }
@@ -63,23 +64,11 @@ export async function openQueue(url: QueueUrl, kept: () => string): Promise<Open
   const queue = new link.bullmq.Queue(QUEUE_NAME, { connection: link.options });
   queue.on('error', (e) => link.noteError(e));
   const close = (): Promise<void> => closeQuietly(() => queue.close());
-  await reachOrClose(link, queue.waitUntilReady(), () => queue.close());
-  return { queue, guard: link.guard, close };
-}
-
-/**
- * Waits until Redis answers; when it never does, closes the BullMQ object only after its failed
- * start has been reported (as an 'error' event, which needs the listener close() removes).
- */
-export async function reachOrClose(link: RedisLink, ready: Promise<unknown>, close: () => Promise<void>): Promise<void> {
-  try {
-    await link.guard(ready);
-    link.reached();
-  } catch (e) {
-    await ready.catch(() => undefined);
-    await closeQuietly(close);
-    throw e;
-  }
+  // Not closed when Redis was never reached: its connection has ended, and BullMQ reports the failed
+  // start as an 'error' event, which needs the listener close() would remove (else: a crash).
+  await link.guard(queue.waitUntilReady());
+  link.reached();
+  return { queue, link, guard: link.guard, close };
 }
 
 /** Closes a BullMQ object without waiting long on a Redis that is gone. */

@@ -10,7 +10,7 @@ import type { ShardFingerprint } from '../shard.js';
 // Registers OnnxBlock, so sources imported from ONNX rebuild here too.
 import '../../models/onnx-block/layer.js';
 import type { QueueUrl } from './connection.js';
-import { closeQuietly, reachOrClose, redisLink } from './open.js';
+import { closeQuietly, openQueue } from './open.js';
 import { QUEUE_NAME, workerName, type TrialDone, type TrialJob } from './payload.js';
 import { fetchSource, type BlobStore, type SourceFiles } from './source-store.js';
 import { describeUnit, fingerprintHere, planHere, runTrialUnit } from './studies.js';
@@ -61,7 +61,9 @@ export function startQueueWorker(o: QueueWorkerOptions): { name: string; done: P
 async function run(o: QueueWorkerOptions, name: string, stopped: Promise<void>): Promise<QueueWorkerSummary> {
   const say = o.onLine ?? ((): void => undefined);
   const summary: QueueWorkerSummary = { name, ran: 0, refused: 0 };
-  const link = await redisLink(o.url, () => 'The trial this worker was running goes back to the queue for another worker. ');
+  // Redis is reached through a queue first: a BullMQ worker that never reached it cannot be closed cleanly.
+  const q = await openQueue(o.url, () => 'The trial this worker was running goes back to the queue for another worker. ');
+  const link = q.link;
   const stall = (o.stallSeconds ?? DEFAULT_STALL_SECONDS) * 1000;
   let context: Promise<Context> | undefined;
   let contextStudy = '';
@@ -121,7 +123,7 @@ async function run(o: QueueWorkerOptions, name: string, stopped: Promise<void>):
   }
 
   async function prepare(t: TrialJob): Promise<Context> {
-    const client = (await worker.client) as unknown as BlobStore;
+    const client = (await q.queue.client) as unknown as BlobStore;
     const files = await fetchSource(client, t.fingerprint.sourceHash);
     const source = await modelFrom(files);
     const here = await fingerprintHere(t.kind, planHere(t.kind, t.plan, o.dataDir), t.fingerprint, t.fingerprint.sourceHash);
@@ -129,8 +131,8 @@ async function run(o: QueueWorkerOptions, name: string, stopped: Promise<void>):
   }
 
   void worker.run().catch((e: Error) => link.noteError(e));
-  await reachOrClose(link, worker.waitUntilReady(), () => worker.close(true));
   try {
+    await link.guard(worker.waitUntilReady());
     say(`worker ${name} taking trials from ${o.url.shown} (graft ${GRAFT_VERSION})`);
     const idle = new Promise<void>((resolve) => {
       if (o.idleExitSeconds === undefined) return;
@@ -149,6 +151,7 @@ async function run(o: QueueWorkerOptions, name: string, stopped: Promise<void>):
     return summary;
   } finally {
     await closeQuietly(() => worker.close(true));
+    await q.close();
     const c = await context?.catch(() => undefined);
     if (c) disposeModel(c.source);
   }
