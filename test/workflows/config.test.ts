@@ -112,7 +112,7 @@ describe('validation errors name the file, line, field and received value', () =
   it('unknown key, with a did-you-mean by edit distance', async () => {
     const msg = await failure(`${COMPARE}seed: 3\nfrozen:\n  learning_rate: 0.1\n`);
     expect(msg).toContain('x.yaml:5:1: compare.seed is not a field of a kind: compare experiment; received "seed". Fix: did you mean "seeds"?');
-    expect(msg).toContain('x.yaml:7:3: compare.frozen.learning_rate is not a field of compare.frozen; received "learning_rate". Fix: remove it. The fields are: epochs, optimizer.');
+    expect(msg).toContain('x.yaml:7:3: compare.frozen.learning_rate is not a field of compare.frozen; received "learning_rate". Fix: remove it. The fields are: epochs, optimizer, schedule.');
     const far = await failure(`${COMPARE}colour: blue\n`);
     expect(far).toMatch(/compare\.colour is not a field .* Fix: remove it\. The fields are: kind, task, from, preprocess, layout, out, /);
   });
