@@ -4,7 +4,7 @@ import { useBackend } from '../helpers.js';
 import { GraftError } from '../../src/errors.js';
 import { settingsFromFlags } from '../../src/cli/commands/transfer.js';
 import { resolveBatchNorm } from '../../src/train/batchnorm-mode.js';
-import { applyRecipe, checkRecipe, recipeFor, RECIPE_NAMES, RECIPES, resolveRecipe, settingsGiven } from '../../src/transfer/recipes.js';
+import { applyRecipe, checkRecipe, recipeFor, RECIPE_NAMES, RECIPES, resolveRecipe, settingsGiven, type RecipeTargets } from '../../src/transfer/recipes.js';
 // @ts-expect-error a plain-JS bench module without types
 import { RECIPE_FLAGS } from '../../bench/recipe-flags.mjs';
 
@@ -58,16 +58,17 @@ describe('recipes', () => {
   });
 
   it('applyRecipe fills what the options leave unset and keeps what they set', () => {
-    const o = applyRecipe({ head: { hidden: 64 }, unfrozen: { epochs: 1, gradual: true } }, resolveRecipe('keras-guide', settingsGiven({ head: { hidden: 64 }, unfrozen: { epochs: 1, gradual: true } })).values);
+    const given: RecipeTargets = { head: { hidden: 64 }, unfrozen: { epochs: 1, gradual: true } };
+    const o = applyRecipe(given, resolveRecipe('keras-guide', settingsGiven(given)).values);
     expect(o.head).toEqual({ hidden: 64, pooling: 'avg', dropout: 0.2 });
     expect(o.frozen).toMatchObject({ epochs: 20, optimizer: { name: 'adam', learningRate: 0.001 } });
     expect(o.unfrozen).toMatchObject({ epochs: 1, gradual: true, unfreeze: 'all', batchNorm: 'frozen', optimizer: { name: 'adam', learningRate: 1e-5 } });
     expect(o.unfrozen!.schedule).toBeUndefined();
-    const f = applyRecipe({}, resolveRecipe('fastai', {}).values);
+    const f = applyRecipe<RecipeTargets>({}, resolveRecipe('fastai', {}).values);
     expect(f.unfrozen).toMatchObject({ schedule: 'one-cycle', discriminative: 0.01, batchNorm: 'train', optimizer: { name: 'adamw', weightDecay: 0.01 } });
     expect(f.frozen).toMatchObject({ epochs: 1, schedule: 'one-cycle:0.99' });
     // A recipe's "none" removes what the options' own phase objects carried.
-    const w = applyRecipe({ unfrozen: { epochs: 3, discriminative: 0.1 } }, resolveRecipe('writeup', { discriminative: 1 }).values);
+    const w = applyRecipe<RecipeTargets>({ unfrozen: { epochs: 3, discriminative: 0.1 } }, resolveRecipe('writeup', { discriminative: 1 }).values);
     expect(w.unfrozen!.discriminative).toBeUndefined();
   });
 
