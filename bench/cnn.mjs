@@ -16,11 +16,15 @@ import {
 } from './lib.mjs';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const ARMS = ['graft', 'graft-nocache', 'keras', 'vgg16', 'vgg16-nocache'];
+const ARMS = ['graft', 'graft-nocache', 'keras', 'torch', 'vgg16', 'vgg16-nocache'];
+// Arms run by default (torch, the PyTorch peer, on request: --only …,torch).
+const DEFAULT_ARMS = ['graft', 'graft-nocache', 'keras', 'vgg16', 'vgg16-nocache'];
+const PEERS = { keras: 'bench/peers/keras_cats_dogs.py', torch: 'bench/peers/torch_mobilenetv2_cats_dogs.py' };
 const LABEL = {
   graft: 'graft MobileNetV2, cache',
   'graft-nocache': 'graft MobileNetV2, no cache',
   keras: 'Keras MobileNetV2',
+  torch: 'PyTorch MobileNetV2 (2 threads)',
   vgg16: 'graft VGG16 (random), cache',
   'vgg16-nocache': 'graft VGG16 (random), no cache',
 };
@@ -29,7 +33,7 @@ const SMOKE = { perClass: 20, testPerClass: 25, frozenEpochs: 2, epochs: 2, vggP
 
 const HELP = `usage: node bench/cnn.mjs [options]
 
-Arms (all run by default, interleaved): ${ARMS.join(', ')}.
+Arms (interleaved): ${ARMS.join(', ')}; all but torch (the PyTorch peer) run by default.
 
 Sizes (defaults are the real sitting):
   --per-class N          training images per class for the MobileNetV2 runs (default 1000: 2000 images)
@@ -70,7 +74,7 @@ const die = dier('bench/cnn');
 function parseArgs(argv) {
   const o = {
     ...DEFAULT_SIZES, nocacheUnfrozen: false, smoke: false,
-    repeats: 1, only: ARMS,
+    repeats: 1, only: DEFAULT_ARMS,
     cifar: process.env.CIFAR_DIR || '/tmp/cifar',
     cifarTar: process.env.CIFAR_TAR || path.resolve(REPO, '../shared/data/cifar10-jpeg.tar'),
     weights: process.env.GRAFT_TM_WEIGHTS || path.resolve(REPO, '../shared/fixtures/teachable-machine/model.json'),
@@ -188,8 +192,8 @@ function graftArgs(o, arm, dataDir, outDir) {
   return [process.execPath, o.graftBin, 'transfer', ...args];
 }
 
-function kerasArgs(o, dataDir, backbone) {
-  return [o.python, path.join(REPO, 'bench/peers/keras_cats_dogs.py'), '--backbone', backbone, '--data-dir', dataDir,
+function peerArgs(o, arm, dataDir, backbone) {
+  return [o.python, path.join(REPO, PEERS[arm]), '--backbone', backbone, '--data-dir', dataDir,
     '--frozen-epochs', String(o.frozenEpochs), '--epochs', String(o.epochs), '--frozen-lr', '0.001', '--lr', '0.0001',
     '--batch-size', '32', '--head-hidden', '256', '--unfreeze-from', o.unfreezeFrom, '--seed', String(o.seed)];
 }
@@ -230,7 +234,7 @@ function fromKeras(j) {
     unfrozen: j.epochs > 0 ? phase(j.unfrozen_seconds, j.unfrozen_epoch_seconds ?? []) : null,
     frozenSeconds: num(j.frozen_seconds), unfrozenSeconds: j.epochs > 0 ? num(j.unfrozen_seconds) : null,
     frozenTestAcc: num(j.frozen_test_acc), testAcc: j.epochs > 0 ? num(j.test_acc) : null, testImages: num(j.test_images),
-    dataSeconds: num(j.data_seconds), version: `keras ${j.keras} / tf ${j.tf}`,
+    dataSeconds: num(j.data_seconds), version: j.torch ? `torch ${j.torch}, ${j.intra_op_threads} threads` : `keras ${j.keras} / tf ${j.tf}`,
   };
 }
 
@@ -270,7 +274,7 @@ function summarise(arms, runs) {
       if (num(u) != null && num(v)) paired.push(u / v);
     }
     if (paired.length) return round(median(paired), 3);
-    const sk = { total: 'totalSeconds', 'frozen.medianEpochSeconds': 'frozenEpochSeconds' };
+    const sk = { total: 'totalSeconds', 'frozen.medianEpochSeconds': 'frozenEpochSeconds', 'unfrozen.medianEpochSeconds': 'unfrozenEpochSeconds' };
     const u = summary[a][sk[key] ?? key], v = summary[b][sk[keyB] ?? keyB];
     return u != null && v ? round(u / v, 3) : null;
   };
@@ -291,6 +295,12 @@ function summarise(arms, runs) {
       total: ratio('graft', 'keras', 'total'),
       peakRss: ratio('graft', 'keras', 'peakRssMB'),
       frozenPhaseNoCache: ratio('graft-nocache', 'keras', 'frozenSeconds'),
+    },
+    graftOverTorch: {
+      frozenPhase: ratio('graft', 'torch', 'frozenSeconds'),
+      unfrozenPhase: ratio('graft', 'torch', 'unfrozenSeconds'),
+      unfrozenEpoch: ratio('graft', 'torch', 'unfrozen.medianEpochSeconds'),
+      peakRss: ratio('graft', 'torch', 'peakRssMB'),
     },
   };
   return { summary, ratios };
@@ -320,6 +330,11 @@ function report(o, arms, { summary, ratios }, skipped) {
   const k = r.graftOverKeras;
   console.log(table(['ratio', 'frozen phase', 'unfrozen phase', 'total', 'peak RSS', 'frozen, graft without cache'],
     [['graft/Keras', fmt(k.frozenPhase, 2), fmt(k.unfrozenPhase, 2), fmt(k.total, 2), fmt(k.peakRss, 2), fmt(k.frozenPhaseNoCache, 2)]]));
+  if (s.torch) {
+    const t = r.graftOverTorch;
+    console.log('\ngraft / PyTorch (2 threads):');
+    console.log(table(['ratio', 'frozen phase', 'unfrozen phase', 'unfrozen epoch', 'peak RSS'], [['graft/PyTorch', fmt(t.frozenPhase, 2), fmt(t.unfrozenPhase, 2), fmt(t.unfrozenEpoch, 2), fmt(t.peakRss, 2)]]));
+  }
 }
 
 // ---- main ----
@@ -334,6 +349,8 @@ if (graftWhy) skip(ARMS, graftWhy); // Keras needs graft too: it exports the bac
 if (!isFile(o.weights)) skip(['graft', 'graft-nocache', 'keras'], `no MobileNetV2 weights at ${o.weights} (set --weights / GRAFT_TM_WEIGHTS)`);
 if (!isFile(path.join(REPO, 'bench/peers/keras_cats_dogs.py'))) skip(['keras'], 'bench/peers/keras_cats_dogs.py is missing');
 if (o.only.includes('keras') && !skipped.keras) { const why = pythonHas(o.python, ['tensorflow', 'keras', 'numpy']); if (why) skip(['keras'], why); }
+// The PyTorch peer reads the backbone's weights with Keras (in a child process) and trains in torch.
+if (o.only.includes('torch') && !skipped.torch) { const why = pythonHas(o.python, ['torch', 'keras', 'numpy', 'PIL']); if (why) skip(['torch'], why); }
 const cifar = ensureCifar(o);
 if (cifar.why) skip(ARMS, cifar.why);
 const arms = o.only.filter(a => !skipped[a]);
@@ -350,7 +367,8 @@ if (arms.some(a => a.startsWith('vgg16'))) data.vgg16 = { dir: vggData, images: 
 
 // Keras starts from graft's own backbone: export it once per sitting (not timed in the table).
 let backboneKeras = null, exportInfo = null;
-if (arms.includes('keras')) {
+const peerArms = arms.filter(a => PEERS[a]);
+if (peerArms.length) {
   backboneKeras = path.join(work, 'mobilenetv2_0.35_64.keras');
   process.stdout.write('exporting graft\'s MobileNetV2 backbone for Keras ... ');
   const r = spawnSync(process.execPath, [path.join(REPO, 'bench/export-backbone.mjs'), '--backbone', 'mobilenetv2:0.35', '--input', '64',
@@ -359,8 +377,8 @@ if (arms.includes('keras')) {
   if (!exportInfo) {
     console.log('FAILED');
     console.log((r.stderr || r.error?.message || '').trim().split('\n').slice(-8).join('\n').replace(/^/gm, '    '));
-    skip(['keras'], 'exporting the backbone failed');
-    arms.splice(arms.indexOf('keras'), 1);
+    skip(peerArms, 'exporting the backbone failed');
+    for (const a of peerArms) arms.splice(arms.indexOf(a), 1);
     if (!arms.length) process.exit(1);
   } else console.log(`${(exportInfo.bytes / 1e6).toFixed(1)} MB, ${exportInfo.seconds} s`);
 }
@@ -389,10 +407,10 @@ const save = (extra = {}) => {
 const stop = trapInterrupt();
 
 await interleaved(arms, o.repeats, stop, async (arm, rep) => {
-  const isGraft = arm !== 'keras';
+  const isGraft = !PEERS[arm];
   const dataDir = arm.startsWith('vgg16') ? vggData : mnData;
   const outDir = isGraft ? path.join(work, `run-${arm}-${rep}`) : null;
-  const argv = isGraft ? graftArgs(o, arm, dataDir, outDir) : kerasArgs(o, dataDir, backboneKeras);
+  const argv = isGraft ? graftArgs(o, arm, dataDir, outDir) : peerArgs(o, arm, dataDir, backboneKeras);
   const r = await runOnce(argv, REPO, o.timeout, useTime);
   const json = lastJson(r.stdout);
   const rec = {

@@ -25,6 +25,8 @@ const HELP = `usage: node bench/resnet18.mjs [options]
   --init FILE         the initial weights as ONNX (default ~/.cache/graft/onnx-fixtures/resnet18-64.onnx;
                       the PyTorch peer makes it when absent)
   --python PATH       Python with torch and onnx (default $PEERS_PYTHON or /tmp/peers/bin/python)
+  --graft-bin PATH    graft's CLI entry (default $GRAFT_BIN or <repo>/bin/graft.js): a build of another
+                      commit, to compare two in one sitting
   --timeout S         per-run limit (default 3600)
   --results DIR       where the JSON goes (default <repo>/bench/results)
   --help              this text`;
@@ -35,6 +37,7 @@ const o = {
   cifar: process.env.CIFAR_DIR || '/tmp/photos-src',
   init: path.join(os.homedir(), '.cache/graft/onnx-fixtures/resnet18-64.onnx'),
   python: process.env.PEERS_PYTHON || '/tmp/peers/bin/python',
+  graftBin: process.env.GRAFT_BIN || path.join(REPO, 'bin/graft.js'),
   timeout: 3600, results: path.join(REPO, 'bench/results'),
 };
 eachFlag(process.argv.slice(2), die, (flag, val) => {
@@ -48,6 +51,7 @@ eachFlag(process.argv.slice(2), die, (flag, val) => {
   else if (flag === '--cifar') o.cifar = val();
   else if (flag === '--init') o.init = val();
   else if (flag === '--python') o.python = val();
+  else if (flag === '--graft-bin') o.graftBin = val();
   else if (flag === '--timeout') o.timeout = int(1);
   else if (flag === '--results') o.results = val();
   else die(`unknown option ${flag} (see --help)`);
@@ -84,7 +88,7 @@ await interleaved([...o.only].sort((a, b) => (a === 'torch' ? -1 : b === 'torch'
     argv = [o.python, path.join(REPO, 'bench/peers/torch_resnet18_cats_dogs.py'), '--data-dir', path.join(work, 'data'), '--per-class', '0', '--epochs', String(o.epochs), '--init', o.init];
   } else {
     if (!isFile(o.init)) { rec.error = `no initial weights at ${o.init}`; console.log('SKIPPED (no initial weights; run the torch arm first)'); runs.push(rec); return; }
-    argv = ['node', path.join(REPO, 'bin/graft.js'), 'transfer', '--from', o.init, '--preprocess', 'imagenet', '--task', `folder:${path.join(work, 'data')}`,
+    argv = ['node', o.graftBin, 'transfer', '--from', o.init, '--preprocess', 'imagenet', '--task', `folder:${path.join(work, 'data')}`,
       '--freeze', 'none', '--frozen-epochs', '0', '--epochs', String(o.epochs), '--optimizer', 'adam', '--lr', '0.001', '--batch-size', '32', '--val-split', '0', '--json', '--out', out];
   }
   const r = await runOnce(argv, REPO, o.timeout, useTime);
