@@ -22,6 +22,8 @@ export async function buildApp(out = APP_OUT) {
     format: 'esm',
     target: 'es2022',
     minify: true,
+    // h5wasm (5.6 MB, .keras export only) becomes a chunk loaded on first use.
+    splitting: true,
     sourcemap: false,
     logLevel: 'error',
   });

@@ -119,7 +119,7 @@ worker.onmessage = (e: MessageEvent<FromWorker>) => {
   } else if (m.type === 'epoch') {
     epochs.push(m.info);
     const i = m.info;
-    $('live').textContent = `${i.arm}, seed ${i.seed}, ${i.phase} epoch ${i.epoch + 1}: loss ${i.loss.toFixed(4)}, accuracy ${i.accuracy.toFixed(3)}${i.valAccuracy === undefined ? '' : `, validation accuracy ${i.valAccuracy.toFixed(3)}`}`;
+    $('live').textContent = `${i.arm}, seed ${i.seed}, ${i.phase} epoch ${i.epoch}: loss ${i.loss.toFixed(4)}, accuracy ${i.accuracy.toFixed(3)}${i.valAccuracy === undefined ? '' : `, validation accuracy ${i.valAccuracy.toFixed(3)}`}`;
     drawCurve();
   } else if (m.type === 'result') showResult(m.result);
   else if (m.type === 'prediction') {
@@ -156,6 +156,7 @@ function showResult(r: TrainResult): void {
   $<HTMLProgressElement>('progress').value = 1;
   $('progress-text').textContent = 'Done.';
   $('verdict').textContent = r.verdictWords;
+  $('timing').textContent = `Training time: transfer ${r.seconds.transfer.toFixed(1)} s, from scratch ${r.seconds.scratch.toFixed(1)} s (${r.transferErrors.length} seeds each).`;
   $('verdict').dataset.verdict = r.verdict;
   $('test-accuracy').textContent = `${(100 * r.testAccuracy).toFixed(1)}%`;
   $('test-accuracy').dataset.value = String(r.testAccuracy);

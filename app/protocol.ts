@@ -66,6 +66,8 @@ export interface TrainResult {
   confusion: number[][];
   classNames: string[];
   input: number;
+  /** Training time of each arm, all seeds together. */
+  seconds: { transfer: number; scratch: number };
   /** Test images as the model saw them (row-major [n, input, input, 3], 0..1) and its probabilities [n, classes]. */
   testX: Float32Array;
   testY: Int32Array;

@@ -11,6 +11,7 @@ export interface AppReport {
   confusion: number[][];
   split: { counts: number[][]; skipped: string[] };
   settings: object;
+  seconds: { transfer: number; scratch: number };
   perClass: object[];
 }
 
@@ -31,6 +32,7 @@ export function reportHtml(r: AppReport): string {
 <h2>Split</h2><table>${row(['class', 'train', 'validation', 'test'], 'th')}${r.classNames.map((n, k) => row([n, ...(r.split.counts[k] ?? [])])).join('')}</table>
 <h2>Confusion matrix (rows: true class)</h2><table>${row(['', ...r.classNames], 'th')}${r.confusion.map((c, k) => row([r.classNames[k] ?? '', ...c])).join('')}</table>
 <h2>Test error per seed</h2><table>${row(['seed', 'transfer', 'scratch'], 'th')}${r.transferErrors.map((t, i) => row([i, t.toFixed(4), (r.scratchErrors[i] ?? NaN).toFixed(4)])).join('')}</table>
+<p>Training time: transfer ${r.seconds.transfer.toFixed(1)} s, from scratch ${r.seconds.scratch.toFixed(1)} s (all seeds).</p>
 <h2>Settings</h2><pre>${esc(JSON.stringify(r.settings, null, 2))}</pre>
 `;
 }

@@ -27,41 +27,44 @@ const projectionFilters = (alpha: number): number => Math.max(8, Math.round((320
  */
 export async function prepareSource(files: SourceFiles, input: number): Promise<PreparedSource> {
   const loaded = await loadTfjsModelFromFiles({ 'model.json': files.modelJson, 'weights.bin': files.weights }, files.name);
+  let kept = false;
   try {
     const projection = findLayer(loaded, LAST_PROJECTION);
-    if (projection) {
-      const filters = (projection.getWeights()[0]?.shape ?? []).at(-1);
-      const alpha = MOBILENETV2_ALPHAS.find((a) => projectionFilters(a) === filters);
-      if (alpha === undefined) {
-        throw new GraftError('MODEL_CORRUPT', `${files.name}: ${LAST_PROJECTION} has ${filters} filters, which matches no MobileNetV2 width (${MOBILENETV2_ALPHAS.join(', ')}). Drop an unmodified MobileNetV2 export.`);
-      }
-      if (!Number.isInteger(input) || input < 32) throw new GraftError('BAD_ARGUMENT', `MobileNetV2 needs an input of at least 32×32; received ${input}. Choose 32 or more.`);
-      const base = buildBackboneBase({ name: 'mobilenetv2', alpha: alpha as MobileNetV2Alpha }, [input, input, 3]);
-      try {
-        copyWeightsByName(loaded, base, files.name);
-      } catch (e) {
-        disposeModel(base);
-        throw e;
-      }
-      return {
-        model: withPreprocessing(base, 'tf'),
-        input,
-        cut: -1,
-        unfreeze: { from: 'block_16_expand' },
-        description: `MobileNetV2 α ${alpha} from ${files.name}, rebuilt at ${input}×${input}×3 (ImageNet weights, pixels scaled to [-1, 1] inside)`,
-      };
-    }
+    if (projection) return mobileNetFrom(loaded, projection, files.name, input);
     const shape = loaded.inputs[0]?.shape ?? [];
     const side = shape[1];
     if (shape.length !== 4 || shape[3] !== 3 || typeof side !== 'number' || shape[2] !== side) {
       throw new GraftError('SHAPE_MISMATCH', `${files.name} takes input of shape [${shape.join(', ')}]; the app feeds square RGB images [n, side, side, 3]. Drop an image model.`);
     }
-    const kept = loaded;
-    return { model: kept, input: side, cut: -2, unfreeze: 'all', description: `${kept.name} from ${files.name}, input ${side}×${side}×3, output layer replaced` };
+    kept = true;
+    return { model: loaded, input: side, cut: -2, unfreeze: 'all', description: `${loaded.name} from ${files.name}, input ${side}×${side}×3, output layer replaced` };
   } finally {
-    // The MobileNetV2 branch copied what it needed; the other returns `loaded` itself.
-    if (findLayer(loaded, LAST_PROJECTION)) disposeModel(loaded);
+    // The MobileNetV2 branch copies what it needs into a new model.
+    if (!kept) disposeModel(loaded);
   }
+}
+
+function mobileNetFrom(loaded: tfl.LayersModel, projection: tfl.layers.Layer, name: string, input: number): PreparedSource {
+  const filters = (projection.getWeights()[0]?.shape ?? []).at(-1);
+  const alpha = MOBILENETV2_ALPHAS.find((a) => projectionFilters(a) === filters);
+  if (alpha === undefined) {
+    throw new GraftError('MODEL_CORRUPT', `${name}: ${LAST_PROJECTION} has ${filters} filters, which matches no MobileNetV2 width (${MOBILENETV2_ALPHAS.join(', ')}). Drop an unmodified MobileNetV2 export.`);
+  }
+  if (!Number.isInteger(input) || input < 32) throw new GraftError('BAD_ARGUMENT', `MobileNetV2 needs an input of at least 32×32; received ${input}. Choose 32 or more.`);
+  const base = buildBackboneBase({ name: 'mobilenetv2', alpha: alpha as MobileNetV2Alpha }, [input, input, 3]);
+  try {
+    copyWeightsByName(loaded, base, name);
+  } catch (e) {
+    disposeModel(base);
+    throw e;
+  }
+  return {
+    model: withPreprocessing(base, 'tf'),
+    input,
+    cut: -1,
+    unfreeze: { from: 'block_16_expand' },
+    description: `MobileNetV2 α ${alpha} from ${name}, rebuilt at ${input}×${input}×3 (ImageNet weights, pixels scaled to [-1, 1] inside)`,
+  };
 }
 
 function findLayer(model: tfl.LayersModel, name: string): tfl.layers.Layer | undefined {

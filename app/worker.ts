@@ -99,7 +99,7 @@ async function train(l: Loaded): Promise<void> {
   const totalEpochs = 2 * s.seeds * perArm;
   let epochsDone = 0;
   const callbacks = (arm: EpochInfo['arm'], seed: number): TrainCallbacks => ({
-    onBatchProgress: (b) => send({ type: 'progress', fraction: (epochsDone + (b.batch / b.batches)) / totalEpochs, text: `${arm}, seed ${seed}, ${b.phase} epoch ${b.epoch + 1}/${b.epochs}: loss ${b.loss.toFixed(4)}, accuracy ${b.accuracy.toFixed(3)}` }),
+    onBatchProgress: (b) => send({ type: 'progress', fraction: (epochsDone + (b.batch / b.batches)) / totalEpochs, text: `${arm}, seed ${seed}, ${b.phase} epoch ${b.epoch}/${b.epochs}: loss ${b.loss.toFixed(4)}, accuracy ${b.accuracy.toFixed(3)}` }),
     onEpochEnd: (r: EpochRecord) => {
       epochsDone++;
       send({ type: 'epoch', info: { arm, seed, phase: r.phase, epoch: r.epoch, loss: r.loss, accuracy: r.accuracy, ...(r.valLoss !== undefined && { valLoss: r.valLoss }), ...(r.valAccuracy !== undefined && { valAccuracy: r.valAccuracy }) } });
@@ -109,20 +109,32 @@ async function train(l: Loaded): Promise<void> {
   finalModel = undefined;
   const transferErrors: number[] = [];
   const scratchErrors: number[] = [];
+  const seconds = { transfer: 0, scratch: 0 };
+  let clock = performance.now();
+  const lap = (): number => {
+    const now = performance.now();
+    const s = (now - clock) / 1000;
+    clock = now;
+    return s;
+  };
   for (let seed = 0; seed < s.seeds; seed++) {
     const common = { batchSize: s.batchSize, seed, validation: l.validation, earlyStopping: false as const };
+    lap();
     const t = await transfer(l.source.model, { ...transferOptions, seed });
     // Frozen: only the head trains (on features computed once); then the last block too, at a tenth of the rate.
     await fineTune(t, l.train, { ...common, callbacks: callbacks('transfer', seed), frozen: { epochs: s.frozenEpochs, optimizer }, unfrozen: { epochs: s.unfrozenEpochs, optimizer: { ...optimizer, learningRate: s.learningRate / 10 }, unfreeze: l.source.unfreeze } });
+    seconds.transfer += lap();
     transferErrors.push(1 - evaluate(t.model, l.test).accuracy);
     if (seed === 0) finalModel = t.model;
     else disposeModel(t.model);
 
     // The same architecture from fresh weights, all of it trainable, for as many epochs in total.
+    lap();
     const sc = await transfer(l.source.model, { ...transferOptions, seed });
     reinitialize(sc.model, seed);
     applyUnfreeze(sc.reused, 'all');
     await fit(sc.model, l.train, { ...common, epochs: perArm, optimizer, phase: 'scratch', callbacks: callbacks('scratch', seed) });
+    seconds.scratch += lap();
     scratchErrors.push(1 - evaluate(sc.model, l.test).accuracy);
     disposeModel(sc.model);
   }
@@ -143,6 +155,7 @@ async function train(l: Loaded): Promise<void> {
     confusion: evaluation.confusion,
     classNames: [...l.train.classNames],
     input: l.source.input,
+    seconds,
   };
   const reportData = { ...base, source: l.split.source, split: l.split, settings: s, perClass: evaluation.perClass };
   const result: TrainResult = {
