@@ -87,7 +87,16 @@ export async function planLayers(options: LayersOptions): Promise<LayersPlan> {
     },
   };
   checkStudyTraining({ ...plan, schedules: [plan.schedule] });
+  checkLayersValidation({ ...plan, valSplit: plan.data.valSplit });
   return plan;
+}
+
+/** Keep best and reduce on plateau watch a validation metric: refused before any trial (or folder) when layers holds out none. */
+export function checkLayersValidation(o: Pick<StudyTraining, 'keepBest' | 'reduceOnPlateau'> & { valSplit?: number | undefined }): void {
+  if ((o.keepBest || o.reduceOnPlateau) && !o.valSplit) {
+    const what = o.keepBest ? 'Keeping the best weights (--keep best, keepBest)' : 'Reduce on plateau (--reduce-on-plateau, reduceOnPlateau)';
+    throw new GraftError('BAD_ARGUMENT', `${what} watches a validation metric, but graft layers holds out none; received valSplit ${String(o.valSplit ?? 'none')}. Fix: add --val-split 0.2 (valSplit: 0.2 in a file), or turn it off.`);
+  }
 }
 
 /** Every trial in a fixed order: seed by seed, n = 1..L, frozen and fine-tuned (and scratch once, at n = 1). */

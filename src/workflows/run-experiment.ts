@@ -17,7 +17,7 @@ import { parseFreezePolicy, parseUnfreezePolicy } from '../transfer/freeze.js';
 import { parseLayerRef, type LayerRef } from '../transfer/layer-ref.js';
 import { describeTrial, COMPARE_DEFAULTS } from './compare.js';
 import { compareParallel, defaultWorkers } from './compare-parallel.js';
-import { layerTransferability, type LayersResult } from './layers.js';
+import { checkLayersValidation, layerTransferability, type LayersResult } from './layers.js';
 import type { DataOptions } from './prepare.js';
 import { runSeed, type SeedResult } from './seed.js';
 import { sweep, type SweepResult } from './sweep.js';
@@ -258,8 +258,10 @@ function checkControls(exp: Experiment): void {
       studyTrainingOf(exp, exp.earlyStopping?.patience !== 'off');
       return;
     case 'sweep':
-    case 'layers':
       studyTrainingOf(exp, false);
+      return;
+    case 'layers':
+      checkLayersValidation({ ...studyTrainingOf(exp, false), valSplit: exp.valSplit });
       return;
     case 'seed':
       return;

@@ -149,6 +149,21 @@ describe.skipIf(!haveData)('issue 16 options in graft layers and layers files', 
     expect(b.settings).toEqual(a.settings);
     expect(b.points).toEqual(a.points);
   }, 180_000);
+
+  it('--keep best without --val-split is refused before anything is written, in the flags\' and the file\'s words', async () => {
+    if (!existsSync(source)) await saveSourceRun(source);
+    const out = path.join(dir, 'layers-no-split');
+    const r = await cliInProcess([...layersArgs(out, 'adam'), '--keep', 'best']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('graft layers holds out none; received valSplit none. Fix: add --val-split 0.2');
+    expect(existsSync(out)).toBe(false);
+    const file = path.join(dir, 'layers-no-split.yaml');
+    writeFileSync(file, ['kind: layers', `from: ${source}`, `task: ${TASK}`, 'out: runs/layers-no-split', 'reduceOnPlateau: { patience: 2 }', ''].join('\n'));
+    const f = await cliInProcess(['run', file]);
+    expect(f.code).toBe(2);
+    expect(f.stderr).toContain('Reduce on plateau (--reduce-on-plateau, reduceOnPlateau) watches a validation metric');
+    expect(existsSync(path.join(dir, 'runs', 'layers-no-split'))).toBe(false);
+  });
 });
 
 describe('issue 16 fields in experiment files are checked', () => {

@@ -3,7 +3,7 @@ import { GraftError } from '../../errors.js';
 import { writeFileAtomic } from '../../io/atomic.js';
 import { claimStudyOutput } from '../../io/study-output.js';
 import { ONNX_SOURCE_OPTIONS, loadFromSource } from '../source-options.js';
-import { LAYERS_DEFAULTS, layerTransferability, type LayersOptions, type LayersResult } from '../../workflows/layers.js';
+import { LAYERS_DEFAULTS, checkLayersValidation, layerTransferability, type LayersOptions, type LayersResult } from '../../workflows/layers.js';
 import { claimShardOutput, layersShard, parseShard, writeShardFile } from '../../workflows/shard.js';
 import { checkQueueFlags, layersOnQueue } from '../../workflows/queue/run.js';
 import { defineCommand, numberOption } from '../command.js';
@@ -54,6 +54,7 @@ export const layersCommand = defineCommand({
     const training = studyTrainingOptions(v, undefined);
     const valSplit = numberOption('val-split', v['val-split'], { min: 0.05, max: 0.5 });
     const classWeight = classWeightOption(v['class-weight']);
+    checkLayersValidation({ ...training.study, valSplit });
     useEngine(v.engine);
     await startBackend(v.backend, v.json);
     const source = await loadFromSource({ ...v, from: v.from });
