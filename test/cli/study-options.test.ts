@@ -166,6 +166,47 @@ describe.skipIf(!haveData)('issue 16 options in graft layers and layers files', 
   });
 });
 
+describe.skipIf(!haveData)('issue 16 fields in a transfer file', () => {
+  type Phase = { name: string; optimizer: unknown; schedule?: string; controls?: unknown; batchNorm?: unknown; history: Array<Record<string, unknown>> };
+  const phases = (out: string): Array<Omit<Phase, 'history'> & { history: Array<Record<string, unknown>> }> =>
+    (JSON.parse(readFileSync(path.join(out, 'run.json'), 'utf8')) as { phases: Phase[] }).phases.map((p) => ({
+      name: p.name,
+      optimizer: p.optimizer,
+      schedule: p.schedule,
+      controls: p.controls,
+      batchNorm: p.batchNorm,
+      // Wall times aside, every number of every epoch.
+      history: p.history.map((h) => Object.fromEntries(Object.entries(h).filter(([k]) => !/seconds/i.test(k)))),
+    }));
+
+  it('train the same run as graft transfer with the same flags', async () => {
+    if (!existsSync(source)) await saveSourceRun(source);
+    const cli = path.join(dir, 'transfer-cli');
+    const r = await cliInProcess([
+      'transfer', '--from', source, '--task', TASK, '--out', cli, '--data-dir', dataDir, '--offline', '--per-class', '20', '--val-split', '0.25',
+      '--frozen-epochs', '2', '--frozen-optimizer', 'adamw', '--frozen-lr', '0.01', '--weight-decay', '0.05', '--frozen-schedule', 'cosine',
+      '--epochs', '2', '--schedule', 'step:1,0.5', '--early-stopping', '3', '--label-smoothing', '0.1', '--keep', 'best', '--reduce-on-plateau', '1,0.5', '--monitor', 'val_accuracy', '--bn', 'frozen',
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    const file = path.join(dir, 'transfer.yaml');
+    writeFileSync(
+      file,
+      [
+        'kind: transfer', `from: ${source}`, `task: ${TASK}`, 'out: runs/transfer', `dataDir: ${dataDir}`, 'offline: true', 'perClass: 20', 'valSplit: 0.25',
+        'frozen: { epochs: 2, optimizer: { name: adamw, learningRate: 0.01, weightDecay: 0.05 }, schedule: cosine }',
+        'unfrozen: { epochs: 2, schedule: "step:1,0.5" }',
+        'earlyStopping: { patience: 3 }', 'labelSmoothing: 0.1', 'keepBest: true', 'reduceOnPlateau: { patience: 1, factor: 0.5 }', 'monitor: val_accuracy', 'batchNorm: frozen', '',
+      ].join('\n'),
+    );
+    const f = await cliInProcess(['run', file]);
+    expect(f.code, f.stderr).toBe(0);
+    const a = phases(cli);
+    expect(a.map((p) => p.schedule)).toEqual(['cosine', 'step:1,0.5']);
+    expect(a[0]?.controls).toMatchObject({ labelSmoothing: 0.1, keepBest: { monitor: 'val_accuracy' } });
+    expect(phases(path.join(dir, 'runs', 'transfer'))).toEqual(a);
+  }, 120_000);
+});
+
 describe('issue 16 fields in experiment files are checked', () => {
   const write = (name: string, lines: string[]): string => {
     const file = path.join(dir, name);
