@@ -107,6 +107,9 @@ for (let i = 0; i < o.warmup + o.steps; i++) {
 const median = (a) => [...a].sort((p, q) => p - q)[Math.floor(a.length / 2)];
 const { s, bytes } = sessions[0];
 const result = { model: o.model, dist: o.dist, batch: m, threads: o.threads || 'default', spin: o.spin, compileMs: Math.round(compileMs), stepMs: Math.round(median(stepMs)), cpuMs: Math.round(median(cpuMs)), runMs: Math.round(median(runMs)), steps: stepMs.map(Math.round), graphBytes: bytes.length };
+// The step graph's nodes per op (GraphStepper's compiled graph; a private field, read for the record).
+const nodes = stepper.current?.step?.graph?.nodes ?? [];
+result.nodesByOp = Object.fromEntries(Object.entries(nodes.reduce((a, n) => ((a[n.op] = (a[n.op] ?? 0) + 1), a), {})).sort((p, q) => q[1] - p[1]));
 if (o.profile) {
   s.endProfiling();
   // onnxruntime-node returns nothing: the file is the prefix plus a timestamp.
