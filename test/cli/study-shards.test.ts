@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { CompareResult, Trial } from '../../src/evaluate/compare-result.js';
 import type { SweepResult, SweepTrial } from '../../src/evaluate/sweep-result.js';
+import type { LayersResult } from '../../src/evaluate/layers-result.js';
 
 // Shards run as separate processes, as on separate machines. GRAFT_TEST_BIN: a build elsewhere.
 const BIN = process.env.GRAFT_TEST_BIN ?? path.resolve(__dirname, '../../bin/graft.js');
@@ -90,6 +91,18 @@ describe.skipIf(!haveData)('graft sweep --shard and graft run FILE --shard, join
     expect(b.rows).toEqual(a.rows);
     expect(b.settings).toEqual(a.settings);
     expect(b.settings).toMatchObject({ frozenSchedule: 'cosine', controls: { labelSmoothing: 0.05 } });
+  }, 300_000);
+
+  it('graft run FILE --shard K/N of a layers file merges to graft run FILE', () => {
+    const file = experiment('layers.yaml', ['kind: layers', 'out: runs/layers', 'perClass: 10', 'seeds: 2', 'epochs: 1', 'optimizer: { name: adamw, learningRate: 0.01 }', 'schedule: cosine', 'labelSmoothing: 0.05']);
+    const single = graft(['run', file, '--json']);
+    expect(single.status, single.stderr).toBe(0);
+    const mergedFile = shardsThenMerge(['run', file], path.join(dir, 'layers-shards'), 3, 'layers');
+    const a = JSON.parse(readFileSync(path.join(dir, 'runs', 'layers', 'layers.json'), 'utf8')) as LayersResult;
+    const b = JSON.parse(readFileSync(mergedFile, 'utf8')) as LayersResult;
+    expect(b.points).toEqual(a.points);
+    expect(b.settings).toEqual(a.settings);
+    expect(b.settings).toMatchObject({ optimizer: 'adamw(lr=0.01, weight_decay=0.01 decoupled)', schedule: 'cosine', controls: { labelSmoothing: 0.05 } });
   }, 300_000);
 
   it('refuses --shard for a file that trains one run, and shards of two different sweeps, naming the difference', () => {
