@@ -16,7 +16,7 @@ export interface ConvShape {
 
 /**
  * Below this many input channels the im2col form loses to the swapped-roles Conv (ResNet's 7×7
- * stem with 3 channels: 31 vs 24 ms; 64–512 channels at 3×3: 1.3–1.9× faster; bench/RESULTS.md).
+ * stem with 3 channels: 23.8 vs 13.6 ms of CPU; 64–512 channels at 3×3: 0–32% less; bench/RESULTS.md).
  */
 const IM2COL_MIN_CHANNELS = 16;
 
@@ -25,7 +25,7 @@ const IM2COL_MIN_CHANNELS = 16;
  * form onnxruntime's CPU kernels run fastest (measured per layer shape, bench/RESULTS.md), or
  * undefined when neither form applies (grouped or depthwise kernels, unknown dims, few channels):
  *  - 1×1, no pads: dW[o, i] = Σ_n dY[n, o, :]·X[n, i, ::s]ᵀ — one batched MatMul and a sum over
- *    the batch (10–30× faster than the Conv form on MobileNetV2's pointwise layers);
+ *    the batch (9–11× less CPU than the Conv form on MobileNetV2's pointwise layers);
  *  - k×k: im2col as a Conv of X with one-hot kernels (group ci, X's own strides, dilations and
  *    pads: channel i·K + a holds X under kernel tap a), then dW = dYᵀ·cols as one Gemm over
  *    N·out-positions.
