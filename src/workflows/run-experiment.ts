@@ -66,9 +66,9 @@ export async function runExperiment(exp: Experiment, hooks: ExperimentHooks = {}
   // The file's controls follow one rule with the flags (a monitor nothing watches is refused): checked before anything starts or is written.
   checkControls(exp);
   await initBackend(exp.backend ?? 'auto');
-  if (options.shard) return runShard(exp as ExperimentOf<'compare' | 'sweep' | 'layers'>, hooks, options.shard);
   // Left out, the engine stays what --engine or GRAFT_ENGINE made it.
   if (exp.engine !== undefined) setDefaultEngine(exp.engine);
+  if (options.shard) return runShard(exp as ExperimentOf<'compare' | 'sweep' | 'layers'>, hooks, options.shard);
   switch (exp.kind) {
     case 'train':
       return runTrain(exp, hooks);
