@@ -15,7 +15,7 @@ const epochs: EpochInfo[] = [];
 const state: { result?: TrainResult; split?: unknown } = {};
 (globalThis as unknown as { graftApp: typeof state }).graftApp = state;
 
-const numberFields: Array<[string, keyof TrainSettings]> = [['input', 'input'], ['seeds', 'seeds'], ['frozen-epochs', 'frozenEpochs'], ['unfrozen-epochs', 'unfrozenEpochs'], ['learning-rate', 'learningRate']];
+const numberFields: Array<[string, keyof TrainSettings]> = [['input', 'input'], ['seeds', 'seeds'], ['frozen-epochs', 'frozenEpochs'], ['unfrozen-epochs', 'unfrozenEpochs'], ['learning-rate', 'learningRate'], ['test-fraction', 'testFraction']];
 for (const [id, key] of numberFields) $<HTMLInputElement>(id).value = String(SETTINGS_DEFAULTS[key]);
 
 function addClassRow(): void {
@@ -55,6 +55,8 @@ function settings(): TrainSettings {
     if (!Number.isFinite(v) || v < 0) throw new Error(`${id} must be a number ≥ 0; received ${JSON.stringify($<HTMLInputElement>(id).value)}.`);
     s[key] = v;
   }
+  if (!(s.testFraction > 0 && s.testFraction < 1)) throw new Error(`Test share must be between 0 and 1 (e.g. 0.2 for a fifth of each class); received ${s.testFraction}.`);
+  if (!Number.isInteger(s.seeds) || s.seeds < 1) throw new Error(`Seeds must be a whole number ≥ 1 (2 or more for a verdict); received ${s.seeds}.`);
   return s;
 }
 

@@ -25,15 +25,16 @@ const TM = path.resolve(ROOT, '../shared/fixtures/teachable-machine');
 const CIFAR_TREE = '/tmp/photos-src/cifar10/train';
 const CIFAR_TAR = path.resolve(ROOT, '../shared/data/cifar10-jpeg.tar');
 const SHOTS = path.join(ROOT, 'docs/app');
-const PER_CLASS = 60;
+/** Half of each class is test data: many test images (cheap: inference only) for a firm floor, few to train on (the from-scratch arm is the slow part). */
+const PER_CLASS = 100;
 /**
- * Chance is 0.5. ImageNet MobileNetV2 features separate CIFAR cats from dogs clearly better than
- * chance even at 64×64 from 32×32 photos; a model that did not learn (or mislabelled folders) sits near 0.5.
+ * Chance is 0.5; on 100 test images a model at chance reaches 0.62 with probability under 1%, so
+ * passing means the page learned. Measured: 0.71 (ImageNet features from 32×32 photos shown at 64×64).
  */
-const ACCURACY_FLOOR = 0.6;
+const ACCURACY_FLOOR = 0.62;
 /** Same weights, page (TF.js wasm) vs Node (onnxruntime, TF.js cpu): float32 rounding only. */
 const TOLERANCE = 1e-4;
-const SETTINGS = { input: '64', seeds: '2', 'frozen-epochs': '6', 'unfrozen-epochs': '1', 'learning-rate': '0.005' };
+const SETTINGS = { input: '64', seeds: '2', 'frozen-epochs': '6', 'unfrozen-epochs': '1', 'learning-rate': '0.005', 'test-fraction': '0.5' };
 
 const hasTm = existsSync(path.join(TM, 'model.json')) && existsSync(path.join(TM, 'weights.bin'));
 const hasCifar = existsSync(path.join(CIFAR_TREE, 'cat')) || existsSync(CIFAR_TAR);
@@ -124,6 +125,8 @@ describe('the web app in headless Chromium', () => {
         await page.evaluate("document.getElementById('progress-text')?.textContent");
         latency = Math.max(latency, performance.now() - t0);
       }
+      // Training runs in the app's one Web Worker, not on the page's thread.
+      expect(page.workers()).toHaveLength(1);
       await page.screenshot({ path: path.join(SHOTS, '3-training.png'), fullPage: true });
       await page.locator('#step-results').waitFor({ state: 'visible', timeout: 240_000 });
       expect(errors).toEqual([]);
