@@ -31,5 +31,10 @@ export function copyWeightsByName(from: tfl.LayersModel, to: tfl.LayersModel, wh
       writes.push([w, s.read()]);
     }
   }
-  for (const [w, value] of writes) w.write(value.clone());
+  for (const [w, value] of writes) {
+    // write() assigns (the variable takes its own reference to the data): the clone itself must go, or each weight leaks a tensor.
+    const copy = value.clone();
+    w.write(copy);
+    copy.dispose();
+  }
 }
