@@ -194,6 +194,8 @@ export function buildSweepResult(plan: SweepPlan, runs: readonly SweepRunTrial[]
   const trials: SweepTrial[] = runs.map(({ test: _test, ...t }) => t);
   const { test, ...best } = chosen;
   const record = studyTrainingRecord(plan);
+  // Shards each score the best of their share on test (a merge cannot train again); say so.
+  const scored = runs.filter((t) => t.test).length;
   return {
     kind: 'sweep',
     createdAt: new Date().toISOString(),
@@ -217,7 +219,9 @@ export function buildSweepResult(plan: SweepPlan, runs: readonly SweepRunTrial[]
     caveat:
       `${trials.length} configuration${trials.length === 1 ? ' was' : 's were'} tried and the best was chosen on the validation split, so its validation accuracy ` +
       `(${(100 * best.valAccuracy).toFixed(2)}%) is optimistic: with many tries, one looks good by luck. The test accuracy (${(100 * test.accuracy).toFixed(2)}%) ` +
-      'was measured once, for the chosen configuration only, and is the number to report.',
+      (scored > 1
+        ? `is the chosen configuration's and the number to report: the choice was made on validation alone; each of the ${scored} shards scored only its own best on the test set, and only this score is used.`
+        : 'was measured once, for the chosen configuration only, and is the number to report.'),
   };
 }
 

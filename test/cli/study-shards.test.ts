@@ -74,7 +74,10 @@ describe.skipIf(!haveData)('graft sweep --shard and graft run FILE --shard, join
     const { seconds: _a, ...bestA } = a.best;
     const { seconds: _b, ...bestB } = b.best;
     expect(bestB).toEqual(bestA);
-    for (const key of ['kind', 'task', 'mode', 'tried', 'settings', 'caveat', 'source', 'backend', 'graftVersion'] as const) expect(b[key], key).toEqual(a[key]);
+    for (const key of ['kind', 'task', 'mode', 'tried', 'settings', 'source', 'backend', 'graftVersion'] as const) expect(b[key], key).toEqual(a[key]);
+    // The test set: once on one machine; once per shard (its own best) when sharded, and the caveat says so.
+    expect(a.caveat).toContain('was measured once, for the chosen configuration only');
+    expect(b.caveat).toContain('each of the 3 shards scored only its own best on the test set, and only this score is used');
     expect(b.settings).toMatchObject({ optimizer: { name: 'adamw', weightDecay: 0.001 }, frozenSchedule: 'cosine', controls: { labelSmoothing: 0.1, keepBest: { monitor: 'val_accuracy' } } });
     expect(existsSync(path.join(dir, 'sweep-shards', 'report.html'))).toBe(true);
   }, 300_000);
