@@ -62,9 +62,10 @@ describe.skipIf(!haveRedis || !haveData)('graft compare --queue and graft worker
     const redis = await startRedis();
     try {
       const out = path.join(dir, 'queued');
-      // A killed worker's trial goes to another after 8 s without its lock renewed (longer than a
-      // worker's event loop stays busy reading Fashion-MNIST on a loaded machine: else a live worker's trial would be handed out again too).
-      const workers = [0, 1, 2].map(() => start(['worker', redis.url, '--stall-seconds', '8']));
+      // A killed worker's trial goes to another after 15 s without its lock renewed: longer than a
+      // worker's event loop stays busy reading Fashion-MNIST on a loaded 2-core machine (8 s was
+      // not), else a live worker's trial is handed out a second time too.
+      const workers = [0, 1, 2].map(() => start(['worker', redis.url, '--stall-seconds', '15']));
       const first = start([...compareArgs, '--out', out, '--queue', redis.url]);
       // The first worker to take a trial is killed in the middle of it.
       await waitUntil(() => workers.some((w) => w.log().includes('taking compare')), 'a worker to take a trial');
@@ -131,8 +132,10 @@ describe.skipIf(!haveRedis || !haveData)('graft compare --queue and graft worker
 
       // A new, empty Redis on the same port: the rerun queues only what the file lacks.
       redis = await startRedis(redis.port);
-      const worker2 = start(['worker', redis.url, '--idle-exit', '3']);
       const rerun = start([...compareArgs, '--out', out, '--queue', redis.url]);
+      // Once the trials are queued, so that its idle time starts then.
+      await waitUntil(() => rerun.log().includes('start workers with'), 'the rerun to queue its trials');
+      const worker2 = start(['worker', redis.url, '--idle-exit', '3']);
       expect(await rerun.exit, rerun.log()).toBe(0);
       expect(rerun.log()).toContain(`${kept} finished before`);
       expect(await worker2.exit, worker2.log()).toBe(0);

@@ -99,7 +99,7 @@ export async function runQueuedStudy(study: PlannedStudy, source: tfl.LayersMode
         } else if (job.finishedOn !== undefined) {
           throw new GraftError(
             'RUN_INCOMPLETE',
-            `trial ${what} failed on worker ${job.processedBy ?? '(unknown)'}: ${job.failedReason}. ${done.size} of ${study.total} finished trials are kept in ${partialFile} (and on the queue); the workers go on with the other queued trials. Fix the cause above, then rerun the same command: it collects the finished trials and queues the failed one again.`,
+            `trial ${what} failed on worker ${job.processedBy ?? '(unknown)'}: ${(job.failedReason ?? '').replace(/\.$/, '')}. ${done.size} of ${study.total} finished trials are kept in ${partialFile} (and on the queue); the workers go on with the other queued trials. Fix the cause above, then rerun the same command: it collects the finished trials and queues the failed one again.`,
           );
         } else if (job.processedOn !== undefined && job.processedBy !== undefined && running.get(index) !== job.processedBy) {
           say(`${running.has(index) ? 'restarted' : 'started'}: ${what} on ${job.processedBy}`);
