@@ -152,7 +152,7 @@ const FASTAI: Recipe = {
 /** graft's default for pretrained image backbones, chosen by measurement (README "Recipes and BatchNorm"). */
 const BACKBONE: Recipe = {
   name: 'backbone',
-  summary: 'measured default for pretrained image backbones: flatten head, Adam 0.001 for 10 frozen epochs, then all layers 3 epochs with Adam 1e-4, BatchNorm on its moving statistics',
+  summary: 'measured default for pretrained image backbones: flatten head, Adam 0.001 for 10 frozen epochs, then all layers 3 epochs with Adam 1e-5, BatchNorm auto (on its moving statistics)',
   settings: {
     headPooling: 'flatten',
     headHidden: 0,
@@ -165,7 +165,7 @@ const BACKBONE: Recipe = {
     gradual: false,
     epochs: 3,
     optimizer: 'adam',
-    learningRate: 0.0001,
+    learningRate: 1e-5,
     schedule: 'constant',
     momentum: 0,
     discriminative: 1,
