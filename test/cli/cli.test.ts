@@ -17,7 +17,9 @@ describe('graft CLI', () => {
     for (const c of ['seed', 'train', 'transfer', 'evaluate', 'predict']) expect(h.stdout).toContain(c);
     const t = run('transfer', '--help');
     expect(t.code).toBe(0);
-    expect(t.stdout).toMatch(/--frozen-lr RATE\s+.*\(default: 0\.001\)/);
+    // Head and phase defaults come from --recipe, whose values the help lists.
+    expect(t.stdout).toMatch(/--frozen-lr RATE\s+.*\(default: the recipe's\)/);
+    expect(t.stdout).toMatch(/writeup: the write-up's Model B: flatten head, SGD 0\.001 for 4 frozen epochs/);
   });
 
   it('exits 2 with a short message on user errors', () => {
