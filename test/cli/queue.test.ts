@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CompareResult, Trial } from '../../src/evaluate/compare-result.js';
+import type { LayersResult } from '../../src/evaluate/layers-result.js';
 import { haveRedis, REDIS_SERVER, startRedis, waitUntil, type Redis } from '../workflows/queue-redis.js';
 import { useBackend } from '../helpers.js';
 import { saveSourceRun } from './in-process.js';
@@ -142,6 +143,26 @@ describe.skipIf(!haveRedis || !haveData)('graft compare --queue and graft worker
       expect(finished(worker2.log())).toHaveLength(PAIRS - kept);
       const merged = JSON.parse(readFileSync(path.join(out, 'compare.json'), 'utf8')) as CompareResult;
       expect(withoutTime(merged.trials)).toEqual(withoutTime(single.trials));
+    } finally {
+      await redis.kill();
+    }
+  });
+
+  it('graft layers --queue writes the single-machine layers.json', async () => {
+    const redis = await startRedis();
+    try {
+      const layersArgs = ['layers', '--from', src, '--task', 'fashion-mnist:binary=tshirt-top,sandal', '--per-class', '10', '--seeds', '2', '--epochs', '1', '--data-dir', dataDir, '--offline'];
+      const one = start([...layersArgs, '--out', path.join(dir, 'layers-single')]);
+      expect(await one.exit, one.log()).toBe(0);
+      const coordinator = start([...layersArgs, '--out', path.join(dir, 'layers-queued'), '--queue', redis.url]);
+      await waitUntil(() => coordinator.log().includes('start workers with'), 'the layers trials to be queued');
+      const worker = start(['worker', redis.url, '--idle-exit', '3']);
+      expect(await coordinator.exit, coordinator.log()).toBe(0);
+      expect(await worker.exit, worker.log()).toBe(0);
+      const a = JSON.parse(readFileSync(path.join(dir, 'layers-single', 'layers.json'), 'utf8')) as LayersResult;
+      const b = JSON.parse(readFileSync(path.join(dir, 'layers-queued', 'layers.json'), 'utf8')) as LayersResult;
+      expect(b.points[0]!.arms.frozen.values).toHaveLength(2);
+      expect({ ...b, createdAt: '' }).toEqual({ ...a, createdAt: '' });
     } finally {
       await redis.kill();
     }
