@@ -14,7 +14,7 @@ export const workerCommand = defineCommand({
     concurrency: { type: 'string', value: 'N', default: '1', description: 'Trials run at once on this machine (one process each)' },
     'data-dir': { type: 'string', value: 'DIR', description: "Folder with the dataset files on this machine (default: the coordinator's --data-dir)" },
     'idle-exit': { type: 'string', value: 'SECONDS', description: 'Exit when no trial has arrived for this long (default: keep waiting)' },
-    'stall-seconds': { type: 'string', value: 'S', default: String(DEFAULT_STALL_SECONDS), description: "A trial whose worker is silent this long (killed, cut off) goes to another worker; longer than one training step's pause" },
+    'stall-seconds': { type: 'string', value: 'S', default: String(DEFAULT_STALL_SECONDS), description: "A trial whose worker is silent this long (killed, cut off) goes to another worker; keep it well above the longest time this worker is busy without a pause (reading a large dataset)" },
     ...BACKEND_OPTION,
     ...ENGINE_OPTION,
   },
