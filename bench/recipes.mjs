@@ -58,7 +58,7 @@ const ARMS = {
   // Flatten head, Adam 0.001 × 10 frozen, Adam 1e-4 × 3 unfrozen, with each BatchNorm mode: the --bn auto comparison.
   'tm-adam-bn-frozen': [...TM, ...ADAM_1E4, '--bn', 'frozen'],
   'tm-adam-bn-train': [...TM, ...ADAM_1E4, '--bn', 'train'],
-  // The same at keras-guide's unfrozen rate, 1e-5: the values the backbone recipe took from this measurement.
+  // The same at keras-guide's unfrozen rate, 1e-5.
   'tm-adam-lr1e-5': [...TM, ...withFlag(ADAM_1E4, '--lr', '0.00001'), '--bn', 'frozen'],
   'tm-keras-guide': [...TM, ...RECIPE_FLAGS['keras-guide']],
   'tm-fastai': [...TM, ...RECIPE_FLAGS.fastai],

@@ -85,7 +85,7 @@ export type { CompareResult, CompareRow, Trial, TrainSize } from './evaluate/com
 export { prepareTask, type DataOptions, type PreparedData } from './workflows/prepare.js';
 export { trainModel, TRAIN_DEFAULTS, type TrainModelOptions, type TrainedModel } from './workflows/train-model.js';
 export { transferModel, type TransferModelOptions, type TransferResult } from './workflows/transfer-model.js';
-export { RECIPES, RECIPE_NAMES, resolveRecipe, type Recipe, type RecipeName, type RecipeChoice, type RecipeSettings, type RecipeRecord } from './transfer/recipes.js';
+export { RECIPES, RECIPE_NAMES, RECIPE_FOR_PRETRAINED_IMAGES, resolveRecipe, type Recipe, type RecipeName, type RecipeChoice, type RecipeSettings, type RecipeRecord } from './transfer/recipes.js';
 export { loadOnnxTransferSource, isOnnxSource, type ResolvedOnnxSource, type OnnxTransferSourceOptions } from './workflows/onnx-source.js';
 export { runSeed, SEED_RECIPE, type SeedOptions, type SeedResult } from './workflows/seed.js';
 export { TrainingInterrupted, readRunCheckpoint, type RunCheckpoint, type Invocation } from './workflows/checkpoint.js';

@@ -13,12 +13,12 @@ import type { HeadOptions } from './transfer.js';
  * run uses when no option says otherwise. Explicit options always win; run.json records which value
  * came from where.
  */
-export type RecipeName = 'writeup' | 'keras-guide' | 'fastai' | 'backbone';
+export type RecipeName = 'writeup' | 'keras-guide' | 'fastai';
 
-/** 'auto': `backbone` for a source that takes images (a pretrained CNN), `writeup` otherwise. */
+/** 'auto': `keras-guide` for a pretrained source that takes images (measured best), `writeup` otherwise. */
 export type RecipeChoice = RecipeName | 'auto';
 
-export const RECIPE_NAMES: readonly RecipeName[] = ['writeup', 'keras-guide', 'fastai', 'backbone'];
+export const RECIPE_NAMES: readonly RecipeName[] = ['writeup', 'keras-guide', 'fastai'];
 
 /** Every setting a recipe decides, flat, so that each can be told apart as given or defaulted. */
 export interface RecipeSettings {
@@ -149,33 +149,10 @@ const FASTAI: Recipe = {
     'BatchNorm in the frozen base trains too (graft runs a frozen layer on its moving statistics), and fine_tune leaves the unfrozen epochs to the user (graft: 3)',
 };
 
-/** graft's default for pretrained image backbones, chosen by measurement (README "Recipes and BatchNorm"). */
-const BACKBONE: Recipe = {
-  name: 'backbone',
-  summary: 'measured default for pretrained image backbones: flatten head, Adam 0.001 for 10 frozen epochs, then all layers 3 epochs with Adam 1e-5, BatchNorm auto (on its moving statistics)',
-  settings: {
-    headPooling: 'flatten',
-    headHidden: 0,
-    headDropout: 0,
-    frozenEpochs: 10,
-    frozenOptimizer: 'adam',
-    frozenLearningRate: 0.001,
-    frozenSchedule: 'constant',
-    unfreeze: 'all',
-    gradual: false,
-    epochs: 3,
-    optimizer: 'adam',
-    learningRate: 1e-5,
-    schedule: 'constant',
-    momentum: 0,
-    discriminative: 1,
-    batchNorm: 'auto',
-    earlyStopping: 0,
-    keepBest: false,
-  },
-};
+/** What `auto` picks for a pretrained image source: the best end accuracy over 5 paired seeds (README "Recipes and BatchNorm"). */
+export const RECIPE_FOR_PRETRAINED_IMAGES: RecipeName = 'keras-guide';
 
-export const RECIPES: Readonly<Record<RecipeName, Recipe>> = { writeup: WRITEUP, 'keras-guide': KERAS_GUIDE, fastai: FASTAI, backbone: BACKBONE };
+export const RECIPES: Readonly<Record<RecipeName, Recipe>> = { writeup: WRITEUP, 'keras-guide': KERAS_GUIDE, fastai: FASTAI };
 
 /** Where each resolved setting came from. */
 export type SettingOrigin = 'option' | 'recipe';
@@ -198,12 +175,12 @@ export function checkRecipe(choice: string, what = 'recipe'): RecipeChoice {
 
 /**
  * 'auto' resolved: a source that takes images with channels (rank-4 input: a CNN, such as a
- * pretrained backbone or an imported ONNX/Keras image model) gets `backbone`; anything else (the
+ * pretrained backbone or an imported ONNX/Keras image model) gets RECIPE_FOR_PRETRAINED_IMAGES; anything else (the
  * write-up's MLP) keeps `writeup`, whose figures the README's first workflow reports.
  */
 export function recipeFor(choice: RecipeChoice, source: tfl.LayersModel, pretrained = true): RecipeName {
   if (choice !== 'auto') return choice;
-  return pretrained && source.inputs[0]?.shape.length === 4 ? 'backbone' : 'writeup';
+  return pretrained && source.inputs[0]?.shape.length === 4 ? RECIPE_FOR_PRETRAINED_IMAGES : 'writeup';
 }
 
 /** The recipe's settings with the given ones laid over them, and the record of where each came from. */

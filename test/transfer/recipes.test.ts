@@ -46,10 +46,10 @@ describe('recipes', () => {
     expect(k.values.learningRate).toBe(RECIPES['keras-guide'].settings.learningRate);
   });
 
-  it("auto: a pretrained image source (rank-4 input) gets 'backbone'; an MLP, or random weights, 'writeup'; a name is kept", () => {
+  it("auto: a pretrained image source (rank-4 input) gets 'keras-guide' (measured); an MLP, or random weights, 'writeup'; a name is kept", () => {
     const cnn = tfl.sequential({ layers: [tfl.layers.conv2d({ inputShape: [8, 8, 3], filters: 2, kernelSize: 3 }), tfl.layers.flatten(), tfl.layers.dense({ units: 2 })] });
     const mlp = tfl.sequential({ layers: [tfl.layers.flatten({ inputShape: [28, 28] }), tfl.layers.dense({ units: 8 })] });
-    expect(recipeFor('auto', cnn)).toBe('backbone');
+    expect(recipeFor('auto', cnn)).toBe('keras-guide');
     expect(recipeFor('auto', cnn, false)).toBe('writeup');
     expect(recipeFor('auto', mlp)).toBe('writeup');
     expect(recipeFor('fastai', mlp)).toBe('fastai');
@@ -74,7 +74,7 @@ describe('recipes', () => {
 
   it('a name that is not a recipe is refused, naming it and the choices', () => {
     expect(() => checkRecipe('keras', '--recipe')).toThrow(GraftError);
-    expect(() => checkRecipe('keras', '--recipe')).toThrow(/--recipe must be one of auto, writeup, keras-guide, fastai, backbone; received "keras"/);
+    expect(() => checkRecipe('keras', '--recipe')).toThrow(/--recipe must be one of auto, writeup, keras-guide, fastai; received "keras"/);
   });
 });
 

@@ -31,7 +31,7 @@ export const transferCommand = defineCommand({
     cut: { type: 'string', value: 'LAYER', description: 'Last reused layer, by name or index (default: all but the output layer); for ONNX sources a tensor or node name (default: the input of the final classifier)' },
     'head-hidden': { type: 'string', value: 'UNITS', description: 'Add a hidden Dense (relu) layer to the new head' },
     'head-dropout': { type: 'string', value: 'RATE', description: 'Dropout before the new output layer' },
-    recipe: { type: 'string', value: 'NAME', default: 'auto', description: `Defaults for every head and phase option not given (listed below): ${RECIPE_NAMES.join(', ')}, or auto (backbone for a pretrained image source: --backbone with weights, or an image model given to --from; writeup otherwise). run.json records each value and whether it came from an option or the recipe` },
+    recipe: { type: 'string', value: 'NAME', default: 'auto', description: `Defaults for every head and phase option not given (listed below): ${RECIPE_NAMES.join(', ')}, or auto (keras-guide, measured best, for a pretrained image source: --backbone with weights, or an image model given to --from; writeup otherwise). run.json records each value and whether it came from an option or the recipe` },
     freeze: { type: 'string', value: 'POLICY', default: 'all', description: 'Reused layers frozen in phase 1: all, none, first:N, /regex/, name,name, or weights:/regex/ (single weights, e.g. an ONNX source\'s initializers)' },
     'frozen-epochs': { type: 'string', value: 'N', description: 'Epochs of the frozen phase (default: the recipe\'s)' },
     'frozen-optimizer': { type: 'string', value: 'NAME', description: 'Optimizer of the frozen phase: sgd, adam, adamw or rmsprop (default: the recipe\'s)' },
@@ -47,7 +47,7 @@ export const transferCommand = defineCommand({
     ...PHASE_OPTIONS,
     // No fixed defaults here: the recipe gives them, so that run.json can tell a flag from a default.
     'head-pool': { ...BACKBONE_OPTIONS['head-pool'], default: undefined, description: 'How a feature map becomes a vector in the new head: flatten (the write-up) or avg (default: the recipe\'s)' },
-    bn: { ...BATCH_NORM_OPTION.bn, default: undefined, description: `BatchNorm where reused layers train: frozen (moving statistics used and kept, γ/β still train; Keras's fine-tuning guide), train (batch statistics, moving averages updated), or auto (${BATCH_NORM_AUTO}: measured better, README "Recipes and BatchNorm"). Default: the recipe's (auto; keras-guide frozen, fastai train)` },
+    bn: { ...BATCH_NORM_OPTION.bn, default: undefined, description: `BatchNorm where reused layers train: frozen (moving statistics used and kept, γ/β still train; Keras's fine-tuning guide), train (batch statistics, moving averages updated), or auto (${BATCH_NORM_AUTO}: measured better, README "Recipes and BatchNorm"). Default: the recipe's (writeup: auto; keras-guide: frozen; fastai: train)` },
     ...FIT_OPTIONS,
     ...CLASS_WEIGHT_OPTION,
     ...FIT_CONTROL_OPTIONS,
