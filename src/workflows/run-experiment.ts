@@ -30,6 +30,7 @@ import type { BatchNormMode } from '../train/batchnorm-mode.js';
 import type { CompareOptions } from './compare.js';
 import type { LayersOptions } from './layers.js';
 import type { SweepOptions } from './sweep.js';
+import { checkQueueFlags, compareOnQueue, layersOnQueue, sweepOnQueue, type QueueRunOptions } from './queue/run.js';
 
 export interface ExperimentHooks {
   /** One progress line, without a newline (trials, configurations, points). Default: none. */
@@ -53,6 +54,8 @@ export type ExperimentSummary =
 export interface RunExperimentOptions {
   /** Run only the K-th of N shares of a compare, sweep or layers study and write its shard file (workflows/shard.ts). Default: the whole study. */
   shard?: Shard;
+  /** Put a compare, sweep or layers study's trials on this Redis queue (redis://HOST:PORT[/DB]) for `graft worker`s and collect them (workflows/queue/). Default: run them here. */
+  queue?: string;
 }
 
 /** The results file each kind writes into its `out` folder (train, transfer and seed write run directories). */
@@ -63,12 +66,19 @@ export async function runExperiment(exp: Experiment, hooks: ExperimentHooks = {}
   if (options.shard && (exp.kind === 'train' || exp.kind === 'transfer' || exp.kind === 'seed')) {
     throw new GraftError('BAD_ARGUMENT', `--shard ${options.shard.index}/${options.shard.count} splits the trials of a study; a kind: ${exp.kind} experiment trains one run. Fix: leave out --shard, or shard a kind: compare, sweep or layers experiment.`);
   }
+  if (options.queue !== undefined) {
+    checkQueueFlags(options.queue, options.shard && `${options.shard.index}/${options.shard.count}`);
+    if (exp.kind === 'train' || exp.kind === 'transfer' || exp.kind === 'seed') {
+      throw new GraftError('BAD_ARGUMENT', `--queue ${options.queue} hands out the trials of a study; a kind: ${exp.kind} experiment trains ${exp.kind === 'seed' ? 'its models' : 'one run'} here. Fix: leave out --queue, or queue a kind: compare, sweep or layers experiment.`);
+    }
+  }
   // The file's controls follow one rule with the flags (a monitor nothing watches is refused): checked before anything starts or is written.
   checkControls(exp);
   await initBackend(exp.backend ?? 'auto');
   // Left out, the engine stays what --engine or GRAFT_ENGINE made it.
   if (exp.engine !== undefined) setDefaultEngine(exp.engine);
   if (options.shard) return runShard(exp as ExperimentOf<'compare' | 'sweep' | 'layers'>, hooks, options.shard);
+  if (options.queue !== undefined) return runQueued(exp as ExperimentOf<'compare' | 'sweep' | 'layers'>, hooks, options.queue);
   switch (exp.kind) {
     case 'train':
       return runTrain(exp, hooks);
@@ -239,6 +249,25 @@ async function runShard(exp: ExperimentOf<'compare' | 'sweep' | 'layers'>, hooks
     claim,
   );
   return { kind: 'shard', study: exp.kind, out: exp.out, file, shard, trials: result.results.length, total: result.total, result };
+}
+
+/** The whole study through a Redis queue: the same options as a run here, so the result file is the same (workflows/queue/). */
+async function runQueued(exp: ExperimentOf<'compare' | 'sweep' | 'layers'>, hooks: ExperimentHooks, queue: string): Promise<ExperimentSummary> {
+  const q: QueueRunOptions = { queue, out: exp.out, force: exp.force ?? false, sourceLocation: exp.from, ...(hooks.log && { onLine: hooks.log }) };
+  switch (exp.kind) {
+    case 'compare': {
+      const { file, result } = await withSource(exp, hooks, RESULT_FILES.compare, async (input) => (await compareOnQueue(compareOptionsOf(exp, input, hooks), q)).result);
+      return { kind: 'compare', out: exp.out, file, result };
+    }
+    case 'sweep': {
+      const { file, result } = await withSource(exp, hooks, RESULT_FILES.sweep, async (input) => (await sweepOnQueue(sweepOptionsOf(exp, input, hooks), q)).result);
+      return { kind: 'sweep', out: exp.out, file, result };
+    }
+    case 'layers': {
+      const { file, result } = await withSource(exp, hooks, RESULT_FILES.layers, async (input) => (await layersOnQueue(layersOptionsOf(exp, input, hooks), q)).result);
+      return { kind: 'layers', out: exp.out, file, result };
+    }
+  }
 }
 
 // ── Helpers ─────────────────────────────────────────────────────────────────────────────────────

@@ -127,54 +127,66 @@ export async function prepareSweep(plan: SweepPlan): Promise<PreparedData & { va
 }
 
 /**
+ * Trains configuration `index` and scores it on the validation split only; the caller owns the
+ * model (a queue worker frees it at once, so it never sees the test set).
+ */
+export async function trainSweepConfig(source: tfl.LayersModel, plan: SweepPlan, data: PreparedData & { validation: Dataset }, index: number): Promise<{ trial: SweepRunTrial; model: tfl.LayersModel }> {
+  const { monitor: _monitor, batchNorm, ...controls } = pickStudyTraining(plan);
+  const config = plan.configs[index];
+  if (!config) throw new GraftError('BAD_ARGUMENT', `the sweep has ${plan.configs.length} configurations; received index ${index}. Fix: pass an index in 0..${plan.configs.length - 1}.`);
+  const started = performance.now();
+  const t = await transfer(source, {
+    head: { classes: data.train.classNames.length },
+    seed: plan.seed,
+    freeze: parseFreezePolicy(config.freeze),
+    ...(config.cut !== null && { cut: typeof config.cut === 'string' ? parseLayerRef(config.cut) : config.cut }),
+  });
+  const phases = await fineTune(t, data.train, {
+    seed: plan.seed,
+    batchSize: plan.batchSize,
+    ...(plan.classWeight !== undefined && { classWeight: plan.classWeight }),
+    ...controls,
+    // Keep best and reduce on plateau watch the split the choice is made on, as Keras's callbacks would.
+    ...((controls.keepBest || controls.reduceOnPlateau) && { validation: data.validation }),
+    frozen: { epochs: config.frozenEpochs, optimizer: { ...plan.optimizer, learningRate: config.frozenLr }, ...(plan.frozenSchedule !== undefined && { schedule: plan.frozenSchedule }) },
+    unfrozen: {
+      epochs: config.unfrozenEpochs,
+      optimizer: { ...plan.optimizer, learningRate: config.unfrozenLr },
+      ...(plan.unfrozenSchedule !== undefined && { schedule: plan.unfrozenSchedule }),
+      ...(batchNorm !== undefined && { batchNorm }),
+    },
+  });
+  const v = evaluate(t.model, data.validation);
+  const trial: SweepRunTrial = { config, valAccuracy: v.accuracy, valLoss: v.loss, seconds: (performance.now() - started) / 1000 };
+  const stopped = phases.map((p) => p.stopReason).find((r) => GUARD_STOPS.includes(r));
+  if (stopped) trial.stopped = stopped;
+  return { trial, model: t.model };
+}
+
+/** The one look at the test set a sweep's chosen configuration gets: scores `model` on test, frees it, and records the score in `trial`. */
+export function scoreSweepChoice(model: tfl.LayersModel, trial: SweepRunTrial, test: Dataset): void {
+  const r = evaluate(model, test);
+  disposeModel(model);
+  trial.test = { accuracy: r.accuracy, loss: r.loss };
+}
+
+/**
  * Trains and scores the configurations at `indices` (plan order), keeping only the best model of
  * them, which alone is scored on the test set: a shard's share, or all of them.
  */
 export async function runSweepTrials(source: tfl.LayersModel, plan: SweepPlan, data: PreparedData & { validation: Dataset }, indices: readonly number[], onConfig?: SweepOptions['onConfig']): Promise<SweepRunTrial[]> {
   const trials: SweepRunTrial[] = [];
-  const { monitor: _monitor, batchNorm, ...controls } = pickStudyTraining(plan);
   let best: { trial: SweepRunTrial; model: tfl.LayersModel } | undefined;
   for (const i of indices) {
-    const config = plan.configs[i]!;
-    const started = performance.now();
-    const t = await transfer(source, {
-      head: { classes: data.train.classNames.length },
-      seed: plan.seed,
-      freeze: parseFreezePolicy(config.freeze),
-      ...(config.cut !== null && { cut: typeof config.cut === 'string' ? parseLayerRef(config.cut) : config.cut }),
-    });
-    const phases = await fineTune(t, data.train, {
-      seed: plan.seed,
-      batchSize: plan.batchSize,
-      ...(plan.classWeight !== undefined && { classWeight: plan.classWeight }),
-      ...controls,
-      // Keep best and reduce on plateau watch the split the choice is made on, as Keras's callbacks would.
-      ...((controls.keepBest || controls.reduceOnPlateau) && { validation: data.validation }),
-      frozen: { epochs: config.frozenEpochs, optimizer: { ...plan.optimizer, learningRate: config.frozenLr }, ...(plan.frozenSchedule !== undefined && { schedule: plan.frozenSchedule }) },
-      unfrozen: {
-        epochs: config.unfrozenEpochs,
-        optimizer: { ...plan.optimizer, learningRate: config.unfrozenLr },
-        ...(plan.unfrozenSchedule !== undefined && { schedule: plan.unfrozenSchedule }),
-        ...(batchNorm !== undefined && { batchNorm }),
-      },
-    });
-    const v = evaluate(t.model, data.validation);
-    const trial: SweepRunTrial = { config, valAccuracy: v.accuracy, valLoss: v.loss, seconds: (performance.now() - started) / 1000 };
-    const stopped = phases.map((p) => p.stopReason).find((r) => GUARD_STOPS.includes(r));
-    if (stopped) trial.stopped = stopped;
+    const { trial, model } = await trainSweepConfig(source, plan, data, i);
     trials.push(trial);
     onConfig?.(trial, trials.length, indices.length);
     if (!best || betterTrial(trial, best.trial)) {
       if (best) disposeModel(best.model);
-      best = { trial, model: t.model };
-    } else disposeModel(t.model);
+      best = { trial, model };
+    } else disposeModel(model);
   }
-  if (best) {
-    // The one look at the test set these configurations get.
-    const test = evaluate(best.model, data.test);
-    disposeModel(best.model);
-    best.trial.test = { accuracy: test.accuracy, loss: test.loss };
-  }
+  if (best) scoreSweepChoice(best.model, best.trial, data.test);
   return trials;
 }
 

@@ -10,6 +10,7 @@ import { schemaReference } from '../../workflows/config/validate.js';
 import { runExperiment, type ExperimentHooks, type ExperimentSummary } from '../../workflows/run-experiment.js';
 import { defineCommand, type OptionDef } from '../command.js';
 import { parseShard, type Shard } from '../../workflows/shard.js';
+import { checkQueueFlags } from '../../workflows/queue/run.js';
 import { dataOptions, printJson, startBackend, useEngine } from '../common.js';
 import { progressCallbacks } from '../progress.js';
 import { writeReportFor } from '../report-file.js';
@@ -32,12 +33,17 @@ export const EXPERIMENT_FLAGS = {
     value: 'K/N',
     description: 'compare, sweep and layers files: run only the K-th of N shares of the trials and write KIND.shard-K-of-N.json in the out folder (join them with graft merge); auto/N reads K from JOB_COMPLETION_INDEX (+1) or SLURM_ARRAY_TASK_ID',
   },
+  queue: {
+    type: 'string',
+    value: 'URL',
+    description: 'compare, sweep and layers files: put the trials on a Redis queue (redis://HOST:PORT[/DB]) for `graft worker URL` processes on any machines, collect their results and write the usual result file; a rerun resumes (needs npm install bullmq). A sweep chooses and scores its choice on test here, once',
+  },
 } as const satisfies Record<string, OptionDef>;
 
 export const runCommand = defineCommand({
   name: 'run',
   summary: 'Run a whole experiment (train, transfer, seed, compare, sweep or layers) from a YAML or JSON file.',
-  usage: 'graft run FILE [--out DIR] [--json] [--force] [--backend NAME] [--engine NAME] [--check] [--shard K/N]',
+  usage: 'graft run FILE [--out DIR] [--json] [--force] [--backend NAME] [--engine NAME] [--check] [--shard K/N | --queue redis://HOST:PORT]',
   options: EXPERIMENT_FLAGS,
   epilog: [
     'Example: graft run examples/model-a.yaml   (examples/ has one file per kind)',
@@ -48,6 +54,7 @@ export const runCommand = defineCommand({
   async run({ values: v, positionals }) {
     const [file] = positionals;
     if (!file || positionals.length > 1) throw new GraftError('BAD_ARGUMENT', `graft run takes one experiment file; received ${positionals.length}. Fix: graft run examples/model-a.yaml.`);
+    checkQueueFlags(v.queue, v.shard);
     const shard = v.shard === undefined ? undefined : parseShard(v.shard);
     const exp = await loadExperiment(file, { ...(v.out !== undefined && { out: v.out }) });
     await assertSourcesExist(exp, file);
@@ -61,7 +68,7 @@ export const runCommand = defineCommand({
 });
 
 /** Applies --force/--backend, starts the backend and runs with progress on stderr (none with --json). */
-export async function runWithFlags(exp: Experiment, v: { json: boolean; force: boolean; backend?: string | undefined; engine?: string | undefined }, file: string, shard?: Shard): Promise<ExperimentSummary> {
+export async function runWithFlags(exp: Experiment, v: { json: boolean; force: boolean; backend?: string | undefined; engine?: string | undefined; queue?: string | undefined }, file: string, shard?: Shard): Promise<ExperimentSummary> {
   // Before anything starts: a bad --engine must leave no trace.
   const engine = v.engine ?? exp.engine;
   // Also without one: useEngine lets startBackend say when training will fall back to TF.js.
@@ -75,7 +82,7 @@ export async function runWithFlags(exp: Experiment, v: { json: boolean; force: b
   if (!v.json) hooks.log = (line) => printErr(`${line}\n`);
   const { onDownloadProgress } = dataOptions({ seed: '0' }, v.json);
   if (onDownloadProgress) hooks.onDownloadProgress = onDownloadProgress;
-  return runExperiment({ ...exp, ...(engine !== undefined && { engine: engine as EngineChoice }), backend: backend.name, force }, hooks, shard ? { shard } : {});
+  return runExperiment({ ...exp, ...(engine !== undefined && { engine: engine as EngineChoice }), backend: backend.name, force }, hooks, { ...(shard && { shard }), ...(v.queue !== undefined && { queue: v.queue }) });
 }
 
 /** What a shard did and how to finish the study. */

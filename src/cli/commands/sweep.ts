@@ -8,21 +8,25 @@ import { printJson } from '../common.js';
 import { renderTable } from '../table.js';
 import { EXPERIMENT_FLAGS, printShard, runWithFlags } from './run.js';
 import { parseShard } from '../../workflows/shard.js';
+import { checkQueueFlags } from '../../workflows/queue/run.js';
 import { printOut, terminalJson } from '../terminal-text.js';
 
 export const sweepCommand = defineCommand({
   name: 'sweep',
   summary: 'Try configurations of the transfer recipe from a sweep file; choose on validation, test the choice once.',
-  usage: 'graft sweep FILE [--out DIR] [--json] [--force] [--backend NAME] [--engine NAME] [--check] [--shard K/N]',
+  usage: 'graft sweep FILE [--out DIR] [--json] [--force] [--backend NAME] [--engine NAME] [--check] [--shard K/N | --queue redis://HOST:PORT]',
   options: EXPERIMENT_FLAGS,
   epilog: [
     'FILE: a kind: sweep experiment, or a file with only the sweep fields (kind may be left out).',
     'Example: graft sweep examples/sweep-shirt-sandal.yaml   (`graft run --help` lists every field)',
     'Writes sweep.json into the file\'s out folder; with --shard K/N, sweep.shard-K-of-N.json (graft merge joins them into sweep.json).',
+    'With --queue URL, `graft worker URL` processes train the configurations and score them on validation only; this',
+    'process then chooses, trains the chosen configuration again (same seed) and scores it on the test set once: sweep.json as without --queue.',
   ].join('\n'),
   async run({ values: v, positionals }) {
     const [file] = positionals;
     if (!file || positionals.length > 1) throw new GraftError('BAD_ARGUMENT', `graft sweep takes one sweep file; received ${positionals.length}. Fix: graft sweep examples/sweep-shirt-sandal.yaml.`);
+    checkQueueFlags(v.queue, v.shard);
     const shard = v.shard === undefined ? undefined : parseShard(v.shard);
     const exp = await loadExperiment(file, { defaultKind: 'sweep', ...(v.out !== undefined && { out: v.out }) });
     if (exp.kind !== 'sweep') {

@@ -8,7 +8,7 @@ import { printErr } from '../terminal-text.js';
 
 export const workerCommand = defineCommand({
   name: 'worker',
-  summary: 'Run the trials that graft compare/layers --queue put on a Redis queue (any number of workers, any machines).',
+  summary: 'Run the trials that graft compare/layers/sweep --queue (or graft run FILE --queue) put on a Redis queue (any number of workers, any machines).',
   usage: 'graft worker redis://HOST:PORT[/DB] [--concurrency 1] [--data-dir DIR] [--idle-exit SECONDS]',
   options: {
     concurrency: { type: 'string', value: 'N', default: '1', description: 'Trials run at once on this machine (one process each)' },

@@ -5,16 +5,18 @@ import type { CompareResult, Trial } from '../../evaluate/compare-result.js';
 import { toTfjsFiles } from '../../io/tfjs-format.js';
 import { buildResult, type ComparePlan } from '../compare.js';
 import { buildLayersResult, type LayersPlan, type LayersResult } from '../layers.js';
+import type { SweepPlan, SweepResult, SweepRunTrial } from '../sweep.js';
+import { finishQueuedSweep } from './sweep-choice.js';
 import { openQueue } from './open.js';
 import type { QueueUrl } from './connection.js';
 import * as path from 'node:path';
 import { appendPartial, partialFileName, readPartial, removePartial, startPartial } from './partial.js';
 import { studyId, trialJobId, type TrialDone, type TrialJob } from './payload.js';
 import { uploadSource, type BlobStore } from './source-store.js';
-import { describeUnit, type PlannedStudy } from './studies.js';
+import { describeUnit, type PlannedStudy, type UnitResult } from './studies.js';
 
 /**
- * The coordinator of a queued study (`graft compare|layers … --queue URL`): it puts one job per
+ * The coordinator of a queued study (`graft compare|layers|sweep … --queue URL`): it puts one job per
  * trial unit on the queue, with ids derived from the study's fingerprint, and collects results as
  * workers finish them. Restart-safe by construction: a job that exists is never added twice, a
  * finished one is read back instead of rerun, and every result is also appended to a local file.
@@ -34,7 +36,7 @@ export interface CoordinatorOptions {
   pollMs?: number;
 }
 
-export type QueuedResult = { kind: 'compare'; result: CompareResult } | { kind: 'layers'; result: LayersResult };
+export type QueuedResult = { kind: 'compare'; result: CompareResult } | { kind: 'layers'; result: LayersResult } | { kind: 'sweep'; result: SweepResult };
 
 export interface QueuedRun {
   result: QueuedResult;
@@ -44,7 +46,7 @@ export interface QueuedRun {
   finish: () => Promise<void>;
 }
 
-type Unit = [Trial, Trial] | number;
+type Unit = UnitResult;
 
 export async function runQueuedStudy(study: PlannedStudy, source: tfl.LayersModel, o: CoordinatorOptions): Promise<QueuedRun> {
   const say = o.onLine ?? ((): void => undefined);
@@ -115,7 +117,9 @@ export async function runQueuedStudy(study: PlannedStudy, source: tfl.LayersMode
     const result: QueuedResult =
       study.kind === 'compare'
         ? { kind: 'compare', result: { ...buildResult(study.plan as ComparePlan, units.flatMap((u) => u.result as [Trial, Trial]), o.sourceLocation, seconds, study.classNames), backend: fp.backend } }
-        : { kind: 'layers', result: buildLayersResult(study.plan as LayersPlan, units.map((u) => u.result as number), o.sourceLocation, fp.backend) };
+        : study.kind === 'sweep'
+          ? { kind: 'sweep', result: await finishQueuedSweep(study.plan as SweepPlan, source, units.map((u) => u.result as SweepRunTrial), { sourceLocation: o.sourceLocation, backend: fp.backend, say }) }
+          : { kind: 'layers', result: buildLayersResult(study.plan as LayersPlan, units.map((u) => u.result as number), o.sourceLocation, fp.backend) };
     return {
       result,
       resumed: resumedFromFile,
@@ -139,6 +143,7 @@ async function removeJobs(queue: Queue, id: string, total: number): Promise<void
 }
 
 function resultText(r: Unit): string {
+  if (!Array.isArray(r) && typeof r === 'object') return `: validation accuracy ${(100 * r.valAccuracy).toFixed(2)}%`;
   if (typeof r === 'number') return `: test accuracy ${(100 * r).toFixed(2)}%`;
   return `: test error transfer ${(100 * r[0].testError).toFixed(1)}%, scratch ${(100 * r[1].testError).toFixed(1)}%`;
 }

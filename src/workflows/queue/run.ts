@@ -4,11 +4,12 @@ import type { CompareResult } from '../../evaluate/compare-result.js';
 import { writeFileAtomic } from '../../io/atomic.js';
 import type { CompareOptions } from '../compare.js';
 import type { LayersOptions, LayersResult } from '../layers.js';
+import type { SweepOptions, SweepResult } from '../sweep.js';
 import { parseQueueUrl } from './connection.js';
 import { runQueuedStudy, type CoordinatorOptions, type QueuedResult } from './coordinator.js';
-import { planQueuedCompare, planQueuedLayers, type PlannedStudy } from './studies.js';
+import { planQueuedCompare, planQueuedLayers, planQueuedSweep, type PlannedStudy } from './studies.js';
 
-/** `--queue URL` for compare and layers: plan, queue, collect, then write the usual result file. */
+/** `--queue URL` for compare, layers and sweep: plan, queue, collect, then write the usual result file. */
 
 export interface QueueRunOptions {
   /** The --queue value. */
@@ -36,6 +37,12 @@ export async function compareOnQueue(options: CompareOptions, o: QueueRunOptions
 export async function layersOnQueue(options: LayersOptions, o: QueueRunOptions): Promise<{ result: LayersResult; file: string; resumed: number }> {
   const r = await onQueue(await planQueuedLayers(options), options.source, o, 'layers.json');
   if (r.result.kind !== 'layers') throw new GraftError('RUN_INCOMPLETE', 'a layers study came back as another kind; this is a bug in graft.', { userError: false });
+  return { result: r.result.result, file: r.file, resumed: r.resumed };
+}
+
+export async function sweepOnQueue(options: SweepOptions, o: QueueRunOptions): Promise<{ result: SweepResult; file: string; resumed: number }> {
+  const r = await onQueue(await planQueuedSweep(options), options.source, o, 'sweep.json');
+  if (r.result.kind !== 'sweep') throw new GraftError('RUN_INCOMPLETE', 'a sweep study came back as another kind; this is a bug in graft.', { userError: false });
   return { result: r.result.result, file: r.file, resumed: r.resumed };
 }
 
