@@ -57,7 +57,7 @@ describe('loadReportInput', () => {
 
   it('says what it looked for when the folder holds nothing to report', async () => {
     const e = await rejectsWith(loadReportInput(dir), 'DATA_NOT_FOUND');
-    expect(e.message).toMatch(/looked for run\.json, compare\.json, layers\.json, sweep\.json, and sub-folders holding run\.json/);
+    expect(e.message).toMatch(/looked for run\.json, compare\.json, layers\.json, sweep\.json, lr-find\.json, and sub-folders holding run\.json/);
     await rejectsWith(loadReportInput(path.join(dir, 'missing')), 'DATA_NOT_FOUND');
     await put('file.txt', 'x');
     await rejectsWith(loadReportInput(path.join(dir, 'file.txt')), 'BAD_ARGUMENT');

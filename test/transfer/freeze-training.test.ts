@@ -124,7 +124,7 @@ describe.each(ENGINES)('freeze policies, trained on %s', (engine) => {
       const t = await transfer(src, { cut: 'pool2', head: { classes: 2 }, freeze: parseFreezePolicy('first:4'), seed: 3 });
       src.dispose();
       const before = weightValues(t.model);
-      await train(t, engine, { featureCache, frozen: { epochs: 2, optimizer: sgd }, unfrozen: { epochs: 0 } });
+      await train(t, engine, { featureCache, frozen: { epochs: 2, optimizer: sgd, batchNorm: 'train' }, unfrozen: { epochs: 0 } });
       const after = weightValues(t.model);
       const changed = [...before].filter(([k, v]) => !sameValues(v, after.get(k)!)).map(([k]) => k);
       expect(changed.sort()).toEqual(['bn2/beta', 'bn2/gamma', 'bn2/moving_mean', 'bn2/moving_variance', 'conv2/kernel', 'head_output/bias', 'head_output/kernel']);

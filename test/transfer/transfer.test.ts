@@ -63,7 +63,7 @@ describe('transfer', () => {
     const t = await transfer(cnn, { head: { classes: 2 } });
     const stats = (): Float32Array[] => t.model.getLayer('bn1').getWeights().slice(2).map((w) => Float32Array.from(w.dataSync() as Float32Array));
     const before = stats();
-    const results = await fineTune(t, binary, { frozen: { epochs: 2 }, unfrozen: { epochs: 1, optimizer: { learningRate: 0.01 } } });
+    const results = await fineTune(t, binary, { frozen: { epochs: 2 }, unfrozen: { epochs: 1, optimizer: { learningRate: 0.01 }, batchNorm: 'train' } });
     expect(results).toHaveLength(2);
     // Checked again after phase 1 through a fresh transfer: phase 1 alone must not touch them.
     const t2 = await transfer(cnn, { head: { classes: 2 } });
