@@ -187,7 +187,8 @@ function graftArgs(o, arm, dataDir, outDir) {
   const args = vgg
     ? ['--backbone', 'vgg16', '--weights', 'none', '--frozen-epochs', String(o.vggEpochs), '--epochs', '0', ...common]
     : ['--backbone', 'mobilenetv2:0.35', '--weights', o.weights, '--head-pool', 'avg', '--frozen-epochs', String(o.frozenEpochs),
-      '--unfreeze', `from:${o.unfreezeFrom}`, '--epochs', String(arm === 'graft-nocache' && !o.nocacheUnfrozen ? 0 : o.epochs), ...common];
+      // The peers train BatchNorm once unfrozen, and were matched against the write-up recipe's head.
+      '--recipe', 'writeup', '--bn', 'train', '--unfreeze', `from:${o.unfreezeFrom}`, '--epochs', String(arm === 'graft-nocache' && !o.nocacheUnfrozen ? 0 : o.epochs), ...common];
   if (arm.endsWith('-nocache')) args.push('--no-feature-cache');
   return [process.execPath, o.graftBin, 'transfer', ...args];
 }

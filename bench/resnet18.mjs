@@ -89,7 +89,7 @@ await interleaved([...o.only].sort((a, b) => (a === 'torch' ? -1 : b === 'torch'
   } else {
     if (!isFile(o.init)) { rec.error = `no initial weights at ${o.init}`; console.log('SKIPPED (no initial weights; run the torch arm first)'); runs.push(rec); return; }
     argv = ['node', o.graftBin, 'transfer', '--from', o.init, '--preprocess', 'imagenet', '--task', `folder:${path.join(work, 'data')}`,
-      '--freeze', 'none', '--frozen-epochs', '0', '--epochs', String(o.epochs), '--optimizer', 'adam', '--lr', '0.001', '--batch-size', '32', '--val-split', '0', '--json', '--out', out];
+      '--recipe', 'writeup', '--bn', 'train', '--freeze', 'none', '--frozen-epochs', '0', '--epochs', String(o.epochs), '--optimizer', 'adam', '--lr', '0.001', '--batch-size', '32', '--val-split', '0', '--json', '--out', out];
   }
   const r = await runOnce(argv, REPO, o.timeout, useTime);
   const json = lastJson(r.stdout);
