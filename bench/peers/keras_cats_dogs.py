@@ -38,8 +38,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 import keras  # noqa: E402
+import image_lists  # noqa: E402 (beside this script)
 
-IMAGE_EXT = (".jpg", ".jpeg", ".png")
 
 
 def parse_args():
@@ -62,25 +62,8 @@ def parse_args():
     return p.parse_args()
 
 
-def split_dir(data_dir, split):
-    for d in (os.path.join(data_dir, "cifar10", split), os.path.join(data_dir, split)):
-        if os.path.isdir(d):
-            return d
-    sys.exit(f"keras_cats_dogs: no {split}/ folder under {data_dir} (expected cifar10/{split}/<class>/ or {split}/<class>/)")
-
-
 def list_split(data_dir, split, classes, per_class):
-    root = split_dir(data_dir, split)
-    files, labels = [], []
-    for label, name in enumerate(classes):
-        d = os.path.join(root, name)
-        if not os.path.isdir(d):
-            sys.exit(f"keras_cats_dogs: no class folder {d}")
-        names = sorted(f for f in os.listdir(d) if f.lower().endswith(IMAGE_EXT) and not f.startswith("."))
-        if per_class > 0:
-            names = names[:per_class]
-        files += [os.path.join(d, f) for f in names]
-        labels += [label] * len(names)
+    files, labels = image_lists.list_split(data_dir, split, classes, per_class, "keras_cats_dogs")
     return files, np.asarray(labels, dtype="float32")
 
 

@@ -26,8 +26,8 @@ import time
 import zipfile
 
 import numpy as np
+import image_lists  # noqa: E402 (beside this script)
 
-IMAGE_EXT = (".jpg", ".jpeg", ".png")
 
 
 def parse_args():
@@ -58,25 +58,8 @@ def dump_weights(keras_file, npz):
     np.savez(npz, **{f"{l.name}:{i}": w for l in model.layers for i, w in enumerate(l.get_weights())})
 
 
-def split_dir(data_dir, split):
-    for d in (os.path.join(data_dir, "cifar10", split), os.path.join(data_dir, split)):
-        if os.path.isdir(d):
-            return d
-    sys.exit(f"torch_mobilenetv2_cats_dogs: no {split}/ folder under {data_dir} (expected cifar10/{split}/<class>/ or {split}/<class>/)")
-
-
 def list_split(data_dir, split, classes, per_class):
-    root = split_dir(data_dir, split)
-    files, labels = [], []
-    for label, name in enumerate(classes):
-        d = os.path.join(root, name)
-        if not os.path.isdir(d):
-            sys.exit(f"torch_mobilenetv2_cats_dogs: no class folder {d}")
-        names = sorted(f for f in os.listdir(d) if f.lower().endswith(IMAGE_EXT) and not f.startswith("."))
-        if per_class > 0:
-            names = names[:per_class]
-        files += [os.path.join(d, f) for f in names]
-        labels += [label] * len(names)
+    files, labels = image_lists.list_split(data_dir, split, classes, per_class, "torch_mobilenetv2_cats_dogs")
     return files, np.asarray(labels, dtype="float32")
 
 

@@ -35,8 +35,8 @@ import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+import image_lists  # noqa: E402 (beside this script)
 
-IMAGE_EXT = ('.jpg', '.jpeg', '.png')
 SIDE = 64
 MEAN = (0.485, 0.456, 0.406)
 STD = (0.229, 0.224, 0.225)
@@ -59,25 +59,8 @@ def parse_args():
     return p.parse_args()
 
 
-def split_dir(data_dir, split):
-    for d in (os.path.join(data_dir, 'cifar10', split), os.path.join(data_dir, split)):
-        if os.path.isdir(d):
-            return d
-    sys.exit(f'torch_resnet18_cats_dogs: no {split}/ folder under {data_dir} (expected cifar10/{split}/<class>/ or {split}/<class>/)')
-
-
 def list_split(data_dir, split, classes, per_class):
-    root = split_dir(data_dir, split)
-    files, labels = [], []
-    for label, name in enumerate(classes):
-        d = os.path.join(root, name)
-        if not os.path.isdir(d):
-            sys.exit(f'torch_resnet18_cats_dogs: no class folder {d}')
-        names = sorted(f for f in os.listdir(d) if f.lower().endswith(IMAGE_EXT) and not f.startswith('.'))
-        if per_class > 0:
-            names = names[:per_class]
-        files += [os.path.join(d, f) for f in names]
-        labels += [label] * len(names)
+    files, labels = image_lists.list_split(data_dir, split, classes, per_class, "torch_resnet18_cats_dogs")
     return files, torch.tensor(labels, dtype=torch.int64)
 
 
