@@ -99,6 +99,30 @@ describe.skipIf(!haveRedis || !haveData)('graft sweep --queue and graft run FILE
     }
   });
 
+  it('graft sweep --queue, the coordinator killed after two results and rerun: no configuration trained twice, the same sweep.json', async () => {
+    const redis = await startRedis();
+    try {
+      const out = path.join(dir, 'sweep-restarted');
+      const worker = start(['worker', redis.url]);
+      const first = start(['sweep', sweepFile, '--out', out, '--queue', redis.url]);
+      await waitUntil(() => first.log().split(' done by ').length - 1 >= 2, 'two results at the first coordinator');
+      first.child.kill('SIGKILL');
+      expect(await first.exit).toBeNull();
+      const second = start(['sweep', sweepFile, '--out', out, '--queue', redis.url]);
+      expect(await second.exit, second.log()).toBe(0);
+      expect(Number(/(\d+) finished before/.exec(second.log())?.[1])).toBeGreaterThanOrEqual(2);
+      const ran = finished(worker.log(), 'sweep');
+      expect(ran.sort()).toEqual([...new Set(ran)].sort());
+      expect(ran).toHaveLength(CONFIGS);
+      const queued = JSON.parse(readFileSync(path.join(out, 'sweep.json'), 'utf8')) as SweepResult;
+      expect(withoutTime(queued)).toEqual(withoutTime(single));
+      worker.child.kill('SIGTERM');
+      expect(await worker.exit, worker.log()).toBe(0);
+    } finally {
+      await redis.kill();
+    }
+  });
+
   it('graft run FILE --queue of a compare file writes what graft run FILE writes', async () => {
     const redis = await startRedis();
     try {
