@@ -66,12 +66,7 @@ export async function runExperiment(exp: Experiment, hooks: ExperimentHooks = {}
   if (options.shard && (exp.kind === 'train' || exp.kind === 'transfer' || exp.kind === 'seed')) {
     throw new GraftError('BAD_ARGUMENT', `--shard ${options.shard.index}/${options.shard.count} splits the trials of a study; a kind: ${exp.kind} experiment trains one run. Fix: leave out --shard, or shard a kind: compare, sweep or layers experiment.`);
   }
-  if (options.queue !== undefined) {
-    checkQueueFlags(options.queue, options.shard && `${options.shard.index}/${options.shard.count}`);
-    if (exp.kind === 'train' || exp.kind === 'transfer' || exp.kind === 'seed') {
-      throw new GraftError('BAD_ARGUMENT', `--queue ${options.queue} hands out the trials of a study; a kind: ${exp.kind} experiment trains ${exp.kind === 'seed' ? 'its models' : 'one run'} here. Fix: leave out --queue, or queue a kind: compare, sweep or layers experiment.`);
-    }
-  }
+  checkQueueOptions(exp, options);
   // The file's controls follow one rule with the flags (a monitor nothing watches is refused): checked before anything starts or is written.
   checkControls(exp);
   await initBackend(exp.backend ?? 'auto');
@@ -249,6 +244,15 @@ async function runShard(exp: ExperimentOf<'compare' | 'sweep' | 'layers'>, hooks
     claim,
   );
   return { kind: 'shard', study: exp.kind, out: exp.out, file, shard, trials: result.results.length, total: result.total, result };
+}
+
+/** Refuses --queue with --shard, a malformed URL, or a kind with no trials to hand out; before anything starts. */
+export function checkQueueOptions(exp: Experiment, options: RunExperimentOptions): void {
+  if (options.queue === undefined) return;
+  checkQueueFlags(options.queue, options.shard && `${options.shard.index}/${options.shard.count}`);
+  if (exp.kind === 'train' || exp.kind === 'transfer' || exp.kind === 'seed') {
+    throw new GraftError('BAD_ARGUMENT', `--queue ${options.queue} hands out the trials of a study; a kind: ${exp.kind} experiment trains ${exp.kind === 'seed' ? 'its models' : 'one run'} here. Fix: leave out --queue, or queue a kind: compare, sweep or layers experiment.`);
+  }
 }
 
 /** The whole study through a Redis queue: the same options as a run here, so the result file is the same (workflows/queue/). */

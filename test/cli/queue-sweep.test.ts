@@ -151,6 +151,8 @@ describe.skipIf(!haveRedis || !haveData)('graft sweep --queue and graft run FILE
     expect(train.status).toBe(2);
     expect(train.stderr).toContain('a kind: train experiment');
     expect(train.stderr).toContain('Fix: leave out --queue');
+    // Refused before a backend starts.
+    expect(train.stderr).not.toContain('graft: backend');
     expect(existsSync(path.join(dir, 'train-queued'))).toBe(false);
     for (const cmd of ['run', 'sweep']) {
       const both = runNow([cmd, sweepFile, '--out', path.join(dir, 'both'), '--queue', url, '--shard', '1/2']);

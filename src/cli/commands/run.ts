@@ -7,7 +7,7 @@ import { assertSourcesExist } from '../../workflows/config/sources.js';
 import { engineName, fallbackReasons } from '../engine-text.js';
 import type { Experiment } from '../../workflows/config/schema.js';
 import { schemaReference } from '../../workflows/config/validate.js';
-import { runExperiment, type ExperimentHooks, type ExperimentSummary } from '../../workflows/run-experiment.js';
+import { checkQueueOptions, runExperiment, type ExperimentHooks, type ExperimentSummary, type RunExperimentOptions } from '../../workflows/run-experiment.js';
 import { defineCommand, type OptionDef } from '../command.js';
 import { parseShard, type Shard } from '../../workflows/shard.js';
 import { checkQueueFlags } from '../../workflows/queue/run.js';
@@ -69,7 +69,9 @@ export const runCommand = defineCommand({
 
 /** Applies --force/--backend, starts the backend and runs with progress on stderr (none with --json). */
 export async function runWithFlags(exp: Experiment, v: { json: boolean; force: boolean; backend?: string | undefined; engine?: string | undefined; queue?: string | undefined }, file: string, shard?: Shard): Promise<ExperimentSummary> {
-  // Before anything starts: a bad --engine must leave no trace.
+  // Before anything starts: a bad --engine or --queue must leave no trace.
+  const options: RunExperimentOptions = { ...(shard && { shard }), ...(v.queue !== undefined && { queue: v.queue }) };
+  checkQueueOptions(exp, options);
   const engine = v.engine ?? exp.engine;
   // Also without one: useEngine lets startBackend say when training will fall back to TF.js.
   useEngine(engine ?? engineFromEnv());
@@ -82,7 +84,7 @@ export async function runWithFlags(exp: Experiment, v: { json: boolean; force: b
   if (!v.json) hooks.log = (line) => printErr(`${line}\n`);
   const { onDownloadProgress } = dataOptions({ seed: '0' }, v.json);
   if (onDownloadProgress) hooks.onDownloadProgress = onDownloadProgress;
-  return runExperiment({ ...exp, ...(engine !== undefined && { engine: engine as EngineChoice }), backend: backend.name, force }, hooks, { ...(shard && { shard }), ...(v.queue !== undefined && { queue: v.queue }) });
+  return runExperiment({ ...exp, ...(engine !== undefined && { engine: engine as EngineChoice }), backend: backend.name, force }, hooks, options);
 }
 
 /** What a shard did and how to finish the study. */
