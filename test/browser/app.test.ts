@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -18,13 +18,14 @@ import { hasChromium, launchChromium, noteMissingChromium } from './chromium.js'
  * The web app end to end in headless Chromium: `graft app`'s server, a Teachable Machine export as
  * the source, CIFAR-10 cats and dogs chosen as two folders, training in the worker, the verdict and
  * test accuracy read from the page, the ONNX and .keras downloads checked in Node against the page's
- * own probabilities on the same pixels. Screenshots of each step go to docs/app/.
+ * own probabilities on the same pixels. Screenshots of each step go to a temporary folder, or to
+ * docs/app/ (the README's) with GRAFT_APP_SCREENSHOTS=1: a test run leaves the checkout as it was.
  */
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const TM = path.resolve(ROOT, '../shared/fixtures/teachable-machine');
 const CIFAR_TREE = '/tmp/photos-src/cifar10/train';
 const CIFAR_TAR = path.resolve(ROOT, '../shared/data/cifar10-jpeg.tar');
-const SHOTS = path.join(ROOT, 'docs/app');
+const SHOTS = process.env.GRAFT_APP_SCREENSHOTS === '1' ? path.join(ROOT, 'docs/app') : mkdtempSync(path.join(tmpdir(), 'graft-app-shots-'));
 /** Half of each class is test data: many test images (cheap: inference only) for a firm floor, few to train on (the from-scratch arm is the slow part). */
 const PER_CLASS = 100;
 /**
@@ -68,6 +69,7 @@ describe('the web app in headless Chromium', () => {
   afterAll(async () => {
     await server?.close();
     if (work) await rm(work, { recursive: true, force: true });
+    if (process.env.GRAFT_APP_SCREENSHOTS !== '1') await rm(SHOTS, { recursive: true, force: true });
   });
 
   it.skipIf(!ready)('trains cats vs dogs from a Teachable Machine source, gives a verdict and accuracy, and its ONNX and .keras downloads predict as the page did', async () => {
