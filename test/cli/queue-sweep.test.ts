@@ -197,8 +197,12 @@ describe.skipIf(!haveData)('the coordinator of a queued sweep', () => {
       expect(r.best.testLoss).toBe(scored.test!.loss);
       expect(r.best.config).toEqual(scored.config);
       expect(say.join('\n')).toContain('training it again here');
-      // A worker that reported another validation score: its training is not this machine's.
       const i = here.indexOf(scored);
+      // A diverged configuration's NaN loss reaches the coordinator as JSON null: still the worst loss, not 0.
+      const nullLoss = JSON.parse(JSON.stringify(fromWorkers.map((t, k) => (k === i ? t : { ...t, valAccuracy: scored.valAccuracy, valLoss: Number.NaN })))) as typeof fromWorkers;
+      expect(nullLoss[1 - i]!.valLoss).toBeNull();
+      expect((await finishQueuedSweep(plan, source, nullLoss, { sourceLocation: runDir, backend: 'x', say: () => undefined })).best.config).toEqual(scored.config);
+      // A worker that reported another validation score: its training is not this machine's.
       const off = fromWorkers.map((t, k) => (k === i ? { ...t, valLoss: t.valLoss + 1e-3 } : t));
       await expect(finishQueuedSweep(plan, source, off, { sourceLocation: runDir, backend: 'x', say: () => undefined })).rejects.toThrow(/trained again on this machine, gives validation accuracy .* but its worker reported/);
     } finally {

@@ -15,9 +15,11 @@ import { sweepData } from './studies.js';
 export async function finishQueuedSweep(
   plan: SweepPlan,
   source: tfl.LayersModel,
-  trials: readonly SweepRunTrial[],
+  received: readonly SweepRunTrial[],
   info: { sourceLocation: string; backend: string; say: (line: string) => void },
 ): Promise<SweepResult> {
+  // JSON (Redis, the partial file) carries a NaN score as null; the choice must see NaN, as in one process.
+  const trials = received.map((t) => ({ ...t, valAccuracy: t.valAccuracy ?? Number.NaN, valLoss: t.valLoss ?? Number.NaN }));
   let chosen: number | undefined;
   trials.forEach((t, i) => {
     if (chosen === undefined || betterTrial(t, trials[chosen]!)) chosen = i;
@@ -41,8 +43,7 @@ export async function finishQueuedSweep(
   return buildSweepResult(plan, runs, { task: data.task, source: info.sourceLocation, classWeights: sweepClassWeights(plan, data.train), backend: info.backend });
 }
 
-/** Equal, counting NaN (a diverged configuration; JSON carries it as null) as equal to itself. */
-function sameScore(here: number, worker: number | null): boolean {
-  const w = worker ?? Number.NaN;
-  return here === w || (Number.isNaN(here) && Number.isNaN(w));
+/** Equal, counting NaN (a diverged configuration) as equal to itself. */
+function sameScore(here: number, worker: number): boolean {
+  return here === worker || (Number.isNaN(here) && Number.isNaN(worker));
 }
