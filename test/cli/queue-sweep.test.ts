@@ -1,11 +1,11 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CompareResult, Trial } from '../../src/evaluate/compare-result.js';
 import type { SweepResult } from '../../src/workflows/sweep.js';
-import { haveRedis, REDIS_SERVER, startRedis, waitUntil } from '../workflows/queue-redis.js';
+import { graftProcesses, haveRedis, REDIS_SERVER, startRedis, waitUntil } from '../workflows/queue-redis.js';
 import { useBackend } from '../helpers.js';
 import { saveSourceRun } from './in-process.js';
 import { loadModel } from '../../src/io/run-dir.js';
@@ -24,21 +24,7 @@ if (!haveData) console.log(`skipping graft sweep/run --queue tests: no Fashion-M
 // The engine is part of a trial's fingerprint: the tests choose it per process, not through the environment.
 const { GRAFT_ENGINE: _engine, ...env } = process.env;
 
-interface Running {
-  child: ChildProcess;
-  log: () => string;
-  exit: Promise<number | null>;
-}
-const running: Running[] = [];
-function start(args: string[]): Running {
-  const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
-  let log = '';
-  child.stdout!.on('data', (d: Buffer) => (log += String(d)));
-  child.stderr!.on('data', (d: Buffer) => (log += String(d)));
-  const r: Running = { child, log: () => log, exit: new Promise((resolve) => child.once('exit', (code) => resolve(code))) };
-  running.push(r);
-  return r;
-}
+const { start, killAll } = graftProcesses(BIN, env);
 function runNow(args: string[]): { status: number | null; stdout: string; stderr: string } {
   return spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 180_000, env });
 }
@@ -71,7 +57,7 @@ describe.skipIf(!haveRedis || !haveData)('graft sweep --queue and graft run FILE
   });
 
   afterAll(() => {
-    for (const r of running) if (r.child.exitCode === null && r.child.signalCode === null) r.child.kill('SIGKILL');
+    killAll();
   });
 
   it('graft sweep --queue with 2 worker processes writes the single-machine sweep.json (but for seconds), the choice scored on test once, by the coordinator', async () => {

@@ -1,11 +1,11 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CompareResult, Trial } from '../../src/evaluate/compare-result.js';
 import type { LayersResult } from '../../src/evaluate/layers-result.js';
-import { haveRedis, REDIS_SERVER, startRedis, waitUntil, type Redis } from '../workflows/queue-redis.js';
+import { graftProcesses, haveRedis, REDIS_SERVER, startRedis, waitUntil, type Redis } from '../workflows/queue-redis.js';
 import { useBackend } from '../helpers.js';
 import { saveSourceRun } from './in-process.js';
 
@@ -16,23 +16,7 @@ const haveData = existsSync(path.join(dataDir, 't10k-labels-idx1-ubyte.gz')) || 
 if (!haveRedis) console.log(`skipping graft compare --queue / graft worker tests: no redis-server at ${REDIS_SERVER} (apt-get install redis-server)`);
 if (!haveData) console.log(`skipping graft compare --queue / graft worker tests: no Fashion-MNIST in ${dataDir}`);
 
-interface Running {
-  child: ChildProcess;
-  /** stdout and stderr so far. */
-  log: () => string;
-  exit: Promise<number | null>;
-}
-
-const running: Running[] = [];
-function start(args: string[]): Running {
-  const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let log = '';
-  child.stdout!.on('data', (d: Buffer) => (log += String(d)));
-  child.stderr!.on('data', (d: Buffer) => (log += String(d)));
-  const r: Running = { child, log: () => log, exit: new Promise((resolve) => child.once('exit', (code) => resolve(code))) };
-  running.push(r);
-  return r;
-}
+const { start, killAll } = graftProcesses(BIN);
 
 const dir = mkdtempSync(path.join(tmpdir(), 'graft-queue-cli-'));
 const src = path.join(dir, 'src');
@@ -56,7 +40,7 @@ describe.skipIf(!haveRedis || !haveData)('graft compare --queue and graft worker
   });
 
   afterAll(async () => {
-    for (const r of running) if (r.child.exitCode === null && r.child.signalCode === null) r.child.kill('SIGKILL');
+    killAll();
   });
 
   it('3 workers, one killed mid-trial, the coordinator killed and restarted: the single-machine result, each trial run to the end once', async () => {

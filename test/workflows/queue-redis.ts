@@ -63,3 +63,29 @@ export async function waitUntil(check: () => boolean, what: string, ms = 60_000)
     await new Promise((r) => setTimeout(r, 100));
   }
 }
+
+/** A graft process of a queue test: its output so far and its exit code. */
+export interface Running {
+  child: ChildProcess;
+  /** stdout and stderr so far. */
+  log: () => string;
+  exit: Promise<number | null>;
+}
+
+/** Starts and tracks graft processes (coordinators, workers), as on separate machines; killAll ends the live ones. */
+export function graftProcesses(bin: string, env?: NodeJS.ProcessEnv): { start: (args: string[]) => Running; killAll: () => void } {
+  const running: Running[] = [];
+  const start = (args: string[]): Running => {
+    const child = spawn(process.execPath, [bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'], ...(env && { env }) });
+    let log = '';
+    child.stdout!.on('data', (d: Buffer) => (log += String(d)));
+    child.stderr!.on('data', (d: Buffer) => (log += String(d)));
+    const r: Running = { child, log: () => log, exit: new Promise((resolve) => child.once('exit', (code) => resolve(code))) };
+    running.push(r);
+    return r;
+  };
+  const killAll = (): void => {
+    for (const r of running) if (r.child.exitCode === null && r.child.signalCode === null) r.child.kill('SIGKILL');
+  };
+  return { start, killAll };
+}
