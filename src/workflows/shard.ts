@@ -172,6 +172,23 @@ export async function writeShardFile<R>(file: string, content: ShardFile<R>): Pr
   await writeFileAtomic(file, `${JSON.stringify(content, null, 2)}\n`);
 }
 
+/** The shard file of a finished share: the same header for every study kind. */
+function shardFileOf<R>(kind: ShardKind, shard: Shard, fingerprint: ShardFingerprint, sourceLocation: string, classNames: readonly string[], started: number, total: number, indices: readonly number[], results: readonly R[]): ShardFile<R> {
+  return {
+    format: 'graft-shard',
+    graftVersion: GRAFT_VERSION,
+    kind,
+    shard,
+    fingerprint,
+    sourceLocation,
+    classNames: [...classNames],
+    createdAt: new Date().toISOString(),
+    seconds: (performance.now() - started) / 1000,
+    total,
+    results: indices.map((index, i) => ({ index, result: results[i]! })),
+  };
+}
+
 /** Runs shard K/N of a compare study: its share of the (train size, seed) pairs, both arms each. */
 export async function compareShard(options: CompareOptions, parallel: ParallelOptions, shard: Shard): Promise<ShardFile<[Trial, Trial]>> {
   const started = performance.now();
@@ -184,19 +201,7 @@ export async function compareShard(options: CompareOptions, parallel: ParallelOp
   const fingerprint = await fingerprintOf('compare', data.task, shared, options.source, [data.train, data.validation, data.test]);
   const indices = shardIndices(total, shard);
   const pairs = await runComparePairs(options, plan, indices, parallel);
-  return {
-    format: 'graft-shard',
-    graftVersion: GRAFT_VERSION,
-    kind: 'compare',
-    shard,
-    fingerprint,
-    sourceLocation: parallel.sourceLocation,
-    classNames: [...data.test.classNames],
-    createdAt: new Date().toISOString(),
-    seconds: (performance.now() - started) / 1000,
-    total,
-    results: indices.map((index, i) => ({ index, result: pairs[i]! })),
-  };
+  return shardFileOf('compare', shard, fingerprint, parallel.sourceLocation, data.test.classNames, started, total, indices, pairs);
 }
 
 /** Runs shard K/N of a layers study: its share of the (seed, n, arm) trials; each result is a test accuracy. */
@@ -210,19 +215,7 @@ export async function layersShard(options: LayersOptions, sourceLocation: string
   const fingerprint = await fingerprintOf('layers', data.task, { ...plan, data: sharedData }, options.source, [data.train, data.validation, data.test]);
   const indices = shardIndices(total, shard);
   const accuracies = await runLayersTrials(options.source, plan, indices, options.onPoint);
-  return {
-    format: 'graft-shard',
-    graftVersion: GRAFT_VERSION,
-    kind: 'layers',
-    shard,
-    fingerprint,
-    sourceLocation,
-    classNames: [...data.test.classNames],
-    createdAt: new Date().toISOString(),
-    seconds: (performance.now() - started) / 1000,
-    total,
-    results: indices.map((index, i) => ({ index, result: accuracies[i]! })),
-  };
+  return shardFileOf('layers', shard, fingerprint, sourceLocation, data.test.classNames, started, total, indices, accuracies);
 }
 
 /**
@@ -239,18 +232,5 @@ export async function sweepShard(options: SweepOptions, sourceLocation: string, 
   const indices = shardIndices(total, shard);
   const trials = await runSweepTrials(options.source, plan, data, indices, options.onConfig);
   const classWeights = sweepClassWeights(plan, data.train);
-  return {
-    format: 'graft-shard',
-    graftVersion: GRAFT_VERSION,
-    kind: 'sweep',
-    shard,
-    fingerprint,
-    sourceLocation,
-    classNames: [...data.test.classNames],
-    createdAt: new Date().toISOString(),
-    seconds: (performance.now() - started) / 1000,
-    total,
-    results: indices.map((index, i) => ({ index, result: trials[i]! })),
-    ...(classWeights && { classWeights }),
-  };
+  return { ...shardFileOf('sweep', shard, fingerprint, sourceLocation, data.test.classNames, started, total, indices, trials), ...(classWeights && { classWeights }) };
 }
