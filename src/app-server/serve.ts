@@ -4,6 +4,8 @@ import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { GraftError } from '../errors.js';
+import type { ZooFetchOptions } from '../io/backbone-weights.js';
+import { BUILTIN_ROUTE, builtinWeights } from './builtin.js';
 
 /** The built app: `npm run build:app` writes it; src/ and dist/ are both two levels below the package root. */
 export const APP_DIST = fileURLToPath(new URL('../../dist/app/', import.meta.url));
@@ -18,6 +20,8 @@ export interface AppServerOptions {
   host?: string;
   /** Folder holding the built app (index.html, main.js, worker.js, wasm/). Default APP_DIST. */
   root?: string;
+  /** Where the built-in source's weights come from (cache, mirror, env). Default: graft's weight cache, GRAFT_WEIGHTS_MIRROR, else Keras's URL. */
+  weights?: ZooFetchOptions;
 }
 
 export interface AppServer {
@@ -36,8 +40,8 @@ const TYPES: Record<string, string> = {
 };
 
 /**
- * Serves the built web app's files, and nothing else, over plain HTTP. Static files only: the page
- * never sends images or models back (there is no upload route to send them to).
+ * Serves the built web app's files over plain HTTP, plus the built-in source's weights (builtin.ts).
+ * The page never sends images or models back (there is no upload route to send them to).
  */
 export async function serveApp(options: AppServerOptions = {}): Promise<AppServer> {
   const root = path.resolve(options.root ?? APP_DIST);
@@ -50,11 +54,23 @@ export async function serveApp(options: AppServerOptions = {}): Promise<AppServe
   if (!(await stat(index).catch(() => undefined))?.isFile()) {
     throw new GraftError('DATA_NOT_FOUND', `The web app is not built: ${index} does not exist. Run \`npm run build:app\` in graft's folder (it needs the dev dependencies: npm install).`);
   }
+  const weights = options.weights ?? {};
   const server = createServer((req, res) => {
-    void respond(root, req.url ?? '/').then(({ status, type, body }) => {
-      // No caching: a rebuilt app is picked up on reload.
-      res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' });
+    void respond(root, req.url ?? '/', weights).then(({ status, type, body }) => {
+      res.writeHead(status, {
+        'content-type': type,
+        // No caching: a rebuilt app is picked up on reload.
+        'cache-control': 'no-store',
+        'x-content-type-options': 'nosniff',
+        // Cross-origin isolated pages get SharedArrayBuffer, which onnxruntime-web's threads need.
+        'cross-origin-opener-policy': 'same-origin',
+        'cross-origin-embedder-policy': 'require-corp',
+      });
       res.end(body);
+    }, (e: unknown) => {
+      // A bug: say so rather than leave the page waiting.
+      res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' });
+      res.end(`graft app failed: ${e instanceof Error ? e.message : String(e)}`);
     });
   });
   await new Promise<void>((resolve, reject) => {
@@ -71,13 +87,17 @@ export async function serveApp(options: AppServerOptions = {}): Promise<AppServe
   return { url: `http://${shown}:${address.port}/`, close: () => closeServer(server) };
 }
 
-async function respond(root: string, url: string): Promise<{ status: number; type: string; body: string | Buffer }> {
+async function respond(root: string, url: string, weights: ZooFetchOptions): Promise<{ status: number; type: string; body: string | Buffer }> {
   let pathname: string;
+  let search: URLSearchParams;
   try {
-    pathname = decodeURIComponent(new URL(url, 'http://x').pathname);
+    const parsed = new URL(url, 'http://x');
+    pathname = decodeURIComponent(parsed.pathname);
+    search = parsed.searchParams;
   } catch {
     return { status: 400, type: 'text/plain', body: 'bad request' };
   }
+  if (pathname === BUILTIN_ROUTE) return builtinWeights(search, weights);
   if (pathname.endsWith('/')) pathname += 'index.html';
   const file = path.resolve(root, `.${pathname}`);
   // Only files inside the app folder: `..` in a URL must not reach the rest of the disk.

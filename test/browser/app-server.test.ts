@@ -1,9 +1,13 @@
+import { readdirSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { request } from 'node:http';
+import { createServer, request, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serveApp, type AppServer } from '../../src/app-server/serve.js';
+import { BUILTIN_ROUTE } from '../../src/app-server/builtin.js';
+import { zooEntry } from '../../src/models/zoo.js';
 import { isGraftError } from '../../src/errors.js';
 import { runCli } from '../../src/cli/main.js';
 
@@ -27,13 +31,13 @@ afterAll(async () => {
 });
 
 /** A raw GET: the path is sent as written (fetch would normalise `..` away). */
-function get(url: string, rawPath: string): Promise<{ status: number; type: string | undefined; body: string }> {
+function get(url: string, rawPath: string): Promise<{ status: number; type: string | undefined; body: string; headers: IncomingHttpHeaders }> {
   return new Promise((resolve, reject) => {
     const u = new URL(url);
     const req = request({ host: u.hostname, port: u.port, path: rawPath }, (res) => {
       let body = '';
       res.on('data', (c: Buffer) => (body += c.toString('latin1')));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, type: res.headers['content-type'], body }));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, type: res.headers['content-type'], body, headers: res.headers }));
     });
     req.on('error', reject);
     req.end();
@@ -48,6 +52,14 @@ describe('graft app server', () => {
     expect(page.type).toMatch(/^text\/html/);
     expect(await get(server!.url, '/wasm/x.wasm')).toMatchObject({ status: 200, type: 'application/wasm' });
     expect((await get(server!.url, '/nothing.js')).status).toBe(404);
+  });
+
+  it('sends COOP same-origin and COEP require-corp on every response (the page is cross-origin isolated)', async () => {
+    for (const p of ['/', '/wasm/x.wasm', '/nothing.js', `${BUILTIN_ROUTE}?input=x`]) {
+      const r = await get(server!.url, p);
+      expect(r.headers['cross-origin-opener-policy'], p).toBe('same-origin');
+      expect(r.headers['cross-origin-embedder-policy'], p).toBe('require-corp');
+    }
   });
 
   it('never serves a file outside the app folder, however the path is encoded', async () => {
@@ -90,5 +102,67 @@ describe('graft app server', () => {
     const text = out.join('');
     expect(text).toContain('graft app [--port N] [--host ADDRESS]');
     expect(text).toContain('--port needs a whole number from 0 to 65535; received "eighty"');
+  });
+});
+
+/** A stand-in for Keras's weight host: serves `files` by name, 404 otherwise, and counts requests. */
+async function mirror(files: Record<string, Uint8Array>): Promise<{ url: string; hits: string[]; server: Server }> {
+  const hits: string[] = [];
+  const m = createServer((req, res) => {
+    const name = (req.url ?? '').split('/').pop() ?? '';
+    hits.push(name);
+    const body = files[name];
+    res.writeHead(body ? 200 : 404, { 'content-length': body ? body.length : 0 });
+    res.end(body);
+  });
+  await new Promise<void>((resolve) => m.listen(0, '127.0.0.1', resolve));
+  return { url: `http://127.0.0.1:${(m.address() as AddressInfo).port}/keras`, hits, server: m };
+}
+
+describe('graft app server: the built-in source', () => {
+  const file96 = zooEntry({ name: 'mobilenetv2', alpha: 0.35 }, 96).file;
+  const file224 = zooEntry({ name: 'mobilenetv2', alpha: 0.35 }, 224).file;
+  // Distinct bytes per file, so a test sees which file was served.
+  const bytes = { [file96]: Uint8Array.from({ length: 3000 }, (_, i) => (i * 7) % 251), [file224]: Uint8Array.from({ length: 2000 }, (_, i) => (i * 3) % 241) };
+
+  it('fetches the weights from the mirror into the cache once, then serves them from there', async () => {
+    const m = await mirror(bytes);
+    const cacheDir = path.join(dir, 'cache-ok');
+    const s = await serveApp({ root, port: 0, weights: { cacheDir, kerasCache: false, mirror: m.url } });
+    try {
+      const [a, b] = await Promise.all([get(s.url, `${BUILTIN_ROUTE}?input=96`), get(s.url, `${BUILTIN_ROUTE}?input=96`)]);
+      for (const r of [a, b]) {
+        expect(r.status).toBe(200);
+        expect(Buffer.from(r.body, 'latin1').equals(Buffer.from(bytes[file96]!))).toBe(true);
+      }
+      // An input without its own Keras file gets the 224 one, as the CLI does.
+      const c = await get(s.url, `${BUILTIN_ROUTE}?input=100`);
+      expect(Buffer.from(c.body, 'latin1').equals(Buffer.from(bytes[file224]!))).toBe(true);
+      expect(m.hits.filter((h) => h === file96)).toHaveLength(1);
+      expect(readdirSync(cacheDir).sort()).toEqual([file224, file96].sort());
+      await get(s.url, `${BUILTIN_ROUTE}?input=96`);
+      expect(m.hits.filter((h) => h === file96)).toHaveLength(1);
+    } finally {
+      await s.close();
+      await new Promise((r) => m.server.close(r));
+    }
+  });
+
+  it('without the weights (mirror lacks them) answers 503 naming the file and the fixes; a bad ?input is a 400', async () => {
+    const m = await mirror({});
+    const s = await serveApp({ root, port: 0, weights: { cacheDir: path.join(dir, 'cache-none'), kerasCache: false, mirror: m.url } });
+    try {
+      const r = await get(s.url, `${BUILTIN_ROUTE}?input=96`);
+      expect(r.status).toBe(503);
+      expect(r.body).toContain('graft app could not fetch the built-in weights');
+      expect(r.body).toContain(file96);
+      expect(r.body).toContain(path.join(dir, 'cache-none', file96));
+      const bad = await get(s.url, `${BUILTIN_ROUTE}?input=ten`);
+      expect(bad.status).toBe(400);
+      expect(bad.body).toContain('received "ten"');
+    } finally {
+      await s.close();
+      await new Promise((r) => m.server.close(r));
+    }
   });
 });

@@ -13,7 +13,9 @@ export const appCommand = defineCommand({
   },
   epilog: [
     'The page trains in your browser: images and models never leave it; this server only sends the',
-    "app's own files. Stop it with Ctrl-C.",
+    "app's own files, and the built-in source's weights (MobileNetV2 α 0.35, ImageNet), which it fetches",
+    "into graft's weight cache on first use (GRAFT_WEIGHTS_MIRROR=URL: a mirror holding Keras's files).",
+    'Stop it with Ctrl-C.',
   ].join('\n'),
   async run({ values: v }) {
     const port = Number(v.port);
