@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import * as path from 'node:path';
 import { isGraftError } from '../errors.js';
 import { fetchZooWeights, weightsCacheDir, type ZooFetchOptions } from '../io/backbone-weights.js';
 import type { MobileNetV2Alpha } from '../models/mobilenetv2.js';
@@ -39,8 +40,17 @@ export async function builtinWeights(search: URLSearchParams, options: ZooFetchO
     return { status: 200, type: 'application/octet-stream', body: await readFile(await pending) };
   } catch (e) {
     if (!isGraftError(e)) throw e;
+    // The download's own reason, without fetchZooWeights' command-line fixes: the page's fixes differ.
+    const reason = e.cause instanceof Error ? e.cause.message : e.message;
+    const mirror = options.mirror ?? (options.env ?? process.env).GRAFT_WEIGHTS_MIRROR;
+    const from = mirror ? `${mirror.replace(/\/+$/, '')}/${entry.file}` : entry.url;
     // 503: the route exists, its file could not be had now. The page shows this text as it is.
-    return plain(503, `graft app could not fetch the built-in weights: ${e.message}`);
+    return plain(503, [
+      `graft app could not fetch the built-in weights ${entry.file} from ${from}: ${reason.replace(/\.?$/, '.')}`,
+      'Drop a model file (.keras, .h5, .onnx or a TF.js model) as the source instead;',
+      `or restart graft app with GRAFT_WEIGHTS_MIRROR=URL, a folder holding ${entry.file};`,
+      `or download ${entry.url} by hand and put it at ${path.join(cacheDir, entry.file)}, then try again.`,
+    ].join(' '));
   }
 }
 

@@ -156,7 +156,12 @@ describe('graft app server: the built-in source', () => {
       expect(r.status).toBe(503);
       expect(r.body).toContain('graft app could not fetch the built-in weights');
       expect(r.body).toContain(file96);
+      expect(r.body).toContain(`${m.url}/${file96}`);
+      expect(r.body).toContain('GRAFT_WEIGHTS_MIRROR=URL');
+      expect(r.body).toContain('Drop a model file');
       expect(r.body).toContain(path.join(dir, 'cache-none', file96));
+      // The page's fixes, not the command line's.
+      expect(r.body).not.toContain('--weights');
       const bad = await get(s.url, `${BUILTIN_ROUTE}?input=ten`);
       expect(bad.status).toBe(400);
       expect(bad.body).toContain('received "ten"');
