@@ -3,14 +3,16 @@
 // keeps the page responsive while the cpu-heavy steps run.
 import type * as tfl from '@tensorflow/tfjs-layers';
 import {
-  applyUnfreeze, confidenceInterval, disposeModel, evaluate, fineTune, fit, initBrowserBackend, pairedDifference, predictArrays, reinitialize,
-  toKerasArchive, toOnnxBytes, toTfjsFiles, transfer, verdict, type Dataset, type EpochRecord, type TrainCallbacks,
+  applyUnfreeze, confidenceInterval, disposeModel, fineTune, fit, initBrowserBackend, normalizePixels, pairedDifference, predictArrays, reinitialize,
+  take, toKerasArchive, toOnnxBytes, toTfjsFiles, transfer, verdict, type Dataset, type EpochRecord, type TrainCallbacks,
 } from '../src/browser.js';
-import { decodeToPixels } from './decode.js';
+import { ByteRowStore } from './byte-rows.js';
+import { decodeToPixels, decodeToRgba } from './decode.js';
 import type { EpochInfo, FromWorker, SourceFiles, SplitCounts, ToWorker, TrainResult, TrainSettings } from './protocol.js';
 import { reportJson } from './report.js';
 import { prepareSource, type PreparedSource } from './source.js';
 import { splitPerClass } from './split.js';
+import { confidentlyWrong, probabilitiesOf, scoreOf, testImagesToSend } from './test-scores.js';
 
 const scope = globalThis as unknown as { postMessage(message: FromWorker, transfer?: Transferable[]): void; onmessage: ((e: MessageEvent<ToWorker>) => void) | null };
 const send = (message: FromWorker, transfer: Transferable[] = []): void => scope.postMessage(message, transfer);
@@ -59,16 +61,17 @@ async function load(message: Extract<ToWorker, { type: 'load' }>): Promise<void>
   const source = await prepareSource(message.source, message.settings.input);
   const side = source.input;
   const total = message.classes.reduce((n, c) => n + c.files.length, 0);
-  const x = new Float32Array(total * side * side * 3);
-  const y = new Int32Array(total);
+  // Each image is kept as its RGB bytes at the input size as soon as it is decoded (byte-rows.ts):
+  // the splits below select rows of this one store, and training reads them a batch at a time.
+  const store = new ByteRowStore(side * side * 3);
+  const labels: number[] = [];
   const skipped: string[] = [];
-  let n = 0;
   let done = 0;
   for (const [k, c] of message.classes.entries()) {
     for (const file of c.files) {
       try {
-        x.set(await decodeToPixels(file, side), n * side * side * 3);
-        y[n++] = k;
+        store.pushRgba(await decodeToRgba(file, side));
+        labels.push(k);
       } catch {
         skipped.push(`${c.name}/${file.name}`);
       }
@@ -76,14 +79,10 @@ async function load(message: Extract<ToWorker, { type: 'load' }>): Promise<void>
     }
   }
   const names = message.classes.map((c) => c.name);
-  const parts = splitPerClass(y.subarray(0, n), names.length, message.settings.testFraction, message.settings.validationFraction, 0);
-  const subset = (part: string): Dataset => {
-    const idx = parts.flatMap((p, i) => (p === part ? [i] : []));
-    const size = side * side * 3;
-    const xs = new Float32Array(idx.length * size);
-    idx.forEach((i, r) => xs.set(x.subarray(i * size, (i + 1) * size), r * size));
-    return { x: xs, y: Int32Array.from(idx, (i) => y[i]!), sampleShape: [side, side, 3], classNames: names, pixelRange: 'unit', source: `app/${part}` };
-  };
+  const y = Int32Array.from(labels);
+  const all = normalizePixels({ x: new Float32Array(0), rows: store.rows(), y, sampleShape: [side, side, 3], classNames: names, pixelRange: 'raw', source: 'app' });
+  const parts = splitPerClass(y, names.length, message.settings.testFraction, message.settings.validationFraction, 0);
+  const subset = (part: string): Dataset => take(all, parts.flatMap((p, i) => (p === part ? [i] : [])), `app/${part}`);
   const counts = names.map((_, k) => (['train', 'validation', 'test'] as const).map((p) => parts.filter((q, i) => q === p && y[i] === k).length));
   const split: SplitCounts = { classNames: names, counts, skipped, source: source.description };
   loaded = { source, sourceFiles: message.source, settings: message.settings, train: subset('train'), validation: subset('validation'), test: subset('test'), split };
@@ -107,6 +106,7 @@ async function train(l: Loaded): Promise<void> {
   });
   if (finalModel) disposeModel(finalModel);
   finalModel = undefined;
+  let finalProbabilities = new Float32Array(0);
   const transferErrors: number[] = [];
   const scratchErrors: number[] = [];
   const seconds = { transfer: 0, scratch: 0 };
@@ -124,9 +124,12 @@ async function train(l: Loaded): Promise<void> {
     // Frozen: only the head trains (on features computed once); then the last block too, at a tenth of the rate.
     await fineTune(t, l.train, { ...common, callbacks: callbacks('transfer', seed), frozen: { epochs: s.frozenEpochs, optimizer }, unfrozen: { epochs: s.unfrozenEpochs, optimizer: { ...optimizer, learningRate: s.learningRate / 10 }, unfreeze: l.source.unfreeze } });
     seconds.transfer += lap();
-    transferErrors.push(1 - evaluate(t.model, l.test).accuracy);
-    if (seed === 0) finalModel = t.model;
-    else disposeModel(t.model);
+    const probabilities = probabilitiesOf(t.model, l.test);
+    transferErrors.push(1 - scoreOf(probabilities, l.test.y, l.test.classNames).accuracy);
+    if (seed === 0) {
+      finalModel = t.model;
+      finalProbabilities = probabilities;
+    } else disposeModel(t.model);
 
     // The same architecture from fresh weights, all of it trainable, for as many epochs in total.
     lap();
@@ -135,16 +138,16 @@ async function train(l: Loaded): Promise<void> {
     applyUnfreeze(sc.reused, 'all');
     await fit(sc.model, l.train, { ...common, epochs: perArm, optimizer, phase: 'scratch', callbacks: callbacks('scratch', seed) });
     seconds.scratch += lap();
-    scratchErrors.push(1 - evaluate(sc.model, l.test).accuracy);
+    scratchErrors.push(1 - scoreOf(probabilitiesOf(sc.model, l.test), l.test.y, l.test.classNames).accuracy);
     disposeModel(sc.model);
   }
   const model = finalModel!;
   send({ type: 'status', text: 'Exporting the model (.keras, ONNX, TF.js)…' });
   const difference = pairedDifference(transferErrors, scratchErrors);
   const v = verdict(difference);
-  const evaluation = evaluate(model, l.test);
-  const probabilities = predictArrays(model, l.test.x, l.test.sampleShape);
-  const wrong = confidentlyWrong(probabilities, l.test.y, classes);
+  // The first seed's transfer model is the one exported; its test probabilities were computed above.
+  const evaluation = scoreOf(finalProbabilities, l.test.y, l.test.classNames);
+  const shown = testImagesToSend(l.test, finalProbabilities, confidentlyWrong(finalProbabilities, l.test.y, classes));
   const tfjs = await toTfjsFiles(model, 'graft app');
   const base = {
     verdict: v,
@@ -160,10 +163,7 @@ async function train(l: Loaded): Promise<void> {
   const reportData = { ...base, source: l.split.source, split: l.split, settings: s, perClass: evaluation.perClass };
   const result: TrainResult = {
     ...base,
-    testX: l.test.x.slice(),
-    testY: l.test.y.slice(),
-    probabilities,
-    wrong,
+    ...shown,
     keras: await toKerasArchive(model),
     onnx: toOnnxBytes(model),
     tfjsJson: tfjs['model.json'],
@@ -171,18 +171,6 @@ async function train(l: Loaded): Promise<void> {
     report: reportJson(reportData),
   };
   send({ type: 'result', result }, [result.testX.buffer, result.testY.buffer, result.probabilities.buffer, result.keras.buffer, result.onnx.buffer, result.tfjsWeights.buffer]);
-}
-
-/** Test images predicted wrongly, most confident first (at most 8). */
-function confidentlyWrong(probabilities: Float32Array, y: Int32Array, classes: number): number[] {
-  const rows: Array<{ i: number; p: number }> = [];
-  for (let i = 0; i < y.length; i++) {
-    const row = probabilities.subarray(i * classes, (i + 1) * classes);
-    let best = 0;
-    for (let k = 1; k < classes; k++) if (row[k]! > row[best]!) best = k;
-    if (best !== y[i]) rows.push({ i, p: row[best]! });
-  }
-  return rows.sort((a, b) => b.p - a.p).slice(0, 8).map((r) => r.i);
 }
 
 function verdictWords(v: string, t: number[], s: number[], d: ReturnType<typeof pairedDifference>): string {
