@@ -44,6 +44,13 @@ export { toTfjsFiles, type TfjsModelFiles } from './io/tfjs-files.js';
 export { toKerasArchive } from './io/keras/export.js';
 export { toOnnxBytes } from './io/export-onnx.js';
 export { copyWeightsByName } from './io/copy-weights.js';
+export { loadKerasModelFromBytes, loadKerasWeightsFromBytes, type KerasModel } from './io/keras/load-bytes.js';
+export { loadOnnxSourceFromBytes } from './io/onnx/source-bytes.js';
+export type { OnnxSource, OnnxSourceOptions, OnnxSourceInfo } from './io/onnx/import-source.js';
+
+// data bytes: a zip of image folders, as a page receives it
+export { readImageZip, IMAGE_ZIP_LIMITS, type ImageZip, type ImageZipFile } from './io/image-zip.js';
+export { IMAGE_EXTENSIONS } from './io/image-extensions.js';
 
 // transfer
 export { transfer, cloneModel, type TransferOptions, type TransferredModel, type HeadOptions } from './transfer/transfer.js';

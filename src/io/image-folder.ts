@@ -6,6 +6,7 @@ import { fitImage, toBytes } from '../data/image-convert.js';
 import { type DecodedImages, decodeCacheDir, decodeCacheKey, readDecodeCache, writeDecodeCache } from './decode-cache.js';
 import { decodeImage } from './image-decode.js';
 import { READ_LIMITS, readRegularFile } from './regular-file.js';
+import { IMAGE_EXTENSIONS } from './image-extensions.js';
 import type { Environment } from './environment.js';
 
 /**
@@ -33,8 +34,9 @@ export interface ImageFolderOptions {
   source?: string;
 }
 
-/** File names (case-insensitive) that count as images; others (README, .DS_Store) are ignored. */
-export const IMAGE_EXTENSIONS: readonly string[] = ['.png', '.jpg', '.jpeg', '.webp', '.bmp', '.gif'];
+// File names (case-insensitive) that count as images; others (README, .DS_Store) are ignored.
+// Defined in a pure module so image zips read in a page agree; re-exported for callers.
+export { IMAGE_EXTENSIONS };
 
 /** Images decoded at once while reading; bounds open files and memory held by pending reads. */
 const READ_AHEAD = 64;

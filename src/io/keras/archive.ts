@@ -1,5 +1,5 @@
 import { GraftError } from '../../errors.js';
-import { READ_LIMITS } from '../regular-file.js';
+import { READ_LIMITS } from '../read-limits.js';
 import { extractZipEntry, listZipEntries } from '../zip-read.js';
 
 /** The parts of a Keras 3 `.keras` file graft reads. */

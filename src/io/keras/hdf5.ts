@@ -64,7 +64,8 @@ export async function openH5(bytes: Uint8Array, what: string): Promise<H5Reader>
   const h5wasm = await h5lib();
   const fs = (await h5wasm.ready).FS;
   const id = ++counter;
-  const name = `/graft-${process.pid}-${id}.h5`;
+  // h5wasm's file system is in memory and private to this module, so the counter alone is unique (a page has no process.pid).
+  const name = `/graft-${id}.h5`;
   const ceiling = heapCeiling(bytes.length, await h5HeapBytes());
   openCeilings.set(id, ceiling);
   applyCeilings();

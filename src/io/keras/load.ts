@@ -1,21 +1,10 @@
-import * as tfl from '@tensorflow/tfjs-layers';
+import type * as tfl from '@tensorflow/tfjs-layers';
 import { GraftError } from '../../errors.js';
-import { parseJson, readKerasArchive } from './archive.js';
-import { normalizeKerasConfig } from './config.js';
-import { detectLayout, assignWeights } from './weights.js';
-import { openH5 } from './hdf5.js';
-import { disposeModel, withVariableCleanup } from '../../models/dispose.js';
-import { checkLoadedModel } from '../tfjs-format.js';
-import { assertFiniteWeights } from '../weights-finite.js';
 import { READ_LIMITS, readRegularFile } from '../regular-file.js';
+import { loadKerasModelFromBytes, loadKerasWeightsFromBytes, type KerasModel } from './load-bytes.js';
 
-export interface KerasModel {
-  model: tfl.LayersModel;
-  /** The Keras version that wrote the file, as recorded in it. */
-  kerasVersion: string;
-  /** 'keras-h5': legacy full-model HDF5 (Keras 2.x, tf.keras, Keras 3 legacy); 'keras-v3': a .keras zip. */
-  format: 'keras-h5' | 'keras-v3';
-}
+// The file half of Keras loading; the in-memory half (load-bytes.ts) has no node:fs, for the browser entry.
+export { loadKerasModelFromBytes, loadKerasWeightsFromBytes, type KerasModel } from './load-bytes.js';
 
 export async function readModelBytes(file: string): Promise<Uint8Array> {
   try {
@@ -32,85 +21,7 @@ export async function loadKerasModel(file: string): Promise<KerasModel> {
   return loadKerasModelFromBytes(await readModelBytes(file), file);
 }
 
-/** The same from bytes in memory; `what` names them in errors. */
-export async function loadKerasModelFromBytes(bytes: Uint8Array, what: string): Promise<KerasModel> {
-  if (bytes[0] === 0x50 && bytes[1] === 0x4b) return loadArchive(bytes, what);
-  return loadH5(bytes, what);
-}
-
-async function loadArchive(bytes: Uint8Array, what: string): Promise<KerasModel> {
-  const archive = readKerasArchive(bytes, what);
-  const { topology, tree } = normalizeKerasConfig(archive.config, what);
-  const model = await buildModel(topology, what);
-  try {
-    const h5 = await openH5(archive.weights, `${what}: model.weights.h5`);
-    try {
-      assignWeights(model, h5, `${what}: model.weights.h5`, tree);
-      assertFiniteWeights(model, what);
-    } finally {
-      h5.close();
-    }
-  } catch (e) {
-    disposeModel(model); // a half-loaded model must not keep its tensors alive
-    throw e;
-  }
-  const by = typeof archive.metadata.written_by === 'string' ? ` (file written by ${archive.metadata.written_by})` : '';
-  return { model, kerasVersion: `${String(archive.metadata.keras_version ?? 'unknown')}${by}`, format: 'keras-v3' };
-}
-
-async function loadH5(bytes: Uint8Array, what: string): Promise<KerasModel> {
-  const h5 = await openH5(bytes, what);
-  try {
-    const config = h5.attr('/', 'model_config');
-    if (config === undefined) {
-      const weightsOnly = detectLayout(h5) !== undefined;
-      throw new GraftError(
-        'BAD_ARGUMENT',
-        weightsOnly
-          ? `${what} holds weights only (from save_weights), not a model: there is no architecture to build. Load it onto a model graft builds (a backbone) instead, or save the full model with model.save().`
-          : `${what} is an HDF5 file without a Keras model_config; it was not written by Keras model.save().`,
-      );
-    }
-    const { topology, tree } = normalizeKerasConfig(parseJson(String(config), `${what}: model_config`), what);
-    const model = await buildModel(topology, what);
-    try {
-      assignWeights(model, h5, what, tree);
-      assertFiniteWeights(model, what);
-      // Reading the version can fail too (a damaged string): the model must not outlive that.
-      const version = h5.attr('/', 'keras_version') ?? h5.attr('/model_weights', 'keras_version');
-      return { model, kerasVersion: String(version ?? 'unknown'), format: 'keras-h5' };
-    } catch (e) {
-      disposeModel(model);
-      throw e;
-    }
-  } finally {
-    h5.close();
-  }
-}
-
 /** Applies a weights-only file (Keras 3 `.weights.h5` or legacy `save_weights` .h5) to a model. */
 export async function loadKerasWeights(model: tfl.LayersModel, file: string): Promise<void> {
-  const h5 = await openH5(await readModelBytes(file), file);
-  try {
-    assignWeights(model, h5, file);
-    assertFiniteWeights(model, file);
-  } finally {
-    h5.close();
-  }
-}
-
-async function buildModel(topology: object, what: string): Promise<tfl.LayersModel> {
-  let model: tfl.LayersModel;
-  try {
-    model = await withVariableCleanup(() => tfl.models.modelFromJSON({ modelTopology: topology } as Parameters<typeof tfl.models.modelFromJSON>[0]));
-  } catch (e) {
-    throw new GraftError('MODEL_CORRUPT', `${what}: the model config could not be built (${(e as Error).message.split('\n')[0]}).`, { cause: e });
-  }
-  try {
-    checkLoadedModel(model, what);
-  } catch (e) {
-    disposeModel(model);
-    throw e;
-  }
-  return model;
+  return loadKerasWeightsFromBytes(model, await readModelBytes(file), file);
 }

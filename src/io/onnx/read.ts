@@ -2,18 +2,12 @@ import { constants } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import * as path from 'node:path';
 import { GraftError } from '../../errors.js';
-import type { OnnxModel } from '../../engine/onnx/model-proto.js';
 import { READ_LIMITS, readRegularFile } from '../regular-file.js';
+import { decodeOnnxWith, looksLikeOnnx, type OnnxFile } from './decode.js';
 import { loadExternalData } from './external-data.js';
-import { asModelError } from './format-error.js';
-import { checkGraph } from './graph-checks.js';
-import { readModelProto } from './model-read.js';
 
-/** A model read from its file, and the names of its model-local functions (no standard op). */
-export interface OnnxFile {
-  model: OnnxModel;
-  functions: string[];
-}
+// The in-memory half (decode.ts) has no node:fs, for the browser entry; re-exported for callers.
+export { looksLikeOnnx, type OnnxFile } from './decode.js';
 
 /**
  * Reads an .onnx file: the ModelProto, its external data files (from the model's own folder only),
@@ -33,25 +27,7 @@ export async function readOnnxModel(file: string): Promise<OnnxFile> {
 
 /** The same for bytes already in memory; `file` names them and locates external data. */
 export async function decodeOnnxModel(bytes: Uint8Array, file: string): Promise<OnnxFile> {
-  let read;
-  try {
-    // A plain view, so no Buffer (readRegularFile's type) leaks into the model's arrays.
-    read = readModelProto(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
-  } catch (e) {
-    throw asModelError(e, file);
-  }
-  await loadExternalData(read.pending, file);
-  checkGraph(read.model.graph, file);
-  return { model: read.model, functions: read.functions };
-}
-
-/**
- * Whether bytes look like a ModelProto: it starts with ir_version (field 1, a small varint) followed
- * by another ModelProto field, as every exporter writes it. For telling .onnx files without the
- * extension from the other model formats; the reader itself decides validity.
- */
-export function looksLikeOnnx(head: Uint8Array): boolean {
-  return head.length >= 4 && head[0] === 0x08 && head[1]! >= 1 && head[1]! <= 0x7f && [0x12, 0x1a, 0x22, 0x28, 0x32, 0x3a, 0x42].includes(head[2]!);
+  return decodeOnnxWith(bytes, file, loadExternalData);
 }
 
 /**
