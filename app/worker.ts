@@ -99,8 +99,12 @@ async function train(l: Loaded): Promise<void> {
   let epochsDone = 0;
   const callbacks = (arm: EpochInfo['arm'], seed: number): TrainCallbacks => ({
     onBatchProgress: (b) => send({ type: 'progress', fraction: (epochsDone + (b.batch / b.batches)) / totalEpochs, text: `${arm}, seed ${seed}, ${b.phase} epoch ${b.epoch}/${b.epochs}: loss ${b.loss.toFixed(4)}, accuracy ${b.accuracy.toFixed(3)}` }),
+    // fineTune says how long the frozen layers took to compute the cached features.
+    onMessage: (text) => send({ type: 'status', text }),
     onEpochEnd: (r: EpochRecord) => {
       epochsDone++;
+      // The unfrozen phase starts by computing its own (smaller, deeper) features: say so, it takes a while at 224.
+      if (arm === 'transfer' && r.phase === 'frozen' && r.epoch === s.frozenEpochs && s.unfrozenEpochs > 0) send({ type: 'status', text: `transfer, seed ${seed}: computing features below the unfrozen layers…` });
       send({ type: 'epoch', info: { arm, seed, phase: r.phase, epoch: r.epoch, loss: r.loss, accuracy: r.accuracy, ...(r.valLoss !== undefined && { valLoss: r.valLoss }), ...(r.valAccuracy !== undefined && { valAccuracy: r.valAccuracy }) } });
     },
   });
@@ -121,9 +125,11 @@ async function train(l: Loaded): Promise<void> {
     const common = { batchSize: s.batchSize, seed, validation: l.validation, earlyStopping: false as const };
     lap();
     const t = await transfer(l.source.model, { ...transferOptions, seed });
+    send({ type: 'status', text: `transfer, seed ${seed}: computing features of the frozen layers, once per image…` });
     // Frozen: only the head trains (on features computed once); then the last block too, at a tenth of the rate.
     await fineTune(t, l.train, { ...common, callbacks: callbacks('transfer', seed), frozen: { epochs: s.frozenEpochs, optimizer }, unfrozen: { epochs: s.unfrozenEpochs, optimizer: { ...optimizer, learningRate: s.learningRate / 10 }, unfreeze: l.source.unfreeze } });
     seconds.transfer += lap();
+    send({ type: 'status', text: `transfer, seed ${seed}: scoring the test set…` });
     const probabilities = probabilitiesOf(t.model, l.test);
     transferErrors.push(1 - scoreOf(probabilities, l.test.y, l.test.classNames).accuracy);
     if (seed === 0) {
@@ -138,6 +144,7 @@ async function train(l: Loaded): Promise<void> {
     applyUnfreeze(sc.reused, 'all');
     await fit(sc.model, l.train, { ...common, epochs: perArm, optimizer, phase: 'scratch', callbacks: callbacks('scratch', seed) });
     seconds.scratch += lap();
+    send({ type: 'status', text: `scratch, seed ${seed}: scoring the test set…` });
     scratchErrors.push(1 - scoreOf(probabilitiesOf(sc.model, l.test), l.test.y, l.test.classNames).accuracy);
     disposeModel(sc.model);
   }
