@@ -1,7 +1,10 @@
 // The page: gathers the source model and the images, shows the split, drives the worker, and draws
 // its progress and results. No network calls besides the app's own files.
-import { SETTINGS_DEFAULTS, type EpochInfo, type FromWorker, type SourceFiles, type ToWorker, type TrainResult, type TrainSettings } from './protocol.js';
+import { ONNX_PREPROCESSING, SETTINGS_DEFAULTS, type EpochInfo, type FromWorker, type SourceFiles, type ToWorker, type TrainResult, type TrainSettings } from './protocol.js';
 import { reportHtml, type AppReport } from './report.js';
+import { fetchBuiltin } from './builtin-source.js';
+import { readSourceFiles } from './source-files.js';
+import { expandZips, zipClasses } from './zip.js';
 
 const $ = <T extends HTMLElement>(id: string): T => {
   const el = document.getElementById(id);
@@ -18,35 +21,61 @@ const state: { result?: TrainResult; split?: unknown } = {};
 const numberFields: Array<[string, keyof TrainSettings]> = [['input', 'input'], ['seeds', 'seeds'], ['frozen-epochs', 'frozenEpochs'], ['unfrozen-epochs', 'unfrozenEpochs'], ['learning-rate', 'learningRate'], ['test-fraction', 'testFraction']];
 for (const [id, key] of numberFields) $<HTMLInputElement>(id).value = String(SETTINGS_DEFAULTS[key]);
 
-function addClassRow(): void {
+/** Each class row's images, zips expanded: filled when its inputs change, awaited by Load. */
+const rowImages = new WeakMap<Element, Promise<{ files: File[]; skipped: string[] }>>();
+
+function addClassRow(preset?: { name: string; files: File[]; skipped: string[] }): void {
   const row = document.createElement('div');
   row.className = 'class-row';
   const n = $('classes').children.length + 1;
   row.innerHTML = `<label>Class <input class="class-name" value="class ${n}" size="12"></label>
 <label>Folder <input class="class-folder" type="file" webkitdirectory multiple></label>
-<label>or files <input class="class-files" type="file" multiple accept="image/*"></label> <span class="class-count"></span>`;
+<label>or files / .zip <input class="class-files" type="file" multiple accept="image/*,.zip,application/zip"></label> <span class="class-count"></span>`;
   const name = row.querySelector<HTMLInputElement>('.class-name')!;
+  const show = (images: Promise<{ files: File[]; skipped: string[] }>): void => {
+    rowImages.set(row, images);
+    const count = row.querySelector('.class-count')!;
+    images.then(({ files, skipped }) => {
+      count.textContent = `${files.length} image${files.length === 1 ? '' : 's'}${skipped.length ? ` (skipped ${skipped.length}: ${skipped.slice(0, 3).join(', ')}${skipped.length > 3 ? ', …' : ''})` : ''}`;
+    }, (e: unknown) => {
+      count.textContent = 'no images';
+      showError(e);
+    });
+  };
+  if (preset) {
+    name.value = preset.name;
+    show(Promise.resolve({ files: preset.files, skipped: preset.skipped }));
+  }
   for (const input of row.querySelectorAll<HTMLInputElement>('input[type=file]')) {
     input.addEventListener('change', () => {
-      const files = imagesOf(row);
-      row.querySelector('.class-count')!.textContent = `${files.length} image${files.length === 1 ? '' : 's'}`;
-      // A folder names its class, unless the user typed a name.
-      const folder = files[0]?.webkitRelativePath.split('/')[0];
-      if (folder && /^class \d+$/.test(name.value)) name.value = folder;
+      const chosen = [...row.querySelectorAll<HTMLInputElement>('input[type=file]')].flatMap((i) => [...(i.files ?? [])]);
+      show(expandZips(chosen).then(({ files, skipped }) => ({ files: keepImages(files), skipped })));
+      // A folder (or a zip) names its class, unless the user typed a name.
+      const first = chosen[0];
+      const label = first?.webkitRelativePath.split('/')[0] || (first && /\.zip$/i.test(first.name) ? first.name.replace(/\.zip$/i, '') : '');
+      if (label && /^class \d+$/.test(name.value)) name.value = label;
     });
   }
   $('classes').append(row);
 }
 addClassRow();
 addClassRow();
-$('add-class').addEventListener('click', addClassRow);
+$('add-class').addEventListener('click', () => addClassRow());
 
-function imagesOf(row: Element): File[] {
-  const inputs = row.querySelectorAll<HTMLInputElement>('input[type=file]');
-  const files = [...inputs].flatMap((i) => [...(i.files ?? [])]);
-  // Folders hold other files too (.DS_Store, notes): keep images, told apart by the browser's type or name.
-  return files.filter((f) => f.type.startsWith('image/') || /\.(jpe?g|png|webp|gif|bmp)$/i.test(f.name));
-}
+// One zip with a folder per class fills every class at once, replacing the rows.
+$('classes-zip').addEventListener('change', () => {
+  const zip = $<HTMLInputElement>('classes-zip').files?.[0];
+  if (!zip) return;
+  void zipClasses(zip).then(({ classes, skipped }) => {
+    if (classes.length < 2) throw new Error(`${zip.name} holds ${classes.length === 1 ? `one class (${classes[0]!.name})` : 'no images'}; filling all classes needs a zip with one folder per class (at least two). Give a one-class zip to a class's "files / .zip" instead.`);
+    $('classes').replaceChildren();
+    classes.forEach((c, k) => addClassRow({ name: c.name, files: keepImages(c.files), skipped: k === 0 ? skipped : [] }));
+    $('error').textContent = '';
+  }).catch(showError);
+});
+
+/** Folders hold other files too (.DS_Store, notes): keep images, told apart by the browser's type or name. */
+const keepImages = (files: File[]): File[] => files.filter((f) => f.type.startsWith('image/') || /\.(jpe?g|png|webp|gif|bmp)$/i.test(f.name));
 
 function settings(): TrainSettings {
   const s = { ...SETTINGS_DEFAULTS };
@@ -60,34 +89,31 @@ function settings(): TrainSettings {
   return s;
 }
 
-/** model.json + its weight files (in the manifest's order, one buffer) from the chosen files. */
-async function sourceFiles(): Promise<SourceFiles> {
+// Choosing a file chooses "a model file"; an ONNX file also asks for its preprocessing.
+$('source-files').addEventListener('change', () => {
   const files = [...($<HTMLInputElement>('source-files').files ?? [])];
-  const json = files.find((f) => f.name.endsWith('.json') && f.name !== 'metadata.json');
-  if (!json) throw new Error(`Choose the source's model.json and weights.bin; received ${files.length ? files.map((f) => f.name).join(', ') : 'no files'}.`);
-  const text = await json.text();
-  const manifest = (JSON.parse(text) as { weightsManifest?: Array<{ paths?: string[] }> }).weightsManifest ?? [];
-  const parts: Uint8Array[] = [];
-  for (const p of manifest.flatMap((g) => g.paths ?? [])) {
-    const name = p.split('/').pop();
-    const f = files.find((g) => g.name === name);
-    if (!f) throw new Error(`${json.name} needs ${p}, which was not chosen. Choose it with model.json.`);
-    parts.push(new Uint8Array(await f.arrayBuffer()));
-  }
-  const weights = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  parts.reduce((at, p) => (weights.set(p, at), at + p.length), 0);
-  return { modelJson: text, weights, name: json.name };
+  if (files.length) $<HTMLInputElement>('source-file').checked = true;
+  $('onnx-options').hidden = !files.some((f) => /\.onnx$/i.test(f.name));
+});
+
+async function sourceFiles(input: number): Promise<SourceFiles> {
+  if ($<HTMLInputElement>('source-builtin').checked) return fetchBuiltin(input);
+  const preprocess = ONNX_PREPROCESSING.find((p) => p === $<HTMLSelectElement>('onnx-preprocess').value) ?? 'imagenet';
+  const layout = $<HTMLSelectElement>('onnx-layout').value;
+  return readSourceFiles([...($<HTMLInputElement>('source-files').files ?? [])], { preprocess, ...((layout === 'nchw' || layout === 'nhwc') && { layout }) });
 }
 
 $('load').addEventListener('click', () => {
   void (async () => {
     const rows = [...$('classes').children];
-    const classes = rows.map((r) => ({ name: r.querySelector<HTMLInputElement>('.class-name')!.value.trim(), files: imagesOf(r) })).filter((c) => c.files.length > 0);
-    const source = await sourceFiles();
+    const images = await Promise.all(rows.map((r) => rowImages.get(r) ?? Promise.resolve({ files: [], skipped: [] })));
+    const classes = rows.map((r, k) => ({ name: r.querySelector<HTMLInputElement>('.class-name')!.value.trim(), files: images[k]!.files })).filter((c) => c.files.length > 0);
+    const s = settings();
     $('error').textContent = '';
-    $<HTMLButtonElement>('train').disabled = true;
     $('decode-status').textContent = 'Reading the source model…';
-    post({ type: 'load', source, classes, settings: settings() });
+    const source = await sourceFiles(s.input);
+    $<HTMLButtonElement>('train').disabled = true;
+    post({ type: 'load', source, classes, settings: s });
   })().catch(showError);
 });
 

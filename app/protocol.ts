@@ -1,12 +1,20 @@
 // Messages between the page (main.ts) and the training worker (worker.ts). Typed arrays travel as
 // transferables; File objects are cloned (the worker decodes them, so the page never blocks).
 
-export interface SourceFiles {
-  /** A TF.js layers model: model.json's text and its weights.bin. */
-  modelJson: string;
-  weights: Uint8Array;
-  name: string;
-}
+/** How the page asks for an ONNX model's preprocessing (ONNX files do not say). Default imagenet. */
+export const ONNX_PREPROCESSING = ['imagenet', 'tf', 'caffe', 'scale', 'raw'] as const;
+export type OnnxPreprocessing = (typeof ONNX_PREPROCESSING)[number];
+
+/** The chosen source, as bytes (they travel to the worker, which builds the model). */
+export type SourceFiles =
+  /** A TF.js layers model: model.json's text and its weight files joined in the manifest's order. */
+  | { kind: 'tfjs'; name: string; modelJson: string; weights: Uint8Array }
+  /** A Keras model: a .keras archive or a full-model .h5 (told apart by content when loaded). */
+  | { kind: 'keras'; name: string; bytes: Uint8Array }
+  /** An ONNX model with the weights inside; `layout` unset: read from the input's shape. */
+  | { kind: 'onnx'; name: string; bytes: Uint8Array; preprocess: OnnxPreprocessing; layout?: 'nchw' | 'nhwc' }
+  /** graft app's built-in source: MobileNetV2 α 0.35 with Keras applications' ImageNet weights (weights-only .h5). */
+  | { kind: 'builtin'; name: string; alpha: 0.35; weights: Uint8Array };
 
 export interface TrainSettings {
   /** Side of the square images the model sees (MobileNetV2 sources are rebuilt at this size). */
