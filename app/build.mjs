@@ -1,5 +1,6 @@
 // Builds the web app into dist/app/ (or the folder given): the page and worker bundles (esbuild,
-// for browsers, graft's browser entry inside), index.html, style.css, and TF.js's .wasm files.
+// for browsers, graft's browser entry inside), index.html, style.css, TF.js's .wasm files and
+// onnxruntime-web's (ort/).
 // `npm run build:app` runs it; so does `prepare`, so a packed graft ships dist/app built.
 import { copyFile, mkdir, readdir, rm } from 'node:fs/promises';
 import * as path from 'node:path';
@@ -9,6 +10,8 @@ import * as esbuild from 'esbuild';
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, '..');
 export const APP_OUT = path.join(ROOT, 'dist/app');
+/** onnxruntime-web's files the app serves from ort/ (src/platform/browser/onnx-web.ts loads them). */
+export const ORT_FILES = ['ort-wasm-simd-threaded.mjs', 'ort-wasm-simd-threaded.wasm'];
 
 /** Builds the app into `out` (replaced whole) and returns the files written, relative to it. */
 export async function buildApp(out = APP_OUT) {
@@ -31,6 +34,11 @@ export async function buildApp(out = APP_OUT) {
   // tfjs-backend-wasm loads these at run time from wasmPaths; a bundle cannot carry them.
   const wasmDir = path.join(ROOT, 'node_modules/@tensorflow/tfjs-backend-wasm/dist');
   for (const f of (await readdir(wasmDir)).filter((n) => n.endsWith('.wasm'))) await copyFile(path.join(wasmDir, f), path.join(out, 'wasm', f));
+  // onnxruntime-web (graft's training compiler in the worker) imports its wasm glue and binary from
+  // the worker's onnxWasmPaths, ort/: only the plain SIMD-threaded build (no WebGPU, no JSPI) is used.
+  await mkdir(path.join(out, 'ort'));
+  const ortDir = path.join(ROOT, 'node_modules/onnxruntime-web/dist');
+  for (const f of ORT_FILES) await copyFile(path.join(ortDir, f), path.join(out, 'ort', f));
   return (await readdir(out, { recursive: true })).sort();
 }
 

@@ -37,7 +37,7 @@ scope.onmessage = (e) => {
 
 async function handle(message: ToWorker): Promise<void> {
   // wasm files come from the app's own /wasm/ folder; cpu if they cannot start.
-  backend ??= initBrowserBackend({ backend: 'wasm', wasmPaths: new URL('wasm/', self.location.href).href })
+  backend ??= initBrowserBackend({ backend: 'wasm', wasmPaths: new URL('wasm/', self.location.href).href, onnxWasmPaths: new URL('ort/', self.location.href).href })
     .catch(() => initBrowserBackend({ backend: 'cpu' }))
     .then((b) => b.description);
   const description = await backend;

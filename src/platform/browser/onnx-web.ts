@@ -32,7 +32,11 @@ let settings: OnnxWebOptions = {};
 /** The settings onnxruntime-web started with: its wasm threads and paths are fixed from then on. */
 let started: { wasmPaths: string; threads: number } | undefined;
 
-/** Sets where onnxruntime-web's files are and how many threads it may use; before its first session. */
+/**
+ * Sets where onnxruntime-web's files are and how many threads it may use, before its first session.
+ * Fields left out keep what an earlier call set (a page that retries initBrowserBackend with another
+ * TF.js backend keeps its onnx settings).
+ */
 export function configureOnnxWeb(options: OnnxWebOptions): void {
   if (options.wasmPaths !== undefined && !options.wasmPaths.endsWith('/')) {
     throw new GraftError('BAD_ARGUMENT', `onnxWasmPaths must be a URL folder ending in '/'; received ${JSON.stringify(options.wasmPaths)}. Serve node_modules/onnxruntime-web/dist/ and pass its URL, e.g. '/ort/'.`);
@@ -40,8 +44,9 @@ export function configureOnnxWeb(options: OnnxWebOptions): void {
   if (options.threads !== undefined && !(Number.isInteger(options.threads) && options.threads >= 1)) {
     throw new GraftError('BAD_ARGUMENT', `onnxThreads must be a whole number ≥ 1; received ${String(options.threads)}. Leave it out for one per logical core (at most ${MAX_PAGE_THREADS}).`);
   }
+  const merged = { ...settings, ...options };
   if (started) {
-    const want = resolvedSettings(options);
+    const want = resolvedSettings(merged);
     if (want.wasmPaths !== started.wasmPaths || want.threads !== started.threads) {
       throw new GraftError(
         'BAD_ARGUMENT',
@@ -49,7 +54,7 @@ export function configureOnnxWeb(options: OnnxWebOptions): void {
       );
     }
   }
-  settings = { ...options };
+  settings = merged;
 }
 
 /** The threads onnxruntime-web gets here: `requested` (default one per logical core, capped) when isolated, else 1. */
