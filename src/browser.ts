@@ -1,6 +1,8 @@
 // graft's browser entry (`graft-learn/browser`): the library core for web pages. Named exports only.
 //
 // Everything here works on data and models held in memory: no files, no network, no process.
+// Model files and image zips a user drops on a page come in as bytes: Keras .keras/.h5 (h5wasm's
+// build embeds its .wasm), ONNX without external data, zips of class folders.
 // Two Node modules have browser stand-ins that package.json's `browser` field swaps in for
 // bundlers: engine/onnx/runtime.ts (onnxruntime-node; in a page every fit trains on TF.js and says
 // so) and version.ts (Node reads package.json at run time). Training runs on TF.js's cpu backend,
