@@ -78,6 +78,29 @@ describe('readImageZip', () => {
     expect(thrown(() => readImageZip(many, 'many.zip')).message).toContain(`many.zip: its images add up to more than ${IMAGE_ZIP_LIMITS.totalBytes} bytes uncompressed (reached at entry "cat/${count - 1}.png")`);
   });
 
+  it('refuses a directory that claims more entries than the limit, before walking it', () => {
+    // A zip64 end record claiming limit + 1 entries in front of a real one-entry zip's end record.
+    const small = zip(['cat/1.png']);
+    const eocd = small.length - 22;
+    const end = new DataView(small.buffer, small.byteOffset + eocd, 22);
+    const record = new DataView(new ArrayBuffer(56 + 20));
+    record.setUint32(0, 0x06064b50, true);
+    record.setBigUint64(4, 44n, true);
+    record.setBigUint64(24, BigInt(IMAGE_ZIP_LIMITS.entries + 1), true);
+    record.setBigUint64(32, BigInt(IMAGE_ZIP_LIMITS.entries + 1), true);
+    record.setBigUint64(40, BigInt(end.getUint32(12, true)), true);
+    record.setBigUint64(48, BigInt(end.getUint32(16, true)), true);
+    record.setUint32(56, 0x07064b50, true); // the locator, pointing at the record
+    record.setBigUint64(64, BigInt(eocd), true);
+    record.setUint32(72, 1, true);
+    const claimed = new Uint8Array(small.length + 76);
+    claimed.set(small.subarray(0, eocd));
+    claimed.set(new Uint8Array(record.buffer), eocd);
+    claimed.set(small.subarray(eocd), eocd + 76);
+    expect(thrown(() => readImageZip(claimed, 'huge.zip'))).toMatchObject({ code: 'DATA_CORRUPT', message: expect.stringContaining(`huge.zip: the zip directory lists ${IMAGE_ZIP_LIMITS.entries + 1} entries, more than ${IMAGE_ZIP_LIMITS.entries}`) });
+    expect(shape(readImageZip(small, 'small.zip'))).toEqual({ cat: ['1.png'] });
+  });
+
   it('refuses a directory that claims more than deflate can give, and one that claims less than the data inflates to', () => {
     const liar = buildZip([{ name: 'cat/1.png', deflated: deflatedSpaces(new Uint8Array(0), 1), size: 10 * MiB }]);
     expect(thrown(() => readImageZip(liar, 'liar.zip')).message).toContain('liar.zip: entry "cat/1.png" claims 10485760 bytes from');
