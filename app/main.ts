@@ -114,7 +114,10 @@ $('load').addEventListener('click', () => {
     const source = await sourceFiles(s.input);
     $<HTMLButtonElement>('train').disabled = true;
     post({ type: 'load', source, classes, settings: s });
-  })().catch(showError);
+  })().catch((e: unknown) => {
+    $('decode-status').textContent = '';
+    showError(e);
+  });
 });
 
 $('train').addEventListener('click', () => {
@@ -211,21 +214,24 @@ function showResult(r: TrainResult): void {
   }));
   if (r.wrong.length === 0) $('wrong').textContent = 'None: every test image was classified correctly.';
   const report = JSON.parse(r.report) as AppReport;
-  const links: Array<[string, string, BlobPart, string]> = [
-    ['download-keras', 'model.keras', new Uint8Array(r.keras), 'application/octet-stream'],
-    ['download-onnx', 'model.onnx', new Uint8Array(r.onnx), 'application/octet-stream'],
-    ['download-tfjs-json', 'model.json', r.tfjsJson, 'application/json'],
-    ['download-tfjs-weights', 'weights.bin', new Uint8Array(r.tfjsWeights), 'application/octet-stream'],
+  // An empty payload: a format this model cannot be written in (the worker says why in notExported).
+  const some = <T extends { length: number }>(v: T): T | undefined => (v.length > 0 ? v : undefined);
+  const links: Array<[string, string, BlobPart | undefined, string]> = [
+    ['download-keras', 'model.keras', some(new Uint8Array(r.keras)), 'application/octet-stream'],
+    ['download-onnx', 'model.onnx', some(new Uint8Array(r.onnx)), 'application/octet-stream'],
+    ['download-tfjs-json', 'model.json', some(r.tfjsJson), 'application/json'],
+    ['download-tfjs-weights', 'weights.bin', r.tfjsJson ? new Uint8Array(r.tfjsWeights) : undefined, 'application/octet-stream'],
     ['download-report-json', 'report.json', r.report, 'application/json'],
     ['download-report-html', 'report.html', reportHtml(report), 'text/html'],
   ];
-  $('downloads').replaceChildren(...links.map(([id, name, body, type]) => {
+  const notes = (r.notExported ?? []).map((text) => Object.assign(document.createElement('span'), { className: 'not-exported', textContent: text }));
+  $('downloads').replaceChildren(...links.filter((l): l is [string, string, BlobPart, string] => l[2] !== undefined).map(([id, name, body, type]) => {
     const a = document.createElement('a');
     a.id = id;
     a.download = name;
     a.textContent = name;
     a.href = URL.createObjectURL(new Blob([body], { type }));
     return a;
-  }));
+  }), ...notes);
   $<HTMLButtonElement>('train').disabled = false;
 }

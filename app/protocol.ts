@@ -82,10 +82,12 @@ export interface TrainResult {
   probabilities: Float32Array;
   /** Indices into the test set of the most confidently wrong predictions, worst first. */
   wrong: number[];
+  /** A format the model cannot be written in is empty (length 0), its reason in `notExported` (an ONNX source's blocks have no Keras layer). */
   keras: Uint8Array;
   onnx: Uint8Array;
   tfjsJson: string;
   tfjsWeights: Uint8Array;
+  notExported?: string[];
   report: string;
 }
 

@@ -9,6 +9,9 @@ import { promisify } from 'node:util';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serveApp, type AppServer } from '../../src/app-server/serve.js';
+import { toOnnxBytes } from '../../src/io/export-onnx.js';
+import { disposeModel } from '../../src/models/dispose.js';
+import { buildSmallCnn } from '../../src/models/small-cnn.js';
 import { zooEntry } from '../../src/models/zoo.js';
 import { initBrowserBackend } from '../../src/platform/browser/backend.js';
 import { hasChromium, launchChromium, noteMissingChromium } from './chromium.js';
@@ -22,6 +25,8 @@ import { TM, tmKerasArchive, tmWeightsH5, zipOf } from './app-fixtures.js';
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const CIFAR_TREE = '/tmp/photos-src/cifar10/train';
 const PER_CLASS = 6;
+/** A Keras model of grey 28×28 images, saved as a full-model .h5 by Keras 3.3.3 (../shared/fixtures/SOURCES.md). */
+const GREY_H5 = path.resolve(ROOT, '../shared/fixtures/keras/keras-3.3.3-cnn.h5');
 const hasTm = existsSync(path.join(TM, 'model.json'));
 const hasCifar = existsSync(path.join(CIFAR_TREE, 'cat'));
 noteMissingChromium('app formats test');
@@ -47,6 +52,9 @@ describe('the web app: model files, zips, the built-in source', () => {
     const weights = await tmWeightsH5();
     await writeFile(path.join(work, 'mobilenet.keras'), await tmKerasArchive(64));
     await writeFile(path.join(work, 'notes.txt'), 'not a model');
+    const cnn = buildSmallCnn({ inputShape: [24, 24, 3], filters: [4, 8], dense: 16, classes: 3, seed: 1 });
+    await writeFile(path.join(work, 'cnn.onnx'), toOnnxBytes(cnn));
+    disposeModel(cnn);
     const entries: Record<string, Uint8Array> = {};
     for (const c of ['cat', 'dog']) {
       const names = (await readdir(path.join(CIFAR_TREE, c))).filter((n) => n.endsWith('.jpg')).sort().slice(0, PER_CLASS);
@@ -150,4 +158,40 @@ describe('the web app: model files, zips, the built-in source', () => {
     expect(foreign).toEqual([]);
     await page.close();
   });
+
+  it.skipIf(!ready)('trains from an ONNX source with the preprocessing chosen on the page; reads a full-model .h5 in the page', async () => {
+    const { page, foreign } = await open({ seeds: '1', 'frozen-epochs': '1', 'unfrozen-epochs': '1', 'test-fraction': '0.5' });
+    expect(await page.isHidden('#onnx-options')).toBe(true);
+    await page.setInputFiles('#source-files', path.join(work, 'cnn.onnx'));
+    expect(await page.isVisible('#onnx-options')).toBe(true);
+    await page.selectOption('#onnx-preprocess', 'scale');
+    await page.setInputFiles('#classes-zip', path.join(work, 'pets.zip'));
+    await page.waitForFunction("document.querySelectorAll('.class-row').length === 2 && [...document.querySelectorAll('.class-count')].every((e) => /images/.test(e.textContent))");
+    await page.click('#load');
+    await page.waitForSelector('#split:not([hidden])', { timeout: 60_000 });
+    expect(await page.textContent('#decode-status')).toMatch(/ONNX cnn\.onnx .*input 24×24×3, scale preprocessing/);
+    await page.click('#train');
+    // Results, or the page's error (fails at once, with its text).
+    await page.waitForFunction("!document.getElementById('step-results').hidden || document.getElementById('error').textContent !== ''", undefined, { timeout: 90_000 });
+    expect(await page.textContent('#error'), await page.textContent('#progress-text') ?? '').toBe('');
+    const accuracy = Number(await page.getAttribute('#test-accuracy', 'data-value'));
+    // 3 test images per class: any k/6 is a real score; NaN or a missing one is not.
+    expect(Number.isInteger(Math.round(accuracy * 2 * (PER_CLASS / 2) * 1e6) / 1e6)).toBe(true);
+    // Each model format is a download, or the page says why it is not (an ONNX source's blocks have no Keras layer).
+    const notes = (await page.locator('.not-exported').allTextContents()).join('\n');
+    for (const [id, format] of [['download-keras', '.keras'], ['download-onnx', 'ONNX'], ['download-tfjs-json', 'TF.js']] as const) {
+      if ((await page.locator(`#${id}`).count()) === 0) expect(notes).toContain(`No ${format} download: `);
+    }
+    expect(await page.locator('#download-report-json').count()).toBe(1);
+    console.log(`app formats test, ONNX source: test accuracy ${accuracy}; downloads ${(await page.locator('#downloads a').allTextContents()).join(', ')}; ${notes || 'no notes'}`);
+    if (existsSync(GREY_H5)) {
+      await page.setInputFiles('#source-files', GREY_H5);
+      await page.click('#load');
+      // h5wasm read it in the page's worker: the model's own shape is in the message.
+      await page.waitForFunction("/takes input of shape/.test(document.getElementById('error').textContent)", undefined, { timeout: 30_000 });
+      expect(await page.textContent('#error')).toContain('keras-3.3.3-cnn.h5 takes input of shape [, 28, 28, 1]; the app feeds square RGB images');
+    } else console.log(`app formats test: the .h5 check skipped, no fixture at ${GREY_H5}`);
+    expect(foreign).toEqual([]);
+    await page.close();
+  }, 120_000);
 });
