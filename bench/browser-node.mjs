@@ -1,0 +1,502 @@
+#!/usr/bin/env node
+// bench/browser-node.mjs — the same cats-vs-dogs transfer run in Node and in headless Chromium, in
+// one sitting (issue 18: "the same run in the browser and in Node, time ratio stated").
+//
+// Source: the Teachable Machine export (MobileNetV2 α 0.35, rebuilt at --input with its weights
+// copied by layer name, as app/source.ts does; bench/browser/tm-source.ts). Data: the first --per-class CIFAR-10 cats and dogs
+// by file name, the first half of each class for training, the second half held out for testing;
+// decoded and resized once here, and the same float32 pixels fed to every arm. Recipe: the app's
+// (app/worker.ts train()): transfer (avg pool, dropout, softmax) → fineTune, Adam, frozen epochs
+// then the last block unfrozen at a tenth of the rate; fixed seed; no validation split.
+//
+// Arms: node (dist/index.js, default engine: onnxruntime-node where it applies), node-tfjs
+// (setDefaultEngine('tfjs'), TF.js wasm), browser-wasm (a page bundled by esbuild from
+// bench/browser/transfer-page.ts, graft through src/browser.ts, TF.js wasm). Each run is a fresh
+// process (Node) or a fresh browser, its inputs read before the clock starts; rounds are
+// interleaved with the order rotated. See bench/README.md.
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { appendFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const ROOT = path.resolve(HERE, '..');
+const ARMS = ['node', 'node-tfjs', 'browser-wasm'];
+const DEFAULTS = {
+  perClass: 200, input: 96, frozenEpochs: 5, unfrozenEpochs: 2, batchSize: 16, learningRate: 0.001, unfrozenLrFactor: 0.1, dropout: 0.2, seed: 0,
+  repeats: 3, timeout: 600,
+  cifar: process.env.CIFAR_TRAIN_DIR ?? '/tmp/photos-src/cifar10/train',
+  cifarTar: process.env.CIFAR_TAR ?? path.resolve(ROOT, '../shared/data/cifar10-jpeg.tar'),
+  tm: process.env.GRAFT_TM_DIR ?? path.resolve(ROOT, '../shared/fixtures/teachable-machine'),
+  dist: path.join(ROOT, 'dist'),
+  chromium: '/usr/bin/chromium',
+  results: path.join(HERE, 'results/browser-node.jsonl'),
+};
+const CLASSES = ['cat', 'dog'];
+const SIZE_FLAGS = ['perClass', 'input', 'frozenEpochs', 'unfrozenEpochs'];
+
+const HELP = `node bench/browser-node.mjs [options]
+  --repeats N          rounds, every arm once per round, order rotated (${DEFAULTS.repeats})
+  --only a,b           arms among ${ARMS.join(', ')} (all)
+  --per-class N        cats and dogs each; half train, half test (${DEFAULTS.perClass})
+  --input N            image side (${DEFAULTS.input})
+  --frozen-epochs N    (${DEFAULTS.frozenEpochs})    --unfrozen-epochs N (${DEFAULTS.unfrozenEpochs})
+  --batch N            (${DEFAULTS.batchSize})   --lr X (${DEFAULTS.learningRate})   --seed N (${DEFAULTS.seed})
+  --cifar DIR          holds cat/ and dog/ JPEGs (env CIFAR_TRAIN_DIR; ${DEFAULTS.cifar}); when missing,
+                       they are extracted from --cifar-tar (env CIFAR_TAR; ${DEFAULTS.cifarTar})
+  --tm DIR             Teachable Machine export (env GRAFT_TM_DIR; ${DEFAULTS.tm})
+  --dist DIR           graft's Node build (${DEFAULTS.dist}; npm run build)
+  --results FILE       JSON line appended here (${path.relative(ROOT, DEFAULTS.results)}); --no-results: none
+  --timeout S          per run (${DEFAULTS.timeout})
+  --smoke              per-class 20, input 64, 1 + 1 epochs, 1 repeat, no results line (checks the harness)`;
+
+class BenchError extends Error {}
+
+function parseArgs(argv) {
+  const o = { ...DEFAULTS, only: [...ARMS], writeResults: true, smoke: false };
+  const given = new Set();
+  const num = (flag, v, min = 0) => {
+    const n = Number(v);
+    if (!Number.isFinite(n) || n < min) throw new BenchError(`${flag} takes a number ≥ ${min}; received ${JSON.stringify(v)}.`);
+    return n;
+  };
+  const ints = { '--repeats': ['repeats', 1], '--per-class': ['perClass', 2], '--input': ['input', 32], '--frozen-epochs': ['frozenEpochs', 0], '--unfrozen-epochs': ['unfrozenEpochs', 0], '--batch': ['batchSize', 1], '--seed': ['seed', 0], '--timeout': ['timeout', 1] };
+  const strings = { '--cifar': 'cifar', '--cifar-tar': 'cifarTar', '--tm': 'tm', '--dist': 'dist', '--results': 'results' };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const value = () => {
+      const v = argv[++i];
+      if (v === undefined) throw new BenchError(`${a} needs a value.\n${HELP}`);
+      return v;
+    };
+    if (a === '--help' || a === '-h') {
+      console.log(HELP);
+      process.exit(0);
+    } else if (a in ints) {
+      const [key, min] = ints[a];
+      o[key] = num(a, value(), min);
+      if (!Number.isInteger(o[key])) throw new BenchError(`${a} takes a whole number; received ${o[key]}.`);
+      given.add(key);
+    } else if (a === '--lr') o.learningRate = num(a, value());
+    else if (a in strings) o[strings[a]] = path.resolve(value());
+    else if (a === '--only') {
+      o.only = value().split(',').filter(Boolean);
+      const bad = o.only.filter((x) => !ARMS.includes(x));
+      if (bad.length > 0 || o.only.length === 0) throw new BenchError(`--only: unknown arm(s) ${bad.join(', ') || '(none given)'}; choose among ${ARMS.join(', ')}.`);
+    } else if (a === '--no-results') o.writeResults = false;
+    else if (a === '--smoke') o.smoke = true;
+    else throw new BenchError(`Unknown option ${a}.\n${HELP}`);
+  }
+  if (o.smoke) {
+    const smoke = { perClass: 20, input: 64, frozenEpochs: 1, unfrozenEpochs: 1 };
+    for (const k of SIZE_FLAGS) if (!given.has(k)) o[k] = smoke[k];
+    if (!given.has('repeats')) o.repeats = 1;
+    o.writeResults = false;
+  }
+  if (o.perClass % 2 !== 0) throw new BenchError(`--per-class must be even (half train, half test); received ${o.perClass}.`);
+  return o;
+}
+
+const settingsOf = (o) => ({
+  input: o.input, classNames: CLASSES, batchSize: o.batchSize, frozenEpochs: o.frozenEpochs, unfrozenEpochs: o.unfrozenEpochs,
+  learningRate: o.learningRate, unfrozenLrFactor: o.unfrozenLrFactor, dropout: o.dropout, seed: o.seed,
+});
+
+// ---------------------------------------------------------------------------------------------
+// Data: decoded and resized once, in Node, with graft's own decoder; both sides read these bytes.
+
+async function cifarDir(o, scratch) {
+  if (CLASSES.every((c) => existsSync(path.join(o.cifar, c)))) return o.cifar;
+  if (!existsSync(o.cifarTar)) throw new BenchError(`No CIFAR-10 images: ${o.cifar} has no ${CLASSES.join('/ and ')}/ folders and ${o.cifarTar} does not exist. Pass --cifar DIR (holding cat/ and dog/) or --cifar-tar FILE.`);
+  const list = await run('tar', ['-tf', o.cifarTar], { capture: true });
+  const wanted = list.stdout.split('\n').filter((p) => CLASSES.some((c) => new RegExp(`(^|/)train/${c}/$`).test(p)));
+  if (wanted.length !== CLASSES.length) throw new BenchError(`${o.cifarTar} holds no train/{${CLASSES.join(',')}}/ folders (found ${wanted.length}). Pass --cifar DIR instead.`);
+  const out = path.join(scratch, 'cifar');
+  await mkdir(out, { recursive: true });
+  await run('tar', ['-xf', o.cifarTar, '-C', out, ...wanted]);
+  return path.join(out, path.dirname(wanted[0].replace(/\/$/, '')));
+}
+
+async function prepareData(o, graft, dir, out) {
+  const started = performance.now();
+  const half = o.perClass / 2;
+  const parts = { train: { x: [], y: [] }, test: { x: [], y: [] } };
+  for (const [label, c] of CLASSES.entries()) {
+    const names = (await readdir(path.join(dir, c))).filter((n) => /\.(jpe?g|png)$/i.test(n)).sort().slice(0, o.perClass);
+    if (names.length < o.perClass) throw new BenchError(`${path.join(dir, c)} holds ${names.length} images; --per-class ${o.perClass} needs that many. Lower --per-class.`);
+    for (const [i, name] of names.entries()) {
+      const file = path.join(dir, c, name);
+      const img = graft.fitImage(graft.decodeImage(new Uint8Array(await readFile(file)), file), o.input, o.input, 3);
+      const part = i < half ? parts.train : parts.test;
+      part.x.push(Float32Array.from(img.data, (v) => v / 255));
+      part.y.push(label);
+    }
+  }
+  const seconds = (performance.now() - started) / 1000;
+  for (const [name, p] of Object.entries(parts)) {
+    const x = new Float32Array(p.x.length * o.input * o.input * 3);
+    p.x.forEach((row, i) => x.set(row, i * row.length));
+    await writeFile(path.join(out, `${name}-x.f32`), x);
+    await writeFile(path.join(out, `${name}-y.i32`), Int32Array.from(p.y));
+  }
+  return { decodeSeconds: seconds, train: parts.train.y.length, test: parts.test.y.length };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The Node side: one run per child process (fresh memory, its own peak RSS). Mirrors
+// bench/browser/transfer-page.ts's runTransfer on Node's entry.
+
+const LAST_PROJECTION = 'block_16_project';
+const projectionFilters = (alpha) => Math.max(8, Math.round((320 * alpha) / 8) * 8);
+
+function findLayer(model, name) {
+  for (const layer of model.layers) {
+    if (layer.name === name) return layer;
+    if ('layers' in layer) {
+      const inner = findLayer(layer, name);
+      if (inner) return inner;
+    }
+  }
+  return undefined;
+}
+
+/** bench/browser/tm-source.ts (app/source.ts's MobileNetV2 branch) on Node's entry, which reads model.json from disk. */
+async function prepareSourceNode(graft, tmDir, input) {
+  const loaded = await graft.loadTfjsModel(path.join(tmDir, 'model.json'));
+  try {
+    const projection = findLayer(loaded, LAST_PROJECTION);
+    if (!projection) throw new BenchError(`${tmDir}/model.json holds no ${LAST_PROJECTION}: not a MobileNetV2 export. Pass --tm with the Teachable Machine export.`);
+    const filters = projection.getWeights()[0]?.shape.at(-1);
+    const alpha = graft.MOBILENETV2_ALPHAS.find((a) => projectionFilters(a) === filters);
+    if (alpha === undefined) throw new BenchError(`${LAST_PROJECTION} has ${filters} filters, no MobileNetV2 width.`);
+    const base = graft.buildBackboneBase({ name: 'mobilenetv2', alpha }, [input, input, 3]);
+    graft.copyWeightsByName(loaded, base, 'teachable-machine');
+    return { model: graft.withPreprocessing(base, 'tf'), cut: -1, unfreeze: { from: 'block_16_expand' } };
+  } finally {
+    graft.disposeModel(loaded);
+  }
+}
+
+async function childMain(argv) {
+  const [dist, dataDir, tmDir, engine, settingsJson] = argv;
+  const s = JSON.parse(settingsJson);
+  const graft = await import(pathToFileURL(path.join(dist, 'index.js')).href);
+  const backend = await graft.initBackend('auto');
+  graft.setDefaultEngine(engine);
+  const read = async (name, Type) => {
+    const b = await readFile(path.join(dataDir, name));
+    return new Type(b.buffer, b.byteOffset, b.byteLength / Type.BYTES_PER_ELEMENT);
+  };
+  const dataset = async (part) => ({ x: await read(`${part}-x.f32`, Float32Array), y: await read(`${part}-y.i32`, Int32Array), sampleShape: [s.input, s.input, 3], classNames: s.classNames, pixelRange: 'unit', source: `bench/${part}` });
+  const train = await dataset('train');
+  const test = await dataset('test');
+  // model.json and weights.bin are read inside the clock (loadTfjsModel takes a path); a few ms for 2 MB.
+  const times = {};
+  const start = performance.now();
+  let clock = start;
+  const lap = (name) => {
+    const now = performance.now();
+    times[name] = (now - clock) / 1000;
+    clock = now;
+  };
+  const source = await prepareSourceNode(graft, tmDir, s.input);
+  lap('source');
+  const t = await graft.transfer(source.model, { cut: source.cut, head: { classes: s.classNames.length, pooling: 'avg', activation: 'softmax', dropout: s.dropout }, seed: s.seed });
+  lap('transfer');
+  const optimizer = { name: 'adam', learningRate: s.learningRate };
+  const phases = await graft.fineTune(t, train, {
+    batchSize: s.batchSize, seed: s.seed, earlyStopping: false,
+    frozen: { epochs: s.frozenEpochs, optimizer },
+    unfrozen: { epochs: s.unfrozenEpochs, optimizer: { ...optimizer, learningRate: s.learningRate * s.unfrozenLrFactor }, unfreeze: source.unfreeze },
+  });
+  lap('fineTune');
+  const evaluation = graft.evaluate(t.model, test);
+  lap('evaluate');
+  times.total = (clock - start) / 1000;
+  const frozen = phases.find((p) => p.name === 'frozen');
+  const unfrozen = phases.find((p) => p.name === 'unfrozen');
+  const result = {
+    side: 'node',
+    backend: backend.description ?? backend.name,
+    times: { ...times, frozen: frozen?.seconds ?? 0, features: frozen?.featureCache?.seconds ?? 0, unfrozen: unfrozen?.seconds ?? 0, unfrozenFeatures: unfrozen?.featureCache?.seconds ?? 0 },
+    engines: phases.map((p) => ({ phase: p.name, engine: p.engine?.engine ?? 'unknown', ...(p.engine?.reason !== undefined && { reason: p.engine.reason }), ...(p.featureCache && { features: p.featureCache.engine ?? 'tfjs' }) })),
+    accuracy: evaluation.accuracy,
+    testImages: evaluation.count,
+    trainImages: train.y.length,
+    finalLoss: phases.at(-1)?.history.at(-1)?.loss ?? Number.NaN,
+    // ru_maxrss is in kilobytes on Linux: the whole process, data and runtime included.
+    peakRssMb: process.resourceUsage().maxRSS / 1024,
+  };
+  process.stdout.write(`BENCH_RESULT ${JSON.stringify(result)}\n`);
+}
+
+async function runNode(o, dataDir, engine) {
+  const r = await run(process.execPath, [fileURLToPath(import.meta.url), '--child', o.dist, dataDir, o.tm, engine, JSON.stringify(settingsOf(o))], { capture: true, timeout: o.timeout });
+  const line = r.stdout.split('\n').find((l) => l.startsWith('BENCH_RESULT '));
+  if (r.code !== 0 || !line) throw new BenchError(`the Node run (engine ${engine}) failed (exit ${r.code}): ${r.stderr.trim().split('\n').slice(-8).join('\n')}`);
+  return JSON.parse(line.slice('BENCH_RESULT '.length));
+}
+
+// ---------------------------------------------------------------------------------------------
+// The browser side: the page bundle, a local server, one fresh headless Chromium per run.
+
+async function bundlePage() {
+  const esbuild = await import('esbuild');
+  const out = await esbuild.build({
+    entryPoints: [path.join(HERE, 'browser/transfer-page.ts')], bundle: true, platform: 'browser', format: 'esm', target: 'es2022',
+    minify: true, write: false, logLevel: 'silent',
+  }).catch((e) => {
+    throw new BenchError(`esbuild could not bundle bench/browser/transfer-page.ts: ${e.message}`);
+  });
+  const file = out.outputFiles[0];
+  if (!file) throw new BenchError('esbuild wrote no bundle for bench/browser/transfer-page.ts.');
+  return file.text;
+}
+
+async function startServer(o, dataDir, pageJs) {
+  const files = new Map([
+    ['/', { type: 'text/html', body: '<!doctype html><meta charset="utf-8"><title>graft bench</title><link rel="icon" href="data:,"><script type="module" src="/page.js"></script>' }],
+    ['/page.js', { type: 'text/javascript', body: pageJs }],
+    ['/tm/model.json', { type: 'application/json', path: path.join(o.tm, 'model.json') }],
+    ['/tm/weights.bin', { type: 'application/octet-stream', path: path.join(o.tm, 'weights.bin') }],
+  ]);
+  for (const name of await readdir(dataDir)) files.set(`/data/${name}`, { type: 'application/octet-stream', path: path.join(dataDir, name) });
+  // As app/build.mjs: tfjs-backend-wasm fetches its .wasm files at run time from wasmPaths.
+  const wasmDir = path.join(ROOT, 'node_modules/@tensorflow/tfjs-backend-wasm/dist');
+  for (const name of (await readdir(wasmDir)).filter((n) => n.endsWith('.wasm'))) files.set(`/wasm/${name}`, { type: 'application/wasm', path: path.join(wasmDir, name) });
+  const server = createServer((req, res) => {
+    const f = files.get(req.url ?? '');
+    if (!f) {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
+      return;
+    }
+    (f.path ? readFile(f.path) : Promise.resolve(f.body)).then(
+      (body) => res.writeHead(200, { 'content-type': f.type }).end(body),
+      (e) => res.writeHead(500, { 'content-type': 'text/plain' }).end(String(e)),
+    );
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { server, origin: `http://127.0.0.1:${server.address().port}` };
+}
+
+/** RSS of a process's descendants (and its own with withRoot), from /proc (Linux); 0 where /proc is not readable. */
+async function treeRss(rootPid, { withRoot = true } = {}) {
+  let total = 0;
+  let largest = 0;
+  const children = new Map();
+  const rss = new Map();
+  for (const pid of await readdir('/proc').catch(() => [])) {
+    if (!/^\d+$/.test(pid)) continue;
+    const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
+    const ppid = Number(/^PPid:\s+(\d+)/m.exec(status)?.[1]);
+    const kb = Number(/^VmRSS:\s+(\d+)/m.exec(status)?.[1] ?? 0);
+    rss.set(Number(pid), kb);
+    if (!children.has(ppid)) children.set(ppid, []);
+    children.get(ppid).push(Number(pid));
+  }
+  const stack = [rootPid];
+  while (stack.length > 0) {
+    const pid = stack.pop();
+    const kb = pid === rootPid && !withRoot ? 0 : rss.get(pid) ?? 0;
+    total += kb;
+    largest = Math.max(largest, kb);
+    stack.push(...(children.get(pid) ?? []));
+  }
+  return { totalMb: total / 1024, largestMb: largest / 1024 };
+}
+
+async function runBrowser(o, origin) {
+  const { chromium } = await import('playwright-core');
+  const browser = await chromium.launch({
+    executablePath: o.chromium,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  const errors = [];
+  const peak = { totalMb: 0, largestMb: 0 };
+  let sampling = true;
+  // Sampled twice a second: a cheap peak, which can miss a spike shorter than that. Chromium's
+  // processes are this process's only descendants while a browser run lasts (Node runs are over).
+  const sampler = (async () => {
+    while (sampling) {
+      const r = await treeRss(process.pid, { withRoot: false });
+      peak.totalMb = Math.max(peak.totalMb, r.totalMb);
+      peak.largestMb = Math.max(peak.largestMb, r.largestMb);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+  })();
+  try {
+    const page = await browser.newPage();
+    page.on('pageerror', (e) => errors.push(e.message));
+    page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
+    await page.goto(`${origin}/`);
+    await page.waitForFunction(() => 'benchTransfer' in globalThis, undefined, { timeout: 60_000 });
+    let timer;
+    const result = await Promise.race([
+      page.evaluate((run) => globalThis.benchTransfer(run), { settings: settingsOf(o) }),
+      new Promise((_, reject) => (timer = setTimeout(() => reject(new BenchError(`the browser run passed --timeout ${o.timeout} s`)), o.timeout * 1000))),
+    ]).finally(() => clearTimeout(timer));
+    if (errors.length > 0) result.pageErrors = errors;
+    return { ...result, peakRssMb: peak.largestMb, peakRssTreeMb: peak.totalMb, chromium: browser.version() };
+  } catch (e) {
+    throw new BenchError(`the browser run failed: ${e instanceof Error ? e.message : String(e)}${errors.length ? `\npage errors: ${errors.join('\n')}` : ''}`);
+  } finally {
+    sampling = false;
+    await sampler;
+    await browser.close();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+function run(cmd, args, { capture = false, timeout } = {}) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { stdio: ['ignore', capture ? 'pipe' : 'inherit', capture ? 'pipe' : 'inherit'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout?.on('data', (d) => (stdout += d));
+    child.stderr?.on('data', (d) => (stderr += d));
+    const timer = timeout ? setTimeout(() => child.kill('SIGKILL'), timeout * 1000) : undefined;
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+/** Short column names for the table. */
+const LABELS = { unfrozenFeatures: 'u-feats' };
+const PHASES = ['source', 'transfer', 'frozen', 'features', 'unfrozen', 'unfrozenFeatures', 'evaluate', 'total'];
+
+function summarise(runs, arms) {
+  const byArm = {};
+  for (const arm of arms) {
+    const rs = runs.filter((r) => r.arm === arm && r.result);
+    if (rs.length === 0) continue;
+    byArm[arm] = {
+      runs: rs.length,
+      times: Object.fromEntries(PHASES.map((p) => [p, median(rs.map((r) => r.result.times[p]))])),
+      accuracy: median(rs.map((r) => r.result.accuracy)),
+      peakRssMb: median(rs.map((r) => r.result.peakRssMb)),
+    };
+  }
+  // Per round, browser ÷ Node arm; the median of those ratios (background load hits rounds unevenly).
+  const ratios = {};
+  for (const nodeArm of ['node', 'node-tfjs']) {
+    for (const browserArm of arms.filter((a) => a.startsWith('browser'))) {
+      const perRound = PHASES.map((p) => {
+        const rs = [];
+        for (const round of new Set(runs.map((r) => r.round))) {
+          const b = runs.find((r) => r.round === round && r.arm === browserArm)?.result;
+          const n = runs.find((r) => r.round === round && r.arm === nodeArm)?.result;
+          if (b && n && n.times[p] > 0) rs.push(b.times[p] / n.times[p]);
+        }
+        return [p, rs.length ? median(rs) : null];
+      });
+      if (perRound.some(([, v]) => v !== null)) ratios[`${browserArm}/${nodeArm}`] = Object.fromEntries(perRound);
+    }
+  }
+  return { byArm, ratios };
+}
+
+function printSummary({ byArm, ratios }) {
+  const f = (v, d = 2) => (v === null || v === undefined ? '—' : v.toFixed(d));
+  console.log(`\nmedians (s)   ${PHASES.map((p) => (LABELS[p] ?? p).padStart(9)).join('')}   accuracy  peak RSS MB`);
+  for (const [arm, a] of Object.entries(byArm)) console.log(`${arm.padEnd(14)}${PHASES.map((p) => f(a.times[p]).padStart(9)).join('')}   ${f(a.accuracy, 4).padStart(8)}  ${f(a.peakRssMb, 0).padStart(11)}`);
+  console.log(`\nratio (median of per-round ratios)`);
+  for (const [name, r] of Object.entries(ratios)) console.log(`${name.padEnd(24)}${PHASES.map((p) => `${p} ${f(r[p])}`).join('  ')}`);
+}
+
+async function versions() {
+  const pkg = async (name) => JSON.parse(await readFile(path.join(ROOT, 'node_modules', name, 'package.json'), 'utf8').catch(() => '{}')).version ?? null;
+  const git = await run('git', ['-C', ROOT, 'rev-parse', '--short', 'HEAD'], { capture: true }).catch(() => ({ stdout: '' }));
+  return {
+    graft: JSON.parse(await readFile(path.join(ROOT, 'package.json'), 'utf8')).version, commit: git.stdout.trim() || null, node: process.version,
+    tfjs: await pkg('@tensorflow/tfjs-core'), 'tfjs-backend-wasm': await pkg('@tensorflow/tfjs-backend-wasm'), 'onnxruntime-node': await pkg('onnxruntime-node'),
+    'onnxruntime-web': await pkg('onnxruntime-web'), 'playwright-core': await pkg('playwright-core'), esbuild: await pkg('esbuild'),
+  };
+}
+
+async function main() {
+  const o = parseArgs(process.argv.slice(2));
+  if (!existsSync(path.join(o.dist, 'index.js'))) throw new BenchError(`${o.dist}/index.js is missing: graft is not built. Run npm run build, or pass --dist.`);
+  if (!existsSync(path.join(o.tm, 'model.json')) || !existsSync(path.join(o.tm, 'weights.bin'))) throw new BenchError(`${o.tm} lacks model.json and weights.bin (the Teachable Machine export). Pass --tm DIR.`);
+  const skipped = {};
+  if (!existsSync(o.chromium)) {
+    for (const a of o.only.filter((x) => x.startsWith('browser'))) skipped[a] = `${o.chromium} not found (apt-get install chromium)`;
+    o.only = o.only.filter((x) => !x.startsWith('browser'));
+  }
+  for (const [a, why] of Object.entries(skipped)) console.log(`${a} skipped: ${why}`);
+  const scratch = await mkdtemp(path.join(os.tmpdir(), 'graft-bench-browser-node-'));
+  const sitting = { started: new Date().toISOString(), loadavgStart: os.loadavg() };
+  try {
+    const graft = await import(pathToFileURL(path.join(o.dist, 'index.js')).href);
+    const dataDir = path.join(scratch, 'data');
+    await mkdir(dataDir);
+    const dir = await cifarDir(o, scratch);
+    const data = await prepareData(o, graft, dir, dataDir);
+    console.log(`data: ${data.train} train + ${data.test} test images from ${dir}, ${o.input}×${o.input}, decoded and resized in Node in ${data.decodeSeconds.toFixed(1)} s (not part of any arm's time)`);
+    let server;
+    if (o.only.some((a) => a.startsWith('browser'))) server = await startServer(o, dataDir, await bundlePage());
+    const runs = [];
+    const record = async () => {
+      const summary = summarise(runs, o.only);
+      return { summary };
+    };
+    try {
+      for (let round = 0; round < o.repeats; round++) {
+        const order = o.only.map((_, i) => o.only[(i + round) % o.only.length]);
+        for (const arm of order) {
+          const loadavg = os.loadavg();
+          process.stdout.write(`round ${round + 1}/${o.repeats} ${arm} … `);
+          try {
+            const result = arm === 'node' ? await runNode(o, dataDir, 'auto') : arm === 'node-tfjs' ? await runNode(o, dataDir, 'tfjs') : await runBrowser(o, server.origin);
+            runs.push({ round, arm, loadavg, result });
+            const e = result.engines.map((x) => `${x.phase} ${x.engine}${x.features ? ` (features ${x.features})` : ''}`).join(', ');
+            console.log(`${result.times.total.toFixed(1)} s, accuracy ${result.accuracy.toFixed(4)}, ${result.backend}; ${e}`);
+          } catch (err) {
+            runs.push({ round, arm, loadavg, error: err instanceof Error ? err.message : String(err) });
+            console.log(`failed: ${err instanceof Error ? err.message : String(err)}`);
+          }
+        }
+      }
+    } finally {
+      if (server) await new Promise((resolve) => server.server.close(resolve));
+    }
+    const { summary } = await record();
+    printSummary(summary);
+    const line = {
+      bench: 'browser-node', ...sitting, finished: new Date().toISOString(), loadavgEnd: os.loadavg(), cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? null,
+      versions: await versions(), settings: { ...settingsOf(o), perClass: o.perClass, trainImages: data.train, testImages: data.test, repeats: o.repeats, arms: o.only, smoke: o.smoke },
+      skipped, decodeSeconds: data.decodeSeconds, summary, runs,
+    };
+    if (o.writeResults) {
+      await mkdir(path.dirname(o.results), { recursive: true });
+      await appendFile(o.results, `${JSON.stringify(line)}\n`);
+      console.log(`\nappended to ${path.relative(process.cwd(), o.results)}`);
+    }
+    if (runs.some((r) => r.error)) process.exitCode = 1;
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[2] === '--child') {
+  await childMain(process.argv.slice(3));
+} else {
+  try {
+    await main();
+  } catch (e) {
+    if (!(e instanceof BenchError)) throw e;
+    console.error(`bench/browser-node.mjs: ${e.message}`);
+    process.exitCode = 2;
+  }
+}
