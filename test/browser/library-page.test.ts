@@ -61,6 +61,10 @@ describe('the library in headless Chromium', () => {
     for (const name of (await readdir(WASM_DIR)).filter((f) => f.endsWith('.wasm'))) {
       files[`/wasm/${name}`] = { type: 'application/wasm', body: await readFile(path.join(WASM_DIR, name)) };
     }
+    // onnxruntime-web's files next to the bundle, where graft looks for them by default.
+    for (const name of ['ort-wasm-simd-threaded.mjs', 'ort-wasm-simd-threaded.wasm']) {
+      files[`/${name}`] = { type: name.endsWith('.mjs') ? 'text/javascript' : 'application/wasm', body: await readFile(path.join(ROOT, 'node_modules/onnxruntime-web/dist', name)) };
+    }
     server = createServer((req, res) => {
       const file = files[req.url ?? ''];
       res.writeHead(file ? 200 : 404, { 'content-type': file?.type ?? 'text/plain' });
@@ -113,8 +117,8 @@ describe('the library in headless Chromium', () => {
     expect(errors).toEqual([]);
     expect(foreign).toEqual([]);
     expect(result.backend).toMatch(/^cpu/);
-    // Frozen then unfrozen, both on TF.js: the page has no onnxruntime yet.
-    expect(result.engines).toEqual(['tfjs', 'tfjs']);
+    // Frozen then unfrozen, both on graft's training compiler (onnxruntime-web in the page).
+    expect(result.engines).toEqual(['onnxruntime', 'onnxruntime']);
     expect(result.onnxBytes).toBeGreaterThan(0);
     expect(result.kerasBytes).toBeGreaterThan(0);
     expect(result.accuracy).toBeGreaterThan(ACCURACY_FLOOR);

@@ -10,10 +10,19 @@ import { pageOrt, startOnnxWeb } from './onnx-web.js';
  * training compiler and feature extraction run in the page as in Node. When it cannot start (its
  * files not served, no WebAssembly), the reason comes back and select.ts trains on TF.js with it.
  *
- * auto picks onnxruntime-web in a page too. Measured in headless Chromium (this machine: 2 cores,
- * not cross-origin isolated, 1 thread each), same model and data: see AUTO_MEASUREMENTS.
+ * auto picks onnxruntime-web in a page as Node picks onnxruntime-node: wherever the compiler takes
+ * the model and the runtime starts. Measured in headless Chromium 2026-12 (2 shared cores, load 2–5,
+ * so ranges), same model, data and seed, onnxruntime-web 1.30 vs TF.js wasm (SIMD, graft's kernels):
+ * - MobileNetV2 α 0.35 at 96², whole-network Adam fine-tune, batch 16, steady epoch of 4 steps:
+ *   1 thread 1.0–1.1 s vs 2.2–2.4 s (≈2.2× faster); isolated, 2 threads 0.67–0.68 s vs 2.1–3.1 s
+ *   on the quieter runs (both ranged 0.7–3.4 s under load 5). Graph compile ≈1–3 s once per phase.
+ * - frozen-base features of the same MobileNetV2, 200 images, batch 32, session creation included:
+ *   1 thread 394 vs 297 images/s warm (≈1.3×), 136–308 vs 85–192 under load; isolated, 2 threads
+ *   83–427 (median 178) vs 154–288 (median 220) images/s: TF.js ahead while other jobs held the cores.
+ * - graft's small CNN on 12²–16² blobs: 8.0 vs 7.8 ms per step (a tie; per-run overhead dominates).
+ * TF.js led only in threaded feature extraction on a loaded machine, a few seconds once per dataset;
+ * the fine-tune, most of a fit's time, is ≥2× faster here, so one rule holds for both.
  */
-export const AUTO_MEASUREMENTS = 'pending';
 
 export type OrtModule = typeof Ort;
 export { ENGINE_CHOICES, type EngineChoice };
