@@ -9,11 +9,12 @@
 // (app/worker.ts train()): transfer (avg pool, dropout, softmax) → fineTune, Adam, frozen epochs
 // then the last block unfrozen at a tenth of the rate; fixed seed; no validation split.
 //
-// Arms: node (dist/index.js, default engine: onnxruntime-node where it applies), node-tfjs
-// (setDefaultEngine('tfjs'), TF.js wasm), browser-wasm (a page bundled by esbuild from
-// bench/browser/transfer-page.ts, graft through src/browser.ts, TF.js wasm). Each run is a fresh
-// process (Node) or a fresh browser, its inputs read before the clock starts; rounds are
-// interleaved with the order rotated. See bench/README.md.
+// Arms (ARM_SPECS): node (dist/index.js, default engine: onnxruntime-node where it applies, TF.js
+// wasm elsewhere), node-tfjs (setDefaultEngine('tfjs')), and the page bundled by esbuild from
+// bench/browser/transfer-page.ts (graft through src/browser.ts; TF.js wasm; onnxruntime-web for the
+// auto engine) with and without cross-origin isolation. Each run is a fresh process (Node) or a
+// fresh browser, its inputs read before the clock starts; rounds are interleaved with the order
+// rotated. See bench/README.md.
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { appendFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
@@ -24,9 +25,22 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, '..');
-const ARMS = ['node', 'node-tfjs', 'browser-wasm'];
+/**
+ * The arms. Node: a child process on dist/index.js. Browser: the bench page in a fresh headless
+ * Chromium, served as the app is (cross-origin isolated: TF.js wasm and onnxruntime-web may start
+ * thread workers) or not isolated (one thread each, as Node's TF.js wasm runs).
+ */
+const ARM_SPECS = {
+  node: { side: 'node', engine: 'auto' },
+  'node-tfjs': { side: 'node', engine: 'tfjs' },
+  browser: { side: 'browser', engine: 'auto', isolated: true },
+  'browser-tfjs': { side: 'browser', engine: 'tfjs', isolated: true },
+  'browser-1t': { side: 'browser', engine: 'auto', isolated: false },
+  'browser-tfjs-1t': { side: 'browser', engine: 'tfjs', isolated: false },
+};
+const ARMS = Object.keys(ARM_SPECS);
 const DEFAULTS = {
-  perClass: 200, input: 96, frozenEpochs: 5, unfrozenEpochs: 2, batchSize: 16, learningRate: 0.001, unfrozenLrFactor: 0.1, dropout: 0.2, seed: 0,
+  perClass: 400, input: 96, frozenEpochs: 5, unfrozenEpochs: 5, batchSize: 16, learningRate: 0.001, unfrozenLrFactor: 0.1, dropout: 0.2, seed: 0,
   repeats: 3, timeout: 600,
   cifar: process.env.CIFAR_TRAIN_DIR ?? '/tmp/photos-src/cifar10/train',
   cifarTar: process.env.CIFAR_TAR ?? path.resolve(ROOT, '../shared/data/cifar10-jpeg.tar'),
@@ -256,7 +270,10 @@ async function bundlePage() {
   return file.text;
 }
 
-async function startServer(o, dataDir, pageJs) {
+/** onnxruntime-web's files the page needs (app/build.mjs's ORT_FILES: the plain SIMD-threaded build). */
+const ORT_FILES = ['ort-wasm-simd-threaded.mjs', 'ort-wasm-simd-threaded.wasm'];
+
+async function startServer(o, dataDir, pageJs, isolated) {
   const files = new Map([
     ['/', { type: 'text/html', body: '<!doctype html><meta charset="utf-8"><title>graft bench</title><link rel="icon" href="data:,"><script type="module" src="/page.js"></script>' }],
     ['/page.js', { type: 'text/javascript', body: pageJs }],
@@ -267,14 +284,18 @@ async function startServer(o, dataDir, pageJs) {
   // As app/build.mjs: tfjs-backend-wasm fetches its .wasm files at run time from wasmPaths.
   const wasmDir = path.join(ROOT, 'node_modules/@tensorflow/tfjs-backend-wasm/dist');
   for (const name of (await readdir(wasmDir)).filter((n) => n.endsWith('.wasm'))) files.set(`/wasm/${name}`, { type: 'application/wasm', path: path.join(wasmDir, name) });
+  const ortDir = path.join(ROOT, 'node_modules/onnxruntime-web/dist');
+  for (const name of ORT_FILES.filter((n) => existsSync(path.join(ortDir, n)))) files.set(`/ort/${name}`, { type: name.endsWith('.wasm') ? 'application/wasm' : 'text/javascript', path: path.join(ortDir, name) });
+  // The app server's headers (src/app-server/serve.ts): SharedArrayBuffer, hence wasm threads.
+  const headers = isolated ? { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp', 'cross-origin-resource-policy': 'same-origin' } : {};
   const server = createServer((req, res) => {
     const f = files.get(req.url ?? '');
     if (!f) {
-      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
+      res.writeHead(404, { 'content-type': 'text/plain', ...headers }).end('not found');
       return;
     }
     (f.path ? readFile(f.path) : Promise.resolve(f.body)).then(
-      (body) => res.writeHead(200, { 'content-type': f.type }).end(body),
+      (body) => res.writeHead(200, { 'content-type': f.type, ...headers }).end(body),
       (e) => res.writeHead(500, { 'content-type': 'text/plain' }).end(String(e)),
     );
   });
@@ -308,7 +329,7 @@ async function treeRss(rootPid, { withRoot = true } = {}) {
   return { totalMb: total / 1024, largestMb: largest / 1024 };
 }
 
-async function runBrowser(o, origin) {
+async function runBrowser(o, origin, engine) {
   const { chromium } = await import('playwright-core');
   const browser = await chromium.launch({
     executablePath: o.chromium,
@@ -335,7 +356,7 @@ async function runBrowser(o, origin) {
     await page.waitForFunction(() => 'benchTransfer' in globalThis, undefined, { timeout: 60_000 });
     let timer;
     const result = await Promise.race([
-      page.evaluate((run) => globalThis.benchTransfer(run), { settings: settingsOf(o) }),
+      page.evaluate((run) => globalThis.benchTransfer(run), { settings: settingsOf(o), engine }),
       new Promise((_, reject) => (timer = setTimeout(() => reject(new BenchError(`the browser run passed --timeout ${o.timeout} s`)), o.timeout * 1000))),
     ]).finally(() => clearTimeout(timer));
     if (errors.length > 0) result.pageErrors = errors;
@@ -404,15 +425,29 @@ function summarise(runs, arms) {
       if (perRound.some(([, v]) => v !== null)) ratios[`${browserArm}/${nodeArm}`] = Object.fromEntries(perRound);
     }
   }
-  return { byArm, ratios };
+  // Test accuracy must agree across sides within sampling noise: two binomial standard errors of the test set.
+  const accuracy = {};
+  for (const [arm, a] of Object.entries(byArm)) {
+    if (ARM_SPECS[arm].side !== 'browser') continue;
+    const nodeArm = ARM_SPECS[arm].engine === 'tfjs' ? 'node-tfjs' : 'node';
+    const n = byArm[nodeArm];
+    const tests = runs.find((r) => r.arm === arm && r.result)?.result.testImages ?? 0;
+    if (!n || tests === 0) continue;
+    const p = (a.accuracy + n.accuracy) / 2;
+    const noise = 2 * Math.sqrt((p * (1 - p)) / tests);
+    accuracy[`${arm}-${nodeArm}`] = { difference: a.accuracy - n.accuracy, noise, agrees: Math.abs(a.accuracy - n.accuracy) <= noise };
+  }
+  return { byArm, ratios, accuracy };
 }
 
-function printSummary({ byArm, ratios }) {
+function printSummary({ byArm, ratios, accuracy }) {
   const f = (v, d = 2) => (v === null || v === undefined ? '—' : v.toFixed(d));
-  console.log(`\nmedians (s)   ${PHASES.map((p) => (LABELS[p] ?? p).padStart(9)).join('')}   accuracy  peak RSS MB`);
-  for (const [arm, a] of Object.entries(byArm)) console.log(`${arm.padEnd(14)}${PHASES.map((p) => f(a.times[p]).padStart(9)).join('')}   ${f(a.accuracy, 4).padStart(8)}  ${f(a.peakRssMb, 0).padStart(11)}`);
+  console.log(`\nmedians (s)     ${PHASES.map((p) => (LABELS[p] ?? p).padStart(9)).join('')}   accuracy  peak RSS MB`);
+  for (const [arm, a] of Object.entries(byArm)) console.log(`${arm.padEnd(16)}${PHASES.map((p) => f(a.times[p]).padStart(9)).join('')}   ${f(a.accuracy, 4).padStart(8)}  ${f(a.peakRssMb, 0).padStart(11)}`);
   console.log(`\nratio (median of per-round ratios)`);
-  for (const [name, r] of Object.entries(ratios)) console.log(`${name.padEnd(24)}${PHASES.map((p) => `${p} ${f(r[p])}`).join('  ')}`);
+  for (const [name, r] of Object.entries(ratios)) console.log(`${name.padEnd(26)}${PHASES.map((p) => `${p} ${f(r[p])}`).join('  ')}`);
+  console.log('\ntest accuracy, browser − Node (same engine), against 2 binomial standard errors');
+  for (const [name, a] of Object.entries(accuracy)) console.log(`${name.padEnd(26)}${a.difference >= 0 ? '+' : ''}${a.difference.toFixed(4)} (noise ±${a.noise.toFixed(4)}): ${a.agrees ? 'agrees' : 'DIFFERS'}`);
 }
 
 async function versions() {
@@ -431,8 +466,8 @@ async function main() {
   if (!existsSync(path.join(o.tm, 'model.json')) || !existsSync(path.join(o.tm, 'weights.bin'))) throw new BenchError(`${o.tm} lacks model.json and weights.bin (the Teachable Machine export). Pass --tm DIR.`);
   const skipped = {};
   if (!existsSync(o.chromium)) {
-    for (const a of o.only.filter((x) => x.startsWith('browser'))) skipped[a] = `${o.chromium} not found (apt-get install chromium)`;
-    o.only = o.only.filter((x) => !x.startsWith('browser'));
+    for (const a of o.only.filter((x) => ARM_SPECS[x].side === 'browser')) skipped[a] = `${o.chromium} not found (apt-get install chromium)`;
+    o.only = o.only.filter((x) => ARM_SPECS[x].side !== 'browser');
   }
   for (const [a, why] of Object.entries(skipped)) console.log(`${a} skipped: ${why}`);
   const scratch = await mkdtemp(path.join(os.tmpdir(), 'graft-bench-browser-node-'));
@@ -444,8 +479,12 @@ async function main() {
     const dir = await cifarDir(o, scratch);
     const data = await prepareData(o, graft, dir, dataDir);
     console.log(`data: ${data.train} train + ${data.test} test images from ${dir}, ${o.input}×${o.input}, decoded and resized in Node in ${data.decodeSeconds.toFixed(1)} s (not part of any arm's time)`);
-    let server;
-    if (o.only.some((a) => a.startsWith('browser'))) server = await startServer(o, dataDir, await bundlePage());
+    const servers = {};
+    const browserArms = o.only.filter((a) => ARM_SPECS[a].side === 'browser');
+    if (browserArms.length > 0) {
+      const pageJs = await bundlePage();
+      for (const isolated of new Set(browserArms.map((a) => ARM_SPECS[a].isolated))) servers[isolated] = await startServer(o, dataDir, pageJs, isolated);
+    }
     const runs = [];
     const record = async () => {
       const summary = summarise(runs, o.only);
@@ -458,10 +497,12 @@ async function main() {
           const loadavg = os.loadavg();
           process.stdout.write(`round ${round + 1}/${o.repeats} ${arm} … `);
           try {
-            const result = arm === 'node' ? await runNode(o, dataDir, 'auto') : arm === 'node-tfjs' ? await runNode(o, dataDir, 'tfjs') : await runBrowser(o, server.origin);
+            const spec = ARM_SPECS[arm];
+            const result = spec.side === 'node' ? await runNode(o, dataDir, spec.engine) : await runBrowser(o, servers[spec.isolated].origin, spec.engine);
             runs.push({ round, arm, loadavg, result });
             const e = result.engines.map((x) => `${x.phase} ${x.engine}${x.features ? ` (features ${x.features})` : ''}`).join(', ');
-            console.log(`${result.times.total.toFixed(1)} s, accuracy ${result.accuracy.toFixed(4)}, ${result.backend}; ${e}`);
+            const where = result.side === 'browser' ? `${result.crossOriginIsolated ? 'isolated' : 'not isolated'}, ` : '';
+            console.log(`${result.times.total.toFixed(1)} s, accuracy ${result.accuracy.toFixed(4)}; ${where}TF.js ${result.backend}; ${e}${result.onnx ? `; ${result.onnx}` : ''}`);
           } catch (err) {
             runs.push({ round, arm, loadavg, error: err instanceof Error ? err.message : String(err) });
             console.log(`failed: ${err instanceof Error ? err.message : String(err)}`);
@@ -469,7 +510,7 @@ async function main() {
         }
       }
     } finally {
-      if (server) await new Promise((resolve) => server.server.close(resolve));
+      for (const s of Object.values(servers)) await new Promise((resolve) => s.server.close(resolve));
     }
     const { summary } = await record();
     printSummary(summary);

@@ -17,6 +17,8 @@ export interface BenchSettings {
 
 export interface PageRun {
   settings: BenchSettings;
+  /** auto: onnxruntime-web where it applies (its files served at /ort/), as the app; tfjs: TF.js throughout. */
+  engine: 'auto' | 'tfjs';
 }
 
 /** Seconds. source + transfer + fineTune + evaluate = total; frozen and unfrozen split fineTune (each holds its feature cache's build). */
@@ -40,6 +42,11 @@ export interface BenchTimes {
 export interface RunResult {
   side: 'browser' | 'node';
   backend: string;
+  /** Page only: onnxruntime-web's set-up, whether the page was cross-origin isolated (wasm threads), its cores, how the engine was chosen. */
+  onnx?: string;
+  crossOriginIsolated?: boolean;
+  hardwareConcurrency?: number;
+  engineSetBy?: 'setDefaultEngine' | 'onnxWasmPaths';
   userAgent?: string;
   times: BenchTimes;
   engines: Array<{ phase: string; engine: string; reason?: string; features?: string }>;

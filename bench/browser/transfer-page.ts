@@ -2,6 +2,7 @@
 // phase. esbuild bundles this for the browser; graft comes in through src/browser.ts only (so does
 // tm-source.ts), so the page runs what a web page using graft would run.
 // bench/browser-node.mjs mirrors runTransfer step for step on Node's entry (dist/index.js).
+import * as graft from '../../src/browser.js';
 import { evaluate, fineTune, initBrowserBackend, transfer, type Dataset } from '../../src/browser.js';
 import { teachableMachineSource } from './tm-source.js';
 import type { BenchSettings, BenchTimes, PageRun, RunResult } from './protocol.js';
@@ -20,7 +21,13 @@ async function dataset(part: 'train' | 'test', s: BenchSettings): Promise<Datase
 
 async function runTransfer(run: PageRun): Promise<RunResult> {
   const s = run.settings;
-  const backend = await initBrowserBackend({ backend: 'wasm', wasmPaths: new URL('/wasm/', location.href).href });
+  const here = (folder: string): string => new URL(folder, location.href).href;
+  // The auto engine gets onnxruntime-web's files (as the app's worker does); the tfjs arm gets none,
+  // so onnxruntime-web cannot start and every fit takes TF.js (and records why), unless the browser
+  // entry exports setDefaultEngine, which then says so directly.
+  const backend = await initBrowserBackend({ backend: 'wasm', wasmPaths: here('/wasm/'), ...(run.engine === 'auto' && { onnxWasmPaths: here('/ort/') }) });
+  const setDefaultEngine = (graft as unknown as Record<string, unknown>)['setDefaultEngine'];
+  if (typeof setDefaultEngine === 'function') setDefaultEngine(run.engine);
   // Inputs arrive before the clock starts: Node's side reads them from its disk before timing too.
   const [train, test, modelJson, weights] = await Promise.all([dataset('train', s), dataset('test', s), bytes('/tm/model.json'), bytes('/tm/weights.bin')]);
   const times: Partial<BenchTimes> = {};
@@ -50,6 +57,10 @@ async function runTransfer(run: PageRun): Promise<RunResult> {
   return {
     side: 'browser',
     backend: backend.description,
+    ...('onnx' in backend && { onnx: String(backend.onnx) }),
+    crossOriginIsolated: globalThis.crossOriginIsolated,
+    hardwareConcurrency: navigator.hardwareConcurrency,
+    engineSetBy: typeof setDefaultEngine === 'function' ? 'setDefaultEngine' : 'onnxWasmPaths',
     userAgent: navigator.userAgent,
     times: { ...(times as BenchTimes), frozen: frozen?.seconds ?? 0, features: frozen?.featureCache?.seconds ?? 0, unfrozen: unfrozen?.seconds ?? 0, unfrozenFeatures: unfrozen?.featureCache?.seconds ?? 0 },
     engines: phases.map((p) => ({ phase: p.name, engine: p.engine?.engine ?? 'unknown', ...(p.engine?.reason !== undefined && { reason: p.engine.reason }), ...(p.featureCache && { features: p.featureCache.engine ?? 'tfjs' }) })),
