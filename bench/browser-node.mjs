@@ -14,14 +14,17 @@
 // bench/browser/transfer-page.ts (graft through src/browser.ts; TF.js wasm; onnxruntime-web for the
 // auto engine) with and without cross-origin isolation. Each run is a fresh process (Node) or a
 // fresh browser, its inputs read before the clock starts; rounds are interleaved with the order
-// rotated. See bench/README.md.
+// rotated. The Node half is browser/node-side.mjs, the page's driver browser/page-side.mjs, the
+// tables browser/summary.mjs. See bench/README.md.
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { appendFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { BenchError } from './browser/bench-error.mjs';
+import { bundlePage, runBrowser, startServer } from './browser/page-side.mjs';
+import { printSummary, summarise } from './browser/summary.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, '..');
@@ -67,7 +70,6 @@ const HELP = `node bench/browser-node.mjs [options]
   --timeout S          per run (${DEFAULTS.timeout})
   --smoke              per-class 20, input 64, 1 + 1 epochs, 1 repeat, no results line (checks the harness)`;
 
-class BenchError extends Error {}
 
 function parseArgs(argv) {
   const o = { ...DEFAULTS, only: [...ARMS], writeResults: true, smoke: false };
@@ -159,215 +161,12 @@ async function prepareData(o, graft, dir, out) {
   return { decodeSeconds: seconds, train: parts.train.y.length, test: parts.test.y.length };
 }
 
-// ---------------------------------------------------------------------------------------------
-// The Node side: one run per child process (fresh memory, its own peak RSS). Mirrors
-// bench/browser/transfer-page.ts's runTransfer on Node's entry.
-
-const LAST_PROJECTION = 'block_16_project';
-const projectionFilters = (alpha) => Math.max(8, Math.round((320 * alpha) / 8) * 8);
-
-function findLayer(model, name) {
-  for (const layer of model.layers) {
-    if (layer.name === name) return layer;
-    if ('layers' in layer) {
-      const inner = findLayer(layer, name);
-      if (inner) return inner;
-    }
-  }
-  return undefined;
-}
-
-/** bench/browser/tm-source.ts (app/source.ts's MobileNetV2 branch) on Node's entry, which reads model.json from disk. */
-async function prepareSourceNode(graft, tmDir, input) {
-  const loaded = await graft.loadTfjsModel(path.join(tmDir, 'model.json'));
-  try {
-    const projection = findLayer(loaded, LAST_PROJECTION);
-    if (!projection) throw new BenchError(`${tmDir}/model.json holds no ${LAST_PROJECTION}: not a MobileNetV2 export. Pass --tm with the Teachable Machine export.`);
-    const filters = projection.getWeights()[0]?.shape.at(-1);
-    const alpha = graft.MOBILENETV2_ALPHAS.find((a) => projectionFilters(a) === filters);
-    if (alpha === undefined) throw new BenchError(`${LAST_PROJECTION} has ${filters} filters, no MobileNetV2 width.`);
-    const base = graft.buildBackboneBase({ name: 'mobilenetv2', alpha }, [input, input, 3]);
-    graft.copyWeightsByName(loaded, base, 'teachable-machine');
-    return { model: graft.withPreprocessing(base, 'tf'), cut: -1, unfreeze: { from: 'block_16_expand' } };
-  } finally {
-    graft.disposeModel(loaded);
-  }
-}
-
-async function childMain(argv) {
-  const [dist, dataDir, tmDir, engine, settingsJson] = argv;
-  const s = JSON.parse(settingsJson);
-  const graft = await import(pathToFileURL(path.join(dist, 'index.js')).href);
-  const backend = await graft.initBackend('auto');
-  graft.setDefaultEngine(engine);
-  const read = async (name, Type) => {
-    const b = await readFile(path.join(dataDir, name));
-    return new Type(b.buffer, b.byteOffset, b.byteLength / Type.BYTES_PER_ELEMENT);
-  };
-  const dataset = async (part) => ({ x: await read(`${part}-x.f32`, Float32Array), y: await read(`${part}-y.i32`, Int32Array), sampleShape: [s.input, s.input, 3], classNames: s.classNames, pixelRange: 'unit', source: `bench/${part}` });
-  const train = await dataset('train');
-  const test = await dataset('test');
-  // model.json and weights.bin are read inside the clock (loadTfjsModel takes a path); a few ms for 2 MB.
-  const times = {};
-  const start = performance.now();
-  let clock = start;
-  const lap = (name) => {
-    const now = performance.now();
-    times[name] = (now - clock) / 1000;
-    clock = now;
-  };
-  const source = await prepareSourceNode(graft, tmDir, s.input);
-  lap('source');
-  const t = await graft.transfer(source.model, { cut: source.cut, head: { classes: s.classNames.length, pooling: 'avg', activation: 'softmax', dropout: s.dropout }, seed: s.seed });
-  lap('transfer');
-  const optimizer = { name: 'adam', learningRate: s.learningRate };
-  const phases = await graft.fineTune(t, train, {
-    batchSize: s.batchSize, seed: s.seed, earlyStopping: false,
-    frozen: { epochs: s.frozenEpochs, optimizer },
-    unfrozen: { epochs: s.unfrozenEpochs, optimizer: { ...optimizer, learningRate: s.learningRate * s.unfrozenLrFactor }, unfreeze: source.unfreeze },
-  });
-  lap('fineTune');
-  const evaluation = graft.evaluate(t.model, test);
-  lap('evaluate');
-  times.total = (clock - start) / 1000;
-  const frozen = phases.find((p) => p.name === 'frozen');
-  const unfrozen = phases.find((p) => p.name === 'unfrozen');
-  const result = {
-    side: 'node',
-    backend: backend.description ?? backend.name,
-    times: { ...times, frozen: frozen?.seconds ?? 0, features: frozen?.featureCache?.seconds ?? 0, unfrozen: unfrozen?.seconds ?? 0, unfrozenFeatures: unfrozen?.featureCache?.seconds ?? 0 },
-    engines: phases.map((p) => ({ phase: p.name, engine: p.engine?.engine ?? 'unknown', ...(p.engine?.reason !== undefined && { reason: p.engine.reason }), ...(p.featureCache && { features: p.featureCache.engine ?? 'tfjs' }) })),
-    accuracy: evaluation.accuracy,
-    testImages: evaluation.count,
-    trainImages: train.y.length,
-    finalLoss: phases.at(-1)?.history.at(-1)?.loss ?? Number.NaN,
-    // ru_maxrss is in kilobytes on Linux: the whole process, data and runtime included.
-    peakRssMb: process.resourceUsage().maxRSS / 1024,
-  };
-  process.stdout.write(`BENCH_RESULT ${JSON.stringify(result)}\n`);
-}
-
+/** One Node run: bench/browser/node-side.mjs in a child process. */
 async function runNode(o, dataDir, engine) {
-  const r = await run(process.execPath, [fileURLToPath(import.meta.url), '--child', o.dist, dataDir, o.tm, engine, JSON.stringify(settingsOf(o))], { capture: true, timeout: o.timeout });
+  const r = await run(process.execPath, [path.join(HERE, 'browser/node-side.mjs'), o.dist, dataDir, o.tm, engine, JSON.stringify(settingsOf(o))], { capture: true, timeout: o.timeout });
   const line = r.stdout.split('\n').find((l) => l.startsWith('BENCH_RESULT '));
   if (r.code !== 0 || !line) throw new BenchError(`the Node run (engine ${engine}) failed (exit ${r.code}): ${r.stderr.trim().split('\n').slice(-8).join('\n')}`);
   return JSON.parse(line.slice('BENCH_RESULT '.length));
-}
-
-// ---------------------------------------------------------------------------------------------
-// The browser side: the page bundle, a local server, one fresh headless Chromium per run.
-
-async function bundlePage() {
-  const esbuild = await import('esbuild');
-  const out = await esbuild.build({
-    entryPoints: [path.join(HERE, 'browser/transfer-page.ts')], bundle: true, platform: 'browser', format: 'esm', target: 'es2022',
-    minify: true, write: false, logLevel: 'silent',
-  }).catch((e) => {
-    throw new BenchError(`esbuild could not bundle bench/browser/transfer-page.ts: ${e.message}`);
-  });
-  const file = out.outputFiles[0];
-  if (!file) throw new BenchError('esbuild wrote no bundle for bench/browser/transfer-page.ts.');
-  return file.text;
-}
-
-/** onnxruntime-web's files the page needs (app/build.mjs's ORT_FILES: the plain SIMD-threaded build). */
-const ORT_FILES = ['ort-wasm-simd-threaded.mjs', 'ort-wasm-simd-threaded.wasm'];
-
-async function startServer(o, dataDir, pageJs, isolated) {
-  const files = new Map([
-    ['/', { type: 'text/html', body: '<!doctype html><meta charset="utf-8"><title>graft bench</title><link rel="icon" href="data:,"><script type="module" src="/page.js"></script>' }],
-    ['/page.js', { type: 'text/javascript', body: pageJs }],
-    ['/tm/model.json', { type: 'application/json', path: path.join(o.tm, 'model.json') }],
-    ['/tm/weights.bin', { type: 'application/octet-stream', path: path.join(o.tm, 'weights.bin') }],
-  ]);
-  for (const name of await readdir(dataDir)) files.set(`/data/${name}`, { type: 'application/octet-stream', path: path.join(dataDir, name) });
-  // As app/build.mjs: tfjs-backend-wasm fetches its .wasm files at run time from wasmPaths.
-  const wasmDir = path.join(ROOT, 'node_modules/@tensorflow/tfjs-backend-wasm/dist');
-  for (const name of (await readdir(wasmDir)).filter((n) => n.endsWith('.wasm'))) files.set(`/wasm/${name}`, { type: 'application/wasm', path: path.join(wasmDir, name) });
-  const ortDir = path.join(ROOT, 'node_modules/onnxruntime-web/dist');
-  for (const name of ORT_FILES.filter((n) => existsSync(path.join(ortDir, n)))) files.set(`/ort/${name}`, { type: name.endsWith('.wasm') ? 'application/wasm' : 'text/javascript', path: path.join(ortDir, name) });
-  // The app server's headers (src/app-server/serve.ts): SharedArrayBuffer, hence wasm threads.
-  const headers = isolated ? { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp', 'cross-origin-resource-policy': 'same-origin' } : {};
-  const server = createServer((req, res) => {
-    const f = files.get(req.url ?? '');
-    if (!f) {
-      res.writeHead(404, { 'content-type': 'text/plain', ...headers }).end('not found');
-      return;
-    }
-    (f.path ? readFile(f.path) : Promise.resolve(f.body)).then(
-      (body) => res.writeHead(200, { 'content-type': f.type, ...headers }).end(body),
-      (e) => res.writeHead(500, { 'content-type': 'text/plain' }).end(String(e)),
-    );
-  });
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { server, origin: `http://127.0.0.1:${server.address().port}` };
-}
-
-/** RSS of a process's descendants (and its own with withRoot), from /proc (Linux); 0 where /proc is not readable. */
-async function treeRss(rootPid, { withRoot = true } = {}) {
-  let total = 0;
-  let largest = 0;
-  const children = new Map();
-  const rss = new Map();
-  for (const pid of await readdir('/proc').catch(() => [])) {
-    if (!/^\d+$/.test(pid)) continue;
-    const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
-    const ppid = Number(/^PPid:\s+(\d+)/m.exec(status)?.[1]);
-    const kb = Number(/^VmRSS:\s+(\d+)/m.exec(status)?.[1] ?? 0);
-    rss.set(Number(pid), kb);
-    if (!children.has(ppid)) children.set(ppid, []);
-    children.get(ppid).push(Number(pid));
-  }
-  const stack = [rootPid];
-  while (stack.length > 0) {
-    const pid = stack.pop();
-    const kb = pid === rootPid && !withRoot ? 0 : rss.get(pid) ?? 0;
-    total += kb;
-    largest = Math.max(largest, kb);
-    stack.push(...(children.get(pid) ?? []));
-  }
-  return { totalMb: total / 1024, largestMb: largest / 1024 };
-}
-
-async function runBrowser(o, origin, engine) {
-  const { chromium } = await import('playwright-core');
-  const browser = await chromium.launch({
-    executablePath: o.chromium,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
-  const errors = [];
-  const peak = { totalMb: 0, largestMb: 0 };
-  let sampling = true;
-  // Sampled twice a second: a cheap peak, which can miss a spike shorter than that. Chromium's
-  // processes are this process's only descendants while a browser run lasts (Node runs are over).
-  const sampler = (async () => {
-    while (sampling) {
-      const r = await treeRss(process.pid, { withRoot: false });
-      peak.totalMb = Math.max(peak.totalMb, r.totalMb);
-      peak.largestMb = Math.max(peak.largestMb, r.largestMb);
-      await new Promise((resolve) => setTimeout(resolve, 500));
-    }
-  })();
-  try {
-    const page = await browser.newPage();
-    page.on('pageerror', (e) => errors.push(e.message));
-    page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
-    await page.goto(`${origin}/`);
-    await page.waitForFunction(() => 'benchTransfer' in globalThis, undefined, { timeout: 60_000 });
-    let timer;
-    const result = await Promise.race([
-      page.evaluate((run) => globalThis.benchTransfer(run), { settings: settingsOf(o), engine }),
-      new Promise((_, reject) => (timer = setTimeout(() => reject(new BenchError(`the browser run passed --timeout ${o.timeout} s`)), o.timeout * 1000))),
-    ]).finally(() => clearTimeout(timer));
-    if (errors.length > 0) result.pageErrors = errors;
-    return { ...result, peakRssMb: peak.largestMb, peakRssTreeMb: peak.totalMb, chromium: browser.version() };
-  } catch (e) {
-    throw new BenchError(`the browser run failed: ${e instanceof Error ? e.message : String(e)}${errors.length ? `\npage errors: ${errors.join('\n')}` : ''}`);
-  } finally {
-    sampling = false;
-    await sampler;
-    await browser.close();
-  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -386,68 +185,6 @@ function run(cmd, args, { capture = false, timeout } = {}) {
       resolve({ code, stdout, stderr });
     });
   });
-}
-
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
-/** Short column names for the table. */
-const LABELS = { unfrozenFeatures: 'u-feats' };
-const PHASES = ['source', 'transfer', 'frozen', 'features', 'unfrozen', 'unfrozenFeatures', 'evaluate', 'total'];
-
-function summarise(runs, arms) {
-  const byArm = {};
-  for (const arm of arms) {
-    const rs = runs.filter((r) => r.arm === arm && r.result);
-    if (rs.length === 0) continue;
-    byArm[arm] = {
-      runs: rs.length,
-      times: Object.fromEntries(PHASES.map((p) => [p, median(rs.map((r) => r.result.times[p]))])),
-      accuracy: median(rs.map((r) => r.result.accuracy)),
-      peakRssMb: median(rs.map((r) => r.result.peakRssMb)),
-    };
-  }
-  // Per round, browser ÷ Node arm; the median of those ratios (background load hits rounds unevenly).
-  const ratios = {};
-  for (const nodeArm of ['node', 'node-tfjs']) {
-    for (const browserArm of arms.filter((a) => a.startsWith('browser'))) {
-      const perRound = PHASES.map((p) => {
-        const rs = [];
-        for (const round of new Set(runs.map((r) => r.round))) {
-          const b = runs.find((r) => r.round === round && r.arm === browserArm)?.result;
-          const n = runs.find((r) => r.round === round && r.arm === nodeArm)?.result;
-          if (b && n && n.times[p] > 0) rs.push(b.times[p] / n.times[p]);
-        }
-        return [p, rs.length ? median(rs) : null];
-      });
-      if (perRound.some(([, v]) => v !== null)) ratios[`${browserArm}/${nodeArm}`] = Object.fromEntries(perRound);
-    }
-  }
-  // Test accuracy must agree across sides within sampling noise: two binomial standard errors of the test set.
-  const accuracy = {};
-  for (const [arm, a] of Object.entries(byArm)) {
-    if (ARM_SPECS[arm].side !== 'browser') continue;
-    const nodeArm = ARM_SPECS[arm].engine === 'tfjs' ? 'node-tfjs' : 'node';
-    const n = byArm[nodeArm];
-    const tests = runs.find((r) => r.arm === arm && r.result)?.result.testImages ?? 0;
-    if (!n || tests === 0) continue;
-    const p = (a.accuracy + n.accuracy) / 2;
-    const noise = 2 * Math.sqrt((p * (1 - p)) / tests);
-    accuracy[`${arm}-${nodeArm}`] = { difference: a.accuracy - n.accuracy, noise, agrees: Math.abs(a.accuracy - n.accuracy) <= noise };
-  }
-  return { byArm, ratios, accuracy };
-}
-
-function printSummary({ byArm, ratios, accuracy }) {
-  const f = (v, d = 2) => (v === null || v === undefined ? '—' : v.toFixed(d));
-  console.log(`\nmedians (s)     ${PHASES.map((p) => (LABELS[p] ?? p).padStart(9)).join('')}   accuracy  peak RSS MB`);
-  for (const [arm, a] of Object.entries(byArm)) console.log(`${arm.padEnd(16)}${PHASES.map((p) => f(a.times[p]).padStart(9)).join('')}   ${f(a.accuracy, 4).padStart(8)}  ${f(a.peakRssMb, 0).padStart(11)}`);
-  console.log(`\nratio (median of per-round ratios)`);
-  for (const [name, r] of Object.entries(ratios)) console.log(`${name.padEnd(26)}${PHASES.map((p) => `${p} ${f(r[p])}`).join('  ')}`);
-  console.log('\ntest accuracy, browser − Node (same engine), against 2 binomial standard errors');
-  for (const [name, a] of Object.entries(accuracy)) console.log(`${name.padEnd(26)}${a.difference >= 0 ? '+' : ''}${a.difference.toFixed(4)} (noise ±${a.noise.toFixed(4)}): ${a.agrees ? 'agrees' : 'DIFFERS'}`);
 }
 
 async function versions() {
@@ -483,11 +220,11 @@ async function main() {
     const browserArms = o.only.filter((a) => ARM_SPECS[a].side === 'browser');
     if (browserArms.length > 0) {
       const pageJs = await bundlePage();
-      for (const isolated of new Set(browserArms.map((a) => ARM_SPECS[a].isolated))) servers[isolated] = await startServer(o, dataDir, pageJs, isolated);
+      for (const isolated of new Set(browserArms.map((a) => ARM_SPECS[a].isolated))) servers[isolated] = await startServer(o.tm, dataDir, pageJs, isolated);
     }
     const runs = [];
     const record = async () => {
-      const summary = summarise(runs, o.only);
+      const summary = summarise(runs, o.only, ARM_SPECS);
       return { summary };
     };
     try {
@@ -498,7 +235,7 @@ async function main() {
           process.stdout.write(`round ${round + 1}/${o.repeats} ${arm} … `);
           try {
             const spec = ARM_SPECS[arm];
-            const result = spec.side === 'node' ? await runNode(o, dataDir, spec.engine) : await runBrowser(o, servers[spec.isolated].origin, spec.engine);
+            const result = spec.side === 'node' ? await runNode(o, dataDir, spec.engine) : await runBrowser({ chromium: o.chromium, timeout: o.timeout, settings: settingsOf(o) }, servers[spec.isolated].origin, spec.engine);
             runs.push({ round, arm, loadavg, result });
             const e = result.engines.map((x) => `${x.phase} ${x.engine}${x.features ? ` (features ${x.features})` : ''}`).join(', ');
             const where = result.side === 'browser' ? `${result.crossOriginIsolated ? 'isolated' : 'not isolated'}, ` : '';
@@ -530,14 +267,10 @@ async function main() {
   }
 }
 
-if (process.argv[2] === '--child') {
-  await childMain(process.argv.slice(3));
-} else {
-  try {
-    await main();
-  } catch (e) {
-    if (!(e instanceof BenchError)) throw e;
-    console.error(`bench/browser-node.mjs: ${e.message}`);
-    process.exitCode = 2;
-  }
+try {
+  await main();
+} catch (e) {
+  if (!(e instanceof BenchError)) throw e;
+  console.error(`bench/browser-node.mjs: ${e.message}`);
+  process.exitCode = 2;
 }

@@ -1,7 +1,7 @@
 // The Teachable Machine export as the bench's source, in the page: the MobileNetV2 branch of
 // app/source.ts (load the TF.js model from its bytes, rebuild MobileNetV2 at the input size, copy the
 // weights by layer name, [-1, 1] preprocessing inside). A copy of those few steps rather than an
-// import, so the bench does not break while the app's source handling grows; browser-node.mjs's
+// import, so the bench does not break while the app's source handling grows; node-side.mjs's
 // prepareSourceNode does the same on Node's entry.
 import type * as tfl from '@tensorflow/tfjs-layers';
 import {

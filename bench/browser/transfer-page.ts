@@ -1,7 +1,7 @@
 // The browser half of bench/browser-node.mjs: one cats-vs-dogs transfer run in a page, timed per
 // phase. esbuild bundles this for the browser; graft comes in through src/browser.ts only (so does
 // tm-source.ts), so the page runs what a web page using graft would run.
-// bench/browser-node.mjs mirrors runTransfer step for step on Node's entry (dist/index.js).
+// bench/browser/node-side.mjs mirrors runTransfer step for step on Node's entry (dist/index.js).
 import * as graft from '../../src/browser.js';
 import { evaluate, fineTune, initBrowserBackend, transfer, type Dataset } from '../../src/browser.js';
 import { teachableMachineSource } from './tm-source.js';
