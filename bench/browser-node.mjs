@@ -23,7 +23,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { BenchError } from './browser/bench-error.mjs';
-import { bundlePage, runBrowser, startServer } from './browser/page-side.mjs';
+import { bundlePage, runBrowser, runPageDecode, startServer } from './browser/page-side.mjs';
 import { printSummary, summarise } from './browser/summary.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -139,7 +139,7 @@ async function cifarDir(o, scratch) {
 async function prepareData(o, graft, dir, out) {
   const started = performance.now();
   const half = o.perClass / 2;
-  const parts = { train: { x: [], y: [] }, test: { x: [], y: [] } };
+  const parts = { train: { x: [], y: [], files: [] }, test: { x: [], y: [], files: [] } };
   for (const [label, c] of CLASSES.entries()) {
     const names = (await readdir(path.join(dir, c))).filter((n) => /\.(jpe?g|png)$/i.test(n)).sort().slice(0, o.perClass);
     if (names.length < o.perClass) throw new BenchError(`${path.join(dir, c)} holds ${names.length} images; --per-class ${o.perClass} needs that many. Lower --per-class.`);
@@ -149,6 +149,7 @@ async function prepareData(o, graft, dir, out) {
       const part = i < half ? parts.train : parts.test;
       part.x.push(Float32Array.from(img.data, (v) => v / 255));
       part.y.push(label);
+      part.files.push(file);
     }
   }
   const seconds = (performance.now() - started) / 1000;
@@ -158,7 +159,8 @@ async function prepareData(o, graft, dir, out) {
     await writeFile(path.join(out, `${name}-x.f32`), x);
     await writeFile(path.join(out, `${name}-y.i32`), Int32Array.from(p.y));
   }
-  return { decodeSeconds: seconds, train: parts.train.y.length, test: parts.test.y.length };
+  // Row order of the pixel files: the page's decode check compares row for row.
+  return { decodeSeconds: seconds, train: parts.train.y.length, test: parts.test.y.length, files: [...parts.train.files, ...parts.test.files] };
 }
 
 /** One Node run: bench/browser/node-side.mjs in a child process. */
@@ -220,14 +222,21 @@ async function main() {
     const browserArms = o.only.filter((a) => ARM_SPECS[a].side === 'browser');
     if (browserArms.length > 0) {
       const pageJs = await bundlePage();
-      for (const isolated of new Set(browserArms.map((a) => ARM_SPECS[a].isolated))) servers[isolated] = await startServer(o.tm, dataDir, pageJs, isolated);
+      for (const isolated of new Set([...browserArms.map((a) => ARM_SPECS[a].isolated), false])) servers[isolated] = await startServer(o.tm, dataDir, pageJs, isolated, data.files);
     }
     const runs = [];
-    const record = async () => {
-      const summary = summarise(runs, o.only, ARM_SPECS);
-      return { summary };
-    };
+    let pageDecode;
     try {
+      if (browserArms.length > 0) {
+        // The app's own decoding (createImageBitmap + canvas), once, on the same files: how long it takes and how far its pixels are from Node's.
+        try {
+          pageDecode = await runPageDecode({ chromium: o.chromium, timeout: o.timeout }, servers.false.origin, { urls: data.files.map((_, i) => `/jpeg/${i}`), side: o.input });
+          console.log(`the app's decoding (app/decode.ts) in a page: ${pageDecode.seconds.toFixed(1)} s for ${pageDecode.images} images; its pixels differ from Node's by ${pageDecode.meanAbsDiff.toFixed(4)} on average, ${pageDecode.maxAbsDiff.toFixed(3)} at most (0..1 scale)`);
+        } catch (err) {
+          pageDecode = { error: err instanceof Error ? err.message : String(err) };
+          console.log(`the page's decode check failed: ${pageDecode.error}`);
+        }
+      }
       for (let round = 0; round < o.repeats; round++) {
         const order = o.only.map((_, i) => o.only[(i + round) % o.only.length]);
         for (const arm of order) {
@@ -249,12 +258,12 @@ async function main() {
     } finally {
       for (const s of Object.values(servers)) await new Promise((resolve) => s.server.close(resolve));
     }
-    const { summary } = await record();
+    const summary = summarise(runs, o.only, ARM_SPECS);
     printSummary(summary);
     const line = {
       bench: 'browser-node', ...sitting, finished: new Date().toISOString(), loadavgEnd: os.loadavg(), cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? null,
       versions: await versions(), settings: { ...settingsOf(o), perClass: o.perClass, trainImages: data.train, testImages: data.test, repeats: o.repeats, arms: o.only, smoke: o.smoke },
-      skipped, decodeSeconds: data.decodeSeconds, summary, runs,
+      skipped, decodeSeconds: data.decodeSeconds, ...(pageDecode && { pageDecode }), summary, runs,
     };
     if (o.writeResults) {
       await mkdir(path.dirname(o.results), { recursive: true });

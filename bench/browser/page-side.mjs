@@ -27,10 +27,11 @@ export async function bundlePage() {
 const ORT_FILES = ['ort-wasm-simd-threaded.mjs', 'ort-wasm-simd-threaded.wasm'];
 
 /**
- * Serves the page, /data/ (the harness's pixel files), /tm/ (the source model), /wasm/ and /ort/ on
- * 127.0.0.1; `isolated` adds the app server's cross-origin isolation headers.
+ * Serves the page, /data/ (the harness's pixel files), /tm/ (the source model), /wasm/, /ort/ and
+ * /jpeg/<i> (the i-th of `jpegs`, the image files themselves) on 127.0.0.1; `isolated` adds the app
+ * server's cross-origin isolation headers.
  */
-export async function startServer(tmDir, dataDir, pageJs, isolated) {
+export async function startServer(tmDir, dataDir, pageJs, isolated, jpegs = []) {
   const files = new Map([
     ['/', { type: 'text/html', body: '<!doctype html><meta charset="utf-8"><title>graft bench</title><link rel="icon" href="data:,"><script type="module" src="/page.js"></script>' }],
     ['/page.js', { type: 'text/javascript', body: pageJs }],
@@ -38,6 +39,7 @@ export async function startServer(tmDir, dataDir, pageJs, isolated) {
     ['/tm/weights.bin', { type: 'application/octet-stream', path: path.join(tmDir, 'weights.bin') }],
   ]);
   for (const name of await readdir(dataDir)) files.set(`/data/${name}`, { type: 'application/octet-stream', path: path.join(dataDir, name) });
+  jpegs.forEach((file, i) => files.set(`/jpeg/${i}`, { type: 'image/jpeg', path: file }));
   // As app/build.mjs: tfjs-backend-wasm fetches its .wasm files at run time from wasmPaths.
   const wasmDir = path.join(ROOT, 'node_modules/@tensorflow/tfjs-backend-wasm/dist');
   for (const name of (await readdir(wasmDir)).filter((n) => n.endsWith('.wasm'))) files.set(`/wasm/${name}`, { type: 'application/wasm', path: path.join(wasmDir, name) });
@@ -86,8 +88,18 @@ async function treeRss(rootPid, { withRoot = true } = {}) {
   return { totalMb: total / 1024, largestMb: largest / 1024 };
 }
 
-/** One run of the page in a fresh Chromium at `chromium`; its result plus peak RSS. */
-export async function runBrowser({ chromium: executablePath, timeout, settings }, origin, engine) {
+/** One transfer run of the page (transfer-page.ts) in a fresh Chromium at `chromium`; its result plus peak RSS. */
+export function runBrowser({ chromium, timeout, settings }, origin, engine) {
+  return runInPage({ chromium, timeout }, origin, 'benchTransfer', { settings, engine });
+}
+
+/** The app's decoding path (decode-check.ts) on the files served at /jpeg/, in a fresh Chromium. */
+export function runPageDecode({ chromium, timeout }, origin, run) {
+  return runInPage({ chromium, timeout }, origin, 'benchDecode', run);
+}
+
+/** Calls the page's global function `name` with `arg` in a fresh headless Chromium; its result plus peak RSS. */
+async function runInPage({ chromium: executablePath, timeout }, origin, name, arg) {
   const { chromium } = await import('playwright-core');
   const browser = await chromium.launch({
     executablePath,
@@ -111,10 +123,10 @@ export async function runBrowser({ chromium: executablePath, timeout, settings }
     page.on('pageerror', (e) => errors.push(e.message));
     page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
     await page.goto(`${origin}/`);
-    await page.waitForFunction(() => 'benchTransfer' in globalThis, undefined, { timeout: 60_000 });
+    await page.waitForFunction((n) => n in globalThis, name, { timeout: 60_000 });
     let timer;
     const result = await Promise.race([
-      page.evaluate((run) => globalThis.benchTransfer(run), { settings, engine }),
+      page.evaluate(([n, a]) => globalThis[n](a), [name, arg]),
       new Promise((_, reject) => (timer = setTimeout(() => reject(new BenchError(`the browser run passed --timeout ${timeout} s`)), timeout * 1000))),
     ]).finally(() => clearTimeout(timer));
     if (errors.length > 0) result.pageErrors = errors;

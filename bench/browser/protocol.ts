@@ -55,3 +55,17 @@ export interface RunResult {
   trainImages: number;
   finalLoss: number;
 }
+
+/** The app's decoding path on the bench's JPEGs (decode-check.ts): `urls` in the order of the train rows, then the test rows. */
+export interface DecodeRun {
+  urls: string[];
+  side: number;
+}
+
+export interface DecodeResult {
+  seconds: number;
+  images: number;
+  /** Against Node's pixels of the same images, in [0, 1] units. */
+  maxAbsDiff: number;
+  meanAbsDiff: number;
+}

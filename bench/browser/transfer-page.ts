@@ -4,6 +4,7 @@
 // bench/browser/node-side.mjs mirrors runTransfer step for step on Node's entry (dist/index.js).
 import * as graft from '../../src/browser.js';
 import { evaluate, fineTune, initBrowserBackend, transfer, type Dataset } from '../../src/browser.js';
+import { decodeCheck } from './decode-check.js';
 import { teachableMachineSource } from './tm-source.js';
 import type { BenchSettings, BenchTimes, PageRun, RunResult } from './protocol.js';
 
@@ -71,4 +72,4 @@ async function runTransfer(run: PageRun): Promise<RunResult> {
   };
 }
 
-(globalThis as unknown as { benchTransfer: typeof runTransfer }).benchTransfer = runTransfer;
+Object.assign(globalThis, { benchTransfer: runTransfer, benchDecode: decodeCheck });
