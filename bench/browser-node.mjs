@@ -3,9 +3,10 @@
 // one sitting (issue 18: "the same run in the browser and in Node, time ratio stated").
 //
 // Source: the Teachable Machine export (MobileNetV2 α 0.35, rebuilt at --input with its weights
-// copied by layer name, as app/source.ts does; bench/browser/tm-source.ts). Data: the first --per-class CIFAR-10 cats and dogs
-// by file name, the first half of each class for training, the second half held out for testing;
-// decoded and resized once here, and the same float32 pixels fed to every arm. Recipe: the app's
+// copied by layer name, as app/source.ts does; bench/browser/tm-source.ts). Data: the first
+// --per-class CIFAR-10 cats and dogs by file name, the first half of each class for training, the
+// second half held out for testing; decoded and resized once here, and the same float32 pixels fed
+// to every arm. Recipe: the app's
 // (app/worker.ts train()): transfer (avg pool, dropout, softmax) → fineTune, Adam, frozen epochs
 // then the last block unfrozen at a tenth of the rate; fixed seed; no validation split.
 //
@@ -18,7 +19,7 @@
 // tables browser/summary.mjs. See bench/README.md.
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { appendFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -68,8 +69,10 @@ const HELP = `node bench/browser-node.mjs [options]
   --dist DIR           graft's Node build (${DEFAULTS.dist}; npm run build)
   --results FILE       JSON line appended here (${path.relative(ROOT, DEFAULTS.results)}); --no-results: none
   --timeout S          per run (${DEFAULTS.timeout})
-  --smoke              per-class 20, input 64, 1 + 1 epochs, 1 repeat, no results line (checks the harness)`;
-
+  --smoke              per-class 20, input 64, 1 + 1 epochs, 1 repeat, no results line (checks the harness)
+arms: node = dist/index.js, default engine (onnxruntime-node); node-tfjs = TF.js wasm throughout;
+  browser = the page, cross-origin isolated as the app (onnxruntime-web, wasm threads);
+  browser-tfjs = the same page on TF.js wasm; browser-1t, browser-tfjs-1t = not isolated (1 thread)`;
 
 function parseArgs(argv) {
   const o = { ...DEFAULTS, only: [...ARMS], writeResults: true, smoke: false };
@@ -91,13 +94,13 @@ function parseArgs(argv) {
     if (a === '--help' || a === '-h') {
       console.log(HELP);
       process.exit(0);
-    } else if (a in ints) {
+    } else if (Object.hasOwn(ints, a)) {
       const [key, min] = ints[a];
       o[key] = num(a, value(), min);
       if (!Number.isInteger(o[key])) throw new BenchError(`${a} takes a whole number; received ${o[key]}.`);
       given.add(key);
     } else if (a === '--lr') o.learningRate = num(a, value());
-    else if (a in strings) o[strings[a]] = path.resolve(value());
+    else if (Object.hasOwn(strings, a)) o[strings[a]] = path.resolve(value());
     else if (a === '--only') {
       o.only = value().split(',').filter(Boolean);
       const bad = o.only.filter((x) => !ARMS.includes(x));
@@ -189,11 +192,13 @@ function run(cmd, args, { capture = false, timeout } = {}) {
   });
 }
 
-async function versions() {
+async function versions(dist) {
   const pkg = async (name) => JSON.parse(await readFile(path.join(ROOT, 'node_modules', name, 'package.json'), 'utf8').catch(() => '{}')).version ?? null;
   const git = await run('git', ['-C', ROOT, 'rev-parse', '--short', 'HEAD'], { capture: true }).catch(() => ({ stdout: '' }));
   return {
     graft: JSON.parse(await readFile(path.join(ROOT, 'package.json'), 'utf8')).version, commit: git.stdout.trim() || null, node: process.version,
+    // The Node side runs this build, which may hold uncommitted changes or predate the commit.
+    distBuilt: (await stat(path.join(dist, 'index.js'))).mtime.toISOString(),
     tfjs: await pkg('@tensorflow/tfjs-core'), 'tfjs-backend-wasm': await pkg('@tensorflow/tfjs-backend-wasm'), 'onnxruntime-node': await pkg('onnxruntime-node'),
     'onnxruntime-web': await pkg('onnxruntime-web'), 'playwright-core': await pkg('playwright-core'), esbuild: await pkg('esbuild'),
   };
@@ -262,7 +267,7 @@ async function main() {
     printSummary(summary);
     const line = {
       bench: 'browser-node', ...sitting, finished: new Date().toISOString(), loadavgEnd: os.loadavg(), cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? null,
-      versions: await versions(), settings: { ...settingsOf(o), perClass: o.perClass, trainImages: data.train, testImages: data.test, repeats: o.repeats, arms: o.only, smoke: o.smoke },
+      versions: await versions(o.dist), settings: { ...settingsOf(o), perClass: o.perClass, trainImages: data.train, testImages: data.test, repeats: o.repeats, arms: o.only, smoke: o.smoke },
       skipped, decodeSeconds: data.decodeSeconds, ...(pageDecode && { pageDecode }), summary, runs,
     };
     if (o.writeResults) {
