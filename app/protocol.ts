@@ -76,11 +76,11 @@ export interface TrainResult {
   input: number;
   /** Training time of each arm, all seeds together. */
   seconds: { transfer: number; scratch: number };
-  /** Test images as the model saw them (row-major [n, input, input, 3], 0..1) and its probabilities [n, classes]. */
+  /** Test images as the model saw them (row-major [n, input, input, 3], 0..1) and its probabilities [n, classes]: the whole test set while its pixels take ≤ 64 MB as float32, else only the `wrong` ones (test-scores.ts). */
   testX: Float32Array;
   testY: Int32Array;
   probabilities: Float32Array;
-  /** Indices into the test set of the most confidently wrong predictions, worst first. */
+  /** Indices into testX of the most confidently wrong predictions, worst first. */
   wrong: number[];
   /** A format the model cannot be written in is empty (length 0), its reason in `notExported` (an ONNX source's blocks have no Keras layer). */
   keras: Uint8Array;
