@@ -6,6 +6,7 @@ import {
   applyUnfreeze, confidenceInterval, disposeModel, fineTune, fit, initBrowserBackend, normalizePixels, pairedDifference, predictArrays, reinitialize,
   take, toKerasArchive, toOnnxBytes, toTfjsFiles, transfer, verdict, type Dataset, type EpochRecord, type TrainCallbacks,
 } from '../src/browser.js';
+import { transferOptionsFor } from './arms.js';
 import { ByteRowStore } from './byte-rows.js';
 import { decodeToPixels, decodeToRgba } from './decode.js';
 import type { EpochInfo, FromWorker, SourceFiles, SplitCounts, ToWorker, TrainResult, TrainSettings } from './protocol.js';
@@ -92,7 +93,7 @@ async function load(message: Extract<ToWorker, { type: 'load' }>): Promise<void>
 async function train(l: Loaded): Promise<void> {
   const s = l.settings;
   const classes = l.train.classNames.length;
-  const transferOptions = { cut: l.source.cut, head: { classes, pooling: 'avg' as const, activation: 'softmax' as const, dropout: 0.2 } };
+  const transferOptions = transferOptionsFor(l.source.cut, classes);
   const optimizer = { name: 'adam' as const, learningRate: s.learningRate };
   const perArm = s.frozenEpochs + s.unfrozenEpochs;
   const totalEpochs = 2 * s.seeds * perArm;
