@@ -156,7 +156,17 @@ async function train(l: Loaded): Promise<void> {
   // The first seed's transfer model is the one exported; its test probabilities were computed above.
   const evaluation = scoreOf(finalProbabilities, l.test.y, l.test.classNames);
   const shown = testImagesToSend(l.test, finalProbabilities, confidentlyWrong(finalProbabilities, l.test.y, classes));
-  const tfjs = await toTfjsFiles(model, 'graft app');
+  // Each format the model can be written in; the others are empty, with the reason (an ONNX source's blocks have no Keras layer).
+  const notExported: string[] = [];
+  const attempt = async <T>(format: string, write: () => T | Promise<T>, empty: T): Promise<T> => {
+    try {
+      return await write();
+    } catch (e) {
+      notExported.push(`No ${format} download: ${e instanceof Error ? e.message : String(e)}`);
+      return empty;
+    }
+  };
+  const tfjs = await attempt('TF.js', () => toTfjsFiles(model, 'graft app'), { 'model.json': '', 'weights.bin': new Uint8Array() });
   const base = {
     verdict: v,
     verdictWords: verdictWords(v, transferErrors, scratchErrors, difference),
@@ -172,10 +182,11 @@ async function train(l: Loaded): Promise<void> {
   const result: TrainResult = {
     ...base,
     ...shown,
-    keras: await toKerasArchive(model),
-    onnx: toOnnxBytes(model),
+    keras: await attempt('.keras', () => toKerasArchive(model), new Uint8Array()),
+    onnx: await attempt('ONNX', () => toOnnxBytes(model), new Uint8Array()),
     tfjsJson: tfjs['model.json'],
     tfjsWeights: tfjs['weights.bin'],
+    notExported,
     report: reportJson(reportData),
   };
   send({ type: 'result', result }, [result.testX.buffer, result.testY.buffer, result.probabilities.buffer, result.keras.buffer, result.onnx.buffer, result.tfjsWeights.buffer]);

@@ -3,7 +3,7 @@
 // one sitting (issue 18: "the same run in the browser and in Node, time ratio stated").
 //
 // Source: the Teachable Machine export (MobileNetV2 α 0.35, rebuilt at --input with its weights
-// copied by layer name, as app/source.ts does; bench/browser/tm-source.ts). Data: the first
+// copied by layer name: app/source.ts, which the page imports). Data: the first
 // --per-class CIFAR-10 cats and dogs by file name, the first half of each class for training, the
 // second half held out for testing; decoded and resized once here, and the same float32 pixels fed
 // to every arm. Recipe: the app's

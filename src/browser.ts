@@ -3,11 +3,12 @@
 // Everything here works on data and models held in memory: no files, no network, no process.
 // Model files and image zips a user drops on a page come in as bytes: Keras .keras/.h5 (h5wasm's
 // build embeds its .wasm), ONNX without external data, zips of class folders.
-// Two Node modules have browser stand-ins that package.json's `browser` field swaps in for
-// bundlers: engine/onnx/runtime.ts (onnxruntime-node; in a page every fit trains on TF.js and says
-// so) and version.ts (Node reads package.json at run time). Training runs on TF.js's cpu backend,
-// or wasm when its .wasm files are served (initBrowserBackend). onnxruntime-web, the training
-// compiler and feature extraction in the page, Web Workers and the app are later slices of issue 18.
+// Three Node modules have browser stand-ins that package.json's `browser` field swaps in for
+// bundlers: engine/onnx/runtime.ts (onnxruntime-node → onnxruntime-web's wasm build, so graft's
+// training compiler and feature extraction run in the page; TF.js with the reason when its files are
+// not served), version.ts (Node reads package.json at run time) and platform/yield.ts. TF.js runs on
+// its cpu backend, or wasm when its .wasm files are served (initBrowserBackend, which also says where
+// onnxruntime-web's files are and how many threads it may use: 1 unless cross-origin isolated).
 // test/browser/bundle.test.ts fails if anything exported here reaches a Node built-in.
 
 export { GraftError, isGraftError, type GraftErrorCode } from './errors.js';
@@ -16,6 +17,7 @@ export { GraftError, isGraftError, type GraftErrorCode } from './errors.js';
 export { initBrowserBackend, BROWSER_BACKENDS, type BrowserBackendName, type BrowserBackendOptions, type BrowserBackendInfo } from './platform/browser/backend.js';
 export { Rng, deriveSeed } from './engine/rng.js';
 export { ENGINE_CHOICES, type EngineChoice } from './engine/engine-choice.js';
+export { setDefaultEngine } from './engine/onnx/runtime.js';
 
 // data: datasets from in-memory arrays
 export { type Dataset, type PixelRange, sampleSize, take, classCounts, assertDataset } from './data/dataset.js';

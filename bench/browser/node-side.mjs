@@ -20,7 +20,7 @@ function findLayer(model, name) {
   return undefined;
 }
 
-/** bench/browser/tm-source.ts (app/source.ts's MobileNetV2 branch) on Node's entry, which reads model.json from disk. */
+/** app/source.ts's MobileNetV2 branch (which the page imports) on Node's entry, which reads model.json from disk. */
 async function prepareSourceNode(graft, tmDir, input) {
   const loaded = await graft.loadTfjsModel(path.join(tmDir, 'model.json'));
   try {

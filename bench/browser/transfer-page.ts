@@ -1,11 +1,10 @@
 // The browser half of bench/browser-node.mjs: one cats-vs-dogs transfer run in a page, timed per
 // phase. esbuild bundles this for the browser; graft comes in through src/browser.ts only (so does
-// tm-source.ts), so the page runs what a web page using graft would run.
+// the app's source preparation, app/source.ts), so the page runs what a web page using graft would run.
 // bench/browser/node-side.mjs mirrors runTransfer step for step on Node's entry (dist/index.js).
-import * as graft from '../../src/browser.js';
-import { evaluate, fineTune, initBrowserBackend, transfer, type Dataset } from '../../src/browser.js';
+import { evaluate, fineTune, initBrowserBackend, setDefaultEngine, transfer, type Dataset } from '../../src/browser.js';
+import { prepareSource } from '../../app/source.js';
 import { decodeCheck } from './decode-check.js';
-import { teachableMachineSource } from './tm-source.js';
 import type { BenchSettings, BenchTimes, PageRun, RunResult } from './protocol.js';
 
 /** Fetches one of the harness's binary files (pixels decoded once in Node, sent to both sides as float32). */
@@ -23,12 +22,9 @@ async function dataset(part: 'train' | 'test', s: BenchSettings): Promise<Datase
 async function runTransfer(run: PageRun): Promise<RunResult> {
   const s = run.settings;
   const here = (folder: string): string => new URL(folder, location.href).href;
-  // The auto engine gets onnxruntime-web's files (as the app's worker does); the tfjs arm gets none,
-  // so onnxruntime-web cannot start and every fit takes TF.js (and records why), unless the browser
-  // entry exports setDefaultEngine, which then says so directly.
+  // The auto engine gets onnxruntime-web's files, as the app's worker does; the tfjs arm asks for TF.js.
   const backend = await initBrowserBackend({ backend: 'wasm', wasmPaths: here('/wasm/'), ...(run.engine === 'auto' && { onnxWasmPaths: here('/ort/') }) });
-  const setDefaultEngine = (graft as unknown as Record<string, unknown>)['setDefaultEngine'];
-  if (typeof setDefaultEngine === 'function') setDefaultEngine(run.engine);
+  setDefaultEngine(run.engine);
   // Inputs arrive before the clock starts: Node's side reads them from its disk before timing too.
   const [train, test, modelJson, weights] = await Promise.all([dataset('train', s), dataset('test', s), bytes('/tm/model.json'), bytes('/tm/weights.bin')]);
   const times: Partial<BenchTimes> = {};
@@ -39,7 +35,7 @@ async function runTransfer(run: PageRun): Promise<RunResult> {
     times[name] = (now - clock) / 1000;
     clock = now;
   };
-  const source = await teachableMachineSource(new TextDecoder().decode(modelJson), new Uint8Array(weights), s.input);
+  const source = await prepareSource({ kind: 'tfjs', name: 'teachable-machine', modelJson: new TextDecoder().decode(modelJson), weights: new Uint8Array(weights) }, s.input);
   lap('source');
   const t = await transfer(source.model, { cut: source.cut, head: { classes: s.classNames.length, pooling: 'avg', activation: 'softmax', dropout: s.dropout }, seed: s.seed });
   lap('transfer');
@@ -61,7 +57,7 @@ async function runTransfer(run: PageRun): Promise<RunResult> {
     ...('onnx' in backend && { onnx: String(backend.onnx) }),
     crossOriginIsolated: globalThis.crossOriginIsolated,
     hardwareConcurrency: navigator.hardwareConcurrency,
-    engineSetBy: typeof setDefaultEngine === 'function' ? 'setDefaultEngine' : 'onnxWasmPaths',
+    engineSetBy: 'setDefaultEngine',
     userAgent: navigator.userAgent,
     times: { ...(times as BenchTimes), frozen: frozen?.seconds ?? 0, features: frozen?.featureCache?.seconds ?? 0, unfrozen: unfrozen?.seconds ?? 0, unfrozenFeatures: unfrozen?.featureCache?.seconds ?? 0 },
     engines: phases.map((p) => ({ phase: p.name, engine: p.engine?.engine ?? 'unknown', ...(p.engine?.reason !== undefined && { reason: p.engine.reason }), ...(p.featureCache && { features: p.featureCache.engine ?? 'tfjs' }) })),

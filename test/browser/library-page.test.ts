@@ -146,10 +146,10 @@ describe('the library in headless Chromium', () => {
     }
     expect(tf.memory().numTensors).toBe(tensorsBefore);
   });
-  it.skipIf(!hasChromium)("trains on TF.js's wasm backend when the page serves its .wasm files, and predicts as Node does", async () => {
+  it.skipIf(!hasChromium)("trains on TF.js's wasm backend when the page asks for TF.js and serves its .wasm files, and predicts as Node does", async () => {
     const data = blobImages([[2, 2], [2, 5], [5, 2]], 60, 21);
     const browser = await launchChromium();
-    let result: { backend: string; accuracy: number; probabilities: number[]; tfjs: { 'model.json': string; 'weights.bin': number[] } };
+    let result: { backend: string; engine: string | undefined; accuracy: number; probabilities: number[]; tfjs: { 'model.json': string; 'weights.bin': number[] } };
     const errors: string[] = [];
     try {
       const page = await browser.newPage();
@@ -162,15 +162,16 @@ describe('the library in headless Chromium', () => {
         const backend = await g.initBrowserBackend({ backend: 'wasm', wasmPaths: '/wasm/' });
         const ds = { x: Float32Array.from(a.x), y: Int32Array.from(a.y), sampleShape: a.sampleShape, classNames: a.classNames, pixelRange: 'unit' as const, source: 'blobs' };
         const model = g.buildMlp({ inputShape: ds.sampleShape, classes: 3, hidden: 16, seed: 4 });
-        await g.fit(model, ds, { epochs: 4, optimizer: { name: 'adam', learningRate: 0.01 }, seed: 4 });
+        const fitted = await g.fit(model, ds, { epochs: 4, optimizer: { name: 'adam', learningRate: 0.01 }, seed: 4, engine: 'tfjs' });
         const files = await g.toTfjsFiles(model, 'wasm page');
-        return { backend: backend.description, accuracy: g.evaluate(model, ds).accuracy, probabilities: Array.from(g.predictArrays(model, ds.x, ds.sampleShape)), tfjs: { 'model.json': files['model.json'], 'weights.bin': Array.from(files['weights.bin']) } };
+        return { backend: backend.description, engine: fitted.engine?.engine, accuracy: g.evaluate(model, ds).accuracy, probabilities: Array.from(g.predictArrays(model, ds.x, ds.sampleShape)), tfjs: { 'model.json': files['model.json'], 'weights.bin': Array.from(files['weights.bin']) } };
       }, data);
     } finally {
       await browser.close();
     }
     expect(errors).toEqual([]);
     expect(result.backend).toMatch(/^wasm/);
+    expect(result.engine).toBe('tfjs');
     expect(result.accuracy).toBeGreaterThan(ACCURACY_FLOOR);
     console.log(`page: ${result.backend}; training accuracy ${result.accuracy.toFixed(4)}`);
     // Node on cpu, the page on wasm: different kernels, so equal to float32 rounding, not bit for bit.
