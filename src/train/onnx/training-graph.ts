@@ -4,6 +4,7 @@ import type { TrainingForward } from '../../engine/onnx/forward/forward-graph.js
 import { buildGradientGraph } from '../graph/autodiff.js';
 import { dropIdentities } from '../graph/identities.js';
 import { batchNormTraining } from '../graph/batchnorm-training.js';
+import { simplifyForTraining } from '../graph/simplify.js';
 import type { ResolvedOptimizer } from '../optimizer.js';
 import { update } from './optimizer-graph.js';
 
@@ -49,7 +50,7 @@ export function buildStepGraph(spec: StepGraphSpec): StepGraph {
   let graph: OnnxGraph = forward.graph;
   // Each node keeps Keras's momentum, which the translator wrote as its attribute.
   if (bnNames.size > 0) graph = batchNormTraining(graph, { select: (n) => bnNames.has(n.inputs[3] ?? '') }).graph;
-  graph = merge(graph, lossPart(forward.units), 'loss/');
+  graph = merge(simplifyForTraining(graph), lossPart(forward.units), 'loss/');
   const trainable = spec.groups.flatMap((gr) => gr.variables);
   const { graph: withGrads, gradients } = buildGradientGraph(graph, { loss: 'loss', trainable, gradientName: (p) => `grad.${p}`, opset: forward.opset });
   const dims = new Map(forward.graph.initializers.map((t) => [t.name, t.dims]));

@@ -1,6 +1,7 @@
 import { floatAttr, stringAttr } from '../attrs.js';
 import { FLOAT } from '../../../engine/onnx/model-proto.js';
 import type { GradContext, GradientFn } from '../gradient.js';
+import { RELU_FLOOR } from '../simplify.js';
 import { unbroadcast } from '../unbroadcast.js';
 
 /*
@@ -49,11 +50,14 @@ const tanh: GradientFn = (c) => {
   return [c.e.op('Mul', [c.dy[0]!, c.e.op('Sub', [c.e.scalar(1), c.e.op('Mul', [y, y])])])];
 };
 
-/** Clip(x, min, max) (opset ≥ 11: bounds are optional inputs): dx = dy where min ≤ x ≤ max, else 0. Bounds get no gradient. */
+/**
+ * Clip(x, min, max) (opset ≥ 11: bounds are optional inputs): dx = dy where min ≤ x ≤ max, else 0;
+ * 0 < x ≤ max for a capped ReLU merged into one Clip (RELU_FLOOR, simplify.ts). Bounds get no gradient.
+ */
 const clip: GradientFn = (c) => {
   const [x, lo, hi] = c.node.inputs as [string, string | undefined, string | undefined];
   const conds: string[] = [];
-  if (lo) conds.push(c.e.op('GreaterOrEqual', [x, lo]));
+  if (lo) conds.push(c.e.op(lo === RELU_FLOOR ? 'Greater' : 'GreaterOrEqual', [x, lo]));
   if (hi) conds.push(c.e.op('LessOrEqual', [x, hi]));
   if (conds.length === 0) return [c.dy[0]];
   const inside = conds.length === 2 ? c.e.op('And', conds) : conds[0]!;
