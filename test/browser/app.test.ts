@@ -15,7 +15,7 @@ import { loadOnnxRuntime } from '../../src/engine/onnx/runtime.js';
 import { loadModel } from '../../src/io/run-dir.js';
 import { disposeModel } from '../../src/models/dispose.js';
 import { zooEntry } from '../../src/models/zoo.js';
-import { hasChromium, launchChromium, noteMissingChromium } from './chromium.js';
+import { hasChromium, launchChromium, noteMissingChromium, watchPage } from './chromium.js';
 import { tmWeightsH5 } from './app-fixtures.js';
 
 /**
@@ -103,10 +103,7 @@ describe('the web app in headless Chromium', () => {
     let latency = 0;
     try {
       page = await browser.newPage({ viewport: { width: 1000, height: 900 } });
-      page.on('pageerror', (e) => errors.push(e.message));
-      page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
-      page.on('request', (r) => !r.url().startsWith(origin) && !r.url().startsWith('blob:') && !r.url().startsWith('data:') && foreign.push(r.url()));
-      page.on('response', (r) => r.status() >= 400 && errors.push(`${r.status()} ${r.url()}`));
+      watchPage(page, origin, errors, foreign);
       await page.goto(server!.url);
       await page.locator('details').evaluate((d) => {
         (d as unknown as { open: boolean }).open = true;

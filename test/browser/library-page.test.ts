@@ -12,7 +12,7 @@ import { evaluate } from '../../src/evaluate/evaluate.js';
 import { disposeModel } from '../../src/models/dispose.js';
 import { blobImages, type BlobArrays } from './blob-data.js';
 import { bundleForBrowser, describeReaches } from './bundle-check.js';
-import { hasChromium, launchChromium, noteMissingChromium } from './chromium.js';
+import { hasChromium, launchChromium, noteMissingChromium, watchPage } from './chromium.js';
 import { readmeBrowserExample } from './readme-example.js';
 
 /**
@@ -90,10 +90,7 @@ describe('the library in headless Chromium', () => {
     const foreign: string[] = [];
     try {
       const page = await browser.newPage();
-      page.on('pageerror', (e) => errors.push(e.message));
-      page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
-      page.on('request', (r) => !r.url().startsWith(origin) && foreign.push(r.url()));
-      page.on('response', (r) => r.status() >= 400 && errors.push(`${r.status()} ${r.url()}`));
+      watchPage(page, origin, errors, foreign);
       await page.goto(`${origin}/`);
       await page.waitForFunction(() => 'example' in globalThis, undefined, { timeout: 60_000 });
       result = await page.evaluate(

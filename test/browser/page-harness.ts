@@ -2,7 +2,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Page } from 'playwright-core';
 import { bundleForBrowser, describeReaches } from './bundle-check.js';
-import { launchChromium } from './chromium.js';
+import { launchChromium, watchPage } from './chromium.js';
 
 /**
  * A page for a browser test: `entry` (a TypeScript module) bundled for the browser as a user's
@@ -54,10 +54,7 @@ export async function runInPage<R>(origin: string, call: (page: Page) => Promise
   const foreign: string[] = [];
   try {
     const page = await browser.newPage();
-    page.on('pageerror', (e) => errors.push(e.message));
-    page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
-    page.on('request', (r) => !r.url().startsWith(origin) && !r.url().startsWith('data:') && foreign.push(r.url()));
-    page.on('response', (r) => r.status() >= 400 && errors.push(`${r.status()} ${r.url()}`));
+    watchPage(page, origin, errors, foreign);
     await page.goto(`${origin}/`);
     await page.waitForFunction(() => 'page' in globalThis, undefined, { timeout: 60_000 });
     return { result: await call(page), errors, foreign };

@@ -54,11 +54,12 @@ function sample(): OnnxGraph {
 const TRAINABLE = ['x', 'dw', 'w'];
 
 async function lossAndGradients(graph: OnnxGraph): Promise<Record<string, number[]>> {
-  if (typeof ort === 'string') throw new Error(ort);
+  const rt = ort;
+  if (typeof rt === 'string') throw new Error(rt);
   const g = buildGradientGraph(graph, { loss: 'loss', trainable: TRAINABLE });
   const bytes = encodeOnnxModel({ irVersion: 8, producerName: 'test', opsets: [{ domain: '', version: 17 }], graphName: 'g', graph: g.graph });
-  const session = await ort.InferenceSession.create(bytes);
-  const feeds = Object.fromEntries(g.params.map((p) => [p.name, new ort.Tensor('float32', p.data as Float32Array, p.dims)]));
+  const session = await rt.InferenceSession.create(bytes);
+  const feeds = Object.fromEntries(g.params.map((p) => [p.name, new rt.Tensor('float32', p.data as Float32Array, p.dims)]));
   const out = await session.run(feeds);
   await session.release();
   return Object.fromEntries(Object.entries(out).map(([k, v]) => [k, Array.from(v.data as Float32Array)]));
