@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
-  closing, dier, eachFlag, failure, fmt, hostInfo, interleaved, isDir, isFile, lastJson, list, median, num, pythonHas, reportFailure,
+  closing, dier, eachFlag, failure, fmt, graftCommand, hostInfo, interleaved, isDir, isFile, lastJson, list, median, num, pythonHas, reportFailure,
   resultsFile as newResultsFile, runOnce, subset, table, timeAvailable, TIME_BIN, trapInterrupt,
 } from './lib.mjs';
 
@@ -190,7 +190,7 @@ function graftArgs(o, arm, dataDir, outDir) {
       // The peers train BatchNorm once unfrozen, and were matched against the write-up recipe's head.
       '--recipe', 'writeup', '--bn', 'train', '--unfreeze', `from:${o.unfreezeFrom}`, '--epochs', String(arm === 'graft-nocache' && !o.nocacheUnfrozen ? 0 : o.epochs), ...common];
   if (arm.endsWith('-nocache')) args.push('--no-feature-cache');
-  return [process.execPath, o.graftBin, 'transfer', ...args];
+  return graftCommand(o.graftBin, ['transfer', ...args]);
 }
 
 function peerArgs(o, arm, dataDir, backbone) {

@@ -19,6 +19,16 @@ export const dier = prefix => msg => {
 };
 
 /** Calls on(flag, val, arg) for each argument; val() reads `--flag=v` or the next argument. */
+/**
+ * How the shell runs graft's CLI: Node with the flags of the bin's shebang (`env -S node FLAGS`),
+ * so a bench run with process.execPath times what `graft` and `npx graft` run.
+ */
+export function graftCommand(bin, args) {
+  const first = fs.readFileSync(bin, 'utf8').split('\n', 1)[0];
+  const flags = /^#!\S*env -S node(.*)$/.exec(first)?.[1].trim().split(/\s+/).filter(Boolean) ?? [];
+  return [process.execPath, ...flags, bin, ...args];
+}
+
 export function eachFlag(argv, die, on) {
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];

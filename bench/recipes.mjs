@@ -10,7 +10,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { dier, eachFlag, isFile, list } from './lib.mjs';
+import { dier, eachFlag, graftCommand, isFile, list } from './lib.mjs';
 import { RECIPE_FLAGS } from './recipe-flags.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -98,7 +98,8 @@ if (!o.table) {
 await printTables(done);
 
 function graft(args) {
-  const r = spawnSync(process.execPath, [o.graft, ...args], { encoding: 'utf8', maxBuffer: 64 * 2 ** 20 });
+  const [node, ...rest] = graftCommand(o.graft, args);
+  const r = spawnSync(node, rest, { encoding: 'utf8', maxBuffer: 64 * 2 ** 20 });
   if (r.status !== 0) die(`graft ${args.join(' ')} exited ${r.status}:\n${r.stderr.slice(-4000)}`);
   return JSON.parse(r.stdout.trim().split('\n').pop());
 }

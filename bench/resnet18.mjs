@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { closing, dier, eachFlag, failure, fmt, hostInfo, interleaved, isDir, isFile, lastJson, list, median, num, pythonHas, reportFailure, resultsFile, runOnce, subset, table, timeAvailable, trapInterrupt } from './lib.mjs';
+import { closing, dier, eachFlag, failure, fmt, graftCommand, hostInfo, interleaved, isDir, isFile, lastJson, list, median, num, pythonHas, reportFailure, resultsFile, runOnce, subset, table, timeAvailable, trapInterrupt } from './lib.mjs';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const ARMS = ['graft', 'torch'];
@@ -88,8 +88,8 @@ await interleaved([...o.only].sort((a, b) => (a === 'torch' ? -1 : b === 'torch'
     argv = [o.python, path.join(REPO, 'bench/peers/torch_resnet18_cats_dogs.py'), '--data-dir', path.join(work, 'data'), '--per-class', '0', '--epochs', String(o.epochs), '--init', o.init];
   } else {
     if (!isFile(o.init)) { rec.error = `no initial weights at ${o.init}`; console.log('SKIPPED (no initial weights; run the torch arm first)'); runs.push(rec); return; }
-    argv = ['node', o.graftBin, 'transfer', '--from', o.init, '--preprocess', 'imagenet', '--task', `folder:${path.join(work, 'data')}`,
-      '--recipe', 'writeup', '--bn', 'train', '--freeze', 'none', '--frozen-epochs', '0', '--epochs', String(o.epochs), '--optimizer', 'adam', '--lr', '0.001', '--batch-size', '32', '--val-split', '0', '--json', '--out', out];
+    argv = graftCommand(o.graftBin, ['transfer', '--from', o.init, '--preprocess', 'imagenet', '--task', `folder:${path.join(work, 'data')}`,
+      '--recipe', 'writeup', '--bn', 'train', '--freeze', 'none', '--frozen-epochs', '0', '--epochs', String(o.epochs), '--optimizer', 'adam', '--lr', '0.001', '--batch-size', '32', '--val-split', '0', '--json', '--out', out]);
   }
   const r = await runOnce(argv, REPO, o.timeout, useTime);
   const json = lastJson(r.stdout);

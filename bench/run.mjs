@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
-  closing, dier, eachFlag, failure, fmt, hostInfo, interleaved, isFile, lastJson, list, median, num, pythonHas, reportFailure,
+  closing, dier, eachFlag, failure, fmt, graftCommand, hostInfo, interleaved, isFile, lastJson, list, median, num, pythonHas, reportFailure,
   resultsFile as newResultsFile, runOnce, subset, table, timeAvailable, TIME_BIN, trapInterrupt,
 } from './lib.mjs';
 
@@ -79,7 +79,7 @@ function prepare(sys, o) {
         return { why: 'graft is not built (dist/cli/main.js missing): run `npm run build` first' };
       const engine = sys === 'graft' ? [] : ['--engine', 'tfjs'];
       return {
-        cmd: (outDir) => [process.execPath, o.graftBin, 'seed', '--json', '--out', outDir, '--force', ...engine],
+        cmd: (outDir) => graftCommand(o.graftBin, ['seed', '--json', '--out', outDir, '--force', ...engine]),
         cwd: REPO,
         needsOut: true,
       };
