@@ -12,7 +12,8 @@ import { evaluate } from '../../src/evaluate/evaluate.js';
 import { disposeModel } from '../../src/models/dispose.js';
 import { blobImages, type BlobArrays } from './blob-data.js';
 import { bundleForBrowser, describeReaches } from './bundle-check.js';
-import { hasChromium, launchChromium, noteMissingChromium, watchPage } from './chromium.js';
+import { hasChromium, noteMissingChromium } from './chromium.js';
+import { runInPage } from './page-harness.js';
 import { readmeBrowserExample } from './readme-example.js';
 
 /**
@@ -84,16 +85,10 @@ describe('the library in headless Chromium', () => {
     const targetTrain = blobImages([[6, 6], [1, 6]], 100, 12);
     const targetTest = blobImages([[6, 6], [1, 6]], 100, 13);
 
-    const browser = await launchChromium();
-    let result: PageResult;
-    const errors: string[] = [];
-    const foreign: string[] = [];
-    try {
-      const page = await browser.newPage();
-      watchPage(page, origin, errors, foreign);
-      await page.goto(`${origin}/`);
-      await page.waitForFunction(() => 'example' in globalThis, undefined, { timeout: 60_000 });
-      result = await page.evaluate(
+    const { result, errors, foreign } = await runInPage(
+      origin,
+      (page) =>
+        page.evaluate(
         async ({ source, targetTrain, targetTest }) => {
           type Arrays = typeof source;
           interface Example {
@@ -107,10 +102,9 @@ describe('the library in headless Chromium', () => {
           return { ...r, probabilities: Array.from(r.probabilities), tfjs: { 'model.json': r.tfjs['model.json'], 'weights.bin': Array.from(r.tfjs['weights.bin']) } };
         },
         { source, targetTrain, targetTest },
-      ) as PageResult;
-    } finally {
-      await browser.close();
-    }
+      ) as Promise<PageResult>,
+      'example',
+    );
     expect(errors).toEqual([]);
     expect(foreign).toEqual([]);
     expect(result.backend).toMatch(/^cpu/);
@@ -145,16 +139,8 @@ describe('the library in headless Chromium', () => {
   });
   it.skipIf(!hasChromium)("trains on TF.js's wasm backend when the page asks for TF.js and serves its .wasm files, and predicts as Node does", async () => {
     const data = blobImages([[2, 2], [2, 5], [5, 2]], 60, 21);
-    const browser = await launchChromium();
-    let result: { backend: string; engine: string | undefined; accuracy: number; probabilities: number[]; tfjs: { 'model.json': string; 'weights.bin': number[] } };
-    const errors: string[] = [];
-    try {
-      const page = await browser.newPage();
-      page.on('pageerror', (e) => errors.push(e.message));
-      page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
-      await page.goto(`${origin}/`);
-      await page.waitForFunction(() => 'example' in globalThis, undefined, { timeout: 60_000 });
-      result = await page.evaluate(async (a) => {
+    type WasmResult = { backend: string; engine: string | undefined; accuracy: number; probabilities: number[]; tfjs: { 'model.json': string; 'weights.bin': number[] } };
+    const { result, errors, foreign } = await runInPage(origin, (page) => page.evaluate(async (a): Promise<WasmResult> => {
         const g = (globalThis as unknown as { graft: typeof import('../../src/browser.js') }).graft;
         const backend = await g.initBrowserBackend({ backend: 'wasm', wasmPaths: '/wasm/' });
         const ds = { x: Float32Array.from(a.x), y: Int32Array.from(a.y), sampleShape: a.sampleShape, classNames: a.classNames, pixelRange: 'unit' as const, source: 'blobs' };
@@ -162,11 +148,9 @@ describe('the library in headless Chromium', () => {
         const fitted = await g.fit(model, ds, { epochs: 4, optimizer: { name: 'adam', learningRate: 0.01 }, seed: 4, engine: 'tfjs' });
         const files = await g.toTfjsFiles(model, 'wasm page');
         return { backend: backend.description, engine: fitted.engine?.engine, accuracy: g.evaluate(model, ds).accuracy, probabilities: Array.from(g.predictArrays(model, ds.x, ds.sampleShape)), tfjs: { 'model.json': files['model.json'], 'weights.bin': Array.from(files['weights.bin']) } };
-      }, data);
-    } finally {
-      await browser.close();
-    }
+      }, data), 'example');
     expect(errors).toEqual([]);
+    expect(foreign).toEqual([]);
     expect(result.backend).toMatch(/^wasm/);
     expect(result.engine).toBe('tfjs');
     expect(result.accuracy).toBeGreaterThan(ACCURACY_FLOOR);

@@ -47,8 +47,8 @@ export async function serveBundledPage(entry: string): Promise<ServedPage> {
   };
 }
 
-/** Opens the page, waits for its module, and returns `call(page)`'s result with the page's errors. */
-export async function runInPage<R>(origin: string, call: (page: Page) => Promise<R>): Promise<PageRun<R>> {
+/** Opens the page, waits for its module (the global `ready`), and returns `call(page)`'s result with the page's errors. */
+export async function runInPage<R>(origin: string, call: (page: Page) => Promise<R>, ready = 'page'): Promise<PageRun<R>> {
   const browser = await launchChromium();
   const errors: string[] = [];
   const foreign: string[] = [];
@@ -56,7 +56,7 @@ export async function runInPage<R>(origin: string, call: (page: Page) => Promise
     const page = await browser.newPage();
     watchPage(page, origin, errors, foreign);
     await page.goto(`${origin}/`);
-    await page.waitForFunction(() => 'page' in globalThis, undefined, { timeout: 60_000 });
+    await page.waitForFunction((name) => name in globalThis, ready, { timeout: 60_000 });
     return { result: await call(page), errors, foreign };
   } finally {
     await browser.close();
