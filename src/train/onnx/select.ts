@@ -7,6 +7,7 @@ import type { OptimizerSpec } from '../optimizer.js';
 import type { LearningRateScale } from '../param-groups.js';
 import type { Stepper } from '../stepper.js';
 import { TfjsStepper } from '../tfjs-stepper.js';
+import { CompileFallback } from './compile-fallback.js';
 import { GraphStepper } from './graph-stepper.js';
 import { buildStepGraph } from './training-graph.js';
 
@@ -15,6 +16,7 @@ import { buildStepGraph } from './training-graph.js';
  * translator handles the model, every op on a path to a weight has a gradient, and
  * onnxruntime-node loads (much faster on CPU: native kernels on every core), else TF.js.
  * `engine` (or GRAFT_ENGINE) 'tfjs' turns the fast path off; 'onnxruntime' insists on it and says why it cannot.
+ * Under 'auto', onnxruntime refusing to compile the first step graph also means TF.js (compile-fallback.ts).
  */
 export async function chooseStepper(
   model: tfl.LayersModel,
@@ -35,7 +37,12 @@ export async function chooseStepper(
   let reason = compilerRefusal(model, head, spec, sampleFloats);
   if (reason === undefined) {
     const ort = await loadOnnxRuntime();
-    if (typeof ort !== 'string') return new GraphStepper(ort, model, head, spec, scale, classWeights, labelSmoothing, batchNormTraining);
+    if (typeof ort !== 'string') {
+      const graph = new GraphStepper(ort, model, head, spec, scale, classWeights, labelSmoothing, batchNormTraining);
+      // 'auto' takes TF.js when onnxruntime will not compile the step graph; 'onnxruntime' says why it cannot.
+      if (choice === 'onnxruntime') return graph;
+      return new CompileFallback(graph, (why) => new TfjsStepper(model, head, spec, scale, { engine: 'tfjs', reason: why }, classWeights, labelSmoothing, batchNormTraining));
+    }
     reason = ort;
   }
   if (choice === 'onnxruntime') {
