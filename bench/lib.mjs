@@ -18,7 +18,6 @@ export const dier = prefix => msg => {
   process.exit(2);
 };
 
-/** Calls on(flag, val, arg) for each argument; val() reads `--flag=v` or the next argument. */
 /**
  * How the shell runs graft's CLI: Node with the flags of the bin's shebang (`env -S node FLAGS`),
  * so a bench run with process.execPath times what `graft` and `npx graft` run.
@@ -29,6 +28,7 @@ export function graftCommand(bin, args) {
   return [process.execPath, ...flags, bin, ...args];
 }
 
+/** Calls on(flag, val, arg) for each argument; val() reads `--flag=v` or the next argument. */
 export function eachFlag(argv, die, on) {
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];

@@ -1,4 +1,6 @@
 import { readFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { zipSync } from 'fflate';
@@ -38,6 +40,22 @@ export const tmKerasArchive = (input: number): Promise<Uint8Array> => withTmMobi
 
 /** Its weights alone, by Keras layer name: what keras.applications' *_no_top.h5 holds (Keras 3 layout). */
 export const tmWeightsH5 = (): Promise<Uint8Array> => withTmMobileNet(96, (m) => kerasWeightsH5(m));
+
+/**
+ * A local stand-in for Keras's weight host: serves `weights` under the one file name `file` (404
+ * for anything else) and lists every name asked for. graft app's `weights.mirror` points at `url`.
+ */
+export async function serveWeightsMirror(file: string, weights: Uint8Array): Promise<{ url: string; hits: string[]; close: () => Promise<void> }> {
+  const hits: string[] = [];
+  const server = createServer((req, res) => {
+    const name = (req.url ?? '').split('/').pop() ?? '';
+    hits.push(name);
+    res.writeHead(name === file ? 200 : 404);
+    res.end(name === file ? weights : undefined);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, hits, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+}
 
 /** A zip holding `entries` (path → bytes), as zipping a folder gives. */
 export const zipOf = (entries: Record<string, Uint8Array>): Uint8Array => zipSync(entries, { level: 0 });

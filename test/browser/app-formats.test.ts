@@ -1,8 +1,6 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
@@ -15,7 +13,7 @@ import { buildSmallCnn } from '../../src/models/small-cnn.js';
 import { zooEntry } from '../../src/models/zoo.js';
 import { initBrowserBackend } from '../../src/platform/browser/backend.js';
 import { hasChromium, launchChromium, noteMissingChromium } from './chromium.js';
-import { TM, tmKerasArchive, tmWeightsH5, zipOf } from './app-fixtures.js';
+import { serveWeightsMirror, TM, tmKerasArchive, tmWeightsH5, zipOf } from './app-fixtures.js';
 
 /**
  * The app's sources and image zips in headless Chromium, up to the split (training is app.test.ts's):
@@ -37,9 +35,8 @@ const ready = hasChromium && hasTm && hasCifar;
 describe('the web app: model files, zips, the built-in source', () => {
   let work = '';
   let server: AppServer | undefined;
-  let mirror: Server | undefined;
+  let mirror: Awaited<ReturnType<typeof serveWeightsMirror>> | undefined;
   let browser: Browser | undefined;
-  const mirrorHits: string[] = [];
   /** The file the built-in route asks for at input 96; the mirror holds only this one. */
   const file96 = zooEntry({ name: 'mobilenetv2', alpha: 0.35 }, 96).file;
 
@@ -62,22 +59,15 @@ describe('the web app: model files, zips, the built-in source', () => {
     }
     entries['pets/dog/README.txt'] = new TextEncoder().encode('not an image');
     await writeFile(path.join(work, 'pets.zip'), zipOf(entries));
-    mirror = createServer((req, res) => {
-      const name = (req.url ?? '').split('/').pop() ?? '';
-      mirrorHits.push(name);
-      res.writeHead(name === file96 ? 200 : 404);
-      res.end(name === file96 ? weights : undefined);
-    });
-    await new Promise<void>((resolve) => mirror!.listen(0, '127.0.0.1', resolve));
-    const mirrorUrl = `http://127.0.0.1:${(mirror.address() as AddressInfo).port}`;
-    server = await serveApp({ root: path.join(work, 'app'), port: 0, weights: { cacheDir: path.join(work, 'cache'), kerasCache: false, mirror: mirrorUrl } });
+    mirror = await serveWeightsMirror(file96, weights);
+    server = await serveApp({ root: path.join(work, 'app'), port: 0, weights: { cacheDir: path.join(work, 'cache'), kerasCache: false, mirror: mirror.url } });
     browser = await launchChromium();
   }, 180_000);
 
   afterAll(async () => {
     await browser?.close();
     await server?.close();
-    if (mirror) await new Promise((r) => mirror!.close(r));
+    await mirror?.close();
     if (work) await rm(work, { recursive: true, force: true });
   });
 
@@ -146,7 +136,7 @@ describe('the web app: model files, zips, the built-in source', () => {
     const split = (await page.evaluate(() => (globalThis as unknown as { graftApp: { split: { counts: number[][]; source: string } } }).graftApp.split));
     expect(split.source).toContain("MobileNetV2 α 0.35 (built-in), rebuilt at 96×96×3 (Keras applications' ImageNet weights");
     expect(split.counts[0]!.reduce((a, b) => a + b, 0)).toBe(2 * PER_CLASS);
-    expect(mirrorHits).toEqual([file96]);
+    expect(mirror!.hits).toEqual([file96]);
     // 100 has no Keras file of its own: graft app asks for the 224 one, which the mirror lacks.
     await page.fill('#input', '100');
     await page.click('#load');

@@ -1,8 +1,6 @@
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
@@ -16,7 +14,7 @@ import { loadModel } from '../../src/io/run-dir.js';
 import { disposeModel } from '../../src/models/dispose.js';
 import { zooEntry } from '../../src/models/zoo.js';
 import { hasChromium, launchChromium, noteMissingChromium, watchPage } from './chromium.js';
-import { tmWeightsH5 } from './app-fixtures.js';
+import { serveWeightsMirror, tmWeightsH5 } from './app-fixtures.js';
 
 /**
  * The web app end to end in headless Chromium: `graft app`'s server, the built-in source (MobileNetV2
@@ -51,7 +49,7 @@ const ready = hasChromium && hasTm && hasCifar;
 
 describe('the web app in headless Chromium', () => {
   let server: AppServer | undefined;
-  let mirror: Server | undefined;
+  let mirror: Awaited<ReturnType<typeof serveWeightsMirror>> | undefined;
   let work = '';
 
   beforeAll(async () => {
@@ -60,16 +58,8 @@ describe('the web app in headless Chromium', () => {
     work = await mkdtemp(path.join(tmpdir(), 'graft-app-test-'));
     // The file Keras publishes for the page's input size: graft app asks the mirror for it by name.
     await initBrowserBackend({ backend: 'cpu' });
-    const weights = await tmWeightsH5();
-    const builtinFile = zooEntry({ name: 'mobilenetv2', alpha: 0.35 }, Number(SETTINGS.input)).file;
-    mirror = createServer((req, res) => {
-      const wanted = (req.url ?? '').split('/').pop() === builtinFile;
-      res.writeHead(wanted ? 200 : 404);
-      res.end(wanted ? weights : undefined);
-    });
-    await new Promise<void>((resolve) => mirror!.listen(0, '127.0.0.1', resolve));
-    const mirrorUrl = `http://127.0.0.1:${(mirror.address() as AddressInfo).port}`;
-    server = await serveApp({ port: 0, weights: { cacheDir: path.join(work, 'weights-cache'), kerasCache: false, mirror: mirrorUrl } });
+    mirror = await serveWeightsMirror(zooEntry({ name: 'mobilenetv2', alpha: 0.35 }, Number(SETTINGS.input)).file, await tmWeightsH5());
+    server = await serveApp({ port: 0, weights: { cacheDir: path.join(work, 'weights-cache'), kerasCache: false, mirror: mirror.url } });
     let tree = CIFAR_TREE;
     if (!existsSync(path.join(tree, 'cat'))) {
       await promisify(execFile)('tar', ['-xf', CIFAR_TAR, '-C', work, 'cifar10/train/cat', 'cifar10/train/dog']);
@@ -85,7 +75,7 @@ describe('the web app in headless Chromium', () => {
 
   afterAll(async () => {
     await server?.close();
-    if (mirror) await new Promise((r) => mirror!.close(r));
+    await mirror?.close();
     if (work) await rm(work, { recursive: true, force: true });
     if (process.env.GRAFT_APP_SCREENSHOTS !== '1') await rm(SHOTS, { recursive: true, force: true });
   });

@@ -21,10 +21,17 @@ export function simplifyForTraining(graph: OnnxGraph): OnnxGraph {
   return foldPadsIntoConvs(mergeReluIntoClip(graph));
 }
 
-/** How many times each tensor is read (node inputs and graph outputs). */
+/** The nodes that read each tensor, once per input slot (graph outputs are checked apart). */
 function readers(graph: OnnxGraph): Map<string, OnnxNode[]> {
   const by = new Map<string, OnnxNode[]>();
-  for (const n of graph.nodes) for (const i of n.inputs) if (i) by.set(i, [...(by.get(i) ?? []), n]);
+  for (const n of graph.nodes) {
+    for (const i of n.inputs) {
+      if (!i) continue;
+      const list = by.get(i);
+      if (list) list.push(n);
+      else by.set(i, [n]);
+    }
+  }
   return by;
 }
 
