@@ -1,21 +1,23 @@
 #!/usr/bin/env node
 // One whole-network training step on onnxruntime, timed and profiled: the step graph GraphStepper
 // compiles (forward, loss, backward, Adam) for ResNet-18 (from the ONNX file bench/resnet18.mjs
-// uses) or MobileNetV2 α 0.35, at 64×64 with a one-unit sigmoid head, batch 32, random images.
+// uses) or MobileNetV2 α 0.35, at 64×64 with a one-unit sigmoid head, batch 32, random images; or
+// the write-up's Model A (`--model mlp`: 28×28 → Dense 128 relu → Dropout 0.2 → 8 softmax, SGD 0.01).
 // It reports the median wall time of GraphStepper.step() and of session.run() alone over
-// --steps steps (after --warmup), the median CPU time of a step, and with --profile onnxruntime's own kernel time per op type.
+// --steps steps (after --warmup), each step run alone (--queue: as fit runs them, several a run;
+// then read meanStepMs, the timed steps' wall time over their number), the median CPU time of a step, and with --profile onnxruntime's own kernel time per op type.
 // Compiled code comes from --dist (default <repo>/dist): build two trees with
 // `npx tsc -p tsconfig.build.json --outDir DIR` to compare two commits in one sitting.
 //
-//   node bench/step-time.mjs [--model resnet18|mobilenetv2] [--dist DIR] [--steps 8] [--warmup 2]
-//                            [--batch 32] [--threads N] [--no-spin] [--profile] [--json FILE]
+//   node bench/step-time.mjs [--model resnet18|mobilenetv2|mlp] [--dist DIR] [--steps 8] [--warmup 2]
+//                            [--batch 32] [--threads N] [--no-spin] [--profile] [--queue] [--json FILE]
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const o = { model: 'resnet18', dist: path.join(REPO, 'dist'), steps: 8, warmup: 2, batch: 32, threads: 0, spin: true, profile: false, json: undefined, init: path.join(os.homedir(), '.cache/graft/onnx-fixtures/resnet18-64.onnx') };
+const o = { model: 'resnet18', dist: path.join(REPO, 'dist'), steps: 8, warmup: 2, batch: 32, threads: 0, spin: true, profile: false, queue: false, json: undefined, init: path.join(os.homedir(), '.cache/graft/onnx-fixtures/resnet18-64.onnx') };
 const argv = process.argv.slice(2);
 for (let i = 0; i < argv.length; i++) {
   const f = argv[i];
@@ -28,6 +30,7 @@ for (let i = 0; i < argv.length; i++) {
   else if (f === '--threads') o.threads = Number(val());
   else if (f === '--no-spin') o.spin = false;
   else if (f === '--profile') o.profile = true;
+  else if (f === '--queue') o.queue = true;
   else if (f === '--json') o.json = val();
   else if (f === '--init') o.init = val();
   else if (f === '--help') {
@@ -38,21 +41,32 @@ for (let i = 0; i < argv.length; i++) {
 
 const dist = (p) => import(path.join(o.dist, p));
 const tfl = await import('@tensorflow/tfjs-layers');
-const { initBackend, buildMobileNetV2, loadOnnxSource } = await dist('index.js');
+const { initBackend, buildMobileNetV2, buildMlp, loadOnnxSource } = await dist('index.js');
 const { GraphStepper } = await dist('train/onnx/graph-stepper.js');
 const { resolveOptimizer } = await dist('train/optimizer.js');
 const { loadOnnxRuntime } = await dist('engine/onnx/runtime.js');
 await initBackend('cpu');
 
-let base;
-if (o.model === 'resnet18') base = (await loadOnnxSource(o.init, { preprocess: 'imagenet' })).model;
-else if (o.model === 'mobilenetv2') base = buildMobileNetV2({ alpha: 0.35, inputShape: [64, 64, 3] });
-else throw new Error(`--model takes resnet18 or mobilenetv2, received ${o.model}`);
-const input = tfl.input({ shape: [64, 64, 3] });
-let h = base.apply(input);
-if (h.shape.length === 4) h = tfl.layers.globalAveragePooling2d({}).apply(h);
-if (o.model === 'mobilenetv2') h = tfl.layers.dense({ units: 256, activation: 'relu' }).apply(h);
-const model = tfl.model({ inputs: input, outputs: tfl.layers.dense({ units: 1, activation: 'sigmoid' }).apply(h) });
+let model;
+let head = { activation: 'sigmoid', units: 1, classes: 2 };
+let optimizer = { name: 'adam', learningRate: 1e-3 };
+let inputShape = [64, 64, 3];
+if (o.model === 'mlp') {
+  model = buildMlp({ classes: 8 });
+  head = { activation: 'softmax', units: 8, classes: 8 };
+  optimizer = { name: 'sgd', learningRate: 0.01 };
+  inputShape = [28, 28];
+} else {
+  let base;
+  if (o.model === 'resnet18') base = (await loadOnnxSource(o.init, { preprocess: 'imagenet' })).model;
+  else if (o.model === 'mobilenetv2') base = buildMobileNetV2({ alpha: 0.35, inputShape: [64, 64, 3] });
+  else throw new Error(`--model takes resnet18, mobilenetv2 or mlp, received ${o.model}`);
+  const input = tfl.input({ shape: [64, 64, 3] });
+  let h = base.apply(input);
+  if (h.shape.length === 4) h = tfl.layers.globalAveragePooling2d({}).apply(h);
+  if (o.model === 'mobilenetv2') h = tfl.layers.dense({ units: 256, activation: 'relu' }).apply(h);
+  model = tfl.model({ inputs: input, outputs: tfl.layers.dense({ units: 1, activation: 'sigmoid' }).apply(h) });
+}
 
 // GraphStepper's own session options, plus what the flags ask (threads, spinning, profiling).
 const ort = await loadOnnxRuntime();
@@ -81,32 +95,44 @@ const wrapped = {
     },
   },
 };
-const stepper = new GraphStepper(wrapped, model, { activation: 'sigmoid', units: 1, classes: 2 }, resolveOptimizer({ name: 'adam', learningRate: 1e-3 }), undefined);
+const stepper = new GraphStepper(wrapped, model, head, resolveOptimizer(optimizer), undefined);
 const t0 = performance.now();
 await stepper.refresh();
 const compileMs = performance.now() - t0;
 stepper.beginEpoch(0, 0);
 const m = o.batch;
-const x = new Float32Array(m * 64 * 64 * 3).map((_, i) => ((i * 2654435761) % 1000) / 1000);
-const labels = new Float32Array(m).map((_, i) => i % 2);
+const x = new Float32Array(m * inputShape.reduce((a, b) => a * b, 1)).map((_, i) => ((i * 2654435761) % 1000) / 1000);
+const labels = new Float32Array(m).map((_, i) => i % head.classes);
 const stepMs = [];
 // CPU time per step (user + system, every thread of the process): on a shared machine the wall
 // time follows the other jobs, the CPU time mostly the work (with --threads 1, exactly one core's).
 const cpuMs = [];
+let timedFrom = 0;
 for (let i = 0; i < o.warmup + o.steps; i++) {
-  if (i === o.warmup) runMs = [];
+  if (i === o.warmup) {
+    await stepper.flush();
+    runMs = [];
+    timedFrom = performance.now();
+  }
   const s0 = performance.now();
   const c0 = process.cpuUsage();
   await stepper.step(x, labels, m);
+  // One step per run, as before the steps were queued; --queue times a whole queue's run per step.
+  if (!o.queue) await stepper.flush();
   const c = process.cpuUsage(c0);
   if (i >= o.warmup) {
     stepMs.push(performance.now() - s0);
     cpuMs.push((c.user + c.system) / 1000);
   }
 }
+await stepper.flush();
+// Every timed step's share of the wall time, queued runs included (with --queue, the figure to read).
+const meanStepMs = (performance.now() - timedFrom) / o.steps;
+// Milliseconds to 3 decimals: an MLP step is a fraction of one.
+const ms = (v) => +v.toFixed(3);
 const median = (a) => [...a].sort((p, q) => p - q)[Math.floor(a.length / 2)];
 const { s, bytes } = sessions[0];
-const result = { model: o.model, dist: o.dist, batch: m, threads: o.threads || 'default', spin: o.spin, compileMs: Math.round(compileMs), stepMs: Math.round(median(stepMs)), cpuMs: Math.round(median(cpuMs)), runMs: Math.round(median(runMs)), steps: stepMs.map(Math.round), graphBytes: bytes.length };
+const result = { model: o.model, dist: o.dist, batch: m, threads: o.threads || 'default', spin: o.spin, compileMs: Math.round(compileMs), queued: o.queue, meanStepMs: ms(meanStepMs), stepMs: ms(median(stepMs)), cpuMs: ms(median(cpuMs)), runMs: ms(median(runMs)), steps: stepMs.map(ms), graphBytes: bytes.length };
 // The step graph's nodes per op (GraphStepper's compiled graph; a private field, read for the record).
 const nodes = stepper.current?.step?.graph?.nodes ?? [];
 result.nodesByOp = Object.fromEntries(Object.entries(nodes.reduce((a, n) => ((a[n.op] = (a[n.op] ?? 0) + 1), a), {})).sort((p, q) => q[1] - p[1]));
@@ -129,8 +155,8 @@ if (o.profile) {
     per.set(op, r);
   }
   const total = [...per.values()].reduce((a, r) => a + r.us, 0) / runs / 1000;
-  result.kernelMsPerStep = Math.round(total);
-  result.ops = [...per.entries()].map(([op, r]) => ({ op, msPerStep: +(r.us / runs / 1000).toFixed(1), nodes: r.nodes.size, share: +((r.us / runs / 1000 / total) * 100).toFixed(1) })).sort((a, b) => b.msPerStep - a.msPerStep);
+  result.kernelMsPerStep = ms(total);
+  result.ops = [...per.entries()].map(([op, r]) => ({ op, msPerStep: +(r.us / runs / 1000).toFixed(4), nodes: r.nodes.size, share: +((r.us / runs / 1000 / total) * 100).toFixed(1) })).sort((a, b) => b.msPerStep - a.msPerStep);
 }
 console.log(JSON.stringify(result));
 if (o.profile) for (const r of result.ops.slice(0, 14)) console.log(`${r.op.padEnd(22)} ${String(r.msPerStep).padStart(8)} ms ${String(r.nodes).padStart(5)} nodes ${String(r.share).padStart(5)}%`);

@@ -227,6 +227,7 @@ export async function fit(model: tfl.LayersModel, data: Dataset, options: FitOpt
       let diverged: string | undefined;
       for (let b = resuming ? resume.batch : 0; b < batches; b++) {
         if (o.signal?.aborted) {
+          await stepper.flush();
           stepper.syncModel();
           const sums = stepper.sums();
           checkpoint = {
@@ -270,6 +271,7 @@ export async function fit(model: tfl.LayersModel, data: Dataset, options: FitOpt
         const first = startLoss === undefined && !resuming && epoch === 1 && b === 0;
         if (first || now - lastRead >= PROGRESS_INTERVAL_MS || b === batches - 1) {
           lastRead = now;
+          await stepper.flush();
           const sums = stepper.sums();
           const loss = sums.loss / seen;
           if (first) startLoss = loss;
@@ -290,6 +292,7 @@ export async function fit(model: tfl.LayersModel, data: Dataset, options: FitOpt
         message = `Phase "${o.phase}" interrupted in epoch ${epoch}/${o.epochs} after ${checkpoint.batch} of ${batches} batches; resume from the checkpoint to continue.`;
         break;
       }
+      await stepper.flush();
       const sums = stepper.sums();
       const loss = sums.loss / seen;
       const accuracy = sums.correct / seen;

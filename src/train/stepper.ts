@@ -21,6 +21,11 @@ export interface Stepper {
   setLearningRate(rate: number): void;
   /** One step on the first m samples of x (m × sample floats) and their integer labels. */
   step(x: Float32Array, labels: Float32Array, m: number, sampleShape: readonly number[]): Promise<void>;
+  /**
+   * Runs the steps taken so far. A stepper may queue steps and run several at once (the onnxruntime
+   * one does); sums, syncModel, beginEpoch and restoreState need every step run, so fit flushes first.
+   */
+  flush(): Promise<void>;
   /** The epoch's running sums: loss × samples and correct predictions (reading may wait for the device). */
   sums(): { loss: number; correct: number };
   /** Writes the trained weights into the model (end of epoch, checkpoint, early stop). */

@@ -74,6 +74,11 @@ export class TfjsStepper implements Stepper {
     return Promise.resolve();
   }
 
+  flush(): Promise<void> {
+    // Each step is queued on TF.js's backend already; sums() waits for it.
+    return Promise.resolve();
+  }
+
   sums(): { loss: number; correct: number } {
     return { loss: this.lossSum.dataSync()[0]!, correct: this.correctSum.dataSync()[0]! };
   }

@@ -128,6 +128,8 @@ export async function lrFind(model: tfl.LayersModel, data: Dataset, options: LrF
       const rate = rangeRate(min, max, steps, i);
       stepper.setLearningRate(rate);
       await stepper.step(x, y, batchSize, shape);
+      // Each step's loss is read at once, so each runs at once.
+      await stepper.flush();
       // The running sum grows by this batch's loss × its samples.
       const sum = stepper.sums().loss;
       const loss = (sum - sumBefore) / batchSize;

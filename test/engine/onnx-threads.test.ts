@@ -44,6 +44,7 @@ describe('onnxruntime threading for trial workers (shareCores)', () => {
     await stepper.refresh();
     stepper.beginEpoch(0, 0);
     await stepper.step(Float32Array.of(1, 2, 3, 4, 5, 6), Float32Array.of(0, 1), 2);
+    await stepper.flush();
     expect(seen[0]).toMatchObject({ intraOpNumThreads: 1, extra: { session: { intra_op: { allow_spinning: '0' } } } });
     expect(Number.isFinite(stepper.sums().loss)).toBe(true);
     stepper.dispose();

@@ -76,6 +76,7 @@ async function trainCase(name: string, engine: 'tfjs' | 'onnxruntime'): Promise<
     stepper.setLearningRate(rate);
     await stepper.step(x, y, p.y.length, [4]);
   }
+  await stepper.flush();
   stepper.syncModel();
   stepper.dispose();
   const out = model.getWeights().map((w) => (w.dataSync() as Float32Array).slice());

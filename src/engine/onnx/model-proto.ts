@@ -123,20 +123,28 @@ export function encodeModel(graph: OnnxGraph, name = 'graft'): Uint8Array {
 
 /** Serialises a whole model, e.g. one read by the ONNX reader, keeping its IR version and opsets. */
 export function encodeOnnxModel(model: OnnxModel): Uint8Array {
-  const { graph } = model;
+  const m = new ProtoWriter().int(1, model.irVersion);
+  if (model.producerName !== undefined) m.string(2, model.producerName);
+  if (model.producerVersion !== undefined) m.string(3, model.producerVersion);
+  m.message(7, graphWriter(model.graph, model.graphName));
+  for (const o of model.opsets) m.message(8, new ProtoWriter().string(1, o.domain).int(2, o.version));
+  return m.finish();
+}
+
+/** A GraphProto alone: the bytes of a Loop or If body attribute (`{ graph }`). */
+export function encodeGraph(graph: OnnxGraph, name: string): Uint8Array {
+  return graphWriter(graph, name).finish();
+}
+
+function graphWriter(graph: OnnxGraph, name: string): ProtoWriter {
   const g = new ProtoWriter();
   for (const n of graph.nodes) g.message(1, encodeNode(n));
-  g.string(2, model.graphName);
+  g.string(2, name);
   for (const t of graph.initializers) g.message(5, encodeTensor(t));
   for (const v of graph.inputs) g.message(11, encodeValue(v));
   for (const v of graph.outputs) g.message(12, encodeValue(v));
   for (const v of graph.valueInfo ?? []) g.message(13, encodeValue(v));
-  const m = new ProtoWriter().int(1, model.irVersion);
-  if (model.producerName !== undefined) m.string(2, model.producerName);
-  if (model.producerVersion !== undefined) m.string(3, model.producerVersion);
-  m.message(7, g);
-  for (const o of model.opsets) m.message(8, new ProtoWriter().string(1, o.domain).int(2, o.version));
-  return m.finish();
+  return g;
 }
 
 function encodeNode(n: OnnxNode): ProtoWriter {

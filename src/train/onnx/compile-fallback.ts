@@ -49,6 +49,10 @@ export class CompileFallback implements Stepper {
     return this.inner.step(x, labels, m, sampleShape);
   }
 
+  flush(): Promise<void> {
+    return this.inner.flush();
+  }
+
   sums(): { loss: number; correct: number } {
     return this.inner.sums();
   }

@@ -1,6 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import type * as Ort from 'onnxruntime-node';
 import { GraftError } from '../../errors.js';
 import type { OrtModule } from '../../engine/onnx/runtime.js';
 import { sessionThreading, threadingOptions } from '../../engine/onnx/threads.js';
@@ -14,6 +13,8 @@ import type { EngineUse, Stepper } from '../stepper.js';
 import { ADAM, isAdam, slotKinds } from './optimizer-graph.js';
 import { dropoutMask, scoreLogits } from './batch-math.js';
 import { buildStepGraph, rateInput, type StepGraph } from './training-graph.js';
+import { endName, loopStepGraph, startName, stepsName, TRIPS, type LoopStepGraph } from './loop-graph.js';
+import { inlineStepSessions, type OpenStepSession, type StepSession, type StepValue } from './step-session.js';
 
 /** One layer's optimizer, kept as TF.js keeps it (iterations, slots per kind per variable, Adam's β powers). */
 interface LayerState {
@@ -22,24 +23,44 @@ interface LayerState {
   accBeta: [number, number];
 }
 
-/** One trainability pattern's compiled step: the graph's facts and its session. */
+/** One trainability pattern's compiled step: the graph's facts and its session (which runs `loop`). */
 interface Compiled {
   forward: TrainingForward;
   step: StepGraph;
+  loop: LoopStepGraph;
   /** Per training layer: its name, its trained variables' ONNX names (getWeights() order) and its factor on the phase's rate. */
   groups: Array<{ layer: string; variables: string[]; factor: number }>;
-  session: Ort.InferenceSession;
+  session: StepSession;
 }
 
 const size = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
 
 /**
+ * Steps queued before one run: up to 32, within 16 MB of per-step inputs. Measured on the
+ * write-up's Model A (bench/RESULTS.md, issue 17): 264–299 µs a step one run each, 205–212 µs at 4
+ * a run, 167–171 at 16, 162–164 at 32.
+ */
+const MAX_QUEUED = 32;
+const QUEUE_BYTES = 16 * 2 ** 20;
+
+/** Steps taken (their inputs written) but not yet run: per-step inputs stacked, labels for scoring. */
+interface Queue {
+  m: number;
+  count: number;
+  capacity: number;
+  perStep: Map<string, { dims: number[]; size: number; data: Float32Array }>;
+  labels: Float32Array;
+  logits: Float32Array;
+}
+
+/**
  * Training steps of any TF.js model the forward translator handles, on onnxruntime, through graft's
  * training compiler: the model's training form (engine/onnx/forward), the loss, train/graph's
- * autodiff and the optimizer update in one graph (training-graph.ts), one run per batch. The
- * weights live here as typed arrays in TF.js layouts while an epoch runs; syncModel() writes the
- * trained ones and BatchNorm's moving statistics back into the TF.js model, which stays the model
- * everything else uses. One session per trainability pattern, cached.
+ * autodiff and the optimizer update in one graph (training-graph.ts). Steps are queued and run
+ * several at a time, the step graph looped (loop-graph.ts), while the next ones are assembled
+ * (flush() runs what is queued). The weights live here as typed arrays in TF.js layouts while an
+ * epoch runs; syncModel() writes the trained ones and BatchNorm's moving statistics back into the
+ * TF.js model, which stays the model everything else uses. One session per trainability pattern, cached.
  */
 export class GraphStepper implements Stepper {
   readonly use: EngineUse = { engine: 'onnxruntime' };
@@ -49,7 +70,12 @@ export class GraphStepper implements Stepper {
   /** Per variable (ONNX name): its TF.js variable and current values. */
   private values = new Map<string, { variable: tfl.LayerVariable; data: Float32Array }>();
   private readonly spares = new WeakMap<Float32Array, Float32Array>();
-  private readonly batchBuffers = new Map<number, { y: Float32Array; logits: Float32Array; scale: Float32Array; masks: Float32Array[] }>();
+  /** Steps taken but not yet run (launch, flush): the queue being filled. */
+  private queue: Queue | undefined;
+  /** Per batch size (a fit has two: the batch and the epoch's last): the one being filled and the one running, at most. */
+  private pools = new Map<number, Queue[]>();
+  /** The run launched last, until its results are in place. */
+  private running: { queue: Queue; done: Promise<void> } | undefined;
   private readonly kinds: string[];
   private lossSum = 0;
   private correctSum = 0;
@@ -59,7 +85,7 @@ export class GraphStepper implements Stepper {
   private rate: number;
 
   constructor(
-    private readonly ort: OrtModule,
+    ort: OrtModule,
     private readonly model: tfl.LayersModel,
     private readonly head: OutputHead,
     private readonly spec: ResolvedOptimizer,
@@ -70,6 +96,8 @@ export class GraphStepper implements Stepper {
     private readonly labelSmoothing = 0,
     /** Whether trainable BatchNorm layers train (FitOptions.batchNorm 'train') or keep their statistics ('frozen'). */
     private readonly batchNormTraining = true,
+    /** Where step sessions run: this thread unless the caller says (platform/step-thread.ts). */
+    private readonly open: OpenStepSession = inlineStepSessions(ort),
   ) {
     this.kinds = slotKinds(spec);
     this.rate = spec.learningRate;
@@ -80,6 +108,8 @@ export class GraphStepper implements Stepper {
   }
 
   async refresh(): Promise<number> {
+    // Queued steps belong to the session they were queued for.
+    await this.flush();
     // model.trainableWeights honours nested models' own flags, as ParamGroups does.
     const live = new Set(this.model.trainableWeights.map((w) => w.read()));
     const layers = flatLayers(this.model);
@@ -94,7 +124,12 @@ export class GraphStepper implements Stepper {
       this.compiled.set(key, compiled);
     }
     try {
-      this.current = await compiled;
+      const next = await compiled;
+      if (next !== this.current) {
+        this.queue = undefined;
+        this.pools.clear();
+      }
+      this.current = next;
     } catch (e) {
       this.compiled.delete(key);
       throw e;
@@ -117,13 +152,21 @@ export class GraphStepper implements Stepper {
       groups: groups.map((g) => ({ variables: g.variables })),
       optimizer: this.spec,
     });
-    let session: Ort.InferenceSession;
+    const changing = new Set([...step.trained, ...step.movingStatistics]);
+    const carried = [
+      ...step.variableInputs.filter((n) => changing.has(n)).map((n) => ({ input: n, output: step.trained.includes(n) ? `new_${n}` : `${n}.new` })),
+      ...groups.flatMap((g) => this.kinds.flatMap((kind) => g.variables.map((v) => ({ input: `${kind}_${v}`, output: `new_${kind}_${v}` })))),
+    ];
+    const constant = new Set(step.variableInputs.filter((n) => !changing.has(n)));
+    const loop = loopStepGraph(step.graph, { carried, constant, scanned: ['logits'], opset: forward.opset, irVersion: forward.irVersion });
+    let session: StepSession;
     try {
       // Measured on ResNet-18 (64×64, batch 32, 2 cores; bench/RESULTS.md): memory patterns off cut
       // peak RSS by ≈130 MB at the same step time within noise; threads stay onnxruntime's default
       // (the physical cores; 1 thread was 1.5× slower) and spinning stays on (off: 17% slower),
       // unless trial workers share the cores (shareCores: cores/workers threads, no spinning).
-      session = await this.ort.InferenceSession.create(step.bytes, { graphOptimizationLevel: 'all', executionMode: 'sequential', enableMemPattern: false, logSeverityLevel: 3, ...threadingOptions(sessionThreading()) });
+      const light = !step.graph.nodes.some((n) => n.op === 'Conv' || n.op === 'ConvTranspose');
+      session = await this.open(loop.bytes, { graphOptimizationLevel: 'all', executionMode: 'sequential', enableMemPattern: false, logSeverityLevel: 3, ...threadingOptions(sessionThreading()) }, light);
     } catch (e) {
       // graft wrote this graph; onnxruntime refusing it is graft's bug, and TF.js can still train.
       throw new GraftError(
@@ -131,64 +174,118 @@ export class GraphStepper implements Stepper {
         `onnxruntime refused graft's training graph for ${this.model.name} (${(e as Error).message.split('\n')[0]}). Train with --engine tfjs (GRAFT_ENGINE=tfjs) instead, and please report this.`,
       );
     }
-    return { forward, step, groups: groups.map((g) => ({ layer: g.layer.name, variables: g.variables, factor: this.scale?.(g.layer) ?? 1 })), session };
+    return { forward, step, loop, groups: groups.map((g) => ({ layer: g.layer.name, variables: g.variables, factor: this.scale?.(g.layer) ?? 1 })), session };
   }
 
   beginEpoch(lossSum: number, correctSum: number): void {
+    this.mustHaveRun('beginEpoch');
     this.lossSum = lossSum;
     this.correctSum = correctSum;
     this.values = new Map(this.current!.forward.variables.map((v) => [v.name, { variable: v.variable, data: (v.variable.read().dataSync() as Float32Array).slice() }]));
   }
 
   async step(x: Float32Array, labels: Float32Array, m: number): Promise<void> {
-    const { ort } = this;
     const c = this.current!;
+    if (this.queue && this.queue.count > 0 && this.queue.m !== m) await this.launch();
+    const q = (this.queue = this.queue?.m === m ? this.queue : this.freeQueue(c, m));
+    const at = q.count;
     const k = c.forward.units;
-    const t = (data: Float32Array, dims: readonly number[]): Ort.Tensor => new ort.Tensor('float32', data, [...dims]);
-    const io = this.buffersFor(m);
-    io.y.fill(0);
+    const put = (name: string, fill: (into: Float32Array) => void): void => {
+      const per = q.perStep.get(name)!;
+      fill(per.data.subarray(at * per.size, (at + 1) * per.size));
+    };
+    put('x', (into) => into.set(x.subarray(0, into.length)));
+    q.labels.set(labels.subarray(0, m), at * m);
     const cw = this.classWeights;
     // The loss's inputs (training-graph.ts lossPart): one unit, (smoothed) targets and per-sample
     // factors; else −factor × the (smoothed) target distribution.
     const e = this.labelSmoothing;
     const [on, off] = smoothedTargets(this.head, e);
-    for (let i = 0; i < m; i++) {
-      const label = labels[i]!;
-      const factor = (cw ? cw[label]! : 1) / m;
-      if (k === 1) {
-        io.y[i] = e > 0 ? label * (1 - e) + e / 2 : label;
-        io.scale[i] = factor;
-      } else if (e > 0) {
-        for (let c = 0; c < k; c++) io.y[i * k + c] = -factor * (c === label ? on : off);
-      } else {
-        io.y[i * k + label] = -factor;
-      }
-    }
-    const feeds: Record<string, Ort.Tensor> = { x: t(x.subarray(0, m * size(c.forward.inputShape)), [m, ...c.forward.inputShape]) };
+    const factor = (i: number): number => (cw ? cw[labels[i]!]! : 1) / m;
     if (k === 1) {
-      feeds.y = t(io.y, [m, 1]);
-      feeds.sample_scale = t(io.scale, [m, 1]);
+      put('y', (y) => y.forEach((_, i) => (y[i] = e > 0 ? labels[i]! * (1 - e) + e / 2 : labels[i]!)));
+      put('sample_scale', (scale) => scale.forEach((_, i) => (scale[i] = factor(i))));
     } else {
-      feeds.minus_target = t(io.y, [m, k]);
+      put('minus_target', (t) => {
+        t.fill(0);
+        for (let i = 0; i < m; i++) {
+          if (e > 0) for (let j = 0; j < k; j++) t[i * k + j] = -factor(i) * (j === labels[i]! ? on : off);
+          else t[i * k + labels[i]!] = -factor(i);
+        }
+      });
     }
-    const fetches: Record<string, Ort.Tensor> = { logits: t(io.logits, [m, k]) };
-    const swaps: Array<{ get: () => Float32Array; set: (a: Float32Array) => void; spare: Float32Array }> = [];
+    c.forward.dropouts.forEach((d) => put(d.input, (mask) => dropoutMask(d.layer, d.rate, mask.length, mask)));
+    c.groups.forEach((g, gi) => {
+      const st = this.states.get(g.layer)!;
+      // The rate as TF.js's optimizer holds it: scheduled rate × plateau factor × layer factor, as float32.
+      put(rateInput(gi), (r) => (r[0] = this.rate * this.rateFactor * g.factor));
+      if (isAdam(this.spec)) {
+        put(`oma1_${gi}`, (r) => (r[0] = 1 - st.accBeta[0]));
+        put(`oma2_${gi}`, (r) => (r[0] = 1 - st.accBeta[1]));
+        st.accBeta = [Math.fround(st.accBeta[0] * Math.fround(ADAM.beta1)), Math.fround(st.accBeta[1] * Math.fround(ADAM.beta2))];
+      }
+      st.iterations++;
+    });
+    q.count++;
+    if (q.count === q.capacity) await this.launch();
+  }
+
+  /** Runs every queued step and waits for the results. */
+  async flush(): Promise<void> {
+    await this.launch();
+    const r = this.running;
+    this.running = undefined;
+    await r?.done;
+  }
+
+  /**
+   * Starts the queued steps' run (loop-graph.ts: every step's inputs go in stacked; the weights,
+   * slots and moving statistics come out once, after the last) and moves on to the other queue, so
+   * the next steps are assembled while this one runs (in the step thread, where there is one). A
+   * run starts from the previous run's weights, so it waits for that one first.
+   */
+  private async launch(): Promise<void> {
+    const q = this.queue;
+    if (!q || q.count === 0) return;
+    const before = this.running;
+    this.running = undefined;
+    await before?.done;
+    this.queue = this.freeQueue(this.current!, q.m, q);
+    this.running = { queue: q, done: this.run(q) };
+  }
+
+  private async run(q: Queue): Promise<void> {
+    const c = this.current!;
+    const k = c.forward.units;
+    const n = q.count;
+    const feeds: Record<string, StepValue> = { [TRIPS]: { data: BigInt64Array.of(BigInt(n)), dims: [] } };
+    for (const [name, per] of q.perStep) feeds[stepsName(name)] = { data: per.data.subarray(0, n * per.size), dims: [n, ...per.dims] };
+    const fetches: Record<string, StepValue> = { [stepsName('logits')]: { data: q.logits.subarray(0, n * q.m * k), dims: [n, q.m, k] } };
+    // After the run: every buffer by name (the step thread hands back new views of the same memory).
+    const after: Array<(arrays: Record<string, Float32Array>) => void> = [];
+    for (const [name, per] of q.perStep) after.push((a) => (per.data = whole(a[stepsName(name)]!)));
+    after.push((a) => (q.logits = whole(a[stepsName('logits')]!)));
     // Fed from `get()`, its new value fetched into a spare buffer that takes its place after the run.
     const updated = (input: string, output: string, get: () => Float32Array, set: (a: Float32Array) => void, dims: readonly number[]): void => {
       const now = get();
-      feeds[input] = t(now, dims);
-      const spare = this.spares.get(now) ?? new Float32Array(now.length);
-      fetches[output] = t(spare, dims);
-      swaps.push({ get, set, spare });
+      feeds[startName(input)] = { data: now, dims };
+      fetches[endName(output)] = { data: this.spares.get(now) ?? new Float32Array(now.length), dims };
+      after.push((a) => {
+        const next = whole(a[endName(output)]!);
+        set(next);
+        this.spares.set(next, whole(a[startName(input)]!));
+      });
     };
     const changing = new Set([...c.step.trained, ...c.step.movingStatistics]);
     for (const name of c.step.variableInputs) {
       const v = this.values.get(name)!;
       const dims = v.variable.shape as number[];
-      if (!changing.has(name)) feeds[name] = t(v.data, dims);
-      else updated(name, c.step.trained.includes(name) ? `new_${name}` : `${name}.new`, () => v.data, (a) => (v.data = a), dims);
+      if (!changing.has(name)) {
+        feeds[name] = { data: v.data, dims };
+        after.push((a) => (v.data = whole(a[name]!)));
+      } else updated(name, c.step.trained.includes(name) ? `new_${name}` : `${name}.new`, () => v.data, (a) => (v.data = a), dims);
     }
-    c.groups.forEach((g, gi) => {
+    for (const g of c.groups) {
       const st = this.states.get(g.layer)!;
       this.kinds.forEach((kind, ki) => {
         g.variables.forEach((name, vi) => {
@@ -198,47 +295,52 @@ export class GraphStepper implements Stepper {
           updated(`${kind}_${name}`, `new_${kind}_${name}`, () => st.slots[at]!, (a) => (st.slots[at] = a), v.variable.shape as number[]);
         });
       });
-      // The rate as TF.js's optimizer holds it: scheduled rate × plateau factor × layer factor, as float32.
-      feeds[rateInput(gi)] = t(Float32Array.of(this.rate * this.rateFactor * g.factor), []);
-      if (isAdam(this.spec)) {
-        feeds[`oma1_${gi}`] = t(Float32Array.of(1 - st.accBeta[0]), []);
-        feeds[`oma2_${gi}`] = t(Float32Array.of(1 - st.accBeta[1]), []);
-      }
-    });
-    c.forward.dropouts.forEach((d, j) => {
-      feeds[d.input] = t(dropoutMask(d.layer, d.rate, m * size(d.shape), io.masks[j]!), [m, ...d.shape]);
-    });
-    await c.session.run(feeds, fetches);
-    for (const s of swaps) {
-      const old = s.get();
-      s.set(s.spare);
-      this.spares.set(s.spare, old);
     }
-    for (const g of c.groups) {
-      const st = this.states.get(g.layer)!;
-      st.iterations++;
-      if (isAdam(this.spec)) st.accBeta = [Math.fround(st.accBeta[0] * Math.fround(ADAM.beta1)), Math.fround(st.accBeta[1] * Math.fround(ADAM.beta2))];
+    const arrays = (await c.session.run(feeds, fetches)) as Record<string, Float32Array>;
+    for (const f of after) f(arrays);
+    for (let i = 0; i < n; i++) {
+      const at = i * q.m;
+      const { loss, correct } = scoreLogits(q.logits.subarray(at * k, (at + q.m) * k), q.labels.subarray(at, at + q.m), q.m, k, this.classWeights, this.labelSmoothing);
+      this.lossSum += loss;
+      this.correctSum += correct;
     }
-    const { loss, correct } = scoreLogits(io.logits, labels, m, k, cw, this.labelSmoothing);
-    this.lossSum += loss;
-    this.correctSum += correct;
+    q.count = 0;
   }
 
-  private buffersFor(m: number): { y: Float32Array; logits: Float32Array; scale: Float32Array; masks: Float32Array[] } {
-    let b = this.batchBuffers.get(m);
-    if (!b) {
-      const k = this.head.units;
-      b = { y: new Float32Array(m * k), logits: new Float32Array(m * k), scale: new Float32Array(m), masks: this.current!.forward.dropouts.map((d) => new Float32Array(m * size(d.shape))) };
-      this.batchBuffers.set(m, b);
+  /** A queue for batch size m that is neither running nor `not`: one of this size's two. */
+  private freeQueue(c: Compiled, m: number, not?: Queue): Queue {
+    const pool = this.pools.get(m) ?? [];
+    this.pools.set(m, pool);
+    const free = pool.find((q) => q !== not && q !== this.running?.queue);
+    if (free) return free;
+    const q = this.newQueue(c, m);
+    pool.push(q);
+    return q;
+  }
+
+  /**
+   * Buffers for up to `capacity` queued steps of batch size m: as many as fit in QUEUE_BYTES of
+   * per-step inputs (at least 1, at most MAX_QUEUED), so large images queue few steps.
+   */
+  private newQueue(c: Compiled, m: number): Queue {
+    const perStep = new Map<string, { dims: number[]; size: number; data: Float32Array }>();
+    for (const name of c.loop.perStep) {
+      const dims = c.step.graph.inputs.find((i) => i.name === name)!.shape!.map((d) => (typeof d === 'number' ? d : m));
+      perStep.set(name, { dims, size: size(dims), data: new Float32Array(0) });
     }
-    return b;
+    const bytes = [...perStep.values()].reduce((a, p) => a + 4 * p.size, 0);
+    const capacity = Math.max(1, Math.min(MAX_QUEUED, Math.floor(QUEUE_BYTES / bytes)));
+    for (const p of perStep.values()) p.data = new Float32Array(capacity * p.size);
+    return { m, count: 0, capacity, perStep, labels: new Float32Array(capacity * m), logits: new Float32Array(capacity * m * c.forward.units) };
   }
 
   sums(): { loss: number; correct: number } {
+    this.mustHaveRun('sums');
     return { loss: this.lossSum, correct: this.correctSum };
   }
 
   syncModel(): void {
+    this.mustHaveRun('syncModel');
     const c = this.current;
     if (!c) return;
     for (const name of [...c.step.trained, ...c.step.movingStatistics]) {
@@ -256,17 +358,19 @@ export class GraphStepper implements Stepper {
     return Promise.resolve();
   }
 
-  saveState(): Promise<OptimizerState[]> {
+  async saveState(): Promise<OptimizerState[]> {
+    await this.flush();
     const out: OptimizerState[] = [];
     for (const [layer, s] of this.states) {
       const state: OptimizerState = { layer, iterations: s.iterations, slots: s.iterations > 0 ? s.slots.map((a) => a.slice()) : [] };
       if (isAdam(this.spec)) state.accBeta = [...s.accBeta];
       out.push(state);
     }
-    return Promise.resolve(out);
+    return out;
   }
 
-  restoreState(states: readonly OptimizerState[]): Promise<void> {
+  async restoreState(states: readonly OptimizerState[]): Promise<void> {
+    this.mustHaveRun('restoreState');
     const names = states.map((s) => s.layer);
     if (states.length !== this.states.size || names.some((n) => !this.states.has(n))) {
       throw new GraftError(
@@ -280,11 +384,23 @@ export class GraphStepper implements Stepper {
       s.slots = saved.slots.map((a) => a.slice());
       if (saved.accBeta) s.accBeta = [...saved.accBeta];
     }
-    return Promise.resolve();
+  }
+
+  /** Reading state while steps are queued would read it from before them: fit flushes first. */
+  private mustHaveRun(what: string): void {
+    const n = (this.queue?.count ?? 0) + (this.running?.queue.count ?? 0);
+    if (n > 0) throw new Error(`GraphStepper.${what}: ${n} queued steps have not run; await flush() first.`);
   }
 
   dispose(): void {
+    this.queue = undefined;
+    this.pools.clear();
     for (const p of this.compiled.values()) void p.then((c) => c.session.release()).catch(() => undefined);
     this.compiled.clear();
   }
+}
+
+/** The whole buffer under a view that started at its beginning (a queue's or a weight's array). */
+function whole(view: Float32Array): Float32Array {
+  return view.byteOffset === 0 && view.byteLength === view.buffer.byteLength ? view : new Float32Array(view.buffer, 0, view.buffer.byteLength / 4);
 }

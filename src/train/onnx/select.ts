@@ -9,6 +9,7 @@ import type { Stepper } from '../stepper.js';
 import { TfjsStepper } from '../tfjs-stepper.js';
 import { CompileFallback } from './compile-fallback.js';
 import { GraphStepper } from './graph-stepper.js';
+import { stepSessions } from '../../platform/step-thread.js';
 import { buildStepGraph } from './training-graph.js';
 
 /**
@@ -38,7 +39,7 @@ export async function chooseStepper(
   if (reason === undefined) {
     const ort = await loadOnnxRuntime();
     if (typeof ort !== 'string') {
-      const graph = new GraphStepper(ort, model, head, spec, scale, classWeights, labelSmoothing, batchNormTraining);
+      const graph = new GraphStepper(ort, model, head, spec, scale, classWeights, labelSmoothing, batchNormTraining, stepSessions(ort));
       // 'auto' takes TF.js when onnxruntime will not compile the step graph; 'onnxruntime' says why it cannot.
       if (choice === 'onnxruntime') return graph;
       return new CompileFallback(graph, (why) => new TfjsStepper(model, head, spec, scale, { engine: 'tfjs', reason: why }, classWeights, labelSmoothing, batchNormTraining));

@@ -1,0 +1,85 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { isMainThread, Worker } from 'node:worker_threads';
+import type { OrtModule } from '../engine/onnx/runtime.js';
+import { inlineStepSessions, type OpenStepSession, type StepSession, type StepValue } from '../train/onnx/step-session.js';
+
+/**
+ * Step sessions in a worker thread of their own (Node), so that the JavaScript that assembles the
+ * next steps (dropout masks, batches, targets) runs while onnxruntime computes the current ones:
+ * onnxruntime-node's run holds its calling thread. On the write-up's Model A that work was a third
+ * of a step (bench/RESULTS.md, issue 17). Buffers move to the worker and back (transferred, not
+ * copied). In this thread instead: inside a trial worker (they share the cores already), when
+ * GRAFT_STEP_THREAD=0, and when the worker's compiled file is absent (graft's sources run by a
+ * TypeScript test runner).
+ */
+export function stepSessions(ort: OrtModule): OpenStepSession {
+  if (!isMainThread || process.env.GRAFT_STEP_THREAD === '0' || !fs.existsSync(fileURLToPath(WORKER_FILE))) return inlineStepSessions(ort);
+  return openInWorker;
+}
+
+const WORKER_FILE = new URL('./step-thread-worker.js', import.meta.url);
+
+type Arrays = Record<string, Float32Array | BigInt64Array>;
+interface Reply {
+  id: number;
+  arrays?: Arrays;
+  error?: string;
+}
+
+let worker: Worker | undefined;
+let nextId = 0;
+const pending = new Map<number, { resolve: (r: Reply) => void; reject: (e: Error) => void }>();
+
+/** The one step worker, started on first use; it keeps the process alive only while a request waits. */
+function request(message: Record<string, unknown>, transfer: ArrayBuffer[] = []): Promise<Reply> {
+  if (!worker) {
+    // None of the process's own Node options: the worker runs graft's compiled file, whatever started the process.
+    const w = new Worker(WORKER_FILE, { execArgv: [] });
+    w.on('message', (r: Reply) => {
+      const p = pending.get(r.id);
+      pending.delete(r.id);
+      if (pending.size === 0) w.unref();
+      p?.resolve(r);
+    });
+    const fail = (e: Error): void => {
+      worker = undefined;
+      for (const p of pending.values()) p.reject(e);
+      pending.clear();
+    };
+    w.on('error', fail);
+    w.on('exit', (code) => fail(new Error(`graft's step thread exited (code ${code})`)));
+    worker = w;
+  }
+  const id = nextId++;
+  worker.ref();
+  return new Promise<Reply>((resolve, reject) => {
+    pending.set(id, { resolve, reject });
+    worker!.postMessage({ ...message, id }, transfer);
+  });
+}
+
+/** Each distinct buffer once (a transfer list refuses duplicates). */
+function buffersOf(values: Iterable<StepValue>): ArrayBuffer[] {
+  return [...new Set([...values].map((v) => v.data.buffer as ArrayBuffer))];
+}
+
+const openInWorker: OpenStepSession = async (bytes, options, light) => {
+  // A light step (no convolution) takes about as long as the JavaScript that assembles the next
+  // ones: that JavaScript gets a core of its own. On Model A, 2 cores: 1 intra-op thread here 3.3 s,
+  // onnxruntime's default (2, spinning) 4.2 s, and the same steps in one thread 4.0 s.
+  const threads = light && options.intraOpNumThreads === undefined ? { intraOpNumThreads: Math.max(1, os.availableParallelism() - 1) } : {};
+  const opened = await request({ op: 'open', bytes, options: { ...options, ...threads } });
+  if (opened.error !== undefined) throw new Error(opened.error);
+  const session = opened.id;
+  const s: StepSession = {
+    async run(feeds, fetches) {
+      const r = await request({ op: 'run', session, feeds, fetches }, buffersOf([...Object.values(feeds), ...Object.values(fetches)]));
+      if (r.error !== undefined) throw new Error(r.error);
+      return r.arrays!;
+    },
+    release: () => void request({ op: 'release', session }).catch(() => undefined),
+  };
+  return s;
+};
