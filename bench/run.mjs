@@ -27,6 +27,7 @@ const HELP = `usage: node bench/run.mjs [options]
                     (default $TFJS_PEER_DIR or /tmp/tfjs-peer)
   --peers-dir DIR   peer scripts (default $PEERS_DIR or <repo>/../shared/peers)
   --graft-bin PATH  graft's CLI entry (default $GRAFT_BIN or <repo>/bin/graft.js)
+  --torch-threads N PyTorch's threads (default 1; issue 17's Model A target is against 2)
   --timeout S       per-run limit in seconds (default 1800)
   --results DIR     where the JSON goes (default <repo>/bench/results)
   --keep            keep graft's --out folders instead of deleting them
@@ -43,6 +44,7 @@ function parseArgs(argv) {
     peersDir: process.env.PEERS_DIR || path.resolve(REPO, '../shared/peers'),
     graftBin: process.env.GRAFT_BIN || path.join(REPO, 'bin/graft.js'),
     timeout: 1800,
+    torchThreads: 1,
     results: path.join(REPO, 'bench/results'),
     keep: false,
   };
@@ -55,6 +57,7 @@ function parseArgs(argv) {
       case '--peers-dir': o.peersDir = val(); break;
       case '--graft-bin': o.graftBin = val(); break;
       case '--timeout': o.timeout = Number(val()); break;
+      case '--torch-threads': o.torchThreads = Number(val()); break;
       case '--results': o.results = val(); break;
       case '--keep': o.keep = true; break;
       case '-h': case '--help': console.log(HELP); process.exit(0);
@@ -63,6 +66,8 @@ function parseArgs(argv) {
   });
   if (!Number.isInteger(o.repeats) || o.repeats < 1) die('--repeats must be a positive integer');
   if (!(o.timeout > 0)) die('--timeout must be a positive number of seconds');
+  if (!Number.isInteger(o.torchThreads) || o.torchThreads < 1) die('--torch-threads must be a positive integer');
+  LABEL.torch = `PyTorch (${o.torchThreads} thread${o.torchThreads > 1 ? 's' : ''})`;
   o.only = subset(o.only, SYSTEMS, die); // canonical order, no duplicates
   return o;
 }
@@ -94,7 +99,7 @@ function prepare(sys, o) {
       if (!isFile(script('seed_workflow_torch.py'))) return { why: `no ${script('seed_workflow_torch.py')} (set --peers-dir / PEERS_DIR)` };
       const why = pythonHas(o.python, ['torch', 'numpy']);
       if (why) return { why };
-      return { cmd: () => [o.python, script('seed_workflow_torch.py'), '1'], cwd: o.peersDir };
+      return { cmd: () => [o.python, script('seed_workflow_torch.py'), String(o.torchThreads)], cwd: o.peersDir };
     }
     case 'tfjs': {
       const src = script('seed_workflow_tfjs.js');

@@ -2,8 +2,11 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { isMainThread, Worker } from 'node:worker_threads';
+import type * as Ort from 'onnxruntime-node';
 import type { OrtModule } from '../engine/onnx/runtime.js';
 import { inlineStepSessions, type OpenStepSession, type StepSession, type StepValue } from '../train/onnx/step-session.js';
+
+const WORKER_FILE = new URL('./step-thread-worker.js', import.meta.url);
 
 /**
  * Step sessions in a worker thread of their own (Node), so that the JavaScript that assembles the
@@ -15,11 +18,12 @@ import { inlineStepSessions, type OpenStepSession, type StepSession, type StepVa
  * TypeScript test runner).
  */
 export function stepSessions(ort: OrtModule): OpenStepSession {
-  if (!isMainThread || process.env.GRAFT_STEP_THREAD === '0' || !fs.existsSync(fileURLToPath(WORKER_FILE))) return inlineStepSessions(ort);
-  return openInWorker;
+  const inline = inlineStepSessions(ort);
+  if (!isMainThread || process.env.GRAFT_STEP_THREAD === '0' || !fs.existsSync(fileURLToPath(WORKER_FILE))) return inline;
+  // A heavy step (graph-stepper.ts LIGHT_FLOATS) leaves nothing to overlap: it stays here.
+  return (bytes, options, light) => (light ? openInWorker(bytes, options) : inline(bytes, options, light));
 }
 
-const WORKER_FILE = new URL('./step-thread-worker.js', import.meta.url);
 
 type Arrays = Record<string, Float32Array | BigInt64Array>;
 interface Reply {
@@ -28,35 +32,39 @@ interface Reply {
   error?: string;
 }
 
-let worker: Worker | undefined;
+/** The one step worker and its unanswered requests. */
+let thread: { worker: Worker; pending: Map<number, { resolve: (r: Reply) => void; reject: (e: Error) => void }> } | undefined;
 let nextId = 0;
-const pending = new Map<number, { resolve: (r: Reply) => void; reject: (e: Error) => void }>();
 
-/** The one step worker, started on first use; it keeps the process alive only while a request waits. */
+/** Starts the step worker; if it dies, its unanswered requests fail and the next request starts another. */
+function startThread(): NonNullable<typeof thread> {
+  // None of the process's own Node options: the worker runs graft's compiled file, whatever started the process.
+  const worker = new Worker(WORKER_FILE, { execArgv: [] });
+  const t = { worker, pending: new Map<number, { resolve: (r: Reply) => void; reject: (e: Error) => void }>() };
+  worker.on('message', (r: Reply) => {
+    const p = t.pending.get(r.id);
+    t.pending.delete(r.id);
+    // Only a waiting request keeps the process alive.
+    if (t.pending.size === 0) worker.unref();
+    p?.resolve(r);
+  });
+  const fail = (e: Error): void => {
+    if (thread === t) thread = undefined;
+    for (const p of t.pending.values()) p.reject(e);
+    t.pending.clear();
+  };
+  worker.on('error', fail);
+  worker.on('exit', (code) => fail(new Error(`graft's step thread exited (code ${code})`)));
+  return t;
+}
+
 function request(message: Record<string, unknown>, transfer: ArrayBuffer[] = []): Promise<Reply> {
-  if (!worker) {
-    // None of the process's own Node options: the worker runs graft's compiled file, whatever started the process.
-    const w = new Worker(WORKER_FILE, { execArgv: [] });
-    w.on('message', (r: Reply) => {
-      const p = pending.get(r.id);
-      pending.delete(r.id);
-      if (pending.size === 0) w.unref();
-      p?.resolve(r);
-    });
-    const fail = (e: Error): void => {
-      worker = undefined;
-      for (const p of pending.values()) p.reject(e);
-      pending.clear();
-    };
-    w.on('error', fail);
-    w.on('exit', (code) => fail(new Error(`graft's step thread exited (code ${code})`)));
-    worker = w;
-  }
+  const t = (thread ??= startThread());
   const id = nextId++;
-  worker.ref();
+  t.worker.ref();
   return new Promise<Reply>((resolve, reject) => {
-    pending.set(id, { resolve, reject });
-    worker!.postMessage({ ...message, id }, transfer);
+    t.pending.set(id, { resolve, reject });
+    t.worker.postMessage({ ...message, id }, transfer);
   });
 }
 
@@ -65,11 +73,11 @@ function buffersOf(values: Iterable<StepValue>): ArrayBuffer[] {
   return [...new Set([...values].map((v) => v.data.buffer as ArrayBuffer))];
 }
 
-const openInWorker: OpenStepSession = async (bytes, options, light) => {
-  // A light step (no convolution) takes about as long as the JavaScript that assembles the next
-  // ones: that JavaScript gets a core of its own. On Model A, 2 cores: 1 intra-op thread here 3.3 s,
+async function openInWorker(bytes: Uint8Array, options: Ort.InferenceSession.SessionOptions): Promise<StepSession> {
+  // A light step takes about as long as the JavaScript that assembles the next ones: that
+  // JavaScript gets a core of its own. On Model A, 2 cores: 1 intra-op thread here 3.3 s,
   // onnxruntime's default (2, spinning) 4.2 s, and the same steps in one thread 4.0 s.
-  const threads = light && options.intraOpNumThreads === undefined ? { intraOpNumThreads: Math.max(1, os.availableParallelism() - 1) } : {};
+  const threads = options.intraOpNumThreads === undefined ? { intraOpNumThreads: Math.max(1, os.availableParallelism() - 1) } : {};
   const opened = await request({ op: 'open', bytes, options: { ...options, ...threads } });
   if (opened.error !== undefined) throw new Error(opened.error);
   const session = opened.id;
@@ -82,4 +90,4 @@ const openInWorker: OpenStepSession = async (bytes, options, light) => {
     release: () => void request({ op: 'release', session }).catch(() => undefined),
   };
   return s;
-};
+}

@@ -13,7 +13,7 @@ import type { EngineUse, Stepper } from '../stepper.js';
 import { ADAM, isAdam, slotKinds } from './optimizer-graph.js';
 import { dropoutMask, scoreLogits } from './batch-math.js';
 import { buildStepGraph, rateInput, type StepGraph } from './training-graph.js';
-import { endName, loopStepGraph, startName, stepsName, TRIPS, type LoopStepGraph } from './loop-graph.js';
+import { endName, loopStepGraph, startName, stepsName, TRIPS } from './loop-graph.js';
 import { inlineStepSessions, type OpenStepSession, type StepSession, type StepValue } from './step-session.js';
 
 /** One layer's optimizer, kept as TF.js keeps it (iterations, slots per kind per variable, Adam's β powers). */
@@ -23,11 +23,14 @@ interface LayerState {
   accBeta: [number, number];
 }
 
-/** One trainability pattern's compiled step: the graph's facts and its session (which runs `loop`). */
+/** One trainability pattern's compiled step: the graph's facts and its session. */
 interface Compiled {
   forward: TrainingForward;
   step: StepGraph;
-  loop: LoopStepGraph;
+  /** Whether the session runs the step graph looped (loop-graph.ts: queued steps, several a run) or as it is (one step a run). */
+  looped: boolean;
+  /** The step graph's inputs fed once per step (x, targets, masks, rates). */
+  perStep: string[];
   /** Per training layer: its name, its trained variables' ONNX names (getWeights() order) and its factor on the phase's rate. */
   groups: Array<{ layer: string; variables: string[]; factor: number }>;
   session: StepSession;
@@ -42,6 +45,15 @@ const size = (shape: readonly number[]): number => shape.reduce((a, b) => a * b,
  */
 const MAX_QUEUED = 32;
 const QUEUE_BYTES = 16 * 2 ** 20;
+
+/**
+ * Steps are queued, looped and run in the step thread only when they are light: no convolution
+ * and at most 4 M floats of weights and optimizer state. A heavy step takes long enough that a
+ * run's set-up does not matter, fit's progress reads (every 250 ms) flush after nearly every step
+ * anyway, and the Loop keeps copies of that state: on ResNet-18 (64×64, Adam) it was +300 MB of
+ * peak RSS for no faster epoch (bench/RESULTS.md).
+ */
+const LIGHT_FLOATS = 4 * 2 ** 20;
 
 /** Steps taken (their inputs written) but not yet run: per-step inputs stacked, labels for scoring. */
 interface Queue {
@@ -158,15 +170,19 @@ export class GraphStepper implements Stepper {
       ...groups.flatMap((g) => this.kinds.flatMap((kind) => g.variables.map((v) => ({ input: `${kind}_${v}`, output: `new_${kind}_${v}` })))),
     ];
     const constant = new Set(step.variableInputs.filter((n) => !changing.has(n)));
-    const loop = loopStepGraph(step.graph, { carried, constant, scanned: ['logits'], opset: forward.opset, irVersion: forward.irVersion });
+    const carriedIn = new Set(carried.map((x) => x.input));
+    const perStep = step.graph.inputs.map((i) => i.name).filter((n) => !carriedIn.has(n) && !constant.has(n));
+    const shapeOf = new Map(step.graph.inputs.map((i) => [i.name, i.shape ?? []] as const));
+    const carriedFloats = carried.reduce((a, x) => a + size(shapeOf.get(x.input)!.map(Number)), 0);
+    const light = carriedFloats <= LIGHT_FLOATS && !step.graph.nodes.some((n) => n.op === 'Conv' || n.op === 'ConvTranspose');
+    const bytes = light ? loopStepGraph(step.graph, { carried, constant, scanned: ['logits'], opset: forward.opset, irVersion: forward.irVersion }).bytes : step.bytes;
     let session: StepSession;
     try {
       // Measured on ResNet-18 (64×64, batch 32, 2 cores; bench/RESULTS.md): memory patterns off cut
       // peak RSS by ≈130 MB at the same step time within noise; threads stay onnxruntime's default
       // (the physical cores; 1 thread was 1.5× slower) and spinning stays on (off: 17% slower),
       // unless trial workers share the cores (shareCores: cores/workers threads, no spinning).
-      const light = !step.graph.nodes.some((n) => n.op === 'Conv' || n.op === 'ConvTranspose');
-      session = await this.open(loop.bytes, { graphOptimizationLevel: 'all', executionMode: 'sequential', enableMemPattern: false, logSeverityLevel: 3, ...threadingOptions(sessionThreading()) }, light);
+      session = await this.open(bytes, { graphOptimizationLevel: 'all', executionMode: 'sequential', enableMemPattern: false, logSeverityLevel: 3, ...threadingOptions(sessionThreading()) }, light);
     } catch (e) {
       // graft wrote this graph; onnxruntime refusing it is graft's bug, and TF.js can still train.
       throw new GraftError(
@@ -174,7 +190,7 @@ export class GraphStepper implements Stepper {
         `onnxruntime refused graft's training graph for ${this.model.name} (${(e as Error).message.split('\n')[0]}). Train with --engine tfjs (GRAFT_ENGINE=tfjs) instead, and please report this.`,
       );
     }
-    return { forward, step, loop, groups: groups.map((g) => ({ layer: g.layer.name, variables: g.variables, factor: this.scale?.(g.layer) ?? 1 })), session };
+    return { forward, step, looped: light, perStep, groups: groups.map((g) => ({ layer: g.layer.name, variables: g.variables, factor: this.scale?.(g.layer) ?? 1 })), session };
   }
 
   beginEpoch(lossSum: number, correctSum: number): void {
@@ -258,22 +274,26 @@ export class GraphStepper implements Stepper {
     const c = this.current!;
     const k = c.forward.units;
     const n = q.count;
-    const feeds: Record<string, StepValue> = { [TRIPS]: { data: BigInt64Array.of(BigInt(n)), dims: [] } };
-    for (const [name, per] of q.perStep) feeds[stepsName(name)] = { data: per.data.subarray(0, n * per.size), dims: [n, ...per.dims] };
-    const fetches: Record<string, StepValue> = { [stepsName('logits')]: { data: q.logits.subarray(0, n * q.m * k), dims: [n, q.m, k] } };
+    // The looped graph's names (loop-graph.ts), or the step graph's own.
+    const same = (name: string): string => name;
+    const [steps, start, end] = c.looped ? [stepsName, startName, endName] : [same, same, same];
+    const stacked = (dims: readonly number[]): number[] => (c.looped ? [n, ...dims] : [...dims]);
+    const feeds: Record<string, StepValue> = c.looped ? { [TRIPS]: { data: BigInt64Array.of(BigInt(n)), dims: [] } } : {};
+    for (const [name, per] of q.perStep) feeds[steps(name)] = { data: per.data.subarray(0, n * per.size), dims: stacked(per.dims) };
+    const fetches: Record<string, StepValue> = { [steps('logits')]: { data: q.logits.subarray(0, n * q.m * k), dims: stacked([q.m, k]) } };
     // After the run: every buffer by name (the step thread hands back new views of the same memory).
     const after: Array<(arrays: Record<string, Float32Array>) => void> = [];
-    for (const [name, per] of q.perStep) after.push((a) => (per.data = whole(a[stepsName(name)]!)));
-    after.push((a) => (q.logits = whole(a[stepsName('logits')]!)));
+    for (const [name, per] of q.perStep) after.push((a) => (per.data = whole(a[steps(name)]!)));
+    after.push((a) => (q.logits = whole(a[steps('logits')]!)));
     // Fed from `get()`, its new value fetched into a spare buffer that takes its place after the run.
     const updated = (input: string, output: string, get: () => Float32Array, set: (a: Float32Array) => void, dims: readonly number[]): void => {
       const now = get();
-      feeds[startName(input)] = { data: now, dims };
-      fetches[endName(output)] = { data: this.spares.get(now) ?? new Float32Array(now.length), dims };
+      feeds[start(input)] = { data: now, dims };
+      fetches[end(output)] = { data: this.spares.get(now) ?? new Float32Array(now.length), dims };
       after.push((a) => {
-        const next = whole(a[endName(output)]!);
+        const next = whole(a[end(output)]!);
         set(next);
-        this.spares.set(next, whole(a[startName(input)]!));
+        this.spares.set(next, whole(a[start(input)]!));
       });
     };
     const changing = new Set([...c.step.trained, ...c.step.movingStatistics]);
@@ -324,12 +344,12 @@ export class GraphStepper implements Stepper {
    */
   private newQueue(c: Compiled, m: number): Queue {
     const perStep = new Map<string, { dims: number[]; size: number; data: Float32Array }>();
-    for (const name of c.loop.perStep) {
+    for (const name of c.perStep) {
       const dims = c.step.graph.inputs.find((i) => i.name === name)!.shape!.map((d) => (typeof d === 'number' ? d : m));
       perStep.set(name, { dims, size: size(dims), data: new Float32Array(0) });
     }
     const bytes = [...perStep.values()].reduce((a, p) => a + 4 * p.size, 0);
-    const capacity = Math.max(1, Math.min(MAX_QUEUED, Math.floor(QUEUE_BYTES / bytes)));
+    const capacity = c.looped ? Math.max(1, Math.min(MAX_QUEUED, Math.floor(QUEUE_BYTES / bytes))) : 1;
     for (const p of perStep.values()) p.data = new Float32Array(capacity * p.size);
     return { m, count: 0, capacity, perStep, labels: new Float32Array(capacity * m), logits: new Float32Array(capacity * m * c.forward.units) };
   }

@@ -18,9 +18,8 @@ export interface StepSession {
 }
 
 /**
- * Opens a step graph's session; options are onnxruntime's session options. `light`: the graph has
- * no convolution (a Dense stack or a head on features), so a step is short next to the work of
- * assembling the next one.
+ * Opens a step graph's session; options are onnxruntime's session options. `light`: a short step
+ * (graph-stepper.ts LIGHT_FLOATS), as long as the work of assembling the next one.
  */
 export type OpenStepSession = (bytes: Uint8Array, options: Ort.InferenceSession.SessionOptions, light: boolean) => Promise<StepSession>;
 
