@@ -1,7 +1,7 @@
 import { parentPort } from 'node:worker_threads';
 import type * as Ort from 'onnxruntime-node';
 import { loadOnnxRuntime } from '../engine/onnx/runtime.js';
-import type { StepValue } from '../train/onnx/step-session.js';
+import { distinctBuffers, ortTensors, type StepValue } from '../train/onnx/step-session.js';
 
 /** graft's step thread (step-thread.ts): opens step sessions and runs them, moving the buffers back when done. */
 const sessions = new Map<number, Ort.InferenceSession>();
@@ -43,14 +43,12 @@ async function handle(r: Request): Promise<void> {
   }
   const values = { ...r.feeds!, ...r.fetches! };
   const arrays = Object.fromEntries(Object.entries(values).map(([name, v]) => [name, v.data]));
-  const transfer = [...new Set(Object.values(arrays).map((a) => a.buffer as ArrayBuffer))];
+  const transfer = distinctBuffers(Object.values(arrays));
   try {
     const ort = (await loadOnnxRuntime()) as typeof Ort;
-    const tensors = (v: Record<string, StepValue>): Record<string, Ort.Tensor> =>
-      Object.fromEntries(Object.entries(v).map(([name, x]) => [name, new ort.Tensor(x.data instanceof BigInt64Array ? 'int64' : 'float32', x.data, [...x.dims])]));
     const session = sessions.get(r.session!);
     if (!session) throw new Error(`no step session ${r.session}`);
-    await session.run(tensors(r.feeds!), tensors(r.fetches!));
+    await session.run(ortTensors(ort, r.feeds!), ortTensors(ort, r.fetches!));
     port.postMessage({ id: r.id, arrays }, transfer);
   } catch (e) {
     // The buffers go back either way: they are the caller's weights.

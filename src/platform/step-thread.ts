@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { isMainThread, Worker } from 'node:worker_threads';
 import type * as Ort from 'onnxruntime-node';
 import type { OrtModule } from '../engine/onnx/runtime.js';
-import { inlineStepSessions, type OpenStepSession, type StepSession, type StepValue } from '../train/onnx/step-session.js';
+import { distinctBuffers, inlineStepSessions, type OpenStepSession, type StepSession } from '../train/onnx/step-session.js';
 
 const WORKER_FILE = new URL('./step-thread-worker.js', import.meta.url);
 
@@ -23,7 +23,6 @@ export function stepSessions(ort: OrtModule): OpenStepSession {
   // A heavy step (graph-stepper.ts LIGHT_FLOATS) leaves nothing to overlap: it stays here.
   return (bytes, options, light) => (light ? openInWorker(bytes, options) : inline(bytes, options, light));
 }
-
 
 type Arrays = Record<string, Float32Array | BigInt64Array>;
 interface Reply {
@@ -68,11 +67,6 @@ function request(message: Record<string, unknown>, transfer: ArrayBuffer[] = [])
   });
 }
 
-/** Each distinct buffer once (a transfer list refuses duplicates). */
-function buffersOf(values: Iterable<StepValue>): ArrayBuffer[] {
-  return [...new Set([...values].map((v) => v.data.buffer as ArrayBuffer))];
-}
-
 async function openInWorker(bytes: Uint8Array, options: Ort.InferenceSession.SessionOptions): Promise<StepSession> {
   // A light step takes about as long as the JavaScript that assembles the next ones: that
   // JavaScript gets a core of its own. On Model A, 2 cores: 1 intra-op thread here 3.3 s,
@@ -83,7 +77,7 @@ async function openInWorker(bytes: Uint8Array, options: Ort.InferenceSession.Ses
   const session = opened.id;
   const s: StepSession = {
     async run(feeds, fetches) {
-      const r = await request({ op: 'run', session, feeds, fetches }, buffersOf([...Object.values(feeds), ...Object.values(fetches)]));
+      const r = await request({ op: 'run', session, feeds, fetches }, distinctBuffers([...Object.values(feeds), ...Object.values(fetches)].map((v) => v.data)));
       if (r.error !== undefined) throw new Error(r.error);
       return r.arrays!;
     },

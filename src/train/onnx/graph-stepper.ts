@@ -175,7 +175,7 @@ export class GraphStepper implements Stepper {
     const shapeOf = new Map(step.graph.inputs.map((i) => [i.name, i.shape ?? []] as const));
     const carriedFloats = carried.reduce((a, x) => a + size(shapeOf.get(x.input)!.map(Number)), 0);
     const light = carriedFloats <= LIGHT_FLOATS && !step.graph.nodes.some((n) => n.op === 'Conv' || n.op === 'ConvTranspose');
-    const bytes = light ? loopStepGraph(step.graph, { carried, constant, scanned: ['logits'], opset: forward.opset, irVersion: forward.irVersion }).bytes : step.bytes;
+    const bytes = light ? loopStepGraph(step.graph, { carried, perStep, scanned: ['logits'], opset: forward.opset, irVersion: forward.irVersion }) : step.bytes;
     let session: StepSession;
     try {
       // Measured on ResNet-18 (64×64, batch 32, 2 cores; bench/RESULTS.md): memory patterns off cut

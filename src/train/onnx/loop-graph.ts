@@ -13,13 +13,6 @@ import { BOOL, encodeGraph, encodeOnnxModel, INT64, type OnnxGraph, type OnnxVal
  * for every step's logits stacked the same way. Inputs the same at every step (frozen weights) keep
  * their names; the body reads them from the outer scope.
  */
-export interface LoopStepGraph {
-  bytes: Uint8Array;
-  /** Carried values: the step graph's input and the output holding its next value. */
-  carried: Array<{ input: string; output: string }>;
-  /** Step graph inputs fed once per step (stacked). */
-  perStep: string[];
-}
 
 export const TRIPS = 'trips';
 export const startName = (input: string): string => `start.${input}`;
@@ -27,16 +20,18 @@ export const stepsName = (name: string): string => `steps.${name}`;
 export const endName = (output: string): string => `end.${output}`;
 
 /**
- * `step` wrapped in a Loop. `carried` pairs each updated input with its output; `constant` names
- * the inputs that stay the same across steps; every other input is per-step. `scanned` are the
- * step outputs collected per step (the logits).
+ * `step` wrapped in a Loop, as a ModelProto's bytes. `carried` pairs each updated input with its
+ * output; `perStep` names the inputs fed once per step (stacked); every other input stays the same
+ * across steps. `scanned` are the step outputs collected per step (the logits).
  */
 export function loopStepGraph(
   step: OnnxGraph,
-  o: { carried: Array<{ input: string; output: string }>; constant: ReadonlySet<string>; scanned: string[]; opset: number; irVersion: number },
-): LoopStepGraph {
+  o: { carried: Array<{ input: string; output: string }>; perStep: readonly string[]; scanned: string[]; opset: number; irVersion: number },
+): Uint8Array {
   const carriedIn = new Set(o.carried.map((c) => c.input));
-  const perStep = step.inputs.filter((i) => !carriedIn.has(i.name) && !o.constant.has(i.name));
+  const stepped = new Set(o.perStep);
+  const perStep = step.inputs.filter((i) => stepped.has(i.name));
+  const constant = step.inputs.filter((i) => !stepped.has(i.name) && !carriedIn.has(i.name));
   const inputOf = new Map(step.inputs.map((i) => [i.name, i] as const));
   const outputOf = new Map(step.outputs.map((v) => [v.name, v] as const));
   for (const c of o.carried) {
@@ -58,7 +53,7 @@ export function loopStepGraph(
       { name: TRIPS, type: INT64, shape: [] },
       ...o.carried.map((c) => ({ ...inputOf.get(c.input)!, name: startName(c.input) })),
       ...perStep.map((p) => stacked(p, stepsName(p.name))),
-      ...step.inputs.filter((i) => o.constant.has(i.name)),
+      ...constant,
     ],
     nodes: [
       {
@@ -71,6 +66,5 @@ export function loopStepGraph(
     outputs: [...o.carried.map((c) => ({ ...outputOf.get(c.output)!, name: endName(c.output) })), ...o.scanned.map((s) => stacked(outputOf.get(s)!, stepsName(s)))],
     initializers: [],
   };
-  const bytes = encodeOnnxModel({ irVersion: o.irVersion, producerName: 'graft', opsets: [{ domain: '', version: o.opset }], graphName: 'graft_train_steps', graph: outer });
-  return { bytes, carried: o.carried, perStep: perStep.map((p) => p.name) };
+  return encodeOnnxModel({ irVersion: o.irVersion, producerName: 'graft', opsets: [{ domain: '', version: o.opset }], graphName: 'graft_train_steps', graph: outer });
 }

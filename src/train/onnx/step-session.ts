@@ -23,15 +23,23 @@ export interface StepSession {
  */
 export type OpenStepSession = (bytes: Uint8Array, options: Ort.InferenceSession.SessionOptions, light: boolean) => Promise<StepSession>;
 
+/** onnxruntime tensors over the values' own buffers (no copy). */
+export function ortTensors(ort: OrtModule, values: Record<string, StepValue>): Record<string, Ort.Tensor> {
+  return Object.fromEntries(Object.entries(values).map(([name, v]) => [name, new ort.Tensor(v.data instanceof BigInt64Array ? 'int64' : 'float32', v.data, [...v.dims])]));
+}
+
+/** Each distinct buffer under the arrays once: a transfer list refuses duplicates. */
+export function distinctBuffers(arrays: Iterable<Float32Array | BigInt64Array>): ArrayBuffer[] {
+  return [...new Set([...arrays].map((a) => a.buffer as ArrayBuffer))];
+}
+
 /** The session in this thread: each run holds the thread while onnxruntime works. */
 export function inlineStepSessions(ort: OrtModule): OpenStepSession {
   return async (bytes, options) => {
     const session = await ort.InferenceSession.create(bytes, options);
-    const tensors = (values: Record<string, StepValue>): Record<string, Ort.Tensor> =>
-      Object.fromEntries(Object.entries(values).map(([name, v]) => [name, new ort.Tensor(v.data instanceof BigInt64Array ? 'int64' : 'float32', v.data, [...v.dims])]));
     return {
       async run(feeds, fetches) {
-        await session.run(tensors(feeds), tensors(fetches));
+        await session.run(ortTensors(ort, feeds), ortTensors(ort, fetches));
         const out: Record<string, Float32Array | BigInt64Array> = {};
         for (const [name, v] of [...Object.entries(feeds), ...Object.entries(fetches)]) out[name] = v.data;
         return out;
