@@ -12,6 +12,7 @@ import type { TrainCallbacks } from '../train/types.js';
 import { combineCallbacks, jsonlLogger } from '../train/jsonl-log.js';
 import { progressCallbacks } from './progress.js';
 import { printErr, terminalJson } from './terminal-text.js';
+import { stepThreadWanted } from '../platform/step-thread.js';
 
 /** Options every training command shares; each command spreads the groups it needs. */
 export const BACKEND_OPTION = {
@@ -31,11 +32,13 @@ export const ENGINE_OPTION = {
 /** The engine of a command that trains (set by useEngine): startBackend then says if it will be slow. */
 let trainingEngine: EngineChoice | undefined;
 
-/** Validates --engine and makes it the default of every fit in this process. */
+/** Validates --engine (and GRAFT_STEP_THREAD) and makes the engine the default of every fit in this process. */
 export function useEngine(choice: string): void {
   if (!(ENGINE_CHOICES as readonly string[]).includes(choice)) {
     throw new GraftError('BAD_ARGUMENT', `--engine received ${JSON.stringify(choice)}; choose one of ${ENGINE_CHOICES.join(', ')}.`);
   }
+  // Read now, so that a bad value stops the command before it writes anything.
+  stepThreadWanted();
   setDefaultEngine(choice as EngineChoice);
   trainingEngine = choice as EngineChoice;
   // Worker threads (graft compare --workers) start with a copy of the environment, not this module's state.

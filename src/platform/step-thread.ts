@@ -4,9 +4,19 @@ import { fileURLToPath } from 'node:url';
 import { isMainThread, Worker } from 'node:worker_threads';
 import type * as Ort from 'onnxruntime-node';
 import type { OrtModule } from '../engine/onnx/runtime.js';
+import { GraftError } from '../errors.js';
 import { distinctBuffers, inlineStepSessions, type OpenStepSession, type StepSession } from '../train/onnx/step-session.js';
 
 const WORKER_FILE = new URL('./step-thread-worker.js', import.meta.url);
+
+/** GRAFT_STEP_THREAD: 0 turns the step thread off, 1 or unset leaves it on; anything else is refused, naming it. */
+export function stepThreadWanted(): boolean {
+  const setting = process.env.GRAFT_STEP_THREAD;
+  if (setting !== undefined && setting !== '0' && setting !== '1') {
+    throw new GraftError('BAD_ARGUMENT', `GRAFT_STEP_THREAD is ${JSON.stringify(setting)}; set it to 0 (steps run in the calling thread) or 1 (the default: light steps run in graft's step thread), or unset it.`);
+  }
+  return setting !== '0';
+}
 
 /**
  * Step sessions in a worker thread of their own (Node), so that the JavaScript that assembles the
@@ -19,7 +29,7 @@ const WORKER_FILE = new URL('./step-thread-worker.js', import.meta.url);
  */
 export function stepSessions(ort: OrtModule): OpenStepSession {
   const inline = inlineStepSessions(ort);
-  if (!isMainThread || process.env.GRAFT_STEP_THREAD === '0' || !fs.existsSync(fileURLToPath(WORKER_FILE))) return inline;
+  if (!isMainThread || !stepThreadWanted() || !fs.existsSync(fileURLToPath(WORKER_FILE))) return inline;
   // A heavy step (graph-stepper.ts LIGHT_FLOATS) leaves nothing to overlap: it stays here.
   return (bytes, options, light) => (light ? openInWorker(bytes, options) : inline(bytes, options, light));
 }

@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -61,6 +62,26 @@ describe.skipIf(why !== undefined)('the step thread (platform/step-thread.ts)', 
       expect(await reluRun(true)).toEqual({ moved: false, x: [-1, 2, -3, 4], y: [0, 2, 0, 4] });
     } finally {
       delete process.env.GRAFT_STEP_THREAD;
+    }
+  });
+
+  it('refuses a GRAFT_STEP_THREAD other than 0 or 1, naming it', () => {
+    process.env.GRAFT_STEP_THREAD = 'off';
+    try {
+      expect(() => stepSessions(ort as OrtModule)).toThrow(/GRAFT_STEP_THREAD is "off"; set it to 0 .* or 1/);
+    } finally {
+      delete process.env.GRAFT_STEP_THREAD;
+    }
+  });
+
+  it('a training command refuses a bad GRAFT_STEP_THREAD before it writes anything', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'graft-step-thread-'));
+    try {
+      const run = promisify(execFile)(process.execPath, [path.join(REPO, 'bin/graft.js'), 'seed'], { cwd: dir, env: { ...process.env, GRAFT_STEP_THREAD: 'yes' }, timeout: 60_000 });
+      await expect(run).rejects.toMatchObject({ code: 2, stderr: expect.stringMatching(/GRAFT_STEP_THREAD is "yes"; set it to 0/) });
+      expect(fs.readdirSync(dir)).toEqual([]);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
     }
   });
 
