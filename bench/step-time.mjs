@@ -76,13 +76,15 @@ let runMs = [];
 const extra = {
   ...(o.threads > 0 ? { intraOpNumThreads: o.threads } : {}),
   ...(o.spin ? {} : { extra: { session: { intra_op: { allow_spinning: '0' } } } }),
-  ...(o.profile ? { enableProfiling: true, profileFilePrefix: path.join(os.tmpdir(), `graft-step-${process.pid}`) } : {}),
+  ...(o.profile ? { enableProfiling: true } : {}),
 };
+// One profile file per session, named by its place in `sessions`.
+const profilePrefix = (i) => `graft-step-${process.pid}-${i}-`;
 const wrapped = {
   ...ort,
   InferenceSession: {
     create: async (bytes, opts) => {
-      const s = await ort.InferenceSession.create(bytes, { ...opts, ...extra });
+      const s = await ort.InferenceSession.create(bytes, { ...opts, ...extra, ...(o.profile ? { profileFilePrefix: path.join(os.tmpdir(), profilePrefix(sessions.length)) } : {}) });
       const run = s.run.bind(s);
       s.run = async (...args) => {
         const t0 = performance.now();
@@ -131,15 +133,16 @@ const meanStepMs = (performance.now() - timedFrom) / o.steps;
 // Milliseconds to 3 decimals: an MLP step is a fraction of one.
 const ms = (v) => +v.toFixed(3);
 const median = (a) => [...a].sort((p, q) => p - q)[Math.floor(a.length / 2)];
-const { s, bytes } = sessions[0];
-const result = { model: o.model, dist: o.dist, batch: m, threads: o.threads || 'default', spin: o.spin, compileMs: Math.round(compileMs), queued: o.queue, meanStepMs: ms(meanStepMs), stepMs: ms(median(stepMs)), cpuMs: ms(median(cpuMs)), runMs: ms(median(runMs)), steps: stepMs.map(ms), graphBytes: bytes.length };
+// The last session opened is the step's (graft may open small probe sessions first).
+const { s, bytes } = sessions.at(-1);
+const result = { model: o.model, dist: o.dist, batch: m, threads: o.threads || 'default', spin: o.spin, compileMs: Math.round(compileMs), queued: o.queue, meanStepMs: ms(meanStepMs), stepMs: ms(median(stepMs)), cpuMs: ms(median(cpuMs)), runMs: ms(median(runMs)), steps: stepMs.map(ms), graphBytes: bytes.length, blockedConvs: stepper.current?.blockedConvs };
 // The step graph's nodes per op (GraphStepper's compiled graph; a private field, read for the record).
 const nodes = stepper.current?.step?.graph?.nodes ?? [];
 result.nodesByOp = Object.fromEntries(Object.entries(nodes.reduce((a, n) => ((a[n.op] = (a[n.op] ?? 0) + 1), a), {})).sort((p, q) => q[1] - p[1]));
 if (o.profile) {
   s.endProfiling();
   // onnxruntime-node returns nothing: the file is the prefix plus a timestamp.
-  const prefix = `graft-step-${process.pid}`;
+  const prefix = profilePrefix(sessions.length - 1);
   const file = path.join(os.tmpdir(), fs.readdirSync(os.tmpdir()).find((f) => f.startsWith(prefix)) ?? prefix);
   const events = JSON.parse(fs.readFileSync(file, 'utf8'));
   fs.rmSync(file, { force: true });

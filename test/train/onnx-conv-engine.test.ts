@@ -261,7 +261,9 @@ describe.skipIf(missing !== undefined)('onnxruntime CNN training: models graft b
     const data = images(40, shape, 2, 16);
     const skip = [...PROJECTED_BETA('block_15_project_BN', 'block_16_expand_BN'), ...PROJECTED_BETA('block_16_project_BN', 'Conv_1_bn')];
     const sgd = await trainOnBoth(top, data, { epochs: 2, batchSize: 16, seed: 9, optimizer: SGD });
-    expectSameTraining(sgd, 'mobilenetv2 top from block 15, sgd', { weightTolerance: 1e-4, skip });
+    // onnxruntime's blocked kernels (train/onnx/nchwc.ts) sum the convolutions in another order:
+    // the largest difference from TF.js here went from 8.4e-5 (plain kernels) to 1.3e-4 (head_output/bias).
+    expectSameTraining(sgd, 'mobilenetv2 top from block 15, sgd', { weightTolerance: 2e-4, skip });
     // Under Adam the kernels feeding those noisy betas' BatchNorms drift a little further: TF.js's
     // own cpu and wasm backends end 7.5e-5 apart on block_15_project/kernel (onnxruntime: 1.4e-4).
     const adam = await trainOnBoth(top, data, { epochs: 2, batchSize: 16, seed: 9, optimizer: { name: 'adam', learningRate: 0.0001 } });

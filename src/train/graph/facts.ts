@@ -65,11 +65,31 @@ export function inferFacts(graph: OnnxGraph, order: readonly OnnxNode[]): Facts 
     const from = node.op === 'Transpose' ? dims.get(node.inputs[0] ?? '') : undefined;
     const perm = from ? (intsAttr(node, 'perm') ?? from.map((_, i) => from.length - 1 - i)) : undefined;
     if (from && perm) dims.set(node.outputs[0]!, perm.map((p) => from[p]!));
+    // A sliced weight (the stride-1 input gradient's flipped kernel, ops/conv.ts).
+    const sliced = node.op === 'Slice' ? sliceDims(dims.get(node.inputs[0] ?? ''), node.inputs.slice(1).map((i) => ints(i ?? ''))) : undefined;
+    if (sliced) dims.set(node.outputs[0]!, sliced);
     const r = outputRank(node, (n) => ranks.get(n), ints, (n) => lengths.get(n));
     if (r === undefined) continue;
     for (const o of node.outputs) if (o) ranks.set(o, r);
   }
   return { rank: (n) => ranks.get(n), dims: (n) => dims.get(n), ints };
+}
+
+/** A Slice's output dims from its input's dims and constant starts, ends, axes and steps (ONNX's clamping). */
+function sliceDims(from: number[] | undefined, [starts, ends, axes, steps]: Array<number[] | undefined>): number[] | undefined {
+  if (!from || !starts || !ends) return undefined;
+  const out = [...from];
+  for (let j = 0; j < starts.length; j++) {
+    const a = axes?.[j] ?? j;
+    const axis = a < 0 ? a + from.length : a;
+    const n = from[axis];
+    const step = steps?.[j] ?? 1;
+    if (n === undefined || step === 0) return undefined;
+    const at = (v: number, lo: number, hi: number): number => Math.min(hi, Math.max(lo, v < 0 ? v + n : v));
+    const [s, e] = step > 0 ? [at(starts[j]!, 0, n), at(ends[j]!, 0, n)] : [at(starts[j]!, -1, n - 1), at(ends[j]!, -1, n - 1)];
+    out[axis] = Math.max(0, Math.ceil((e - s) / step));
+  }
+  return out;
 }
 
 /** The length of a 1-D tensor a shape computation produces, when it is fixed. */

@@ -14,6 +14,8 @@ import { ADAM, isAdam, slotKinds } from './optimizer-graph.js';
 import { dropoutMask, scoreLogits } from './batch-math.js';
 import { buildStepGraph, rateInput, type StepGraph } from './training-graph.js';
 import { endName, loopStepGraph, startName, stepsName, TRIPS } from './loop-graph.js';
+import { NCHWC_DOMAIN, nchwcBlock, nchwcConvs } from './nchwc.js';
+import { encodeOnnxModel } from '../../engine/onnx/model-proto.js';
 import { inlineStepSessions, type OpenStepSession, type StepSession, type StepValue } from './step-session.js';
 
 /** One layer's optimizer, kept as TF.js keeps it (iterations, slots per kind per variable, Adam's β powers). */
@@ -34,6 +36,8 @@ interface Compiled {
   /** Per training layer: its name, its trained variables' ONNX names (getWeights() order) and its factor on the phase's rate. */
   groups: Array<{ layer: string; variables: string[]; factor: number }>;
   session: StepSession;
+  /** Convolutions the session runs on onnxruntime's channel-blocked kernels (nchwc.ts). */
+  blockedConvs: number;
 }
 
 const size = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
@@ -97,7 +101,7 @@ export class GraphStepper implements Stepper {
   private rate: number;
 
   constructor(
-    ort: OrtModule,
+    private readonly ort: OrtModule,
     private readonly model: tfl.LayersModel,
     private readonly head: OutputHead,
     private readonly spec: ResolvedOptimizer,
@@ -176,13 +180,21 @@ export class GraphStepper implements Stepper {
     const carriedFloats = carried.reduce((a, x) => a + size(shapeOf.get(x.input)!.map(Number)), 0);
     const light = carriedFloats <= LIGHT_FLOATS && !step.graph.nodes.some((n) => n.op === 'Conv' || n.op === 'ConvTranspose');
     const bytes = light ? loopStepGraph(step.graph, { carried, perStep, scanned: ['logits'], opset: forward.opset, irVersion: forward.irVersion }) : step.bytes;
-    let session: StepSession;
+    // Measured on ResNet-18 (64×64, batch 32, 2 cores; bench/RESULTS.md): memory patterns off cut
+    // peak RSS by ≈130 MB at the same step time within noise; threads stay onnxruntime's default
+    // (the physical cores; 1 thread was 1.5× slower) and spinning stays on (off: 17% slower),
+    // unless trial workers share the cores (shareCores: cores/workers threads, no spinning).
+    const options = { graphOptimizationLevel: 'all', executionMode: 'sequential', enableMemPattern: false, logSeverityLevel: 3, ...threadingOptions(sessionThreading()) } as const;
+    let session: StepSession | undefined;
+    const blocked = light ? undefined : nchwcConvs(step.graph, await nchwcBlock(this.ort));
+    if (blocked && blocked.rewritten > 0) {
+      // A build whose blocked kernels refuse the graph still runs the plain one.
+      const opsets = [{ domain: '', version: forward.opset }, { domain: NCHWC_DOMAIN, version: 1 }];
+      session = await this.open(encodeOnnxModel({ irVersion: forward.irVersion, producerName: 'graft', opsets, graphName: 'graft_train_step', graph: blocked.graph }), options, light).catch(() => undefined);
+    }
+    const blockedConvs = session ? blocked!.rewritten : 0;
     try {
-      // Measured on ResNet-18 (64×64, batch 32, 2 cores; bench/RESULTS.md): memory patterns off cut
-      // peak RSS by ≈130 MB at the same step time within noise; threads stay onnxruntime's default
-      // (the physical cores; 1 thread was 1.5× slower) and spinning stays on (off: 17% slower),
-      // unless trial workers share the cores (shareCores: cores/workers threads, no spinning).
-      session = await this.open(bytes, { graphOptimizationLevel: 'all', executionMode: 'sequential', enableMemPattern: false, logSeverityLevel: 3, ...threadingOptions(sessionThreading()) }, light);
+      session ??= await this.open(bytes, options, light);
     } catch (e) {
       // graft wrote this graph; onnxruntime refusing it is graft's bug, and TF.js can still train.
       throw new GraftError(
@@ -190,7 +202,7 @@ export class GraphStepper implements Stepper {
         `onnxruntime refused graft's training graph for ${this.model.name} (${(e as Error).message.split('\n')[0]}). Train with --engine tfjs (GRAFT_ENGINE=tfjs) instead, and please report this.`,
       );
     }
-    return { forward, step, looped: light, perStep, groups: groups.map((g) => ({ layer: g.layer.name, variables: g.variables, factor: this.scale?.(g.layer) ?? 1 })), session };
+    return { forward, step, looped: light, perStep, groups: groups.map((g) => ({ layer: g.layer.name, variables: g.variables, factor: this.scale?.(g.layer) ?? 1 })), session, blockedConvs };
   }
 
   beginEpoch(lossSum: number, correctSum: number): void {

@@ -1,0 +1,131 @@
+import type { OrtModule } from '../../engine/onnx/runtime.js';
+import { encodeOnnxModel, FLOAT, type OnnxGraph, type OnnxNode } from '../../engine/onnx/model-proto.js';
+import { inferFacts } from '../graph/facts.js';
+import { topologicalOrder } from '../graph/order.js';
+import { intAttr, intsAttr, stringAttr } from '../graph/attrs.js';
+
+/** onnxruntime's CPU kernels for channel-blocked tensors (NCHWc): ReorderInput, Conv, ReorderOutput. */
+export const NCHWC_DOMAIN = 'com.microsoft.nchwc';
+
+const blocks = new WeakMap<OrtModule, Promise<number>>();
+
+/**
+ * The channel block onnxruntime's NCHWc kernels use on this CPU (16 with AVX-512, 8 with AVX2), or 0
+ * when this onnxruntime has none (onnxruntime-web, other CPUs): ReorderInput pads 4 channels up
+ * to a whole block, so its output's channel count is the block.
+ */
+export function nchwcBlock(ort: OrtModule): Promise<number> {
+  let block = blocks.get(ort);
+  if (!block) {
+    block = (async () => {
+      try {
+        const graph: OnnxGraph = {
+          nodes: [{ op: 'ReorderInput', domain: NCHWC_DOMAIN, inputs: ['probe'], outputs: ['blocked'], attrs: { channels_last: 0 } }],
+          inputs: [{ name: 'probe', type: FLOAT, shape: [1, 4, 1, 1] }],
+          outputs: [{ name: 'blocked', type: FLOAT }],
+          initializers: [],
+        };
+        const bytes = encodeOnnxModel({ irVersion: 8, producerName: 'graft', opsets: [{ domain: '', version: 13 }, { domain: NCHWC_DOMAIN, version: 1 }], graphName: 'graft_nchwc_probe', graph });
+        const session = await ort.InferenceSession.create(bytes, { logSeverityLevel: 3 });
+        try {
+          const out = await session.run({ probe: new ort.Tensor('float32', new Float32Array(4), [1, 4, 1, 1]) });
+          const b = Number(out.blocked!.dims[1]);
+          return b >= 4 && b <= 64 ? b : 0;
+        } finally {
+          void session.release();
+        }
+      } catch {
+        return 0;
+      }
+    })();
+    blocks.set(ort, block);
+  }
+  return block;
+}
+
+/**
+ * Weights above this many floats keep the plain kernel: their rearrangement runs every step and
+ * onnxruntime's Transpose moves ≈ 3–4 ns a float, which outweighed the blocked kernel's gain on
+ * ResNet-18's 256- and 512-channel 3×3 layers (bench/RESULTS.md).
+ */
+export const BLOCKED_WEIGHT_FLOATS = 2 ** 18;
+
+/**
+ * The graph with its 2-D convolutions run on onnxruntime's channel-blocked kernels where they
+ * apply: ungrouped ones (channel counts padded with zeros up to whole blocks) and depthwise ones
+ * (whole blocks), whose weight dims are known and at most BLOCKED_WEIGHT_FLOATS. X is reordered
+ * into blocks, the weight rearranged into the kernel's layout, the result reordered back: the same
+ * convolution, summed in another order. Why: onnxruntime blocks only constant weights itself (its
+ * NCHWc pass at graph optimisation), and a training step's weights are inputs; the blocked kernels
+ * with both reorders took 0.33–0.5 of the plain depthwise Conv's time and 0.45–0.8 of the plain
+ * 3×3 Conv's (64×64, batch 32, 2 threads; bench/RESULTS.md).
+ */
+export function nchwcConvs(graph: OnnxGraph, block: number): { graph: OnnxGraph; rewritten: number } {
+  if (block <= 0) return { graph, rewritten: 0 };
+  const facts = inferFacts(graph, topologicalOrder(graph));
+  const initializers = [...graph.initializers];
+  const ints = (values: number[]): string => {
+    const name = `nchwc.const${initializers.length}`;
+    initializers.push({ name, dims: [values.length], data: BigInt64Array.from(values.map(BigInt)) });
+    return name;
+  };
+  const nodes: OnnxNode[] = [];
+  let rewritten = 0;
+  const whole = (n: number): number => Math.ceil(n / block) * block;
+  for (const node of graph.nodes) {
+    const form = blockedForm(node, facts.dims(node.inputs[1] ?? ''), block);
+    if (!form) {
+      nodes.push(node);
+      continue;
+    }
+    const { o, c, kh, kw, depthwise, pads } = form;
+    const id = `nchwc.${rewritten++}`;
+    const t = (name: string): string => `${id}.${name}`;
+    const [op, cp] = depthwise ? [o, 1] : [whole(o), whole(c)];
+    let w = node.inputs[1]!;
+    // Padded output channels get zero filters (cropped by ReorderOutput), padded input channels zero taps.
+    if (op !== o || (!depthwise && cp !== c)) {
+      nodes.push({ op: 'Pad', inputs: [w, ints([0, 0, 0, 0, op - o, cp - c, 0, 0])], outputs: [t('wpad')] });
+      w = t('wpad');
+    }
+    // Ungrouped: [O, C, kh, kw] → [O/b, C/b, kh, kw, b_in, b_out]. Depthwise: [C, 1, kh, kw] → [C/b, kh, kw, b].
+    const split = depthwise ? [op / block, block, kh, kw] : [op / block, block, cp / block, block, kh, kw];
+    const perm = depthwise ? [0, 2, 3, 1] : [0, 2, 4, 5, 3, 1];
+    nodes.push(
+      { op: 'Reshape', inputs: [w, ints(split)], outputs: [t('wsplit')] },
+      { op: 'Transpose', inputs: [t('wsplit')], outputs: [t('wt')], attrs: { perm } },
+      { op: 'Reshape', inputs: [t('wt'), ints([op, cp, kh, kw])], outputs: [t('w')] },
+    );
+    let bias = node.inputs[2];
+    if (bias && op !== o) {
+      nodes.push({ op: 'Pad', inputs: [bias, ints([0, op - o])], outputs: [t('b')] });
+      bias = t('b');
+    }
+    nodes.push(
+      { op: 'ReorderInput', domain: NCHWC_DOMAIN, inputs: [node.inputs[0]!], outputs: [t('x')], attrs: { channels_last: 0 } },
+      {
+        op: 'Conv',
+        domain: NCHWC_DOMAIN,
+        inputs: [t('x'), t('w'), ...(bias ? [bias] : [])],
+        outputs: [t('y')],
+        attrs: { kernel_shape: [kh, kw], pads, strides: intsAttr(node, 'strides') ?? [1, 1], dilations: intsAttr(node, 'dilations') ?? [1, 1], group: depthwise ? o : 1 },
+      },
+      { op: 'ReorderOutput', domain: NCHWC_DOMAIN, inputs: [t('y')], outputs: [node.outputs[0]!], attrs: { channels_last: 0, channels: o } },
+    );
+  }
+  return { graph: { ...graph, nodes, initializers }, rewritten };
+}
+
+/** A Conv the blocked kernels take, by its weight's dims and attributes; else undefined. */
+function blockedForm(node: OnnxNode, dims: number[] | undefined, block: number): { o: number; c: number; kh: number; kw: number; depthwise: boolean; pads: number[] } | undefined {
+  if (node.op !== 'Conv' || node.domain || !dims || dims.length !== 4 || dims.reduce((a, b) => a * b, 1) > BLOCKED_WEIGHT_FLOATS) return undefined;
+  const auto = stringAttr(node, 'auto_pad', 'NOTSET');
+  if (auto !== 'NOTSET' && auto !== 'VALID') return undefined;
+  const pads = auto === 'VALID' ? [0, 0, 0, 0] : (intsAttr(node, 'pads') ?? [0, 0, 0, 0]);
+  const [o, ci, kh, kw] = dims as [number, number, number, number];
+  const group = intAttr(node, 'group', 1);
+  // Depthwise: one filter per channel, channels in whole blocks.
+  if (group > 1) return ci === 1 && o === group && o % block === 0 ? { o, c: o, kh, kw, depthwise: true, pads } : undefined;
+  // ReorderInput takes channel counts in 4s; fewer channels than a block (an RGB stem) stay plain.
+  return ci % 4 === 0 && ci >= block ? { o, c: ci, kh, kw, depthwise: false, pads } : undefined;
+}
