@@ -11,6 +11,7 @@
 //
 //   node bench/step-time.mjs [--model resnet18|mobilenetv2|mlp] [--dist DIR] [--steps 8] [--warmup 2]
 //                            [--batch 32] [--threads N] [--no-spin] [--profile] [--queue] [--json FILE]
+//                            [--save-graph FILE (the ONNX graph the step's session ran)]
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -33,8 +34,9 @@ for (let i = 0; i < argv.length; i++) {
   else if (f === '--queue') o.queue = true;
   else if (f === '--json') o.json = val();
   else if (f === '--init') o.init = val();
+  else if (f === '--save-graph') o.saveGraph = val();
   else if (f === '--help') {
-    console.log(fs.readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(1, 11).join('\n').replace(/^\/\/ ?/gm, ''));
+    console.log(fs.readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(1, 12).join('\n').replace(/^\/\/ ?/gm, ''));
     process.exit(0);
   } else throw new Error(`unknown option ${f} (see --help)`);
 }
@@ -135,7 +137,7 @@ const ms = (v) => +v.toFixed(3);
 const median = (a) => [...a].sort((p, q) => p - q)[Math.floor(a.length / 2)];
 // The last session opened is the step's (graft may open small probe sessions first).
 const { s, bytes } = sessions.at(-1);
-const result = { model: o.model, dist: o.dist, batch: m, threads: o.threads || 'default', spin: o.spin, compileMs: Math.round(compileMs), queued: o.queue, meanStepMs: ms(meanStepMs), stepMs: ms(median(stepMs)), cpuMs: ms(median(cpuMs)), runMs: ms(median(runMs)), steps: stepMs.map(ms), graphBytes: bytes.length, blockedConvs: stepper.current?.blockedConvs };
+const result = { model: o.model, dist: o.dist, batch: m, threads: o.threads || 'default', spin: o.spin, compileMs: Math.round(compileMs), queued: o.queue, meanStepMs: ms(meanStepMs), stepMs: ms(median(stepMs)), cpuMs: ms(median(cpuMs)), runMs: ms(median(runMs)), steps: stepMs.map(ms), graphBytes: bytes.length, convForms: stepper.current?.convForms };
 // The step graph's nodes per op (GraphStepper's compiled graph; a private field, read for the record).
 const nodes = stepper.current?.step?.graph?.nodes ?? [];
 result.nodesByOp = Object.fromEntries(Object.entries(nodes.reduce((a, n) => ((a[n.op] = (a[n.op] ?? 0) + 1), a), {})).sort((p, q) => q[1] - p[1]));
@@ -164,4 +166,5 @@ if (o.profile) {
 console.log(JSON.stringify(result));
 if (o.profile) for (const r of result.ops.slice(0, 14)) console.log(`${r.op.padEnd(22)} ${String(r.msPerStep).padStart(8)} ms ${String(r.nodes).padStart(5)} nodes ${String(r.share).padStart(5)}%`);
 if (o.json) fs.writeFileSync(o.json, JSON.stringify(result, null, 1));
+if (o.saveGraph) fs.writeFileSync(o.saveGraph, bytes);
 stepper.dispose();

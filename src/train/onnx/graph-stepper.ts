@@ -15,6 +15,7 @@ import { dropoutMask, scoreLogits } from './batch-math.js';
 import { buildStepGraph, rateInput, type StepGraph } from './training-graph.js';
 import { endName, loopStepGraph, startName, stepsName, TRIPS } from './loop-graph.js';
 import { NCHWC_DOMAIN, nchwcBlock, nchwcConvs } from './nchwc.js';
+import { gemmConvs } from './conv-gemm.js';
 import { encodeOnnxModel } from '../../engine/onnx/model-proto.js';
 import { inlineStepSessions, type OpenStepSession, type StepSession, type StepValue } from './step-session.js';
 
@@ -36,8 +37,8 @@ interface Compiled {
   /** Per training layer: its name, its trained variables' ONNX names (getWeights() order) and its factor on the phase's rate. */
   groups: Array<{ layer: string; variables: string[]; factor: number }>;
   session: StepSession;
-  /** Convolutions the session runs on onnxruntime's channel-blocked kernels (nchwc.ts). */
-  blockedConvs: number;
+  /** Convolutions the session runs as one GEMM (conv-gemm.ts) and on onnxruntime's channel-blocked kernels (nchwc.ts). */
+  convForms: { gemm: number; blocked: number };
 }
 
 const size = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
@@ -186,13 +187,15 @@ export class GraphStepper implements Stepper {
     // unless trial workers share the cores (shareCores: cores/workers threads, no spinning).
     const options = { graphOptimizationLevel: 'all', executionMode: 'sequential', enableMemPattern: false, logSeverityLevel: 3, ...threadingOptions(sessionThreading()) } as const;
     let session: StepSession | undefined;
-    const blocked = light ? undefined : nchwcConvs(step.graph, await nchwcBlock(this.ort));
-    if (blocked && blocked.rewritten > 0) {
+    // Heavy steps' convolutions on the forms onnxruntime runs fastest: large weights as one GEMM, small ones on its channel-blocked kernels.
+    const asGemm = light ? undefined : gemmConvs(step.graph, forward.opset);
+    const blocked = asGemm && nchwcConvs(asGemm.graph, await nchwcBlock(this.ort));
+    if (asGemm && blocked && asGemm.rewritten + blocked.rewritten > 0) {
       // A build whose blocked kernels refuse the graph still runs the plain one.
-      const opsets = [{ domain: '', version: forward.opset }, { domain: NCHWC_DOMAIN, version: 1 }];
+      const opsets = [{ domain: '', version: forward.opset }, ...(blocked.rewritten > 0 ? [{ domain: NCHWC_DOMAIN, version: 1 }] : [])];
       session = await this.open(encodeOnnxModel({ irVersion: forward.irVersion, producerName: 'graft', opsets, graphName: 'graft_train_step', graph: blocked.graph }), options, light).catch(() => undefined);
     }
-    const blockedConvs = session ? blocked!.rewritten : 0;
+    const convForms = session ? { gemm: asGemm!.rewritten, blocked: blocked!.rewritten } : { gemm: 0, blocked: 0 };
     try {
       session ??= await this.open(bytes, options, light);
     } catch (e) {
@@ -202,7 +205,7 @@ export class GraphStepper implements Stepper {
         `onnxruntime refused graft's training graph for ${this.model.name} (${(e as Error).message.split('\n')[0]}). Train with --engine tfjs (GRAFT_ENGINE=tfjs) instead, and please report this.`,
       );
     }
-    return { forward, step, looped: light, perStep, groups: groups.map((g) => ({ layer: g.layer.name, variables: g.variables, factor: this.scale?.(g.layer) ?? 1 })), session, blockedConvs };
+    return { forward, step, looped: light, perStep, groups: groups.map((g) => ({ layer: g.layer.name, variables: g.variables, factor: this.scale?.(g.layer) ?? 1 })), session, convForms };
   }
 
   beginEpoch(lossSum: number, correctSum: number): void {

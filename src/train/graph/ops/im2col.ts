@@ -1,0 +1,46 @@
+import type { Emitter } from '../emit.js';
+
+/**
+ * Ungrouped 2-D convolutions with weights above this many floats run as one GEMM over the batch
+ * (train/onnx/conv-gemm.ts), and their weight gradients take their im2col from im2colRows.
+ * onnxruntime's Conv multiplies image by image, so a deep layer's few output positions make thin
+ * products: ResNet-18's 512 → 512 3×3 layer at 2×2 (64×64 input, batch 32, 2 threads) took 9.6 ms,
+ * 3.5 ms as below, against 2.2 ms for PyTorch; 128 → 256 (295k floats) was slower as a GEMM
+ * (1.9 → 2.3 ms), 256 → 256 (590k) a little faster (3.6 → 3.4 ms) (bench/RESULTS.md).
+ */
+export const GEMM_WEIGHT_FLOATS = 2 ** 19;
+
+/** A 2-D Conv's window geometry: kernel, strides, dilations, pads [top, left, bottom, right]. */
+export interface Window2d {
+  kernel: readonly number[];
+  strides: readonly number[];
+  dilations: readonly number[];
+  pads: readonly number[];
+}
+
+/**
+ * im2col of X [N, C, H, W] as rows [N·H'·W', C·kh·kw]: row (n, y, x) holds every (c, tap) its
+ * window reads, in a Conv weight's own [O, C, kh, kw] order. X in NHWC, padded; each tap's strided
+ * Slice [N, H', W', C] stacked on a last axis. Also returns the output's [N, H', W'] (its runtime shape).
+ * Measured against im2col as a Conv with one-hot kernels (group C), which onnxruntime runs image by
+ * image and group by group: faster for few output positions (bench/RESULTS.md).
+ */
+export function im2colRows(e: Emitter, x: string, channels: number, w: Window2d): { rows: string; positions: string } {
+  const [kh, kw] = w.kernel as [number, number];
+  const [top, left, bottom, right] = w.pads as [number, number, number, number];
+  const [sh, sw] = w.strides as [number, number];
+  const [dh, dw] = w.dilations as [number, number];
+  const nhwc = e.op('Transpose', [x], { perm: [0, 2, 3, 1] });
+  const padded = top || left || bottom || right ? e.op('Pad', [nhwc, e.ints([0, top, left, 0, 0, bottom, right, 0])]) : nhwc;
+  // Tap (i, j) reads rows i·dh, i·dh + sh, … up to the last window's: the padded size less the kernel's reach after it.
+  const end = (k: number, i: number, d: number): number => ((k - 1 - i) * d > 0 ? -(k - 1 - i) * d : 2 ** 52);
+  const taps: string[] = [];
+  for (let i = 0; i < kh; i++) {
+    for (let j = 0; j < kw; j++) {
+      const tap = e.op('Slice', [padded, e.ints([i * dh, j * dw]), e.ints([end(kh, i, dh), end(kw, j, dw)]), e.ints([1, 2]), e.ints([sh, sw])]);
+      taps.push(e.opset >= 13 ? e.op('Unsqueeze', [tap, e.ints([4])]) : e.op('Unsqueeze', [tap], { axes: [4] }));
+    }
+  }
+  const rows = e.op('Reshape', [e.op('Concat', taps, { axis: 4 }), e.ints([-1, channels * kh * kw])]);
+  return { rows, positions: e.op('Slice', [e.op('Shape', [taps[0]!]), e.ints([0]), e.ints([3])]) };
+}

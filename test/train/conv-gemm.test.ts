@@ -1,0 +1,118 @@
+import { describe, expect, it } from 'vitest';
+import { encodeOnnxModel, FLOAT, type OnnxGraph, type OnnxInitializer, type OnnxNode } from '../../src/engine/onnx/model-proto.js';
+import { loadOnnxRuntime, type OrtModule } from '../../src/engine/onnx/runtime.js';
+import { Rng } from '../../src/engine/rng.js';
+import { buildGradientGraph } from '../../src/train/graph/autodiff.js';
+import { GEMM_WEIGHT_FLOATS } from '../../src/train/graph/ops/im2col.js';
+import { gemmConvs } from '../../src/train/onnx/conv-gemm.js';
+
+const ort = await loadOnnxRuntime();
+if (typeof ort === 'string') console.log(`skipping the convolution-as-GEMM tests: onnxruntime-node is not available (${ort})`);
+
+const size = (dims: number[]): number => dims.reduce((a, b) => a * b, 1);
+function tensor(name: string, dims: number[], seed: number): OnnxInitializer {
+  const rng = new Rng(seed);
+  return { name, dims, data: Float32Array.from({ length: size(dims) }, () => rng.next() - 0.5) };
+}
+
+/** One Conv reading x [N, C, H, W] and weight w, with attributes; y its output. */
+interface Case {
+  x: number[];
+  w: number[];
+  attrs: OnnxNode['attrs'];
+  bias?: boolean;
+}
+
+const CASES: Record<string, Case> = {
+  'stride 1, pads 1, bias': { x: [2, 256, 3, 3], w: [256, 256, 3, 3], attrs: { kernel_shape: [3, 3], pads: [1, 1, 1, 1] }, bias: true },
+  'stride 2, uneven pads (0, 0, 1, 1)': { x: [2, 256, 5, 5], w: [288, 256, 3, 3], attrs: { kernel_shape: [3, 3], pads: [0, 0, 1, 1], strides: [2, 2] } },
+  'dilation 2, pads 2, 3×2 kernel': { x: [1, 320, 5, 6], w: [300, 320, 3, 2], attrs: { kernel_shape: [3, 2], pads: [2, 1, 2, 1], dilations: [2, 2] } },
+  'auto_pad VALID, stride (2, 1)': { x: [1, 256, 5, 4], w: [260, 256, 3, 3], attrs: { kernel_shape: [3, 3], auto_pad: { string: 'VALID' }, strides: [2, 1] } },
+};
+
+function convGraph(c: Case): OnnxGraph {
+  return {
+    inputs: [],
+    outputs: [{ name: 'y', type: FLOAT }],
+    initializers: [tensor('x', c.x, 1), tensor('w', c.w, 2), ...(c.bias ? [tensor('b', [c.w[0]!], 3)] : [])],
+    nodes: [{ op: 'Conv', inputs: ['x', 'w', ...(c.bias ? ['b'] : [])], outputs: ['y'], attrs: c.attrs }],
+  };
+}
+
+async function run(graph: OnnxGraph, opset = 17, inputs: OnnxInitializer[] = []): Promise<Record<string, Float32Array>> {
+  const rt = ort as OrtModule;
+  const session = await rt.InferenceSession.create(encodeOnnxModel({ irVersion: 8, producerName: 'test', opsets: [{ domain: '', version: opset }], graphName: 'g', graph }), { logSeverityLevel: 3 });
+  const out = await session.run(Object.fromEntries(inputs.map((p) => [p.name, new rt.Tensor('float32', p.data as Float32Array, p.dims)])));
+  await session.release();
+  return Object.fromEntries(Object.entries(out).map(([k, v]) => [k, v.data as Float32Array]));
+}
+
+const worstDiff = (a: Float32Array, b: Float32Array): number => a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i]!)), 0);
+
+describe.skipIf(typeof ort === 'string')('large-weight convolutions as im2col + one GEMM (conv-gemm.ts, graph/ops/im2col.ts)', () => {
+  it.each(Object.entries(CASES))('%s: the same output as onnxruntime’s Conv', async (_, c) => {
+    expect(size(c.w)).toBeGreaterThan(GEMM_WEIGHT_FLOATS);
+    const { graph, rewritten } = gemmConvs(convGraph(c), 17);
+    expect(rewritten).toBe(1);
+    expect(graph.nodes.some((n) => n.op === 'Conv')).toBe(false);
+    const [plain, gemm] = [await run(convGraph(c)), await run(graph)];
+    expect(gemm.y!.length).toBe(plain.y!.length);
+    expect(worstDiff(gemm.y!, plain.y!)).toBeLessThan(1e-4);
+  });
+
+  it('writes Unsqueeze for opsets before 13 (axes an attribute)', async () => {
+    const c = CASES['stride 1, pads 1, bias']!;
+    const { graph } = gemmConvs(convGraph(c), 11);
+    expect(graph.nodes.filter((n) => n.op === 'Unsqueeze').every((n) => n.inputs.length === 1 && Array.isArray(n.attrs?.axes))).toBe(true);
+    expect(worstDiff((await run(graph, 11)).y!, (await run(convGraph(c))).y!)).toBeLessThan(1e-4);
+  });
+
+  it('leaves alone small, grouped and 1-D convolutions', () => {
+    const g: OnnxGraph = {
+      inputs: [],
+      outputs: ['small', 'grouped', 'line'].map((name) => ({ name, type: FLOAT })),
+      initializers: [tensor('x', [1, 256, 4, 4], 1), tensor('w_small', [64, 256, 3, 3], 2), tensor('w_grouped', [512, 128, 3, 3], 3), tensor('x1', [1, 256, 8], 4), tensor('w_line', [512, 256, 5], 5)],
+      nodes: [
+        { op: 'Conv', inputs: ['x', 'w_small'], outputs: ['small'], attrs: { kernel_shape: [3, 3] } },
+        { op: 'Conv', inputs: ['x', 'w_grouped'], outputs: ['grouped'], attrs: { kernel_shape: [3, 3], group: 2 } },
+        { op: 'Conv', inputs: ['x1', 'w_line'], outputs: ['line'], attrs: { kernel_shape: [5] } },
+      ],
+    };
+    expect(gemmConvs(g, 17).rewritten).toBe(0);
+  });
+
+  it('gives a large kernel the weight gradient Σ dY·X under each tap (im2col rows, transA Gemm)', async () => {
+    const c = CASES['stride 2, uneven pads (0, 0, 1, 1)']!;
+    // loss = Σ r ⊙ y, so dY = r.
+    const [o, ci, kh, kw] = c.w as [number, number, number, number];
+    const [n, , h, w] = c.x as [number, number, number, number];
+    const oh = Math.floor((h + 1 - kh) / 2) + 1;
+    const ow = Math.floor((w + 1 - kw) / 2) + 1;
+    const graph = convGraph(c);
+    const r = tensor('r', [n, o, oh, ow], 9);
+    graph.initializers.push(r);
+    graph.nodes.push({ op: 'Mul', inputs: ['y', 'r'], outputs: ['ry'] }, { op: 'ReduceSum', inputs: ['ry'], outputs: ['loss'], attrs: { keepdims: 0 } });
+    graph.outputs = [{ name: 'loss', type: FLOAT, shape: [] }];
+    const g = buildGradientGraph(graph, { loss: 'loss', trainable: ['w'] });
+    expect(g.graph.nodes.some((nd) => nd.op === 'Gemm' && nd.attrs?.transA === 1)).toBe(true);
+    const dw = (await run(g.graph, 17, g.params))['grad.w']!;
+    const x = graph.initializers.find((t) => t.name === 'x')!.data as Float32Array;
+    const dy = r.data as Float32Array;
+    const expected = new Float64Array(size(c.w));
+    for (let b = 0; b < n; b++)
+      for (let oo = 0; oo < o; oo++)
+        for (let y = 0; y < oh; y++)
+          for (let xx = 0; xx < ow; xx++) {
+            const g0 = dy[((b * o + oo) * oh + y) * ow + xx]!;
+            for (let cc = 0; cc < ci; cc++)
+              for (let i = 0; i < kh; i++)
+                for (let j = 0; j < kw; j++) {
+                  // pads (top 0, left 0): input row y·2 + i, column xx·2 + j; past the end is padding.
+                  const row = y * 2 + i;
+                  const col = xx * 2 + j;
+                  if (row < h && col < w) expected[((oo * ci + cc) * kh + i) * kw + j] += g0 * x[((b * ci + cc) * h + row) * w + col]!;
+                }
+          }
+    expect(worstDiff(dw, Float32Array.from(expected))).toBeLessThan(1e-4);
+  });
+});
