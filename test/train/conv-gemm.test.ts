@@ -110,7 +110,7 @@ describe.skipIf(typeof ort === 'string')('large-weight convolutions as im2col + 
                   // pads (top 0, left 0): input row y·2 + i, column xx·2 + j; past the end is padding.
                   const row = y * 2 + i;
                   const col = xx * 2 + j;
-                  if (row < h && col < w) expected[((oo * ci + cc) * kh + i) * kw + j] += g0 * x[((b * ci + cc) * h + row) * w + col]!;
+                  if (row < h && col < w) expected[((oo * ci + cc) * kh + i) * kw + j]! += g0 * x[((b * ci + cc) * h + row) * w + col]!;
                 }
           }
     expect(worstDiff(dw, Float32Array.from(expected))).toBeLessThan(1e-4);
