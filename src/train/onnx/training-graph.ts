@@ -49,7 +49,7 @@ export function buildStepGraph(spec: StepGraphSpec): StepGraph {
   const bnNames = new Set(forward.batchNorms.map((b) => b.mean));
   let graph: OnnxGraph = forward.graph;
   // Each node keeps Keras's momentum, which the translator wrote as its attribute.
-  if (bnNames.size > 0) graph = batchNormTraining(graph, { select: (n) => bnNames.has(n.inputs[3] ?? '') }).graph;
+  if (bnNames.size > 0) graph = batchNormTraining(graph, { select: (n) => bnNames.has(n.inputs[3] ?? ''), opset: forward.opset }).graph;
   graph = merge(simplifyForTraining(graph), lossPart(forward.units), 'loss/');
   const trainable = spec.groups.flatMap((gr) => gr.variables);
   const { graph: withGrads, gradients } = buildGradientGraph(graph, { loss: 'loss', trainable, gradientName: (p) => `grad.${p}`, opset: forward.opset });

@@ -66,11 +66,11 @@ export async function prepare(fx: Fixture, entry: OnnxEntry) {
   const prefix = folded ? (entry.folded!.arraysPrefix ?? '') : '';
   // PyTorch's train mode: BatchNorm on batch statistics, running averages updated with each node's
   // own momentum (the exporters write 1 − PyTorch's: 0.9 usually, 0.99 in MobileNetV3).
-  const { graph: training, running } = batchNormTraining(read.graph, { variance: 'unbiased' });
-  const graph = softmaxCrossEntropy(training, header.outputName);
   // The backward needs opset ≥ 16 (ScatterElements' reduction); 13–15 mean the same as 17 for these ops.
   const opsets = read.opsets.map((o) => (o.domain === '' || o.domain === 'ai.onnx' ? { ...o, version: Math.max(o.version, 17) } : o));
   const opset = opsets.find((o) => o.domain === '' || o.domain === 'ai.onnx')!.version;
+  const { graph: training, running } = batchNormTraining(read.graph, { variance: 'unbiased', opset });
+  const graph = softmaxCrossEntropy(training, header.outputName);
   const built = buildGradientGraph(graph, { loss: 'loss', trainable: map.map(([name]) => name), opset });
   const o = ort as typeof Ort;
   const session = await o.InferenceSession.create(encodeOnnxModel({ ...read, irVersion: Math.max(read.irVersion, 8), opsets, graph: built.graph }), { logSeverityLevel: 3 });

@@ -1,6 +1,7 @@
 import { GraftError } from '../../../errors.js';
 import { describeNode, floatAttr, intAttr } from '../attrs.js';
 import type { GradientFn } from '../gradient.js';
+import { batchStatisticsOf, type BatchStatistics } from '../batchnorm-training.js';
 
 /**
  * BatchNormalization(X [N, C, …], γ, β, mean, var), x̂ = (X − μ)·istd, Y = γ·x̂ + β:
@@ -13,6 +14,8 @@ import type { GradientFn } from '../gradient.js';
  * training mode only outputs the updated running averages. Running statistics get no gradient.
  */
 const batchNorm: GradientFn = (c) => {
+  const stats = batchStatisticsOf(c.node);
+  if (stats) return onBatchStatistics(c, stats);
   const [x, gamma, , runMean, runVar] = c.node.inputs as [string, string, string, string, string];
   const rank = c.facts.rank(x);
   if (rank === undefined) throw new GraftError('BACKEND_UNAVAILABLE', `graft cannot differentiate ${describeNode(c.node)}: its input's rank is unknown. Declare the graph input's shape.`);
@@ -52,5 +55,38 @@ const batchNorm: GradientFn = (c) => {
   }
   return [dx, c.needs[1] ? dgamma : undefined, c.needs[2] ? dbeta : undefined, undefined, undefined];
 };
+
+/**
+ * The training gradient of a node batchNormTraining wrote (inference mode on the batch's own
+ * statistics, which carry no gradient of their own): the same formula, from the forward's
+ * centered x c = x − μ [N, C, rest] and its variance, with M values per channel and istd = 1/√(σ² + ε):
+ *  dβ = Σ dY, dγ = istd·Σ dY·c,
+ *  dX = A·dY + B·c + C, per channel A = γ·istd, B = −A·istd·dγ/M, C = −A·dβ/M;
+ *  B·c + C is one inference BatchNormalization (mean 0, variance 1, ε 0). Six full-size passes
+ *  where recomputing the statistics and x̂ took twelve.
+ */
+function onBatchStatistics(c: Parameters<GradientFn>[0], stats: BatchStatistics): ReturnType<GradientFn> {
+  const [x, gamma] = c.node.inputs as [string, string];
+  const e = c.e;
+  const dy = e.op('Reshape', [c.dy[0]!, e.ints([0, 0, -1])]);
+  const eps = e.scalar(floatAttr(c.node, 'epsilon', 1e-5));
+  const istd = e.op('Reciprocal', [e.op('Sqrt', [e.op('Add', [stats.variance, eps])])]);
+  const sum = (t: string): string => e.op('ReduceSum', [t, e.ints([0, 2])], { keepdims: 0 });
+  const dbeta = sum(dy);
+  const dgamma = e.op('Mul', [sum(e.op('Mul', [dy, stats.centered])), istd], undefined, 'dgamma');
+  let dx: string | undefined;
+  if (c.needs[0]) {
+    const count = e.op('Cast', [e.op('Div', [e.op('Size', [x]), e.op('Shape', [stats.mean])])], { to: 1 });
+    const a = e.op('Mul', [gamma, istd]);
+    const b = e.op('Neg', [e.op('Mul', [e.op('Mul', [a, istd]), e.op('Div', [dgamma, count])])]);
+    const shift = e.op('Neg', [e.op('Mul', [a, e.op('Div', [dbeta, count])])]);
+    const zeros = e.op('Sub', [stats.mean, stats.mean]);
+    const ones = e.op('Add', [zeros, e.scalar(1)]);
+    const bc = e.op('BatchNormalization', [stats.centered, b, shift, zeros, ones], { epsilon: { float: 0 } });
+    const dx3 = e.op('Add', [e.op('Mul', [dy, e.op('Reshape', [a, e.ints([1, -1, 1])])]), bc]);
+    dx = e.op('Reshape', [dx3, e.shape(x)], undefined, 'dx');
+  }
+  return [dx, c.needs[1] ? dgamma : undefined, c.needs[2] ? dbeta : undefined, undefined, undefined];
+}
 
 export const batchNormGradients: Record<string, GradientFn> = { BatchNormalization: batchNorm };
