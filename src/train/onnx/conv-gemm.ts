@@ -3,16 +3,25 @@ import { Emitter } from '../graph/emit.js';
 import { inferFacts } from '../graph/facts.js';
 import { topologicalOrder } from '../graph/order.js';
 import { intAttr, intsAttr, stringAttr } from '../graph/attrs.js';
-import { GEMM_WEIGHT_FLOATS, im2colRows } from '../graph/ops/im2col.js';
+import { GEMM_MAX_POSITIONS, GEMM_WEIGHT_FLOATS, im2colRows, type Window2d } from './im2col.js';
+import { inferShapes, type Dim, type TensorFacts } from '../../io/onnx/shape-infer.js';
 
 /**
  * The graph with its large-weight convolutions (group 1, 2-D, weight dims known, more than
- * GEMM_WEIGHT_FLOATS) written as im2col + Gemm: rows [N·H'·W', C·kh·kw] (graph/ops/im2col.ts) in
+ * GEMM_WEIGHT_FLOATS, at most GEMM_MAX_POSITIONS output positions per image) written as im2col + Gemm: rows [N·H'·W', C·kh·kw] (graph/ops/im2col.ts) in
  * the weight's own order, so the weight needs no transpose; one Gemm (the bias its C) gives
  * [N·H'·W', O], back to NCHW. The same sums in another order.
  */
 export function gemmConvs(graph: OnnxGraph, opset: number): { graph: OnnxGraph; rewritten: number } {
   const facts = inferFacts(graph, topologicalOrder(graph));
+  // Output positions per image need X's spatial size: from shape inference over the whole step
+  // graph; a Conv whose input it cannot size stays as it is.
+  let shapes: Map<string, TensorFacts>;
+  try {
+    shapes = inferShapes(graph, {});
+  } catch {
+    shapes = new Map();
+  }
   const out: OnnxGraph = { ...graph, nodes: [], initializers: [...graph.initializers] };
   const taken = new Set([...graph.inputs.map((i) => i.name), ...graph.initializers.map((t) => t.name), ...graph.nodes.flatMap((n) => n.outputs)]);
   const e = new Emitter(out, taken, opset);
@@ -24,14 +33,28 @@ export function gemmConvs(graph: OnnxGraph, opset: number): { graph: OnnxGraph; 
       out.nodes.push(node);
       continue;
     }
-    rewritten++;
     const [o, c, kh, kw] = dims as [number, number, number, number];
     const pads = auto === 'VALID' ? [0, 0, 0, 0] : (intsAttr(node, 'pads') ?? [0, 0, 0, 0]);
+    const window = { kernel: [kh, kw], strides: intsAttr(node, 'strides') ?? [1, 1], dilations: intsAttr(node, 'dilations') ?? [1, 1], pads };
+    const positions = outputPositions(shapes.get(node.inputs[0]!)?.shape, window);
+    if (positions === undefined || positions > GEMM_MAX_POSITIONS) {
+      out.nodes.push(node);
+      continue;
+    }
+    rewritten++;
     const [x, w, bias] = node.inputs as [string, string, string | undefined];
-    const { rows, positions } = im2colRows(e, x, c, { kernel: [kh, kw], strides: intsAttr(node, 'strides') ?? [1, 1], dilations: intsAttr(node, 'dilations') ?? [1, 1], pads });
+    const { rows, positions: sizes } = im2colRows(e, x, c, window);
     const product = e.op('Gemm', [rows, e.op('Reshape', [w, e.ints([o, c * kh * kw])]), ...(bias ? [bias] : [])], { transB: 1 });
-    const outShape = e.op('Concat', [positions, e.ints([o])], { axis: 0 });
+    const outShape = e.op('Concat', [sizes, e.ints([o])], { axis: 0 });
     out.nodes.push({ op: 'Transpose', inputs: [e.op('Reshape', [product, outShape])], outputs: [node.outputs[0]!], attrs: { perm: [0, 3, 1, 2] } });
   }
   return { graph: out, rewritten };
+}
+
+/** H'·W' of a 2-D Conv on an input of `shape` [N, C, H, W], when H and W are known. */
+function outputPositions(shape: readonly Dim[] | null | undefined, w: Window2d): number | undefined {
+  const [h, wd] = [shape?.[2], shape?.[3]];
+  if (typeof h !== 'number' || typeof wd !== 'number') return undefined;
+  const side = (size: number, axis: number): number => Math.floor((size + w.pads[axis]! + w.pads[axis + 2]! - w.dilations[axis]! * (w.kernel[axis]! - 1) - 1) / w.strides[axis]!) + 1;
+  return side(h, 0) * side(wd, 1);
 }

@@ -1,5 +1,4 @@
 import type { Emitter } from '../emit.js';
-import { GEMM_WEIGHT_FLOATS, im2colRows } from './im2col.js';
 
 /** One Conv node's geometry, as conv.ts reads it. */
 export interface ConvShape {
@@ -29,7 +28,7 @@ const IM2COL_MIN_CHANNELS = 16;
  *    the batch (9–11× less CPU than the Conv form on MobileNetV2's pointwise layers);
  *  - k×k: im2col as a Conv of X with one-hot kernels (group ci, X's own strides, dilations and
  *    pads: channel i·K + a holds X under kernel tap a), then dW = dYᵀ·cols as one Gemm over
- *    N·out-positions; 2-D kernels above GEMM_WEIGHT_FLOATS take im2colRows's rows instead.
+ *    N·out-positions.
  */
 export function fastWeightGradient(e: Emitter, s: ConvShape): string | undefined {
   const { wDims, kernel, group } = s;
@@ -46,12 +45,6 @@ export function fastWeightGradient(e: Emitter, s: ConvShape): string | undefined
   const [co, ci] = wDims as [number, number];
   if (ci < IM2COL_MIN_CHANNELS) return undefined;
   const taps = kernel.reduce((a, b) => a * b, 1);
-  if (spatial === 2 && co * ci * taps > GEMM_WEIGHT_FLOATS) {
-    // dW = dYᵀ·rows over N·H'·W' (rows: im2colRows, already in W's [O, C·kh·kw] order).
-    const { rows } = im2colRows(e, s.x, ci, s);
-    const dyRows = e.op('Reshape', [e.op('Transpose', [s.dy], { perm: [0, 2, 3, 1] }), e.ints([-1, co])]);
-    return e.op('Reshape', [e.op('Gemm', [dyRows, rows], { transA: 1 }), e.ints(wDims)], undefined, 'dW');
-  }
   const cols = e.op('Conv', [s.x, e.constantTensor(`onehot${ci}x${kernel.join('x')}`, [ci * taps, 1, ...kernel], oneHotKernels(ci, taps))], { strides: s.strides, dilations: s.dilations, pads: s.pads, group: ci });
   // [N, R, out…] → [R, N·out]: rows are channels, columns every (sample, position) pair.
   const rows = (t: string, r: number): string => e.op('Reshape', [e.op('Transpose', [t], { perm: [1, 0, ...axes] }), e.ints([r, -1])]);

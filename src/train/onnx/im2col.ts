@@ -1,14 +1,16 @@
-import type { Emitter } from '../emit.js';
+import type { Emitter } from '../graph/emit.js';
 
 /**
- * Ungrouped 2-D convolutions with weights above this many floats run as one GEMM over the batch
- * (train/onnx/conv-gemm.ts), and their weight gradients take their im2col from im2colRows.
- * onnxruntime's Conv multiplies image by image, so a deep layer's few output positions make thin
- * products: ResNet-18's 512 → 512 3×3 layer at 2×2 (64×64 input, batch 32, 2 threads) took 9.6 ms,
- * 3.5 ms as below, against 2.2 ms for PyTorch; 128 → 256 (295k floats) was slower as a GEMM
- * (1.9 → 2.3 ms), 256 → 256 (590k) a little faster (3.6 → 3.4 ms) (bench/RESULTS.md).
+ * Ungrouped 2-D convolutions with weights above this many floats and at most GEMM_MAX_POSITIONS
+ * output positions per image run as one GEMM over the batch (conv-gemm.ts). onnxruntime's Conv
+ * multiplies image by image, so a deep layer's few output positions make thin products; elsewhere
+ * its Conv wins. Measured per layer (batch 32, 2 threads, ms, plain Conv → im2col + Gemm;
+ * bench/RESULTS.md): 512 → 512 3×3 at 2×2 9.6 → 3.5 (PyTorch 2.2), 256 → 512 stride 2 from 4×4
+ * 4.8 → 2.5, 256 → 256 at 4×4 3.6 → 3.4; but 128 → 256 (295k floats) from 8×8 to 4×4 1.9 → 2.3,
+ * 512 → 512 at 7×7 33.0 → 35.7 and 256 → 256 at 14×14 34.4 → 54.6 (a 224×224 input's sizes).
  */
 export const GEMM_WEIGHT_FLOATS = 2 ** 19;
+export const GEMM_MAX_POSITIONS = 16;
 
 /** A 2-D Conv's window geometry: kernel, strides, dilations, pads [top, left, bottom, right]. */
 export interface Window2d {
