@@ -8,9 +8,9 @@ import { inferShapes, type Dim, type TensorFacts } from '../../io/onnx/shape-inf
 
 /**
  * The graph with its large-weight convolutions (group 1, 2-D, weight dims known, more than
- * GEMM_WEIGHT_FLOATS, at most GEMM_MAX_POSITIONS output positions per image) written as im2col + Gemm: rows [N·H'·W', C·kh·kw] (graph/ops/im2col.ts) in
- * the weight's own order, so the weight needs no transpose; one Gemm (the bias its C) gives
- * [N·H'·W', O], back to NCHW. The same sums in another order.
+ * GEMM_WEIGHT_FLOATS, at most GEMM_MAX_POSITIONS output positions per image) written as im2col +
+ * Gemm: rows [N·H'·W', C·kh·kw] (im2col.ts) in the weight's own order, so the weight needs no
+ * transpose; one Gemm (the bias its C) gives [N·H'·W', O], back to NCHW. The same sums in another order.
  */
 export function gemmConvs(graph: OnnxGraph, opset: number): { graph: OnnxGraph; rewritten: number } {
   const facts = inferFacts(graph, topologicalOrder(graph));
