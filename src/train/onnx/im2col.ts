@@ -24,8 +24,8 @@ export interface Window2d {
  * im2col of X [N, C, H, W] as rows [N·H'·W', C·kh·kw]: row (n, y, x) holds every (c, tap) its
  * window reads, in a Conv weight's own [O, C, kh, kw] order. X in NHWC, padded; each tap's strided
  * Slice [N, H', W', C] stacked on a last axis. Also returns the output's [N, H', W'] (its runtime shape).
- * Measured against im2col as a Conv with one-hot kernels (group C), which onnxruntime runs image by
- * image and group by group: faster for few output positions (bench/RESULTS.md).
+ * Only where conv-gemm.ts rewrites: at larger sizes its Slices and Concat cost more than
+ * onnxruntime's Conv, and than im2col as a one-hot grouped Conv (bench/RESULTS.md).
  */
 export function im2colRows(e: Emitter, x: string, channels: number, w: Window2d): { rows: string; positions: string } {
   const [kh, kw] = w.kernel as [number, number];
