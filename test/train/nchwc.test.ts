@@ -63,7 +63,7 @@ describe.skipIf(reason !== undefined)('convolutions on onnxruntime’s channel-b
   });
 
   it('rewrites the Convs the blocked kernels take, and they compute the same outputs', async () => {
-    const { graph, rewritten } = nchwcConvs(sample(), block);
+    const { graph, rewritten } = nchwcConvs(sample(), block, 17);
     expect(rewritten).toBe(3);
     expect(graph.nodes.filter((n) => n.op === 'Conv' && !n.domain).map((n) => n.outputs[0])).toEqual(['stem', 'grouped', 'large']);
     const before = await outputs(sample());

@@ -30,6 +30,13 @@ export class Emitter {
     return this.ops(op, inputs, 1, attrs, hint)[0]!;
   }
 
+  /** Adds a node of another operator set (`domain`, e.g. onnxruntime's contrib ops) and returns its output's name. */
+  domainOp(domain: string, op: string, inputs: string[], attrs?: Record<string, AttrValue>): string {
+    const name = this.op(op, inputs, attrs);
+    this.graph.nodes[this.graph.nodes.length - 1]!.domain = domain;
+    return name;
+  }
+
   /** Adds a node with `outputs` outputs and returns their names. */
   ops(op: string, inputs: string[], outputs: number, attrs?: Record<string, AttrValue>, hint = op.toLowerCase()): string[] {
     const outs = Array.from({ length: outputs }, () => this.fresh(hint));

@@ -3,8 +3,8 @@ import { Emitter } from '../graph/emit.js';
 import { inferFacts } from '../graph/facts.js';
 import { topologicalOrder } from '../graph/order.js';
 import { intAttr, intsAttr, stringAttr } from '../graph/attrs.js';
-import { GEMM_MAX_POSITIONS, GEMM_WEIGHT_FLOATS, im2colRows, type Window2d } from './im2col.js';
-import { inferShapes, type Dim, type TensorFacts } from '../../io/onnx/shape-infer.js';
+import { GEMM_MAX_POSITIONS, GEMM_WEIGHT_FLOATS, im2colRows } from './im2col.js';
+import { inferShapes, type TensorFacts } from '../../io/onnx/shape-infer.js';
 
 /**
  * The graph with its large-weight convolutions (group 1, 2-D, weight dims known, more than
@@ -13,9 +13,10 @@ import { inferShapes, type Dim, type TensorFacts } from '../../io/onnx/shape-inf
  * transpose; one Gemm (the bias its C) gives [N·H'·W', O], back to NCHW. The same sums in another order.
  */
 export function gemmConvs(graph: OnnxGraph, opset: number): { graph: OnnxGraph; rewritten: number } {
+  if (!graph.nodes.some((n) => n.op === 'Conv' && !n.domain)) return { graph, rewritten: 0 };
   const facts = inferFacts(graph, topologicalOrder(graph));
-  // Output positions per image need X's spatial size: from shape inference over the whole step
-  // graph; a Conv whose input it cannot size stays as it is.
+  // Output positions per image come from shape inference over the whole step graph; a Conv it
+  // cannot size stays as it is.
   let shapes: Map<string, TensorFacts>;
   try {
     shapes = inferShapes(graph, {});
@@ -36,8 +37,9 @@ export function gemmConvs(graph: OnnxGraph, opset: number): { graph: OnnxGraph; 
     const [o, c, kh, kw] = dims as [number, number, number, number];
     const pads = auto === 'VALID' ? [0, 0, 0, 0] : (intsAttr(node, 'pads') ?? [0, 0, 0, 0]);
     const window = { kernel: [kh, kw], strides: intsAttr(node, 'strides') ?? [1, 1], dilations: intsAttr(node, 'dilations') ?? [1, 1], pads };
-    const positions = outputPositions(shapes.get(node.inputs[0]!)?.shape, window);
-    if (positions === undefined || positions > GEMM_MAX_POSITIONS) {
+    // Output positions per image, from the Conv's inferred output shape [N, O, H', W'].
+    const [, , h, wd] = shapes.get(node.outputs[0]!)?.shape ?? [];
+    if (typeof h !== 'number' || typeof wd !== 'number' || h * wd > GEMM_MAX_POSITIONS) {
       out.nodes.push(node);
       continue;
     }
@@ -51,10 +53,3 @@ export function gemmConvs(graph: OnnxGraph, opset: number): { graph: OnnxGraph; 
   return { graph: out, rewritten };
 }
 
-/** H'·W' of a 2-D Conv on an input of `shape` [N, C, H, W], when H and W are known. */
-function outputPositions(shape: readonly Dim[] | null | undefined, w: Window2d): number | undefined {
-  const [h, wd] = [shape?.[2], shape?.[3]];
-  if (typeof h !== 'number' || typeof wd !== 'number') return undefined;
-  const side = (size: number, axis: number): number => Math.floor((size + w.pads[axis]! + w.pads[axis + 2]! - w.dilations[axis]! * (w.kernel[axis]! - 1) - 1) / w.strides[axis]!) + 1;
-  return side(h, 0) * side(wd, 1);
-}

@@ -189,7 +189,7 @@ export class GraphStepper implements Stepper {
     let session: StepSession | undefined;
     // Heavy steps' convolutions on the forms onnxruntime runs fastest: large weights as one GEMM, small ones on its channel-blocked kernels.
     const asGemm = light ? undefined : gemmConvs(step.graph, forward.opset);
-    const blocked = asGemm && nchwcConvs(asGemm.graph, await nchwcBlock(this.ort));
+    const blocked = asGemm && nchwcConvs(asGemm.graph, await nchwcBlock(this.ort), forward.opset);
     if (asGemm && blocked && asGemm.rewritten + blocked.rewritten > 0) {
       // A build whose blocked kernels refuse the graph still runs the plain one.
       const opsets = [{ domain: '', version: forward.opset }, ...(blocked.rewritten > 0 ? [{ domain: NCHWC_DOMAIN, version: 1 }] : [])];

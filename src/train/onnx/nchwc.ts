@@ -1,5 +1,6 @@
 import type { OrtModule } from '../../engine/onnx/runtime.js';
 import { encodeOnnxModel, FLOAT, type OnnxGraph, type OnnxNode } from '../../engine/onnx/model-proto.js';
+import { Emitter } from '../graph/emit.js';
 import { inferFacts } from '../graph/facts.js';
 import { topologicalOrder } from '../graph/order.js';
 import { intAttr, intsAttr, stringAttr } from '../graph/attrs.js';
@@ -60,60 +61,38 @@ export const BLOCKED_WEIGHT_FLOATS = 2 ** 18;
  * with both reorders took 0.33–0.5 of the plain depthwise Conv's time and 0.45–0.8 of the plain
  * 3×3 Conv's (64×64, batch 32, 2 threads; bench/RESULTS.md).
  */
-export function nchwcConvs(graph: OnnxGraph, block: number): { graph: OnnxGraph; rewritten: number } {
-  if (block <= 0) return { graph, rewritten: 0 };
+export function nchwcConvs(graph: OnnxGraph, block: number, opset: number): { graph: OnnxGraph; rewritten: number } {
+  if (block <= 0 || !graph.nodes.some((n) => n.op === 'Conv' && !n.domain)) return { graph, rewritten: 0 };
   const facts = inferFacts(graph, topologicalOrder(graph));
-  const initializers = [...graph.initializers];
-  const ints = (values: number[]): string => {
-    const name = `nchwc.const${initializers.length}`;
-    initializers.push({ name, dims: [values.length], data: BigInt64Array.from(values.map(BigInt)) });
-    return name;
-  };
-  const nodes: OnnxNode[] = [];
+  const out: OnnxGraph = { ...graph, nodes: [], initializers: [...graph.initializers] };
+  const taken = new Set([...graph.inputs.map((i) => i.name), ...graph.initializers.map((t) => t.name), ...graph.nodes.flatMap((n) => n.outputs)]);
+  const e = new Emitter(out, taken, opset);
   let rewritten = 0;
   const whole = (n: number): number => Math.ceil(n / block) * block;
   for (const node of graph.nodes) {
     const form = blockedForm(node, facts.dims(node.inputs[1] ?? ''), block);
     if (!form) {
-      nodes.push(node);
+      out.nodes.push(node);
       continue;
     }
+    rewritten++;
     const { o, c, kh, kw, depthwise, pads } = form;
-    const id = `nchwc.${rewritten++}`;
-    const t = (name: string): string => `${id}.${name}`;
     const [op, cp] = depthwise ? [o, 1] : [whole(o), whole(c)];
     let w = node.inputs[1]!;
     // Padded output channels get zero filters (cropped by ReorderOutput), padded input channels zero taps.
-    if (op !== o || (!depthwise && cp !== c)) {
-      nodes.push({ op: 'Pad', inputs: [w, ints([0, 0, 0, 0, op - o, cp - c, 0, 0])], outputs: [t('wpad')] });
-      w = t('wpad');
-    }
+    if (op !== o || (!depthwise && cp !== c)) w = e.op('Pad', [w, e.ints([0, 0, 0, 0, op - o, cp - c, 0, 0])]);
     // Ungrouped: [O, C, kh, kw] → [O/b, C/b, kh, kw, b_in, b_out]. Depthwise: [C, 1, kh, kw] → [C/b, kh, kw, b].
     const split = depthwise ? [op / block, block, kh, kw] : [op / block, block, cp / block, block, kh, kw];
     const perm = depthwise ? [0, 2, 3, 1] : [0, 2, 4, 5, 3, 1];
-    nodes.push(
-      { op: 'Reshape', inputs: [w, ints(split)], outputs: [t('wsplit')] },
-      { op: 'Transpose', inputs: [t('wsplit')], outputs: [t('wt')], attrs: { perm } },
-      { op: 'Reshape', inputs: [t('wt'), ints([op, cp, kh, kw])], outputs: [t('w')] },
-    );
+    w = e.op('Reshape', [e.op('Transpose', [e.op('Reshape', [w, e.ints(split)])], { perm }), e.ints([op, cp, kh, kw])]);
     let bias = node.inputs[2];
-    if (bias && op !== o) {
-      nodes.push({ op: 'Pad', inputs: [bias, ints([0, op - o])], outputs: [t('b')] });
-      bias = t('b');
-    }
-    nodes.push(
-      { op: 'ReorderInput', domain: NCHWC_DOMAIN, inputs: [node.inputs[0]!], outputs: [t('x')], attrs: { channels_last: 0 } },
-      {
-        op: 'Conv',
-        domain: NCHWC_DOMAIN,
-        inputs: [t('x'), t('w'), ...(bias ? [bias] : [])],
-        outputs: [t('y')],
-        attrs: { kernel_shape: [kh, kw], pads, strides: intsAttr(node, 'strides') ?? [1, 1], dilations: intsAttr(node, 'dilations') ?? [1, 1], group: depthwise ? o : 1 },
-      },
-      { op: 'ReorderOutput', domain: NCHWC_DOMAIN, inputs: [t('y')], outputs: [node.outputs[0]!], attrs: { channels_last: 0, channels: o } },
-    );
+    if (bias && op !== o) bias = e.op('Pad', [bias, e.ints([0, op - o])]);
+    const x = e.domainOp(NCHWC_DOMAIN, 'ReorderInput', [node.inputs[0]!], { channels_last: 0 });
+    const attrs = { kernel_shape: [kh, kw], pads, strides: intsAttr(node, 'strides') ?? [1, 1], dilations: intsAttr(node, 'dilations') ?? [1, 1], group: depthwise ? o : 1 };
+    const y = e.domainOp(NCHWC_DOMAIN, 'Conv', [x, w, ...(bias ? [bias] : [])], attrs);
+    out.nodes.push({ op: 'ReorderOutput', domain: NCHWC_DOMAIN, inputs: [y], outputs: [node.outputs[0]!], attrs: { channels_last: 0, channels: o } });
   }
-  return { graph: { ...graph, nodes, initializers }, rewritten };
+  return { graph: out, rewritten };
 }
 
 /** A Conv the blocked kernels take, by its weight's dims and attributes; else undefined. */
