@@ -10,7 +10,7 @@
 // `npx tsc -p tsconfig.build.json --outDir DIR` to compare two commits in one sitting.
 //
 //   node bench/step-time.mjs [--model resnet18|mobilenetv2|mlp] [--dist DIR] [--steps 8] [--warmup 2]
-//                            [--batch 32] [--threads N] [--no-spin] [--profile] [--queue] [--json FILE]
+//                            [--batch 32] [--threads N] [--no-spin] [--profile] [--profile-nodes N] [--queue] [--json FILE]
 //                            [--save-graph FILE (the ONNX graph the step's session ran)]
 import fs from 'node:fs';
 import os from 'node:os';
@@ -18,7 +18,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const o = { model: 'resnet18', dist: path.join(REPO, 'dist'), steps: 8, warmup: 2, batch: 32, threads: 0, spin: true, profile: false, queue: false, json: undefined, init: path.join(os.homedir(), '.cache/graft/onnx-fixtures/resnet18-64.onnx') };
+const o = { model: 'resnet18', dist: path.join(REPO, 'dist'), steps: 8, warmup: 2, batch: 32, threads: 0, spin: true, profile: false, profileNodes: 0, queue: false, json: undefined, init: path.join(os.homedir(), '.cache/graft/onnx-fixtures/resnet18-64.onnx') };
 const argv = process.argv.slice(2);
 for (let i = 0; i < argv.length; i++) {
   const f = argv[i];
@@ -31,6 +31,7 @@ for (let i = 0; i < argv.length; i++) {
   else if (f === '--threads') o.threads = Number(val());
   else if (f === '--no-spin') o.spin = false;
   else if (f === '--profile') o.profile = true;
+  else if (f === '--profile-nodes') (o.profile = true), (o.profileNodes = Number(val()));
   else if (f === '--queue') o.queue = true;
   else if (f === '--json') o.json = val();
   else if (f === '--init') o.init = val();
@@ -161,9 +162,18 @@ if (o.profile) {
   }
   const total = [...per.values()].reduce((a, r) => a + r.us, 0) / runs / 1000;
   result.kernelMsPerStep = ms(total);
+  // The slowest nodes (--profile-nodes N): name, op, shapes, ms a step.
+  const perNode = new Map();
+  for (const e of kernels) {
+    const r = perNode.get(e.name) ?? { node: e.name.replace(/_kernel_time$/, ''), op: e.args?.op_name, us: 0, in: e.args?.input_type_shape, out: e.args?.output_type_shape };
+    r.us += e.dur;
+    perNode.set(e.name, r);
+  }
+  result.slowestNodes = [...perNode.values()].sort((a, b) => b.us - a.us).slice(0, o.profileNodes).map((r) => ({ node: r.node, op: r.op, msPerStep: +(r.us / runs / 1000).toFixed(3), in: JSON.stringify(r.in), out: JSON.stringify(r.out) }));
   result.ops = [...per.entries()].map(([op, r]) => ({ op, msPerStep: +(r.us / runs / 1000).toFixed(4), nodes: r.nodes.size, share: +((r.us / runs / 1000 / total) * 100).toFixed(1) })).sort((a, b) => b.msPerStep - a.msPerStep);
 }
 console.log(JSON.stringify(result));
+if (o.profile) for (const r of result.slowestNodes) console.log(`${r.op.padEnd(18)} ${String(r.msPerStep).padStart(8)} ms  ${r.node}  ${r.in} -> ${r.out}`);
 if (o.profile) for (const r of result.ops.slice(0, 14)) console.log(`${r.op.padEnd(22)} ${String(r.msPerStep).padStart(8)} ms ${String(r.nodes).padStart(5)} nodes ${String(r.share).padStart(5)}%`);
 if (o.json) fs.writeFileSync(o.json, JSON.stringify(result, null, 1));
 if (o.saveGraph) fs.writeFileSync(o.saveGraph, bytes);

@@ -6,7 +6,7 @@ import { sessionThreading, threadingOptions } from '../../engine/onnx/threads.js
 import { buildTrainingForward, type TrainingForward } from '../../engine/onnx/forward/forward-graph.js';
 import { flatLayers } from '../forward.js';
 import { smoothedTargets, type OutputHead } from '../loss.js';
-import type { ResolvedOptimizer } from '../optimizer.js';
+import { decoupledDecay, type ResolvedOptimizer } from '../optimizer.js';
 import type { LearningRateScale } from '../param-groups.js';
 import type { OptimizerState } from '../checkpoint.js';
 import type { EngineUse, Stepper } from '../stepper.js';
@@ -16,6 +16,7 @@ import { buildStepGraph, rateInput, type StepGraph } from './training-graph.js';
 import { endName, loopStepGraph, startName, stepsName, TRIPS } from './loop-graph.js';
 import { NCHWC_DOMAIN, nchwcBlock, nchwcConvs } from './nchwc.js';
 import { gemmConvs } from './conv-gemm.js';
+import { AdamKernel, type Decay } from './adam-kernel.js';
 import { encodeOnnxModel } from '../../engine/onnx/model-proto.js';
 import { inlineStepSessions, type OpenStepSession, type StepSession, type StepValue } from './step-session.js';
 
@@ -39,6 +40,8 @@ interface Compiled {
   session: StepSession;
   /** Convolutions the session runs as one GEMM (conv-gemm.ts) and on onnxruntime's channel-blocked kernels (nchwc.ts). */
   convForms: { gemm: number; blocked: number };
+  /** Adam's update outside the graph (adam-kernel.ts): the kernel and each trained variable's index in it. */
+  adam?: { kernel: AdamKernel; index: Map<string, number>; decay: Decay };
 }
 
 const size = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
@@ -68,6 +71,8 @@ interface Queue {
   perStep: Map<string, { dims: number[]; size: number; data: Float32Array }>;
   labels: Float32Array;
   logits: Float32Array;
+  /** With the update outside the graph: per group, the rate and Adam's bias corrections of the step queued (heavy steps queue one). */
+  scalars: Array<{ rate: number; oma1: number; oma2: number }>;
 }
 
 /**
@@ -164,22 +169,28 @@ export class GraphStepper implements Stepper {
     const groups = layers
       .map((layer) => ({ layer, variables: layer.trainableWeights.filter((w) => live.has(w.read()) && nameOf.has(w)).map((w) => nameOf.get(w)!) }))
       .filter((g) => g.variables.length > 0);
+    const trained = groups.flatMap((g) => g.variables);
+    const floatsOf = new Map(forward.graph.initializers.map((t) => [t.name, size(t.dims)]));
+    const statistics = forward.batchNorms.flatMap((b) => [b.mean, b.variance]);
+    const carriedFloats = trained.reduce((a, n) => a + floatsOf.get(n)! * (1 + this.kinds.length), 0) + statistics.reduce((a, n) => a + (floatsOf.get(n) ?? 0), 0);
+    const light = carriedFloats <= LIGHT_FLOATS && !forward.graph.nodes.some((n) => n.op === 'Conv' || n.op === 'ConvTranspose');
+    // A heavy step's Adam runs as one fused pass outside onnxruntime (adam-kernel.ts); a light one's stays in the looped graph.
+    const kernel = !light && isAdam(this.spec) ? AdamKernel.create(trained.map((n) => floatsOf.get(n)!)) : null;
+    const adam = kernel ? { kernel, index: new Map(trained.map((n, i) => [n, i])), decay: decayOf(this.spec) } : undefined;
     const step = buildStepGraph({
       forward,
       groups: groups.map((g) => ({ variables: g.variables })),
       optimizer: this.spec,
+      gradientsOut: adam !== undefined,
     });
     const changing = new Set([...step.trained, ...step.movingStatistics]);
     const carried = [
-      ...step.variableInputs.filter((n) => changing.has(n)).map((n) => ({ input: n, output: step.trained.includes(n) ? `new_${n}` : `${n}.new` })),
-      ...groups.flatMap((g) => this.kinds.flatMap((kind) => g.variables.map((v) => ({ input: `${kind}_${v}`, output: `new_${kind}_${v}` })))),
+      ...step.variableInputs.filter((n) => changing.has(n) && !adam?.index.has(n)).map((n) => ({ input: n, output: step.trained.includes(n) ? `new_${n}` : `${n}.new` })),
+      ...(adam ? [] : groups.flatMap((g) => this.kinds.flatMap((kind) => g.variables.map((v) => ({ input: `${kind}_${v}`, output: `new_${kind}_${v}` }))))),
     ];
     const constant = new Set(step.variableInputs.filter((n) => !changing.has(n)));
     const carriedIn = new Set(carried.map((x) => x.input));
-    const perStep = step.graph.inputs.map((i) => i.name).filter((n) => !carriedIn.has(n) && !constant.has(n));
-    const shapeOf = new Map(step.graph.inputs.map((i) => [i.name, i.shape ?? []] as const));
-    const carriedFloats = carried.reduce((a, x) => a + size(shapeOf.get(x.input)!.map(Number)), 0);
-    const light = carriedFloats <= LIGHT_FLOATS && !step.graph.nodes.some((n) => n.op === 'Conv' || n.op === 'ConvTranspose');
+    const perStep = step.graph.inputs.map((i) => i.name).filter((n) => !carriedIn.has(n) && !constant.has(n) && !adam?.index.has(n));
     const bytes = light ? loopStepGraph(step.graph, { carried, perStep, scanned: ['logits'], opset: forward.opset, irVersion: forward.irVersion }) : step.bytes;
     // Measured on ResNet-18 (64×64, batch 32, 2 cores; bench/RESULTS.md): memory patterns off cut
     // peak RSS by ≈130 MB at the same step time within noise; threads stay onnxruntime's default
@@ -205,7 +216,7 @@ export class GraphStepper implements Stepper {
         `onnxruntime refused graft's training graph for ${this.model.name} (${(e as Error).message.split('\n')[0]}). Train with --engine tfjs (GRAFT_ENGINE=tfjs) instead, and please report this.`,
       );
     }
-    return { forward, step, looped: light, perStep, groups: groups.map((g) => ({ layer: g.layer.name, variables: g.variables, factor: this.scale?.(g.layer) ?? 1 })), session, convForms };
+    return { forward, step, looped: light, perStep, groups: groups.map((g) => ({ layer: g.layer.name, variables: g.variables, factor: this.scale?.(g.layer) ?? 1 })), session, convForms, ...(adam ? { adam } : {}) };
   }
 
   beginEpoch(lossSum: number, correctSum: number): void {
@@ -249,10 +260,14 @@ export class GraphStepper implements Stepper {
     c.groups.forEach((g, gi) => {
       const st = this.states.get(g.layer)!;
       // The rate as TF.js's optimizer holds it: scheduled rate × plateau factor × layer factor, as float32.
-      put(rateInput(gi), (r) => (r[0] = this.rate * this.rateFactor * g.factor));
+      const rate = this.rate * this.rateFactor * g.factor;
+      if (c.adam) q.scalars[gi] = { rate: Math.fround(rate), oma1: Math.fround(1 - st.accBeta[0]), oma2: Math.fround(1 - st.accBeta[1]) };
+      else put(rateInput(gi), (r) => (r[0] = rate));
       if (isAdam(this.spec)) {
-        put(`oma1_${gi}`, (r) => (r[0] = 1 - st.accBeta[0]));
-        put(`oma2_${gi}`, (r) => (r[0] = 1 - st.accBeta[1]));
+        if (!c.adam) {
+          put(`oma1_${gi}`, (r) => (r[0] = 1 - st.accBeta[0]));
+          put(`oma2_${gi}`, (r) => (r[0] = 1 - st.accBeta[1]));
+        }
         st.accBeta = [Math.fround(st.accBeta[0] * Math.fround(ADAM.beta1)), Math.fround(st.accBeta[1] * Math.fround(ADAM.beta2))];
       }
       st.iterations++;
@@ -312,10 +327,18 @@ export class GraphStepper implements Stepper {
       });
     };
     const changing = new Set([...c.step.trained, ...c.step.movingStatistics]);
+    const adam = c.adam;
     for (const name of c.step.variableInputs) {
       const v = this.values.get(name)!;
       const dims = v.variable.shape as number[];
-      if (!changing.has(name)) {
+      const at = adam?.index.get(name);
+      if (adam && at !== undefined) {
+        // The weight is read from, and its gradient written into, the kernel's memory.
+        const arrays = adam.kernel.arrays[at]!;
+        v.data = adopt(v.data, arrays.w);
+        feeds[name] = { data: arrays.w, dims };
+        fetches[`grad.${name}`] = { data: arrays.g, dims };
+      } else if (!changing.has(name)) {
         feeds[name] = { data: v.data, dims };
         after.push((a) => (v.data = whole(a[name]!)));
       } else updated(name, c.step.trained.includes(name) ? `new_${name}` : `${name}.new`, () => v.data, (a) => (v.data = a), dims);
@@ -326,6 +349,12 @@ export class GraphStepper implements Stepper {
         g.variables.forEach((name, vi) => {
           const at = ki * g.variables.length + vi;
           const v = this.values.get(name)!;
+          const inKernel = adam?.index.get(name);
+          if (adam && inKernel !== undefined) {
+            const arrays = adam.kernel.arrays[inKernel]!;
+            st.slots[at] = adopt(st.slots[at], kind === 'm' ? arrays.m : arrays.v);
+            return;
+          }
           st.slots[at] ??= new Float32Array(v.data.length);
           updated(`${kind}_${name}`, `new_${kind}_${name}`, () => st.slots[at]!, (a) => (st.slots[at] = a), v.variable.shape as number[]);
         });
@@ -333,6 +362,16 @@ export class GraphStepper implements Stepper {
     }
     const arrays = (await c.session.run(feeds, fetches)) as Record<string, Float32Array>;
     for (const f of after) f(arrays);
+    if (adam) {
+      const { epsilon, weightDecay } = this.spec;
+      c.groups.forEach((g, gi) => {
+        const s = q.scalars[gi]!;
+        for (const name of g.variables) {
+          const at = adam.index.get(name);
+          if (at !== undefined && c.step.variableInputs.includes(name)) adam.kernel.update(at, { ...ADAM, ...s, epsilon, weightDecay }, adam.decay);
+        }
+      });
+    }
     for (let i = 0; i < n; i++) {
       const at = i * q.m;
       const { loss, correct } = scoreLogits(q.logits.subarray(at * k, (at + q.m) * k), q.labels.subarray(at, at + q.m), q.m, k, this.classWeights, this.labelSmoothing);
@@ -366,7 +405,7 @@ export class GraphStepper implements Stepper {
     const bytes = [...perStep.values()].reduce((a, p) => a + 4 * p.size, 0);
     const capacity = c.looped ? Math.max(1, Math.min(MAX_QUEUED, Math.floor(QUEUE_BYTES / bytes))) : 1;
     for (const p of perStep.values()) p.data = new Float32Array(capacity * p.size);
-    return { m, count: 0, capacity, perStep, labels: new Float32Array(capacity * m), logits: new Float32Array(capacity * m * c.forward.units) };
+    return { m, count: 0, capacity, perStep, labels: new Float32Array(capacity * m), logits: new Float32Array(capacity * m * c.forward.units), scalars: [] };
   }
 
   sums(): { loss: number; correct: number } {
@@ -433,6 +472,23 @@ export class GraphStepper implements Stepper {
     for (const p of this.compiled.values()) void p.then((c) => c.session.release()).catch(() => undefined);
     this.compiled.clear();
   }
+}
+
+/** How the optimizer's weight decay enters Adam's update (optimizer-graph.ts writes the same). */
+function decayOf(o: ResolvedOptimizer): Decay {
+  if (o.weightDecay <= 0) return 'none';
+  return decoupledDecay(o) ? 'decoupled' : 'l2';
+}
+
+/**
+ * `home` holding `current`'s values: copied in when `current` is another array (a new epoch's
+ * weights, restored optimizer state, another session's kernel), zeros when there is none yet.
+ */
+function adopt(current: Float32Array | undefined, home: Float32Array): Float32Array {
+  if (current === home) return home;
+  if (current) home.set(current);
+  else home.fill(0);
+  return home;
 }
 
 /** The whole buffer under a view that started at its beginning (a queue's or a weight's array). */

@@ -23,6 +23,11 @@ export interface StepGraphSpec {
   /** Per layer that trains: its variables. Its rate (`lr_G`) and Adam's bias-correction inputs (`oma1_G`) are inputs per group. */
   groups: readonly TrainedGroup[];
   optimizer: ResolvedOptimizer;
+  /**
+   * The update runs outside the graph (adam-kernel.ts): no optimizer nodes, no slot or rate
+   * inputs, and each trained variable's gradient is an output `grad.NAME`. Default false.
+   */
+  gradientsOut?: boolean;
 }
 
 export interface StepGraph {
@@ -55,11 +60,13 @@ export function buildStepGraph(spec: StepGraphSpec): StepGraph {
   const { graph: withGrads, gradients } = buildGradientGraph(graph, { loss: 'loss', trainable, gradientName: (p) => `grad.${p}`, opset: forward.opset });
   const dims = new Map(forward.graph.initializers.map((t) => [t.name, t.dims]));
   const opt = new GraphBuilder();
-  spec.groups.forEach((gr, gi) => {
-    for (const v of gr.variables) update(opt, v, dims.get(v)!, `grad.${v}`, rateInput(gi), spec.optimizer, gi);
-  });
+  if (!spec.gradientsOut) {
+    spec.groups.forEach((gr, gi) => {
+      for (const v of gr.variables) update(opt, v, dims.get(v)!, `grad.${v}`, rateInput(gi), spec.optimizer, gi);
+    });
+  }
   const merged = merge(withGrads, opt.graph, 'opt/');
-  const gradOutputs = new Set(gradients.map((g) => g.output));
+  const gradOutputs = new Set(spec.gradientsOut ? [] : gradients.map((g) => g.output));
   merged.outputs = merged.outputs.filter((o) => !gradOutputs.has(o.name) && o.name !== 'loss');
   // New weights and slots come straight from the optimizer's nodes, not copied once more.
   const step = dropIdentities(merged);
