@@ -42,7 +42,7 @@ describe.skipIf(reason !== undefined)('AdamKernel: Adam as one WebAssembly SIMD 
       const run = await graphUpdate(o, n);
       const a = kernel.arrays[i]!;
       a.w.set(Float32Array.from({ length: n }, () => rng.next() * 2 - 1));
-      let ref = { w: a.w.slice(), m: new Float32Array(n), v: new Float32Array(n) };
+      let ref: { w: Float32Array; m: Float32Array; v: Float32Array } = { w: a.w.slice(), m: new Float32Array(n), v: new Float32Array(n) };
       let beta = [Math.fround(ADAM.beta1), Math.fround(ADAM.beta2)];
       for (let step = 0; step < 5; step++) {
         // Gradients from tiny to large, zeros among them, as real ones are.
