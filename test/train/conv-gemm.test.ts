@@ -85,4 +85,36 @@ describe.skipIf(typeof ort === 'string')('large-weight convolutions on few posit
     g.nodes.push({ op: 'Conv', inputs: ['x', 'w'], outputs: ['narrow'], attrs: { kernel_shape: [3, 3], pads: [1, 1, 1, 1] } });
     expect(gemmConvs(g, 17).rewritten).toBe(1);
   });
+
+  /** An input gradient as ops/conv.ts writes it: ConvTranspose(dY, W), or at stride 1 Conv(dY, flip(Transpose(W))). */
+  const gradCases: Record<string, { dy: number[]; w: number[]; attrs: OnnxNode['attrs']; flipped?: boolean }> = {
+    'ConvTranspose, stride 2, begin pads 1 (ResNet’s 256 → 512)': { dy: [2, 288, 2, 2], w: [288, 256, 3, 3], attrs: { strides: [2, 2], pads: [1, 1, 0, 0] } },
+    'ConvTranspose, stride (2, 3), dilation 2, 3×2 kernel, end pads': { dy: [1, 300, 3, 2], w: [300, 320, 3, 2], attrs: { strides: [2, 3], dilations: [2, 2], pads: [2, 0, 1, 1] } },
+    'flipped Conv, pads 1 (stride 1, 3×3)': { dy: [2, 256, 4, 4], w: [256, 256, 3, 3], attrs: { pads: [1, 1, 1, 1] }, flipped: true },
+    'flipped Conv, dilation 2, uneven pads': { dy: [1, 256, 3, 4], w: [256, 300, 3, 3], attrs: { pads: [4, 1, 2, 3], dilations: [2, 2] }, flipped: true },
+  };
+  function gradGraph(c: (typeof gradCases)[string]): OnnxGraph {
+    const ints = (name: string, values: number[]): OnnxInitializer => ({ name, dims: [values.length], data: BigInt64Array.from(values.map(BigInt)) });
+    const nodes: OnnxNode[] = c.flipped
+      ? [
+          { op: 'Transpose', inputs: ['w'], outputs: ['wt'], attrs: { perm: [1, 0, 2, 3] } },
+          { op: 'Slice', inputs: ['wt', 'minus', 'far', 'axes', 'minus'], outputs: ['wf'] },
+          { op: 'Conv', inputs: ['dy', 'wf'], outputs: ['dx'], attrs: c.attrs },
+        ]
+      : [{ op: 'ConvTranspose', inputs: ['dy', 'w'], outputs: ['dx'], attrs: c.attrs }];
+    return { inputs: [], outputs: [{ name: 'dx', type: FLOAT }], initializers: [tensor('dy', c.dy, 11), tensor('w', c.w, 12), ints('minus', [-1, -1]), ints('far', [-(2 ** 52), -(2 ** 52)]), ints('axes', [2, 3])], nodes };
+  }
+
+  it.each(Object.entries(gradCases))('input gradient, %s: one Gemm + col2im, the same output', async (_, c) => {
+    const { graph, rewritten } = gemmConvs(gradGraph(c), 17);
+    expect(rewritten).toBe(1);
+    // Nothing transposes, flips or convolves the weight any more.
+    expect(graph.nodes.some((n) => n.op === 'Conv' || n.op === 'ConvTranspose')).toBe(false);
+    expect(graph.nodes.some((n) => n.inputs.includes('w') && n.op !== 'Reshape')).toBe(false);
+    const [plain, gemm] = [await run(gradGraph(c)), await run(graph)];
+    expect(gemm.dx!.length).toBe(plain.dx!.length);
+    expect(worstDiff(gemm.dx!, plain.dx!)).toBeLessThan(1e-4);
+    expect(worstDiff(plain.dx!, new Float32Array(plain.dx!.length))).toBeGreaterThan(0.1);
+  });
 });
+

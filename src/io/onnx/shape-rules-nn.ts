@@ -42,6 +42,29 @@ const conv: ShapeRule = (node, [x, w]) => {
   return [{ type: x.type, shape: [x.shape[0] ?? null, w.shape[0] ?? null, ...spatial(node, x.shape, kernel, false)] }];
 };
 
+/** ConvTranspose: s·(in − 1) + output_padding + d·(k − 1) + 1 − pads, or output_shape where given. */
+const convTranspose: ShapeRule = (node, [x, w]) => {
+  if (!x?.shape || !w?.shape) return [unknown(x?.type ?? w?.type ?? 1)];
+  const kernel = intsAttr(node, 'kernel_shape') ?? w.shape.slice(2);
+  const n = kernel.length;
+  const channels = typeof w.shape[1] === 'number' ? w.shape[1] * intAttr(node, 'group', 1) : null;
+  const given = intsAttr(node, 'output_shape');
+  const autoPad = stringAttr(node, 'auto_pad', 'NOTSET');
+  const strides = intsAttr(node, 'strides') ?? new Array<number>(n).fill(1);
+  const dilations = intsAttr(node, 'dilations') ?? new Array<number>(n).fill(1);
+  const pads = intsAttr(node, 'pads') ?? new Array<number>(2 * n).fill(0);
+  const extra = intsAttr(node, 'output_padding') ?? new Array<number>(n).fill(0);
+  const dims = kernel.map((k, i): Dim => {
+    const size = x.shape![2 + i];
+    if (given) return given[given.length - n + i] ?? null;
+    if (typeof size !== 'number' || typeof k !== 'number') return null;
+    if (autoPad === 'SAME_UPPER' || autoPad === 'SAME_LOWER') return size * strides[i]!;
+    const full = strides[i]! * (size - 1) + extra[i]! + (k - 1) * dilations[i]! + 1;
+    return autoPad === 'VALID' ? full : full - pads[i]! - pads[n + i]!;
+  });
+  return [{ type: x.type, shape: [x.shape[0] ?? null, channels, ...dims] }];
+};
+
 const pool: ShapeRule = (node, [x]) => {
   const kernel = intsAttr(node, 'kernel_shape');
   if (!x?.shape || !kernel) return [unknown(x?.type ?? 1), unknown(INT64)];
@@ -109,6 +132,7 @@ const flatten: ShapeRule = (node, [x]) => {
 
 export const NN_RULES: Readonly<Record<string, ShapeRule>> = {
   Conv: conv,
+  ConvTranspose: convTranspose,
   MaxPool: pool,
   AveragePool: pool,
   LpPool: pool,

@@ -3,17 +3,23 @@ import { Emitter } from '../graph/emit.js';
 import { inferFacts } from '../graph/facts.js';
 import { topologicalOrder } from '../graph/order.js';
 import { intAttr, intsAttr, stringAttr } from '../graph/attrs.js';
-import { GEMM_MAX_POSITIONS, GEMM_WEIGHT_FLOATS, im2colRows } from './im2col.js';
+import { col2imImage, GEMM_MAX_POSITIONS, GEMM_WEIGHT_FLOATS, im2colRows, type Window2d } from './im2col.js';
 import { inferShapes, type TensorFacts } from '../../io/onnx/shape-infer.js';
+import { prune } from '../../io/onnx/fold.js';
+import type { OnnxNode } from '../../engine/onnx/model-proto.js';
 
 /**
  * The graph with its large-weight convolutions (group 1, 2-D, weight dims known, more than
  * GEMM_WEIGHT_FLOATS, at most GEMM_MAX_POSITIONS output positions per image) written as im2col +
  * Gemm: rows [N·H'·W', C·kh·kw] (im2col.ts) in the weight's own order, so the weight needs no
- * transpose; one Gemm (the bias its C) gives [N·H'·W', O], back to NCHW. The same sums in another order.
+ * transpose; one Gemm (the bias its C) gives [N·H'·W', O], back to NCHW. Their input gradients
+ * (a ConvTranspose, or at stride 1 a Conv with the weight transposed and flipped: ops/conv.ts) at
+ * as few positions become the transposed product: dY rows [N·H'·W', O] · W [O, C·kh·kw], then
+ * col2im (im2col.ts), so the weight is neither transposed nor flipped every step. The same sums in
+ * another order.
  */
 export function gemmConvs(graph: OnnxGraph, opset: number): { graph: OnnxGraph; rewritten: number } {
-  if (!graph.nodes.some((n) => n.op === 'Conv' && !n.domain)) return { graph, rewritten: 0 };
+  if (!graph.nodes.some((n) => (n.op === 'Conv' || n.op === 'ConvTranspose') && !n.domain)) return { graph, rewritten: 0 };
   const facts = inferFacts(graph, topologicalOrder(graph));
   // Output positions per image come from shape inference over the whole step graph; a Conv it
   // cannot size stays as it is.
@@ -27,7 +33,18 @@ export function gemmConvs(graph: OnnxGraph, opset: number): { graph: OnnxGraph; 
   const taken = new Set([...graph.inputs.map((i) => i.name), ...graph.initializers.map((t) => t.name), ...graph.nodes.flatMap((n) => n.outputs)]);
   const e = new Emitter(out, taken, opset);
   let rewritten = 0;
+  const producer = new Map(graph.nodes.flatMap((n) => n.outputs.map((o) => [o, n] as const)));
   for (const node of graph.nodes) {
+    const grad = inputGradient(node, producer, facts, shapes);
+    if (grad) {
+      rewritten++;
+      const [o, c, kh, kw] = grad.wDims;
+      const rows = e.op('Reshape', [e.op('Transpose', [grad.dy], { perm: [0, 2, 3, 1] }), e.ints([-1, o])]);
+      const cols = e.op('Gemm', [rows, e.op('Reshape', [grad.w, e.ints([o, c * kh * kw])])]);
+      const image = col2imImage(e, cols, c, grad.inSize, grad.outSize, grad.window);
+      out.nodes.push({ op: 'Transpose', inputs: [image], outputs: [node.outputs[0]!], attrs: { perm: [0, 3, 1, 2] } });
+      continue;
+    }
     const dims = facts.dims(node.inputs[1] ?? '');
     const auto = stringAttr(node, 'auto_pad', 'NOTSET');
     if (node.op !== 'Conv' || node.domain || !dims || dims.length !== 4 || intAttr(node, 'group', 1) !== 1 || dims.reduce((a, b) => a * b, 1) <= GEMM_WEIGHT_FLOATS || (auto !== 'NOTSET' && auto !== 'VALID')) {
@@ -50,6 +67,52 @@ export function gemmConvs(graph: OnnxGraph, opset: number): { graph: OnnxGraph; 
     const outShape = e.op('Concat', [sizes, e.ints([o])], { axis: 0 });
     out.nodes.push({ op: 'Transpose', inputs: [e.op('Reshape', [product, outShape])], outputs: [node.outputs[0]!], attrs: { perm: [0, 3, 1, 2] } });
   }
-  return { graph: out, rewritten };
+  // The transposed and flipped weights nothing reads now go.
+  return { graph: rewritten > 0 ? prune(out) : graph, rewritten };
+}
+
+/** An input gradient conv-gemm rewrites: dY [N, O, H', W'], the forward weight W [O, C, kh, kw], the window, and dX's size. */
+interface InputGradient {
+  dy: string;
+  w: string;
+  wDims: [number, number, number, number];
+  window: Window2d;
+  inSize: [number, number];
+  outSize: [number, number];
+}
+
+/**
+ * `node` as an input gradient of a large convolution at few positions: a ConvTranspose(dY, W)
+ * (group 1, no bias or output padding), or a stride-1 Conv(dY, flip(Transpose(W))) as
+ * ops/conv.ts writes it, whose pads p' undo the forward pads p = d·(k − 1) − p'.
+ */
+function inputGradient(node: OnnxNode, producer: Map<string, OnnxNode>, facts: ReturnType<typeof inferFacts>, shapes: Map<string, TensorFacts>): InputGradient | undefined {
+  if (node.domain || intAttr(node, 'group', 1) !== 1 || stringAttr(node, 'auto_pad', 'NOTSET') !== 'NOTSET') return undefined;
+  let w: string | undefined;
+  let pads: number[];
+  let strides = intsAttr(node, 'strides') ?? [1, 1];
+  const dilations = intsAttr(node, 'dilations') ?? [1, 1];
+  if (node.op === 'ConvTranspose') {
+    if (node.inputs.length > 2 || intsAttr(node, 'output_shape') || (intsAttr(node, 'output_padding') ?? []).some((p) => p !== 0)) return undefined;
+    w = node.inputs[1];
+    pads = intsAttr(node, 'pads') ?? [0, 0, 0, 0];
+  } else if (node.op === 'Conv' && node.inputs.length === 2 && strides.every((x) => x === 1)) {
+    const flip = producer.get(node.inputs[1]!);
+    const swap = flip && producer.get(flip.inputs[0]!);
+    const reversed = (name: string | undefined): boolean => (name ? facts.ints(name)?.every((x) => x === -1) === true : false);
+    if (flip?.op !== 'Slice' || swap?.op !== 'Transpose' || !reversed(flip.inputs[1]) || !reversed(flip.inputs[4]) || facts.ints(flip.inputs[3] ?? '')?.join() !== '2,3' || intsAttr(swap, 'perm')?.join() !== '1,0,2,3') return undefined;
+    w = swap.inputs[0];
+    const dims = facts.dims(w ?? '');
+    if (!dims) return undefined;
+    const reach = [dilations[0]! * (dims[2]! - 1), dilations[1]! * (dims[3]! - 1)];
+    pads = (intsAttr(node, 'pads') ?? [0, 0, 0, 0]).map((p, i) => reach[i % 2]! - p);
+    strides = [1, 1];
+  } else return undefined;
+  const wDims = facts.dims(w ?? '');
+  if (!w || !wDims || wDims.length !== 4 || wDims.reduce((a, b) => a * b, 1) <= GEMM_WEIGHT_FLOATS || pads.length !== 4 || strides.length !== 2 || dilations.length !== 2) return undefined;
+  const [, , h1, w1] = shapes.get(node.inputs[0]!)?.shape ?? [];
+  const [, , h, wd] = shapes.get(node.outputs[0]!)?.shape ?? [];
+  if (typeof h1 !== 'number' || typeof w1 !== 'number' || typeof h !== 'number' || typeof wd !== 'number' || h1 * w1 > GEMM_MAX_POSITIONS) return undefined;
+  return { dy: node.inputs[0]!, w, wDims: wDims as InputGradient['wDims'], window: { kernel: wDims.slice(2), strides, dilations, pads }, inSize: [h1, w1], outSize: [h, wd] };
 }
 

@@ -46,3 +46,36 @@ export function im2colRows(e: Emitter, x: string, channels: number, w: Window2d)
   const rows = e.op('Reshape', [e.op('Concat', taps, { axis: 4 }), e.ints([-1, channels * kh * kw])]);
   return { rows, positions: e.op('Slice', [e.op('Shape', [taps[0]!]), e.ints([0]), e.ints([3])]) };
 }
+
+/**
+ * col2im of cols [N·H'·W', C·kh·kw] (rows per input position (n, y', x'), columns in a Conv weight's
+ * [C, kh, kw] order) as the NCHW image a ConvTranspose with these strides, dilations and pads
+ * [top, left, bottom, right] writes, of size H × W (H = s·(H' − 1) + d·(kh − 1) + 1 − top −
+ * bottom): tap (i, j) of position (y', x') lands on row s·y' + d·i − top, column s·x' + d·j − left.
+ * The rows are spread by the stride (zeros between them), each tap shifted into place by one Pad
+ * (negative pads trim) and the taps summed by one Sum. Returned in NHWC, [N, H, W, C].
+ */
+export function col2imImage(e: Emitter, cols: string, channels: number, inSize: readonly [number, number], outSize: readonly [number, number], w: Window2d): string {
+  const [kh, kw] = w.kernel as [number, number];
+  const [top, left] = w.pads as [number, number];
+  const [sh, sw] = w.strides as [number, number];
+  const [dh, dw] = w.dilations as [number, number];
+  const [h1, w1] = inSize;
+  const [h, wd] = outSize;
+  const taps = kh * kw;
+  let grid = e.op('Reshape', [cols, e.ints([-1, h1, 1, w1, 1, channels * taps])]);
+  if (sh > 1 || sw > 1) grid = e.op('Pad', [grid, e.ints([0, 0, 0, 0, 0, 0, 0, 0, sh - 1, 0, sw - 1, 0])]);
+  const spread = e.op('Reshape', [grid, e.ints([-1, sh * h1, sw * w1, channels, taps])]);
+  const placed: string[] = [];
+  for (let i = 0; i < kh; i++) {
+    for (let j = 0; j < kw; j++) {
+      const t = i * kw + j;
+      // [N, s·H', s·W', C]: onnxruntime's Pad copies whole innermost rows, so C goes last, not a 1.
+      const tap = e.op('Reshape', [e.op('Slice', [spread, e.ints([t]), e.ints([t + 1]), e.ints([4])]), e.ints([-1, sh * h1, sw * w1, channels])]);
+      const [y0, x0] = [dh * i - top, dw * j - left];
+      placed.push(e.op('Pad', [tap, e.ints([0, y0, x0, 0, 0, h - (sh * h1 + y0), wd - (sw * w1 + x0), 0])]));
+    }
+  }
+  const sum = placed.length === 1 ? placed[0]! : e.op('Sum', placed);
+  return e.op('Reshape', [sum, e.ints([-1, h, wd, channels])]);
+}
