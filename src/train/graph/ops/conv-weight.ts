@@ -25,7 +25,7 @@ const IM2COL_MIN_CHANNELS = 16;
  * form onnxruntime's CPU kernels run fastest (measured per layer shape, bench/RESULTS.md), or
  * undefined when neither form applies (grouped or depthwise kernels, unknown dims, few channels):
  *  - 1×1, no pads: dW[o, i] = Σ_n dY[n, o, :]·X[n, i, ::s]ᵀ — one batched MatMul and a sum over
- *    the batch (9–11× less CPU than the Conv form on MobileNetV2's pointwise layers);
+ *    the batch, itself a MatMul by ones (9–11× less CPU than the Conv form on MobileNetV2's pointwise layers);
  *  - k×k: im2col as a Conv of X with one-hot kernels (group ci, X's own strides, dilations and
  *    pads: channel i·K + a holds X under kernel tap a), then dW = dYᵀ·cols as one Gemm over
  *    N·out-positions.
@@ -40,7 +40,12 @@ export function fastWeightGradient(e: Emitter, s: ConvShape): string | undefined
     const xs = s.strides.every((st) => st === 1) ? s.x : e.op('Slice', [s.x, e.ints(new Array<number>(spatial).fill(0)), e.ints(new Array<number>(spatial).fill(2 ** 52)), e.ints(axes), e.ints(s.strides)]);
     const flat = (t: string): string => e.op('Reshape', [t, e.ints([0, 0, -1])]);
     const perSample = e.op('MatMul', [flat(s.dy), e.op('Transpose', [flat(xs)], { perm: [0, 2, 1] })]);
-    return e.op('Reshape', [e.op('ReduceSum', [perSample, e.ints([0])], { keepdims: 0 }), e.ints(wDims)], undefined, 'dW');
+    // The sum over the batch as ones[1, N]·[N, O·C]: onnxruntime's ReduceSum over axis 0 took 9.8 ms
+    // on MobileNetV2's [32, 1280, 112] where the product takes under 1 (bench/RESULTS.md).
+    const n = e.op('Slice', [e.shape(perSample), e.ints([0]), e.ints([1])]);
+    const ones = e.op('Expand', [e.scalar(1), e.op('Concat', [e.ints([1]), n], { axis: 0 })]);
+    const summed = e.op('MatMul', [ones, e.op('Reshape', [perSample, e.op('Concat', [n, e.ints([-1])], { axis: 0 })])]);
+    return e.op('Reshape', [summed, e.ints(wDims)], undefined, 'dW');
   }
   const [co, ci] = wDims as [number, number];
   if (ci < IM2COL_MIN_CHANNELS) return undefined;
