@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { describe, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { missing } from './gradcheck.js';
 import { checkCurves, checkGradients, fixture, type CurveLimit, type Fixture, type OnnxEntry } from './pytorch-reference.js';
 
@@ -61,6 +61,16 @@ describe.skipIf(why)('gradients of the large PyTorch-exported models against PyT
       const t = performance.now();
       const { parameters, worst } = await checkGradients(fx, entry, 1e-4, entry.variant === 'keep-bn' ? NOISY[fx.model] : undefined);
       if (process.env.GRADCHECK_REPORT) console.log(`pytorch ${entry.file}: ${parameters} parameters, worst ${worst.toExponential(1)}, ${((performance.now() - t) / 1000).toFixed(1)} s`);
+    }, TIMEOUT);
+  }
+});
+
+describe.skipIf(why)('the same gradients with the convolution forms heavy steps run in (conv-gemm.ts, nchwc.ts)', () => {
+  // At 64×64 ResNet-18's layer3 and layer4 run on few positions: their Convs and input gradients become GEMMs.
+  for (const { fx, entry } of CASES.filter((c) => c.fx.model === 'resnet18' && /torchscript-op17/.test(c.entry.file))) {
+    it(`${entry.file}`, async () => {
+      const { forms } = await checkGradients(fx, entry, 1e-4, entry.variant === 'keep-bn' ? NOISY[fx.model] : undefined, true);
+      expect(forms.gemm).toBeGreaterThanOrEqual(13);
     }, TIMEOUT);
   }
 });

@@ -8,6 +8,9 @@ import { buildGradientGraph } from '../../../src/train/graph/autodiff.js';
 import { softmaxCrossEntropy } from '../../../src/train/graph/loss.js';
 import { batchNormTraining } from '../../../src/train/graph/batchnorm-training.js';
 import { ort } from './gradcheck.js';
+import { gemmConvs } from '../../../src/train/onnx/conv-gemm.js';
+import { NCHWC_DOMAIN, nchwcBlock, nchwcConvs } from '../../../src/train/onnx/nchwc.js';
+import type { OrtModule } from '../../../src/engine/onnx/runtime.js';
 
 /**
  * The checks of graft's op-level autodiff against PyTorch autograd on graphs PyTorch exported
@@ -57,8 +60,12 @@ function reference(grad: Stored, how: InitializerEntry): Float32Array {
   return g;
 }
 
-/** The gradient graph of one exported file with its loss, in an onnxruntime session, and its feeds. */
-export async function prepare(fx: Fixture, entry: OnnxEntry) {
+/**
+ * The gradient graph of one exported file with its loss, in an onnxruntime session, and its feeds.
+ * `rewrite`: with the convolution forms GraphStepper runs heavy steps in (conv-gemm.ts, nchwc.ts);
+ * `forms` counts them.
+ */
+export async function prepare(fx: Fixture, entry: OnnxEntry, rewrite = false) {
   const { header } = fx;
   const read = (await readOnnxModel(path.join(fx.dir, entry.file))).model;
   const folded = entry.variant !== 'keep-bn' && entry.folded?.initializers;
@@ -73,7 +80,15 @@ export async function prepare(fx: Fixture, entry: OnnxEntry) {
   const graph = softmaxCrossEntropy(training, header.outputName);
   const built = buildGradientGraph(graph, { loss: 'loss', trainable: map.map(([name]) => name), opset });
   const o = ort as typeof Ort;
-  const session = await o.InferenceSession.create(encodeOnnxModel({ ...read, irVersion: Math.max(read.irVersion, 8), opsets, graph: built.graph }), { logSeverityLevel: 3 });
+  let run = built.graph;
+  const forms = { gemm: 0, blocked: 0 };
+  if (rewrite) {
+    const asGemm = gemmConvs(run, opset);
+    const blocked = nchwcConvs(asGemm.graph, await nchwcBlock(o as unknown as OrtModule), opset);
+    [run, forms.gemm, forms.blocked] = [blocked.graph, asGemm.rewritten, blocked.rewritten];
+    if (forms.blocked > 0) opsets.push({ domain: NCHWC_DOMAIN, version: 1 });
+  }
+  const session = await o.InferenceSession.create(encodeOnnxModel({ ...read, irVersion: Math.max(read.irVersion, 8), opsets, graph: run }), { logSeverityLevel: 3 });
   const input = fx.array('input');
   const labels = fx.array('labels');
   const feeds: Record<string, Ort.Tensor> = {
@@ -81,7 +96,7 @@ export async function prepare(fx: Fixture, entry: OnnxEntry) {
     labels: new o.Tensor('int64', BigInt64Array.from(labels.data, BigInt), labels.shape),
   };
   for (const p of built.params) feeds[p.name] = new o.Tensor('float32', p.data as Float32Array, p.dims);
-  return { map, prefix, built, session, feeds, running };
+  return { map, prefix, built, session, feeds, running, forms };
 }
 
 /**
@@ -91,8 +106,8 @@ export async function prepare(fx: Fixture, entry: OnnxEntry) {
  * the exact one, with the bound it gets (the caller says why). Returns the number of parameters
  * and the worst relative error of the others.
  */
-export async function checkGradients(fx: Fixture, entry: OnnxEntry, bound = 1e-4, noisyReference: Record<string, number> = {}): Promise<{ parameters: number; worst: number }> {
-  const { map, prefix, session, feeds, running } = await prepare(fx, entry);
+export async function checkGradients(fx: Fixture, entry: OnnxEntry, bound = 1e-4, noisyReference: Record<string, number> = {}, rewrite = false): Promise<{ parameters: number; worst: number; forms: { gemm: number; blocked: number } }> {
+  const { map, prefix, session, feeds, running, forms } = await prepare(fx, entry, rewrite);
   const out = await session.run(feeds);
   for (const r of running) {
     for (const [init, output] of [[r.mean, r.newMean], [r.variance, r.newVariance]] as const) {
@@ -126,7 +141,7 @@ export async function checkGradients(fx: Fixture, entry: OnnxEntry, bound = 1e-4
     if (!(worst / scale < allowed)) off.push(`${name} (${how.param}): ${worst} off, largest ${scale}`);
   }
   expect(off).toEqual([]);
-  return { parameters: map.length, worst: worstAll };
+  return { parameters: map.length, worst: worstAll, forms };
 }
 
 /**
