@@ -4,6 +4,7 @@ import { loadOnnxRuntime, type OrtModule } from '../../src/engine/onnx/runtime.j
 import { Rng } from '../../src/engine/rng.js';
 import { GEMM_WEIGHT_FLOATS } from '../../src/train/onnx/im2col.js';
 import { gemmConvs } from '../../src/train/onnx/conv-gemm.js';
+import { buildGradientGraph } from '../../src/train/graph/autodiff.js';
 
 const ort = await loadOnnxRuntime();
 if (typeof ort === 'string') console.log(`skipping the convolution-as-GEMM tests: onnxruntime-node is not available (${ort})`);
@@ -115,6 +116,34 @@ describe.skipIf(typeof ort === 'string')('large-weight convolutions on few posit
     expect(gemm.dx!.length).toBe(plain.dx!.length);
     expect(worstDiff(gemm.dx!, plain.dx!)).toBeLessThan(1e-4);
     expect(worstDiff(plain.dx!, new Float32Array(plain.dx!.length))).toBeGreaterThan(0.1);
+  });
+
+  it('a rewritten Conv’s weight gradient reuses its forward im2col rows (no one-hot Conv), with the same dW and dX', async () => {
+    // loss = Σ r·Conv(x, w): the autodiff writes dW in im2col form (ops/conv-weight.ts) and dX at stride 1 as a flipped Conv.
+    const forward: OnnxGraph = {
+      inputs: [],
+      outputs: [{ name: 'loss', type: FLOAT }],
+      initializers: [tensor('x', [2, 256, 4, 4], 1), tensor('w', [256, 256, 3, 3], 2), tensor('r', [2, 256, 4, 4], 3)],
+      nodes: [
+        { op: 'Conv', inputs: ['x', 'w'], outputs: ['y'], attrs: { kernel_shape: [3, 3], pads: [1, 1, 1, 1] } },
+        { op: 'Mul', inputs: ['y', 'r'], outputs: ['yr'] },
+        { op: 'ReduceSum', inputs: ['yr'], outputs: ['loss'], attrs: { keepdims: 0 } },
+      ],
+    };
+    const { graph: plain, params } = buildGradientGraph(forward, { loss: 'loss', trainable: ['w', 'x'], gradientName: (p) => `grad.${p}`, opset: 17 });
+    const oneHot = (g: OnnxGraph): number => g.nodes.filter((n) => n.op === 'Conv' && g.initializers.some((t) => t.name === n.inputs[1] && t.dims[1] === 1)).length;
+    expect(oneHot(plain)).toBe(1);
+    const { graph, rewritten } = gemmConvs(plain, 17);
+    // The forward Conv and the input gradient; dW's Gemm now reads the forward's rows.
+    expect(rewritten).toBe(2);
+    expect(oneHot(graph)).toBe(0);
+    expect(graph.nodes.some((n) => n.op === 'Conv' || n.op === 'ConvTranspose')).toBe(false);
+    const [want, got] = [await run(plain, 17, params), await run(graph, 17, params)];
+    for (const name of ['grad.w', 'grad.x']) {
+      const scale = want[name]!.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+      expect(scale, name).toBeGreaterThan(1);
+      expect(worstDiff(got[name]!, want[name]!) / scale, name).toBeLessThan(1e-5);
+    }
   });
 });
 

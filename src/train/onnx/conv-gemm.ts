@@ -15,8 +15,9 @@ import type { OnnxNode } from '../../engine/onnx/model-proto.js';
  * transpose; one Gemm (the bias its C) gives [N·H'·W', O], back to NCHW. Their input gradients
  * (a ConvTranspose, or at stride 1 a Conv with the weight transposed and flipped: ops/conv.ts) at
  * as few positions become the transposed product: dY rows [N·H'·W', O] · W [O, C·kh·kw], then
- * col2im (im2col.ts), so the weight is neither transposed nor flipped every step. The same sums in
- * another order.
+ * col2im (im2col.ts), so the weight is neither transposed nor flipped every step. Their weight
+ * gradients read the forward's im2col rows instead of building them again (a one-hot Conv and a
+ * transpose of its output). The same sums in another order.
  */
 export function gemmConvs(graph: OnnxGraph, opset: number): { graph: OnnxGraph; rewritten: number } {
   if (!graph.nodes.some((n) => (n.op === 'Conv' || n.op === 'ConvTranspose') && !n.domain)) return { graph, rewritten: 0 };
@@ -34,7 +35,15 @@ export function gemmConvs(graph: OnnxGraph, opset: number): { graph: OnnxGraph; 
   const e = new Emitter(out, taken, opset);
   let rewritten = 0;
   const producer = new Map(graph.nodes.flatMap((n) => n.outputs.map((o) => [o, n] as const)));
+  // The im2col rows of each forward Conv written as a GEMM, by its input and window: its weight gradient reuses them.
+  const rowsOf = new Map<string, string>();
   for (const node of graph.nodes) {
+    const reused = weightGradientRows(node, producer, rowsOf, facts, graph);
+    if (reused) {
+      // dW [O, C·kh·kw] = dY rows [O, N·H'·W'] · im2col rows [N·H'·W', C·kh·kw]: the forward's rows, not a one-hot Conv's.
+      out.nodes.push({ ...node, inputs: [node.inputs[0]!, reused, ...node.inputs.slice(2)], attrs: { ...node.attrs, transB: 0 } });
+      continue;
+    }
     const grad = inputGradient(node, producer, facts, shapes);
     if (grad) {
       rewritten++;
@@ -63,12 +72,36 @@ export function gemmConvs(graph: OnnxGraph, opset: number): { graph: OnnxGraph; 
     rewritten++;
     const [x, w, bias] = node.inputs as [string, string, string | undefined];
     const { rows, positions: sizes } = im2colRows(e, x, c, window);
+    rowsOf.set(windowKey(x, window), rows);
     const product = e.op('Gemm', [rows, e.op('Reshape', [w, e.ints([o, c * kh * kw])]), ...(bias ? [bias] : [])], { transB: 1 });
     const outShape = e.op('Concat', [sizes, e.ints([o])], { axis: 0 });
     out.nodes.push({ op: 'Transpose', inputs: [e.op('Reshape', [product, outShape])], outputs: [node.outputs[0]!], attrs: { perm: [0, 3, 1, 2] } });
   }
   // The transposed and flipped weights nothing reads now go.
   return { graph: rewritten > 0 ? prune(out) : graph, rewritten };
+}
+
+const windowKey = (x: string, w: Window2d): string => JSON.stringify([x, w.kernel, w.strides, w.dilations, w.pads]);
+
+/**
+ * `node` as the Gemm of a weight gradient in im2col form (ops/conv-weight.ts: Gemm(dY rows, cols
+ * rows, transB) with cols rows = Reshape(Transpose(Conv(X, one-hot kernels))), of a Conv whose
+ * im2col rows this pass already made for its forward: those rows' name, or undefined.
+ */
+function weightGradientRows(node: OnnxNode, producer: Map<string, OnnxNode>, rowsOf: Map<string, string>, facts: ReturnType<typeof inferFacts>, graph: OnnxGraph): string | undefined {
+  if (node.op !== 'Gemm' || node.domain || intAttr(node, 'transB', 0) !== 1 || intAttr(node, 'transA', 0) !== 0 || rowsOf.size === 0) return undefined;
+  const reshape = producer.get(node.inputs[1] ?? '');
+  const transpose = reshape?.op === 'Reshape' ? producer.get(reshape.inputs[0]!) : undefined;
+  const cols = transpose?.op === 'Transpose' && intsAttr(transpose, 'perm')?.join() === '1,0,2,3' ? producer.get(transpose.inputs[0]!) : undefined;
+  if (!cols || cols.op !== 'Conv' || cols.domain || cols.inputs.length !== 2) return undefined;
+  // One-hot kernels [C·taps, 1, kh, kw], group C: filter f is 1 at tap f mod taps.
+  const dims = facts.dims(cols.inputs[1]!);
+  const onehot = graph.initializers.find((t) => t.name === cols.inputs[1]);
+  if (!dims || dims.length !== 4 || dims[1] !== 1 || !(onehot?.data instanceof Float32Array)) return undefined;
+  const taps = dims[2]! * dims[3]!;
+  if (dims[0]! !== intAttr(cols, 'group', 1) * taps || !onehot.data.every((v, i) => v === (i % taps === Math.floor(i / taps) % taps ? 1 : 0))) return undefined;
+  const window = { kernel: dims.slice(2), strides: intsAttr(cols, 'strides') ?? [1, 1], dilations: intsAttr(cols, 'dilations') ?? [1, 1], pads: intsAttr(cols, 'pads') ?? [0, 0, 0, 0] };
+  return rowsOf.get(windowKey(cols.inputs[0]!, window));
 }
 
 /** An input gradient conv-gemm rewrites: dY [N, O, H', W'], the forward weight W [O, C, kh, kw], the window, and dX's size. */
