@@ -16,7 +16,7 @@ import { buildStepGraph, rateInput, type StepGraph } from './training-graph.js';
 import { endName, loopStepGraph, startName, stepsName, TRIPS } from './loop-graph.js';
 import { NCHWC_DOMAIN, nchwcBlock, nchwcConvs } from './nchwc.js';
 import { gemmConvs } from './conv-gemm.js';
-import { AdamKernel, type Decay } from './adam-kernel.js';
+import { UpdateKernel, type Decay, type UpdateRule } from './update-kernel.js';
 import { encodeOnnxModel } from '../../engine/onnx/model-proto.js';
 import { inlineStepSessions, type OpenStepSession, type StepSession, type StepValue } from './step-session.js';
 
@@ -40,8 +40,12 @@ interface Compiled {
   session: StepSession;
   /** Convolutions the session runs as one GEMM (conv-gemm.ts) and on onnxruntime's channel-blocked kernels (nchwc.ts). */
   convForms: { gemm: number; blocked: number };
-  /** Adam's update outside the graph (adam-kernel.ts): the kernel and each trained variable's index in it. */
-  adam?: { kernel: AdamKernel; index: Map<string, number>; decay: Decay };
+  /**
+   * The optimizer's update outside the graph (update-kernel.ts): each trained variable's index and
+   * size, and the kernel while this session is the current one (its memory holds the weights,
+   * gradients and slots).
+   */
+  outside?: { kernel: UpdateKernel | undefined; rule: UpdateRule; index: Map<string, number>; sizes: number[]; decay: Decay };
 }
 
 const size = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
@@ -150,6 +154,8 @@ export class GraphStepper implements Stepper {
       if (next !== this.current) {
         this.queue = undefined;
         this.pools.clear();
+        // The weights and slots move to the next session's kernel at its first run; this one's memory goes once they have.
+        if (this.current?.outside) this.current.outside.kernel = undefined;
       }
       this.current = next;
     } catch (e) {
@@ -174,23 +180,25 @@ export class GraphStepper implements Stepper {
     const statistics = forward.batchNorms.flatMap((b) => [b.mean, b.variance]);
     const carriedFloats = trained.reduce((a, n) => a + floatsOf.get(n)! * (1 + this.kinds.length), 0) + statistics.reduce((a, n) => a + (floatsOf.get(n) ?? 0), 0);
     const light = carriedFloats <= LIGHT_FLOATS && !forward.graph.nodes.some((n) => n.op === 'Conv' || n.op === 'ConvTranspose');
-    // A heavy step's Adam runs as one fused pass outside onnxruntime (adam-kernel.ts); a light one's stays in the looped graph.
-    const kernel = !light && isAdam(this.spec) ? AdamKernel.create(trained.map((n) => floatsOf.get(n)!)) : null;
-    const adam = kernel ? { kernel, index: new Map(trained.map((n, i) => [n, i])), decay: decayOf(this.spec) } : undefined;
+    // A heavy step's update runs as one fused pass outside onnxruntime (update-kernel.ts); a light one's stays in the looped graph.
+    const sizes = trained.map((n) => floatsOf.get(n)!);
+    const rule = ruleOf(this.spec);
+    const kernel = light ? null : UpdateKernel.create(rule, sizes);
+    const outside = kernel ? { kernel, rule, index: new Map(trained.map((n, i) => [n, i])), sizes, decay: decayOf(this.spec) } : undefined;
     const step = buildStepGraph({
       forward,
       groups: groups.map((g) => ({ variables: g.variables })),
       optimizer: this.spec,
-      gradientsOut: adam !== undefined,
+      gradientsOut: outside !== undefined,
     });
     const changing = new Set([...step.trained, ...step.movingStatistics]);
     const carried = [
-      ...step.variableInputs.filter((n) => changing.has(n) && !adam?.index.has(n)).map((n) => ({ input: n, output: step.trained.includes(n) ? `new_${n}` : `${n}.new` })),
-      ...(adam ? [] : groups.flatMap((g) => this.kinds.flatMap((kind) => g.variables.map((v) => ({ input: `${kind}_${v}`, output: `new_${kind}_${v}` }))))),
+      ...step.variableInputs.filter((n) => changing.has(n) && !outside?.index.has(n)).map((n) => ({ input: n, output: step.trained.includes(n) ? `new_${n}` : `${n}.new` })),
+      ...(outside ? [] : groups.flatMap((g) => this.kinds.flatMap((kind) => g.variables.map((v) => ({ input: `${kind}_${v}`, output: `new_${kind}_${v}` }))))),
     ];
     const constant = new Set(step.variableInputs.filter((n) => !changing.has(n)));
     const carriedIn = new Set(carried.map((x) => x.input));
-    const perStep = step.graph.inputs.map((i) => i.name).filter((n) => !carriedIn.has(n) && !constant.has(n) && !adam?.index.has(n));
+    const perStep = step.graph.inputs.map((i) => i.name).filter((n) => !carriedIn.has(n) && !constant.has(n) && !outside?.index.has(n));
     const bytes = light ? loopStepGraph(step.graph, { carried, perStep, scanned: ['logits'], opset: forward.opset, irVersion: forward.irVersion }) : step.bytes;
     // Measured on ResNet-18 (64×64, batch 32, 2 cores; bench/RESULTS.md): memory patterns off cut
     // peak RSS by ≈130 MB at the same step time within noise; threads stay onnxruntime's default
@@ -216,7 +224,7 @@ export class GraphStepper implements Stepper {
         `onnxruntime refused graft's training graph for ${this.model.name} (${(e as Error).message.split('\n')[0]}). Train with --engine tfjs (GRAFT_ENGINE=tfjs) instead, and please report this.`,
       );
     }
-    return { forward, step, looped: light, perStep, groups: groups.map((g) => ({ layer: g.layer.name, variables: g.variables, factor: this.scale?.(g.layer) ?? 1 })), session, convForms, ...(adam ? { adam } : {}) };
+    return { forward, step, looped: light, perStep, groups: groups.map((g) => ({ layer: g.layer.name, variables: g.variables, factor: this.scale?.(g.layer) ?? 1 })), session, convForms, ...(outside ? { outside } : {}) };
   }
 
   beginEpoch(lossSum: number, correctSum: number): void {
@@ -261,10 +269,10 @@ export class GraphStepper implements Stepper {
       const st = this.states.get(g.layer)!;
       // The rate as TF.js's optimizer holds it: scheduled rate × plateau factor × layer factor, as float32.
       const rate = this.rate * this.rateFactor * g.factor;
-      if (c.adam) q.scalars[gi] = { rate: Math.fround(rate), oma1: Math.fround(1 - st.accBeta[0]), oma2: Math.fround(1 - st.accBeta[1]) };
+      if (c.outside) q.scalars[gi] = { rate: Math.fround(rate), oma1: Math.fround(1 - st.accBeta[0]), oma2: Math.fround(1 - st.accBeta[1]) };
       else put(rateInput(gi), (r) => (r[0] = rate));
       if (isAdam(this.spec)) {
-        if (!c.adam) {
+        if (!c.outside) {
           put(`oma1_${gi}`, (r) => (r[0] = 1 - st.accBeta[0]));
           put(`oma2_${gi}`, (r) => (r[0] = 1 - st.accBeta[1]));
         }
@@ -327,14 +335,19 @@ export class GraphStepper implements Stepper {
       });
     };
     const changing = new Set([...c.step.trained, ...c.step.movingStatistics]);
-    const adam = c.adam;
+    const outside = c.outside;
+    if (outside && !outside.kernel) {
+      outside.kernel = UpdateKernel.create(outside.rule, outside.sizes) ?? undefined;
+      if (!outside.kernel) throw new GraftError('BACKEND_UNAVAILABLE', `graft could not allocate ${Math.round((outside.sizes.reduce((a, n) => a + (2 + this.kinds.length) * n, 0) * 4) / 2 ** 20)} MB of WebAssembly memory for ${this.model.name}'s weights, gradients and optimizer state. Free memory, or train with --engine tfjs (GRAFT_ENGINE=tfjs).`);
+    }
+    const kernel = outside?.kernel;
     for (const name of c.step.variableInputs) {
       const v = this.values.get(name)!;
       const dims = v.variable.shape as number[];
-      const at = adam?.index.get(name);
-      if (adam && at !== undefined) {
+      const at = outside?.index.get(name);
+      if (outside && at !== undefined) {
         // The weight is read from, and its gradient written into, the kernel's memory.
-        const arrays = adam.kernel.arrays[at]!;
+        const arrays = kernel!.arrays[at]!;
         v.data = adopt(v.data, arrays.w);
         feeds[name] = { data: arrays.w, dims };
         fetches[`grad.${name}`] = { data: arrays.g, dims };
@@ -349,10 +362,10 @@ export class GraphStepper implements Stepper {
         g.variables.forEach((name, vi) => {
           const at = ki * g.variables.length + vi;
           const v = this.values.get(name)!;
-          const inKernel = adam?.index.get(name);
-          if (adam && inKernel !== undefined) {
-            const arrays = adam.kernel.arrays[inKernel]!;
-            st.slots[at] = adopt(st.slots[at], kind === 'm' ? arrays.m : arrays.v);
+          const inKernel = outside?.index.get(name);
+          if (outside && inKernel !== undefined) {
+            const arrays = kernel!.arrays[inKernel]!;
+            st.slots[at] = adopt(st.slots[at], arrays.slots[ki]!);
             return;
           }
           st.slots[at] ??= new Float32Array(v.data.length);
@@ -362,13 +375,13 @@ export class GraphStepper implements Stepper {
     }
     const arrays = (await c.session.run(feeds, fetches)) as Record<string, Float32Array>;
     for (const f of after) f(arrays);
-    if (adam) {
-      const { epsilon, weightDecay } = this.spec;
+    if (outside) {
+      const { epsilon, weightDecay, momentum, rho } = this.spec;
       c.groups.forEach((g, gi) => {
         const s = q.scalars[gi]!;
         for (const name of g.variables) {
-          const at = adam.index.get(name);
-          if (at !== undefined && c.step.variableInputs.includes(name)) adam.kernel.update(at, { ...ADAM, ...s, epsilon, weightDecay }, adam.decay);
+          const at = outside.index.get(name);
+          if (at !== undefined && c.step.variableInputs.includes(name)) kernel!.update(at, { ...ADAM, ...s, epsilon, weightDecay, momentum, rho }, outside.decay);
         }
       });
     }
@@ -474,7 +487,14 @@ export class GraphStepper implements Stepper {
   }
 }
 
-/** How the optimizer's weight decay enters Adam's update (optimizer-graph.ts writes the same). */
+/** The update rule of TF.js's optimizer (optimizer-graph.ts writes the same). */
+function ruleOf(o: ResolvedOptimizer): UpdateRule {
+  if (isAdam(o)) return 'adam';
+  if (o.name === 'rmsprop') return 'rmsprop';
+  return o.momentum > 0 ? 'momentum' : 'sgd';
+}
+
+/** How the optimizer's weight decay enters its update (optimizer-graph.ts writes the same). */
 function decayOf(o: ResolvedOptimizer): Decay {
   if (o.weightDecay <= 0) return 'none';
   return decoupledDecay(o) ? 'decoupled' : 'l2';

@@ -24,7 +24,7 @@ export interface StepGraphSpec {
   groups: readonly TrainedGroup[];
   optimizer: ResolvedOptimizer;
   /**
-   * The update runs outside the graph (adam-kernel.ts): no optimizer nodes, no slot or rate
+   * The update runs outside the graph (update-kernel.ts): no optimizer nodes, no slot or rate
    * inputs, and each trained variable's gradient is an output `grad.NAME`. Default false.
    */
   gradientsOut?: boolean;

@@ -2,7 +2,7 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { loadOnnxRuntime, type OrtModule } from '../../src/engine/onnx/runtime.js';
 import { GraphStepper } from '../../src/train/onnx/graph-stepper.js';
-import { AdamKernel, useAdamKernel } from '../../src/train/onnx/adam-kernel.js';
+import { UpdateKernel, useUpdateKernel } from '../../src/train/onnx/update-kernel.js';
 import { inlineStepSessions } from '../../src/train/onnx/step-session.js';
 import { resolveOptimizer, type OptimizerSpec } from '../../src/train/optimizer.js';
 import type { OptimizerState } from '../../src/train/checkpoint.js';
@@ -10,8 +10,8 @@ import { Rng } from '../../src/engine/rng.js';
 import { useBackend, weightValues } from '../helpers.js';
 
 const ort = await loadOnnxRuntime();
-const reason = typeof ort === 'string' ? `onnxruntime-node is not available (${ort})` : AdamKernel.create([4]) === null ? 'this JavaScript engine has no WebAssembly SIMD' : undefined;
-if (reason) console.log(`skipping the Adam-outside-the-graph tests: ${reason}`);
+const reason = typeof ort === 'string' ? `onnxruntime-node is not available (${ort})` : UpdateKernel.create('sgd', [4]) === null ? 'this JavaScript engine has no WebAssembly SIMD' : undefined;
+if (reason) console.log(`skipping the update-outside-the-graph tests: ${reason}`);
 
 /** Conv 3×3 (a heavy step: convolutions) → BatchNorm → Conv 1×1 → Dense 3, on 6×6×3 images. */
 function model(): tfl.LayersModel {
@@ -26,18 +26,18 @@ function model(): tfl.LayersModel {
 
 /**
  * Head only for 3 steps, then every layer for 3, the optimizer state saved and restored (a resume's
- * path), a new epoch, 3 more: the two trainability patterns compile two sessions, and the state
- * moves between them.
+ * path), a new epoch, 3 more, then the head alone again for 2: the two trainability patterns compile
+ * two sessions, and the state moves between them.
  */
 async function train(spec: OptimizerSpec, kernel: boolean): Promise<{ weights: Float32Array[]; state: OptimizerState[]; outside: boolean[] }> {
-  useAdamKernel(kernel);
+  useUpdateKernel(kernel);
   const net = model();
   const stepper = new GraphStepper(ort as OrtModule, net, { activation: 'softmax', units: 3, classes: 3 }, resolveOptimizer(spec), undefined, undefined, 0, true, inlineStepSessions(ort as OrtModule));
   const outside: boolean[] = [];
   const rng = new Rng(5);
   const steps = async (n: number): Promise<void> => {
     stepper.beginEpoch(0, 0);
-    outside.push((stepper as unknown as { current: { adam?: unknown } }).current.adam !== undefined);
+    outside.push((stepper as unknown as { current: { outside?: unknown } }).current.outside !== undefined);
     for (let b = 0; b < n; b++) {
       const labels = Float32Array.from({ length: 6 }, (_, i) => (i + b) % 3);
       await stepper.step(Float32Array.from({ length: 6 * 108 }, () => rng.next() - 0.5), labels, 6);
@@ -54,6 +54,10 @@ async function train(spec: OptimizerSpec, kernel: boolean): Promise<{ weights: F
   const saved = await stepper.saveState();
   await stepper.restoreState(saved);
   await steps(3);
+  // Back to the head alone: its session's kernel was let go and is made again.
+  for (const l of net.layers) l.trainable = l.name === 'head';
+  await stepper.refresh();
+  await steps(2);
   const state = await stepper.saveState();
   stepper.dispose();
   const weights = [...weightValues(net).values()];
@@ -61,27 +65,30 @@ async function train(spec: OptimizerSpec, kernel: boolean): Promise<{ weights: F
   return { weights, state, outside };
 }
 
-describe.skipIf(reason !== undefined)('GraphStepper: heavy steps run Adam outside the graph (adam-kernel.ts)', () => {
+describe.skipIf(reason !== undefined)('GraphStepper: heavy steps update outside the graph (update-kernel.ts)', () => {
   beforeAll(async () => {
     await useBackend();
   });
-  afterEach(() => useAdamKernel(true));
+  afterEach(() => useUpdateKernel(true));
 
   it.each<[string, OptimizerSpec]>([
     ['adam', { name: 'adam', learningRate: 0.01 }],
     ['adam + L2', { name: 'adam', learningRate: 0.01, weightDecay: 0.01 }],
     ['adamw', { name: 'adamw', learningRate: 0.01, weightDecay: 0.1 }],
+    ['sgd', { name: 'sgd', learningRate: 0.05 }],
+    ['sgd + momentum + L2', { name: 'sgd', learningRate: 0.05, momentum: 0.9, weightDecay: 0.001 }],
+    ['rmsprop', { name: 'rmsprop', learningRate: 0.003 }],
   ])('%s: the same weights and optimizer state, bit for bit, as the update in the graph', async (_, spec) => {
     const fused = await train(spec, true);
     const inGraph = await train(spec, false);
-    expect(fused.outside).toEqual([true, true, true]);
-    expect(inGraph.outside).toEqual([false, false, false]);
+    expect(fused.outside).toEqual([true, true, true, true]);
+    expect(inGraph.outside).toEqual([false, false, false, false]);
     expect(fused.weights.length).toBe(inGraph.weights.length);
     fused.weights.forEach((w, i) => expect(Array.from(w), `weight ${i}`).toEqual(Array.from(inGraph.weights[i]!)));
-    expect(fused.state.map((s) => [s.layer, s.iterations, s.accBeta])).toEqual(inGraph.state.map((s) => [s.layer, s.iterations, s.accBeta]));
+    expect(fused.state.map((s) => [s.layer, s.iterations, s.accBeta, s.slots.length])).toEqual(inGraph.state.map((s) => [s.layer, s.iterations, s.accBeta, s.slots.length]));
     fused.state.forEach((s, i) => s.slots.forEach((slot, j) => expect(Array.from(slot), `${s.layer} slot ${j}`).toEqual(Array.from(inGraph.state[i]!.slots[j]!))));
-    // The head trained all 9 steps, the convolutions 6.
-    expect(fused.state.find((s) => s.layer === 'head')!.iterations).toBe(9);
+    // The head trained all 11 steps, the convolutions 6.
+    expect(fused.state.find((s) => s.layer === 'head')!.iterations).toBe(11);
     expect(fused.state.find((s) => s.layer === 'c1')!.iterations).toBe(6);
     // And the weights did move: every trained kernel differs from its initial value.
     const start = [...weightValues(model()).values()];
