@@ -88,15 +88,21 @@ describe.skipIf(typeof ort === 'string')('large-weight convolutions on few posit
   });
 
   /** An input gradient as ops/conv.ts writes it: ConvTranspose(dY, W), or at stride 1 Conv(dY, flip(Transpose(W))). */
-  const gradCases: Record<string, { dy: number[]; w: number[]; attrs: OnnxNode['attrs']; flipped?: boolean }> = {
+  const gradCases: Record<string, { dy: number[]; w: number[]; attrs: OnnxNode['attrs']; flipped?: boolean; swapOnly?: boolean }> = {
     'ConvTranspose, stride 2, begin pads 1 (ResNet’s 256 → 512)': { dy: [2, 288, 2, 2], w: [288, 256, 3, 3], attrs: { strides: [2, 2], pads: [1, 1, 0, 0] } },
     'ConvTranspose, stride (2, 3), dilation 2, 3×2 kernel, end pads': { dy: [1, 300, 3, 2], w: [300, 320, 3, 2], attrs: { strides: [2, 3], dilations: [2, 2], pads: [2, 0, 1, 1] } },
     'flipped Conv, pads 1 (stride 1, 3×3)': { dy: [2, 256, 4, 4], w: [256, 256, 3, 3], attrs: { pads: [1, 1, 1, 1] }, flipped: true },
     'flipped Conv, dilation 2, uneven pads': { dy: [1, 256, 3, 4], w: [256, 300, 3, 3], attrs: { pads: [4, 1, 2, 3], dilations: [2, 2] }, flipped: true },
+    '1×1: Conv with the transposed kernel, no flip': { dy: [2, 1024, 2, 2], w: [1024, 600, 1, 1], attrs: {}, swapOnly: true },
   };
   function gradGraph(c: (typeof gradCases)[string]): OnnxGraph {
     const ints = (name: string, values: number[]): OnnxInitializer => ({ name, dims: [values.length], data: BigInt64Array.from(values.map(BigInt)) });
-    const nodes: OnnxNode[] = c.flipped
+    const nodes: OnnxNode[] = c.swapOnly
+      ? [
+          { op: 'Transpose', inputs: ['w'], outputs: ['wt'], attrs: { perm: [1, 0, 2, 3] } },
+          { op: 'Conv', inputs: ['dy', 'wt'], outputs: ['dx'], attrs: c.attrs },
+        ]
+      : c.flipped
       ? [
           { op: 'Transpose', inputs: ['w'], outputs: ['wt'], attrs: { perm: [1, 0, 2, 3] } },
           { op: 'Slice', inputs: ['wt', 'minus', 'far', 'axes', 'minus'], outputs: ['wf'] },

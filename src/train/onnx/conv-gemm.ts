@@ -117,7 +117,8 @@ interface InputGradient {
 /**
  * `node` as an input gradient of a large convolution at few positions: a ConvTranspose(dY, W)
  * (group 1, no bias or output padding), or a stride-1 Conv(dY, flip(Transpose(W))) as
- * ops/conv.ts writes it, whose pads p' undo the forward pads p = d·(k − 1) − p'.
+ * ops/conv.ts writes it (1×1: Conv(dY, Transpose(W))), whose pads p' undo the forward pads
+ * p = d·(k − 1) − p'.
  */
 function inputGradient(node: OnnxNode, producer: Map<string, OnnxNode>, facts: ReturnType<typeof inferFacts>, shapes: Map<string, TensorFacts>): InputGradient | undefined {
   if (node.domain || intAttr(node, 'group', 1) !== 1 || stringAttr(node, 'auto_pad', 'NOTSET') !== 'NOTSET') return undefined;
@@ -131,12 +132,14 @@ function inputGradient(node: OnnxNode, producer: Map<string, OnnxNode>, facts: R
     pads = intsAttr(node, 'pads') ?? [0, 0, 0, 0];
   } else if (node.op === 'Conv' && node.inputs.length === 2 && strides.every((x) => x === 1)) {
     const flip = producer.get(node.inputs[1]!);
-    const swap = flip && producer.get(flip.inputs[0]!);
     const reversed = (name: string | undefined): boolean => (name ? facts.ints(name)?.every((x) => x === -1) === true : false);
-    if (flip?.op !== 'Slice' || swap?.op !== 'Transpose' || !reversed(flip.inputs[1]) || !reversed(flip.inputs[4]) || facts.ints(flip.inputs[3] ?? '')?.join() !== '2,3' || intsAttr(swap, 'perm')?.join() !== '1,0,2,3') return undefined;
+    const flips = flip?.op === 'Slice' && reversed(flip.inputs[1]) && reversed(flip.inputs[4]) && facts.ints(flip.inputs[3] ?? '')?.join() === '2,3';
+    // A 1×1 kernel has no flip (ops/conv.ts): the Transpose feeds the Conv itself.
+    const swap = flips ? producer.get(flip.inputs[0]!) : flip;
+    if (swap?.op !== 'Transpose' || intsAttr(swap, 'perm')?.join() !== '1,0,2,3') return undefined;
     w = swap.inputs[0];
     const dims = facts.dims(w ?? '');
-    if (!dims) return undefined;
+    if (!dims || (!flips && (dims[2] !== 1 || dims[3] !== 1))) return undefined;
     const reach = [dilations[0]! * (dims[2]! - 1), dilations[1]! * (dims[3]! - 1)];
     pads = (intsAttr(node, 'pads') ?? [0, 0, 0, 0]).map((p, i) => reach[i % 2]! - p);
     strides = [1, 1];

@@ -109,7 +109,8 @@ function flippedConv(e: Emitter, dy: string, w: string, wDims: number[] | undefi
     swapped = e.op('Reshape', [e.op('Transpose', [split], { perm: [0, 2, 1, ...axes.map((a) => a + 1)] }), e.ints([group * ci, co, ...kernel])]);
   }
   const minus = new Array<number>(spatial).fill(-1);
-  const flipped = e.op('Slice', [swapped, e.ints(minus), e.ints(new Array<number>(spatial).fill(-(2 ** 52))), e.ints(axes), e.ints(minus)]);
+  // A 1×1 kernel is its own flip (onnxruntime's reversing Slice copied 143k floats in 1.7 ms).
+  const flipped = kernel.every((k) => k === 1) ? swapped : e.op('Slice', [swapped, e.ints(minus), e.ints(new Array<number>(spatial).fill(-(2 ** 52))), e.ints(axes), e.ints(minus)]);
   return e.op('Conv', [dy, flipped], { pads: padsT, dilations, group }, 'dx');
 }
 
