@@ -1,4 +1,4 @@
-import type { OnnxGraph } from '../../engine/onnx/model-proto.js';
+import type { OnnxGraph, OnnxNode } from '../../engine/onnx/model-proto.js';
 import { Emitter } from '../graph/emit.js';
 import { inferFacts } from '../graph/facts.js';
 import { topologicalOrder } from '../graph/order.js';
@@ -6,7 +6,6 @@ import { intAttr, intsAttr, stringAttr } from '../graph/attrs.js';
 import { col2imImage, GEMM_MAX_POSITIONS, GEMM_WEIGHT_FLOATS, im2colRows, type Window2d } from './im2col.js';
 import { inferShapes, type TensorFacts } from '../../io/onnx/shape-infer.js';
 import { prune } from '../../io/onnx/fold.js';
-import type { OnnxNode } from '../../engine/onnx/model-proto.js';
 
 /**
  * The graph with its large-weight convolutions (group 1, 2-D, weight dims known, more than
