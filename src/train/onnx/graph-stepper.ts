@@ -377,12 +377,10 @@ export class GraphStepper implements Stepper {
     for (const f of after) f(arrays);
     if (outside) {
       const { epsilon, weightDecay, momentum, rho } = this.spec;
+      // Every trained variable is a step-graph input with a gradient output (the autodiff makes each trainable an input).
       c.groups.forEach((g, gi) => {
-        const s = q.scalars[gi]!;
-        for (const name of g.variables) {
-          const at = outside.index.get(name);
-          if (at !== undefined && c.step.variableInputs.includes(name)) kernel!.update(at, { ...ADAM, ...s, epsilon, weightDecay, momentum, rho }, outside.decay);
-        }
+        const scalars = { ...ADAM, ...q.scalars[gi]!, epsilon, weightDecay, momentum, rho };
+        for (const name of g.variables) kernel!.update(outside.index.get(name)!, scalars, outside.decay);
       });
     }
     for (let i = 0; i < n; i++) {
