@@ -94,4 +94,38 @@ describe.skipIf(reason !== undefined)('GraphStepper: heavy steps update outside 
     const start = [...weightValues(model()).values()];
     for (const i of [0, 6, 8]) expect(start[i]!.some((v, j) => v !== fused.weights[i]![j])).toBe(true);
   });
+
+  it('says so, naming the memory and the fix, when the kernel cannot be made again after a switch; the weights stay as they were', async () => {
+    const net = model();
+    const stepper = new GraphStepper(ort as OrtModule, net, { activation: 'softmax', units: 3, classes: 3 }, resolveOptimizer({ name: 'adam', learningRate: 0.01 }), undefined, undefined, 0, true, inlineStepSessions(ort as OrtModule));
+    const rng = new Rng(9);
+    const step = () => stepper.step(Float32Array.from({ length: 6 * 108 }, () => rng.next() - 0.5), Float32Array.from({ length: 6 }, (_, i) => i % 3), 6);
+    for (const l of net.layers) l.trainable = l.name === 'head';
+    await stepper.refresh();
+    stepper.beginEpoch(0, 0);
+    await step();
+    await stepper.flush();
+    for (const l of net.layers) l.trainable = true;
+    await stepper.refresh();
+    stepper.beginEpoch(0, 0);
+    await step();
+    await stepper.flush();
+    stepper.syncModel();
+    // By name: model.weights lists trainable weights first, so its order follows the flags.
+    const byName = (): Record<string, number[]> => Object.fromEntries([...weightValues(net)].map(([name, w]) => [name, Array.from(w)]));
+    const before = byName();
+    // Back to the head alone: its kernel was let go, and now no memory can be had for it.
+    for (const l of net.layers) l.trainable = l.name === 'head';
+    await stepper.refresh();
+    useUpdateKernel(false);
+    stepper.beginEpoch(0, 0);
+    const error = await step().then(() => stepper.flush()).then(() => undefined, (e: unknown) => e);
+    expect(error).toMatchObject({ code: 'BACKEND_UNAVAILABLE' });
+    expect(String((error as Error).message)).toMatch(/could not allocate \d+ MB of WebAssembly memory for .*--engine tfjs/);
+    stepper.syncModel();
+    expect(byName()).toEqual(before);
+    stepper.dispose();
+    net.dispose();
+  });
 });
+
