@@ -35,7 +35,7 @@ export interface StepGraph {
   bytes: Uint8Array;
   /** The graph's inputs besides x, y, sample_scale, masks and optimizer inputs: the variables it reads. */
   variableInputs: string[];
-  /** Variables whose new value is an output `new_NAME` (trained) or `NAME.new` (BatchNorm moving statistics). */
+  /** Variables whose new value is an output `new_NAME` (trained; with `gradientsOut`, their gradient `grad.NAME` instead) or `NAME.new` (BatchNorm moving statistics). */
   trained: string[];
   movingStatistics: string[];
 }
