@@ -36,7 +36,7 @@ function model(): tfl.LayersModel {
  * Four SGD steps of model(); `open` decides where (and whether) the rewritten step graph runs. Not
  * Adam: it turns rounding-level differences in a near-zero gradient into whole steps of ±rate.
  */
-async function train(open: OpenStepSession): Promise<{ weights: Float32Array[]; forms: { gemm: number; blocked: number }; loss: number }> {
+async function train(open: OpenStepSession): Promise<{ weights: Float32Array[]; forms: { gemm: number; blocked: number; batchedWeightGradients: number }; loss: number }> {
   const net = model();
   const stepper = new GraphStepper(ort as OrtModule, net, { activation: 'softmax', units: 3, classes: 3 }, resolveOptimizer({ name: 'sgd', learningRate: 0.1 }), undefined, undefined, 0, true, open);
   await stepper.refresh();
@@ -70,8 +70,8 @@ describe.skipIf(reason !== undefined)('GraphStepper runs heavy steps’ convolut
     // GEMM: the 256 → 256 Conv and its stride-1 input gradient (a Conv with the flipped 256 → 256 kernel).
     // Blocked, forward: depthwise, 1×1 to 24, 1×1 to 256, 3×3 to 8. Backward input gradients: the
     // depthwise one, the 1×1s' (from 24 and from 256 channels); the 3×3 to 8's reads 8 channels.
-    expect(rewritten.forms).toEqual({ gemm: 2, blocked: 7 });
-    expect(plain.forms).toEqual({ gemm: 0, blocked: 0 });
+    expect(rewritten.forms).toEqual({ gemm: 2, blocked: 7, batchedWeightGradients: 0 });
+    expect(plain.forms).toEqual({ gemm: 0, blocked: 0, batchedWeightGradients: 0 });
     expect(Math.abs(rewritten.loss - plain.loss) / plain.loss).toBeLessThan(1e-5);
     let worst = 0;
     rewritten.weights.forEach((w, i) => w.forEach((v, j) => (worst = Math.max(worst, Math.abs(v - plain.weights[i]![j]!)))));

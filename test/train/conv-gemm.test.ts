@@ -124,6 +124,49 @@ describe.skipIf(typeof ort === 'string')('large-weight convolutions on few posit
     expect(worstDiff(plain.dx!, new Float32Array(plain.dx!.length))).toBeGreaterThan(0.1);
   });
 
+  /** loss = Σ r·Conv(x, w) at 3×3, pads 1, differentiated for w: dW in im2col form (ops/conv-weight.ts: a one-hot Conv, its output transposed, one Gemm). */
+  function weightGradient(x: number[], w: number[]): ReturnType<typeof buildGradientGraph> {
+    const forward: OnnxGraph = {
+      inputs: [],
+      outputs: [{ name: 'loss', type: FLOAT }],
+      initializers: [tensor('x', x, 1), tensor('w', w, 2), tensor('r', [x[0]!, w[0]!, x[2]!, x[3]!], 3)],
+      nodes: [
+        { op: 'Conv', inputs: ['x', 'w'], outputs: ['y'], attrs: { kernel_shape: [3, 3], pads: [1, 1, 1, 1] } },
+        { op: 'Mul', inputs: ['y', 'r'], outputs: ['yr'] },
+        { op: 'ReduceSum', inputs: ['yr'], outputs: ['loss'], attrs: { keepdims: 0 } },
+      ],
+    };
+    return buildGradientGraph(forward, { loss: 'loss', trainable: ['w'], gradientName: (p) => `grad.${p}`, opset: 17 });
+  }
+  const isOneHot = (g: OnnxGraph, n: OnnxNode): boolean => n.op === 'Conv' && g.initializers.some((t) => t.name === n.inputs[1] && t.dims[1] === 1);
+  const transposedIm2col = (g: OnnxGraph): boolean => g.nodes.some((n) => n.op === 'Transpose' && g.nodes.some((c) => isOneHot(g, c) && c.outputs[0] === n.inputs[0] && intsOf(n).join() === '1,0,2,3'));
+  const intsOf = (n: OnnxNode): number[] => (n.attrs?.perm as number[] | undefined) ?? [];
+
+  it('a small Conv’s weight gradient at many positions per image is a product per sample summed over the batch, the same dW', async () => {
+    // 16 → 8 channels at 6×6: 36 positions per image.
+    const { graph: plain, params } = weightGradient([3, 16, 6, 6], [8, 16, 3, 3]);
+    expect(transposedIm2col(plain)).toBe(true);
+    const { graph, rewritten, batched } = gemmConvs(plain, 17);
+    expect([rewritten, batched]).toEqual([0, 1]);
+    // The one-hot im2col stays; nothing transposes it, and no Gemm is left.
+    expect(graph.nodes.some((n) => isOneHot(graph, n))).toBe(true);
+    expect(transposedIm2col(graph)).toBe(false);
+    expect(graph.nodes.some((n) => n.op === 'Gemm')).toBe(false);
+    const [want, got] = [(await run(plain, 17, params))['grad.w']!, (await run(graph, 17, params))['grad.w']!];
+    const scale = want.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+    expect(scale).toBeGreaterThan(1);
+    expect(got.length).toBe(want.length);
+    expect(worstDiff(got, want) / scale).toBeLessThan(1e-5);
+  });
+
+  it('at 16 positions per image or fewer the weight gradient keeps its one Gemm', () => {
+    const { graph: plain } = weightGradient([3, 16, 4, 4], [8, 16, 3, 3]);
+    const { graph, batched } = gemmConvs(plain, 17);
+    expect(batched).toBe(0);
+    expect(transposedIm2col(graph)).toBe(true);
+    expect(graph.nodes.filter((n) => n.op === 'Gemm')).toHaveLength(1);
+  });
+
   it('a rewritten Conv’s weight gradient reuses its forward im2col rows (no one-hot Conv), with the same dW and dX', async () => {
     // loss = Σ r·Conv(x, w): the autodiff writes dW in im2col form (ops/conv-weight.ts) and dX at stride 1 as a flipped Conv.
     const forward: OnnxGraph = {

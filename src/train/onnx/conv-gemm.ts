@@ -6,6 +6,7 @@ import { intAttr, intsAttr, stringAttr } from '../graph/attrs.js';
 import { col2imImage, GEMM_MAX_POSITIONS, GEMM_WEIGHT_FLOATS, im2colRows, type Window2d } from './im2col.js';
 import { inferShapes, type TensorFacts } from '../../io/onnx/shape-infer.js';
 import { prune } from '../../io/onnx/fold.js';
+import { batchedProduct } from '../graph/ops/conv-weight.js';
 
 /**
  * The graph with its large-weight convolutions (group 1, 2-D, weight dims known, more than
@@ -18,8 +19,8 @@ import { prune } from '../../io/onnx/fold.js';
  * gradients read the forward's im2col rows instead of building them again (a one-hot Conv and a
  * transpose of its output). The same sums in another order.
  */
-export function gemmConvs(graph: OnnxGraph, opset: number): { graph: OnnxGraph; rewritten: number } {
-  if (!graph.nodes.some((n) => (n.op === 'Conv' || n.op === 'ConvTranspose') && !n.domain)) return { graph, rewritten: 0 };
+export function gemmConvs(graph: OnnxGraph, opset: number): { graph: OnnxGraph; rewritten: number; batched: number } {
+  if (!graph.nodes.some((n) => (n.op === 'Conv' || n.op === 'ConvTranspose') && !n.domain)) return { graph, rewritten: 0, batched: 0 };
   const facts = inferFacts(graph, topologicalOrder(graph));
   // Output positions per image come from shape inference over the whole step graph; a Conv it
   // cannot size stays as it is.
@@ -36,11 +37,22 @@ export function gemmConvs(graph: OnnxGraph, opset: number): { graph: OnnxGraph; 
   const producer = new Map(graph.nodes.flatMap((n) => n.outputs.map((o) => [o, n] as const)));
   // The im2col rows of each forward Conv written as a GEMM, by its input and window: its weight gradient reuses them.
   const rowsOf = new Map<string, string>();
+  let batched = 0;
   for (const node of graph.nodes) {
-    const reused = weightGradientRows(node, producer, rowsOf, facts, graph);
+    const dw = oneHotWeightGradient(node, producer, facts, graph);
+    const reused = dw && rowsOf.get(windowKey(dw.x, dw.window));
     if (reused) {
       // dW [O, C·kh·kw] = dY rows [O, N·H'·W'] · im2col rows [N·H'·W', C·kh·kw]: the forward's rows, not a one-hot Conv's.
       out.nodes.push({ ...node, inputs: [node.inputs[0]!, reused, ...node.inputs.slice(2)], attrs: { ...node.attrs, transB: 0 } });
+      continue;
+    }
+    const [, , ch, cw] = (dw && shapes.get(dw.cols)?.shape) ?? [];
+    if (dw?.dy && typeof ch === 'number' && typeof cw === 'number' && ch * cw > GEMM_MAX_POSITIONS) {
+      // Many positions per image: a product per sample, summed over the batch, is faster than
+      // transposing im2col's output to rows for one Gemm (bench/RESULTS.md: ResNet-18's 64 → 64
+      // 3×3 at 16×16 9.6 → 7.3 ms, its 7×7 stem 12.0 → 8.8; at 4×4 the one Gemm wins, 4.0 against 5.7).
+      batched++;
+      out.nodes.push({ op: 'Reshape', inputs: [batchedProduct(e, dw.dy.name, dw.dy.rows, dw.cols, dw.rows), e.ints([dw.dy.rows, dw.rows])], outputs: [node.outputs[0]!] });
       continue;
     }
     const grad = inputGradient(node, producer, facts, shapes);
@@ -76,22 +88,39 @@ export function gemmConvs(graph: OnnxGraph, opset: number): { graph: OnnxGraph; 
     const outShape = e.op('Concat', [sizes, e.ints([o])], { axis: 0 });
     out.nodes.push({ op: 'Transpose', inputs: [e.op('Reshape', [product, outShape])], outputs: [node.outputs[0]!], attrs: { perm: [0, 3, 1, 2] } });
   }
-  // The transposed and flipped weights nothing reads now go.
-  return { graph: rewritten > 0 ? prune(out) : graph, rewritten };
+  // The transposed and flipped weights and transposed im2col outputs nothing reads now go.
+  return { graph: rewritten + batched > 0 ? prune(out) : graph, rewritten, batched };
 }
 
 const windowKey = (x: string, w: Window2d): string => JSON.stringify([x, w.kernel, w.strides, w.dilations, w.pads]);
 
+/** A weight gradient in im2col form (ops/conv-weight.ts) as conv-gemm reads it. */
+interface OneHotWeightGradient {
+  /** The Conv's input X and window: the key of its forward's im2col rows. */
+  x: string;
+  window: Window2d;
+  /** The one-hot Conv's output [N, C·taps, H', W'] and its C·taps. */
+  cols: string;
+  rows: number;
+  /** dY [N, O, H', W'] and O, where the Gemm's first input is dY's rows as conv-weight writes them. */
+  dy?: { name: string; rows: number };
+}
+
 /**
- * `node` as the Gemm of a weight gradient in im2col form (ops/conv-weight.ts: Gemm(dY rows, cols
- * rows, transB) with cols rows = Reshape(Transpose(Conv(X, one-hot kernels))), of a Conv whose
- * im2col rows this pass already made for its forward: those rows' name, or undefined.
+ * `node` as the Gemm of a weight gradient in im2col form: Gemm(dY rows, cols rows, transB) with
+ * dY rows = Reshape(Transpose(dY, [1, 0, 2, 3]), [O, −1]) and cols rows =
+ * Reshape(Transpose(Conv(X, one-hot kernels), [1, 0, 2, 3])); or undefined.
  */
-function weightGradientRows(node: OnnxNode, producer: Map<string, OnnxNode>, rowsOf: Map<string, string>, facts: ReturnType<typeof inferFacts>, graph: OnnxGraph): string | undefined {
-  if (node.op !== 'Gemm' || node.domain || intAttr(node, 'transB', 0) !== 1 || intAttr(node, 'transA', 0) !== 0 || rowsOf.size === 0) return undefined;
-  const reshape = producer.get(node.inputs[1] ?? '');
-  const transpose = reshape?.op === 'Reshape' ? producer.get(reshape.inputs[0]!) : undefined;
-  const cols = transpose?.op === 'Transpose' && intsAttr(transpose, 'perm')?.join() === '1,0,2,3' ? producer.get(transpose.inputs[0]!) : undefined;
+function oneHotWeightGradient(node: OnnxNode, producer: Map<string, OnnxNode>, facts: ReturnType<typeof inferFacts>, graph: OnnxGraph): OneHotWeightGradient | undefined {
+  if (node.op !== 'Gemm' || node.domain || node.inputs.length !== 2 || intAttr(node, 'transB', 0) !== 1 || intAttr(node, 'transA', 0) !== 0) return undefined;
+  // The input of Reshape(Transpose(t, [1, 0, 2, 3])), or undefined.
+  const swapped = (name: string): { t: string; shape: number[] | undefined } | undefined => {
+    const reshape = producer.get(name);
+    const transpose = reshape?.op === 'Reshape' ? producer.get(reshape.inputs[0]!) : undefined;
+    return transpose?.op === 'Transpose' && intsAttr(transpose, 'perm')?.join() === '1,0,2,3' ? { t: transpose.inputs[0]!, shape: facts.ints(reshape!.inputs[1]!) } : undefined;
+  };
+  const colsIn = swapped(node.inputs[1]!);
+  const cols = colsIn && producer.get(colsIn.t);
   if (!cols || cols.op !== 'Conv' || cols.domain || cols.inputs.length !== 2) return undefined;
   // One-hot kernels [C·taps, 1, kh, kw], group C: filter f is 1 at tap f mod taps.
   const dims = facts.dims(cols.inputs[1]!);
@@ -100,7 +129,9 @@ function weightGradientRows(node: OnnxNode, producer: Map<string, OnnxNode>, row
   const taps = dims[2]! * dims[3]!;
   if (dims[0]! !== intAttr(cols, 'group', 1) * taps || !onehot.data.every((v, i) => v === (i % taps === Math.floor(i / taps) % taps ? 1 : 0))) return undefined;
   const window = { kernel: dims.slice(2), strides: intsAttr(cols, 'strides') ?? [1, 1], dilations: intsAttr(cols, 'dilations') ?? [1, 1], pads: intsAttr(cols, 'pads') ?? [0, 0, 0, 0] };
-  return rowsOf.get(windowKey(cols.inputs[0]!, window));
+  const dy = swapped(node.inputs[0]!);
+  const o = dy?.shape?.length === 2 && dy.shape[1] === -1 ? dy.shape[0] : undefined;
+  return { x: cols.inputs[0]!, window, cols: colsIn.t, rows: dims[0]!, ...(dy && o !== undefined && o > 0 ? { dy: { name: dy.t, rows: o } } : {}) };
 }
 
 /** An input gradient conv-gemm rewrites: dY [N, O, H', W'], the forward weight W [O, C, kh, kw], the window, and dX's size. */

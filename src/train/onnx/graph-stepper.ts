@@ -39,7 +39,7 @@ interface Compiled {
   groups: Array<{ layer: string; variables: string[]; factor: number }>;
   session: StepSession;
   /** Convolutions the session runs as one GEMM (conv-gemm.ts) and on onnxruntime's channel-blocked kernels (nchwc.ts). */
-  convForms: { gemm: number; blocked: number };
+  convForms: { gemm: number; blocked: number; batchedWeightGradients: number };
   /**
    * The optimizer's update outside the graph (update-kernel.ts): each trained variable's index and
    * size, and the kernel while this session is the current one (its memory holds the weights,
@@ -209,12 +209,12 @@ export class GraphStepper implements Stepper {
     // Heavy steps' convolutions on the forms onnxruntime runs fastest: large weights as one GEMM, small ones on its channel-blocked kernels.
     const asGemm = light ? undefined : gemmConvs(step.graph, forward.opset);
     const blocked = asGemm && nchwcConvs(asGemm.graph, await nchwcBlock(this.ort), forward.opset);
-    if (asGemm && blocked && asGemm.rewritten + blocked.rewritten > 0) {
+    if (asGemm && blocked && asGemm.rewritten + asGemm.batched + blocked.rewritten > 0) {
       // A build whose blocked kernels refuse the graph still runs the plain one.
       const opsets = [{ domain: '', version: forward.opset }, ...(blocked.rewritten > 0 ? [{ domain: NCHWC_DOMAIN, version: 1 }] : [])];
       session = await this.open(encodeOnnxModel({ irVersion: forward.irVersion, producerName: 'graft', opsets, graphName: 'graft_train_step', graph: blocked.graph }), options, light).catch(() => undefined);
     }
-    const convForms = session ? { gemm: asGemm!.rewritten, blocked: blocked!.rewritten } : { gemm: 0, blocked: 0 };
+    const convForms = session ? { gemm: asGemm!.rewritten, blocked: blocked!.rewritten, batchedWeightGradients: asGemm!.batched } : { gemm: 0, blocked: 0, batchedWeightGradients: 0 };
     try {
       session ??= await this.open(bytes, options, light);
     } catch (e) {

@@ -15,20 +15,23 @@ export interface ConvShape {
 }
 
 /**
- * Below this many input channels the im2col form loses to the swapped-roles Conv (ResNet's 7×7
- * stem with 3 channels: 23.8 vs 13.6 ms of CPU; 64–512 channels at 3×3: 0–32% less; bench/RESULTS.md).
+ * Below this many input channels dW is summed per sample (batchedProduct) from the start: one Gemm
+ * over the transposed im2col lost to the swapped-roles Conv on ResNet's 7×7 stem with 3 channels
+ * (23.8 vs 13.6 ms of CPU), and the per-sample products beat both (8.8 against 12.0 and 10.8 ms;
+ * MobileNetV2's 3×3 stem 0.96 against 6.1 and 3.0; bench/RESULTS.md). From 16 channels on the one
+ * Gemm is written, and conv-gemm.ts picks per layer once it knows the positions per image.
  */
 const IM2COL_MIN_CHANNELS = 16;
 
 /**
  * dW of an ungrouped Conv without the swapped-roles Conv and its Slice/Transpose chain, in the
  * form onnxruntime's CPU kernels run fastest (measured per layer shape, bench/RESULTS.md), or
- * undefined when neither form applies (grouped or depthwise kernels, unknown dims, few channels):
+ * undefined when neither form applies (grouped or depthwise kernels, unknown dims):
  *  - 1×1, no pads: dW[o, i] = Σ_n dY[n, o, :]·X[n, i, ::s]ᵀ — one batched MatMul and a sum over
  *    the batch, itself a MatMul by ones (9–11× less CPU than the Conv form on MobileNetV2's pointwise layers);
  *  - k×k: im2col as a Conv of X with one-hot kernels (group ci, X's own strides, dilations and
  *    pads: channel i·K + a holds X under kernel tap a), then dW = dYᵀ·cols as one Gemm over
- *    N·out-positions.
+ *    N·out-positions, or below IM2COL_MIN_CHANNELS as products per sample summed over the batch.
  */
 export function fastWeightGradient(e: Emitter, s: ConvShape): string | undefined {
   const { wDims, kernel, group } = s;
@@ -38,22 +41,35 @@ export function fastWeightGradient(e: Emitter, s: ConvShape): string | undefined
   if (kernel.every((k) => k === 1) && s.pads.every((p) => p === 0)) {
     // A 1×1 window at stride s reads X[::s] (Conv's output size ⌊(H − 1)/s⌋ + 1 is the Slice's).
     const xs = s.strides.every((st) => st === 1) ? s.x : e.op('Slice', [s.x, e.ints(new Array<number>(spatial).fill(0)), e.ints(new Array<number>(spatial).fill(2 ** 52)), e.ints(axes), e.ints(s.strides)]);
-    const flat = (t: string): string => e.op('Reshape', [t, e.ints([0, 0, -1])]);
-    const perSample = e.op('MatMul', [flat(s.dy), e.op('Transpose', [flat(xs)], { perm: [0, 2, 1] })]);
-    // The sum over the batch as ones[1, N]·[N, O·C]: onnxruntime's ReduceSum over axis 0 took 9.8 ms
-    // on MobileNetV2's [32, 1280, 112] where the product takes under 1 (bench/RESULTS.md).
-    const n = e.op('Slice', [e.shape(perSample), e.ints([0]), e.ints([1])]);
-    const ones = e.op('Expand', [e.scalar(1), e.op('Concat', [e.ints([1]), n], { axis: 0 })]);
-    const summed = e.op('MatMul', [ones, e.op('Reshape', [perSample, e.op('Concat', [n, e.ints([-1])], { axis: 0 })])]);
-    return e.op('Reshape', [summed, e.ints(wDims)], undefined, 'dW');
+    return e.op('Reshape', [batchedProduct(e, s.dy, wDims[0]!, xs, wDims[1]!), e.ints(wDims)], undefined, 'dW');
   }
   const [co, ci] = wDims as [number, number];
-  if (ci < IM2COL_MIN_CHANNELS) return undefined;
   const taps = kernel.reduce((a, b) => a * b, 1);
   const cols = e.op('Conv', [s.x, e.constantTensor(`onehot${ci}x${kernel.join('x')}`, [ci * taps, 1, ...kernel], oneHotKernels(ci, taps))], { strides: s.strides, dilations: s.dilations, pads: s.pads, group: ci });
+  if (ci < IM2COL_MIN_CHANNELS) return e.op('Reshape', [batchedProduct(e, s.dy, co, cols, ci * taps), e.ints(wDims)], undefined, 'dW');
   // [N, R, out…] → [R, N·out]: rows are channels, columns every (sample, position) pair.
   const rows = (t: string, r: number): string => e.op('Reshape', [e.op('Transpose', [t], { perm: [1, 0, ...axes] }), e.ints([r, -1])]);
   return e.op('Reshape', [e.op('Gemm', [rows(s.dy, co), rows(cols, ci * taps)], { transB: 1 }), e.ints(wDims)], undefined, 'dW');
+}
+
+/**
+ * Σ over axis 0 of `perSample` [N, …] as ones[1, N]·[N, rest], shape [1, rest]: onnxruntime's
+ * ReduceSum over axis 0 took 9.8 ms on MobileNetV2's [32, 1280, 112] where the product takes
+ * under 1 (bench/RESULTS.md).
+ */
+export function sumOverBatch(e: Emitter, perSample: string): string {
+  const n = e.op('Slice', [e.shape(perSample), e.ints([0]), e.ints([1])]);
+  const ones = e.op('Expand', [e.scalar(1), e.op('Concat', [e.ints([1]), n], { axis: 0 })]);
+  return e.op('MatMul', [ones, e.op('Reshape', [perSample, e.op('Concat', [n, e.ints([-1])], { axis: 0 })])]);
+}
+
+/**
+ * Σ_n dY[n] (as [O, positions]) · cols[n]ᵀ (as [positions, R]) for dY [N, O, out…] and im2col
+ * output cols [N, R, out…]: a product per sample, then the sum over the batch; [1, O·R].
+ */
+export function batchedProduct(e: Emitter, dy: string, o: number, cols: string, r: number): string {
+  const flat = (t: string, rows: number): string => e.op('Reshape', [t, e.ints([0, rows, -1])]);
+  return sumOverBatch(e, e.op('MatMul', [flat(dy, o), e.op('Transpose', [flat(cols, r)], { perm: [0, 2, 1] })]));
 }
 
 /** [ci·taps, 1, k…]: filter i·taps + a is 1 at tap a, 0 elsewhere. */
