@@ -29,15 +29,19 @@ function model(): tfl.LayersModel {
  * path), a new epoch, 3 more, then the head alone again for 2: the two trainability patterns compile
  * two sessions, and the state moves between them.
  */
-async function train(spec: OptimizerSpec, kernel: boolean): Promise<{ weights: Float32Array[]; state: OptimizerState[]; outside: boolean[] }> {
+async function train(spec: OptimizerSpec, kernel: boolean): Promise<{ weights: Float32Array[]; state: OptimizerState[]; outside: boolean[]; direct: string[][] }> {
   useUpdateKernel(kernel);
   const net = model();
   const stepper = new GraphStepper(ort as OrtModule, net, { activation: 'softmax', units: 3, classes: 3 }, resolveOptimizer(spec), undefined, undefined, 0, true, inlineStepSessions(ort as OrtModule));
   const outside: boolean[] = [];
+  // Per phase, the gradients the session writes without a Reshape (gradient-outputs.ts).
+  const direct: string[][] = [];
   const rng = new Rng(5);
   const steps = async (n: number): Promise<void> => {
     stepper.beginEpoch(0, 0);
-    outside.push((stepper as unknown as { current: { outside?: unknown } }).current.outside !== undefined);
+    const current = (stepper as unknown as { current: { outside?: { gradientShapes?: Map<string, number[]> } } }).current;
+    outside.push(current.outside !== undefined);
+    direct.push([...(current.outside?.gradientShapes?.keys() ?? [])]);
     for (let b = 0; b < n; b++) {
       const labels = Float32Array.from({ length: 6 }, (_, i) => (i + b) % 3);
       await stepper.step(Float32Array.from({ length: 6 * 108 }, () => rng.next() - 0.5), labels, 6);
@@ -62,7 +66,7 @@ async function train(spec: OptimizerSpec, kernel: boolean): Promise<{ weights: F
   stepper.dispose();
   const weights = [...weightValues(net).values()];
   net.dispose();
-  return { weights, state, outside };
+  return { weights, state, outside, direct };
 }
 
 describe.skipIf(reason !== undefined)('GraphStepper: heavy steps update outside the graph (update-kernel.ts)', () => {
@@ -83,6 +87,10 @@ describe.skipIf(reason !== undefined)('GraphStepper: heavy steps update outside 
     const inGraph = await train(spec, false);
     expect(fused.outside).toEqual([true, true, true, true]);
     expect(inGraph.outside).toEqual([false, false, false, false]);
+    // The head's bias gradient (a ReduceSum, then a Reshape to [3]) is written in place; the Keras
+    // kernels' end in a Transpose to HWIO, which writes there itself.
+    // (TF.js numbers the layer names of each new model: head/bias_3.)
+    expect(fused.direct.map((names) => names.map((n) => n.replace(/_\d+$/, '')))).toEqual([['grad.head/bias'], ['grad.head/bias'], ['grad.head/bias'], ['grad.head/bias']]);
     expect(fused.weights.length).toBe(inGraph.weights.length);
     fused.weights.forEach((w, i) => expect(Array.from(w), `weight ${i}`).toEqual(Array.from(inGraph.weights[i]!)));
     expect(fused.state.map((s) => [s.layer, s.iterations, s.accBeta, s.slots.length])).toEqual(inGraph.state.map((s) => [s.layer, s.iterations, s.accBeta, s.slots.length]));

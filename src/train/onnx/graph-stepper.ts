@@ -16,6 +16,7 @@ import { buildStepGraph, rateInput, type StepGraph } from './training-graph.js';
 import { endName, loopStepGraph, startName, stepsName, TRIPS } from './loop-graph.js';
 import { NCHWC_DOMAIN, nchwcBlock, nchwcConvs } from './nchwc.js';
 import { gemmConvs } from './conv-gemm.js';
+import { directGradientOutputs } from './gradient-outputs.js';
 import { UpdateKernel, type Decay, type UpdateRule } from './update-kernel.js';
 import { encodeOnnxModel } from '../../engine/onnx/model-proto.js';
 import { inlineStepSessions, type OpenStepSession, type StepSession, type StepValue } from './step-session.js';
@@ -43,9 +44,10 @@ interface Compiled {
   /**
    * The optimizer's update outside the graph (update-kernel.ts): each trained variable's index and
    * size, and the kernel while this session is the current one (its memory holds the weights,
-   * gradients and slots).
+   * gradients and slots), and the shapes of the gradient outputs the session writes in their
+   * producer's shape (gradient-outputs.ts).
    */
-  outside?: { kernel: UpdateKernel | undefined; rule: UpdateRule; index: Map<string, number>; sizes: number[]; decay: Decay };
+  outside?: { kernel: UpdateKernel | undefined; rule: UpdateRule; index: Map<string, number>; sizes: number[]; decay: Decay; gradientShapes?: Map<string, number[]> };
 }
 
 const size = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
@@ -184,7 +186,7 @@ export class GraphStepper implements Stepper {
     const sizes = trained.map((n) => floatsOf.get(n)!);
     const rule = ruleOf(this.spec);
     const kernel = light ? null : UpdateKernel.create(rule, sizes);
-    const outside = kernel ? { kernel, rule, index: new Map(trained.map((n, i) => [n, i])), sizes, decay: decayOf(this.spec) } : undefined;
+    const outside: Compiled['outside'] = kernel ? { kernel, rule, index: new Map(trained.map((n, i) => [n, i])), sizes, decay: decayOf(this.spec) } : undefined;
     const step = buildStepGraph({
       forward,
       groups: groups.map((g) => ({ variables: g.variables })),
@@ -208,13 +210,16 @@ export class GraphStepper implements Stepper {
     let session: StepSession | undefined;
     // Heavy steps' convolutions on the forms onnxruntime runs fastest: large weights as one GEMM, small ones on its channel-blocked kernels.
     const asGemm = light ? undefined : gemmConvs(step.graph, forward.opset);
-    const blocked = asGemm && nchwcConvs(asGemm.graph, await nchwcBlock(this.ort), forward.opset);
-    if (asGemm && blocked && asGemm.rewritten + asGemm.batched + blocked.rewritten > 0) {
+    // The update kernel's gradients written where they are computed, not copied there by a Reshape.
+    const direct = asGemm && outside ? directGradientOutputs(asGemm.graph, new Map(forward.graph.initializers.filter((t) => outside.index.has(t.name)).map((t) => [`grad.${t.name}`, t.dims]))) : undefined;
+    const blocked = asGemm && nchwcConvs(direct?.graph ?? asGemm.graph, await nchwcBlock(this.ort), forward.opset);
+    if (asGemm && blocked && asGemm.rewritten + asGemm.batched + blocked.rewritten + (direct?.shapes.size ?? 0) > 0) {
       // A build whose blocked kernels refuse the graph still runs the plain one.
       const opsets = [{ domain: '', version: forward.opset }, ...(blocked.rewritten > 0 ? [{ domain: NCHWC_DOMAIN, version: 1 }] : [])];
       session = await this.open(encodeOnnxModel({ irVersion: forward.irVersion, producerName: 'graft', opsets, graphName: 'graft_train_step', graph: blocked.graph }), options, light).catch(() => undefined);
     }
     const convForms = session ? { gemm: asGemm!.rewritten, blocked: blocked!.rewritten, batchedWeightGradients: asGemm!.batched } : { gemm: 0, blocked: 0, batchedWeightGradients: 0 };
+    if (session && outside && direct) outside.gradientShapes = direct.shapes;
     try {
       session ??= await this.open(bytes, options, light);
     } catch (e) {
@@ -350,7 +355,7 @@ export class GraphStepper implements Stepper {
         const arrays = kernel!.arrays[at]!;
         v.data = adopt(v.data, arrays.w);
         feeds[name] = { data: arrays.w, dims };
-        fetches[`grad.${name}`] = { data: arrays.g, dims };
+        fetches[`grad.${name}`] = { data: arrays.g, dims: outside.gradientShapes?.get(`grad.${name}`) ?? dims };
       } else if (!changing.has(name)) {
         feeds[name] = { data: v.data, dims };
         after.push((a) => (v.data = whole(a[name]!)));

@@ -15,23 +15,25 @@ export interface ConvShape {
 }
 
 /**
- * Below this many input channels dW is summed per sample (batchedProduct) from the start: one Gemm
- * over the transposed im2col lost to the swapped-roles Conv on ResNet's 7×7 stem with 3 channels
- * (23.8 vs 13.6 ms of CPU), and the per-sample products beat both (8.8 against 12.0 and 10.8 ms;
- * MobileNetV2's 3×3 stem 0.96 against 6.1 and 3.0; bench/RESULTS.md). From 16 channels on the one
+ * Below this many input channels one Gemm over the transposed im2col loses to the swapped-roles
+ * Conv (ResNet's 7×7 stem with 3 channels: 23.8 vs 13.6 ms of CPU; bench/RESULTS.md). There, up to
+ * 3×3 kernels, products per sample (batchedProduct) beat both: MobileNetV2's 3×3 stem 1.2 ms in
+ * the whole step against 3.0 swapped; the 7×7 stem's 147-channel im2col made them slower in the
+ * step (14.3 against 11.7 ms), so larger kernels keep the swapped form. From 16 channels on the one
  * Gemm is written, and conv-gemm.ts picks per layer once it knows the positions per image.
  */
 const IM2COL_MIN_CHANNELS = 16;
+const SMALL_KERNEL_TAPS = 9;
 
 /**
  * dW of an ungrouped Conv without the swapped-roles Conv and its Slice/Transpose chain, in the
  * form onnxruntime's CPU kernels run fastest (measured per layer shape, bench/RESULTS.md), or
- * undefined when neither form applies (grouped or depthwise kernels, unknown dims):
+ * undefined when neither form applies (grouped or depthwise kernels, unknown dims, few channels under a large kernel):
  *  - 1×1, no pads: dW[o, i] = Σ_n dY[n, o, :]·X[n, i, ::s]ᵀ — one batched MatMul and a sum over
  *    the batch, itself a MatMul by ones (9–11× less CPU than the Conv form on MobileNetV2's pointwise layers);
  *  - k×k: im2col as a Conv of X with one-hot kernels (group ci, X's own strides, dilations and
  *    pads: channel i·K + a holds X under kernel tap a), then dW = dYᵀ·cols as one Gemm over
- *    N·out-positions, or below IM2COL_MIN_CHANNELS as products per sample summed over the batch.
+ *    N·out-positions, or below IM2COL_MIN_CHANNELS (kernels up to 3×3) as products per sample summed over the batch.
  */
 export function fastWeightGradient(e: Emitter, s: ConvShape): string | undefined {
   const { wDims, kernel, group } = s;
@@ -45,6 +47,7 @@ export function fastWeightGradient(e: Emitter, s: ConvShape): string | undefined
   }
   const [co, ci] = wDims as [number, number];
   const taps = kernel.reduce((a, b) => a * b, 1);
+  if (ci < IM2COL_MIN_CHANNELS && taps > SMALL_KERNEL_TAPS) return undefined;
   const cols = e.op('Conv', [s.x, e.constantTensor(`onehot${ci}x${kernel.join('x')}`, [ci * taps, 1, ...kernel], oneHotKernels(ci, taps))], { strides: s.strides, dilations: s.dilations, pads: s.pads, group: ci });
   if (ci < IM2COL_MIN_CHANNELS) return e.op('Reshape', [batchedProduct(e, s.dy, co, cols, ci * taps), e.ints(wDims)], undefined, 'dW');
   // [N, R, out…] → [R, N·out]: rows are channels, columns every (sample, position) pair.
