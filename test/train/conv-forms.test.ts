@@ -48,7 +48,7 @@ async function train(open: OpenStepSession): Promise<{ weights: Float32Array[]; 
   }
   await stepper.flush();
   const loss = stepper.sums().loss;
-  const forms = (stepper as unknown as { current: { convForms: { gemm: number; blocked: number } } }).current.convForms;
+  const forms = (stepper as unknown as { current: { convForms: { gemm: number; blocked: number; batchedWeightGradients: number } } }).current.convForms;
   stepper.syncModel();
   stepper.dispose();
   const weights = [...weightValues(net).values()];
