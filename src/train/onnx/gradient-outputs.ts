@@ -1,5 +1,5 @@
 import type { OnnxGraph } from '../../engine/onnx/model-proto.js';
-import { inferShapes } from '../../io/onnx/shape-infer.js';
+import { inferShapes, type TensorFacts } from '../../io/onnx/shape-infer.js';
 
 /**
  * The step graph with the gradient outputs `dims` names (fetched into the update kernel's memory,
@@ -11,14 +11,9 @@ import { inferShapes } from '../../io/onnx/shape-infer.js';
  */
 export function directGradientOutputs(graph: OnnxGraph, dims: ReadonlyMap<string, readonly number[]>): { graph: OnnxGraph; shapes: Map<string, number[]> } {
   const shapes = new Map<string, number[]>();
-  // Sized at two batch sizes: a weight's gradient has the same shape at both (the sums over the
-  // batch run through Shape, Expand and Reshape, which sizes only a concrete batch settles).
-  let facts: Array<ReturnType<typeof inferShapes>>;
-  try {
-    facts = [2, 3].map((n) => inferShapes(graph, Object.fromEntries(graph.inputs.filter((i) => i.shape?.some((d) => typeof d !== 'number')).map((i) => [i.name, i.shape!.map((d) => (typeof d === 'number' ? d : n))]))));
-  } catch {
-    return { graph, shapes };
-  }
+  // A weight's gradient has the same shape at both batch sizes.
+  const facts = atTwoBatches(graph);
+  if (!facts) return { graph, shapes };
   const producer = new Map(graph.nodes.flatMap((n) => n.outputs.map((o) => [o, n] as const)));
   const reads = new Map<string, number>();
   for (const name of [...graph.nodes.flatMap((n) => n.inputs), ...graph.outputs.map((o) => o.name)]) reads.set(name, (reads.get(name) ?? 0) + 1);
@@ -38,6 +33,20 @@ export function directGradientOutputs(graph: OnnxGraph, dims: ReadonlyMap<string
   const nodes = graph.nodes.filter((n) => !dropped.has(n)).map((n) => (n.outputs.some((o) => renamed.has(o)) ? { ...n, outputs: n.outputs.map((o) => renamed.get(o) ?? o) } : n));
   const outputs = graph.outputs.map((o) => (shapes.has(o.name) ? { ...o, shape: shapes.get(o.name)! } : o));
   return { graph: { ...graph, nodes, outputs }, shapes };
+}
+
+/**
+ * The graph's shapes with its symbolic input dims (the batch) set to 2, and to 3; undefined where
+ * inference fails. A concrete batch settles the sizes that sums over it compute at run time (Shape,
+ * Expand, Reshape); what is the same at both does not depend on it.
+ */
+export function atTwoBatches(graph: OnnxGraph): [Map<string, TensorFacts>, Map<string, TensorFacts>] | undefined {
+  const at = (n: number): Map<string, TensorFacts> => inferShapes(graph, Object.fromEntries(graph.inputs.filter((i) => i.shape?.some((d) => typeof d !== 'number')).map((i) => [i.name, i.shape!.map((d) => (typeof d === 'number' ? d : n))])));
+  try {
+    return [at(2), at(3)];
+  } catch {
+    return undefined;
+  }
 }
 
 /** `shape` with `count` elements: at most one unknown dim, which the count fixes; else undefined. */

@@ -17,6 +17,8 @@ import { endName, loopStepGraph, startName, stepsName, TRIPS } from './loop-grap
 import { NCHWC_DOMAIN, nchwcBlock, nchwcConvs } from './nchwc.js';
 import { gemmConvs } from './conv-gemm.js';
 import { directGradientOutputs } from './gradient-outputs.js';
+import { DepthwiseKernel } from './depthwise-kernel.js';
+import { depthwiseOutside, type OutsideDepthwise } from './depthwise-outside.js';
 import { UpdateKernel, type Decay, type UpdateRule } from './update-kernel.js';
 import { encodeOnnxModel } from '../../engine/onnx/model-proto.js';
 import { inlineStepSessions, type OpenStepSession, type StepSession, type StepValue } from './step-session.js';
@@ -44,10 +46,11 @@ interface Compiled {
   /**
    * The optimizer's update outside the graph (update-kernel.ts): each trained variable's index and
    * size, and the kernel while this session is the current one (its memory holds the weights,
-   * gradients and slots), and the shapes of the gradient outputs the session writes in their
-   * producer's shape (gradient-outputs.ts).
+   * gradients and slots), the shapes of the gradient outputs the session writes in their
+   * producer's shape (gradient-outputs.ts), and the depthwise layers whose weight gradients a
+   * kernel of their own sums from the session's X and dY outputs (depthwise-outside.ts).
    */
-  outside?: { kernel: UpdateKernel | undefined; rule: UpdateRule; index: Map<string, number>; sizes: number[]; decay: Decay; gradientShapes?: Map<string, number[]> };
+  outside?: { kernel: UpdateKernel | undefined; rule: UpdateRule; index: Map<string, number>; sizes: number[]; decay: Decay; gradientShapes?: Map<string, number[]>; depthwise?: { kernel: DepthwiseKernel | undefined; layers: OutsideDepthwise[] } };
 }
 
 const size = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
@@ -158,6 +161,8 @@ export class GraphStepper implements Stepper {
         this.pools.clear();
         // The weights and slots move to the next session's kernel at its first run; this one's memory goes once they have.
         if (this.current?.outside) this.current.outside.kernel = undefined;
+        // The depthwise layers' activations likewise: made again at this pattern's next run.
+        if (this.current?.outside?.depthwise) this.current.outside.depthwise.kernel = undefined;
       }
       this.current = next;
     } catch (e) {
@@ -210,16 +215,19 @@ export class GraphStepper implements Stepper {
     let session: StepSession | undefined;
     // Heavy steps' convolutions on the forms onnxruntime runs fastest: large weights as one GEMM, small ones on its channel-blocked kernels.
     const asGemm = light ? undefined : gemmConvs(step.graph, forward.opset);
-    // The update kernel's gradients written where they are computed, not copied there by a Reshape.
-    const direct = asGemm && outside ? directGradientOutputs(asGemm.graph, new Map(forward.graph.initializers.filter((t) => outside.index.has(t.name)).map((t) => [`grad.${t.name}`, t.dims]))) : undefined;
+    // Depthwise weight gradients summed outside the graph; the update kernel's gradients written where they are computed, not copied there by a Reshape.
+    const dwKernel = asGemm && outside ? DepthwiseKernel.create() : null;
+    const depthwise = dwKernel ? depthwiseOutside(asGemm!.graph, new Set(outside!.index.keys())) : undefined;
+    const direct = asGemm && outside ? directGradientOutputs(depthwise?.graph ?? asGemm.graph, new Map(forward.graph.initializers.filter((t) => outside.index.has(t.name)).map((t) => [`grad.${t.name}`, t.dims]))) : undefined;
     const blocked = asGemm && nchwcConvs(direct?.graph ?? asGemm.graph, await nchwcBlock(this.ort), forward.opset);
-    if (asGemm && blocked && asGemm.rewritten + asGemm.batched + blocked.rewritten + (direct?.shapes.size ?? 0) > 0) {
+    if (asGemm && blocked && asGemm.rewritten + asGemm.batched + blocked.rewritten + (direct?.shapes.size ?? 0) + (depthwise?.layers.length ?? 0) > 0) {
       // A build whose blocked kernels refuse the graph still runs the plain one.
       const opsets = [{ domain: '', version: forward.opset }, ...(blocked.rewritten > 0 ? [{ domain: NCHWC_DOMAIN, version: 1 }] : [])];
       session = await this.open(encodeOnnxModel({ irVersion: forward.irVersion, producerName: 'graft', opsets, graphName: 'graft_train_step', graph: blocked.graph }), options, light).catch(() => undefined);
     }
     const convForms = session ? { gemm: asGemm!.rewritten, blocked: blocked!.rewritten, batchedWeightGradients: asGemm!.batched } : { gemm: 0, blocked: 0, batchedWeightGradients: 0 };
     if (session && outside && direct) outside.gradientShapes = direct.shapes;
+    if (session && outside && dwKernel && depthwise && depthwise.layers.length > 0) outside.depthwise = { kernel: dwKernel, layers: depthwise.layers };
     try {
       session ??= await this.open(bytes, options, light);
     } catch (e) {
@@ -346,6 +354,16 @@ export class GraphStepper implements Stepper {
       if (!outside.kernel) throw new GraftError('BACKEND_UNAVAILABLE', `graft could not allocate ${Math.round((outside.sizes.reduce((a, n) => a + (2 + this.kinds.length) * n, 0) * 4) / 2 ** 20)} MB of WebAssembly memory for ${this.model.name}'s weights, gradients and optimizer state. Free memory, or train with --engine tfjs (GRAFT_ENGINE=tfjs).`);
     }
     const kernel = outside?.kernel;
+    // Depthwise layers' X and dY go into their kernel's memory; their dW is summed there after the run.
+    const depthwise = outside?.depthwise;
+    const planes = depthwise && this.depthwiseArrays(depthwise, q.m);
+    depthwise?.layers.forEach((l, i) => {
+      const [h, w] = l.geometry.inSize;
+      const [ho, wo] = l.geometry.outSize;
+      fetches[l.x] = { data: planes![2 * i]!, dims: [q.m, l.geometry.channels, h, w] };
+      fetches[l.dy] = { data: planes![2 * i + 1]!, dims: [q.m, l.geometry.channels, ho, wo] };
+    });
+    const outsideGradient = new Set(depthwise?.layers.map((l) => l.weight));
     for (const name of c.step.variableInputs) {
       const v = this.values.get(name)!;
       const dims = v.variable.shape as number[];
@@ -355,7 +373,7 @@ export class GraphStepper implements Stepper {
         const arrays = kernel!.arrays[at]!;
         v.data = adopt(v.data, arrays.w);
         feeds[name] = { data: arrays.w, dims };
-        fetches[`grad.${name}`] = { data: arrays.g, dims: outside.gradientShapes?.get(`grad.${name}`) ?? dims };
+        if (!outsideGradient.has(name)) fetches[`grad.${name}`] = { data: arrays.g, dims: outside.gradientShapes?.get(`grad.${name}`) ?? dims };
       } else if (!changing.has(name)) {
         feeds[name] = { data: v.data, dims };
         after.push((a) => (v.data = whole(a[name]!)));
@@ -380,6 +398,12 @@ export class GraphStepper implements Stepper {
     }
     const arrays = (await c.session.run(feeds, fetches)) as Record<string, Float32Array>;
     for (const f of after) f(arrays);
+    depthwise?.layers.forEach((l, i) => {
+      const dw = depthwise.kernel!.weightGradient(l.geometry, planes![2 * i]!, planes![2 * i + 1]!, q.m);
+      const g = kernel!.arrays[outside!.index.get(l.weight)!]!.g;
+      if (l.order) l.order.forEach((at, k) => (g[at] = dw[k]!));
+      else g.set(dw);
+    });
     if (outside) {
       const { epsilon, weightDecay, momentum, rho } = this.spec;
       // Every trained variable is a step-graph input with a gradient output (the autodiff makes each trainable an input).
@@ -395,6 +419,15 @@ export class GraphStepper implements Stepper {
       this.correctSum += correct;
     }
     q.count = 0;
+  }
+
+  /** The depthwise kernel's views for X and dY of each of its layers at batch m (its memory grows to fit). */
+  private depthwiseArrays(d: NonNullable<NonNullable<Compiled['outside']>['depthwise']>, m: number): Float32Array[] {
+    const floats = d.layers.flatMap((l) => [m * l.geometry.channels * size(l.geometry.inSize), m * l.geometry.channels * size(l.geometry.outSize)]);
+    d.kernel ??= DepthwiseKernel.create() ?? undefined;
+    const views = d.kernel?.arrays(floats, Math.max(...d.layers.map((l) => l.geometry.channels * size(l.geometry.kernel))));
+    if (!views) throw new GraftError('BACKEND_UNAVAILABLE', `graft could not allocate ${Math.round((floats.reduce((a, n) => a + n, 0) * 4) / 2 ** 20)} MB of WebAssembly memory for ${this.model.name}'s depthwise activations at batch ${m}. Use a smaller batch, free memory, or train with --engine tfjs (GRAFT_ENGINE=tfjs).`);
+    return views;
   }
 
   /** A queue for batch size m that is neither running nor `not`: one of this size's two. */

@@ -34,6 +34,8 @@ export const V128 = 0x7b;
 const simd = (code: number): number[] => [0xfd, ...uleb(code)];
 /** 16-byte aligned, no offset. */
 const memarg128 = [4, 0];
+/** Any alignment, no offset. */
+const unaligned = [0, 0];
 
 /** The instructions the kernels use. */
 export const op = {
@@ -42,7 +44,19 @@ export const op = {
   tee: (i: number) => [0x22, ...uleb(i)],
   i32Const: (n: number) => [0x41, ...sleb(n)],
   i32Add: [0x6a],
+  i32Sub: [0x6b],
+  i32Mul: [0x6c],
   i32GeU: [0x4f],
+  i32GeS: [0x4e],
+  i32Load: [0x28, 2, 0],
+  f32Load: [0x2a, 2, 0],
+  f32Store: [0x38, 2, 0],
+  f32Add: [0x92],
+  f32Mul: [0x94],
+  f32Zero: [0x43, 0, 0, 0, 0],
+  i32Eq: [0x46],
+  if: [0x04, 0x40],
+  else: [0x05],
   block: [0x02, 0x40],
   loop: [0x03, 0x40],
   brIf: (depth: number) => [0x0d, ...uleb(depth)],
@@ -50,6 +64,10 @@ export const op = {
   end: [0x0b],
   load: [...simd(0x00), ...memarg128],
   store: [...simd(0x0b), ...memarg128],
+  loadUnaligned: [...simd(0x00), ...unaligned],
+  /** Lanes 0, 2 of the first vector and 0, 2 of the second: every other float of eight. */
+  evenLanes: [...simd(0x0d), 0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27],
+  lane: (i: number) => [...simd(0x1f), i],
   splat: simd(0x13),
   sqrt: simd(0xe3),
   add: simd(0xe4),
@@ -57,6 +75,22 @@ export const op = {
   mul: simd(0xe6),
   div: simd(0xe7),
 } as const;
+
+/**
+ * `for (ctr = from; ctr < to; ctr += step) body`, counting in i32 (signed): `from`, `to` and
+ * `step` are code that leaves one i32. The body is its own block, so its branches nest freely.
+ */
+export function forLoop(ctr: number, from: number[], to: number[], body: number[], step: number[] = op.i32Const(1)): number[] {
+  return [
+    ...from, ...op.set(ctr),
+    ...op.block, ...op.loop,
+    ...op.get(ctr), ...to, ...op.i32GeS, ...op.brIf(1),
+    ...body,
+    ...op.get(ctr), ...step, ...op.i32Add, ...op.set(ctr),
+    ...op.br(0),
+    ...op.end, ...op.end,
+  ];
+}
 
 export interface WasmFunction {
   name: string;

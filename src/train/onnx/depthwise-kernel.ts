@@ -1,0 +1,193 @@
+import { F32, forLoop, I32, op, V128, wasmModule, type WasmFunction } from './wasm-encode.js';
+
+/** A depthwise convolution's geometry: channels, input and output sizes, kernel, strides, dilations, begin pads. */
+export interface DepthwiseGeometry {
+  channels: number;
+  inSize: [number, number];
+  outSize: [number, number];
+  kernel: [number, number];
+  strides: [number, number];
+  dilations: [number, number];
+  /** Top and left pads (the end pads only decide the output size, which is given). */
+  pads: [number, number];
+}
+
+// Parameters (i32): x, dy, out, planes (N·C), C, x plane floats, dy plane floats, W, W', table, kh, kw, sh, sw.
+const [X, DY, OUT, PLANES, C, XPLANE, DYPLANE, W, WO, TABLE, KH, KW, SH, SW] = Array.from({ length: 14 }, (_, i) => i) as [number, number, number, number, number, number, number, number, number, number, number, number, number, number];
+// Locals (i32), then the vector accumulator and the scalar one.
+const [PLANE, CH, XP, DYP, I, J, HO, WOI, TI, TJ, HOHI, ROW, WOHI, COL, END4, XROW, DYROW, O] = Array.from({ length: 18 }, (_, i) => 14 + i) as [number, number, number, number, number, number, number, number, number, number, number, number, number, number, number, number, number, number];
+const [ACC, ACCS] = [32, 33];
+
+const get = (...locals: number[]): number[] => locals.flatMap((l) => op.get(l));
+const c = op.i32Const;
+/** The i32 at `base` + offset bytes. */
+const field = (base: number, offset: number): number[] => [...op.get(base), ...c(offset), ...op.i32Add, ...op.i32Load];
+
+/**
+ * dW[c, i, j] += Σ over planes (n, c) and output positions (y', x') of X[n, c, y'·sh + i·dh − pt,
+ * x'·sw + j·dw − pl] · dY[n, c, y', x'], for every tap. The table (built by `DepthwiseKernel`) holds
+ * per kernel row i its first and end output rows inside X and its row offset, and per column j its
+ * first and end output columns, its column offset and where the four-wide part of the columns
+ * ends. Strides 1 and 2 run four output columns at a time (stride 2 takes every other float of
+ * eight), other strides and the remainder one at a time.
+ */
+function depthwiseFunction(): WasmFunction {
+  const f32At = (addr: number[]): number[] => [...addr, ...op.f32Load];
+  const times4 = (v: number[]): number[] => [...v, ...c(4), ...op.i32Mul];
+  const column = (scale: number[]): number[] => [...get(XROW, WOI), ...scale, ...op.i32Mul, ...op.i32Add];
+  const dyAt = [...get(DYROW, WOI), ...c(4), ...op.i32Mul, ...op.i32Add, ...op.loadUnaligned];
+  const wide = (xs: number[]): number[] => forLoop(WOI, get(WOI), get(END4), [...get(ACC), ...xs, ...dyAt, ...op.mul, ...op.add, ...op.set(ACC)], c(4));
+  const stride1 = wide([...column(c(4)), ...op.loadUnaligned]);
+  const stride2 = wide([...column(c(8)), ...op.loadUnaligned, ...column(c(8)), ...c(16), ...op.i32Add, ...op.loadUnaligned, ...op.evenLanes]);
+  const rest = forLoop(WOI, get(WOI), get(WOHI), [...get(ACCS), ...f32At(column([...get(SW), ...c(4), ...op.i32Mul])), ...f32At([...get(DYROW, WOI), ...c(4), ...op.i32Mul, ...op.i32Add]), ...op.f32Mul, ...op.f32Add, ...op.set(ACCS)]);
+  const row = [
+    // xrow = xp + ((ho·sh + row)·W + col)·4; dyrow = dyp + ho·W'·4
+    ...get(XP), ...times4([...get(HO, SH), ...op.i32Mul, ...get(ROW), ...op.i32Add, ...get(W), ...op.i32Mul, ...get(COL), ...op.i32Add]), ...op.i32Add, ...op.set(XROW),
+    ...get(DYP), ...times4([...get(HO, WO), ...op.i32Mul]), ...op.i32Add, ...op.set(DYROW),
+    ...field(TJ, 0), ...op.set(WOI),
+    ...get(SW), ...c(1), ...op.i32Eq, ...op.if, ...stride1, ...op.else, ...get(SW), ...c(2), ...op.i32Eq, ...op.if, ...stride2, ...op.end, ...op.end,
+    ...rest,
+  ];
+  const tap = [
+    ...get(TABLE), ...get(KH), ...c(12), ...op.i32Mul, ...op.i32Add, ...get(J), ...c(16), ...op.i32Mul, ...op.i32Add, ...op.set(TJ),
+    ...field(TJ, 4), ...op.set(WOHI), ...field(TJ, 8), ...op.set(COL), ...field(TJ, 12), ...op.set(END4),
+    ...op.f32Zero, ...op.splat, ...op.set(ACC), ...op.f32Zero, ...op.set(ACCS),
+    ...forLoop(HO, field(TI, 0), get(HOHI), row),
+    // out[c·kh·kw + i·kw + j] += ((acc0 + acc1) + acc2) + acc3 + accs
+    ...get(OUT), ...times4([...get(CH, KH), ...op.i32Mul, ...get(I), ...op.i32Add, ...get(KW), ...op.i32Mul, ...get(J), ...op.i32Add]), ...op.i32Add, ...op.tee(O),
+    ...get(O), ...op.f32Load,
+    ...get(ACC), ...op.lane(0), ...get(ACC), ...op.lane(1), ...op.f32Add, ...get(ACC), ...op.lane(2), ...op.f32Add, ...get(ACC), ...op.lane(3), ...op.f32Add, ...get(ACCS), ...op.f32Add,
+    ...op.f32Add, ...op.f32Store,
+  ];
+  const kernelRow = [
+    ...get(TABLE), ...get(I), ...c(12), ...op.i32Mul, ...op.i32Add, ...op.set(TI),
+    ...field(TI, 4), ...op.set(HOHI), ...field(TI, 8), ...op.set(ROW),
+    ...forLoop(J, c(0), get(KW), tap),
+  ];
+  const plane = [
+    ...get(X), ...times4([...get(PLANE, XPLANE), ...op.i32Mul]), ...op.i32Add, ...op.set(XP),
+    ...get(DY), ...times4([...get(PLANE, DYPLANE), ...op.i32Mul]), ...op.i32Add, ...op.set(DYP),
+    ...forLoop(I, c(0), get(KH), kernelRow),
+    // The channel of the next plane.
+    ...get(CH), ...c(1), ...op.i32Add, ...op.set(CH),
+    ...get(CH, C), ...op.i32Eq, ...op.if, ...c(0), ...op.set(CH), ...op.end,
+  ];
+  return { name: 'depthwise_dw', params: Array<number>(14).fill(I32), locals: [...Array<number>(18).fill(I32), V128, F32], body: [...c(0), ...op.set(CH), ...forLoop(PLANE, c(0), get(PLANES), plane)] };
+}
+
+// TypeScript's ES lib (no DOM) does not declare WebAssembly; Node and browsers have it.
+interface WasmMemory {
+  readonly buffer: ArrayBuffer;
+  grow(pages: number): number;
+}
+interface Wasm {
+  validate(bytes: Uint8Array): boolean;
+  Memory: new (d: { initial: number }) => WasmMemory;
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: object) => { exports: Record<string, unknown> };
+}
+const wasmApi = (globalThis as unknown as { WebAssembly?: Wasm }).WebAssembly;
+
+type KernelFn = (...args: number[]) => void;
+
+const PAGE = 65536;
+/** The table: 3 i32 per kernel row, 4 per column; room for kernels up to 64 × 64. */
+const TABLE_BYTES = 64 * 12 + 64 * 16;
+/** Bytes after each array that stride 2's eight-float loads may read past its last float. */
+const SLACK = 64;
+const align = (n: number): number => Math.ceil(n / 64) * 64;
+
+let enabled = true;
+let compiled: { module: object } | null | undefined;
+
+/** Whether heavy steps take depthwise weight gradients out of the step graph (the default): tests compare with the graph's. */
+export function useDepthwiseKernel(on: boolean): void {
+  enabled = on;
+}
+
+/**
+ * Depthwise convolutions' weight gradients outside onnxruntime, from X and dY the step graph
+ * writes into this kernel's memory (depthwise-outside.ts): one pass over each plane per kernel
+ * tap, four output columns at a time in 128-bit SIMD. In the graph the same sums are a grouped
+ * Conv whose im2col spreads every image 9× (MobileNetV2 α 0.35 at 64×64: ≈28 ms of a 130 ms step,
+ * bench/RESULTS.md). The memory grows with the batch; views are made again after it does.
+ */
+export class DepthwiseKernel {
+  private constructor(
+    private readonly fn: KernelFn,
+    private readonly memory: WasmMemory,
+  ) {}
+
+  /** A kernel, or null where WebAssembly SIMD is missing (or the tests turned it off). */
+  static create(): DepthwiseKernel | null {
+    if (!enabled || !wasmApi) return null;
+    if (compiled === undefined) {
+      const bytes = wasmModule([depthwiseFunction()]);
+      compiled = wasmApi.validate(bytes) ? { module: new wasmApi.Module(bytes) } : null;
+    }
+    if (!compiled) return null;
+    let memory: WasmMemory;
+    try {
+      memory = new wasmApi.Memory({ initial: 1 });
+    } catch {
+      return null;
+    }
+    const instance = new wasmApi.Instance(compiled.module, { env: { memory } });
+    return new DepthwiseKernel(instance.exports.depthwise_dw as KernelFn, memory);
+  }
+
+  /**
+   * Views for arrays of these float counts (each layer's X and dY at this batch), in this
+   * kernel's memory, after the table and room for `outFloats` floats of results; the memory grows
+   * to fit (false where it cannot).
+   */
+  arrays(floats: readonly number[], outFloats: number): Float32Array[] | false {
+    let at = TABLE_BYTES + align(outFloats * 4 + SLACK);
+    const offsets = floats.map((n) => {
+      const o = at;
+      at += align(n * 4 + SLACK);
+      return o;
+    });
+    const need = Math.ceil(at / PAGE) - this.memory.buffer.byteLength / PAGE;
+    if (need > 0) {
+      try {
+        this.memory.grow(need);
+      } catch {
+        return false;
+      }
+    }
+    return floats.map((n, i) => new Float32Array(this.memory.buffer, offsets[i]!, n));
+  }
+
+  /** dW [C, kh, kw] of one depthwise convolution over a batch of `batch` images, X and dY views from `arrays`. */
+  weightGradient(g: DepthwiseGeometry, x: Float32Array, dy: Float32Array, batch: number): Float32Array {
+    const [kh, kw] = g.kernel;
+    const [h, w] = g.inSize;
+    const [ho, wo] = g.outSize;
+    const [sh, sw] = g.strides;
+    const [dh, dw] = g.dilations;
+    const [pt, pl] = g.pads;
+    if (kh > 64 || kw > 64) throw new Error(`depthwise kernel of ${kh}×${kw} taps: at most 64×64`);
+    const table = new Int32Array(this.memory.buffer, 0, TABLE_BYTES / 4);
+    // Output rows y' whose input row y'·s + i·d − p lies inside 0 … size − 1, as [first, end).
+    const range = (i: number, s: number, d: number, p: number, size: number, out: number): [number, number] => {
+      const first = Math.max(0, Math.ceil((p - i * d) / s));
+      const end = Math.min(out, Math.floor((size - 1 + p - i * d) / s) + 1);
+      return [first, Math.max(first, end)];
+    };
+    for (let i = 0; i < kh; i++) {
+      const [first, end] = range(i, sh, dh, pt, h, ho);
+      table.set([first, end, i * dh - pt], i * 3);
+    }
+    for (let j = 0; j < kw; j++) {
+      const [first, end] = range(j, sw, dw, pl, w, wo);
+      const end4 = sw === 1 || sw === 2 ? first + Math.floor((end - first) / 4) * 4 : first;
+      table.set([first, end, j * dw - pl, end4], kh * 3 + j * 4);
+    }
+    const floats = g.channels * kh * kw;
+    const out = new Float32Array(this.memory.buffer, TABLE_BYTES, floats);
+    out.fill(0);
+    this.fn(x.byteOffset, dy.byteOffset, TABLE_BYTES, batch * g.channels, g.channels, h * w, ho * wo, w, wo, 0, kh, kw, sh, sw);
+    return out;
+  }
+}
