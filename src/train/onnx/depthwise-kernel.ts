@@ -17,6 +17,8 @@ const [X, DY, OUT, PLANES, C, XPLANE, DYPLANE, W, WO, TABLE, KH, KW, SH, SW] = A
 // Locals (i32), then the vector accumulator and the scalar one.
 const [PLANE, CH, XP, DYP, I, J, HO, WOI, TI, TJ, HOHI, ROW, WOHI, COL, END4, XROW, DYROW, O] = Array.from({ length: 18 }, (_, i) => 14 + i) as [number, number, number, number, number, number, number, number, number, number, number, number, number, number, number, number, number, number];
 const [ACC, ACCS] = [32, 33];
+// The four-wide loops' pointers into X and dY, dY's end, and a second accumulator (two vectors an iteration).
+const [XA, DA, DEND, ACC2] = [34, 35, 36, 37];
 
 const get = (...locals: number[]): number[] => locals.flatMap((l) => op.get(l));
 const c = op.i32Const;
@@ -35,10 +37,27 @@ function depthwiseFunction(): WasmFunction {
   const f32At = (addr: number[]): number[] => [...addr, ...op.f32Load];
   const times4 = (v: number[]): number[] => [...v, ...c(4), ...op.i32Mul];
   const column = (scale: number[]): number[] => [...get(XROW, WOI), ...scale, ...op.i32Mul, ...op.i32Add];
-  const dyAt = [...get(DYROW, WOI), ...c(4), ...op.i32Mul, ...op.i32Add, ...op.loadUnaligned];
-  const wide = (xs: number[]): number[] => forLoop(WOI, get(WOI), get(END4), [...get(ACC), ...xs, ...dyAt, ...op.mul, ...op.add, ...op.set(ACC)], c(4));
-  const stride1 = wide([...column(c(4)), ...op.loadUnaligned]);
-  const stride2 = wide([...column(c(8)), ...op.loadUnaligned, ...column(c(8)), ...c(16), ...op.i32Add, ...op.loadUnaligned, ...op.evenLanes]);
+  // Four output columns from X at `at` bytes past the pointer: stride 1 reads them as they are, stride 2 every other float of eight.
+  const xs1 = (at: number): number[] => [...get(XA), ...op.loadUnalignedAt(at)];
+  const xs2 = (at: number): number[] => [...get(XA), ...op.loadUnalignedAt(at), ...get(XA), ...op.loadUnalignedAt(at + 16), ...op.evenLanes];
+  const madd = (acc: number, x: number[], dyAt: number): number[] => [...get(acc), ...x, ...get(DA), ...op.loadUnalignedAt(dyAt), ...op.mul, ...op.add, ...op.set(acc)];
+  const advance = (xBytes: number, dyBytes: number): number[] => [...get(XA), ...c(xBytes), ...op.i32Add, ...op.set(XA), ...get(DA), ...c(dyBytes), ...op.i32Add, ...op.set(DA)];
+  // From column woi to end4: eight columns an iteration into two accumulators, then four if left.
+  const wide = (xs: (at: number) => number[], xStep: number): number[] => [
+    ...column(c(xStep / 4)), ...op.set(XA),
+    ...get(DYROW, WOI), ...c(4), ...op.i32Mul, ...op.i32Add, ...op.set(DA),
+    ...get(DYROW, END4), ...c(4), ...op.i32Mul, ...op.i32Add, ...op.set(DEND),
+    ...op.block, ...op.loop,
+    ...get(DA), ...c(32), ...op.i32Add, ...get(DEND), ...op.i32GtS, ...op.brIf(1),
+    ...madd(ACC, xs(0), 0), ...madd(ACC2, xs(xStep), 16),
+    ...advance(2 * xStep, 32),
+    ...op.br(0),
+    ...op.end, ...op.end,
+    ...get(DA, DEND), ...op.i32LtS, ...op.if, ...madd(ACC, xs(0), 0), ...op.end,
+    ...get(END4), ...op.set(WOI),
+  ];
+  const stride1 = wide(xs1, 16);
+  const stride2 = wide(xs2, 32);
   const rest = forLoop(WOI, get(WOI), get(WOHI), [...get(ACCS), ...f32At(column([...get(SW), ...c(4), ...op.i32Mul])), ...f32At([...get(DYROW, WOI), ...c(4), ...op.i32Mul, ...op.i32Add]), ...op.f32Mul, ...op.f32Add, ...op.set(ACCS)]);
   const row = [
     // xrow = xp + ((ho·sh + row)·W + col)·4; dyrow = dyp + ho·W'·4
@@ -51,11 +70,12 @@ function depthwiseFunction(): WasmFunction {
   const tap = [
     ...get(TABLE), ...get(KH), ...c(12), ...op.i32Mul, ...op.i32Add, ...get(J), ...c(16), ...op.i32Mul, ...op.i32Add, ...op.set(TJ),
     ...field(TJ, 4), ...op.set(WOHI), ...field(TJ, 8), ...op.set(COL), ...field(TJ, 12), ...op.set(END4),
-    ...op.f32Zero, ...op.splat, ...op.set(ACC), ...op.f32Zero, ...op.set(ACCS),
+    ...op.f32Zero, ...op.splat, ...op.set(ACC), ...op.f32Zero, ...op.splat, ...op.set(ACC2), ...op.f32Zero, ...op.set(ACCS),
     ...forLoop(HO, field(TI, 0), get(HOHI), row),
     // out[c·kh·kw + i·kw + j] += ((acc0 + acc1) + acc2) + acc3 + accs
     ...get(OUT), ...times4([...get(CH, KH), ...op.i32Mul, ...get(I), ...op.i32Add, ...get(KW), ...op.i32Mul, ...get(J), ...op.i32Add]), ...op.i32Add, ...op.tee(O),
     ...get(O), ...op.f32Load,
+    ...get(ACC, ACC2), ...op.add, ...op.set(ACC),
     ...get(ACC), ...op.lane(0), ...get(ACC), ...op.lane(1), ...op.f32Add, ...get(ACC), ...op.lane(2), ...op.f32Add, ...get(ACC), ...op.lane(3), ...op.f32Add, ...get(ACCS), ...op.f32Add,
     ...op.f32Add, ...op.f32Store,
   ];
@@ -72,7 +92,7 @@ function depthwiseFunction(): WasmFunction {
     ...get(CH), ...c(1), ...op.i32Add, ...op.set(CH),
     ...get(CH, C), ...op.i32Eq, ...op.if, ...c(0), ...op.set(CH), ...op.end,
   ];
-  return { name: 'depthwise_dw', params: Array<number>(14).fill(I32), locals: [...Array<number>(18).fill(I32), V128, F32], body: [...c(0), ...op.set(CH), ...forLoop(PLANE, c(0), get(PLANES), plane)] };
+  return { name: 'depthwise_dw', params: Array<number>(14).fill(I32), locals: [...Array<number>(18).fill(I32), V128, F32, I32, I32, I32, V128], body: [...c(0), ...op.set(CH), ...forLoop(PLANE, c(0), get(PLANES), plane)] };
 }
 
 // TypeScript's ES lib (no DOM) does not declare WebAssembly; Node and browsers have it.

@@ -48,6 +48,8 @@ export const op = {
   i32Mul: [0x6c],
   i32GeU: [0x4f],
   i32GeS: [0x4e],
+  i32GtS: [0x4a],
+  i32LtS: [0x48],
   i32Load: [0x28, 2, 0],
   f32Load: [0x2a, 2, 0],
   f32Store: [0x38, 2, 0],
@@ -65,6 +67,8 @@ export const op = {
   load: [...simd(0x00), ...memarg128],
   store: [...simd(0x0b), ...memarg128],
   loadUnaligned: [...simd(0x00), ...unaligned],
+  /** v128.load at a constant byte offset from the address, any alignment. */
+  loadUnalignedAt: (offset: number) => [...simd(0x00), 0, ...uleb(offset)],
   /** Lanes 0, 2 of the first vector and 0, 2 of the second: every other float of eight. */
   evenLanes: [...simd(0x0d), 0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27],
   lane: (i: number) => [...simd(0x1f), i],
