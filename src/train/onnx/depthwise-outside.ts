@@ -1,7 +1,8 @@
 import type { OnnxGraph, OnnxNode } from '../../engine/onnx/model-proto.js';
 import { prune } from '../../io/onnx/fold.js';
 import { intAttr, intsAttr, stringAttr } from '../graph/attrs.js';
-import type { DepthwiseGeometry } from './depthwise-kernel.js';
+import type { DepthwiseGeometry, DepthwiseKernel } from './depthwise-kernel.js';
+import type { StepValue } from './step-session.js';
 import { atTwoBatches } from './gradient-outputs.js';
 
 /**
@@ -82,6 +83,26 @@ export function depthwiseOutside(graph: OnnxGraph, trained: ReadonlySet<string>)
   const kept = graph.outputs.filter((o) => !gone.has(o.name));
   const extra = layers.flatMap((l) => [{ name: l.x, type: 1 }, { name: l.dy, type: 1 }]);
   return { graph: prune({ ...graph, outputs: [...kept, ...extra] }), layers };
+}
+
+/** The step's fetches of each layer's X and dY at batch m, into `planes` (X, dY, X, dY, … in layer order). */
+export function depthwiseFetches(layers: readonly OutsideDepthwise[], planes: readonly Float32Array[], m: number): Record<string, StepValue> {
+  return Object.fromEntries(
+    layers.flatMap((l, i) => [
+      [l.x, { data: planes[2 * i]!, dims: [m, l.geometry.channels, ...l.geometry.inSize] }],
+      [l.dy, { data: planes[2 * i + 1]!, dims: [m, l.geometry.channels, ...l.geometry.outSize] }],
+    ]),
+  );
+}
+
+/** After the run: each layer's dW summed by the kernel into `gradient(weight)`, in the variable's own layout. */
+export function sumDepthwise(kernel: DepthwiseKernel, layers: readonly OutsideDepthwise[], planes: readonly Float32Array[], m: number, gradient: (weight: string) => Float32Array): void {
+  layers.forEach((l, i) => {
+    const dw = kernel.weightGradient(l.geometry, planes[2 * i]!, planes[2 * i + 1]!, m);
+    const g = gradient(l.weight);
+    if (l.order) l.order.forEach((at, k) => (g[at] = dw[k]!));
+    else g.set(dw);
+  });
 }
 
 /**

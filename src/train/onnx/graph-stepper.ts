@@ -18,7 +18,7 @@ import { NCHWC_DOMAIN, nchwcBlock, nchwcConvs } from './nchwc.js';
 import { gemmConvs } from './conv-gemm.js';
 import { directGradientOutputs } from './gradient-outputs.js';
 import { DepthwiseKernel } from './depthwise-kernel.js';
-import { depthwiseOutside, type OutsideDepthwise } from './depthwise-outside.js';
+import { depthwiseFetches, depthwiseOutside, sumDepthwise, type OutsideDepthwise } from './depthwise-outside.js';
 import { UpdateKernel, type Decay, type UpdateRule } from './update-kernel.js';
 import { encodeOnnxModel } from '../../engine/onnx/model-proto.js';
 import { inlineStepSessions, type OpenStepSession, type StepSession, type StepValue } from './step-session.js';
@@ -357,12 +357,7 @@ export class GraphStepper implements Stepper {
     // Depthwise layers' X and dY go into their kernel's memory; their dW is summed there after the run.
     const depthwise = outside?.depthwise;
     const planes = depthwise && this.depthwiseArrays(depthwise, q.m);
-    depthwise?.layers.forEach((l, i) => {
-      const [h, w] = l.geometry.inSize;
-      const [ho, wo] = l.geometry.outSize;
-      fetches[l.x] = { data: planes![2 * i]!, dims: [q.m, l.geometry.channels, h, w] };
-      fetches[l.dy] = { data: planes![2 * i + 1]!, dims: [q.m, l.geometry.channels, ho, wo] };
-    });
+    if (depthwise) Object.assign(fetches, depthwiseFetches(depthwise.layers, planes!, q.m));
     const outsideGradient = new Set(depthwise?.layers.map((l) => l.weight));
     for (const name of c.step.variableInputs) {
       const v = this.values.get(name)!;
@@ -398,12 +393,7 @@ export class GraphStepper implements Stepper {
     }
     const arrays = (await c.session.run(feeds, fetches)) as Record<string, Float32Array>;
     for (const f of after) f(arrays);
-    depthwise?.layers.forEach((l, i) => {
-      const dw = depthwise.kernel!.weightGradient(l.geometry, planes![2 * i]!, planes![2 * i + 1]!, q.m);
-      const g = kernel!.arrays[outside!.index.get(l.weight)!]!.g;
-      if (l.order) l.order.forEach((at, k) => (g[at] = dw[k]!));
-      else g.set(dw);
-    });
+    if (depthwise) sumDepthwise(depthwise.kernel!, depthwise.layers, planes!, q.m, (w) => kernel!.arrays[outside!.index.get(w)!]!.g);
     if (outside) {
       const { epsilon, weightDecay, momentum, rho } = this.spec;
       // Every trained variable is a step-graph input with a gradient output (the autodiff makes each trainable an input).
@@ -426,6 +416,7 @@ export class GraphStepper implements Stepper {
     const floats = d.layers.flatMap((l) => [m * l.geometry.channels * size(l.geometry.inSize), m * l.geometry.channels * size(l.geometry.outSize)]);
     d.kernel ??= DepthwiseKernel.create() ?? undefined;
     const views = d.kernel?.arrays(floats, Math.max(...d.layers.map((l) => l.geometry.channels * size(l.geometry.kernel))));
+    // Where the memory cannot grow, the step fails before it runs: nothing has changed yet.
     if (!views) throw new GraftError('BACKEND_UNAVAILABLE', `graft could not allocate ${Math.round((floats.reduce((a, n) => a + n, 0) * 4) / 2 ** 20)} MB of WebAssembly memory for ${this.model.name}'s depthwise activations at batch ${m}. Use a smaller batch, free memory, or train with --engine tfjs (GRAFT_ENGINE=tfjs).`);
     return views;
   }

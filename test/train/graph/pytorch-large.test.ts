@@ -66,11 +66,14 @@ describe.skipIf(why)('gradients of the large PyTorch-exported models against PyT
 });
 
 describe.skipIf(why)('the same gradients with the convolution forms heavy steps run in (conv-gemm.ts, nchwc.ts)', () => {
-  // At 64×64 ResNet-18's layer3 and layer4 run on few positions: their Convs and input gradients become GEMMs.
+  // At 64×64 ResNet-18's layer3 and layer4 run on few positions: their Convs and input gradients become GEMMs;
+  // the earlier layers' weight gradients become products per sample.
   for (const { fx, entry } of CASES.filter((c) => c.fx.model === 'resnet18' && /torchscript-op17/.test(c.entry.file))) {
     it(`${entry.file}`, async () => {
       const { forms } = await checkGradients(fx, entry, 1e-4, entry.variant === 'keep-bn' ? NOISY[fx.model] : undefined, true);
       expect(forms.gemm).toBeGreaterThanOrEqual(13);
+      // layer1's and layer2's 3×3 weight gradients (16×16 and 8×8 positions) are summed per sample.
+      expect(forms.batched).toBeGreaterThanOrEqual(7);
     }, TIMEOUT);
   }
 });

@@ -81,11 +81,11 @@ export async function prepare(fx: Fixture, entry: OnnxEntry, rewrite = false) {
   const built = buildGradientGraph(graph, { loss: 'loss', trainable: map.map(([name]) => name), opset });
   const o = ort as typeof Ort;
   let run = built.graph;
-  const forms = { gemm: 0, blocked: 0 };
+  const forms = { gemm: 0, blocked: 0, batched: 0 };
   if (rewrite) {
     const asGemm = gemmConvs(run, opset);
     const blocked = nchwcConvs(asGemm.graph, await nchwcBlock(o as unknown as OrtModule), opset);
-    [run, forms.gemm, forms.blocked] = [blocked.graph, asGemm.rewritten, blocked.rewritten];
+    [run, forms.gemm, forms.blocked, forms.batched] = [blocked.graph, asGemm.rewritten, blocked.rewritten, asGemm.batched];
     if (forms.blocked > 0) opsets.push({ domain: NCHWC_DOMAIN, version: 1 });
   }
   const session = await o.InferenceSession.create(encodeOnnxModel({ ...read, irVersion: Math.max(read.irVersion, 8), opsets, graph: run }), { logSeverityLevel: 3 });
@@ -106,7 +106,7 @@ export async function prepare(fx: Fixture, entry: OnnxEntry, rewrite = false) {
  * the exact one, with the bound it gets (the caller says why). Returns the number of parameters
  * and the worst relative error of the others.
  */
-export async function checkGradients(fx: Fixture, entry: OnnxEntry, bound = 1e-4, noisyReference: Record<string, number> = {}, rewrite = false): Promise<{ parameters: number; worst: number; forms: { gemm: number; blocked: number } }> {
+export async function checkGradients(fx: Fixture, entry: OnnxEntry, bound = 1e-4, noisyReference: Record<string, number> = {}, rewrite = false): Promise<{ parameters: number; worst: number; forms: { gemm: number; blocked: number; batched: number } }> {
   const { map, prefix, session, feeds, running, forms } = await prepare(fx, entry, rewrite);
   const out = await session.run(feeds);
   for (const r of running) {
