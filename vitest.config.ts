@@ -7,5 +7,7 @@ export default defineConfig({
     hookTimeout: 120_000,
     // tfjs keeps one global engine per process; forks isolate test files cleanly.
     pool: 'forks',
+    // One temporary directory per run, removed at its end (test/temp-root.ts).
+    globalSetup: ['test/temp-root.ts'],
   },
 });

@@ -148,7 +148,15 @@ if (o.profile) {
   const prefix = profilePrefix(sessions.length - 1);
   const file = path.join(os.tmpdir(), fs.readdirSync(os.tmpdir()).find((f) => f.startsWith(prefix)) ?? prefix);
   const events = JSON.parse(fs.readFileSync(file, 'utf8'));
-  fs.rmSync(file, { force: true });
+  // Every session's profile goes, the earlier ones' too (written when they end).
+  for (const { s: other } of sessions.slice(0, -1)) {
+    try {
+      other.endProfiling();
+    } catch {
+      // Released already: its file is written.
+    }
+  }
+  for (const f of fs.readdirSync(os.tmpdir()).filter((f) => f.startsWith(`graft-step-${process.pid}-`))) fs.rmSync(path.join(os.tmpdir(), f), { force: true });
   // Node kernel events of the timed steps only (the profile also holds the warm-up runs).
   const kernels = events.filter((e) => e.cat === 'Node' && e.name.endsWith('_kernel_time'));
   const per = new Map();
