@@ -1,6 +1,6 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import path from 'node:path';
+import * as path from 'node:path';
 
 /**
  * Vitest global setup: every temporary directory the tests make (mkdtemp under os.tmpdir(), in the
