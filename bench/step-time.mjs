@@ -11,7 +11,7 @@
 //
 //   node bench/step-time.mjs [--model resnet18|mobilenetv2|mlp] [--dist DIR] [--steps 8] [--warmup 2]
 //                            [--batch 32] [--threads N] [--no-spin] [--profile] [--profile-nodes N] [--queue] [--json FILE]
-//                            [--save-graph FILE (the ONNX graph the step's session ran)]
+//                            [--save-graph FILE (the ONNX graph the step's session ran)] [--depthwise-kernel]
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -36,6 +36,7 @@ for (let i = 0; i < argv.length; i++) {
   else if (f === '--json') o.json = val();
   else if (f === '--init') o.init = val();
   else if (f === '--save-graph') o.saveGraph = val();
+  else if (f === '--depthwise-kernel') o.depthwiseKernel = true;
   else if (f === '--help') {
     console.log(fs.readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(1, 12).join('\n').replace(/^\/\/ ?/gm, ''));
     process.exit(0);
@@ -49,6 +50,12 @@ const { GraphStepper } = await dist('train/onnx/graph-stepper.js');
 const { resolveOptimizer } = await dist('train/optimizer.js');
 const { loadOnnxRuntime } = await dist('engine/onnx/runtime.js');
 await initBackend('cpu');
+if (o.depthwiseKernel) {
+  // Depthwise weight gradients outside the step graph (off by default: one build, both forms).
+  const kernel = await dist('train/onnx/depthwise-kernel.js').catch(() => undefined);
+  if (!kernel?.useDepthwiseKernel) throw new Error(`--depthwise-kernel: ${o.dist} has no depthwise kernel (a build before it)`);
+  kernel.useDepthwiseKernel(true);
+}
 
 let model;
 let head = { activation: 'sigmoid', units: 1, classes: 2 };

@@ -117,12 +117,21 @@ const TABLE_BYTES = 64 * 12 + 64 * 16;
 const SLACK = 64;
 const align = (n: number): number => Math.ceil(n / 64) * 64;
 
-let enabled = true;
+let wanted = false;
 let compiled: { module: object } | null | undefined;
 
-/** Whether heavy steps take depthwise weight gradients out of the step graph (the default): tests compare with the graph's. */
+/**
+ * Whether heavy steps take depthwise weight gradients out of the step graph. Off by default: on
+ * this project's 2-core machine the MobileNetV2 step measured the same with and without it
+ * (bench/RESULTS.md: onnxruntime's run 10–15 ms shorter, the kernel as long again after it, on
+ * one thread while onnxruntime's spin). Tests and `bench/step-time.mjs --depthwise-kernel` turn it on.
+ */
 export function useDepthwiseKernel(on: boolean): void {
-  enabled = on;
+  wanted = on;
+}
+
+export function depthwiseKernelWanted(): boolean {
+  return wanted;
 }
 
 /**
@@ -133,14 +142,17 @@ export function useDepthwiseKernel(on: boolean): void {
  * bench/RESULTS.md). The memory grows with the batch; views are made again after it does.
  */
 export class DepthwiseKernel {
+  /** Floats of room for dW, as the last `arrays` call laid out. */
+  private outRoom = 0;
+
   private constructor(
     private readonly fn: KernelFn,
     private readonly memory: WasmMemory,
   ) {}
 
-  /** A kernel, or null where WebAssembly SIMD is missing (or the tests turned it off). */
+  /** A kernel, or null where WebAssembly SIMD is missing. */
   static create(): DepthwiseKernel | null {
-    if (!enabled || !wasmApi) return null;
+    if (!wasmApi) return null;
     if (compiled === undefined) {
       const bytes = wasmModule([depthwiseFunction()]);
       compiled = wasmApi.validate(bytes) ? { module: new wasmApi.Module(bytes) } : null;
@@ -176,6 +188,7 @@ export class DepthwiseKernel {
         return false;
       }
     }
+    this.outRoom = outFloats;
     return floats.map((n, i) => new Float32Array(this.memory.buffer, offsets[i]!, n));
   }
 
@@ -188,6 +201,7 @@ export class DepthwiseKernel {
     const [dh, dw] = g.dilations;
     const [pt, pl] = g.pads;
     if (kh > 64 || kw > 64) throw new Error(`depthwise kernel of ${kh}×${kw} taps: at most 64×64`);
+    if (g.channels * kh * kw > this.outRoom) throw new Error(`dW of ${g.channels * kh * kw} floats in room for ${this.outRoom}: lay the arrays out for it first`);
     const table = new Int32Array(this.memory.buffer, 0, TABLE_BYTES / 4);
     // Output rows y' whose input row y'·s + i·d − p lies inside 0 … size − 1, as [first, end).
     const range = (i: number, s: number, d: number, p: number, size: number, out: number): [number, number] => {

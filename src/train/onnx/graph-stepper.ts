@@ -17,7 +17,7 @@ import { endName, loopStepGraph, startName, stepsName, TRIPS } from './loop-grap
 import { NCHWC_DOMAIN, nchwcBlock, nchwcConvs } from './nchwc.js';
 import { gemmConvs } from './conv-gemm.js';
 import { directGradientOutputs } from './gradient-outputs.js';
-import { DepthwiseKernel } from './depthwise-kernel.js';
+import { DepthwiseKernel, depthwiseKernelWanted } from './depthwise-kernel.js';
 import { depthwiseFetches, depthwiseOutside, sumDepthwise, type OutsideDepthwise } from './depthwise-outside.js';
 import { UpdateKernel, type Decay, type UpdateRule } from './update-kernel.js';
 import { encodeOnnxModel } from '../../engine/onnx/model-proto.js';
@@ -215,8 +215,8 @@ export class GraphStepper implements Stepper {
     let session: StepSession | undefined;
     // Heavy steps' convolutions on the forms onnxruntime runs fastest: large weights as one GEMM, small ones on its channel-blocked kernels.
     const asGemm = light ? undefined : gemmConvs(step.graph, forward.opset);
-    // Depthwise weight gradients summed outside the graph; the update kernel's gradients written where they are computed, not copied there by a Reshape.
-    const dwKernel = asGemm && outside ? DepthwiseKernel.create() : null;
+    // Depthwise weight gradients summed outside the graph where wanted (off by default); the update kernel's gradients written where they are computed, not copied there by a Reshape.
+    const dwKernel = asGemm && outside && depthwiseKernelWanted() ? DepthwiseKernel.create() : null;
     const depthwise = dwKernel ? depthwiseOutside(asGemm!.graph, new Set(outside!.index.keys())) : undefined;
     const direct = asGemm && outside ? directGradientOutputs(depthwise?.graph ?? asGemm.graph, new Map(forward.graph.initializers.filter((t) => outside.index.has(t.name)).map((t) => [`grad.${t.name}`, t.dims]))) : undefined;
     const blocked = asGemm && nchwcConvs(direct?.graph ?? asGemm.graph, await nchwcBlock(this.ort), forward.opset);
