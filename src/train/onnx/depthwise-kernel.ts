@@ -1,4 +1,4 @@
-import { F32, forLoop, I32, op, V128, wasmModule, type WasmFunction } from './wasm-encode.js';
+import { F32, forLoop, I32, op, V128, wasmApi, wasmModule, type WasmFunction, type WasmMemory } from './wasm-encode.js';
 
 /** A depthwise convolution's geometry: channels, input and output sizes, kernel, strides, dilations, begin pads. */
 export interface DepthwiseGeometry {
@@ -94,19 +94,6 @@ function depthwiseFunction(): WasmFunction {
   ];
   return { name: 'depthwise_dw', params: Array<number>(14).fill(I32), locals: [...Array<number>(18).fill(I32), V128, F32, I32, I32, I32, V128], body: [...c(0), ...op.set(CH), ...forLoop(PLANE, c(0), get(PLANES), plane)] };
 }
-
-// TypeScript's ES lib (no DOM) does not declare WebAssembly; Node and browsers have it.
-interface WasmMemory {
-  readonly buffer: ArrayBuffer;
-  grow(pages: number): number;
-}
-interface Wasm {
-  validate(bytes: Uint8Array): boolean;
-  Memory: new (d: { initial: number }) => WasmMemory;
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object, imports: object) => { exports: Record<string, unknown> };
-}
-const wasmApi = (globalThis as unknown as { WebAssembly?: Wasm }).WebAssembly;
 
 type KernelFn = (...args: number[]) => void;
 

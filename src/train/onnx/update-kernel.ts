@@ -1,4 +1,4 @@
-import { F32, I32, op, V128, wasmModule, type WasmFunction } from './wasm-encode.js';
+import { F32, I32, op, V128, wasmApi, wasmModule, type WasmFunction, type WasmMemory } from './wasm-encode.js';
 
 /** How weight decay enters: none, L2 on the gradient, or decoupled on the weight (adamw). */
 export type Decay = 'none' | 'l2' | 'decoupled';
@@ -91,18 +91,6 @@ function updateFunction(rule: UpdateRule, decay: Decay): WasmFunction {
 
 const RULES: UpdateRule[] = ['sgd', 'momentum', 'adam', 'rmsprop'];
 const DECAYS: Decay[] = ['none', 'l2', 'decoupled'];
-
-// TypeScript's ES lib (no DOM) does not declare WebAssembly; Node and browsers have it.
-interface WasmMemory {
-  readonly buffer: ArrayBuffer;
-}
-interface Wasm {
-  validate(bytes: Uint8Array): boolean;
-  Memory: new (d: { initial: number }) => WasmMemory;
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object, imports: object) => { exports: Record<string, unknown> };
-}
-const wasmApi = (globalThis as unknown as { WebAssembly?: Wasm }).WebAssembly;
 
 type KernelFn = (w: number, g: number, s1: number, s2: number, bytes: number, ...scalars: number[]) => void;
 

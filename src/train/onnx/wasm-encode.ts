@@ -27,6 +27,20 @@ export function sleb(n: number): number[] {
   }
 }
 
+// TypeScript's ES lib (no DOM) does not declare WebAssembly; Node and browsers have it.
+export interface WasmMemory {
+  readonly buffer: ArrayBuffer;
+  grow(pages: number): number;
+}
+interface Wasm {
+  validate(bytes: Uint8Array): boolean;
+  Memory: new (d: { initial: number }) => WasmMemory;
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: object) => { exports: Record<string, unknown> };
+}
+/** The engine's WebAssembly, or undefined where it has none. */
+export const wasmApi = (globalThis as unknown as { WebAssembly?: Wasm }).WebAssembly;
+
 export const I32 = 0x7f;
 export const F32 = 0x7d;
 export const V128 = 0x7b;
