@@ -11,7 +11,7 @@
 //
 //   node bench/step-time.mjs [--model resnet18|mobilenetv2|mlp] [--dist DIR] [--steps 8] [--warmup 2]
 //                            [--batch 32] [--threads N] [--no-spin] [--profile] [--profile-nodes N] [--queue] [--json FILE]
-//                            [--save-graph FILE (the ONNX graph the step's session ran)] [--depthwise-kernel]
+//                            [--save-graph FILE (the ONNX graph the step's session ran)] [--depthwise-kernel] [--no-weight-views]
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -37,6 +37,7 @@ for (let i = 0; i < argv.length; i++) {
   else if (f === '--init') o.init = val();
   else if (f === '--save-graph') o.saveGraph = val();
   else if (f === '--depthwise-kernel') o.depthwiseKernel = true;
+  else if (f === '--no-weight-views') o.noWeightViews = true;
   else if (f === '--help') {
     console.log(fs.readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(1, 12).join('\n').replace(/^\/\/ ?/gm, ''));
     process.exit(0);
@@ -55,6 +56,12 @@ if (o.depthwiseKernel) {
   const kernel = await dist('train/onnx/depthwise-kernel.js').catch(() => undefined);
   if (!kernel?.useDepthwiseKernel) throw new Error(`--depthwise-kernel: ${o.dist} has no depthwise kernel (a build before it)`);
   kernel.useDepthwiseKernel(true);
+}
+if (o.noWeightViews) {
+  // The weights rearranged inside the step graph, as before weight-views.ts (one build, both forms).
+  const views = await dist('train/onnx/weight-views.js').catch(() => undefined);
+  if (!views?.useWeightViews) throw new Error(`--no-weight-views: ${o.dist} has no weight views (a build before them)`);
+  views.useWeightViews(false);
 }
 
 let model;
@@ -145,7 +152,7 @@ const ms = (v) => +v.toFixed(3);
 const median = (a) => [...a].sort((p, q) => p - q)[Math.floor(a.length / 2)];
 // The last session opened is the step's (graft may open small probe sessions first).
 const { s, bytes } = sessions.at(-1);
-const result = { model: o.model, dist: o.dist, batch: m, threads: o.threads || 'default', spin: o.spin, compileMs: Math.round(compileMs), queued: o.queue, meanStepMs: ms(meanStepMs), stepMs: ms(median(stepMs)), cpuMs: ms(median(cpuMs)), runMs: ms(median(runMs)), steps: stepMs.map(ms), graphBytes: bytes.length, convForms: stepper.current?.convForms };
+const result = { model: o.model, dist: o.dist, batch: m, threads: o.threads || 'default', spin: o.spin, compileMs: Math.round(compileMs), queued: o.queue, meanStepMs: ms(meanStepMs), stepMs: ms(median(stepMs)), cpuMs: ms(median(cpuMs)), runMs: ms(median(runMs)), steps: stepMs.map(ms), graphBytes: bytes.length, convForms: stepper.current?.convForms, weightViews: stepper.current?.views?.list.length, weightViewFloats: stepper.current?.views?.list.reduce((a, v) => a + v.index.length, 0), viewKernel: stepper.current?.views?.kernel !== undefined };
 // The step graph's nodes per op (GraphStepper's compiled graph; a private field, read for the record).
 const nodes = stepper.current?.step?.graph?.nodes ?? [];
 result.nodesByOp = Object.fromEntries(Object.entries(nodes.reduce((a, n) => ((a[n.op] = (a[n.op] ?? 0) + 1), a), {})).sort((p, q) => q[1] - p[1]));

@@ -20,6 +20,8 @@ import { directGradientOutputs } from './gradient-outputs.js';
 import { DepthwiseKernel, depthwiseKernelWanted } from './depthwise-kernel.js';
 import { depthwiseFetches, depthwiseOutside, sumDepthwise, type OutsideDepthwise } from './depthwise-outside.js';
 import { UpdateKernel, type Decay, type UpdateRule } from './update-kernel.js';
+import { ViewKernel } from './view-kernel.js';
+import { gatherView, weightViews, weightViewsWanted, type WeightView } from './weight-views.js';
 import { encodeOnnxModel } from '../../engine/onnx/model-proto.js';
 import { inlineStepSessions, type OpenStepSession, type StepSession, type StepValue } from './step-session.js';
 
@@ -51,6 +53,8 @@ interface Compiled {
    * kernel of their own sums from the session's X and dY outputs (depthwise-outside.ts).
    */
   outside?: { kernel: UpdateKernel | undefined; rule: UpdateRule; index: Map<string, number>; sizes: number[]; decay: Decay; gradientShapes?: Map<string, number[]>; depthwise?: { kernel: DepthwiseKernel | undefined; layers: OutsideDepthwise[] } };
+  /** Weights' rearrangements the session takes as inputs, gathered before each run (weight-views.ts) by the kernel where there is one, each into its buffer. */
+  views: { list: WeightView[]; kernel: ViewKernel | undefined; data: Float32Array[] };
 }
 
 const size = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
@@ -220,11 +224,17 @@ export class GraphStepper implements Stepper {
     const depthwise = dwKernel ? depthwiseOutside(asGemm!.graph, new Set(outside!.index.keys())) : undefined;
     const direct = asGemm && outside ? directGradientOutputs(depthwise?.graph ?? asGemm.graph, new Map(forward.graph.initializers.filter((t) => outside.index.has(t.name)).map((t) => [`grad.${t.name}`, t.dims]))) : undefined;
     const blocked = asGemm && nchwcConvs(direct?.graph ?? asGemm.graph, await nchwcBlock(this.ort), forward.opset);
-    if (asGemm && blocked && asGemm.rewritten + asGemm.batched + blocked.rewritten + (direct?.shapes.size ?? 0) + (depthwise?.layers.length ?? 0) > 0) {
+    const opsets = [{ domain: '', version: forward.opset }, ...(blocked && blocked.rewritten > 0 ? [{ domain: NCHWC_DOMAIN, version: 1 }] : [])];
+    // The weights' rearrangements (blocked layouts, flipped kernels) gathered outside the graph, once per run.
+    const viewed = blocked && weightViewsWanted() ? await weightViews(this.ort, blocked.graph, new Set(step.variableInputs), opsets, forward.irVersion) : undefined;
+    if (asGemm && blocked && asGemm.rewritten + asGemm.batched + blocked.rewritten + (direct?.shapes.size ?? 0) + (depthwise?.layers.length ?? 0) + (viewed?.views.length ?? 0) > 0) {
       // A build whose blocked kernels refuse the graph still runs the plain one.
-      const opsets = [{ domain: '', version: forward.opset }, ...(blocked.rewritten > 0 ? [{ domain: NCHWC_DOMAIN, version: 1 }] : [])];
-      session = await this.open(encodeOnnxModel({ irVersion: forward.irVersion, producerName: 'graft', opsets, graphName: 'graft_train_step', graph: blocked.graph }), options, light).catch(() => undefined);
+      const graph = viewed?.graph ?? blocked.graph;
+      session = await this.open(encodeOnnxModel({ irVersion: forward.irVersion, producerName: 'graft', opsets, graphName: 'graft_train_step', graph }), options, light).catch(() => undefined);
     }
+    const list = session && viewed ? viewed.views : [];
+    const viewKernel = list.length > 0 ? ViewKernel.create(list, floatsOf) : undefined;
+    const views = { list, kernel: viewKernel, data: viewKernel?.views ?? list.map((v) => new Float32Array(v.index.length)) };
     const convForms = session ? { gemm: asGemm!.rewritten, blocked: blocked!.rewritten, batchedWeightGradients: asGemm!.batched } : { gemm: 0, blocked: 0, batchedWeightGradients: 0 };
     if (session && outside && direct) outside.gradientShapes = direct.shapes;
     if (session && outside && dwKernel && depthwise && depthwise.layers.length > 0) outside.depthwise = { kernel: dwKernel, layers: depthwise.layers };
@@ -237,7 +247,7 @@ export class GraphStepper implements Stepper {
         `onnxruntime refused graft's training graph for ${this.model.name} (${(e as Error).message.split('\n')[0]}). Train with --engine tfjs (GRAFT_ENGINE=tfjs) instead, and please report this.`,
       );
     }
-    return { forward, step, looped: light, perStep, groups: groups.map((g) => ({ layer: g.layer.name, variables: g.variables, factor: this.scale?.(g.layer) ?? 1 })), session, convForms, ...(outside ? { outside } : {}) };
+    return { forward, step, looped: light, perStep, groups: groups.map((g) => ({ layer: g.layer.name, variables: g.variables, factor: this.scale?.(g.layer) ?? 1 })), session, convForms, views, ...(outside ? { outside } : {}) };
   }
 
   beginEpoch(lossSum: number, correctSum: number): void {
@@ -391,6 +401,11 @@ export class GraphStepper implements Stepper {
         });
       });
     }
+    const views = c.views;
+    if (views.kernel) views.kernel.fill((name) => feeds[name]!.data as Float32Array);
+    else views.list.forEach((v, i) => gatherView(feeds[v.source]!.data as Float32Array, v.index, views.data[i]!));
+    // Heavy steps run in this thread (the update kernel's memory cannot move either): the views stay where they are.
+    views.list.forEach((v, i) => (feeds[v.name] = { data: views.data[i]!, dims: v.dims }));
     const arrays = (await c.session.run(feeds, fetches)) as Record<string, Float32Array>;
     for (const f of after) f(arrays);
     if (depthwise) sumDepthwise(depthwise.kernel!, depthwise.layers, planes!, q.m, (w) => kernel!.arrays[outside!.index.get(w)!]!.g);
