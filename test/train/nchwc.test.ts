@@ -17,13 +17,14 @@ const f32 = (name: string, dims: number[]): OnnxInitializer => ({ name, dims, da
 
 /**
  * Convolutions the blocked kernels take — channels padded up to whole blocks (24 → 8, with a bias,
- * strided), an exact fit (16 → 32, 1×1) and a depthwise one (16 channels) — and three they do not:
- * an RGB-like stem (3 channels), a grouped non-depthwise Conv, and a weight above BLOCKED_WEIGHT_FLOATS.
+ * strided), an exact fit (16 → 32, 1×1), a depthwise one (16 channels) and an RGB-like stem (3
+ * channels, read unblocked; 20 filters, padded), strided — and three they do not: 18 input channels
+ * (not in 4s), a grouped non-depthwise Conv, and a weight above BLOCKED_WEIGHT_FLOATS.
  */
 function sample(): OnnxGraph {
   return {
     inputs: [],
-    outputs: ['padded', 'exact', 'depthwise', 'stem', 'grouped', 'large'].map((name) => ({ name, type: FLOAT })),
+    outputs: ['padded', 'exact', 'depthwise', 'stem', 'odd', 'grouped', 'large'].map((name) => ({ name, type: FLOAT })),
     initializers: [
       f32('x24', [2, 24, 7, 7]),
       f32('w_padded', [8, 24, 3, 3]),
@@ -31,8 +32,10 @@ function sample(): OnnxGraph {
       f32('x16', [2, 16, 6, 6]),
       f32('w_exact', [32, 16, 1, 1]),
       f32('w_depthwise', [16, 1, 3, 3]),
-      f32('x3', [2, 3, 6, 6]),
-      f32('w_stem', [16, 3, 3, 3]),
+      f32('x3', [2, 3, 7, 7]),
+      f32('w_stem', [20, 3, 3, 3]),
+      f32('x18', [2, 18, 5, 5]),
+      f32('w_odd', [16, 18, 3, 3]),
       f32('w_grouped', [16, 8, 3, 3]),
       f32('x512', [1, 512, 2, 2]),
       f32('w_large', [520, 512, 1, 1]),
@@ -41,7 +44,8 @@ function sample(): OnnxGraph {
       { op: 'Conv', inputs: ['x24', 'w_padded', 'b_padded'], outputs: ['padded'], attrs: { kernel_shape: [3, 3], pads: [1, 1, 1, 1], strides: [2, 2] } },
       { op: 'Conv', inputs: ['x16', 'w_exact'], outputs: ['exact'], attrs: { kernel_shape: [1, 1] } },
       { op: 'Conv', inputs: ['x16', 'w_depthwise'], outputs: ['depthwise'], attrs: { kernel_shape: [3, 3], pads: [1, 1, 1, 1], group: 16 } },
-      { op: 'Conv', inputs: ['x3', 'w_stem'], outputs: ['stem'], attrs: { kernel_shape: [3, 3] } },
+      { op: 'Conv', inputs: ['x3', 'w_stem'], outputs: ['stem'], attrs: { kernel_shape: [3, 3], pads: [1, 1, 1, 1], strides: [2, 2] } },
+      { op: 'Conv', inputs: ['x18', 'w_odd'], outputs: ['odd'], attrs: { kernel_shape: [3, 3] } },
       { op: 'Conv', inputs: ['x16', 'w_grouped'], outputs: ['grouped'], attrs: { kernel_shape: [3, 3], group: 2 } },
       { op: 'Conv', inputs: ['x512', 'w_large'], outputs: ['large'], attrs: { kernel_shape: [1, 1] } },
     ],
@@ -64,8 +68,10 @@ describe.skipIf(reason !== undefined)('convolutions on onnxruntime’s channel-b
 
   it('rewrites the Convs the blocked kernels take, and they compute the same outputs', async () => {
     const { graph, rewritten } = nchwcConvs(sample(), block, 17);
-    expect(rewritten).toBe(3);
-    expect(graph.nodes.filter((n) => n.op === 'Conv' && !n.domain).map((n) => n.outputs[0])).toEqual(['stem', 'grouped', 'large']);
+    expect(rewritten).toBe(4);
+    expect(graph.nodes.filter((n) => n.op === 'Conv' && !n.domain).map((n) => n.outputs[0])).toEqual(['odd', 'grouped', 'large']);
+    // The stem's input goes in unblocked.
+    expect(graph.nodes.find((n) => n.op === 'Conv' && n.domain === NCHWC_DOMAIN && n.inputs[0] === 'x3')).toBeDefined();
     const before = await outputs(sample());
     const after = await outputs(graph);
     for (const k of Object.keys(before)) {

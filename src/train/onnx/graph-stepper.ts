@@ -14,7 +14,7 @@ import { ADAM, isAdam, slotKinds } from './optimizer-graph.js';
 import { dropoutMask, scoreLogits } from './batch-math.js';
 import { buildStepGraph, rateInput, type StepGraph } from './training-graph.js';
 import { endName, loopStepGraph, startName, stepsName, TRIPS } from './loop-graph.js';
-import { NCHWC_DOMAIN, nchwcBlock, nchwcConvs } from './nchwc.js';
+import { BLOCKED_VIEWED_FLOATS, BLOCKED_WEIGHT_FLOATS, NCHWC_DOMAIN, nchwcBlock, nchwcConvs } from './nchwc.js';
 import { gemmConvs } from './conv-gemm.js';
 import { directGradientOutputs } from './gradient-outputs.js';
 import { DepthwiseKernel, depthwiseKernelWanted } from './depthwise-kernel.js';
@@ -223,7 +223,7 @@ export class GraphStepper implements Stepper {
     const dwKernel = asGemm && outside && depthwiseKernelWanted() ? DepthwiseKernel.create() : null;
     const depthwise = dwKernel ? depthwiseOutside(asGemm!.graph, new Set(outside!.index.keys())) : undefined;
     const direct = asGemm && outside ? directGradientOutputs(depthwise?.graph ?? asGemm.graph, new Map(forward.graph.initializers.filter((t) => outside.index.has(t.name)).map((t) => [`grad.${t.name}`, t.dims]))) : undefined;
-    const blocked = asGemm && nchwcConvs(direct?.graph ?? asGemm.graph, await nchwcBlock(this.ort), forward.opset);
+    const blocked = asGemm && nchwcConvs(direct?.graph ?? asGemm.graph, await nchwcBlock(this.ort), forward.opset, weightViewsWanted() ? BLOCKED_VIEWED_FLOATS : BLOCKED_WEIGHT_FLOATS);
     const opsets = [{ domain: '', version: forward.opset }, ...(blocked && blocked.rewritten > 0 ? [{ domain: NCHWC_DOMAIN, version: 1 }] : [])];
     // The weights' rearrangements (blocked layouts, flipped kernels) gathered outside the graph, once per run.
     const viewed = blocked && weightViewsWanted() ? await weightViews(this.ort, blocked.graph, new Set(step.variableInputs), opsets, forward.irVersion) : undefined;
