@@ -137,7 +137,7 @@ describe.skipIf(reason !== undefined)('GraphStepper with weight views', () => {
   });
   afterAll(() => useWeightViews(true));
 
-  /** Three Adam steps (batches of 6, 6, then 4), the views on or off. */
+  /** Three Adam steps (batches of 6, 6, then 4), a step of the head alone (the convolutions' weights frozen: views of constant inputs), and one of everything again; the views on or off. */
   async function train(on: boolean): Promise<{ weights: Float32Array[]; views: number }> {
     useWeightViews(on);
     const net = model();
@@ -145,9 +145,18 @@ describe.skipIf(reason !== undefined)('GraphStepper with weight views', () => {
     await stepper.refresh();
     stepper.beginEpoch(0, 0);
     const rng = new Rng(9);
-    for (const m of [6, 6, 4]) await stepper.step(Float32Array.from({ length: m * 8 * 8 * 16 }, () => rng.next() - 0.5), Float32Array.from({ length: m }, (_, i) => i % 2), m);
+    const step = (m: number) => stepper.step(Float32Array.from({ length: m * 8 * 8 * 16 }, () => rng.next() - 0.5), Float32Array.from({ length: m }, (_, i) => i % 2), m);
+    for (const m of [6, 6, 4]) await step(m);
     await stepper.flush();
     const views = (stepper as unknown as { current: { views: { list: unknown[] } } }).current.views.list.length;
+    const head = net.layers.at(-1)!;
+    for (const trainable of [false, true]) {
+      for (const l of net.layers) l.trainable = trainable || l === head;
+      await stepper.refresh();
+      stepper.beginEpoch(0, 0);
+      await step(6);
+      await stepper.flush();
+    }
     stepper.syncModel();
     stepper.dispose();
     const weights = [...weightValues(net).values()];
