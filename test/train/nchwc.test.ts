@@ -18,13 +18,14 @@ const f32 = (name: string, dims: number[]): OnnxInitializer => ({ name, dims, da
 /**
  * Convolutions the blocked kernels take — channels padded up to whole blocks (24 → 8, with a bias,
  * strided), an exact fit (16 → 32, 1×1), a depthwise one (16 channels) and an RGB-like stem (3
- * channels, read unblocked; 20 filters, padded), strided — and three they do not: 18 input channels
- * (not in 4s), a grouped non-depthwise Conv, and a weight above BLOCKED_WEIGHT_FLOATS.
+ * channels, read unblocked; 20 filters, padded), strided — and four they do not: 18 input channels
+ * (not in 4s), 8 (fewer than a block, more than RGB), a grouped non-depthwise Conv, and a weight
+ * above BLOCKED_WEIGHT_FLOATS.
  */
 function sample(): OnnxGraph {
   return {
     inputs: [],
-    outputs: ['padded', 'exact', 'depthwise', 'stem', 'odd', 'grouped', 'large'].map((name) => ({ name, type: FLOAT })),
+    outputs: ['padded', 'exact', 'depthwise', 'stem', 'odd', 'eight', 'grouped', 'large'].map((name) => ({ name, type: FLOAT })),
     initializers: [
       f32('x24', [2, 24, 7, 7]),
       f32('w_padded', [8, 24, 3, 3]),
@@ -36,6 +37,8 @@ function sample(): OnnxGraph {
       f32('w_stem', [20, 3, 3, 3]),
       f32('x18', [2, 18, 5, 5]),
       f32('w_odd', [16, 18, 3, 3]),
+      f32('x8', [2, 8, 5, 5]),
+      f32('w_eight', [16, 8, 1, 1]),
       f32('w_grouped', [16, 8, 3, 3]),
       f32('x512', [1, 512, 2, 2]),
       f32('w_large', [520, 512, 1, 1]),
@@ -46,6 +49,7 @@ function sample(): OnnxGraph {
       { op: 'Conv', inputs: ['x16', 'w_depthwise'], outputs: ['depthwise'], attrs: { kernel_shape: [3, 3], pads: [1, 1, 1, 1], group: 16 } },
       { op: 'Conv', inputs: ['x3', 'w_stem'], outputs: ['stem'], attrs: { kernel_shape: [3, 3], pads: [1, 1, 1, 1], strides: [2, 2] } },
       { op: 'Conv', inputs: ['x18', 'w_odd'], outputs: ['odd'], attrs: { kernel_shape: [3, 3] } },
+      { op: 'Conv', inputs: ['x8', 'w_eight'], outputs: ['eight'], attrs: { kernel_shape: [1, 1] } },
       { op: 'Conv', inputs: ['x16', 'w_grouped'], outputs: ['grouped'], attrs: { kernel_shape: [3, 3], group: 2 } },
       { op: 'Conv', inputs: ['x512', 'w_large'], outputs: ['large'], attrs: { kernel_shape: [1, 1] } },
     ],
@@ -69,7 +73,7 @@ describe.skipIf(reason !== undefined)('convolutions on onnxruntime’s channel-b
   it('rewrites the Convs the blocked kernels take, and they compute the same outputs', async () => {
     const { graph, rewritten } = nchwcConvs(sample(), block, 17);
     expect(rewritten).toBe(4);
-    expect(graph.nodes.filter((n) => n.op === 'Conv' && !n.domain).map((n) => n.outputs[0])).toEqual(['odd', 'grouped', 'large']);
+    expect(graph.nodes.filter((n) => n.op === 'Conv' && !n.domain).map((n) => n.outputs[0])).toEqual(['odd', 'eight', 'grouped', 'large']);
     // The stem's input goes in unblocked.
     expect(graph.nodes.find((n) => n.op === 'Conv' && n.domain === NCHWC_DOMAIN && n.inputs[0] === 'x3')).toBeDefined();
     const before = await outputs(sample());

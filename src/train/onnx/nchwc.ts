@@ -102,11 +102,15 @@ export function nchwcConvs(graph: OnnxGraph, block: number, opset: number, maxWe
 }
 
 /**
- * A Conv the blocked kernels take, by its weight's dims and attributes; else undefined. `plainInput`:
- * fewer input channels than a block (an RGB stem), which the blocked Conv reads unblocked (as
- * onnxruntime's own NCHWc pass does for a constant weight): 7.5–7.8 against 8.1–8.8 ms for
- * ResNet's 7×7 stem, 0.37 against 0.44–0.66 for MobileNetV2's 3×3 (batch 32, 64×64).
+ * Inputs of at most this many channels (RGB, grey) go into the blocked Conv unblocked, as
+ * onnxruntime's own NCHWc pass does for a constant weight: ResNet's 7×7 stem 7.5–7.8 against
+ * 8.1–8.8 ms, MobileNetV2's 3×3 0.37 against 0.44–0.66 (batch 32, 64×64). A 4-channel 3×3 at
+ * 64×64 measured slower that way (3.0–7.7 against 2.0–6.0 ms), and MobileNetV2's step with its
+ * 8-channel layers kept plain measured 0.97–0.99 of the step with them unblocked-in (bench/RESULTS.md).
  */
+const PLAIN_INPUT_CHANNELS = 3;
+
+/** A Conv the blocked kernels take, by its weight's dims and attributes; else undefined. */
 function blockedForm(node: OnnxNode, dims: number[] | undefined, block: number, maxWeightFloats: number): { o: number; c: number; kh: number; kw: number; depthwise: boolean; plainInput: boolean; pads: number[] } | undefined {
   if (node.op !== 'Conv' || node.domain || !dims || dims.length !== 4 || dims.reduce((a, b) => a * b, 1) > maxWeightFloats) return undefined;
   const auto = stringAttr(node, 'auto_pad', 'NOTSET');
@@ -116,6 +120,7 @@ function blockedForm(node: OnnxNode, dims: number[] | undefined, block: number, 
   const group = intAttr(node, 'group', 1);
   // Depthwise: one filter per channel, channels in whole blocks.
   if (group > 1) return ci === 1 && o === group && o % block === 0 ? { o, c: o, kh, kw, depthwise: true, plainInput: false, pads } : undefined;
-  // ReorderInput takes channel counts in 4s.
-  return ci < block || ci % 4 === 0 ? { o, c: ci, kh, kw, depthwise: false, plainInput: ci < block, pads } : undefined;
+  // ReorderInput takes channel counts in 4s and from a whole block (fewer stay plain); RGB and grey inputs go in unblocked.
+  if (ci <= PLAIN_INPUT_CHANNELS) return { o, c: ci, kh, kw, depthwise: false, plainInput: true, pads };
+  return ci % 4 === 0 && ci >= block ? { o, c: ci, kh, kw, depthwise: false, plainInput: false, pads } : undefined;
 }
