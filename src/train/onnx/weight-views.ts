@@ -38,13 +38,14 @@ export async function weightViews(ort: OrtModule, graph: OnnxGraph, variables: R
     const shape = inputs.get(name)?.shape;
     return variables.has(name) && shape?.every((d): d is number => typeof d === 'number') && shape.reduce((a, b) => a * b, 1) <= MAX_SOURCE_FLOATS ? shape : undefined;
   };
-  const constants = new Set(graph.initializers.map((t) => t.name));
+  const initializers = new Map(graph.initializers.map((t) => [t.name, t]));
+  const constants = new Set(initializers.keys());
   for (const n of graph.nodes) if (n.op === 'Constant' && !n.domain) constants.add(n.outputs[0]!);
   // Per derived tensor: its weight, and whether the chain to it moves elements.
   const derived = new Map<string, { source: string; moved: boolean; node: OnnxNode }>();
   const order = topologicalOrder(graph);
   for (const node of order) {
-    if (!MOVES.has(node.op) || node.domain || node.outputs.length !== 1 || !zeroFill(node, graph)) continue;
+    if (!MOVES.has(node.op) || node.domain || node.outputs.length !== 1 || !zeroFill(node, initializers)) continue;
     const [data, ...rest] = node.inputs;
     if (!data || !rest.every((r) => r === '' || constants.has(r))) continue;
     const from = derived.get(data) ?? (sourceDims(data) ? { source: data, moved: false } : undefined);
@@ -52,7 +53,7 @@ export async function weightViews(ort: OrtModule, graph: OnnxGraph, variables: R
   }
   // The views: derived tensors that moved elements and are read by a node outside the chains (or are outputs).
   const readers = new Map<string, OnnxNode[]>();
-  for (const n of graph.nodes) for (const i of n.inputs) readers.set(i, [...(readers.get(i) ?? []), n]);
+  for (const n of graph.nodes) for (const i of n.inputs) (readers.get(i) ?? readers.set(i, []).get(i)!).push(n);
   const outputs = new Set(graph.outputs.map((o) => o.name));
   const inChain = new Set([...derived.values()].map((d) => d.node));
   const frontier = [...derived.entries()].filter(([t, d]) => d.moved && (outputs.has(t) || (readers.get(t) ?? []).some((r) => !inChain.has(r)))).map(([t]) => t);
@@ -82,12 +83,12 @@ export async function weightViews(ort: OrtModule, graph: OnnxGraph, variables: R
 }
 
 /** A Pad that fills with zeros (constant mode, no value or a constant 0); every other op passes. */
-function zeroFill(node: OnnxNode, graph: OnnxGraph): boolean {
+function zeroFill(node: OnnxNode, initializers: ReadonlyMap<string, OnnxGraph['initializers'][number]>): boolean {
   if (node.op !== 'Pad') return true;
   if (stringAttr(node, 'mode', 'constant') !== 'constant' || floatAttr(node, 'value', 0) !== 0) return false;
   const value = node.inputs[2];
   if (!value) return true;
-  const t = graph.initializers.find((i) => i.name === value);
+  const t = initializers.get(value);
   return t !== undefined && t.data.length === 1 && Number(t.data[0]) === 0;
 }
 
