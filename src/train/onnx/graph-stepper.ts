@@ -53,11 +53,27 @@ interface Compiled {
    * kernel of their own sums from the session's X and dY outputs (depthwise-outside.ts).
    */
   outside?: { kernel: UpdateKernel | undefined; rule: UpdateRule; index: Map<string, number>; sizes: number[]; decay: Decay; gradientShapes?: Map<string, number[]>; depthwise?: { kernel: DepthwiseKernel | undefined; layers: OutsideDepthwise[] } };
-  /** Weights' rearrangements the session takes as inputs, gathered before each run (weight-views.ts) by the kernel where there is one, each into its buffer. */
-  views: { list: WeightView[]; kernel: ViewKernel | undefined; data: Float32Array[] };
+  /**
+   * Weights' rearrangements the session takes as inputs (weight-views.ts): each view's name and
+   * dims, its buffer, and `fill`, which gathers every view from the weights `read` gives, by the
+   * kernel where there is one.
+   */
+  views: { list: Array<Omit<WeightView, 'index'>>; data: Float32Array[]; fill: (read: (name: string) => Float32Array) => void };
 }
 
 const size = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
+
+/**
+ * The views' buffers and their gather: the WebAssembly kernel's, whose table holds the indices (the
+ * JavaScript index arrays are then let go: about 7 MB on ResNet-18), or a JavaScript loop over them.
+ */
+function gatherers(list: readonly WeightView[], floatsOf: ReadonlyMap<string, number>): Compiled['views'] {
+  const names = list.map(({ name, source, dims }) => ({ name, source, dims }));
+  const kernel = list.length > 0 ? ViewKernel.create(list, floatsOf) : undefined;
+  if (kernel) return { list: names, data: kernel.views, fill: (read) => kernel.fill(read) };
+  const data = list.map((v) => new Float32Array(v.index.length));
+  return { list: names, data, fill: (read) => list.forEach((v, i) => gatherView(read(v.source), v.index, data[i]!)) };
+}
 
 /**
  * Steps queued before one run: up to 32, within 16 MB of per-step inputs. Measured on the
@@ -233,8 +249,7 @@ export class GraphStepper implements Stepper {
       session = await this.open(encodeOnnxModel({ irVersion: forward.irVersion, producerName: 'graft', opsets, graphName: 'graft_train_step', graph }), options, light).catch(() => undefined);
     }
     const list = session && viewed ? viewed.views : [];
-    const viewKernel = list.length > 0 ? ViewKernel.create(list, floatsOf) : undefined;
-    const views = { list, kernel: viewKernel, data: viewKernel?.views ?? list.map((v) => new Float32Array(v.index.length)) };
+    const views = gatherers(list, floatsOf);
     const convForms = session ? { gemm: asGemm!.rewritten, blocked: blocked!.rewritten, batchedWeightGradients: asGemm!.batched } : { gemm: 0, blocked: 0, batchedWeightGradients: 0 };
     if (session && outside && direct) outside.gradientShapes = direct.shapes;
     if (session && outside && dwKernel && depthwise && depthwise.layers.length > 0) outside.depthwise = { kernel: dwKernel, layers: depthwise.layers };
@@ -402,8 +417,7 @@ export class GraphStepper implements Stepper {
       });
     }
     const views = c.views;
-    if (views.kernel) views.kernel.fill((name) => feeds[name]!.data as Float32Array);
-    else views.list.forEach((v, i) => gatherView(feeds[v.source]!.data as Float32Array, v.index, views.data[i]!));
+    views.fill((name) => feeds[name]!.data as Float32Array);
     // Heavy steps run in this thread (the update kernel's memory cannot move either): the views stay where they are.
     views.list.forEach((v, i) => (feeds[v.name] = { data: views.data[i]!, dims: v.dims }));
     const arrays = (await c.session.run(feeds, fetches)) as Record<string, Float32Array>;
