@@ -7,8 +7,8 @@
 // and the median of the paired ratios A/B (step i of A over step i of B).
 //
 //   node bench/step-ab.mjs [--model resnet18|mobilenetv2] [--steps 100] [--warmup 3] ARM_A ARM_B
-import os from 'node:os';
 import path from 'node:path';
+import { stepModel } from './step-models.mjs';
 
 const o = { model: 'resnet18', steps: 100, warmup: 3, arms: [] };
 const argv = process.argv.slice(2);
@@ -35,12 +35,7 @@ const ort = await arms[0].runtime.loadOnnxRuntime();
 if (typeof ort === 'string') throw new Error(ort);
 for (const a of arms) {
   // The model of bench/step-time.mjs: 64×64 input, one sigmoid unit, Adam.
-  const base = o.model === 'resnet18' ? (await a.index.loadOnnxSource(path.join(os.homedir(), '.cache/graft/onnx-fixtures/resnet18-64.onnx'), { preprocess: 'imagenet' })).model : a.index.buildMobileNetV2({ alpha: 0.35, inputShape: [64, 64, 3] });
-  const input = tfl.input({ shape: [64, 64, 3] });
-  let h = base.apply(input);
-  if (h.shape.length === 4) h = tfl.layers.globalAveragePooling2d({}).apply(h);
-  if (o.model === 'mobilenetv2') h = tfl.layers.dense({ units: 256, activation: 'relu' }).apply(h);
-  const model = tfl.model({ inputs: input, outputs: tfl.layers.dense({ units: 1, activation: 'sigmoid' }).apply(h) });
+  const model = await stepModel(tfl, a.index, o.model);
   a.views?.useWeightViews(a.on);
   a.stepper = new a.GraphStepper(ort, model, { activation: 'sigmoid', units: 1, classes: 2 }, a.resolveOptimizer({ name: 'adam', learningRate: 1e-3 }), undefined);
   await a.stepper.refresh();

@@ -16,9 +16,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { RESNET18_INIT, stepModel } from './step-models.mjs';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const o = { model: 'resnet18', dist: path.join(REPO, 'dist'), steps: 8, warmup: 2, batch: 32, threads: 0, spin: true, profile: false, profileNodes: 0, queue: false, json: undefined, init: path.join(os.homedir(), '.cache/graft/onnx-fixtures/resnet18-64.onnx') };
+const o = { model: 'resnet18', dist: path.join(REPO, 'dist'), steps: 8, warmup: 2, batch: 32, threads: 0, spin: true, profile: false, profileNodes: 0, queue: false, json: undefined, init: RESNET18_INIT };
 const argv = process.argv.slice(2);
 for (let i = 0; i < argv.length; i++) {
   const f = argv[i];
@@ -74,15 +75,7 @@ if (o.model === 'mlp') {
   optimizer = { name: 'sgd', learningRate: 0.01 };
   inputShape = [28, 28];
 } else {
-  let base;
-  if (o.model === 'resnet18') base = (await loadOnnxSource(o.init, { preprocess: 'imagenet' })).model;
-  else if (o.model === 'mobilenetv2') base = buildMobileNetV2({ alpha: 0.35, inputShape: [64, 64, 3] });
-  else throw new Error(`--model takes resnet18, mobilenetv2 or mlp, received ${o.model}`);
-  const input = tfl.input({ shape: [64, 64, 3] });
-  let h = base.apply(input);
-  if (h.shape.length === 4) h = tfl.layers.globalAveragePooling2d({}).apply(h);
-  if (o.model === 'mobilenetv2') h = tfl.layers.dense({ units: 256, activation: 'relu' }).apply(h);
-  model = tfl.model({ inputs: input, outputs: tfl.layers.dense({ units: 1, activation: 'sigmoid' }).apply(h) });
+  model = await stepModel(tfl, { loadOnnxSource, buildMobileNetV2 }, o.model, o.init);
 }
 
 // GraphStepper's own session options, plus what the flags ask (threads, spinning, profiling).
@@ -152,7 +145,7 @@ const ms = (v) => +v.toFixed(3);
 const median = (a) => [...a].sort((p, q) => p - q)[Math.floor(a.length / 2)];
 // The last session opened is the step's (graft may open small probe sessions first).
 const { s, bytes } = sessions.at(-1);
-const result = { model: o.model, dist: o.dist, batch: m, threads: o.threads || 'default', spin: o.spin, compileMs: Math.round(compileMs), queued: o.queue, meanStepMs: ms(meanStepMs), stepMs: ms(median(stepMs)), cpuMs: ms(median(cpuMs)), runMs: ms(median(runMs)), steps: stepMs.map(ms), graphBytes: bytes.length, convForms: stepper.current?.convForms, weightViews: stepper.current?.views?.list.length, weightViewFloats: stepper.current?.views?.list.reduce((a, v) => a + v.index.length, 0), viewKernel: stepper.current?.views?.kernel !== undefined };
+const result = { model: o.model, dist: o.dist, batch: m, threads: o.threads || 'default', spin: o.spin, compileMs: Math.round(compileMs), queued: o.queue, meanStepMs: ms(meanStepMs), stepMs: ms(median(stepMs)), cpuMs: ms(median(cpuMs)), runMs: ms(median(runMs)), steps: stepMs.map(ms), graphBytes: bytes.length, convForms: stepper.current?.convForms, weightViews: stepper.current?.views?.list.length, weightViewFloats: stepper.current?.views?.list.reduce((a, v) => a + v.dims.reduce((p, d) => p * d, 1), 0), viewKernel: stepper.current?.views?.inWasm ?? (stepper.current?.views?.kernel !== undefined) };
 // The step graph's nodes per op (GraphStepper's compiled graph; a private field, read for the record).
 const nodes = stepper.current?.step?.graph?.nodes ?? [];
 result.nodesByOp = Object.fromEntries(Object.entries(nodes.reduce((a, n) => ((a[n.op] = (a[n.op] ?? 0) + 1), a), {})).sort((p, q) => q[1] - p[1]));
