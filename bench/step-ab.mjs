@@ -1,9 +1,10 @@
 #!/usr/bin/env node
-// Two builds (or one build with and without weight views) stepping the same whole-network model in
+// Two builds (or one build with and without one of its options) stepping the same whole-network model in
 // one process, their steps alternated (ABBA…), so that the machine's load falls on both alike: the
 // way to see a few per cent on a shared machine where one step's time moves by ±20% within a minute.
 // Each arm is `DIST` (a tree built by `npx tsc -p tsconfig.build.json --outDir DIST`) or
-// `DIST:noviews` (that build with useWeightViews(false)). Prints each arm's p10, p25 and median step
+// `DIST:noviews` (that build with useWeightViews(false)) or `DIST:depthwise` (with the depthwise
+// weight-gradient kernel, useDepthwiseKernel(true), off by default). Prints each arm's p10, p25 and median step
 // and the median of the paired ratios A/B (step i of A over step i of B).
 //
 //   node bench/step-ab.mjs [--model resnet18|mobilenetv2] [--steps 100] [--warmup 3] ARM_A ARM_B
@@ -19,7 +20,7 @@ for (let i = 0; i < argv.length; i++) {
   else if (argv[i].startsWith('--')) throw new Error(`unknown option ${argv[i]}`);
   else o.arms.push(argv[i]);
 }
-if (o.arms.length !== 2) throw new Error(`give two arms (DIST or DIST:noviews), received ${o.arms.length}`);
+if (o.arms.length !== 2) throw new Error(`give two arms (DIST, DIST:noviews or DIST:depthwise), received ${o.arms.length}`);
 
 const tfl = await import('@tensorflow/tfjs-layers');
 const arms = [];
@@ -28,7 +29,10 @@ for (const spec of o.arms) {
   const dist = (p) => import(path.join(path.resolve(dir), p));
   const views = await dist('train/onnx/weight-views.js').catch(() => undefined);
   if (flag === 'noviews' && !views) throw new Error(`${spec}: ${dir} has no weight views (a build before them)`);
-  arms.push({ spec, index: await dist('index.js'), GraphStepper: (await dist('train/onnx/graph-stepper.js')).GraphStepper, resolveOptimizer: (await dist('train/optimizer.js')).resolveOptimizer, runtime: await dist('engine/onnx/runtime.js'), views, on: flag !== 'noviews', times: [] });
+  const depthwise = flag === 'depthwise' ? await dist('train/onnx/depthwise-kernel.js').catch(() => undefined) : undefined;
+  if (flag === 'depthwise' && !depthwise?.useDepthwiseKernel) throw new Error(`${spec}: ${dir} has no depthwise kernel (a build before it)`);
+  if (flag !== undefined && !['noviews', 'depthwise'].includes(flag)) throw new Error(`${spec}: an arm's flag is noviews or depthwise, received ${flag}`);
+  arms.push({ spec, index: await dist('index.js'), GraphStepper: (await dist('train/onnx/graph-stepper.js')).GraphStepper, resolveOptimizer: (await dist('train/optimizer.js')).resolveOptimizer, runtime: await dist('engine/onnx/runtime.js'), views, on: flag !== 'noviews', depthwise, times: [] });
 }
 await arms[0].index.initBackend('cpu');
 const ort = await arms[0].runtime.loadOnnxRuntime();
@@ -37,10 +41,12 @@ for (const a of arms) {
   // The model of bench/step-time.mjs: 64×64 input, one sigmoid unit, Adam.
   const model = await stepModel(tfl, a.index, o.model);
   a.views?.useWeightViews(a.on);
+  a.depthwise?.useDepthwiseKernel(true);
   a.stepper = new a.GraphStepper(ort, model, { activation: 'sigmoid', units: 1, classes: 2 }, a.resolveOptimizer({ name: 'adam', learningRate: 1e-3 }), undefined);
   await a.stepper.refresh();
   a.stepper.beginEpoch(0, 0);
   a.views?.useWeightViews(true);
+  a.depthwise?.useDepthwiseKernel(false);
 }
 const m = 32;
 const x = new Float32Array(m * 64 * 64 * 3).map((_, i) => ((i * 2654435761) % 1000) / 1000);

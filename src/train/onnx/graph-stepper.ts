@@ -21,6 +21,7 @@ import { DepthwiseKernel, depthwiseKernelWanted } from './depthwise-kernel.js';
 import { depthwiseFetches, depthwiseOutside, sumDepthwise, type OutsideDepthwise } from './depthwise-outside.js';
 import { UpdateKernel, type Decay, type UpdateRule } from './update-kernel.js';
 import { ViewKernel } from './view-kernel.js';
+import { channelsFirst, channelsFirstInput } from './input-layout.js';
 import { gatherView, weightViews, weightViewsWanted, type WeightView } from './weight-views.js';
 import { encodeOnnxModel } from '../../engine/onnx/model-proto.js';
 import { inlineStepSessions, type OpenStepSession, type StepSession, type StepValue } from './step-session.js';
@@ -40,6 +41,8 @@ interface Compiled {
   looped: boolean;
   /** The step graph's inputs fed once per step (x, targets, masks, rates). */
   perStep: string[];
+  /** Where the step graph takes the images channels first (input-layout.ts): pixels and channels per image, for the transposing copy. */
+  inputChannelsFirst?: { pixels: number; channels: number };
   /** Per training layer: its name, its trained variables' ONNX names (getWeights() order) and its factor on the phase's rate. */
   groups: Array<{ layer: string; variables: string[]; factor: number }>;
   session: StepSession;
@@ -56,9 +59,9 @@ interface Compiled {
   /**
    * Weights' rearrangements the session takes as inputs (weight-views.ts): each view's name and
    * dims, its buffer, and `fill`, which gathers every view from the weights `read` gives, by the
-   * kernel where there is one.
+   * kernel where there is one (`inWasm`).
    */
-  views: { list: Array<Omit<WeightView, 'index'>>; data: Float32Array[]; fill: (read: (name: string) => Float32Array) => void };
+  views: { list: Array<Omit<WeightView, 'index'>>; data: Float32Array[]; fill: (read: (name: string) => Float32Array) => void; inWasm: boolean };
 }
 
 const size = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
@@ -70,9 +73,9 @@ const size = (shape: readonly number[]): number => shape.reduce((a, b) => a * b,
 function gatherers(list: readonly WeightView[], floatsOf: ReadonlyMap<string, number>): Compiled['views'] {
   const names = list.map(({ name, source, dims }) => ({ name, source, dims }));
   const kernel = list.length > 0 ? ViewKernel.create(list, floatsOf) : undefined;
-  if (kernel) return { list: names, data: kernel.views, fill: (read) => kernel.fill(read) };
+  if (kernel) return { list: names, data: kernel.views, fill: (read) => kernel.fill(read), inWasm: true };
   const data = list.map((v) => new Float32Array(v.index.length));
-  return { list: names, data, fill: (read) => list.forEach((v, i) => gatherView(read(v.source), v.index, data[i]!)) };
+  return { list: names, data, fill: (read) => list.forEach((v, i) => gatherView(read(v.source), v.index, data[i]!)), inWasm: false };
 }
 
 /**
@@ -212,12 +215,17 @@ export class GraphStepper implements Stepper {
     const rule = ruleOf(this.spec);
     const kernel = light ? null : UpdateKernel.create(rule, sizes);
     const outside: Compiled['outside'] = kernel ? { kernel, rule, index: new Map(trained.map((n, i) => [n, i])), sizes, decay: decayOf(this.spec) } : undefined;
-    const step = buildStepGraph({
+    const built = buildStepGraph({
       forward,
       groups: groups.map((g) => ({ variables: g.variables })),
       optimizer: this.spec,
       gradientsOut: outside !== undefined,
     });
+    // A heavy step takes the batch channels first where its graph's first op made it so (input-layout.ts).
+    const [, h, w, channels] = built.graph.inputs.find((i) => i.name === 'x')?.shape ?? [];
+    const nchw = !light && typeof h === 'number' && typeof w === 'number' && typeof channels === 'number' ? channelsFirstInput(built.graph, 'x') : undefined;
+    const step = nchw ? { ...built, graph: nchw, bytes: encodeOnnxModel({ irVersion: forward.irVersion, producerName: 'graft', opsets: [{ domain: '', version: forward.opset }], graphName: 'graft_train_step', graph: nchw }) } : built;
+    const inputChannelsFirst = nchw ? { pixels: (h as number) * (w as number), channels: channels as number } : undefined;
     const changing = new Set([...step.trained, ...step.movingStatistics]);
     const carried = [
       ...step.variableInputs.filter((n) => changing.has(n) && !outside?.index.has(n)).map((n) => ({ input: n, output: step.trained.includes(n) ? `new_${n}` : `${n}.new` })),
@@ -262,7 +270,7 @@ export class GraphStepper implements Stepper {
         `onnxruntime refused graft's training graph for ${this.model.name} (${(e as Error).message.split('\n')[0]}). Train with --engine tfjs (GRAFT_ENGINE=tfjs) instead, and please report this.`,
       );
     }
-    return { forward, step, looped: light, perStep, groups: groups.map((g) => ({ layer: g.layer.name, variables: g.variables, factor: this.scale?.(g.layer) ?? 1 })), session, convForms, views, ...(outside ? { outside } : {}) };
+    return { forward, step, looped: light, perStep, inputChannelsFirst, groups: groups.map((g) => ({ layer: g.layer.name, variables: g.variables, factor: this.scale?.(g.layer) ?? 1 })), session, convForms, views, ...(outside ? { outside } : {}) };
   }
 
   beginEpoch(lossSum: number, correctSum: number): void {
@@ -282,7 +290,8 @@ export class GraphStepper implements Stepper {
       const per = q.perStep.get(name)!;
       fill(per.data.subarray(at * per.size, (at + 1) * per.size));
     };
-    put('x', (into) => into.set(x.subarray(0, into.length)));
+    const nchw = c.inputChannelsFirst;
+    put('x', (into) => (nchw ? channelsFirst(x, into, m, nchw.pixels, nchw.channels) : into.set(x.subarray(0, into.length))));
     q.labels.set(labels.subarray(0, m), at * m);
     const cw = this.classWeights;
     // The loss's inputs (training-graph.ts lossPart): one unit, (smoothed) targets and per-sample
