@@ -2,7 +2,7 @@ import { GUARD_STOPS } from '../train/divergence.js';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { activeBackend } from '../engine/backend.js';
 import { GraftError } from '../errors.js';
-import { evaluate } from '../evaluate/evaluate.js';
+import { evaluateOn, type Evaluation } from '../evaluate/evaluate.js';
 import { confidenceInterval, pairedDifference, verdict } from '../evaluate/stats.js';
 import type { CompareResult, CompareRow, TrainSize, Trial } from '../evaluate/compare-result.js';
 import { disposeModel } from '../models/dispose.js';
@@ -143,7 +143,7 @@ export async function runTrialPair(source: tfl.LayersModel, plan: ComparePlan, k
   const t = await transfer(source, transferOpts);
   let started = performance.now();
   const phases = await fineTune(t, data.train, { ...common, frozen: plan.frozen, unfrozen: { ...plan.unfrozen, unfreeze: 'all', ...(batchNorm !== undefined && { batchNorm }) } });
-  const transferTrial = trial('transfer', evaluate(t.model, data.test), performance.now() - started, phases.flatMap((p) => p.history), phases[0]?.classWeights, phases.map((p) => p.stopReason));
+  const transferTrial = trial('transfer', (await evaluateOn(t.model, data.test)).evaluation, performance.now() - started, phases.flatMap((p) => p.history), phases[0]?.classWeights, phases.map((p) => p.stopReason));
   disposeModel(t.model);
 
   const s = await transfer(source, transferOpts);
@@ -151,11 +151,11 @@ export async function runTrialPair(source: tfl.LayersModel, plan: ComparePlan, k
   applyUnfreeze(s.reused, 'all');
   started = performance.now();
   const r = await fit(s.model, data.train, { ...common, epochs: plan.frozen.epochs + plan.unfrozen.epochs, optimizer: plan.frozen.optimizer, ...(plan.frozen.schedule !== undefined && { schedule: plan.frozen.schedule }), phase: 'scratch' });
-  const scratchTrial = trial('scratch', evaluate(s.model, data.test), performance.now() - started, r.history, r.classWeights, [r.stopReason]);
+  const scratchTrial = trial('scratch', (await evaluateOn(s.model, data.test)).evaluation, performance.now() - started, r.history, r.classWeights, [r.stopReason]);
   disposeModel(s.model);
   return [transferTrial, scratchTrial];
 
-  function trial(arm: Trial['arm'], e: ReturnType<typeof evaluate>, ms: number, history: Array<{ valAccuracy?: number }>, classWeights: Record<string, number> | undefined, stops: readonly string[]): Trial {
+  function trial(arm: Trial['arm'], e: Evaluation, ms: number, history: Array<{ valAccuracy?: number }>, classWeights: Record<string, number> | undefined, stops: readonly string[]): Trial {
     const vals = history.map((h) => h.valAccuracy).filter((v): v is number => v !== undefined);
     const out: Trial = { trainSize, seed, arm, testAccuracy: e.accuracy, testError: 1 - e.accuracy, testLoss: e.loss, epochs: history.length, seconds: ms / 1000, trainCount: data.train.y.length };
     if (vals.length > 0) out.valAccuracy = Math.max(...vals);

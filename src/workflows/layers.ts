@@ -1,7 +1,7 @@
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { activeBackend } from '../engine/backend.js';
 import { GraftError } from '../errors.js';
-import { evaluate } from '../evaluate/evaluate.js';
+import { evaluateOn } from '../evaluate/evaluate.js';
 import { confidenceInterval, type Interval } from '../evaluate/stats.js';
 import type { LayersArm, LayersPoint, LayersResult } from '../evaluate/layers-result.js';
 import { disposeModel } from '../models/dispose.js';
@@ -139,7 +139,7 @@ export async function runLayersTrials(source: tfl.LayersModel, plan: LayersPlan,
       ...(batchNorm !== undefined && { batchNorm }),
       ...(validation && { validation }),
     });
-    const acc = evaluate(t.model, test).accuracy;
+    const acc = (await evaluateOn(t.model, test)).evaluation.accuracy;
     disposeModel(t.model);
     accuracies.push(acc);
     onPoint?.(n, arm, seed, acc);

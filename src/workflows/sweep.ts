@@ -2,7 +2,7 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import { activeBackend } from '../engine/backend.js';
 import { Rng, deriveSeed } from '../engine/rng.js';
 import { GraftError } from '../errors.js';
-import { evaluate } from '../evaluate/evaluate.js';
+import { evaluateOn } from '../evaluate/evaluate.js';
 import { disposeModel } from '../models/dispose.js';
 import { resolveOptimizer, type OptimizerName, type ResolvedOptimizer } from '../train/optimizer.js';
 import { fineTune } from '../transfer/fine-tune.js';
@@ -156,7 +156,7 @@ export async function trainSweepConfig(source: tfl.LayersModel, plan: SweepPlan,
       ...(batchNorm !== undefined && { batchNorm }),
     },
   });
-  const v = evaluate(t.model, data.validation);
+  const v = (await evaluateOn(t.model, data.validation)).evaluation;
   const trial: SweepRunTrial = { config, valAccuracy: v.accuracy, valLoss: v.loss, seconds: (performance.now() - started) / 1000 };
   const stopped = phases.map((p) => p.stopReason).find((r) => GUARD_STOPS.includes(r));
   if (stopped) trial.stopped = stopped;
@@ -164,8 +164,8 @@ export async function trainSweepConfig(source: tfl.LayersModel, plan: SweepPlan,
 }
 
 /** The one look at the test set a sweep's chosen configuration gets: scores `model` on test, frees it, and records the score in `trial`. */
-export function scoreSweepChoice(model: tfl.LayersModel, trial: SweepRunTrial, test: Dataset): void {
-  const r = evaluate(model, test);
+export async function scoreSweepChoice(model: tfl.LayersModel, trial: SweepRunTrial, test: Dataset): Promise<void> {
+  const r = (await evaluateOn(model, test)).evaluation;
   disposeModel(model);
   trial.test = { accuracy: r.accuracy, loss: r.loss };
 }
@@ -186,7 +186,7 @@ export async function runSweepTrials(source: tfl.LayersModel, plan: SweepPlan, d
       best = { trial, model };
     } else disposeModel(model);
   }
-  if (best) scoreSweepChoice(best.model, best.trial, data.test);
+  if (best) await scoreSweepChoice(best.model, best.trial, data.test);
   return trials;
 }
 

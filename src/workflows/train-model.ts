@@ -9,7 +9,7 @@ import type { TrainCallbacks } from '../train/types.js';
 import type { EarlyStoppingOptions } from '../train/early-stopping.js';
 import { formatClassWeight, type ClassWeight } from '../train/class-weight.js';
 import { pickControls, withControls, type TrainingControls } from '../train/callbacks/controls.js';
-import { evaluate, type Evaluation } from '../evaluate/evaluate.js';
+import { evaluateOn, type Evaluation } from '../evaluate/evaluate.js';
 import { assertRunDirFree, saveRun, type PhaseRecord, type RunInfo } from '../io/run-dir.js';
 import { hasCheckpoint } from '../io/checkpoint-dir.js';
 import { disposeModel } from '../models/dispose.js';
@@ -135,7 +135,7 @@ export async function trainModel(options: TrainModelOptions): Promise<TrainedMod
     throw new TrainingDiverged('train', { ...result, stopReason: result.stopReason }, result.history, options.out);
   }
   const scoring = performance.now();
-  const test = evaluate(model, data.test);
+  const test = (await evaluateOn(model, data.test)).evaluation;
   const evaluationSeconds = (performance.now() - scoring) / 1000;
   const phase: PhaseRecord = {
     name: 'train',

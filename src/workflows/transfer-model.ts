@@ -5,7 +5,7 @@ import { applyRecipe, recipeFor, resolveRecipe, settingsGiven, type RecipeChoice
 import { fineTune, type FineTuneOptions, type PhaseResult } from '../transfer/fine-tune.js';
 import type { FreezePolicy } from '../transfer/freeze.js';
 import type { LayerRef } from '../transfer/layer-ref.js';
-import { evaluateWithProbabilities, type Evaluation } from '../evaluate/evaluate.js';
+import { evaluateOn, evaluateWithProbabilities, type Evaluation } from '../evaluate/evaluate.js';
 import { assertRunDirFree, saveRun, type OnnxSourceRecord, type PhaseRecord, type RunInfo } from '../io/run-dir.js';
 import { importedFrom } from '../io/onnx/source.js';
 import { onnxSourceRecord } from './onnx-source.js';
@@ -101,7 +101,7 @@ export async function transferModel(given: TransferModelOptions): Promise<Transf
   const started = performance.now();
   let evaluationSeconds = 0;
   let frozenTest: Evaluation | undefined = resume?.command === 'transfer' ? resume.frozenTest : undefined;
-  let last: ReturnType<typeof evaluateWithProbabilities> | undefined;
+  let last: { evaluation: Evaluation; probabilities: Float32Array } | undefined;
   const phases = await fineTune(t, data.train, {
     seed,
     ...(options.frozen && { frozen: options.frozen }),
@@ -120,7 +120,7 @@ export async function transferModel(given: TransferModelOptions): Promise<Transf
       const scoring = performance.now();
       // Scored on cached test features when the phase had them: same numbers, no second pass through the base.
       if (phase.cache) await phase.cache.precompute([data.test]);
-      last = phase.cache ? evaluateWithProbabilities(phase.cache.top, phase.cache.features(data.test)) : evaluateWithProbabilities(t.model, data.test);
+      last = phase.cache ? evaluateWithProbabilities(phase.cache.top, phase.cache.features(data.test)) : await evaluateOn(t.model, data.test);
       if (phase.name === 'frozen') frozenTest = last.evaluation;
       evaluationSeconds += (performance.now() - scoring) / 1000;
     },
@@ -151,7 +151,7 @@ export async function transferModel(given: TransferModelOptions): Promise<Transf
   }
   if (!last) {
     const scoring = performance.now();
-    last = evaluateWithProbabilities(t.model, data.test);
+    last = await evaluateOn(t.model, data.test);
     evaluationSeconds += (performance.now() - scoring) / 1000;
   }
   const test = last.evaluation;

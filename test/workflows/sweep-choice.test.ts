@@ -16,7 +16,11 @@ import { useBackend } from '../helpers.js';
 const spy = vi.hoisted(() => ({ prepared: [] as unknown[], scored: [] as unknown[] }));
 vi.mock('../../src/evaluate/evaluate.js', async (importOriginal) => {
   const real = await importOriginal<typeof import('../../src/evaluate/evaluate.js')>();
-  return { ...real, evaluate: (...args: Parameters<typeof real.evaluate>) => (spy.scored.push(args[1]), real.evaluate(...args)) };
+  return {
+    ...real,
+    evaluate: (...args: Parameters<typeof real.evaluate>) => (spy.scored.push(args[1]), real.evaluate(...args)),
+    evaluateOn: (...args: Parameters<typeof real.evaluateOn>) => (spy.scored.push(args[1]), real.evaluateOn(...args)),
+  };
 });
 vi.mock('../../src/workflows/prepare.js', async (importOriginal) => {
   const real = await importOriginal<typeof import('../../src/workflows/prepare.js')>();

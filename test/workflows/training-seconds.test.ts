@@ -16,6 +16,7 @@ vi.mock('../../src/evaluate/evaluate.js', async (importOriginal) => {
     ...real,
     evaluate: (...a: Parameters<typeof real.evaluate>) => (sleep(SCORING_SECONDS), real.evaluate(...a)),
     evaluateWithProbabilities: (...a: Parameters<typeof real.evaluateWithProbabilities>) => (sleep(SCORING_SECONDS), real.evaluateWithProbabilities(...a)),
+    evaluateOn: (...a: Parameters<typeof real.evaluateOn>) => (sleep(SCORING_SECONDS), real.evaluateOn(...a)),
   };
 });
 

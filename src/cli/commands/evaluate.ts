@@ -1,6 +1,6 @@
 import { GraftError } from '../../errors.js';
 import type { Evaluation } from '../../evaluate/evaluate.js';
-import { evaluate } from '../../evaluate/evaluate.js';
+import { evaluateOn } from '../../evaluate/evaluate.js';
 import { loadModel } from '../../io/run-dir.js';
 import { prepareTestSet } from '../../workflows/prepare.js';
 import { defineCommand } from '../command.js';
@@ -30,7 +30,7 @@ export const evaluateCommand = defineCommand({
     // The user's images are fitted to the model's input the way its training fitted them.
     const resize = resizeOption(v.resize) ?? (loaded.run ? (loaded.run.preprocessing.resize ?? 'squash') : 'crop');
     const data = await prepareTestSet(task, { ...dataOptions({ ...v, seed: '0' }, v.json), resize, modelInput: loaded.model.inputs[0]!.shape });
-    const result = evaluate(loaded.model, data.test);
+    const result = (await evaluateOn(loaded.model, data.test)).evaluation;
     if (v.json) printJson({ accuracy: result.accuracy, loss: result.loss, confusion: result.confusion, perClass: result.perClass, count: result.count, task: data.task });
     else {
       printOut(`${v.model} on ${data.task} (test set, ${result.count} images)\n`);

@@ -38,7 +38,7 @@ export async function finishQueuedSweep(
     );
   }
   const scored: SweepRunTrial = { ...fromWorker };
-  scoreSweepChoice(model, scored, data.test);
+  await scoreSweepChoice(model, scored, data.test);
   const runs = trials.map((t, i) => (i === chosen ? scored : t));
   return buildSweepResult(plan, runs, { task: data.task, source: info.sourceLocation, classWeights: sweepClassWeights(plan, data.train), backend: info.backend });
 }

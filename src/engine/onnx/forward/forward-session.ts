@@ -2,6 +2,7 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import type * as Ort from 'onnxruntime-node';
 import { engineFromEnv, loadOnnxRuntime, type EngineChoice, type OrtModule } from '../runtime.js';
 import { buildForwardGraph } from './forward-graph.js';
+import { sessionThreading, threadingOptions } from '../threads.js';
 
 /** A TF.js model's inference pass on onnxruntime (see buildForwardGraph), run batch by batch. */
 export class OnnxForward {
@@ -19,7 +20,7 @@ export class OnnxForward {
     if (typeof graph === 'string') return graph;
     try {
       // Severity 3 (errors only): onnxruntime's warnings are about graft's generated graph, not the user's data.
-      const session = await ort.InferenceSession.create(graph.bytes, { graphOptimizationLevel: 'all', executionMode: 'sequential', logSeverityLevel: 3 });
+      const session = await ort.InferenceSession.create(graph.bytes, { graphOptimizationLevel: 'all', executionMode: 'sequential', logSeverityLevel: 3, ...threadingOptions(sessionThreading()) });
       return new OnnxForward(ort, session, graph.inputShape, graph.outputShape);
     } catch (e) {
       return `onnxruntime could not load the graph graft made of ${model.name} (${(e as Error).message.split('\n')[0]})`;
