@@ -29,7 +29,9 @@ function read(file) {
   for (const r of j.runs ?? []) {
     const test = r.testAccuracy ?? r.testAcc;
     if (r.error || r.ok === false || typeof test !== 'number') continue;
-    (arms[r.arm] ??= []).push({ test, frozen: typeof r.frozenTestAcc === 'number' ? r.frozenTestAcc : null });
+    // A resnet18.mjs PyTorch arm with graft's 1-unit sigmoid head is a peer of its own.
+    const arm = r.arm === 'torch' && j.options?.torchHead === 'sigmoid' ? 'torch-sigmoid' : r.arm;
+    (arms[arm] ??= []).push({ test, frozen: typeof r.frozenTestAcc === 'number' ? r.frozenTestAcc : null });
   }
   if (!bench || Object.keys(arms).length === 0) die(`${file} holds no finished runs of bench/cnn.mjs or bench/resnet18.mjs`);
   const mean = (xs) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : null);
@@ -42,8 +44,11 @@ const byBench = new Map();
 for (const f of files) {
   const r = read(f);
   const seeds = byBench.get(r.bench) ?? new Map();
-  if (seeds.has(r.seed)) die(`${f}: seed ${r.seed} of ${r.bench} appears in two files; pass one file per seed`);
-  seeds.set(r.seed, r.arms);
+  // One seed's arms may come from several files (a peer run on its own later), each arm once.
+  const have = seeds.get(r.seed) ?? {};
+  const twice = Object.keys(r.arms).find((a) => a in have);
+  if (twice) die(`${f}: seed ${r.seed}'s ${twice} arm of ${r.bench} appears in two files; pass one run per seed and arm`);
+  seeds.set(r.seed, { ...have, ...r.arms });
   byBench.set(r.bench, seeds);
 }
 

@@ -27,6 +27,8 @@ const HELP = `usage: node bench/resnet18.mjs [options]
   --python PATH       Python with torch and onnx (default $PEERS_PYTHON or /tmp/peers/bin/python)
   --graft-bin PATH    graft's CLI entry (default $GRAFT_BIN or <repo>/bin/graft.js): a build of another
                       commit, to compare two in one sitting
+  --torch-head H      the PyTorch arm's head: softmax (the init file's 2-class fc, default) or sigmoid
+                      (a fresh 1-unit Glorot-uniform fc with sigmoid cross-entropy, graft's 2-class head)
   --seed N            seed of both arms' runs (data order, head; default 0); the initial weights stay --init's
   --timeout S         per-run limit (default 3600)
   --results DIR       where the JSON goes (default <repo>/bench/results)
@@ -39,7 +41,7 @@ const o = {
   init: path.join(os.homedir(), '.cache/graft/onnx-fixtures/resnet18-64.onnx'),
   python: process.env.PEERS_PYTHON || '/tmp/peers/bin/python',
   graftBin: process.env.GRAFT_BIN || path.join(REPO, 'bin/graft.js'),
-  seed: 0, timeout: 3600, results: path.join(REPO, 'bench/results'),
+  torchHead: 'softmax', seed: 0, timeout: 3600, results: path.join(REPO, 'bench/results'),
 };
 eachFlag(process.argv.slice(2), die, (flag, val) => {
   const int = (min) => { const v = Number(val()); if (!Number.isInteger(v) || v < min) die(`${flag} takes a whole number ≥ ${min}`); return v; };
@@ -54,6 +56,7 @@ eachFlag(process.argv.slice(2), die, (flag, val) => {
   else if (flag === '--python') o.python = val();
   else if (flag === '--graft-bin') o.graftBin = val();
   else if (flag === '--seed') o.seed = int(0);
+  else if (flag === '--torch-head') { o.torchHead = val(); if (!['softmax', 'sigmoid'].includes(o.torchHead)) die(`--torch-head takes softmax or sigmoid; received ${JSON.stringify(o.torchHead)}`); }
   else if (flag === '--timeout') o.timeout = int(1);
   else if (flag === '--results') o.results = val();
   else die(`unknown option ${flag} (see --help)`);
@@ -87,7 +90,7 @@ await interleaved([...o.only].sort((a, b) => (a === 'torch' ? -1 : b === 'torch'
   let argv;
   const out = path.join(work, `run-${arm}-${rep}`);
   if (arm === 'torch') {
-    argv = [o.python, path.join(REPO, 'bench/peers/torch_resnet18_cats_dogs.py'), '--data-dir', path.join(work, 'data'), '--per-class', '0', '--epochs', String(o.epochs), '--init', o.init, '--seed', String(o.seed)];
+    argv = [o.python, path.join(REPO, 'bench/peers/torch_resnet18_cats_dogs.py'), '--data-dir', path.join(work, 'data'), '--per-class', '0', '--epochs', String(o.epochs), '--init', o.init, '--seed', String(o.seed), '--head', o.torchHead];
   } else {
     if (!isFile(o.init)) { rec.error = `no initial weights at ${o.init}`; console.log('SKIPPED (no initial weights; run the torch arm first)'); runs.push(rec); return; }
     argv = graftCommand(o.graftBin, ['transfer', '--from', o.init, '--preprocess', 'imagenet', '--task', `folder:${path.join(work, 'data')}`,

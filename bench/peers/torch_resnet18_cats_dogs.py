@@ -51,6 +51,9 @@ def parse_args():
     p.add_argument('--test-per-class', type=int, default=0, help='keep the first N test files per class (default: all)')
     p.add_argument('--epochs', type=int, default=10)
     p.add_argument('--lr', type=float, default=1e-3)
+    p.add_argument('--head', choices=['softmax', 'sigmoid'], default='softmax',
+                   help="softmax: the init file's 2-class fc (default); sigmoid: a fresh 1-unit fc, Glorot-uniform, "
+                        "sigmoid cross-entropy, as graft's 2-class head")
     p.add_argument('--batch-size', type=int, default=32)
     p.add_argument('--threads', type=int, default=2)
     p.add_argument('--seed', type=int, default=0)
@@ -137,7 +140,25 @@ def evaluate(model, x, y):
     t0 = time.perf_counter()
     with torch.no_grad():
         logits = torch.cat([model(x[i:i + 256]) for i in range(0, len(x), 256)])
-    return float(F.cross_entropy(logits, y)), float((logits.argmax(1) == y).float().mean()), time.perf_counter() - t0
+    return float(loss_of(logits, y)), float((predicted(logits) == y).float().mean()), time.perf_counter() - t0
+
+
+def sigmoid_head(model):
+    """graft's head for two classes: one unit, Glorot-uniform kernel, zero bias (the sigmoid is in the loss)."""
+    import math
+    fc = nn.Linear(model.fc.in_features, 1)
+    limit = math.sqrt(6 / (model.fc.in_features + 1))
+    nn.init.uniform_(fc.weight, -limit, limit)
+    nn.init.zeros_(fc.bias)
+    model.fc = fc
+
+
+def loss_of(logits, y):
+    return F.binary_cross_entropy_with_logits(logits[:, 0], y.float()) if logits.shape[1] == 1 else F.cross_entropy(logits, y)
+
+
+def predicted(logits):
+    return (logits[:, 0] > 0).long() if logits.shape[1] == 1 else logits.argmax(1)
 
 
 def main():
@@ -149,6 +170,8 @@ def main():
     torch.manual_seed(a.seed)
     rng = np.random.default_rng(a.seed)
     model = initial_model(a.init, a.seed)
+    if a.head == 'sigmoid':
+        sigmoid_head(model)
 
     t0 = time.perf_counter()
     train_files, y_train = list_split(a.data_dir, 'train', classes, a.per_class)
@@ -166,12 +189,12 @@ def main():
         for i in range(0, len(order), a.batch_size):
             idx = order[i:i + a.batch_size]
             logits = model(x_train[idx])
-            loss = F.cross_entropy(logits, y_train[idx])
+            loss = loss_of(logits, y_train[idx])
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
             total += loss.item() * len(idx)
-            right += int((logits.argmax(1) == y_train[idx]).sum())
+            right += int((predicted(logits) == y_train[idx]).sum())
         epoch_seconds.append(time.perf_counter() - t)
         losses.append(total / len(order))
         accs.append(right / len(order))
@@ -183,7 +206,9 @@ def main():
         'system': 'pytorch',
         'torch': torch.__version__,
         'threads': torch.get_num_threads(),
-        'model': 'resnet18 (torchvision, random init, fc 2 classes), every layer trained',
+        'model': 'resnet18 (torchvision, random init, fc 2 classes), every layer trained' if a.head == 'softmax' else
+                 'resnet18 (torchvision, random init, fresh 1-unit sigmoid fc), every layer trained',
+        'head': a.head,
         'init': os.path.abspath(a.init),
         'input': SIDE,
         'preprocessing': 'bilinear resize to 64, x/255, ImageNet mean/std',
