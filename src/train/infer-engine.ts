@@ -4,9 +4,9 @@ import { sampleSize, type Dataset } from '../data/dataset.js';
 import { sampleRange } from '../data/rows.js';
 import type { EngineChoice } from '../engine/engine-choice.js';
 import { onnxForward } from '../engine/onnx/forward/forward-session.js';
-import { inferenceBatch, predictProbabilities } from './infer.js';
+import { inferenceBatch, lossAndAccuracy, predictProbabilities, type LossAccuracy, type LossAccuracyOptions } from './infer.js';
 import { modelSampleShape } from './input-shape.js';
-import { probabilities, type OutputHead } from './loss.js';
+import { correctOf, lossOf, probabilities, type OutputHead } from './loss.js';
 
 /** Which engine ran an inference pass; `reason` says why TF.js did when onnxruntime was not ruled out by the caller. */
 export interface InferenceEngine {
@@ -30,38 +30,75 @@ export async function predictProbabilitiesOn(
   data: Dataset,
   engineChoice?: EngineChoice,
 ): Promise<{ probabilities: Float32Array; engine: InferenceEngine }> {
-  const tfjs = (reason: string): { probabilities: Float32Array; engine: InferenceEngine } => ({
-    probabilities: predictProbabilities(model, head, data, data.sampleShape, data.source),
-    engine: { engine: 'tfjs', reason },
-  });
+  const run = await outputsOn(model, head, data, engineChoice, false);
+  if (typeof run === 'string') return { probabilities: predictProbabilities(model, head, data, data.sampleShape, data.source), engine: { engine: 'tfjs', reason: run } };
+  // The same output-to-probabilities step as the TF.js path (sigmoid or softmax of logits where the head has none).
+  return { probabilities: onTensor(run.raw, data.y.length, head.units, (out) => probabilities(head, out)), engine: { engine: 'onnxruntime' } };
+}
+
+/**
+ * `lossAndAccuracy` (validation during a fit) with the forward pass on onnxruntime where the model
+ * translates, else on TF.js. The graph ends before the output's softmax/sigmoid, so the loss is
+ * taken from logits with the same functions as TF.js's pass (label smoothing included) and the two
+ * agree to float32 rounding. Making the session for the epoch's weights included, it was the faster
+ * pass for both a ResNet-18 (200 64×64 images: 0.45–0.60 s against TF.js's 2.2–2.3 s) and a
+ * 784-300-100-1 MLP (5,000 samples: 0.02–0.03 s against 0.09–0.11 s).
+ */
+export async function lossAndAccuracyOn(
+  model: tfl.LayersModel,
+  head: OutputHead,
+  data: Dataset,
+  options: LossAccuracyOptions = {},
+  engineChoice?: EngineChoice,
+): Promise<{ result: LossAccuracy; engine: InferenceEngine }> {
+  const run = await outputsOn(model, head, data, engineChoice, true);
+  if (typeof run === 'string') return { result: lossAndAccuracy(model, head, data, options), engine: { engine: 'tfjs', reason: run } };
   const n = data.y.length;
+  const h: OutputHead = run.squashed ? { ...head, activation: 'linear' } : head;
+  const [loss, correct] = tf.tidy(() => {
+    const out = tf.tensor2d(run.raw, [n, head.units]);
+    const y = tf.tensor1d(data.y, 'float32');
+    return [lossOf(head, out, run.squashed, y, options.labelSmoothing).dataSync()[0]!, correctOf(head, out, run.squashed, y).dataSync()[0]!];
+  });
+  const result: LossAccuracy = { loss, accuracy: correct / n };
+  if (options.probabilities) result.probabilities = onTensor(run.raw, n, head.units, (out) => probabilities(h, out));
+  return { result, engine: { engine: 'onnxruntime' } };
+}
+
+/** f of the [n, units] outputs as a TF.js tensor, read back. */
+function onTensor(raw: Float32Array, n: number, units: number, f: (out: tf.Tensor2D) => tf.Tensor): Float32Array {
+  const t = tf.tidy(() => f(tf.tensor2d(raw, [n, units])));
+  const out = t.dataSync() as Float32Array;
+  t.dispose();
+  return out;
+}
+
+/**
+ * Every sample's model output on onnxruntime ([n, units], logits where `logits` and the output
+ * had a softmax/sigmoid), or why it runs on TF.js instead. Rows read from disk stream a chunk at a time.
+ */
+async function outputsOn(model: tfl.LayersModel, head: OutputHead, data: Dataset, engineChoice: EngineChoice | undefined, logits: boolean): Promise<{ raw: Float32Array; squashed: boolean } | string> {
+  const n = data.y.length;
+  if (n === 0) return 'no samples';
   const shape = modelSampleShape(model, data.sampleShape, data.source);
-  if (n === 0) return { probabilities: new Float32Array(0), engine: { engine: 'tfjs', reason: 'no samples' } };
-  const onnx = await onnxForward(model, engineChoice);
-  if (typeof onnx === 'string') return tfjs(onnx);
+  const onnx = await onnxForward(model, engineChoice, { logits });
+  if (typeof onnx === 'string') return onnx;
   try {
     const outSize = sampleSize(onnx.outputShape);
     if (sampleSize(onnx.inputShape) !== sampleSize(shape) || outSize !== head.units) {
-      return tfjs(`the onnxruntime graph reads [${onnx.inputShape.join(', ')}] and writes [${onnx.outputShape.join(', ')}], not [${shape.join(', ')}] and [${head.units}]`);
+      return `the onnxruntime graph reads [${onnx.inputShape.join(', ')}] and writes [${onnx.outputShape.join(', ')}], not [${shape.join(', ')}] and [${head.units}]`;
     }
     const batch = inferenceBatch(model);
-    let raw: Float32Array;
-    if (!data.rows) raw = await onnx.run(data.x, n, batch);
-    else {
-      // Read from disk a chunk at a time: only the outputs are held whole.
-      raw = new Float32Array(n * outSize);
-      const chunk = batch * ROWS_CHUNK_BATCHES;
-      const buf = new Float32Array(Math.min(n, chunk) * sampleSize(shape));
-      for (let start = 0; start < n; start += chunk) {
-        const end = Math.min(n, start + chunk);
-        raw.set(await onnx.run(sampleRange(data, start, end, buf), end - start, batch), start * outSize);
-      }
+    if (!data.rows) return { raw: await onnx.run(data.x, n, batch), squashed: onnx.squashed };
+    // Read from disk a chunk at a time: only the outputs are held whole.
+    const raw = new Float32Array(n * outSize);
+    const chunk = batch * ROWS_CHUNK_BATCHES;
+    const buf = new Float32Array(Math.min(n, chunk) * sampleSize(shape));
+    for (let start = 0; start < n; start += chunk) {
+      const end = Math.min(n, start + chunk);
+      raw.set(await onnx.run(sampleRange(data, start, end, buf), end - start, batch), start * outSize);
     }
-    // The same output-to-probabilities step as the TF.js path (sigmoid or softmax of logits where the head has none).
-    const p = tf.tidy(() => probabilities(head, tf.tensor2d(raw, [n, head.units])));
-    const out = p.dataSync() as Float32Array;
-    p.dispose();
-    return { probabilities: out, engine: { engine: 'onnxruntime' } };
+    return { raw, squashed: onnx.squashed };
   } finally {
     await onnx.release();
   }

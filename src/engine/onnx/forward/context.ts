@@ -44,10 +44,6 @@ export interface TrainingRecord {
   batchNorms: Array<{ layer: tfl.layers.Layer; mean: string; variance: string; momentum: number }>;
   /** Dropout calls: a mask input each ([n, ...NHWC sample shape], as TF.js draws it). */
   dropouts: Array<{ layer: tfl.layers.Layer; rate: number; input: string; shape: number[] }>;
-  /** Set while the call producing the model's output is emitted: its softmax/sigmoid is left out. */
-  atOutput: boolean;
-  /** Whether the output's softmax/sigmoid was left out (the output is then the logits). */
-  squashed: boolean;
 }
 
 export class ForwardContext {
@@ -61,8 +57,20 @@ export class ForwardContext {
   private weights = 0;
   private readonly converted = new Map<string, string>();
 
-  /** `training` is present for the training form: weights stay TF.js variables, dropout and BatchNorm train. */
-  constructor(readonly training?: TrainingRecord) {}
+  /** Set while the call producing the model's output is emitted: with `logits`, its softmax/sigmoid is left out. */
+  atOutput = false;
+  /** Whether the output's softmax/sigmoid was left out (the output is then the logits). */
+  squashed = false;
+
+  /**
+   * `training` is present for the training form: weights stay TF.js variables, dropout and
+   * BatchNorm train. `logits` (always in the training form): the graph ends before the output's
+   * softmax or sigmoid, so a loss is taken from logits as TF.js's engine takes it (train/forward.ts).
+   */
+  constructor(
+    readonly training?: TrainingRecord,
+    readonly logits = training !== undefined,
+  ) {}
 
   /** A float32 initializer (a layer's weights, rearranged as needed). */
   weight(data: Float32Array, dims: number[], hint: string): string {
@@ -128,16 +136,15 @@ export class ForwardContext {
   }
 
   /**
-   * `act(z)` for a layer's activation. In the training form the call producing the model's output
-   * leaves out a softmax or sigmoid, so the loss is taken from logits (as TF.js's engine does, train/forward.ts).
+   * `act(z)` for a layer's activation. With `logits` the call producing the model's output leaves
+   * out a softmax or sigmoid, so the loss is taken from logits (as TF.js's engine does, train/forward.ts).
    */
   activate(act: string, z: string): string {
-    const rec = this.training;
-    if (rec?.atOutput && (act === 'softmax' || act === 'sigmoid')) {
-      rec.squashed = true;
+    if (this.logits && this.atOutput && (act === 'softmax' || act === 'sigmoid')) {
+      this.squashed = true;
       return z;
     }
-    if (rec) return trainingActivation(this.g, act, z);
+    if (this.training) return trainingActivation(this.g, act, z);
     return applyActivation(this.g, act, z);
   }
 }

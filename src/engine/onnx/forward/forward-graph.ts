@@ -32,30 +32,34 @@ export interface ForwardGraph {
   bytes: Uint8Array;
   inputShape: number[];
   outputShape: number[];
+  /** With `logits` asked for: whether `y` is the output layer's input to its softmax/sigmoid. */
+  squashed: boolean;
 }
 
 /**
  * A TF.js model's inference pass (BatchNorm on its moving statistics, dropout and noise off) as an
  * ONNX graph holding the current weights. Images travel channels-first inside the graph (what
  * onnxruntime's CPU convolutions are fastest on): one Transpose after the input and one before the
- * output, which is NHWC again, so a flattened output row equals TF.js's. Returns the reason
- * instead when some layer has no translation here; callers then run the model on TF.js.
+ * output, which is NHWC again, so a flattened output row equals TF.js's. With `logits`, the
+ * output's softmax or sigmoid is left out (`squashed` says whether there was one), as the loss
+ * wants it. Returns the reason instead when some layer has no translation here; callers then run
+ * the model on TF.js.
  */
-export function buildForwardGraph(model: tfl.LayersModel): ForwardGraph | string {
+export function buildForwardGraph(model: tfl.LayersModel, options: { logits?: boolean } = {}): ForwardGraph | string {
   try {
-    return build(model);
+    return build(model, options.logits ?? false);
   } catch (e) {
     if (e instanceof Unsupported) return e.message;
     throw e;
   }
 }
 
-function build(model: tfl.LayersModel): ForwardGraph {
-  const ctx = new ForwardContext();
+function build(model: tfl.LayersModel, logits: boolean): ForwardGraph {
+  const ctx = new ForwardContext(undefined, logits);
   const { inputShape, out } = translate(ctx, model);
   const y = out.shape.length === 3 ? ctx.g.op('Transpose', [out.name], { perm: [0, 2, 3, 1] }) : out.name;
   ctx.g.output(y, 'y', ['n', ...out.shape]);
-  return { bytes: encodeForward(ctx, `${model.name}_forward`), inputShape, outputShape: out.shape };
+  return { bytes: encodeForward(ctx, `${model.name}_forward`), inputShape, outputShape: out.shape, squashed: ctx.squashed };
 }
 
 function translate(ctx: ForwardContext, model: tfl.LayersModel): { inputShape: number[]; out: Value } {
@@ -70,7 +74,7 @@ function translate(ctx: ForwardContext, model: tfl.LayersModel): { inputShape: n
 }
 
 /** A TF.js model's training pass as an ONNX graph (see buildTrainingForward). */
-export interface TrainingForward extends Omit<TrainingRecord, 'atOutput' | 'squashed'> {
+export interface TrainingForward extends TrainingRecord {
   /** Input `x` [n, ...inputShape] (NHWC; other ranks than images come flat), mask inputs, and the output `logits` [n, units]. */
   graph: OnnxGraph;
   inputShape: number[];
@@ -95,13 +99,13 @@ export function encodeForward(ctx: ForwardContext, name: string): Uint8Array {
  * reason instead when some layer has no translation (in this form) here.
  */
 export function buildTrainingForward(model: tfl.LayersModel, options: { batchNormTraining?: boolean } = {}): TrainingForward | string {
-  const rec: TrainingRecord = { variables: [], batchNormTraining: options.batchNormTraining ?? true, batchNorms: [], dropouts: [], atOutput: false, squashed: false };
+  const rec: TrainingRecord = { variables: [], batchNormTraining: options.batchNormTraining ?? true, batchNorms: [], dropouts: [] };
   const ctx = new ForwardContext(rec);
   try {
     const { inputShape, out } = translate(ctx, model);
     if (out.shape.length !== 1) unsupported(`${model.name} outputs shape [${out.shape.join(', ')}], not a vector`);
     ctx.g.output(out.name, 'logits', ['n', out.shape[0]!]);
-    return { graph: ctx.g.graph, inputShape, units: out.shape[0]!, variables: rec.variables, batchNormTraining: rec.batchNormTraining, batchNorms: rec.batchNorms, dropouts: rec.dropouts, squashed: rec.squashed, opset: ctx.opset, irVersion: ctx.irVersion };
+    return { graph: ctx.g.graph, inputShape, units: out.shape[0]!, variables: rec.variables, batchNormTraining: rec.batchNormTraining, batchNorms: rec.batchNorms, dropouts: rec.dropouts, squashed: ctx.squashed, opset: ctx.opset, irVersion: ctx.irVersion };
   } catch (e) {
     if (e instanceof Unsupported) return e.message;
     throw e;
@@ -110,7 +114,7 @@ export function buildTrainingForward(model: tfl.LayersModel, options: { batchNor
 
 /**
  * Emits every call node of `model` (nested models inline), starting from its input's value.
- * `atOutput`: whether this model's output is the translated model's (training form: its logits).
+ * `atOutput`: whether this model's output is the translated model's (a logits graph leaves out its softmax/sigmoid).
  */
 function walk(ctx: ForwardContext, model: tfl.LayersModel, start: Value, atOutput: boolean): Value {
   const values = new Map<number, Value>([[model.inputs[0]!.id, start]]);
@@ -130,14 +134,14 @@ function walk(ctx: ForwardContext, model: tfl.LayersModel, start: Value, atOutpu
     const emit = EMITTERS.get(className);
     if (!emit) unsupported(`layer ${layer.name} is a ${className}, which graft cannot run on onnxruntime yet`);
     const outShape = sampleShape(node.outputs[0]!, `the output of layer ${layer.name}`);
-    if (ctx.training) ctx.training.atOutput = producesOutput;
+    ctx.atOutput = producesOutput;
     try {
       values.set(node.outputs[0]!.id, { name: emit(ctx, layer, inputs, outShape), shape: outShape });
     } catch (e) {
       if (e instanceof Unsupported) unsupported(`layer ${layer.name} (${className}): ${e.message}`);
       throw e;
     } finally {
-      if (ctx.training) ctx.training.atOutput = false;
+      ctx.atOutput = false;
     }
   }
   const out = values.get(model.outputs[0]!.id);

@@ -12,16 +12,18 @@ export class OnnxForward {
     /** One sample's input and output shapes (NHWC, as TF.js has them). */
     readonly inputShape: number[],
     readonly outputShape: number[],
+    /** Whether the outputs are logits: the output's softmax/sigmoid left out (asked for with `logits`, and there was one). */
+    readonly squashed: boolean,
   ) {}
 
-  /** The model on onnxruntime, or the reason it cannot run there. */
-  static async create(ort: OrtModule, model: tfl.LayersModel): Promise<OnnxForward | string> {
-    const graph = buildForwardGraph(model);
+  /** The model on onnxruntime (with `logits`, ending before its output's softmax/sigmoid), or the reason it cannot run there. */
+  static async create(ort: OrtModule, model: tfl.LayersModel, options: { logits?: boolean } = {}): Promise<OnnxForward | string> {
+    const graph = buildForwardGraph(model, options);
     if (typeof graph === 'string') return graph;
     try {
       // Severity 3 (errors only): onnxruntime's warnings are about graft's generated graph, not the user's data.
       const session = await ort.InferenceSession.create(graph.bytes, { graphOptimizationLevel: 'all', executionMode: 'sequential', logSeverityLevel: 3, ...threadingOptions(sessionThreading()) });
-      return new OnnxForward(ort, session, graph.inputShape, graph.outputShape);
+      return new OnnxForward(ort, session, graph.inputShape, graph.outputShape, graph.squashed);
     } catch (e) {
       return `onnxruntime could not load the graph graft made of ${model.name} (${(e as Error).message.split('\n')[0]})`;
     }
@@ -52,9 +54,9 @@ export class OnnxForward {
  * or the reason it runs on TF.js. Unlike training, inference never insists: a model onnxruntime
  * cannot run still gets its features from TF.js, with the reason recorded.
  */
-export async function onnxForward(model: tfl.LayersModel, engine?: EngineChoice): Promise<OnnxForward | string> {
+export async function onnxForward(model: tfl.LayersModel, engine?: EngineChoice, options: { logits?: boolean } = {}): Promise<OnnxForward | string> {
   if ((engine ?? engineFromEnv()) === 'tfjs') return 'TF.js was asked for';
   const ort = await loadOnnxRuntime();
   if (typeof ort === 'string') return ort;
-  return OnnxForward.create(ort, model);
+  return OnnxForward.create(ort, model, options);
 }

@@ -47,11 +47,11 @@ const elu: LayerEmitter = (ctx, layer, [x]) => {
 
 /**
  * TF.js's Softmax layer defaults to axis 1, not Keras's −1; whatever the axis, map it. As the
- * model's output over the last axis (what train/forward.ts takes logits from) the training form leaves it out.
+ * model's output over the last axis (what train/forward.ts takes logits from) a logits graph leaves it out.
  */
 const softmax: LayerEmitter = (ctx, layer, [x]) => {
   const axis = configOf(layer).axis;
-  if (ctx.training?.atOutput && (axis === undefined || axis === -1)) return ctx.activate('softmax', x!.name);
+  if (ctx.logits && ctx.atOutput && (axis === undefined || axis === -1)) return ctx.activate('softmax', x!.name);
   return ctx.g.op('Softmax', [x!.name], { axis: onnxAxis(axis ?? 1, x!.shape.length) });
 };
 
