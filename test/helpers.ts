@@ -30,6 +30,14 @@ export function syntheticDataset(n: number, classes: number, seed: number, side 
   return { x, y, sampleShape: [side, side], classNames: Array.from({ length: classes }, (_, k) => `c${k}`), pixelRange: 'unit', source: `synthetic-${classes}` };
 }
 
+/** n RGB images of uniform noise (side × side × 3, values in [0, 1]), labels cycling through the classes. */
+export function noiseImages(n: number, classes: number, seed: number, side: number): Dataset {
+  const rng = new Rng(seed);
+  const x = Float32Array.from({ length: n * side * side * 3 }, () => rng.next());
+  const y = Int32Array.from({ length: n }, (_, i) => i % classes);
+  return { x, y, sampleShape: [side, side, 3], classNames: Array.from({ length: classes }, (_, i) => `c${i}`), pixelRange: 'unit', source: `noise-${seed}` };
+}
+
 /** Copies of every weight's values, by the weight's original name (e.g. "hidden/kernel"). */
 export function weightValues(model: tfl.LayersModel): Map<string, Float32Array> {
   return new Map(model.weights.map((w) => [w.originalName, Float32Array.from(w.read().dataSync() as Float32Array)]));

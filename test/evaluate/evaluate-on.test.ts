@@ -8,7 +8,7 @@ import { evaluateOn, evaluateWithProbabilities } from '../../src/evaluate/evalua
 import type { Dataset } from '../../src/data/dataset.js';
 import type { SampleRows } from '../../src/data/rows.js';
 import { disposeModel } from '../../src/models/dispose.js';
-import { useBackend } from '../helpers.js';
+import { noiseImages, useBackend } from '../helpers.js';
 
 beforeAll(useBackend);
 
@@ -24,10 +24,7 @@ if (missing) console.log(`evaluateOn's onnxruntime tests skipped: ${missing}`);
 const SIDE = 12;
 
 function images(n: number, classes: number, seed: number): Dataset {
-  const rng = new Rng(seed);
-  const x = Float32Array.from({ length: n * SIDE * SIDE * 3 }, () => rng.next());
-  const y = Int32Array.from({ length: n }, (_, i) => i % classes);
-  return { x, y, sampleShape: [SIDE, SIDE, 3], classNames: Array.from({ length: classes }, (_, i) => `c${i}`), pixelRange: 'unit', source: `noise-${seed}` };
+  return noiseImages(n, classes, seed, SIDE);
 }
 
 /** Conv, BatchNorm on random moving statistics, ReLU, pooling, Dense: a small CNN with the given output. */

@@ -1,14 +1,13 @@
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { Rng } from '../../src/engine/rng.js';
 import { loadOnnxRuntime } from '../../src/engine/onnx/runtime.js';
 import type { Dataset } from '../../src/data/dataset.js';
 import { fit } from '../../src/train/fit.js';
 import * as inferEngine from '../../src/train/infer-engine.js';
 import { lossAndAccuracy } from '../../src/train/infer.js';
 import { describeOutput } from '../../src/train/loss.js';
-import { useBackend } from '../helpers.js';
+import { noiseImages, useBackend } from '../helpers.js';
 
 beforeAll(useBackend);
 
@@ -25,10 +24,7 @@ if (missing) console.log(`validation-on-onnxruntime tests skipped: ${missing}`);
 const SIDE = 10;
 
 function images(n: number, classes: number, seed: number): Dataset {
-  const rng = new Rng(seed);
-  const x = Float32Array.from({ length: n * SIDE * SIDE * 3 }, () => rng.next());
-  const y = Int32Array.from({ length: n }, (_, i) => i % classes);
-  return { x, y, sampleShape: [SIDE, SIDE, 3], classNames: Array.from({ length: classes }, (_, i) => `c${i}`), pixelRange: 'unit', source: `noise-${seed}` };
+  return noiseImages(n, classes, seed, SIDE);
 }
 
 function cnn(units: number, activation: 'softmax' | 'sigmoid' | 'linear', kernelScale = 1): tfl.LayersModel {
