@@ -3,7 +3,7 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import { sampleSize, type Dataset } from '../data/dataset.js';
 import { sampleRange } from '../data/rows.js';
 import type { EngineChoice } from '../engine/engine-choice.js';
-import { onnxForward } from '../engine/onnx/forward/forward-session.js';
+import { onnxForward, type OnnxForward } from '../engine/onnx/forward/forward-session.js';
 import { inferenceBatch, lossAndAccuracy, predictProbabilities, type LossAccuracy, type LossAccuracyOptions } from './infer.js';
 import { modelSampleShape } from './input-shape.js';
 import { correctOf, lossOf, probabilities, type OutputHead } from './loss.js';
@@ -102,4 +102,45 @@ async function outputsOn(model: tfl.LayersModel, head: OutputHead, data: Dataset
   } finally {
     await onnx.release();
   }
+}
+
+/** Class probabilities of batches of samples, one model, many calls (graft predict's chunks). */
+export interface ProbabilityRunner {
+  /** Probabilities [n, classes] of the first n samples of x (row-major, `sampleShape` each). */
+  run(x: Float32Array, n: number, sampleShape: readonly number[], what: string): Promise<Float32Array>;
+  /** Where the calls so far ran (onnxruntime, or TF.js and why); TF.js before the first call. */
+  engine(): InferenceEngine;
+  /** Frees the onnxruntime session, if one was made. */
+  release(): Promise<void>;
+}
+
+/**
+ * A ProbabilityRunner for a model whose weights do not change between calls: one onnxruntime
+ * session, made at the first call, serves them all where the model translates (else TF.js, with
+ * the reason); outputs become probabilities by the same step as predictProbabilitiesOn's.
+ */
+export function probabilityRunner(model: tfl.LayersModel, head: OutputHead, engineChoice?: EngineChoice): ProbabilityRunner {
+  let session: Promise<OnnxForward | string> | undefined;
+  let used: InferenceEngine = { engine: 'tfjs', reason: 'nothing predicted yet' };
+  const batch = inferenceBatch(model);
+  return {
+    async run(x, n, sampleShape, what) {
+      session ??= onnxForward(model, engineChoice);
+      const onnx = await session;
+      const size = sampleShape.reduce((a, b) => a * b, 1);
+      if (typeof onnx !== 'string' && sampleSize(onnx.inputShape) === size && sampleSize(onnx.outputShape) === head.units) {
+        used = { engine: 'onnxruntime' };
+        const raw = await onnx.run(x, n, batch);
+        return onTensor(raw, n, head.units, (out) => probabilities(head, out));
+      }
+      used = { engine: 'tfjs', reason: typeof onnx === 'string' ? onnx : `the onnxruntime graph reads [${onnx.inputShape.join(', ')}] and writes [${onnx.outputShape.join(', ')}], not [${sampleShape.join(', ')}] and [${head.units}]` };
+      return predictProbabilities(model, head, x.subarray(0, n * size), sampleShape, what);
+    },
+    engine: () => used,
+    async release() {
+      const onnx = await session;
+      session = undefined;
+      if (onnx && typeof onnx !== 'string') await onnx.release();
+    },
+  };
 }

@@ -56,8 +56,12 @@ export async function predict(run: LoadedModel | string, images: readonly PixelI
     }, results);
     // Every image is checked before any runs, so a bad one at the end costs no model time.
     const raws = images.map((img, i) => toRawImage(img, i));
-    raws.forEach((img, i) => feeder.add({ file: `image ${i}` }, img));
-    feeder.flush();
+    try {
+      for (const [i, img] of raws.entries()) await feeder.add({ file: `image ${i}` }, img);
+      await feeder.flush();
+    } finally {
+      await feeder.release();
+    }
     return results.map((r) => {
       const probabilities = r.probabilities!;
       const classIndex = probabilities.reduce((best, p, k) => (p > probabilities[best]! ? k : best), 0);

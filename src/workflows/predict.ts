@@ -11,7 +11,8 @@ import { readFileHead, resolvePredictInputs, type InputFile } from '../io/predic
 import { READ_LIMITS, readRegularFile } from '../io/regular-file.js';
 import type { RunInfo } from '../io/run-dir.js';
 import { isPreprocessLayer } from '../models/preprocess.js';
-import { predictProbabilities } from '../train/infer.js';
+import type { EngineChoice } from '../engine/engine-choice.js';
+import { probabilityRunner, type InferenceEngine } from '../train/infer-engine.js';
 import { describeOutput } from '../train/loss.js';
 
 /**
@@ -121,6 +122,8 @@ export interface PredictOptions {
   onChunk?: (images: number) => void;
   /** Called after each file with the files done and the files found (folders and patterns expanded). */
   onProgress?: (done: number, total: number) => void;
+  /** Where the model runs: onnxruntime where it translates (the default, or GRAFT_ENGINE), else TF.js; 'tfjs' always TF.js. */
+  engine?: EngineChoice;
 }
 
 export interface PredictOutcome {
@@ -130,6 +133,8 @@ export interface PredictOutcome {
   skipped: string[];
   classNames: string[];
   input: ModelImageInput;
+  /** Where the model ran: onnxruntime, or TF.js and why. */
+  engine: InferenceEngine;
 }
 
 /** Names a file in a folder that was meant as an image: its content decides the format, its name only whether it was meant. */
@@ -156,9 +161,13 @@ export interface ImageFeeder {
   input: ModelImageInput;
   classNames: string[];
   /** Fits `img` and queues it; `entry` receives its predictions when its chunk runs. */
-  add(entry: Prediction, img: RawImage): void;
+  add(entry: Prediction, img: RawImage): Promise<void>;
   /** Predicts what is queued. */
-  flush(): void;
+  flush(): Promise<void>;
+  /** Where the chunks ran. */
+  engine(): InferenceEngine;
+  /** Frees the onnxruntime session the chunks ran on (after the last flush). */
+  release(): Promise<void>;
 }
 
 export function imageFeeder(model: tfl.LayersModel, opts: PredictOptions, results: Prediction[]): ImageFeeder {
@@ -172,10 +181,12 @@ export function imageFeeder(model: tfl.LayersModel, opts: PredictOptions, result
   const top = Math.min(opts.top ?? 3, head.classes);
   const chunk = Math.max(1, opts.chunk ?? PREDICT_CHUNK);
   const x = new Float32Array(chunk * size);
+  // One session for every chunk: the weights do not change while predicting.
+  const runner = probabilityRunner(model, head, opts.engine);
   let pending: Prediction[] = [];
-  const flush = (): void => {
+  const flush = async (): Promise<void> => {
     if (pending.length === 0) return;
-    const probs = predictProbabilities(model, head, x.subarray(0, pending.length * size), [h, w, channels], pending[0]!.file);
+    const probs = await runner.run(x, pending.length, [h, w, channels], pending[0]!.file);
     pending.forEach((entry, i) => {
       const p = probs.subarray(i * head.classes, (i + 1) * head.classes);
       entry.predictions = topClasses(p, classNames, top);
@@ -184,7 +195,7 @@ export function imageFeeder(model: tfl.LayersModel, opts: PredictOptions, result
     opts.onChunk?.(pending.length);
     pending = [];
   };
-  const add = (entry: Prediction, img: RawImage): void => {
+  const add = async (entry: Prediction, img: RawImage): Promise<void> => {
     const fitted = fitImage(img, w, h, channels, resize).data;
     const at = pending.length * size;
     if (opts.quantize) {
@@ -192,17 +203,26 @@ export function imageFeeder(model: tfl.LayersModel, opts: PredictOptions, result
     } else for (let j = 0; j < size; j++) x[at + j] = fitted[j]! * scale;
     results.push(entry);
     pending.push(entry);
-    if (pending.length === chunk) flush();
+    if (pending.length === chunk) await flush();
   };
-  return { input, classNames, add, flush };
+  return { input, classNames, add, flush, engine: () => runner.engine(), release: () => runner.release() };
 }
 
 /** Predicts the images that `inputs` (files, folders, patterns) name. Errors of one input go into its entry. */
 export async function predictFiles(model: tfl.LayersModel, inputs: readonly string[], opts: PredictOptions = {}): Promise<PredictOutcome> {
   const results: Prediction[] = [];
   const skipped: string[] = [];
-  const { input, classNames, add, flush } = imageFeeder(model, opts, results);
+  const feeder = imageFeeder(model, opts, results);
+  try {
+    await feedFiles(inputs, opts, feeder, results, skipped);
+  } finally {
+    await feeder.release();
+  }
+  return { results, skipped, classNames: feeder.classNames, input: feeder.input, engine: feeder.engine() };
+}
 
+/** Resolves `inputs` and feeds every image they hold to the feeder, in order; flushes at the end. */
+async function feedFiles(inputs: readonly string[], opts: PredictOptions, feeder: ImageFeeder, results: Prediction[], skipped: string[]): Promise<void> {
   // A folder whose every file was skipped is itself reported, in its place, so nothing passes unseen.
   let group: { from: string; used: number; files: number; example?: string } | undefined;
   const closeGroup = (): void => {
@@ -226,7 +246,7 @@ export async function predictFiles(model: tfl.LayersModel, inputs: readonly stri
     }
     group.files++;
     try {
-      if ((await predictOne(item, add)) === 'skipped') {
+      if ((await predictOne(item, feeder.add)) === 'skipped') {
         skipped.push(item.file);
         group.example ??= item.file;
       } else group.used++;
@@ -236,9 +256,8 @@ export async function predictFiles(model: tfl.LayersModel, inputs: readonly stri
     }
   }
   closeGroup();
-  flush();
+  await feeder.flush();
   opts.onProgress?.(done, items.length);
-  return { results, skipped, classNames, input };
 }
 
 /** The first bytes `head` (a gzip file's start) decompress to; undefined when they are not valid gzip data. */
@@ -252,7 +271,7 @@ function gunzipHead(head: Uint8Array): Uint8Array | undefined {
 }
 
 /** Reads one file and feeds its image(s) to `add`; 'skipped' for a folder's non-image file. */
-async function predictOne(item: InputFile, add: (entry: Prediction, img: RawImage) => void): Promise<'done' | 'skipped'> {
+async function predictOne(item: InputFile, add: (entry: Prediction, img: RawImage) => Promise<void>): Promise<'done' | 'skipped'> {
   const { file } = item;
   const readOpts = { expected: WANTED, code: 'DATA_NOT_FOUND' as const };
   let head: Uint8Array;
@@ -266,7 +285,7 @@ async function predictOne(item: InputFile, add: (entry: Prediction, img: RawImag
   const kind = describeFileKind(head);
   if (kind.endsWith(' image')) {
     const bytes = await readRegularFile(file, { ...readOpts, maxBytes: READ_LIMITS.image });
-    add({ file }, decodeImage(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), file));
+    await add({ file }, decodeImage(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), file));
     return 'done';
   }
   // A gzip file is judged by its first decompressed bytes, so a big .tar.gz in a folder is never read whole.
@@ -280,7 +299,7 @@ async function predictOne(item: InputFile, add: (entry: Prediction, img: RawImag
       throw new GraftError('BAD_ARGUMENT', `${file} is an IDX file of shape [${dims.join(', ')}]; predict needs images, [count, height, width] (a labels file has one dimension). Pass an images IDX file.`);
     }
     const [n, ih, iw] = dims as [number, number, number];
-    for (let i = 0; i < n; i++) add({ file, index: i }, { width: iw, height: ih, channels: 1, data: data.subarray(i * ih * iw, (i + 1) * ih * iw) });
+    for (let i = 0; i < n; i++) await add({ file, index: i }, { width: iw, height: ih, channels: 1, data: data.subarray(i * ih * iw, (i + 1) * ih * iw) });
     return 'done';
   }
   if (item.listed && !IMAGE_NAME.test(file)) return 'skipped';
