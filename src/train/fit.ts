@@ -310,9 +310,9 @@ export async function fit(model: tfl.LayersModel, data: Dataset, options: FitOpt
       }
       const record: EpochRecord = { phase: o.phase, epoch, loss, accuracy, learningRate: scheduledRate(schedule, opt.learningRate, epoch, 0, o.epochs, batches) * (plateau?.rateFactor ?? 1), seconds: (performance.now() - started) / 1000 };
       if (o.validation) {
-        const options = { labelSmoothing: smoothing, probabilities: true };
+        const scoring = { labelSmoothing: smoothing, probabilities: true };
         // A fit training on onnxruntime validates there too (infer-engine.ts: faster, the same to float32 rounding).
-        const v = stepper.use.engine === 'onnxruntime' ? (await lossAndAccuracyOn(model, head, o.validation, options, o.engine)).result : lossAndAccuracy(model, head, o.validation, options);
+        const v = stepper.use.engine === 'onnxruntime' ? (await lossAndAccuracyOn(model, head, o.validation, scoring, o.engine)).result : lossAndAccuracy(model, head, o.validation, scoring);
         record.valLoss = v.loss;
         record.valAccuracy = v.accuracy;
         const extra = scoreMetrics(v.probabilities!, head.classes, o.validation.y, o.validation.classNames);

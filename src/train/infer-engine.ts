@@ -65,6 +65,12 @@ export async function lossAndAccuracyOn(
   return { result, engine: { engine: 'onnxruntime' } };
 }
 
+/** Why the onnxruntime graph cannot serve samples of `shape` and `head`'s outputs, or undefined when it can. */
+function shapeMismatch(onnx: OnnxForward, shape: readonly number[], head: OutputHead): string | undefined {
+  if (sampleSize(onnx.inputShape) === sampleSize(shape) && sampleSize(onnx.outputShape) === head.units) return undefined;
+  return `the onnxruntime graph reads [${onnx.inputShape.join(', ')}] and writes [${onnx.outputShape.join(', ')}], not [${shape.join(', ')}] and [${head.units}]`;
+}
+
 /** f of the [n, units] outputs as a TF.js tensor, read back. */
 function onTensor(raw: Float32Array, n: number, units: number, f: (out: tf.Tensor2D) => tf.Tensor): Float32Array {
   const t = tf.tidy(() => f(tf.tensor2d(raw, [n, units])));
@@ -85,9 +91,8 @@ async function outputsOn(model: tfl.LayersModel, head: OutputHead, data: Dataset
   if (typeof onnx === 'string') return onnx;
   try {
     const outSize = sampleSize(onnx.outputShape);
-    if (sampleSize(onnx.inputShape) !== sampleSize(shape) || outSize !== head.units) {
-      return `the onnxruntime graph reads [${onnx.inputShape.join(', ')}] and writes [${onnx.outputShape.join(', ')}], not [${shape.join(', ')}] and [${head.units}]`;
-    }
+    const mismatch = shapeMismatch(onnx, shape, head);
+    if (mismatch) return mismatch;
     const batch = inferenceBatch(model);
     if (!data.rows) return { raw: await onnx.run(data.x, n, batch), squashed: onnx.squashed };
     // Read from disk a chunk at a time: only the outputs are held whole.
@@ -127,14 +132,13 @@ export function probabilityRunner(model: tfl.LayersModel, head: OutputHead, engi
     async run(x, n, sampleShape, what) {
       session ??= onnxForward(model, engineChoice);
       const onnx = await session;
-      const size = sampleShape.reduce((a, b) => a * b, 1);
-      if (typeof onnx !== 'string' && sampleSize(onnx.inputShape) === size && sampleSize(onnx.outputShape) === head.units) {
-        used = { engine: 'onnxruntime' };
-        const raw = await onnx.run(x, n, batch);
-        return onTensor(raw, n, head.units, (out) => probabilities(head, out));
+      const why = typeof onnx === 'string' ? onnx : shapeMismatch(onnx, sampleShape, head);
+      if (typeof onnx === 'string' || why !== undefined) {
+        used = { engine: 'tfjs', reason: why ?? '' };
+        return predictProbabilities(model, head, x.subarray(0, n * sampleSize(sampleShape)), sampleShape, what);
       }
-      used = { engine: 'tfjs', reason: typeof onnx === 'string' ? onnx : `the onnxruntime graph reads [${onnx.inputShape.join(', ')}] and writes [${onnx.outputShape.join(', ')}], not [${sampleShape.join(', ')}] and [${head.units}]` };
-      return predictProbabilities(model, head, x.subarray(0, n * size), sampleShape, what);
+      used = { engine: 'onnxruntime' };
+      return onTensor(await onnx.run(x, n, batch), n, head.units, (out) => probabilities(head, out));
     },
     engine: () => used,
     async release() {
